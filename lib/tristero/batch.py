@@ -1,0 +1,362 @@
+"""The batch run: lock, recover, drain spool/in/new, commit, housekeep, report.
+
+Messages are processed one by one into outcomes; every CommitEvery messages
+(and at the end) the outcomes and the changed state are committed as one
+transaction (see journal). A message that cannot be processed is rolled back
+and moved whole to spool/failed/; a failure of the disk itself stops the run
+(exit 74) with nothing half-done: the next run redoes what was not committed.
+"""
+
+import os
+import stat
+import sys
+import time
+import traceback
+
+from . import config as configmod
+from . import housekeeping, journal, lists, locks, logbook, messages, pipeline, spools
+from .exits import EX_IOERR, EX_OK, EX_TEMPFAIL
+from .members import domain_order
+from .state import State
+
+
+class StoreError(Exception):
+    """The site's disk failed (full, read-only, I/O error)."""
+
+
+class DryRun:
+    """A transaction that writes nothing and reports what it would have done."""
+
+    def __init__(self):
+        self.ops = []
+
+    def outbound(self, name, data):
+        self.ops.append("write spool/out/new/%s (%d bytes)" % (name, len(data)))
+
+    def replace(self, path, data):
+        self.ops.append("write " + path)
+
+    def append(self, path, data):
+        self.ops.append("append %d bytes to %s" % (len(data), path))
+
+    def move(self, src, dst):
+        self.ops.append("move %s to %s" % (src, os.path.dirname(os.path.dirname(dst))))
+
+    def delete(self, path):
+        self.ops.append("delete " + path)
+
+    def mkdir(self, path):
+        self.ops.append("create " + path)
+
+    def mark(self):
+        return len(self.ops)
+
+    def rollback(self, mark):
+        del self.ops[mark:]
+
+
+class Batch:
+    def __init__(self, site, config, now, log, dry_run=False):
+        self.site = site
+        self.config = config
+        self.now = now
+        self.log = log
+        self.dry_run = dry_run
+        self.state = State(site, config)
+        self.ids = messages.Ids(config.globals("Domain"), now)
+        self.ctx = pipeline.Context(site, config, self.state, now, log, self.ids)
+        self.txn = None
+        self.txn_number = 0
+        self.in_txn = 0
+        self.failures = []          # (name, reason) in the open transaction
+        self.stats = {"messages": 0, "done": 0, "dropped": 0, "failed": 0, "vanished": 0,
+                      "files": 0, "recipients": 0}
+
+    def number_new_lists(self):
+        """Give a list section a person added by hand its MemberFile number."""
+        for name in self.config.list_names():
+            if not lists.number(self.config, name):
+                number = lists.next_number(self.config, self.site)
+                self.state.set_config(lists.section(name), "MemberFile", number)
+                self.log.log(logbook.MESSAGE, "list %s found in tristero.ini: member file lists/%s.ini"
+                             % (name, number))
+
+    # --- transactions ---
+
+    def begin(self):
+        if self.txn is None:
+            if self.dry_run:
+                self.txn = DryRun()
+            else:
+                self.txn_number += 1
+                self.txn = self._store(journal.Transaction, self.site.home, self.txn_number)
+            self.in_txn = 0
+
+    def _store(self, fn, *args):
+        try:
+            return fn(*args)
+        except OSError as e:
+            raise StoreError("%s: %s" % (getattr(e, "filename", None) or "disk", e.strerror or e))
+
+    def commit(self):
+        """Commit the open transaction: state files, failure notice, log lines."""
+        if self.txn is None:
+            return
+        txn = self.txn
+        if self.failures:
+            self._notify_failures()
+        self._store(self.state.stage, txn)
+        data = self.log.take()
+        if data:
+            self._store(txn.append, self.log.path(), data)
+        if self.dry_run:
+            sys.stdout.write(data.decode("utf-8", "replace"))
+            for op in txn.ops:
+                print("  would " + op)
+        elif txn.ops:
+            self._store(txn.commit)
+        else:
+            txn.discard()
+        self.state.committed()
+        self.txn = None
+        self.failures = []
+
+    def abort(self):
+        if self.txn is not None and not self.dry_run:
+            self.txn.discard()
+        self.txn = None
+
+    def _notify_failures(self):
+        self.ctx.outcome = pipeline.Outcome()
+        lines = ["%d message(s) could not be processed and were moved, whole, to" % len(self.failures),
+                 os.path.join(self.site.failed, "new") + ":", ""]
+        lines += ["  %s: %s" % (name, reason) for name, reason in self.failures[:200]]
+        if len(self.failures) > 200:
+            lines.append("  ... and %d more (see the log)" % (len(self.failures) - 200))
+        self.ids.start("failures:" + self.failures[0][0])
+        self.ctx.notify("Tristero: %d message(s) moved to spool/failed" % len(self.failures),
+                        "\n".join(lines) + "\n")
+        self.stage_outcome(self.ctx.outcome)
+
+    # --- outcomes ---
+
+    def stage_outcome(self, outcome):
+        for mail in outcome.mails:
+            self.stage_mail(mail)
+        for path, data in outcome.appends:
+            self._store(self.txn.append, path, data)
+        for path, data in outcome.writes:
+            self._store(self.txn.replace, path, data)
+        for path in outcome.deletes:
+            self._store(self.txn.delete, path)
+        for path in outcome.folders:
+            self._store(self.txn.mkdir, path)
+
+    def stage_mail(self, mail):
+        """Write one outgoing message as BSMTP files of at most MaxRecipients each."""
+        limit = self.config.globals("MaxRecipients")
+        stuffed = spools.dot_stuff(mail.data)
+        if not spools.valid_envelope_address(mail.sender):
+            raise ValueError("envelope sender %r is not an address" % mail.sender)
+        chunk = []
+        for r in mail.recipients:
+            if not spools.valid_envelope_address(r) or not r:
+                self.log.log(logbook.ACTION, "  skipped recipient %r: not an address" % r)
+                continue
+            chunk.append(r)
+            if len(chunk) == limit:
+                self._write_envelope(mail.sender, chunk, stuffed)
+                chunk = []
+        if chunk:
+            self._write_envelope(mail.sender, chunk, stuffed)
+
+    def _write_envelope(self, sender, recipients, stuffed):
+        recipients.sort(key=lambda r: domain_order(r.lower()))
+        name = self.ids.file_name(self.ids.next())
+        self._store(self.txn.outbound, name, spools.bsmtp(sender, recipients, stuffed))
+        self.stats["files"] += 1
+        self.stats["recipients"] += len(recipients)
+
+    # --- messages ---
+
+    def process(self, name):
+        """Process one inbound message into the open transaction."""
+        self.begin()
+        path = os.path.join(self.site.inbox, "new", name)
+        try:
+            raw = read_inbound(path)
+        except FileNotFoundError:
+            # Taken away since the listing (another tool, a person): nothing to do.
+            self.stats["vanished"] += 1
+            self.log.log(logbook.MESSAGE, "%s vanished from spool/in/new before it was read" % name)
+            return
+        except (OSError, ValueError) as e:
+            self.stats["messages"] += 1
+            self._fail(name, path, "cannot be read: %s" % (getattr(e, "strerror", None) or e), "spool")
+            return
+        self.stats["messages"] += 1
+        m = pipeline.Inbound(name, raw)
+        txn_mark, state_mark, log_mark = self.txn.mark(), self.state.savepoint(), self.log.mark()
+        stats_mark = dict(self.stats)
+        self.ctx.outcome = pipeline.Outcome()
+        self.ids.start(name)
+        try:
+            result = pipeline.process(self.ctx, m)
+            if result.kind != "failed":
+                self.stage_outcome(self.ctx.outcome)
+        except StoreError:
+            raise
+        except Exception as e:
+            self.txn.rollback(txn_mark)
+            self.state.rollback(state_mark)
+            self.log.rollback(log_mark)
+            self.stats.update({k: v for k, v in stats_mark.items() if k in ("files", "recipients")})
+            where = traceback.extract_tb(e.__traceback__)[-1]
+            self._fail(name, path, "internal error %s: %s (%s:%d)" % (
+                type(e).__name__, messages.clean(e, 300), os.path.basename(where.filename), where.lineno),
+                "pipeline", m)
+            return
+        if result.kind == "failed":
+            self.txn.rollback(txn_mark)
+            self.state.rollback(state_mark)
+            self.log.rollback(log_mark)
+            self._fail(name, path, result.action, result.rule, m)
+            return
+        self.stats[result.kind] += 1
+        self._log_message(m, result)
+        for note in m.notes:
+            self.log.log(logbook.ACTION, "  " + note)
+        self._store(self.txn.move, path, os.path.join(self.site.inbox, "cur", spools.processed_name(name)))
+        self.in_txn += 1
+
+    def _log_message(self, m, result, name=None):
+        self.log.log(logbook.MESSAGE if result.kind != "failed" else logbook.ERROR,
+                     "%s %s from=<%s> to=<%s>: %s [%s]" % (
+                         name or m.name, messages.clean(m.id, 200), m.author,
+                         ",".join(m.destinations), result.action, result.rule))
+
+    def _fail(self, name, path, reason, rule, m=None):
+        self.stats["failed"] += 1
+        self.failures.append((name, reason))
+        m = m or pipeline.Inbound(name, b"")
+        self._log_message(m, pipeline.failed("moved to spool/failed: " + reason, rule))
+        self._store(self.txn.move, path, os.path.join(self.site.failed, "new", name))
+        self.in_txn += 1
+
+
+def read_inbound(path):
+    """The bytes of an inbound message; refuses anything but a regular file.
+
+    A FIFO would block the batch and a link could point anywhere, so both are
+    refused without being opened through.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ValueError("not a regular file")
+        chunks = []
+        while True:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def run(site, now, dry_run=False, verbose=False):
+    """One batch (CONTRACT §2 'run'); returns the exit status."""
+    if not dry_run:
+        site.ensure()
+    config = configmod.load(site.home, create=not dry_run)
+    log = logbook.Logbook(site, now, config.globals("LogLevel"), config.globals("LogScreen"),
+                          echo=verbose)
+    if dry_run:
+        return _run_locked(site, config, now, log, dry_run, verbose)
+    try:
+        with locks.hold(site.lock):
+            return _run_locked(site, config, now, log, dry_run, verbose)
+    except locks.Busy:
+        if verbose:
+            sys.stderr.write("tristero: another run holds %s; nothing done\n" % site.lock)
+        return EX_TEMPFAIL
+
+
+def _run_locked(site, config, now, log, dry_run, verbose):
+    started = time.monotonic()
+    if dry_run:
+        for name in journal.pending(site.home):
+            print("a committed transaction (%s) is pending; the next run finishes it" % name)
+    else:
+        try:
+            applied, discarded = journal.recover(site.home)
+        except OSError as e:
+            log.direct(logbook.ERROR, "cannot finish an interrupted transaction: %s" % e)
+            return EX_IOERR
+        if applied or discarded:
+            log.direct(logbook.MESSAGE, "recovered: %d committed transaction(s) finished, %d "
+                       "uncommitted discarded (their messages are redone)" % (applied, discarded))
+    batch = Batch(site, config, now, log, dry_run)
+    batch.number_new_lists()
+    names = spools.inbound(site)
+    progress = Progress(len(names)) if sys.stderr.isatty() and names else None
+    # A dry run "commits" (prints) after every message, so its report reads in order.
+    every = 1 if dry_run else config.globals("CommitEvery")
+    try:
+        for i, name in enumerate(names, 1):
+            batch.process(name)
+            if batch.in_txn >= every:
+                batch.commit()
+            if progress:
+                progress.show(i)
+        batch.begin()
+        housekeeping.run(batch)
+        batch.commit()
+    except StoreError as e:
+        batch.abort()
+        log.direct(logbook.ERROR, "disk failure, batch stopped (nothing lost; run again): %s" % e)
+        sys.stderr.write("tristero: disk failure, batch stopped (nothing lost; run again): %s\n" % e)
+        return EX_IOERR
+    except configmod.ConfigError as e:
+        batch.abort()
+        for p in e.problems:
+            log.direct(logbook.ERROR, "tristero.ini was changed during the run and no longer "
+                       "reads; not overwritten, batch stopped: %s" % p)
+        raise
+    finally:
+        if progress:
+            progress.done()
+    s = batch.stats
+    summary = ("%d message(s): %d done, %d dropped, %d failed%s; %d outbound file(s) to %d "
+               "recipient(s); %.1f s" % (
+                   s["messages"], s["done"], s["dropped"], s["failed"],
+                   ", %d vanished" % s["vanished"] if s["vanished"] else "",
+                   s["files"], s["recipients"], time.monotonic() - started))
+    if not dry_run and s["messages"]:
+        log.direct(logbook.MESSAGE, "run: " + summary)
+    if verbose or dry_run:
+        sys.stderr.write("tristero: %s%s\n" % ("(dry run) " if dry_run else "", summary))
+    return EX_OK
+
+
+class Progress:
+    """A progress bar on the terminal, redrawn at most ten times a second."""
+
+    def __init__(self, total):
+        self.total = total
+        self.last = 0.0
+
+    def show(self, done):
+        t = time.monotonic()
+        if t - self.last < 0.1 and done < self.total:
+            return
+        self.last = t
+        width = 30
+        filled = width * done // self.total
+        sys.stderr.write("\rtristero: [%s%s] %d/%d" % ("#" * filled, "." * (width - filled), done, self.total))
+        sys.stderr.flush()
+
+    def done(self):
+        sys.stderr.write("\n")

@@ -1,0 +1,585 @@
+"""The robot's commands: one function each, and the table that names them.
+
+Each function takes the Session and the Command, does its work through the
+State (so a failing message is rolled back) and says its result with
+session.result(). Who may do what is asked of rights.may().
+"""
+
+import os
+
+from . import lists, members, messages, rights, routing
+from .members import address_key
+from .posting import recipients
+
+MAX_SHOWN = 5000     # members listed in one MEMBERS answer
+
+
+# --- helpers ----------------------------------------------------------------
+
+def _list_arg(s, cmd):
+    """(list, the arguments after it) of a command; (None, ...) after saying why.
+
+    The list is the first argument; at a list-request address it may be left
+    out (Majordomo), and the list of the address is taken.
+    """
+    args = cmd.args
+    cfg = s.ctx.config
+    if s.default_list and (not args or lists.find(cfg, args[0]) is None):
+        return s.default_list, args
+    if not args:
+        s.result("error", "name a list: %s" % SPECS[_lookup(cmd.verb)].usage)
+        return None, args
+    name = args[0]
+    why = lists.name_problem(name)
+    if why:
+        s.result("error", "%s is not a list name: %s" % (messages.clean(name, 80), why))
+        return None, args[1:]
+    found = lists.find(cfg, name)
+    if found is None:
+        s.result("error", "there is no list called %s (send LISTS for the lists here)" % name)
+    return found, args[1:]
+
+
+def _members(s, listname):
+    return s.ctx.state.members(lists.number(s.ctx.config, listname))
+
+
+def _address_problem(s, address, listname=None):
+    """Why address cannot be a member (of listname), or None."""
+    if not messages.is_address(address):
+        return "%s is not a mail address (local@domain)" % messages.clean(address, 80)
+    if s.ctx.ours(address):
+        handler, target = routing.resolve(s.ctx.config, address.rpartition("@")[0])
+        if handler == "post" and listname and target == listname:
+            return "a list cannot be a member of itself"
+        if handler not in ("post", "unknown"):
+            return "%s is an address of the robot or of a list's administration" % address
+    return None
+
+
+def _attachments_dir_files(folder):
+    try:
+        names = sorted(os.listdir(folder))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return [n for n in names if os.path.isfile(os.path.join(folder, n))
+            and not os.path.islink(os.path.join(folder, n))]
+
+
+def _file_text(path):
+    """Text of a friendlier-message file (readme.txt ...), or None when absent."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(1 << 20)
+    except (FileNotFoundError, IsADirectoryError):
+        return None
+    return data.decode("utf-8", "replace")
+
+
+def _tell(s, to, subject, text):
+    """A message from the robot to someone other than the sender."""
+    ctx = s.ctx
+    ctx.send_message(ctx.message(to, subject, text, kind="auto-generated"), [to])
+
+
+def _friendly(s, listname, name, to, subject, lead=""):
+    """Send the list's name.txt (welcome, farewell) to, with lead text before it."""
+    text = _file_text(os.path.join(s.ctx.site.archive_dir(lists.number(s.ctx.config, listname)), name + ".txt"))
+    if text is None and not lead:
+        return
+    _tell(s, to, subject, lead + ("\n" + text if text else ""))
+
+
+def _announce(s, subject, text, exclude=None):
+    """Tell the members of the AnnounceList, if one is set."""
+    cfg = s.ctx.config
+    name = cfg.globals("AnnounceList")
+    listname = lists.find(cfg, name) if name else None
+    if listname is None or listname == exclude:
+        return
+    ctx = s.ctx
+    msg = ctx.message(lists.address(cfg, listname), subject, text, kind="auto-generated")
+    ctx.send("owner-%s@%s" % (lists.local_part(listname), ctx.domain),
+             recipients(_members(s, listname)), messages.serialize(msg))
+    ctx.act("announced to %s" % listname, "AnnounceList")
+
+
+def _allowed(s, action, listname=None, what=None):
+    ok, why = rights.may(s.ctx, s.sender, action, listname)
+    if not ok:
+        s.result("refused", why)
+        s.ctx.act("refused %s%s to %s: %s" % (what or action, " on " + listname if listname else "",
+                                               s.sender, why), "rights")
+    return ok
+
+
+def _quoted(name):
+    return '"%s"' % name if " " in name else name
+
+
+# --- anyone -----------------------------------------------------------------
+
+def help_(s, cmd):
+    if cmd.args:
+        key = _lookup(cmd.args[0].upper())
+        if key is None:
+            s.result("error", "there is no command %s" % messages.clean(cmd.args[0], 40))
+            return
+        spec = SPECS[key]
+        s.result("ok", "%s" % spec.usage)
+        s.say("  " + spec.text)
+        if len(spec.names) > 1:
+            s.say("  Also: " + ", ".join(spec.names[1:]))
+        return
+    s.result("ok", "the commands")
+    for who in ("anyone", "list owner", "SuperUser"):
+        s.say("")
+        s.say("For %s:" % who)
+        for key, spec in SPECS.items():
+            if spec.who == who:
+                s.say("  %-45s %s" % (spec.usage, spec.text.split(".")[0]))
+    s.say("")
+    s.say("Send HELP command for more on one. Names with spaces go in double quotes.")
+
+
+def short_help(s):
+    s.say("Commands go in the body of a message to %s, one per line, for example:" % s.ctx.robot_address())
+    s.say("  LISTS                 the lists here")
+    s.say("  SUBSCRIBE list        join a list")
+    s.say("  UNSUBSCRIBE list      leave a list")
+    s.say("  HELP                  all the commands")
+
+
+def lists_(s, cmd):
+    cfg = s.ctx.config
+    if cmd.args:
+        which(s, cmd)
+        return
+    shown = [n for n in cfg.list_names() if not lists.hidden(cfg, n)]
+    s.result("ok", "%d list(s) at %s" % (len(shown), s.ctx.domain))
+    for n in shown:
+        desc = cfg.raw(lists.section(n), "Description") or ""
+        s.say("  %-24s %s (%s)" % (lists.address(cfg, n), desc, cfg.list_value(n, "Type")))
+
+
+def info(s, cmd):
+    listname, _ = _list_arg(s, cmd)
+    if listname is None:
+        return
+    cfg = s.ctx.config
+    sec = lists.section(listname)
+    if lists.hidden(cfg, listname) and not rights.is_member(s.ctx.state, cfg, s.sender, listname) \
+            and not rights.privileged(s.ctx, s.sender, listname):
+        s.result("error", "there is no list called %s (send LISTS for the lists here)" % listname)
+        return
+    s.result("ok", "about %s" % listname)
+    s.say("  Address:     %s" % lists.address(cfg, listname))
+    s.say("  Description: %s" % (cfg.raw(sec, "Description") or ""))
+    s.say("  Type:        %s" % cfg.list_value(listname, "Type"))
+    s.say("  Owner:       %s" % (cfg.raw(sec, "Owner") or cfg.globals("SuperUser")))
+    s.say("  Members:     %d" % len(_members(s, listname)))
+    readme = _file_text(os.path.join(s.ctx.site.archive_dir(lists.number(cfg, listname)), "readme.txt"))
+    if readme:
+        s.say("")
+        s.say(readme.rstrip())
+
+
+def subscribe(s, cmd):
+    listname, rest = _list_arg(s, cmd)
+    if listname is None:
+        return
+    target = s.sender
+    if rest and "@" in rest[0]:
+        # Majordomo: subscribe list address
+        target, rest = rest[0], rest[1:]
+    why = _address_problem(s, target, listname)
+    if why:
+        s.result("refused", why)
+        return
+    roster = _members(s, listname)
+    if target in roster:
+        s.result("ok", "%s is already a member of %s" % (target, listname))
+        return
+    ok, rule = rights.may(s.ctx, s.sender, "subscribe", listname)
+    if not ok or address_key(target) != address_key(s.sender) and not rights.privileged(s.ctx, s.sender, listname):
+        _hold_for_owner(s, listname, target, " ".join(rest))
+        return
+    options = members.clean_options(["NAME " + " ".join(rest)] if rest else [])
+    s.ctx.state.add_member(lists.number(s.ctx.config, listname), target, options)
+    s.result("ok", "%s is now a member of %s" % (target, listname))
+    s.ctx.act("%s subscribed to %s" % (target, listname), rule)
+    if not s.ctx.config.globals("SilentAdd"):
+        _friendly(s, listname, "welcome", target, "Welcome to %s" % listname)
+
+
+def _hold_for_owner(s, listname, target, name):
+    """Pass a subscription to the owner in a form the owner only has to reply to."""
+    cfg = s.ctx.config
+    owner = cfg.raw(lists.section(listname), "Owner") or cfg.globals("SuperUser")
+    if not owner:
+        s.result("refused", "%s is closed to subscription and has no owner to ask" % listname)
+        return
+    add = "ADD %s %s%s" % (_quoted(listname), target, " " + name if name else "")
+    text = ("%s asks for %s to join %s (%s list).\n\n"
+            "To accept, reply to this message keeping the lines below in your reply;\n"
+            "to refuse, do nothing.\n\n---\nSTART\n%s\nSTOP\n"
+            % (s.sender, target, listname, cfg.list_value(listname, "Type"), add))
+    msg = s.ctx.message(owner, "Subscription request: %s to %s" % (target, listname), text,
+                        kind="auto-generated", headers=[("Reply-To", s.ctx.robot_address())])
+    s.ctx.send_message(msg, [owner])
+    s.result("held", "%s does not take subscriptions by mail from you; your request was sent to "
+                     "its owner" % listname)
+    s.ctx.act("subscription of %s to %s passed to %s" % (target, listname, owner), "list type")
+
+
+def unsubscribe(s, cmd):
+    cfg = s.ctx.config
+    everything = bool(cmd.args) and cmd.args[0] == "*"
+    if everything:
+        listname, rest = None, cmd.args[1:]
+    else:
+        listname, rest = _list_arg(s, cmd)
+        if listname is None:
+            return
+    target = rest[0] if rest and "@" in rest[0] else s.sender
+    if address_key(target) != address_key(s.sender) and (
+            everything or not rights.privileged(s.ctx, s.sender, listname)):
+        s.result("refused", "you may only unsubscribe yourself (the list owner may REMOVE others)")
+        return
+    if everything:
+        names = [n for n in cfg.list_names() if target in _members(s, n)]
+        if not names:
+            s.result("ok", "%s is not a member of any list" % target)
+        for n in names:
+            _leave(s, n, target)
+        return
+    if target not in _members(s, listname):
+        s.result("ok", "%s is not a member of %s" % (target, listname))
+        return
+    _leave(s, listname, _members(s, listname).get(target)[0])
+
+
+def _leave(s, listname, target, by=None):
+    s.ctx.state.remove_member(lists.number(s.ctx.config, listname), target)
+    s.result("ok", "%s has left %s" % (target, listname))
+    s.ctx.act("%s left %s" % (target, listname), "removed by " + by if by else "unsubscribe")
+    if not s.ctx.config.globals("SilentAdd"):
+        _friendly(s, listname, "farewell", target, "Farewell from %s" % listname)
+
+
+def members_(s, cmd):
+    listname, _ = _list_arg(s, cmd)
+    if listname is None or not _allowed(s, "review", listname, "MEMBERS"):
+        return
+    roster = _members(s, listname)
+    s.result("ok", "%d member(s) of %s" % (len(roster), listname))
+    for i, (address, options) in enumerate(roster.items()):
+        if i == MAX_SHOWN:
+            s.say("  ... and %d more" % (len(roster) - MAX_SHOWN))
+            break
+        nomail = options and members.option_word(options, "NOMAIL")
+        s.say("  %s%s" % (address, "  (NOMAIL)" if nomail else ""))
+
+
+def which(s, cmd):
+    target = cmd.args[0] if cmd.args else s.sender
+    cfg = s.ctx.config
+    other = address_key(target) != address_key(s.sender)
+    if other and not _allowed(s, "others", None, "WHICH of another address"):
+        return
+    fuzzy = len(target) > 2 and target.startswith("*") and target.endswith("*")
+    needle = target.strip("*").lower()
+    found = []
+    for n in cfg.list_names():
+        roster = _members(s, n)
+        if fuzzy:
+            found += ["%s: %s" % (n, a) for a, _ in roster.items() if needle in a.lower()]
+        elif target in roster:
+            found.append(n)
+    s.result("ok", "%s is in %d list(s)" % (target, len(found)))
+    for f in found:
+        s.say("  " + f)
+
+
+def set_(s, cmd):
+    args = cmd.args
+    if len(args) < 2:
+        s.result("error", "usage: " + SPECS["SET"].usage)
+        return
+    option = args[1].upper()
+    value = " ".join(args[2:])
+    if args[0] == "*":
+        _set_global(s, option, value)
+        return
+    listname, _ = _list_arg(s, cmd)
+    if listname is None:
+        return
+    number = lists.number(s.ctx.config, listname)
+    if option in ("MAIL", "NOMAIL"):
+        entry = _members(s, listname).get(s.sender)
+        if entry is None:
+            s.result("error", "you are not a member of %s" % listname)
+            return
+        options = members.with_option(entry[1], "NOMAIL", "" if option == "NOMAIL" else None)
+        s.ctx.state.set_options(number, s.sender, options)
+        s.result("ok", "%s: %s for %s" % (listname, option, s.sender))
+        return
+    key = LIST_OPTIONS.get(option)
+    if key is None:
+        s.result("error", "unknown option %s (MAIL, NOMAIL, %s)" % (option, ", ".join(LIST_OPTIONS)))
+        return
+    if not _allowed(s, "settype" if key == "Type" else "manage", listname, "SET " + option):
+        return
+    _set_value(s, lists.section(listname), key, value, listname)
+
+
+LIST_OPTIONS = {"REPLY": "Reply", "TYPE": "Type", "FORWARDPREFIX": "ForwardPrefix",
+                "FORCEPRIORITY": "ForcePriority"}
+
+
+def _set_value(s, section, key, value, what):
+    from .config import LIST_DEFAULTS
+    try:
+        LIST_DEFAULTS[key](value)
+    except ValueError as e:
+        s.result("error", "%s: %s" % (key, e))
+        return
+    s.ctx.state.set_config(section, key, value)
+    s.result("ok", "%s %s = %s" % (what, key, value))
+    s.ctx.act("%s %s set to %r by %s" % (what, key, value, s.sender), "SET")
+
+
+def _set_global(s, option, value):
+    if option in ("MAIL", "NOMAIL"):
+        cfg = s.ctx.config
+        names = [n for n in cfg.list_names() if s.sender in _members(s, n)]
+        for n in names:
+            entry = _members(s, n).get(s.sender)
+            s.ctx.state.set_options(lists.number(cfg, n), s.sender,
+                                    members.with_option(entry[1], "NOMAIL", "" if option == "NOMAIL" else None))
+        s.result("ok", "%s for %s on %d list(s)" % (option, s.sender, len(names)))
+        return
+    key = LIST_OPTIONS.get(option)
+    if key is None:
+        s.result("error", "unknown option %s (%s)" % (option, ", ".join(LIST_OPTIONS)))
+        return
+    if _allowed(s, "global", None, "SET *"):
+        _set_value(s, "Globals", key, value, "every list:")
+
+
+# --- list owners --------------------------------------------------------------
+
+def add(s, cmd):
+    listname, rest = _list_arg(s, cmd)
+    if listname is None or not _allowed(s, "manage", listname, "ADD"):
+        return
+    if not rest:
+        s.result("error", "usage: " + SPECS["ADD"].usage)
+        return
+    target, rest = rest[0], rest[1:]
+    hide = bool(rest) and rest[-1].upper() == "HIDE"
+    if hide:
+        rest = rest[:-1]
+    why = _address_problem(s, target, listname)
+    if why:
+        s.result("refused", why)
+        return
+    roster = _members(s, listname)
+    if target in roster:
+        s.result("ok", "%s is already a member of %s" % (target, listname))
+        return
+    options = members.clean_options(["NAME " + " ".join(rest)] if rest else [])
+    s.ctx.state.add_member(lists.number(s.ctx.config, listname), target, options)
+    s.result("ok", "%s added to %s" % (target, listname))
+    s.ctx.act("%s added to %s by %s" % (target, listname, s.sender), "ADD")
+    if not hide and not s.ctx.config.globals("SilentAdd"):
+        _friendly(s, listname, "welcome", target, "Welcome to %s" % listname,
+                  "You have been added to the list %s (%s) by %s.\nTo leave it, send "
+                  "UNSUBSCRIBE %s to %s.\n" % (listname, lists.address(s.ctx.config, listname), s.sender,
+                                               _quoted(listname), s.ctx.robot_address()))
+
+
+def remove(s, cmd):
+    listname, rest = _list_arg(s, cmd)
+    if listname is None or not _allowed(s, "manage", listname, "REMOVE"):
+        return
+    if not rest:
+        s.result("error", "usage: " + SPECS["REMOVE"].usage)
+        return
+    target = rest[0]
+    roster = _members(s, listname)
+    if len(target) > 2 and target.startswith("*") and target.endswith("*"):
+        needle = target[1:-1].lower()
+        matches = [a for a, _ in roster.items() if needle in a.lower()]
+        if len(matches) != 1:
+            s.result("error", "%d members match %s%s" % (
+                len(matches), target, ": " + ", ".join(matches[:20]) + "; name one" if matches else ""))
+            return
+        target = matches[0]
+    if target not in roster:
+        s.result("error", "%s is not a member of %s" % (target, listname))
+        return
+    _leave(s, listname, roster.get(target)[0], by=s.sender)
+
+
+def change(s, cmd):
+    if len(cmd.args) < 2:
+        s.result("error", "usage: " + SPECS["CHANGE"].usage)
+        return
+    old, new = cmd.args[0], cmd.args[1]
+    scope = cmd.args[2] if len(cmd.args) > 2 else "*"
+    cfg = s.ctx.config
+    why = _address_problem(s, new)
+    if why:
+        s.result("refused", why)
+        return
+    if scope == "*":
+        names = [n for n in cfg.list_names() if old in _members(s, n)]
+        if not rights.is_superuser(cfg, s.sender):
+            names = [n for n in names if rights.is_owner(cfg, s.sender, n)]
+    else:
+        listname = lists.find(cfg, scope)
+        if listname is None:
+            s.result("error", "there is no list called %s" % scope)
+            return
+        if not _allowed(s, "manage", listname, "CHANGE"):
+            return
+        names = [listname] if old in _members(s, listname) else []
+    if not names:
+        s.result("error", "%s is not a member of any list you manage" % old)
+        return
+    for n in names:
+        number = lists.number(cfg, n)
+        _, options = s.ctx.state.remove_member(number, old)
+        s.ctx.state.add_member(number, new, options)
+        s.ctx.act("%s changed to %s in %s by %s" % (old, new, n, s.sender), "CHANGE")
+    s.result("ok", "%s is now %s in %s" % (old, new, ", ".join(names)))
+
+
+# --- PostMaster and SuperUser -----------------------------------------------------
+
+def create(s, cmd):
+    if not cmd.args:
+        s.result("error", "usage: " + SPECS["CREATE"].usage)
+        return
+    name = cmd.args[0]
+    why = lists.name_problem(name)
+    if why:
+        s.result("error", "%s is not a list name: %s" % (messages.clean(name, 80), why))
+        return
+    if not _allowed(s, "create", None, "CREATE"):
+        return
+    cfg = s.ctx.config
+    words = cmd.args[1:]
+    hide = bool(words) and words[-1].upper() == "HIDE"
+    if hide:
+        words = words[:-1]
+    taken = lists.find(cfg, name) or lists.by_local(cfg, lists.local_part(name))
+    if taken or routing.resolve(cfg, lists.local_part(name))[0] != "unknown":
+        s.result("error", "the name %s is taken" % name)
+        return
+    number = lists.next_number(cfg, s.ctx.site)
+    description = " ".join(words)
+    s.ctx.state.add_section(lists.section(name), {
+        "Type": cfg.globals("Type"), "Owner": s.sender, "Description": description, "MemberFile": number})
+    s.ctx.state.clear_list(number)
+    s.ctx.state.add_member(number, s.sender)
+    _copy_defaults(s, number)
+    s.result("ok", "created %s (%s), owned by %s, with you as its first member"
+             % (name, lists.address(cfg, name), s.sender))
+    s.ctx.act("list %s created as %s by %s" % (name, number, s.sender), "CREATE")
+    if not hide and not cfg.globals("SilentCreate"):
+        _announce(s, "New list: %s" % name,
+                  "A new list has been created: %s\n\n  %s\n\nTo join, send SUBSCRIBE %s to %s.\n"
+                  % (lists.address(cfg, name), description, _quoted(name), s.ctx.robot_address()),
+                  exclude=name)
+
+
+def _copy_defaults(s, number):
+    """The default archive's friendlier-message files, copied into a new list's folder."""
+    site = s.ctx.site
+    source = site.archive_dir("00000000")
+    target = site.archive_dir(number)
+    s.ctx.mkdir(target)
+    for name in ("readme.txt", "welcome.txt", "farewell.txt", "index.txt"):
+        path = os.path.join(source, name)
+        if os.path.isfile(path) and not os.path.islink(path):
+            with open(path, "rb") as f:
+                s.ctx.write(os.path.join(target, name), f.read())
+    for sub in ("readme", "welcome", "farewell"):
+        for name in _attachments_dir_files(os.path.join(source, sub)):
+            with open(os.path.join(source, sub, name), "rb") as f:
+                s.ctx.write(os.path.join(target, sub, name), f.read())
+
+
+def destroy(s, cmd):
+    listname, _ = _list_arg(s, cmd)
+    if listname is None or not _allowed(s, "destroy", listname, "DESTROY"):
+        return
+    cfg = s.ctx.config
+    number = lists.number(cfg, listname)
+    roster = _members(s, listname)
+    addresses = [a for a, _ in roster.items()]
+    if addresses:
+        ctx = s.ctx
+        msg = ctx.message(lists.address(cfg, listname), "The list %s has been closed" % listname,
+                          "The list %s (%s) has been closed by %s.\nYour subscription to it has ended.\n"
+                          % (listname, lists.address(cfg, listname), s.sender), kind="auto-generated")
+        ctx.send_message(msg, addresses)
+    s.ctx.state.drop_list(number)
+    s.ctx.state.del_section(lists.section(listname))
+    s.result("ok", "%s destroyed; its %d member(s) were told; its archive folder %s is kept"
+             % (listname, len(addresses), number))
+    s.ctx.act("list %s (%s) destroyed by %s" % (listname, number, s.sender), "DESTROY")
+    _announce(s, "List closed: %s" % listname, "The list %s has been closed.\n" % listname)
+
+
+def start(s, cmd):
+    s.result("ok", "START")
+
+
+class Spec:
+    def __init__(self, names, fn, usage, text, who="anyone"):
+        self.names, self.fn, self.usage, self.text, self.who = names, fn, usage, text, who
+
+
+# The command table: verb and synonyms, function, usage, what it does, who may.
+SPECS = {spec.names[0]: spec for spec in (
+    Spec(("HELP", "AYUDA"), help_, "HELP [command]", "This help, or more on one command."),
+    Spec(("LISTS",), lists_, "LISTS [address]", "The lists here (or those an address is in)."),
+    Spec(("INFO",), info, "INFO list", "About a list, with its readme."),
+    Spec(("SUBSCRIBE", "JOIN", "SUB"), subscribe, "SUBSCRIBE list [your name]",
+         "Join a list. Majordomo's SUBSCRIBE list address works too."),
+    Spec(("UNSUBSCRIBE", "UNSUB", "SIGNOFF", "LEAVE"), unsubscribe, "UNSUBSCRIBE list|*",
+         "Leave a list, or every list (*)."),
+    Spec(("MEMBERS", "RECIPIENTS", "REVIEW", "WHO"), members_, "MEMBERS list", "The members of a list."),
+    Spec(("WHICH",), which, "WHICH [address]", "The lists you (or an address) are in."),
+    Spec(("SET",), set_, "SET list MAIL|NOMAIL",
+         "Receive a list's posts (MAIL) or not (NOMAIL). Owners: SET list REPLY|TYPE|"
+         "FORWARDPREFIX|FORCEPRIORITY value; SET * ... for every list."),
+    Spec(("START",), start, "START", "Commands follow (after a --- line)."),
+    Spec(("ADD",), add, "ADD list address [name] [HIDE]", "Add a member (HIDE: tell them nothing).",
+         "list owner"),
+    Spec(("REMOVE", "DELETE"), remove, "REMOVE list address|*part*", "Remove a member.", "list owner"),
+    Spec(("CHANGE",), change, "CHANGE old new [list|*]",
+         "Change a member's address, keeping options.", "list owner"),
+    Spec(("CREATE",), create, "CREATE list description [HIDE]",
+         "Create a list, with you as owner and first member.", "SuperUser"),
+    Spec(("DESTROY",), destroy, "DESTROY list", "Close a list; its members are told.", "SuperUser"),
+)}
+
+_SYNONYMS = {name: key for key, spec in SPECS.items() for name in spec.names}
+
+
+def _lookup(verb):
+    return _SYNONYMS.get(verb.upper())
+
+
+def run(s, cmd):
+    """Run one command; an unknown one gets short help."""
+    key = _lookup(cmd.verb)
+    if key is None:
+        s.result("error", "unknown command %s" % messages.clean(cmd.words[0], 40))
+        short_help(s)
+        return
+    SPECS[key].fn(s, cmd)

@@ -1,0 +1,176 @@
+"""Transactions: the one place where a batch's work reaches the disk.
+
+A transaction is staged in ``spool/txn/NAME.tmp/``: every outbound file, every
+new version of a state file, every append, every move of an inbound message,
+listed in ``manifest.json``. Renaming the folder to ``spool/txn/NAME/`` is the
+commit. Applying it renames staged files into place, appends at recorded
+offsets, and moves inbound mail; each step can be repeated without effect, so
+a run that finds a committed transaction (a crash happened while applying it)
+applies it again, and one that finds an uncommitted one throws it away: the
+inbound messages it covered are still in ``spool/in/new/`` and are redone.
+"""
+
+import json
+import os
+import shutil
+
+from . import durable
+
+TXN_DIR = os.path.join("spool", "txn")
+
+
+class Transaction:
+    """Work staged for one commit."""
+
+    def __init__(self, home, number):
+        self.home = home
+        self.name = "%08d-%d" % (number, os.getpid())
+        self.root = os.path.join(home, TXN_DIR)
+        self.staging = os.path.join(self.root, self.name + ".tmp")
+        self.ops = []
+        self.staged = 0
+        self._sizes = {}
+        os.makedirs(self.staging)
+
+    def _stage(self, data):
+        """Write data (bytes, or a function that writes to a binary file) to staging."""
+        self.staged += 1
+        rel = "%06d" % self.staged
+        path = os.path.join(self.staging, rel)
+        if callable(data):
+            with open(path, "wb") as f:
+                data(f)
+                f.flush()
+                os.fsync(f.fileno())
+        else:
+            durable.write_file(path, data)
+        return rel
+
+    def _rel(self, path):
+        return os.path.relpath(path, self.home)
+
+    def outbound(self, name, data):
+        """Stage one BSMTP file to appear in spool/out/new/ as name."""
+        self.ops.append(["replace", self._stage(data), os.path.join("spool", "out", "new", name)])
+
+    def replace(self, path, data):
+        """Stage a new version of a state file (bytes, or a writer function)."""
+        self.ops.append(["replace", self._stage(data), self._rel(path)])
+
+    def append(self, path, data):
+        """Stage bytes to append to path (a log, an archive file)."""
+        offset = self._sizes.get(path)
+        if offset is None:
+            offset = durable.file_size(path)
+        self._sizes[path] = offset + len(data)
+        self.ops.append(["append", self._stage(data), self._rel(path), offset])
+
+    def move(self, src, dst):
+        """Stage the move of a file already on disk (an inbound message)."""
+        self.ops.append(["move", self._rel(src), self._rel(dst)])
+
+    def delete(self, path):
+        """Stage the removal of a file or folder."""
+        self.ops.append(["delete", self._rel(path)])
+
+    def mkdir(self, path):
+        """Stage the creation of a folder."""
+        self.ops.append(["mkdir", self._rel(path)])
+
+    def mark(self):
+        """A point to roll back to if the next message fails."""
+        return (len(self.ops), self.staged, dict(self._sizes))
+
+    def rollback(self, mark):
+        """Forget everything staged since mark."""
+        nops, staged, sizes = mark
+        for n in range(staged + 1, self.staged + 1):
+            try:
+                os.unlink(os.path.join(self.staging, "%06d" % n))
+            except FileNotFoundError:
+                pass
+        del self.ops[nops:]
+        self.staged = staged
+        self._sizes = sizes
+
+    def discard(self):
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+    def commit(self):
+        """Make the transaction durable; from here on it will be applied."""
+        manifest = json.dumps({"ops": self.ops}, indent=0).encode()
+        durable.write_file(os.path.join(self.staging, "manifest.json"), manifest)
+        durable.fsync_dir(self.staging)
+        final = os.path.join(self.root, self.name)
+        os.rename(self.staging, final)
+        durable.fsync_dir(self.root)
+        apply(self.home, final)
+
+
+def _move_into_place(src, dst):
+    os.makedirs(os.path.dirname(dst), exist_ok=True)
+    os.replace(src, dst)
+    return os.path.dirname(dst)
+
+
+def apply(home, folder):
+    """Apply a committed transaction folder, then remove it. Repeatable."""
+    with open(os.path.join(folder, "manifest.json"), "rb") as f:
+        ops = json.load(f)["ops"]
+    touched = set()
+    for op in ops:
+        kind = op[0]
+        if kind in ("move", "replace"):
+            # replace takes a staged file, move one already in the site.
+            src = os.path.join(folder if kind == "replace" else home, op[1])
+            if os.path.lexists(src):
+                touched.add(_move_into_place(src, os.path.join(home, op[2])))
+        elif kind == "append":
+            target = os.path.join(home, op[2])
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            with open(os.path.join(folder, op[1]), "rb") as f:
+                durable.append_at(target, op[3], f.read())
+        elif kind == "delete":
+            target = os.path.join(home, op[1])
+            if os.path.isdir(target) and not os.path.islink(target):
+                shutil.rmtree(target)
+                touched.add(os.path.dirname(target))
+            elif os.path.lexists(target):
+                os.unlink(target)
+                touched.add(os.path.dirname(target))
+        elif kind == "mkdir":
+            os.makedirs(os.path.join(home, op[1]), exist_ok=True)
+        else:
+            raise ValueError("unknown journal operation %r in %s" % (kind, folder))
+    for d in touched:
+        durable.fsync_dir(d)
+    shutil.rmtree(folder)
+    durable.fsync_dir(os.path.dirname(folder))
+
+
+def recover(home):
+    """Finish committed transactions a crash left behind; drop uncommitted ones.
+
+    Returns (applied, discarded) counts.
+    """
+    root = os.path.join(home, TXN_DIR)
+    applied = discarded = 0
+    if not os.path.isdir(root):
+        return applied, discarded
+    for name in sorted(os.listdir(root)):
+        path = os.path.join(root, name)
+        if name.endswith(".tmp"):
+            shutil.rmtree(path, ignore_errors=True)
+            discarded += 1
+        elif os.path.exists(os.path.join(path, "manifest.json")):
+            apply(home, path)
+            applied += 1
+    return applied, discarded
+
+
+def pending(home):
+    """Names of committed transactions not yet applied (for --dry-run reports)."""
+    root = os.path.join(home, TXN_DIR)
+    if not os.path.isdir(root):
+        return []
+    return [n for n in sorted(os.listdir(root)) if not n.endswith(".tmp")]

@@ -1,0 +1,69 @@
+"""The daily log: logs/tristero-YYYY-MM-DD.log, one line per message and per action.
+
+Lines of a batch are collected here and written as part of the transaction
+that commits their work (so a redone message is never logged twice); lines
+about the run itself (and deliver's) are appended directly.
+"""
+
+import os
+import sys
+
+ERROR, MESSAGE, ACTION, DEBUG = 0, 1, 2, 3
+
+
+class Logbook:
+    def __init__(self, site, now, level=MESSAGE, screen=MESSAGE, echo=False):
+        self.site = site
+        self.now = now
+        self.level = level
+        self.screen = screen
+        self.echo = echo
+        self.pending = []
+
+    def _format(self, text):
+        return "%s %s" % (self.now.strftime("%Y-%m-%d %H:%M:%S"), _one_line(text))
+
+    def log(self, level, text):
+        """Collect a line for the next commit (and show it, on a terminal)."""
+        line = self._format(text)
+        if level <= self.level:
+            self.pending.append(line)
+        self._show(level, line)
+
+    def _show(self, level, line):
+        if self.echo and level <= self.screen:
+            sys.stderr.write(line + "\n")
+
+    def mark(self):
+        return len(self.pending)
+
+    def rollback(self, mark):
+        del self.pending[mark:]
+
+    def take(self):
+        """The collected lines as bytes for the transaction, and forget them."""
+        data = "".join(l + "\n" for l in self.pending).encode("utf-8", "replace")
+        self.pending = []
+        return data
+
+    def path(self):
+        return self.site.log_file(self.now)
+
+    def direct(self, level, text):
+        """Append a line now, outside any transaction (best effort: a full disk
+        must not hide the error being reported)."""
+        line = self._format(text)
+        self._show(level, line)
+        if level > self.level:
+            return
+        try:
+            os.makedirs(self.site.logs, exist_ok=True)
+            with open(self.path(), "a", encoding="utf-8", errors="replace") as f:
+                f.write(line + "\n")
+        except OSError as e:
+            sys.stderr.write("tristero: cannot write the log (%s): %s\n" % (e, line))
+
+
+def _one_line(text):
+    # A log line never spans lines, whatever a message's headers held.
+    return " ".join(str(text).split())

@@ -1,0 +1,134 @@
+"""Member files: lists/NNNNNNNN.ini, one member per line, read and written fast.
+
+The file is an INI file with one section, ``[Members]``; each line is
+``address = options``. The options are comma-separated words (``NOMAIL``,
+``NAME Joe Bloggs``); they never contain ``=``, so a line splits at its last
+``=``, and an address such as ``a=b@example.org`` needs no quoting. A line
+with no ``=`` is a member with default options. Lines above ``[Members]``
+(comments) are kept; the members are written back sorted by domain, which
+keeps the recipients of each outbound envelope bunched by mail server.
+Addresses are stored as given and compared with the domain in lower case.
+"""
+
+import io
+
+HEADER = "[Members]"
+
+
+def address_key(address):
+    """What two spellings of one address have in common: the domain's case ignored."""
+    local, at, domain = address.rpartition("@")
+    if not at:
+        return address.lower()
+    return local + "@" + domain.lower()
+
+
+def domain_order(key):
+    local, _, domain = key.rpartition("@")
+    # Reversed labels keep sub-domains of one organisation together.
+    return (".".join(reversed(domain.split("."))), local)
+
+
+def clean_options(words):
+    """Options as stored: comma-separated, with no '=' or line breaks in them."""
+    out = []
+    for w in words:
+        w = " ".join(w.replace("=", " ").replace(",", " ").split())
+        if w:
+            out.append(w)
+    return ", ".join(out)
+
+
+def options_list(options):
+    return [o.strip() for o in options.split(",") if o.strip()]
+
+
+def option_word(options, word):
+    """The option starting with word (case ignored), e.g. 'NAME Joe', or None."""
+    word = word.upper()
+    for o in options_list(options):
+        head = o.split(None, 1)[0].upper()
+        if head == word:
+            return o
+    return None
+
+
+def with_option(options, word, value=None):
+    """options with the option word set (value after it) or removed (value None)."""
+    kept = [o for o in options_list(options) if o.split(None, 1)[0].upper() != word.upper()]
+    if value is not None:
+        kept.append((word + " " + value).strip())
+    return clean_options(kept)
+
+
+class MemberList:
+    """The members of one list: key -> (address as given, options)."""
+
+    def __init__(self, number):
+        self.number = number
+        self.header = ["; Members: one per line, \"address = options\" (see README)."]
+        self.members = {}
+
+    def __len__(self):
+        return len(self.members)
+
+    def __contains__(self, address):
+        return address_key(address) in self.members
+
+    def get(self, address):
+        """(address, options) of a member, or None."""
+        return self.members.get(address_key(address))
+
+    def items(self):
+        """(address, options) of every member, in file order."""
+        return self.members.values()
+
+    def parse(self, text):
+        header = []
+        members = self.members
+        seen_header = False
+        for line in io.StringIO(text):
+            s = line.strip()
+            if not seen_header:
+                if s.lower() == HEADER.lower():
+                    seen_header = True
+                elif s:
+                    header.append(line.rstrip("\n"))
+                continue
+            if not s or s[0] in ";#":
+                continue
+            if s[0] == "[":
+                break
+            address, eq, options = s.rpartition("=")
+            if not eq:
+                address, options = s, ""
+            address = address.strip().strip('"').strip()
+            if address:
+                members[address_key(address)] = (address, options.strip())
+        if header:
+            self.header = header
+        return self
+
+    def write(self, f):
+        """Write the file to the binary file f, streaming (a list may be large)."""
+        out = io.TextIOWrapper(f, encoding="utf-8", newline="\n", write_through=False)
+        for line in self.header:
+            out.write(line + "\n")
+        out.write(HEADER + "\n")
+        members = self.members
+        for key in sorted(members, key=domain_order):
+            address, options = members[key]
+            out.write("%s = %s\n" % (address, options) if options else "%s =\n" % address)
+        out.flush()
+        out.detach()
+
+
+def load(number, path):
+    """The member list stored at path (empty if there is no file)."""
+    ml = MemberList(number)
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        return ml
+    return ml.parse(data.decode("utf-8", "replace"))

@@ -1,0 +1,218 @@
+"""Messages: reading inbound mail's parts and text, and making the mail Tristero sends."""
+
+import email
+import email.utils
+import hashlib
+import html.parser
+import re
+from email import policy
+from email.message import EmailMessage
+
+import chardet
+
+POLICY = policy.default.clone(linesep="\n", max_line_length=78)
+# Parsing must never raise on hostile input: defects are recorded, not thrown.
+PARSE_POLICY = policy.default.clone(linesep="\n", raise_on_defect=False)
+
+_ADDRESS_RE = re.compile(r"[^\s@<>\"(),;:\\\[\]\x00-\x1f\x7f]+@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+")
+
+
+def parse(raw):
+    return email.message_from_bytes(raw, policy=PARSE_POLICY)
+
+
+def clean(value, limit=998):
+    """A header value safe to reuse: one line, no control characters, bounded."""
+    text = "" if value is None else str(value)
+    text = re.sub(r"[\x00-\x1f\x7f]+", " ", text)
+    return " ".join(text.split())[:limit]
+
+
+def header(msg, name):
+    """A header's decoded value, cleaned (see clean); "" when absent or unreadable."""
+    try:
+        value = msg.get(name)
+    except Exception:
+        return ""
+    return clean(value)
+
+
+def is_address(text):
+    """True when text is a plain mail address local@domain (no name, no brackets)."""
+    return bool(text) and len(text) <= 254 and bool(_ADDRESS_RE.fullmatch(text))
+
+
+def addresses(msg, *names):
+    """Every (name, address) in the named headers, as written (bad entries skipped)."""
+    values = []
+    for n in names:
+        try:
+            values.extend(str(v) for v in (msg.get_all(n) or []))
+        except Exception:
+            continue
+    out = []
+    for realname, addr in email.utils.getaddresses([clean(v, 10000) for v in values]):
+        addr = addr.strip()
+        if is_address(addr):
+            out.append((clean(realname, 200), addr))
+    return out
+
+
+def first_address(msg, name):
+    found = addresses(msg, name)
+    return found[0] if found else ("", "")
+
+
+# --- text of a message ---
+
+class _Text(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts = []
+        self.skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "style"):
+            self.skip += 1
+        elif tag in ("br", "p", "div", "tr", "li", "h1", "h2", "h3", "pre"):
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style") and self.skip:
+            self.skip -= 1
+        elif tag in ("p", "div", "tr", "li", "pre"):
+            self.parts.append("\n")
+
+    def handle_data(self, data):
+        if not self.skip:
+            self.parts.append(data)
+
+
+def html_to_text(text):
+    p = _Text()
+    p.feed(text)
+    p.close()
+    return "".join(p.parts)
+
+
+def decode_part(part, notes=None):
+    """The text of a text/* part: declared charset first, chardet for undeclared 8-bit."""
+    try:
+        data = part.get_payload(decode=True) or b""
+    except Exception:
+        data = b""
+    charset = part.get_content_charset()
+    if charset:
+        try:
+            return data.decode(charset)
+        except (LookupError, UnicodeDecodeError):
+            if notes is not None:
+                notes.append("declared charset %s does not fit the text" % clean(charset, 40))
+    try:
+        return data.decode("ascii")
+    except UnicodeDecodeError:
+        pass
+    guess = chardet.detect(data[:65536])
+    encoding = guess.get("encoding") or "utf-8"
+    if notes is not None:
+        notes.append("charset guessed by chardet: %s (confidence %.2f)"
+                     % (encoding, guess.get("confidence") or 0))
+    try:
+        return data.decode(encoding, "replace")
+    except LookupError:
+        return data.decode("utf-8", "replace")
+
+
+def body_text(msg, notes=None):
+    """The readable text of a message: its first text/plain part, else its HTML as text."""
+    plain = html = None
+    for part in msg.walk():
+        if part.is_multipart():
+            continue
+        if part.get_content_disposition() == "attachment":
+            continue
+        ctype = part.get_content_type()
+        if ctype == "text/plain" and plain is None:
+            plain = part
+        elif ctype == "text/html" and html is None:
+            html = part
+        if plain is not None:
+            break
+    if plain is not None:
+        return decode_part(plain, notes)
+    if html is not None:
+        return html_to_text(decode_part(html, notes))
+    return ""
+
+
+# --- outbound ---
+
+class Ids:
+    """Message-IDs and spool names, derived from what is being answered, so that a
+    batch run again with the same --now writes the same files."""
+
+    def __init__(self, domain, now):
+        self.domain = domain
+        self.now = now
+        self.seed = "0"
+        self.n = 0
+
+    def start(self, key):
+        self.seed = hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()[:16]
+        self.n = 0
+
+    def next(self):
+        self.n += 1
+        return "%s.%d" % (self.seed, self.n)
+
+    def message_id(self, token):
+        return "<%s.%s@%s>" % (self.now.strftime("%Y%m%d%H%M%S"), token, self.domain)
+
+    def file_name(self, token):
+        return "%d.T%s.tristero" % (int(self.now.timestamp()), token)
+
+
+def new_message(frm, to, subject, text, now, message_id, headers=()):
+    """A text/plain UTF-8 message (an EmailMessage) ready for serialize()."""
+    msg = EmailMessage(policy=POLICY)
+    msg["From"] = frm
+    msg["To"] = to
+    msg["Subject"] = clean(subject)
+    msg["Date"] = email.utils.format_datetime(now)
+    msg["Message-ID"] = message_id
+    for name, value in headers:
+        msg[name] = clean(value)
+    plain = text.isascii() and all(len(l) <= 998 for l in text.splitlines())
+    # Readable as it stands where it can be; quoted-printable only when needed.
+    msg.set_content(text, charset="utf-8", cte="7bit" if plain else "quoted-printable")
+    return msg
+
+
+def serialize(msg):
+    """The message as bytes with LF line ends (the form BSMTP files carry)."""
+    return msg.as_bytes(policy=POLICY)
+
+
+def split_raw(raw):
+    """(header block, body) of raw message bytes, line ends made LF."""
+    raw = raw.replace(b"\r\n", b"\n")
+    cut = raw.find(b"\n\n")
+    if cut < 0:
+        return raw if raw.endswith(b"\n") else raw + b"\n", b""
+    return raw[:cut + 1], raw[cut + 2:]
+
+
+def raw_headers(block):
+    """[(name, raw bytes of the whole field)] of a header block, in order."""
+    fields = []
+    for line in block.splitlines(keepends=True):
+        if line[:1] in (b" ", b"\t") and fields:
+            fields[-1][1] += line
+        elif b":" in line:
+            fields.append([line.split(b":", 1)[0].strip().decode("ascii", "replace"), line])
+    return fields
+
+
+def fold(name, value):
+    """One header field as bytes, folded and encoded (RFC 2047) as needed."""
+    return POLICY.fold_binary(name, clean(value))

@@ -1,0 +1,241 @@
+"""The pipeline: what happens to one inbound message, step by step.
+
+Each step takes the Context and the Inbound message and either returns None
+(go on) or a Disposition that ends the message's journey. The order is the
+table STEPS, read top to bottom. Nothing here writes to disk: steps and the
+handlers they call collect an Outcome (mail to send, files to write, lines
+to log) that the batch commits in one place.
+"""
+
+import email.utils
+
+from . import logbook, messages, routing
+from .messages import clean
+
+
+class Disposition:
+    """How a message's journey ended: kind is done, dropped or failed."""
+
+    def __init__(self, kind, action, rule):
+        self.kind, self.action, self.rule = kind, action, rule
+
+
+def failed(reason, rule):
+    return Disposition("failed", reason, rule)
+
+
+def dropped(reason, rule):
+    return Disposition("dropped", reason, rule)
+
+
+class Outgoing:
+    """One message to send: envelope sender, recipients (may be a lazy iterable), bytes."""
+
+    def __init__(self, sender, recipients, data):
+        self.sender, self.recipients, self.data = sender, recipients, data
+
+
+class Outcome:
+    """Everything one message causes, collected before anything is written."""
+
+    def __init__(self):
+        self.mails = []
+        self.appends = []      # (path, bytes)
+        self.writes = []       # (path, bytes)
+        self.deletes = []      # paths
+        self.folders = []      # paths of folders to create
+        self.actions = []      # (what was done, the rule or setting that decided it)
+
+
+class Inbound:
+    """An inbound message and what the pipeline learns about it."""
+
+    def __init__(self, name, raw):
+        self.name = name
+        self.raw = raw
+        self.msg = None
+        self.id = name
+        self.author = ""
+        self.author_name = ""
+        self.return_path = None
+        self.destinations = []
+        self.automatic = None      # why it is automatic mail, or None
+        self.notes = []            # what reading it taught (charset guesses ...)
+        self._text = None
+
+    def text(self):
+        """The message's readable text (decoded once)."""
+        if self._text is None:
+            self._text = messages.body_text(self.msg, self.notes)
+        return self._text
+
+    def subject(self):
+        return messages.header(self.msg, "Subject")
+
+
+class Context:
+    """What the steps and handlers work with: the site, its state, the clock, the outcome."""
+
+    def __init__(self, site, config, state, now, log, ids):
+        self.site = site
+        self.config = config
+        self.state = state
+        self.now = now
+        self.log = log
+        self.ids = ids
+        self.outcome = Outcome()
+
+    @property
+    def domain(self):
+        return self.config.globals("Domain")
+
+    def domains(self):
+        return [self.domain] + self.config.globals("Domains")
+
+    def robot_address(self):
+        return "%s@%s" % (self.config.globals("ListProcName")[0].lower(), self.domain)
+
+    def robot_from(self):
+        return email.utils.formataddr((self.config.globals("ServerName"), self.robot_address()))
+
+    def ours(self, address):
+        return address.rpartition("@")[2].lower() in self.domains()
+
+    # --- collecting the outcome ---
+
+    def act(self, action, rule):
+        """Record what was done and which rule or setting decided it."""
+        self.outcome.actions.append((action, rule))
+        self.log.log(logbook.ACTION, "  %s (%s)" % (action, rule))
+
+    def send(self, sender, recipients, data):
+        self.outcome.mails.append(Outgoing(sender, recipients, data))
+
+    def append(self, path, data):
+        self.outcome.appends.append((path, data))
+
+    def write(self, path, data):
+        self.outcome.writes.append((path, data))
+
+    def delete(self, path):
+        self.outcome.deletes.append(path)
+
+    def mkdir(self, path):
+        self.outcome.folders.append(path)
+
+    def message(self, to, subject, text, in_reply_to=None, kind="auto-replied", headers=()):
+        """A message from the robot (RFC 3834 marked), as an EmailMessage."""
+        extra = [("Auto-Submitted", kind), ("X-Loop", self.robot_address())]
+        if in_reply_to:
+            extra += [("In-Reply-To", in_reply_to), ("References", in_reply_to)]
+        return messages.new_message(self.robot_from(), to, subject, text, self.now,
+                                    self.ids.message_id(self.ids.next()), extra + list(headers))
+
+    def send_message(self, msg, recipients, sender=""):
+        """Send an EmailMessage; robot mail goes with the null sender (RFC 3834)."""
+        self.send(sender, list(recipients), messages.serialize(msg))
+
+    def reply(self, inbound, text, subject=None):
+        """Answer the author of inbound (never automatic mail)."""
+        if inbound.automatic:
+            self.act("no reply to automatic mail", inbound.automatic)
+            return False
+        subject = subject or "Re: " + (inbound.subject() or "your message")
+        msg = self.message(inbound.author, subject, text, inbound.id)
+        self.send_message(msg, [inbound.author])
+        return True
+
+    def notify(self, subject, text):
+        """Tell the SuperUser (if there is one)."""
+        superuser = self.config.globals("SuperUser")
+        if superuser:
+            msg = self.message(superuser, subject, text, kind="auto-generated")
+            self.send_message(msg, [superuser])
+
+
+# --- the steps ---
+
+def read(ctx, m):
+    if not m.raw.strip():
+        return failed("empty file", "not a message")
+    m.msg = messages.parse(m.raw)
+    if not m.msg.keys():
+        return failed("no header fields", "not a message")
+    m.id = messages.header(m.msg, "Message-ID") or m.name
+    return None
+
+
+def identify_author(ctx, m):
+    m.author_name, m.author = messages.first_address(m.msg, "From")
+    if not m.author:
+        return failed("no valid From address", "author")
+    rp = m.msg.get("Return-Path")
+    if rp is not None:
+        rp = clean(rp).strip()
+        m.return_path = email.utils.parseaddr(rp)[1] if rp not in ("<>", "") else ""
+    return None
+
+
+def find_destinations(ctx, m):
+    """CONTRACT §3: X-Original-To, the topmost Delivered-To, Envelope-To; else To/Cc/Resent-To."""
+    for name in ("X-Original-To", "Delivered-To", "Envelope-To"):
+        found = messages.addresses(m.msg, name)
+        if found:
+            m.destinations = [found[0][1]]
+            return None
+    seen = set()
+    for _, addr in messages.addresses(m.msg, "To", "Cc", "Resent-To"):
+        if ctx.ours(addr) and addr.lower() not in seen:
+            seen.add(addr.lower())
+            m.destinations.append(addr)
+    if not m.destinations:
+        return failed("no recipient of this site in the headers", "envelope")
+    return None
+
+
+_BULK = ("bulk", "junk", "list")
+
+
+def detect_automatic(ctx, m):
+    """RFC 3834: mail a robot must never answer."""
+    msg = m.msg
+    auto = messages.header(msg, "Auto-Submitted").lower()
+    if auto and auto != "no":
+        m.automatic = "Auto-Submitted: " + auto
+    elif messages.header(msg, "Precedence").lower() in _BULK:
+        m.automatic = "Precedence: " + messages.header(msg, "Precedence").lower()
+    elif m.return_path == "":
+        m.automatic = "empty Return-Path"
+    elif m.author.split("@")[0].lower() in ("mailer-daemon", "mailer_daemon"):
+        m.automatic = "from MAILER-DAEMON"
+    elif msg.get_content_type() == "multipart/report":
+        m.automatic = "delivery report"
+    elif msg.get("List-Id") is not None:
+        m.automatic = "mail from a list (List-Id)"
+    return None
+
+
+def dispatch(ctx, m):
+    """Hand the message to the handler of each address it was sent to."""
+    for address in m.destinations:
+        routing.route(ctx, m, address)
+    return Disposition("done", "; ".join(a for a, _ in ctx.outcome.actions[:3]) or "nothing to do",
+                       ", ".join(sorted({r for _, r in ctx.outcome.actions})) or "routing")
+
+
+STEPS = (
+    ("read", read),
+    ("author", identify_author),
+    ("envelope", find_destinations),
+    ("automatic", detect_automatic),
+    ("dispatch", dispatch),
+)
+
+
+def process(ctx, m):
+    """Run the steps over m; returns its Disposition (the outcome is in ctx.outcome)."""
+    for name, step in STEPS:
+        result = step(ctx, m)
+        if result is not None:
+            return result
+    return failed("no step decided", "pipeline")

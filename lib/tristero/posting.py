@@ -1,0 +1,165 @@
+"""Posting: a message to a list, checked, given the list's headers, sent to its members."""
+
+import email.utils
+import time
+
+from . import lists, members, messages, rights
+
+# Fields of the original that a list replaces or must not pass on.
+_DROP = {"return-path", "delivered-to", "x-original-to", "envelope-to", "precedence",
+         "list-id", "list-help", "list-subscribe", "list-unsubscribe", "list-unsubscribe-post",
+         "list-post", "list-owner", "list-archive", "sender", "errors-to",
+         "return-receipt-to", "disposition-notification-to"}
+_PRIORITY_FIELDS = {"x-priority", "priority", "importance", "x-msmail-priority"}
+_PRIORITY = {"Low": ("5", "low"), "Normal": ("3", "normal"), "Urgent": ("1", "high")}
+
+
+def post(ctx, m, listname):
+    """Send m to the members of listname, or refuse it with the reason."""
+    ok, rule = rights.may(ctx, m.author, "post", listname)
+    if not ok:
+        refuse(ctx, m, listname, rule)
+        return
+    cfg = ctx.config
+    number = lists.number(cfg, listname)
+    data = compose(ctx, m, listname)
+    sender = "owner-%s@%s" % (lists.local_part(listname), ctx.domain)
+    roster = ctx.state.members(number)
+    url = cfg.globals("UnsubscribeURL")
+    if "{address}" in url:
+        # A one-click link names its recipient, so each gets a copy of their own.
+        head, body = messages.split_raw(data)
+        for address in recipients(roster):
+            personal = head + unsubscribe_fields(ctx, listname, address) + b"\n" + body
+            ctx.send(sender, [address], personal)
+    else:
+        head, body = messages.split_raw(data)
+        ctx.send(sender, recipients(roster), head + unsubscribe_fields(ctx, listname, None) + b"\n" + body)
+    count = sum(1 for _ in recipients(roster))
+    ctx.act("posted to %s, %d recipient(s)" % (listname, count), rule)
+    if cfg.list_value(listname, "Archive"):
+        archive(ctx, m, number)
+    if m.msg.get("Return-Receipt-To") or m.msg.get("Disposition-Notification-To"):
+        ctx.reply(m, "Your message \"%s\" was sent to the %d recipient(s) of %s.\n"
+                  % (m.subject(), count, listname), subject="Receipt: " + (m.subject() or listname))
+        ctx.act("receipt sent", "receipt requested")
+
+
+def recipients(roster):
+    """The addresses a post goes to: every member but those set NOMAIL (streamed)."""
+    for address, options in roster.items():
+        if not options or members.option_word(options, "NOMAIL") is None:
+            yield address
+
+
+def refuse(ctx, m, listname, reason):
+    ctx.act("post to %s refused: %s" % (listname, reason), "rights")
+    ctx.reply(m, "Your message to %s was not sent to the list:\n\n  %s\n\n"
+                 "Send INFO %s to %s for how to join.\n"
+              % (lists.address(ctx.config, listname), reason, _quoted(listname), ctx.robot_address()),
+              subject="Not posted: " + (m.subject() or listname))
+
+
+def _quoted(name):
+    return '"%s"' % name if " " in name else name
+
+
+def reply_to(ctx, m, listname):
+    """The Reply-To (or None to leave the poster's own) for the list's reply type."""
+    kind = ctx.config.list_value(listname, "Reply")
+    list_addr = lists.address(ctx.config, listname)
+    poster = messages.header(m.msg, "Reply-To") or m.author
+    owner = ctx.config.raw(lists.section(listname), "Owner") or ctx.config.globals("SuperUser")
+    return {
+        "Poster": None,
+        "Forwarded": None,
+        "PosterPlus": "%s, %s" % (poster, list_addr),
+        "List": list_addr,
+        "ListPlus": "%s, %s" % (list_addr, poster),
+        "Owner": owner,
+        "Tristero": ctx.robot_address(),
+    }.get(kind, kind)
+
+
+def compose(ctx, m, listname):
+    """The post as members receive it (without List-Unsubscribe), as bytes."""
+    cfg = ctx.config
+    list_addr = lists.address(cfg, listname)
+    local = lists.local_part(listname)
+    prefix = cfg.list_value(listname, "ForwardPrefix")
+    priority = cfg.list_value(listname, "ForcePriority")
+    answer_to = reply_to(ctx, m, listname)
+    block, body = messages.split_raw(m.raw)
+    out = []
+    for name, raw in messages.raw_headers(block):
+        lname = name.lower()
+        if lname in _DROP or (priority and lname in _PRIORITY_FIELDS):
+            continue
+        if lname == "reply-to" and answer_to is not None:
+            continue
+        if lname == "subject" and prefix and prefix.lower() not in m.subject().lower():
+            continue
+        out.append(raw)
+    fields = []
+    if prefix and prefix.lower() not in m.subject().lower():
+        fields.append(("Subject", "%s %s" % (prefix, m.subject())))
+    if answer_to is not None:
+        fields.append(("Reply-To", answer_to))
+    if cfg.list_value(listname, "Reply") == "Forwarded":
+        fields += [("Resent-From", list_addr), ("Resent-Date", email.utils.format_datetime(ctx.now)),
+                   ("Resent-Message-ID", ctx.ids.message_id(ctx.ids.next()))]
+    if priority:
+        fields += [("X-Priority", _PRIORITY[priority][0]), ("Importance", _PRIORITY[priority][1])]
+    description = cfg.raw(lists.section(listname), "Description") or listname
+    robot = ctx.robot_address()
+    fields += [
+        ("Sender", "owner-%s@%s" % (local, ctx.domain)),
+        ("List-Id", "%s <%s.%s>" % (messages.clean(description, 200).replace("<", "").replace(">", ""),
+                                    local.replace("_", "-"), ctx.domain)),
+        ("List-Help", "<mailto:%s?subject=help>" % robot),
+        ("List-Subscribe", "<mailto:%s-request@%s?subject=subscribe>" % (local, ctx.domain)),
+        ("List-Post", "<mailto:%s>" % list_addr if rights.TYPES[cfg.list_value(listname, "Type")][1] != "closed"
+         else "NO"),
+        ("List-Owner", "<mailto:%s-owner@%s>" % (local, ctx.domain)),
+        ("Precedence", "list"),
+        ("X-Loop", list_addr),
+    ]
+    if cfg.globals("ArchiveURL"):
+        fields.append(("List-Archive", "<%s>" % cfg.globals("ArchiveURL").replace("{list}", local)))
+    new = b"".join(messages.fold(n, v) for n, v in fields)
+    return b"".join(out) + new + b"\n" + body
+
+
+def unsubscribe_fields(ctx, listname, address):
+    """List-Unsubscribe (RFC 2369), and List-Unsubscribe-Post (RFC 8058) with an https URL."""
+    local = lists.local_part(listname)
+    value = "<mailto:%s-request@%s?subject=unsubscribe>" % (local, ctx.domain)
+    url = ctx.config.globals("UnsubscribeURL")
+    out = b""
+    if url:
+        url = url.replace("{list}", local)
+        if address is not None:
+            url = url.replace("{address}", _url_quote(address))
+        value = "<%s>, %s" % (url, value)
+        if url.startswith("https:"):
+            out = messages.fold("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+    return messages.fold("List-Unsubscribe", value) + out
+
+
+def _url_quote(text):
+    from urllib.parse import quote
+    return quote(text, safe="@")
+
+
+def archive(ctx, m, number):
+    """Append the post to the list's archive file of the day (mbox form)."""
+    path = "%s/%s.txt" % (ctx.site.archive_dir(number), ctx.now.strftime("%Y%m%d"))
+    block, body = messages.split_raw(m.raw)
+    kept = b"".join(raw for name, raw in messages.raw_headers(block)
+                    if name.lower() not in ("return-path", "delivered-to", "x-original-to", "envelope-to"))
+    body = b"\n".join(b">" + l if l.startswith(b"From ") else l for l in body.split(b"\n"))
+    stamp = time.strftime("%a %b %d %H:%M:%S %Y", ctx.now.timetuple())
+    data = b"From %s %s\n" % (m.author.encode(), stamp.encode()) + kept + b"\n" + body
+    if not data.endswith(b"\n"):
+        data += b"\n"
+    ctx.append(path, data + b"\n")

@@ -1,0 +1,167 @@
+"""The list robot: reads commands from a message, runs them, answers once.
+
+Commands are in the body, one per line, any case; leading blanks and blank
+lines are ignored; quote characters (QuoteChars) at the start of a line are
+stripped; a signature line ("-- ") or END, EXIT, QUIT or STOP ends them; a
+body that starts with "---" is skipped up to a START line. With no command
+in the body the subject is read as one. "approve PASSWORD" and "password
+PASSWORD" prefixes (Majordomo) are taken off a command and kept with it.
+"""
+
+from . import commands, logbook, messages
+
+ENDINGS = ("END", "EXIT", "QUIT", "STOP")
+
+
+class Command:
+    def __init__(self, line, words, password=None):
+        self.line = line          # as written (for the echo)
+        self.words = words        # tokens, quotes removed
+        self.password = password
+
+    @property
+    def verb(self):
+        return self.words[0].upper() if self.words else ""
+
+    @property
+    def args(self):
+        return self.words[1:]
+
+
+def tokenize(line):
+    """Words of a command line; "double quotes" keep spaces inside one word."""
+    words, word, quoted, started = [], [], False, False
+    for ch in line:
+        if ch == '"':
+            quoted = not quoted
+            started = True
+        elif ch.isspace() and not quoted:
+            if started:
+                words.append("".join(word))
+                word, started = [], False
+        else:
+            word.append(ch)
+            started = True
+    if started:
+        words.append("".join(word))
+    return words
+
+
+def _unquote(line, quote_chars):
+    """The line without reply-quote prefixes such as '> > '."""
+    s = line.strip()
+    while s and quote_chars and s[0] in quote_chars:
+        s = s[1:].lstrip()
+    return s
+
+
+def parse(text, subject, quote_chars, limit):
+    """(commands, lines beyond the limit) from a body and subject."""
+    found = []
+    extra = 0
+    lines = text.splitlines()
+    # "---" then, further on, START: only what follows START is read (the
+    # manual's prebuilt command blocks, quoted in a reply with text above).
+    skipping = _has_block(lines, quote_chars)
+    for raw in lines:
+        if raw.rstrip("\r\n") in ("-- ", "--"):
+            break
+        line = _unquote(raw, quote_chars)
+        if not line:
+            continue
+        words = tokenize(line)
+        if not words:
+            continue
+        verb = words[0].upper()
+        if skipping:
+            if verb == "START":
+                skipping = False
+            continue
+        if verb in ENDINGS:
+            break
+        if verb == "START":
+            continue
+        if len(found) >= limit:
+            extra += 1
+            continue
+        found.append(_with_password(Command(line, words)))
+    if not found and not skipping:
+        s = _unquote(subject or "", quote_chars)
+        words = tokenize(s)
+        if words and words[0].upper() not in ENDINGS and not s.lower().startswith(("re:", "aw:", "fwd:")):
+            found.append(_with_password(Command(s, words)))
+    return found, extra
+
+
+def _has_block(lines, quote_chars):
+    """True when a "---" line opens the body, or stands anywhere before a START line."""
+    dashes = first = False
+    for raw in lines:
+        line = _unquote(raw, quote_chars)
+        if not line:
+            continue
+        if line == "---":
+            if not dashes and not first:
+                return True
+            dashes = True
+        elif dashes and line.upper() == "START":
+            return True
+        first = True
+    return False
+
+
+def _with_password(cmd):
+    """Take Majordomo's "approve PW command" and "password PW command" prefixes off."""
+    w = cmd.words
+    if len(w) >= 3 and w[0].upper() in ("APPROVE", "PASSWORD", "PASSWD"):
+        cmd.password = w[1]
+        cmd.words = w[2:]
+    return cmd
+
+
+class Session:
+    """One message's commands: who sent them, the list they default to, the reply."""
+
+    def __init__(self, ctx, m, default_list):
+        self.ctx = ctx
+        self.m = m
+        self.sender = m.author
+        self.default_list = default_list
+        self.out = []
+        self.counts = {"ok": 0, "held": 0, "refused": 0, "error": 0}
+
+    def say(self, text=""):
+        self.out.append(text)
+
+    def result(self, status, text):
+        """A command's result line: OK, HELD (passed to a person), REFUSED or ERROR."""
+        self.counts[status] += 1
+        self.say("%s: %s" % (status.upper(), text))
+
+
+def answer(ctx, m, default_list):
+    """Run the commands of m (default_list from a list-request address) and reply."""
+    cfg = ctx.config
+    found, extra = parse(m.text(), m.subject(), cfg.globals("QuoteChars"), cfg.globals("MaxCommands"))
+    session = Session(ctx, m, default_list)
+    if not found:
+        session.say("No command was found in your message.")
+        session.say()
+        commands.short_help(session)
+    for cmd in found:
+        session.say("> " + messages.clean(cmd.line, 200))
+        commands.run(session, cmd)
+        session.say()
+    if extra:
+        session.say("%d more command line(s) were not run: at most %d commands are run from "
+                    "one message (MaxCommands)." % (extra, cfg.globals("MaxCommands")))
+        session.say()
+    c = session.counts
+    summary = "%d command(s): %d ok, %d held, %d refused, %d error(s)" % (
+        len(found), c["ok"], c["held"], c["refused"], c["error"])
+    session.say(summary + ".")
+    ctx.act("robot: " + summary, "robot" + (" for %s" % default_list if default_list else ""))
+    ctx.log.log(logbook.DEBUG, "  robot reply has %d line(s)" % len(session.out))
+    head = "Results of your commands to %s at %s:\n\n" % (ctx.robot_address(), ctx.config.globals("ServerName"))
+    ctx.reply(m, head + "\n".join(session.out) + "\n",
+              subject="Re: " + (m.subject() or "your commands"))

@@ -1,0 +1,222 @@
+"""The site's state during a run: configuration and member lists, changed in memory.
+
+Every change is journalled with what it replaced, so that a message whose
+processing fails can be rolled back (``savepoint``/``rollback``), and so that
+a file a person saved during the run is re-read and the run's changes replayed
+on top of it at commit instead of being overwritten (``stage``).
+"""
+
+from . import config as configmod
+from . import durable, members
+
+
+class State:
+    def __init__(self, site, config):
+        self.site = site
+        self.config = config
+        self._lists = {}          # number -> MemberList
+        self._prints = {}         # number -> fingerprint when loaded
+        self._journal = []        # (target, op, args, undo) since the last commit
+        self._dropped = set()     # numbers whose member file is to be deleted
+
+    # --- member lists ---
+
+    def members(self, number):
+        """The MemberList of list number (loaded on first use)."""
+        ml = self._lists.get(number)
+        if ml is None:
+            path = self.site.member_file(number)
+            self._prints[number] = durable.fingerprint(path)
+            ml = members.load(number, path)
+            self._lists[number] = ml
+        return ml
+
+    def _record(self, target, op, args, undo):
+        self._journal.append((target, op, args, undo))
+
+    def add_member(self, number, address, options=""):
+        """Add (or update) a member; returns True when the address is new."""
+        ml = self.members(number)
+        key = members.address_key(address)
+        before = ml.members.get(key)
+        ml.members[key] = (address, options)
+        self._record(number, "put", (key, address, options), (key, before))
+        return before is None
+
+    def set_options(self, number, address, options):
+        ml = self.members(number)
+        key = members.address_key(address)
+        before = ml.members[key]
+        self.add_member(number, before[0], options)
+
+    def remove_member(self, number, address):
+        """Remove a member; returns the (address, options) removed, or None."""
+        ml = self.members(number)
+        key = members.address_key(address)
+        before = ml.members.pop(key, None)
+        if before is not None:
+            self._record(number, "del", (key,), (key, before))
+        return before
+
+    def clear_list(self, number):
+        """Create a new empty member list (CREATE), or empty one (DESTROY)."""
+        ml = self._lists.get(number) or members.MemberList(number)
+        old = dict(ml.members) if number in self._lists else None
+        ml.members.clear()
+        self._lists[number] = ml
+        self._prints.setdefault(number, durable.fingerprint(self.site.member_file(number)))
+        self._record(number, "clear", (), ("clear", old))
+
+    def drop_list(self, number):
+        """Delete a list's member file at commit (DESTROY)."""
+        self.clear_list(number)
+        self._dropped.add(number)
+        self._record(number, "drop", (), ("drop", None))
+
+    # --- configuration ---
+
+    def set_config(self, section, key, value):
+        sec = self.config.sections.get(section)
+        before = sec.get(key) if sec is not None else None
+        existed = sec is not None
+        self.config.set_value(section, key, value)
+        self._record("config", "set", (section, key, value), (section, key, before, existed))
+
+    def del_config(self, section, key):
+        before = self.config.raw(section, key)
+        if before is None:
+            return
+        self.config.del_value(section, key)
+        self._record("config", "del", (section, key), (section, key, before, True))
+
+    def add_section(self, section, values):
+        self.config.add_section(section, values)
+        self._record("config", "addsec", (section, dict(values)), (section,))
+
+    def del_section(self, section):
+        before = self.config.sections.get(section)
+        if before is None:
+            return
+        values = dict(before)
+        self.config.del_section(section)
+        self._record("config", "delsec", (section,), (section, values))
+
+    def set_patterns(self, name, entries):
+        before = list(self.config.patterns[name])
+        self.config.set_patterns(name, entries)
+        self._record("config", "patterns", (name, list(entries)), (name, before))
+
+    # --- savepoints ---
+
+    def savepoint(self):
+        return len(self._journal)
+
+    def rollback(self, point):
+        """Undo every change made since point, newest first."""
+        while len(self._journal) > point:
+            target, op, args, undo = self._journal.pop()
+            if target == "config":
+                self._undo_config(op, undo)
+                continue
+            ml = self._lists[target]
+            if op in ("put", "del"):
+                key, before = undo
+                if before is None:
+                    ml.members.pop(key, None)
+                else:
+                    ml.members[key] = before
+            elif op == "clear":
+                old = undo[1]
+                ml.members.clear()
+                if old is None:
+                    del self._lists[target]
+                else:
+                    ml.members.update(old)
+            elif op == "drop":
+                self._dropped.discard(target)
+
+    def _undo_config(self, op, undo):
+        cfg = self.config
+        if op in ("set", "del"):
+            section, key, before, existed = undo
+            if not existed:
+                cfg.del_section(section)
+            elif before is None:
+                cfg.del_value(section, key)
+            else:
+                cfg.set_value(section, key, before)
+        elif op == "addsec":
+            cfg.del_section(undo[0])
+        elif op == "delsec":
+            cfg.add_section(undo[0], undo[1])
+        elif op == "patterns":
+            cfg.set_patterns(undo[0], undo[1])
+
+    # --- commit ---
+
+    def dirty(self):
+        return bool(self._journal)
+
+    def _replay(self, target, obj):
+        """Apply this run's journalled changes to target again, on a fresh copy obj."""
+        for t, op, args, _ in self._journal:
+            if t != target:
+                continue
+            if target == "config":
+                {"set": obj.set_value, "del": obj.del_value, "addsec": obj.add_section,
+                 "delsec": obj.del_section, "patterns": obj.set_patterns}[op](*args)
+            elif op == "put":
+                obj.members[args[0]] = (args[1], args[2])
+            elif op == "del":
+                obj.members.pop(args[0], None)
+            elif op in ("clear", "drop"):
+                obj.members.clear()
+
+    def stage(self, txn):
+        """Stage every changed file into txn.
+
+        Raises ConfigError when tristero.ini was changed on disk during the
+        run and no longer reads: the person's edit is not overwritten, and
+        the transaction must not be committed.
+        """
+        targets = []
+        for t, _, _, _ in self._journal:
+            if t not in targets:
+                targets.append(t)
+        for target in targets:
+            if target == "config":
+                self._stage_config(txn)
+                continue
+            path = self.site.member_file(target)
+            if target in self._dropped:
+                txn.delete(path)
+                continue
+            ml = self._lists[target]
+            if durable.fingerprint(path) != self._prints.get(target):
+                fresh = members.load(target, path)
+                self._replay(target, fresh)
+                ml.members = fresh.members
+                ml.header = fresh.header
+            txn.replace(path, ml.write)
+
+    def _stage_config(self, txn):
+        cfg = self.config
+        if durable.fingerprint(cfg.path) != cfg.fingerprint and cfg.fingerprint is not None:
+            fresh = configmod.Config(cfg.path, configmod.read_text(cfg.path), cfg.defaults)
+            fatal = [p for p in fresh.check() if p.fatal]
+            if fatal:
+                raise configmod.ConfigError(fatal)
+            self._replay("config", fresh)
+            fresh.fingerprint = cfg.fingerprint
+            self.config.__dict__.update(fresh.__dict__)
+        txn.replace(cfg.path, cfg.render().encode("utf-8"))
+
+    def committed(self):
+        """The staged changes are on disk: start a new journal."""
+        for number in list(self._dropped):
+            self._lists.pop(number, None)
+        self._dropped.clear()
+        for number in self._lists:
+            self._prints[number] = durable.fingerprint(self.site.member_file(number))
+        self.config.fingerprint = durable.fingerprint(self.config.path)
+        self._journal.clear()

@@ -1,0 +1,485 @@
+"""tristero.py deliver against a real SMTP server (aiosmtpd) and a real sendmail program."""
+
+import email
+import json
+import os
+import shlex
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import time
+from email import policy
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
+
+from tristero import locks, spools
+
+GLOBALS = """\
+[Globals]
+Domain = example.org
+SuperUser = boss@example.org
+MaxRecipients = 3
+LogLevel = 2
+"""
+
+SENDER = "owner-news@example.org"
+
+# Lines starting with "." in every form: the server must get each with one dot less
+# than the BSMTP file holds, i.e. exactly as written here.
+MESSAGE = (b"From: editor@example.org\nTo: news@example.org\nSubject: Issue 7\n"
+           b"Message-ID: <issue7@example.org>\n\nFirst line.\n.leading dot\n..two dots\n.\nlast line\n")
+
+
+def free_port(host="127.0.0.1"):
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+class Scripted:
+    """An SMTP handler that answers RCPT and DATA from a script and records what it took."""
+
+    def __init__(self, rcpt=None, data=None):
+        self.rcpt = {a: list(replies) for a, replies in (rcpt or {}).items()}
+        self.data = list(data or [])
+        self.received = []      # (mail_from, rcpt_tos, content, session, ehlo name, auth login)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        replies = self.rcpt.get(address)
+        if replies:
+            return replies.pop(0)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.data:
+            return self.data.pop(0)
+        login = session.auth_data.login if session.authenticated else None
+        self.received.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content,
+                              id(session), session.host_name, login))
+        return "250 OK"
+
+    def to(self, address):
+        """Messages received for address, parsed."""
+        return [email.message_from_bytes(c, policy=policy.default)
+                for _, rcpts, c, *_ in self.received if address in rcpts]
+
+
+@pytest.fixture
+def smtp():
+    """A running SMTP server on 127.0.0.1; .handler is its Scripted handler."""
+    servers = []
+
+    def start(port=None, **kw):
+        c = Controller(kw.pop("handler", None) or Scripted(), hostname=kw.pop("host", "127.0.0.1"),
+                       port=port or free_port(), **kw)
+        c.start()
+        servers.append(c)
+        return c
+    start.servers = servers
+    yield start
+    for c in servers:
+        c.stop()
+
+
+def configure(site, port, delivery="", host="127.0.0.1"):
+    site.write_ini(GLOBALS + "[Delivery]\nSmtpHost = %s\nSmtpPort = %d\nSmtpTimeout = 5\n%s"
+                   % (host, port, delivery))
+
+
+def spool(site, recipients, sender=SENDER, message=MESSAGE, name="1700000000.T1.tristero"):
+    """Put one BSMTP file into spool/out/new; returns its path."""
+    for sub in ("tmp", "new", "cur"):
+        os.makedirs(site.path("spool", "out", sub), exist_ok=True)
+    path = site.path("spool", "out", "new", name)
+    with open(path, "wb") as f:
+        f.write(spools.bsmtp(sender, recipients, spools.dot_stuff(message)))
+    return path
+
+
+def out(site, folder):
+    return site.listdir("spool", "out", folder)
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def crlf(data):
+    return data.replace(b"\n", b"\r\n")
+
+
+def deliver(site, **kw):
+    p = site.tristero("deliver", check=False, **kw)
+    assert b"Traceback" not in p.stderr, p.stderr.decode()
+    return p
+
+
+def test_delivered_file_moves_to_cur_and_the_server_gets_the_message_exactly(site, smtp):
+    server = smtp()
+    configure(site, server.port)
+    spool(site, ["a@example.net", "b@example.com"])
+    p = deliver(site)
+    assert p.returncode == 0 and p.stdout == b"" and p.stderr == b""
+    [(mail_from, rcpts, content, *_)] = server.handler.received
+    assert (mail_from, rcpts) == (SENDER, ["a@example.net", "b@example.com"])
+    assert content == crlf(MESSAGE)
+    assert out(site, "new") == [] and out(site, "cur") == ["1700000000.T1.tristero:2,S"]
+    assert "1700000000.T1.tristero from <owner-news@example.org> delivered to 2 recipient(s)" in site.log()
+
+
+def test_one_connection_serves_every_file_and_says_the_site_domain_in_ehlo(site, smtp):
+    server = smtp()
+    configure(site, server.port)
+    for n in range(3):
+        spool(site, ["r%d@example.net" % n], name="170000000%d.T1.tristero" % n)
+    assert deliver(site).returncode == 0
+    received = server.handler.received
+    assert [r[1] for r in received] == [["r0@example.net"], ["r1@example.net"], ["r2@example.net"]]
+    assert len({r[3] for r in received}) == 1
+    assert {r[4] for r in received} == {"example.org"}
+
+
+def test_dropped_connection_is_opened_again_for_the_next_file(site, smtp):
+    handler = Scripted(data=["421 4.3.2 shutting down"])
+    server = smtp(handler=handler)
+    configure(site, server.port)
+    first = spool(site, ["a@example.net"])
+    spool(site, ["b@example.net"], name="1700000001.T1.tristero")
+    assert deliver(site).returncode == 0
+    assert [r[1] for r in handler.received] == [["b@example.net"]]
+    assert out(site, "new") == ["1700000000.T1.tristero"] and os.path.exists(first)
+    assert deliver(site).returncode == 0
+    assert [r[1] for r in handler.received] == [["b@example.net"], ["a@example.net"]]
+
+
+def test_verbose_deliver_prints_a_summary(site, smtp):
+    server = smtp(handler=Scripted(rcpt={"c@example.net": ["450 4.2.1 later"]}))
+    configure(site, server.port)
+    spool(site, ["a@example.net", "c@example.net"])
+    p = site.tristero("deliver", "-v")
+    assert p.stderr.decode().splitlines()[-1] == "deliver: 1 files, 1 recipients delivered, 1 deferred, 0 failed"
+
+
+def test_unreachable_server_leaves_the_file_and_the_next_deliver_sends_it(site, smtp):
+    port = free_port()
+    configure(site, port)
+    path = spool(site, ["a@example.net"])
+    spool(site, ["b@example.net"], name="1700000001.T1.tristero")
+    before = read(path)
+    p = deliver(site)
+    assert p.returncode == 0 and p.stderr == b""
+    assert read(path) == before and out(site, "new") == ["1700000000.T1.tristero", "1700000001.T1.tristero"]
+    assert "cannot connect to 127.0.0.1:%d" % port in site.log()
+    assert "2 file(s) left for the next deliver" in site.log()
+    server = smtp(port)
+    assert deliver(site).returncode == 0
+    assert [r[1] for r in server.handler.received] == [["a@example.net"], ["b@example.net"]]
+    assert out(site, "new") == []
+
+
+def test_temporary_refusal_retries_only_that_recipient(site, smtp):
+    handler = Scripted(rcpt={"slow@example.net": ["450 4.2.1 mailbox busy"]})
+    server = smtp(handler=handler)
+    configure(site, server.port)
+    path = spool(site, ["a@example.net", "slow@example.net", "b@example.net"])
+    first_try = int(time.time()) - 3600
+    os.utime(path, (first_try, first_try))
+    assert deliver(site).returncode == 0
+    assert out(site, "new") == ["1700000000.T1.tristero"] and out(site, "cur") == []
+    kept = spools.BsmtpFile.parse(read(path))
+    assert (kept.sender, kept.recipients, kept.data) == (SENDER, ["slow@example.net"], MESSAGE)
+    # The file's age is kept, so that RetryDays counts from the first try.
+    assert os.stat(path).st_mtime == first_try
+    assert "deferred for 1 recipient(s), <slow@example.net>: 450 4.2.1 mailbox busy" in site.log()
+    assert deliver(site).returncode == 0
+    assert [r[1] for r in handler.received] == [["a@example.net", "b@example.net"], ["slow@example.net"]]
+    assert out(site, "new") == [] and out(site, "cur") == ["1700000000.T1.tristero:2,S"]
+
+
+def test_permanent_refusal_reports_to_the_sender_and_is_not_retried(site, smtp):
+    handler = Scripted(rcpt={"gone@example.net": ["550 5.1.1 no such user"]})
+    server = smtp(handler=handler)
+    configure(site, server.port)
+    spool(site, ["a@example.net", "gone@example.net"])
+    assert deliver(site).returncode == 0
+    assert handler.received[0][1] == ["a@example.net"]
+    # The report is a file of its own in the spool, sent from <> in the same run.
+    [report_name] = [n for n in out(site, "cur") if not n.startswith("1700000000.T1")]
+    report = spools.BsmtpFile.parse(read(site.path("spool", "out", "cur", report_name)))
+    assert (report.sender, report.recipients) == ("", [SENDER])
+    assert handler.received[1][:2] == ("<>", [SENDER])
+    [dsn] = handler.to(SENDER)
+    assert dsn["Subject"] == "Undelivered mail: Issue 7"
+    assert dsn["Auto-Submitted"] == "auto-replied" and dsn["From"].addresses[0].addr_spec == "tristero@example.org"
+    assert dsn.get_content_type() == "multipart/report"
+    text = dsn.get_body(("plain",)).get_content()
+    assert "<gone@example.net>: 550 5.1.1 no such user" in text and "<issue7@example.org>" in text
+    status = [p for p in dsn.walk() if p.get_content_type() == "message/delivery-status"][0]
+    [fields, rcpt] = status.get_payload()
+    assert fields["Reporting-MTA"] == "dns; example.org"
+    assert (rcpt["Final-Recipient"], rcpt["Action"], rcpt["Status"]) == ("rfc822; gone@example.net", "failed", "5.1.1")
+    assert "failed for <gone@example.net>: 550 5.1.1 no such user" in site.log()
+    assert out(site, "new") == []
+    assert deliver(site).returncode == 0 and len(handler.received) == 2
+
+
+@pytest.mark.parametrize("reply, stays", [("451 4.3.0 queue full", True), ("554 5.6.0 content rejected", False)])
+def test_refusal_of_the_data_keeps_the_file_or_reports_it(site, smtp, reply, stays):
+    handler = Scripted(data=[reply])
+    server = smtp(handler=handler)
+    configure(site, server.port)
+    path = spool(site, ["a@example.net", "b@example.net"])
+    before = read(path)
+    assert deliver(site).returncode == 0
+    if stays:
+        assert read(path) == before and handler.received == []
+    else:
+        assert out(site, "new") == []
+        [dsn] = handler.to(SENDER)
+        text = dsn.get_body(("plain",)).get_content()
+        assert "<a@example.net>: 554 5.6.0" in text and "<b@example.net>: 554 5.6.0" in text
+
+
+def test_file_still_deferred_after_retry_days_is_given_up_with_a_report(site, smtp):
+    handler = Scripted(rcpt={"slow@example.net": ["452 4.2.2 mailbox full"] * 3})
+    server = smtp(handler=handler)
+    configure(site, server.port, "RetryDays = 2\n")
+    path = spool(site, ["slow@example.net"])
+    young = time.time() - 86400
+    os.utime(path, (young, young))
+    assert deliver(site).returncode == 0
+    assert out(site, "new") == ["1700000000.T1.tristero"]
+    old = time.time() - 3 * 86400
+    os.utime(path, (old, old))
+    assert deliver(site).returncode == 0
+    assert "1700000000.T1.tristero:2,S" in out(site, "cur")
+    [dsn] = handler.to(SENDER)
+    text = dsn.get_body(("plain",)).get_content()
+    assert "For more than 2 days" in text and "<slow@example.net>: 452 4.2.2 mailbox full" in text
+    status = [p for p in dsn.walk() if p.get_content_type() == "message/delivery-status"][0]
+    assert status.get_payload()[1]["Status"] == "4.4.7"
+    assert "(given up)" in site.log()
+
+
+def test_failure_of_null_sender_mail_is_reported_to_the_superuser_only_once(site, smtp):
+    handler = Scripted(rcpt={"gone@example.net": ["550 5.1.1 no such user"],
+                             "boss@example.org": ["550 5.1.1 no boss here"]})
+    server = smtp(handler=handler)
+    configure(site, server.port)
+    spool(site, ["gone@example.net"], sender="")
+    assert deliver(site).returncode == 0
+    # The report to the SuperUser fails too: that is logged, never reported again.
+    assert handler.received == []
+    assert len(out(site, "cur")) == 2 and out(site, "new") == []
+    log = site.log()
+    assert "failed for <gone@example.net>" in log and "failed for <boss@example.org>" in log
+    assert "no delivery report: the failed mail had a null sender" in log
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    """A self-signed certificate for 127.0.0.1: (cert file, key file)."""
+    if not shutil.which("openssl"):
+        pytest.skip("openssl is not installed")
+    d = tmp_path_factory.mktemp("tls")
+    cert, key = str(d / "cert.pem"), str(d / "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    return cert, key
+
+
+def tls_server(smtp, certificate, **kw):
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(*certificate)
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        ok = (auth_data.login, auth_data.password) == (b"tristero", b"s3cret")
+        return AuthResult(success=ok, handled=False, auth_data=auth_data)
+    return smtp(tls_context=context, require_starttls=True, auth_require_tls=True,
+                authenticator=authenticator, **kw)
+
+
+AUTH = "SmtpStartTLS = Y\nSmtpUser = tristero\nSmtpPassword = s3cret\n"
+
+
+def test_starttls_and_login(site, smtp, certificate):
+    server = tls_server(smtp, certificate)
+    configure(site, server.port, AUTH)
+    spool(site, ["a@example.net"])
+    assert deliver(site, env={"SSL_CERT_FILE": certificate[0]}).returncode == 0
+    [(mail_from, rcpts, content, _, _, login)] = server.handler.received
+    assert (rcpts, content, login) == (["a@example.net"], crlf(MESSAGE), b"tristero")
+    assert out(site, "new") == []
+
+
+def test_untrusted_certificate_keeps_the_file(site, smtp, certificate):
+    server = tls_server(smtp, certificate)
+    configure(site, server.port, AUTH)
+    path = spool(site, ["a@example.net"])
+    before = read(path)
+    assert deliver(site).returncode == 0
+    assert server.handler.received == [] and read(path) == before
+    assert "CERTIFICATE_VERIFY_FAILED" in site.log()
+
+
+def test_wrong_password_keeps_the_file(site, smtp, certificate):
+    server = tls_server(smtp, certificate)
+    configure(site, server.port, AUTH.replace("s3cret", "guess"))
+    spool(site, ["a@example.net"])
+    assert deliver(site, env={"SSL_CERT_FILE": certificate[0]}).returncode == 0
+    assert server.handler.received == [] and out(site, "new") == ["1700000000.T1.tristero"]
+    assert "535" in site.log()
+
+
+def accept_anyone(server, session, envelope, mechanism, auth_data):
+    return AuthResult(success=True, auth_data=auth_data)
+
+
+def outside_address():
+    """An address of this machine that is not loopback, or None."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect(("192.0.2.1", 9))     # no packet is sent: this only picks a route
+            address = s.getsockname()[0]
+    except OSError:
+        return None
+    return None if address.startswith("127.") else address
+
+
+def test_password_is_never_sent_in_clear_beyond_this_machine(site, smtp):
+    address = outside_address()
+    if address is None:
+        pytest.skip("this machine has no address but loopback")
+    server = smtp(host=address, port=free_port(address), auth_require_tls=False,
+                  authenticator=accept_anyone)
+    configure(site, server.port, "SmtpUser = tristero\nSmtpPassword = s3cret\n", host=address)
+    spool(site, ["a@example.net"])
+    assert deliver(site).returncode == 0
+    assert server.handler.received == [] and out(site, "new") == ["1700000000.T1.tristero"]
+    assert "will not send SmtpPassword to %s:%d without TLS" % (address, server.port) in site.log()
+
+
+def test_password_may_go_in_clear_to_loopback(site, smtp):
+    server = smtp(auth_require_tls=False, authenticator=accept_anyone)
+    configure(site, server.port, "SmtpUser = tristero\nSmtpPassword = s3cret\n")
+    spool(site, ["a@example.net"])
+    assert deliver(site).returncode == 0
+    assert server.handler.received[0][5] == b"tristero"
+
+
+FAKE_SENDMAIL = """\
+import json, os, sys
+here = os.path.dirname(os.path.abspath(__file__))
+data = sys.stdin.buffer.read()
+with open(os.path.join(here, "calls.jsonl"), "a") as f:
+    f.write(json.dumps({"argv": sys.argv[1:], "stdin": data.decode("latin-1")}) + "\\n")
+code = int(open(os.path.join(here, "exit")).read()) if os.path.exists(os.path.join(here, "exit")) else 0
+if code:
+    sys.stderr.write("fake sendmail: no\\n")
+sys.exit(code)
+"""
+
+
+@pytest.fixture
+def sendmail(tmp_path, site):
+    """A sendmail program that records its calls; .exit(n) sets its exit status; .calls() reads them."""
+    d = tmp_path / "sendmail"
+    d.mkdir()
+    (d / "sendmail.py").write_text(FAKE_SENDMAIL)
+
+    class Fake:
+        command = "%s %s" % (shlex.quote(sys.executable), shlex.quote(str(d / "sendmail.py")))
+
+        def configure(self, arguments):
+            site.write_ini(GLOBALS + "[Delivery]\nSmtpTimeout = 5\nSendmailCommand = %s %s\n"
+                           % (self.command, arguments))
+
+        def exit(self, code):
+            (d / "exit").write_text(str(code))
+
+        def calls(self):
+            if not (d / "calls.jsonl").exists():
+                return []
+            return [json.loads(line) for line in (d / "calls.jsonl").read_text().splitlines()]
+    return Fake()
+
+
+def test_sendmail_command_gets_sender_recipients_and_the_message(site, sendmail):
+    sendmail.configure("-i -f {sender} -- {recipients} --end")
+    spool(site, ["a@example.net", "b@example.net"])
+    assert deliver(site).returncode == 0
+    [call] = sendmail.calls()
+    assert call["argv"] == ["-i", "-f", SENDER, "--", "a@example.net", "b@example.net", "--end"]
+    assert call["stdin"].encode("latin-1") == MESSAGE
+    assert out(site, "cur") == ["1700000000.T1.tristero:2,S"]
+
+
+def test_sendmail_command_without_recipients_placeholder_appends_them_and_null_sender_is_angles(site, sendmail):
+    sendmail.configure("-i -f{sender}")
+    spool(site, ["a@example.net"], sender="")
+    assert deliver(site).returncode == 0
+    assert sendmail.calls()[0]["argv"] == ["-i", "-f<>", "a@example.net"]
+
+
+def test_sendmail_command_exit_75_keeps_the_file(site, sendmail):
+    sendmail.configure("-i -f {sender} -- {recipients}")
+    path = spool(site, ["a@example.net"])
+    before = read(path)
+    sendmail.exit(75)
+    assert deliver(site).returncode == 0
+    assert read(path) == before and out(site, "cur") == []
+    assert "exited with status 75: fake sendmail: no" in site.log()
+
+
+def test_sendmail_command_other_exit_reports_and_is_not_retried(site, sendmail):
+    sendmail.configure("-i -f {sender} -- {recipients}")
+    spool(site, ["a@example.net"])
+    sendmail.exit(1)
+    assert deliver(site).returncode == 0
+    calls = sendmail.calls()
+    # The file, its report to the sender, and (as that fails too and has a null
+    # sender) a report to the SuperUser, whose failure is only logged.
+    assert [c["argv"][2:] for c in calls] == [[SENDER, "--", "a@example.net"], ["<>", "--", SENDER],
+                                              ["<>", "--", "boss@example.org"]]
+    dsn = email.message_from_bytes(calls[1]["stdin"].encode("latin-1"), policy=policy.default)
+    assert "exited with status 1: fake sendmail: no" in dsn.get_body(("plain",)).get_content()
+    assert out(site, "new") == [] and len(out(site, "cur")) == 3
+
+
+def test_sendmail_command_never_gets_an_address_that_looks_like_an_option(site, sendmail):
+    sendmail.configure("-i -f {sender} {recipients}")
+    spool(site, ["a@example.net", "-X/tmp/traffic@example.net"])
+    assert deliver(site).returncode == 0
+    calls = sendmail.calls()
+    assert calls[0]["argv"] == ["-i", "-f", SENDER, "a@example.net"]
+    assert all(not a.startswith("-X") for c in calls for a in c["argv"])
+    assert "failed for <-X/tmp/traffic@example.net>" in site.log()
+
+
+def test_busy_lock_exits_75_and_touches_nothing(site):
+    site.write_ini(GLOBALS)
+    path = spool(site, ["a@example.net"])
+    with locks.hold(site.path("spool", "deliver.lock")):
+        p = deliver(site)
+    assert p.returncode == 75 and os.path.exists(path)
+
+
+def test_malformed_file_is_moved_aside_never_deleted(site, smtp):
+    server = smtp()
+    configure(site, server.port)
+    os.makedirs(site.path("spool", "out", "new"))
+    with open(site.path("spool", "out", "new", "1600000000.T0.tristero"), "wb") as f:
+        f.write(b"HELO nonsense\nthis is not BSMTP\n")
+    spool(site, ["a@example.net"])
+    assert deliver(site).returncode == 0
+    assert out(site, "bad") == ["1600000000.T0.tristero"]
+    assert read(site.path("spool", "out", "bad", "1600000000.T0.tristero")) == b"HELO nonsense\nthis is not BSMTP\n"
+    assert "1600000000.T0.tristero is not a BSMTP file" in site.log()
+    assert server.handler.received[0][1] == ["a@example.net"]
