@@ -483,3 +483,17 @@ def test_malformed_file_is_moved_aside_never_deleted(site, smtp):
     assert read(site.path("spool", "out", "bad", "1600000000.T0.tristero")) == b"HELO nonsense\nthis is not BSMTP\n"
     assert "1600000000.T0.tristero is not a BSMTP file" in site.log()
     assert server.handler.received[0][1] == ["a@example.net"]
+
+
+def test_sendmail_command_that_cannot_be_split_is_a_configuration_error(site):
+    site.write_ini(GLOBALS + "[Delivery]\nSendmailCommand = /usr/sbin/sendmail -F \"Tristero -f {sender}\n")
+    path = spool(site, ["a@example.net"])
+    p = deliver(site)
+    assert p.returncode == 78 and b"SendmailCommand: No closing quotation" in p.stderr
+    assert os.path.exists(path)
+
+
+def test_deliver_on_a_new_site_is_quiet_and_makes_the_spool(site):
+    p = deliver(site)
+    assert (p.returncode, p.stdout, p.stderr) == (0, b"", b"")
+    assert all(os.path.isdir(site.path("spool", "out", sub)) for sub in ("tmp", "new", "cur"))

@@ -250,6 +250,7 @@ class Config:
                     self.problems.append(Problem(self.path, self._line_of(seg, None, key),
                                                  "%r is outside any [section]" % key))
                 for name in seg.obj.sections:
+                    self._keep_comment_spacing(seg, name)
                     if name in self.sections:
                         self.problems.append(Problem(self.path, self._line_of(seg, name, None),
                                                      "section [%s] appears twice" % name))
@@ -263,6 +264,19 @@ class Config:
                     s = line.strip()
                     if s and not s.startswith(";"):
                         entries.append(s)
+
+    def _keep_comment_spacing(self, seg, name):
+        """Remember the blanks before each inline comment, as the person typed them."""
+        sec = seg.obj[name]
+        for key, comment in list(sec.inline_comments.items()):
+            n = self._line_of(seg, name, key) if comment else None
+            if n is None:
+                continue
+            raw = seg.lines[n - seg.start]
+            at = raw.rfind(comment)
+            if at > 0:
+                before = raw[:at]
+                sec.inline_comments[key] = before[len(before.rstrip()):] + comment
 
     def _line_of(self, seg, section, key):
         """Line number of [section] or of key within it (None if not found)."""
@@ -431,8 +445,9 @@ class Config:
 def _configobj(lines):
     obj = ConfigObj(lines, list_values=False, interpolation=False, write_empty_values=True,
                     raise_errors=False, file_error=False)
-    # configobj glues an inline comment to the value ("x# note"); keep a space.
-    obj._handle_comment = lambda comment: (" " + comment) if comment else ""
+    # configobj glues an inline comment to the value ("x# note"): give back the
+    # blanks the person typed (see _keep_comment_spacing), or one.
+    obj._handle_comment = lambda c: "" if not c else c if c[:1].isspace() else " " + c
     return obj
 
 
