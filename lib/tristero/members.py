@@ -83,11 +83,12 @@ class MemberList:
         """(address, options) of every member, in file order."""
         return self.members.values()
 
-    def parse(self, text):
+    def parse(self, lines):
+        """Read the file's lines (any iterable of str, so a file streams)."""
         header = []
         members = self.members
         seen_header = False
-        for line in io.StringIO(text):
+        for line in lines:
             s = line.strip()
             if not seen_header:
                 if s.lower() == HEADER.lower():
@@ -127,8 +128,8 @@ def load(number, path):
     """The member list stored at path (empty if there is no file)."""
     ml = MemberList(number)
     try:
-        with open(path, "rb") as f:
-            data = f.read()
+        f = open(path, encoding="utf-8", errors="replace", newline=None)
     except FileNotFoundError:
         return ml
-    return ml.parse(data.decode("utf-8", "replace"))
+    with f:
+        return ml.parse(f)
