@@ -26,9 +26,8 @@ import sys
 from email.message import EmailMessage, Message
 
 from . import config, durable, locks, logbook, messages, spools
+from .exits import EX_IOERR, EX_OK, EX_TEMPFAIL
 
-# The exit codes of cli.py (which imports this module, so they are repeated here).
-EX_OK, EX_IOERR, EX_TEMPFAIL = 0, 74, 75
 # A disk that fails like this fails for every file: stop the run, exit 74.
 DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO}
 

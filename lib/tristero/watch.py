@@ -33,7 +33,6 @@ RETRY_BUSY = 5.0   # seconds before trying again when another run holds the lock
 TICK = 0.2         # how often the loop looks at the clock; bounds how long a stop takes
 
 
-
 def say(text):
     sys.stderr.write("tristero: watch: %s\n" % text)
     sys.stderr.flush()
