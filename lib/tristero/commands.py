@@ -192,24 +192,34 @@ def subscribe(s, cmd):
     if rest and "@" in rest[0]:
         # Majordomo: subscribe list address
         target, rest = rest[0], rest[1:]
-    why = _address_problem(s, target, listname)
-    if why:
-        s.result("refused", why)
-        return
-    roster = _members(s, listname)
-    if target in roster:
-        s.result("ok", "%s is already a member of %s" % (target, listname))
+    if not _may_join(s, listname, target):
         return
     ok, rule = rights.may(s.ctx, s.sender, "subscribe", listname)
     if not ok or address_key(target) != address_key(s.sender) and not rights.privileged(s.ctx, s.sender, listname):
         _hold_for_owner(s, listname, target, " ".join(rest))
         return
-    options = members.clean_options(["NAME " + " ".join(rest)] if rest else [])
-    s.ctx.state.add_member(lists.number(s.ctx.config, listname), target, options)
+    _join(s, listname, target, rest)
     s.result("ok", "%s is now a member of %s" % (target, listname))
     s.ctx.act("%s subscribed to %s" % (target, listname), rule)
     if not s.ctx.config.globals("SilentAdd"):
         _friendly(s, listname, "welcome", target, "Welcome to %s" % listname)
+
+
+def _may_join(s, listname, target):
+    """True when target can become a member of listname; else says why not."""
+    why = _address_problem(s, target, listname)
+    if why:
+        s.result("refused", why)
+        return False
+    if target in _members(s, listname):
+        s.result("ok", "%s is already a member of %s" % (target, listname))
+        return False
+    return True
+
+
+def _join(s, listname, target, name_words):
+    options = members.clean_options(["NAME " + " ".join(name_words)] if name_words else [])
+    s.ctx.state.add_member(lists.number(s.ctx.config, listname), target, options)
 
 
 def _hold_for_owner(s, listname, target, name):
@@ -380,16 +390,9 @@ def add(s, cmd):
     hide = bool(rest) and rest[-1].upper() == "HIDE"
     if hide:
         rest = rest[:-1]
-    why = _address_problem(s, target, listname)
-    if why:
-        s.result("refused", why)
+    if not _may_join(s, listname, target):
         return
-    roster = _members(s, listname)
-    if target in roster:
-        s.result("ok", "%s is already a member of %s" % (target, listname))
-        return
-    options = members.clean_options(["NAME " + " ".join(rest)] if rest else [])
-    s.ctx.state.add_member(lists.number(s.ctx.config, listname), target, options)
+    _join(s, listname, target, rest)
     s.result("ok", "%s added to %s" % (target, listname))
     s.ctx.act("%s added to %s by %s" % (target, listname, s.sender), "ADD")
     if not hide and not s.ctx.config.globals("SilentAdd"):
