@@ -211,8 +211,3 @@ def raw_headers(block):
         elif b":" in line:
             fields.append([line.split(b":", 1)[0].strip().decode("ascii", "replace"), line])
     return fields
-
-
-def fold(name, value):
-    """One header field as bytes, folded and encoded (RFC 2047) as needed."""
-    return POLICY.fold_binary(name, clean(value))

@@ -7,6 +7,7 @@ handlers they call collect an Outcome (mail to send, files to write, lines
 to log) that the batch commits in one place.
 """
 
+import collections
 import email.utils
 
 from . import logbook, messages, routing
@@ -84,6 +85,8 @@ class Context:
         self.log = log
         self.ids = ids
         self.outcome = Outcome()
+        # Subscriptions made by each sender in this run (MaxSessionSubs).
+        self.session_subs = collections.Counter()
 
     @property
     def domain(self):
@@ -178,15 +181,22 @@ def identify_author(ctx, m):
 
 def find_destinations(ctx, m):
     """CONTRACT §3: X-Original-To, the topmost Delivered-To, Envelope-To; else To/Cc/Resent-To."""
-    for name in ("X-Original-To", "Delivered-To", "Envelope-To"):
-        found = messages.addresses(m.msg, name)
-        if found:
-            m.destinations = [found[0][1]]
+    # The first of them that names an address of the site: with aliases,
+    # X-Original-To may hold the address before the mail server rewrote it.
+    envelope = [(name, found[0][1]) for name in ("X-Original-To", "Delivered-To", "Envelope-To")
+                for found in [messages.addresses(m.msg, name)] if found]
+    for name, address in envelope:
+        if ctx.ours(address):
+            m.destinations = [address]
             return None
+    if envelope:
+        return failed("%s says %s, not an address of this site" % envelope[0], "envelope")
+    # Every domain of the site has the same addresses: one list at two of them is one list.
     seen = set()
     for _, addr in messages.addresses(m.msg, "To", "Cc", "Resent-To"):
-        if ctx.ours(addr) and addr.lower() not in seen:
-            seen.add(addr.lower())
+        local = addr.rpartition("@")[0].lower()
+        if ctx.ours(addr) and local not in seen:
+            seen.add(local)
             m.destinations.append(addr)
     if not m.destinations:
         return failed("no recipient of this site in the headers", "envelope")
@@ -217,9 +227,9 @@ def detect_automatic(ctx, m):
 
 def dispatch(ctx, m):
     """Hand the message to the handler of each address it was sent to."""
-    for address in m.destinations:
-        routing.route(ctx, m, address)
-    return Disposition("done", "; ".join(a for a, _ in ctx.outcome.actions[:3]) or "nothing to do",
+    handled = [routing.route(ctx, m, address) for address in m.destinations]
+    return Disposition("done" if any(handled) else "dropped",
+                       "; ".join(a for a, _ in ctx.outcome.actions[:3]) or "nothing to do",
                        ", ".join(sorted({r for _, r in ctx.outcome.actions})) or "routing")
 
 

@@ -1,7 +1,10 @@
 """Posting: a message to a list, checked, given the list's headers, sent to its members."""
 
+import email.charset
 import email.utils
+import string
 import time
+from urllib.parse import quote
 
 from . import lists, members, messages, rights
 
@@ -14,26 +17,35 @@ _PRIORITY_FIELDS = {"x-priority", "priority", "importance", "x-msmail-priority"}
 _PRIORITY = {"Low": ("5", "low"), "Normal": ("3", "normal"), "Urgent": ("1", "high")}
 
 
+# Automatic mail that must never reach a list's members (auto-replies, bounces).
+_NOT_POSTS = ("Auto-Submitted", "empty Return-Path", "from MAILER-DAEMON", "delivery report")
+
+
 def post(ctx, m, listname):
     """Send m to the members of listname, or refuse it with the reason."""
+    if m.automatic and m.automatic.startswith(_NOT_POSTS):
+        ctx.act("automatic mail to %s not posted" % listname, m.automatic)
+        return
     ok, rule = rights.may(ctx, m.author, "post", listname)
     if not ok:
         refuse(ctx, m, listname, rule)
         return
     cfg = ctx.config
     number = lists.number(cfg, listname)
-    data = compose(ctx, m, listname)
+    override = _override(ctx, m, listname)
+    data = compose(ctx, m, listname, override)
     sender = "owner-%s@%s" % (lists.local_part(listname), ctx.domain)
     roster = ctx.state.members(number)
-    url = cfg.globals("UnsubscribeURL")
-    if "{address}" in url:
+    head, body = messages.split_raw(data)
+    # Recipients stream from the member file's order, which every write keeps
+    # sorted by domain, so envelopes bunch by mail server; each envelope is
+    # sorted again when written (a file edited by hand may be in any order).
+    if "{address}" in cfg.globals("UnsubscribeURL"):
         # A one-click link names its recipient, so each gets a copy of their own.
-        head, body = messages.split_raw(data)
         for address in recipients(roster):
             personal = head + unsubscribe_fields(ctx, listname, address) + b"\n" + body
             ctx.send(sender, [address], personal)
     else:
-        head, body = messages.split_raw(data)
         ctx.send(sender, recipients(roster), head + unsubscribe_fields(ctx, listname, None) + b"\n" + body)
     count = sum(1 for _ in recipients(roster))
     ctx.act("posted to %s, %d recipient(s)" % (listname, count), rule)
@@ -46,7 +58,7 @@ def post(ctx, m, listname):
 
 
 def recipients(roster):
-    """The addresses a post goes to: every member but those set NOMAIL (streamed)."""
+    """The addresses a post goes to: every member but those set NOMAIL, in file order (streamed)."""
     for address, options in roster.items():
         if not options or members.option_word(options, "NOMAIL") is None:
             yield address
@@ -54,6 +66,8 @@ def recipients(roster):
 
 def refuse(ctx, m, listname, reason):
     ctx.act("post to %s refused: %s" % (listname, reason), "rights")
+    if reason == "barred":
+        return  # Barred takes the robot's answer away too
     ctx.reply(m, "Your message to %s was not sent to the list:\n\n  %s\n\n"
                  "Send INFO %s to %s for how to join.\n"
               % (lists.address(ctx.config, listname), reason, _quoted(listname), ctx.robot_address()),
@@ -81,14 +95,29 @@ def reply_to(ctx, m, listname):
     }.get(kind, kind)
 
 
-def compose(ctx, m, listname):
-    """The post as members receive it (without List-Unsubscribe), as bytes."""
+def _override(ctx, m, listname):
+    """The subject without the OverRideSubject word when a privileged poster used it, else None."""
+    word = ctx.config.get("Security", "OverRideSubject")
+    subject = m.subject()
+    if not word or word not in subject or not rights.privileged(ctx, m.author, listname):
+        return None
+    ctx.act("list settings skipped for this post", "OverRideSubject")
+    return " ".join(subject.replace(word, " ").split())
+
+
+def compose(ctx, m, listname, override=None):
+    """The post as members receive it (without List-Unsubscribe), as bytes.
+
+    override: the subject to use when a privileged poster skips the list's
+    subject prefix, priority and reply type (OverRideSubject).
+    """
     cfg = ctx.config
     list_addr = lists.address(cfg, listname)
     local = lists.local_part(listname)
-    prefix = cfg.list_value(listname, "ForwardPrefix")
-    priority = cfg.list_value(listname, "ForcePriority")
-    answer_to = reply_to(ctx, m, listname)
+    skip = override is not None
+    prefix = "" if skip else cfg.list_value(listname, "ForwardPrefix")
+    priority = "" if skip else cfg.list_value(listname, "ForcePriority")
+    answer_to = None if skip else reply_to(ctx, m, listname)
     block, body = messages.split_raw(m.raw)
     out = []
     for name, raw in messages.raw_headers(block):
@@ -97,11 +126,13 @@ def compose(ctx, m, listname):
             continue
         if lname == "reply-to" and answer_to is not None:
             continue
-        if lname == "subject" and prefix and prefix.lower() not in m.subject().lower():
+        if lname == "subject" and (skip or prefix and prefix.lower() not in m.subject().lower()):
             continue
         out.append(raw)
     fields = []
-    if prefix and prefix.lower() not in m.subject().lower():
+    if skip:
+        fields.append(("Subject", override))
+    elif prefix and prefix.lower() not in m.subject().lower():
         fields.append(("Subject", "%s %s" % (prefix, m.subject())))
     if answer_to is not None:
         fields.append(("Reply-To", answer_to))
@@ -110,24 +141,64 @@ def compose(ctx, m, listname):
                    ("Resent-Message-ID", ctx.ids.message_id(ctx.ids.next()))]
     if priority:
         fields += [("X-Priority", _PRIORITY[priority][0]), ("Importance", _PRIORITY[priority][1])]
-    description = cfg.raw(lists.section(listname), "Description") or listname
+    new = b"".join(_field(n, v) for n, v in fields)
+    description = messages.clean(cfg.raw(lists.section(listname), "Description") or listname, 200)
+    list_id = ".".join(p for p in local.replace("_", "-").split(".") if p)
     robot = ctx.robot_address()
-    fields += [
+    fields = [
         ("Sender", "owner-%s@%s" % (local, ctx.domain)),
-        ("List-Id", "%s <%s.%s>" % (messages.clean(description, 200).replace("<", "").replace(">", ""),
-                                    local.replace("_", "-"), ctx.domain)),
+        ("List-Id", "%s <%s.%s>" % (_phrase(description), list_id, ctx.domain)),
         ("List-Help", "<mailto:%s?subject=help>" % robot),
         ("List-Subscribe", "<mailto:%s-request@%s?subject=subscribe>" % (local, ctx.domain)),
-        ("List-Post", "<mailto:%s>" % list_addr if rights.TYPES[cfg.list_value(listname, "Type")][1] != "closed"
+        ("List-Post", "<mailto:%s>" % list_addr if not rights.posts_closed(cfg.list_value(listname, "Type"))
          else "NO"),
         ("List-Owner", "<mailto:%s-owner@%s>" % (local, ctx.domain)),
         ("Precedence", "list"),
         ("X-Loop", list_addr),
     ]
     if cfg.globals("ArchiveURL"):
-        fields.append(("List-Archive", "<%s>" % cfg.globals("ArchiveURL").replace("{list}", local)))
-    new = b"".join(messages.fold(n, v) for n, v in fields)
+        fields.append(("List-Archive", "<%s>" % _url(cfg.globals("ArchiveURL").replace("{list}", local))))
+    new += b"".join(_list_field(n, v) for n, v in fields)
     return b"".join(out) + new + b"\n" + body
+
+
+def _field(name, value):
+    """A field whose text may not be ASCII (Subject, Reply-To): RFC 2047 where needed, folded."""
+    policy = messages.POLICY
+    return policy.header_factory(name, messages.clean(value)).fold(policy=policy).encode("ascii")
+
+
+def _list_field(name, value):
+    """A field of ASCII we built (List-*, RFC 2369/2919), folded only at its spaces.
+
+    Never through the email package's folding: that turns a URL longer than a
+    line into encoded words, which no mail client reads as a link.
+    """
+    lines = [name + ":"]
+    for word in value.split():
+        if len(lines[-1]) + 1 + len(word) > 78 and lines[-1].strip():
+            lines.append("")
+        lines[-1] += " " + word
+    return ("\n".join(lines) + "\n").encode("ascii", "replace")
+
+
+_SPECIALS = set('()<>[]:;@\\,."')
+
+
+def _phrase(text):
+    """text as the display-name phrase of List-Id: as it is, quoted, or in encoded words."""
+    if not text.isascii():
+        utf8 = email.charset.Charset("utf-8")
+        # Short pieces keep each encoded word under RFC 2047's 75 characters.
+        return " ".join(utf8.header_encode(text[i:i + 10]) for i in range(0, len(text), 10))
+    if _SPECIALS & set(text):
+        return '"%s"' % text.replace("\\", "\\\\").replace('"', '\\"')
+    return text
+
+
+def _url(url):
+    """A configured URL made ASCII (any non-ASCII character percent-encoded)."""
+    return quote(url, safe=string.punctuation)
 
 
 def unsubscribe_fields(ctx, listname, address):
@@ -140,14 +211,13 @@ def unsubscribe_fields(ctx, listname, address):
         url = url.replace("{list}", local)
         if address is not None:
             url = url.replace("{address}", _url_quote(address))
-        value = "<%s>, %s" % (url, value)
+        value = "<%s>, %s" % (_url(url), value)
         if url.startswith("https:"):
-            out = messages.fold("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
-    return messages.fold("List-Unsubscribe", value) + out
+            out = _list_field("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+    return _list_field("List-Unsubscribe", value) + out
 
 
 def _url_quote(text):
-    from urllib.parse import quote
     return quote(text, safe="@")
 
 

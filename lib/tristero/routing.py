@@ -1,7 +1,8 @@
 """Routing: which handler an address of the site reaches (MISSION B).
 
 Checked in this order, the first that matches wins:
-robot names (ListProcName) -> robot; postmaster, administrator -> SuperUser;
+postmaster, administrator -> SuperUser (even when ListProcName names them);
+robot names (ListProcName) -> robot;
 a list's own address -> post; then the suffixes, only for a list that does
 not itself end that way: list-request (and list-l-request for a '-l' list)
 -> robot with the list filled in; list-owner, owner-list -> the owner
@@ -28,10 +29,12 @@ def _loop_marks(m):
 def resolve(config, local):
     """(handler name, list name or None) for a local part of the site."""
     lp = local.lower()
-    if lp in [n.lower() for n in config.globals("ListProcName")]:
-        return "robot", None
+    # Before the robot's names: the manual's ListProcName had Postmaster and
+    # Administrator in it, and a site that copies it must still reach a person.
     if lp in PEOPLE:
         return "superuser", None
+    if lp in [n.lower() for n in config.globals("ListProcName")]:
+        return "robot", None
     name = lists.by_local(config, lp)
     if name:
         return "post", name
@@ -50,49 +53,59 @@ def resolve(config, local):
 
 
 def route(ctx, m, address):
-    """Send m, addressed to address, to its handler."""
+    """Send m, addressed to address (one of the site's), to its handler.
+
+    Returns False when the message was dropped there (a loop), else True.
+    """
     from . import posting, robot
-    local, _, domain = address.rpartition("@")
-    if domain.lower() not in ctx.domains():
-        ctx.act("%s is not an address of this site" % address, "Domain")
-        return
+    local = address.rpartition("@")[0]
     handler, listname = resolve(ctx.config, local)
-    # The mark this handler puts on what it sends out (see X-Loop in posting).
+    # The mark this handler puts on what it sends out: the robot's and a list's
+    # (see X-Loop in posting), or, for mail passed on to a person, the address
+    # it came in at (see forward).
     mark = ctx.robot_address() if handler == "robot" else (
         lists.address(ctx.config, listname) if handler == "post" else address.lower())
     marks = _loop_marks(m)[mark]
     if marks:
         if marks == 1 and handler == "robot":
             # BreakLoop: the robot's own mail came back; a person should look.
-            forward(ctx, m, ctx.config.globals("SuperUser"), "robot mail came back to the robot")
-        else:
-            ctx.act("dropped: already passed %s (X-Loop)" % mark, "loop")
-        return
+            forward(ctx, m, ctx.config.globals("SuperUser"), "robot mail came back to the robot", mark)
+            return True
+        ctx.act("dropped: already passed %s (X-Loop)" % mark, "loop")
+        return False
     if handler == "robot":
         robot.answer(ctx, m, listname)
     elif handler == "post":
         posting.post(ctx, m, listname)
     elif handler == "superuser":
-        forward(ctx, m, ctx.config.globals("SuperUser"), "%s reaches the SuperUser" % local.lower())
+        forward(ctx, m, ctx.config.globals("SuperUser"), "%s reaches the SuperUser" % local.lower(), mark)
     elif handler in ("owner", "approval"):
-        forward(ctx, m, ctx.config.raw(lists.section(listname), "Owner") or ctx.config.globals("SuperUser"),
-                "%s-%s reaches the owner" % (listname, handler))
+        forward(ctx, m, _owner(ctx, listname), "%s-%s reaches the owner" % (listname, handler), mark)
     elif handler == "bounces":
         if m.automatic:
             ctx.act("delivery report for %s noted" % listname, "bounce address owner-%s" % listname)
         else:
-            forward(ctx, m, ctx.config.raw(lists.section(listname), "Owner") or ctx.config.globals("SuperUser"),
-                    "owner-%s reaches the owner" % listname)
+            forward(ctx, m, _owner(ctx, listname), "owner-%s reaches the owner" % listname, mark)
     else:
         unknown(ctx, m, address)
+    return True
 
 
-def forward(ctx, m, to, rule):
-    """Pass the message on, whole, to a person (with our loop mark added)."""
+def _owner(ctx, listname):
+    return ctx.config.raw(lists.section(listname), "Owner") or ctx.config.globals("SuperUser")
+
+
+def forward(ctx, m, to, rule, mark):
+    """Pass the message on, whole, to a person, marked X-Loop: mark.
+
+    The mark is the address the message came in at, so that a copy the mail
+    server brings back (the SuperUser may well be postmaster@ of this very
+    site) is dropped instead of forwarded again and again.
+    """
     if not to:
         ctx.act("nobody to forward to (no SuperUser or owner set)", rule)
         return
-    data = b"X-Loop: " + ctx.robot_address().encode() + b"\n" + m.raw.replace(b"\r\n", b"\n")
+    data = b"X-Loop: " + mark.encode("ascii", "replace") + b"\n" + m.raw.replace(b"\r\n", b"\n")
     ctx.send("", [to], data)
     ctx.act("forwarded to %s" % to, rule)
 
