@@ -397,7 +397,7 @@ def test_create_tells_the_announce_list_unless_hide(lists_site):
 
 def test_create_is_refused_to_an_ordinary_user(lists_site):
     text = command(lists_site, "create mine My list")
-    assert "REFUSED: only the SuperUser or a PostMaster may create lists" in text
+    assert "REFUSED: only a PostMaster or the SuperUser may do this" in text
 
 
 def test_create_refuses_taken_and_impossible_names(lists_site):

@@ -5,9 +5,10 @@ State (so a failing message is rolled back) and says its result with
 session.result(). Who may do what is asked of rights.may().
 """
 
+import datetime
 import os
 
-from . import lists, members, messages, rights, routing
+from . import access, audit, cookies, lists, members, messages, rights, routing
 from .members import address_key
 from .posting import recipients
 
@@ -105,11 +106,18 @@ def _announce(s, subject, text, exclude=None):
 
 
 def _allowed(s, action, listname=None, what=None):
-    ok, why = rights.may(s.ctx, s.sender, action, listname)
+    """Ask rights.may(); say and audit a refusal, and audit every privileged act."""
+    ok, why = rights.may(s.ctx, s.sender, action, listname, s.password_now())
+    what = what or action
+    privileged_act = action in rights.PASSWORDED or action == "create"
     if not ok:
         s.result("refused", why)
-        s.ctx.act("refused %s%s to %s: %s" % (what or action, " on " + listname if listname else "",
-                                               s.sender, why), "rights")
+        s.ctx.act("refused %s%s to %s: %s" % (what, " on " + listname if listname else "", s.sender, why),
+                  "rights")
+    if privileged_act or not ok:
+        audit.security(s.ctx, s.sender, listname, what, "done" if ok else "refused: " + why)
+        if not ok and privileged_act:
+            s.refused_privileged.append("%s%s: %s" % (what, " " + listname if listname else "", why))
     return ok
 
 
@@ -133,6 +141,7 @@ def help_(s, cmd):
         return
     s.result("ok", "the commands")
     for who in ("anyone", "list owner", "SuperUser"):
+        # (PostMaster commands are listed with the SuperUser's.)
         s.say("")
         s.say("For %s:" % who)
         for key, spec in SPECS.items():
@@ -194,11 +203,62 @@ def subscribe(s, cmd):
         target, rest = rest[0], rest[1:]
     if not _may_join(s, listname, target):
         return
-    ok, rule = rights.may(s.ctx, s.sender, "subscribe", listname)
-    if not ok or address_key(target) != address_key(s.sender) and not rights.privileged(s.ctx, s.sender, listname):
+    ctx, cfg = s.ctx, s.ctx.config
+    other = address_key(target) != address_key(s.sender)
+    if other and rights.privileged(ctx, s.sender, listname) and _allowed(s, "manage", listname, "SUBSCRIBE"):
+        _subscribed(s, listname, target, rest, "by the owner")
+        return
+    ok, rule = rights.may(ctx, target, "subscribe", listname)
+    policy = cfg.list_value(listname, "SubscribePolicy")
+    confirm_others = cfg.get("Security", "InternetPolicySub") >= 1
+    if not ok or policy.startswith("closed") or (other and not policy.startswith("auto") and not confirm_others):
         _hold_for_owner(s, listname, target, " ".join(rest))
         return
-    _join(s, listname, target, rest)
+    limit = cfg.get("Security", "MaxSessionSubs")
+    if limit and ctx.session_subs[address_key(s.sender)] >= limit:
+        s.result("refused", "at most %d subscriptions from one sender at a time (MaxSessionSubs); "
+                            "send the rest later" % limit)
+        audit.security(ctx, s.sender, listname, "SUBSCRIBE", "refused: MaxSessionSubs")
+        return
+    ctx.session_subs[address_key(s.sender)] += 1
+    if _needs_confirmation(s, listname, target, other, policy) and not cookies.valid(
+            cookies.key(ctx.site), s.cookie or "", "SUB", listname, target, ctx.now.date()):
+        _ask_confirmation(s, listname, target, rest)
+        return
+    _subscribed(s, listname, target, rest, rule)
+
+
+def _needs_confirmation(s, listname, target, other, policy):
+    """Cookie confirmation: +confirm policies, InternetPolicySub 1 (for another address)
+    and 2 (also for every address outside the site's domains)."""
+    level = s.ctx.config.get("Security", "InternetPolicySub")
+    return policy.endswith("+confirm") or (other and level >= 1) or (level >= 2 and not s.ctx.ours(target))
+
+
+def _ask_confirmation(s, listname, target, name_words):
+    ctx = s.ctx
+    days = ctx.config.get("Security", "CookieDays")
+    code = cookies.bake(cookies.key(ctx.site), "SUB", listname, target,
+                        ctx.now.date() + datetime.timedelta(days=days))
+    command = "SUBSCRIBE %s%s" % (_quoted(listname), (" " + " ".join(name_words)) if name_words else "")
+    text = ("Dear %s,\n\n"
+            "To validate your address and your wish to be a member of the list %s, this\n"
+            "message was sent in answer to a subscription request%s. To finish it, reply\n"
+            "to this message within %d days with the commands below in your reply. They\n"
+            "hold a cookie that lets you join this list, and is worth nothing to anyone\n"
+            "else or for another list. If you did not ask to join, do nothing.\n\n"
+            "---\nSTART\nCOOKIE %s\n%s\nSTOP\n"
+            % (target, listname, " from %s" % s.sender if address_key(target) != address_key(s.sender) else "",
+               days, code, command))
+    msg = ctx.message(target, "Confirm your subscription to %s" % listname, text,
+                      kind="auto-replied", headers=[("Reply-To", ctx.robot_address())])
+    ctx.send_message(msg, [target])
+    s.result("held", "a confirmation was sent to %s; the subscription is made when it is answered" % target)
+    ctx.act("confirmation of %s for %s sent" % (target, listname), "cookie")
+
+
+def _subscribed(s, listname, target, name_words, rule):
+    _join(s, listname, target, name_words)
     s.result("ok", "%s is now a member of %s" % (target, listname))
     s.ctx.act("%s subscribed to %s" % (target, listname), rule)
     if not s.ctx.config.globals("SilentAdd"):
@@ -219,7 +279,9 @@ def _may_join(s, listname, target):
 
 def _join(s, listname, target, name_words):
     options = members.clean_options(["NAME " + " ".join(name_words)] if name_words else [])
-    s.ctx.state.add_member(lists.number(s.ctx.config, listname), target, options)
+    number = lists.number(s.ctx.config, listname)
+    s.ctx.state.add_member(number, target, options)
+    audit.list_event(s.ctx, number, "subscribe", target, s.sender)
 
 
 def _hold_for_owner(s, listname, target, name):
@@ -253,7 +315,7 @@ def unsubscribe(s, cmd):
             return
     target = rest[0] if rest and "@" in rest[0] else s.sender
     if address_key(target) != address_key(s.sender) and (
-            everything or not rights.privileged(s.ctx, s.sender, listname)):
+            everything or not _allowed(s, "manage", listname, "UNSUBSCRIBE of another address")):
         s.result("refused", "you may only unsubscribe yourself (the list owner may REMOVE others)")
         return
     if everything:
@@ -270,7 +332,9 @@ def unsubscribe(s, cmd):
 
 
 def _leave(s, listname, target, by=None):
-    s.ctx.state.remove_member(lists.number(s.ctx.config, listname), target)
+    number = lists.number(s.ctx.config, listname)
+    s.ctx.state.remove_member(number, target)
+    audit.list_event(s.ctx, number, "unsubscribe", target, s.sender)
     s.result("ok", "%s has left %s" % (target, listname))
     s.ctx.act("%s left %s" % (target, listname), "removed by " + by if by else "unsubscribe")
     if not s.ctx.config.globals("SilentAdd"):
@@ -295,7 +359,7 @@ def which(s, cmd):
     target = cmd.args[0] if cmd.args else s.sender
     cfg = s.ctx.config
     other = address_key(target) != address_key(s.sender)
-    if other and not _allowed(s, "others", None, "WHICH of another address"):
+    if other and not _allowed(s, "postmaster", None, "WHICH of another address"):
         return
     fuzzy = len(target) > 2 and target.startswith("*") and target.endswith("*")
     needle = target.strip("*").lower()
@@ -330,6 +394,8 @@ def set_(s, cmd):
         if entry is None:
             s.result("error", "you are not a member of %s" % listname)
             return
+        if not _allowed(s, "options", listname, "SET " + option):
+            return
         options = members.with_option(entry[1], "NOMAIL", "" if option == "NOMAIL" else None)
         s.ctx.state.set_options(number, s.sender, options)
         s.result("ok", "%s: %s for %s" % (listname, option, s.sender))
@@ -338,7 +404,7 @@ def set_(s, cmd):
     if key is None:
         s.result("error", "unknown option %s (MAIL, NOMAIL, %s)" % (option, ", ".join(LIST_OPTIONS)))
         return
-    if not _allowed(s, "settype" if key == "Type" else "manage", listname, "SET " + option):
+    if not _allowed(s, "postmaster" if key == "Type" else "manage", listname, "SET " + option):
         return
     _set_value(s, lists.section(listname), key, value, listname)
 
@@ -373,7 +439,7 @@ def _set_global(s, option, value):
     if key is None:
         s.result("error", "unknown option %s (%s)" % (option, ", ".join(LIST_OPTIONS)))
         return
-    if _allowed(s, "global", None, "SET *"):
+    if _allowed(s, "postmaster", None, "SET *"):
         _set_value(s, "Globals", key, value, "every list:")
 
 
@@ -438,8 +504,7 @@ def change(s, cmd):
         return
     if scope == "*":
         names = [n for n in cfg.list_names() if old in _members(s, n)]
-        if not rights.is_superuser(cfg, s.sender):
-            names = [n for n in names if rights.is_owner(cfg, s.sender, n)]
+        names = [n for n in names if rights.may(s.ctx, s.sender, "manage", n, s.password_now())[0]]
     else:
         listname = lists.find(cfg, scope)
         if listname is None:
@@ -455,6 +520,8 @@ def change(s, cmd):
         number = lists.number(cfg, n)
         _, options = s.ctx.state.remove_member(number, old)
         s.ctx.state.add_member(number, new, options)
+        audit.list_event(s.ctx, number, "change %s" % old, new, s.sender)
+        audit.security(s.ctx, s.sender, n, "CHANGE %s %s" % (old, new), "done")
         s.ctx.act("%s changed to %s in %s by %s" % (old, new, n, s.sender), "CHANGE")
     s.result("ok", "%s is now %s in %s" % (old, new, ", ".join(names)))
 
@@ -487,6 +554,7 @@ def create(s, cmd):
         "Type": cfg.globals("Type"), "Owner": s.sender, "Description": description, "MemberFile": number})
     s.ctx.state.clear_list(number)
     s.ctx.state.add_member(number, s.sender)
+    audit.list_event(s.ctx, number, "create", s.sender, s.sender)
     _copy_defaults(s, number)
     s.result("ok", "created %s (%s), owned by %s, with you as its first member"
              % (name, lists.address(cfg, name), s.sender))
@@ -517,7 +585,7 @@ def _copy_defaults(s, number):
 
 def destroy(s, cmd):
     listname, _ = _list_arg(s, cmd)
-    if listname is None or not _allowed(s, "destroy", listname, "DESTROY"):
+    if listname is None or not _allowed(s, "postmaster", listname, "DESTROY"):
         return
     cfg = s.ctx.config
     number = lists.number(cfg, listname)
@@ -535,6 +603,298 @@ def destroy(s, cmd):
              % (listname, len(addresses), number))
     s.ctx.act("list %s (%s) destroyed by %s" % (listname, number, s.sender), "DESTROY")
     _announce(s, "List closed: %s" % listname, "The list %s has been closed.\n" % listname)
+
+
+# --- rights, passwords, cookies, audit ------------------------------------------------
+
+def _grant_args(s, cmd, keyword):
+    """(flags, user, list) of GRANT right [TO] user [[FOR] list] (FROM for REVOKE)."""
+    words = [w for w in cmd.args]
+    if len(words) >= 2 and words[1].upper() == keyword:
+        del words[1]
+    listname = "*"
+    if len(words) >= 3 and words[2].upper() == "FOR":
+        del words[2]
+    if len(words) == 3:
+        listname = words[2]
+    elif len(words) != 2:
+        s.result("error", "usage: " + SPECS[_lookup(cmd.verb)].usage)
+        return None
+    right, user = words[0], words[1]
+    try:
+        granted, masked = access.parse_status(right)
+    except ValueError as e:
+        s.result("error", str(e))
+        return None
+    why = access.valid_pattern(user)
+    if why:
+        s.result("error", "%s: %s" % (messages.clean(user, 80), why))
+        return None
+    if listname != "*":
+        found = lists.find(s.ctx.config, listname)
+        if found is None:
+            s.result("error", "there is no list called %s" % listname)
+            return None
+        listname = found
+    return granted | masked, user, listname
+
+
+def _may_grant(s, wanted, listname, verb):
+    """Nobody grants (or revokes) above their own rights; only a SuperUser grants S."""
+    scope = None if listname == "*" else listname
+    if not _allowed(s, "postmaster" if scope is None else "manage", scope, verb):
+        return False
+    held = rights.flags(s.ctx, s.sender, scope)
+    above = set(wanted) - held
+    if "S" in wanted and not rights.is_superuser(s.ctx.config, s.sender) and "S" not in held:
+        above.add("S")
+    if above:
+        s.result("refused", "you cannot %s rights you do not hold yourself (%s)"
+                 % (verb.lower(), "".join(sorted(above, key=access.FLAGS.index))))
+        audit.security(s.ctx, s.sender, scope, verb, "refused: above own rights")
+        return False
+    return True
+
+
+def _repair_note(s):
+    for line, why in s.ctx.state.access_problems:
+        s.ctx.act("access.ini line %d did not read (%s); rewritten as Barred" % (line, why), "access.ini")
+    s.ctx.state.access_problems = []
+
+
+def _rule(s, user, listname):
+    """The rule of access.ini for exactly this user and list, or None."""
+    return next((r for r in s.ctx.state.access() if r.same_target(user, listname)), None)
+
+
+def grant(s, cmd):
+    args = _grant_args(s, cmd, "TO")
+    if args is None:
+        return
+    flags, user, listname = args
+    if not _may_grant(s, flags, listname, "GRANT"):
+        return
+    rule = _rule(s, user, listname)
+    granted = set(rule.granted if rule else ()) | flags
+    masked = set(rule.masked if rule else ()) - flags
+    _repair_note(s)
+    s.ctx.state.set_rule(user, rule.list if rule else listname, status=access.status_string(granted, masked))
+    s.result("ok", "%s now holds %s on %s" % (user, access.status_string(granted, masked), listname))
+    s.ctx.act("GRANT %s to %s for %s by %s" % (access.flag_string(flags), user, listname, s.sender), "GRANT")
+
+
+def revoke(s, cmd):
+    args = _grant_args(s, cmd, "FROM")
+    if args is None:
+        return
+    flags, user, listname = args
+    if not _may_grant(s, flags, listname, "REVOKE"):
+        return
+    rule = _rule(s, user, listname)
+    granted = set(rule.granted if rule else ()) - flags
+    # An X takes the right away whatever else gives it (type, membership).
+    masked = set(rule.masked if rule else ()) | flags
+    _repair_note(s)
+    s.ctx.state.set_rule(user, rule.list if rule else listname, status=access.status_string(granted, masked))
+    s.result("ok", "%s no longer holds %s on %s" % (user, access.flag_string(flags), listname))
+    s.ctx.act("REVOKE %s from %s for %s by %s" % (access.flag_string(flags), user, listname, s.sender), "REVOKE")
+
+
+def rights_(s, cmd):
+    target = cmd.args[0] if cmd.args else s.sender
+    if address_key(target) != address_key(s.sender) and not _allowed(s, "postmaster", None, "RIGHTS of another"):
+        return
+    ctx = s.ctx
+    s.result("ok", "rights of %s (%s)" % (target, access.FLAGS))
+    s.say("  %-24s %s" % ("(site)", access.flag_string(rights.flags(ctx, target))))
+    for n in ctx.config.list_names():
+        if lists.hidden(ctx.config, n) and not rights.is_member(ctx.state, ctx.config, target, n) \
+                and not rights.privileged(ctx, s.sender, n):
+            continue
+        s.say("  %-24s %s" % (n, access.flag_string(rights.flags(ctx, target, n))))
+    s.say("  Password: %s" % ("set" if rights.password_of(ctx, target) else "none"))
+
+
+def password(s, cmd):
+    if not cmd.args:
+        s.result("error", "usage: " + SPECS["PASSWORD"].usage)
+        return
+    stored = rights.password_of(s.ctx, s.sender)
+    if stored and not rights.verify(cmd.args[0], stored):
+        s.result("refused", "that is not your password")
+        audit.security(s.ctx, s.sender, None, "PASSWORD", "refused: wrong password")
+        s.refused_privileged.append("PASSWORD: wrong password")
+        return
+    s.password = cmd.args[0]
+    s.result("ok", "password accepted for the commands that follow" if stored else
+             "no password is set for you; none is needed")
+
+
+def setpass(s, cmd):
+    args = cmd.args
+    if len(args) not in (1, 3) or (len(args) == 3 and args[1].upper() != "FOR"):
+        s.result("error", "usage: " + SPECS["SETPASS"].usage)
+        return
+    new = args[0]
+    why = rights.password_problem(new)
+    if why:
+        s.result("error", why)
+        return
+    if len(args) == 3:
+        user = args[2]
+        why = access.valid_pattern(user)
+        if why:
+            s.result("error", "%s: %s" % (messages.clean(user, 80), why))
+            return
+        if not _allowed(s, "postmaster", None, "SETPASS FOR %s" % user):
+            return
+    else:
+        user = s.sender
+        stored = rights.password_of(s.ctx, user)
+        if not stored:
+            s.result("refused", "no password is set for you yet; a PostMaster sets the first one "
+                                "(SETPASS password FOR %s)" % user)
+            return
+        if not (s.password_now() and rights.verify(s.password_now(), stored)):
+            s.result("refused", "send PASSWORD oldpassword before SETPASS")
+            audit.security(s.ctx, s.sender, None, "SETPASS", "refused: no old password")
+            return
+        audit.security(s.ctx, s.sender, None, "SETPASS", "done")
+    s.ctx.state.set_rule(user, "", password=rights.hash_password(new))
+    s.result("ok", "password set for %s" % user)
+    s.ctx.act("password set for %s by %s" % (user, s.sender), "SETPASS")
+
+
+def bake(s, cmd):
+    """BAKE [function] FOR list TO user [USE BY n [DAYS]]; BAKE * is all wildcards."""
+    words = [w for w in cmd.args]
+    function, listname, user, days = "SUB", "*", "*", 7
+    upper = [w.upper() for w in words]
+    try:
+        if "USE" in upper:
+            at = upper.index("USE")
+            if upper[at + 1] != "BY":
+                raise ValueError
+            days = int(words[at + 2])
+            words, upper = words[:at], upper[:at]
+        if "TO" in upper:
+            at = upper.index("TO")
+            user = words[at + 1]
+            words, upper = words[:at] + words[at + 2:], upper[:at] + upper[at + 2:]
+        if "FOR" in upper:
+            at = upper.index("FOR")
+            listname = words[at + 1]
+            words, upper = words[:at] + words[at + 2:], upper[:at] + upper[at + 2:]
+        if len(words) > 1:
+            raise ValueError
+        if words:
+            function = words[0].upper() if words[0] != "*" else "*"
+    except (ValueError, IndexError):
+        s.result("error", "usage: " + SPECS["BAKE"].usage)
+        return
+    if not 1 <= days <= 366:
+        s.result("error", "a cookie lasts 1 to 366 days")
+        return
+    if listname != "*":
+        found = lists.find(s.ctx.config, listname)
+        if found is None:
+            s.result("error", "there is no list called %s" % listname)
+            return
+        listname = found
+    if user != "*" and not messages.is_address(user):
+        s.result("error", "%s is not a mail address" % messages.clean(user, 80))
+        return
+    if not _allowed(s, "postmaster", None, "BAKE"):
+        return
+    expires = s.ctx.now.date() + datetime.timedelta(days=days)
+    code = cookies.bake(cookies.key(s.ctx.site), function, listname, user, expires)
+    s.result("ok", "cookie for %s on %s by %s, valid to %s:" % (function, listname, user, expires.isoformat()))
+    s.say("  " + code)
+    s.ctx.act("cookie baked for %s %s %s" % (function, listname, user), "BAKE")
+
+
+def cookie(s, cmd):
+    if not cmd.args:
+        s.result("error", "usage: " + SPECS["COOKIE"].usage)
+        return
+    s.cookie = cmd.args[0]
+    s.result("ok", "cookie noted for the commands that follow")
+
+
+def audit_(s, cmd):
+    args = cmd.args
+    ctx = s.ctx
+    if args and args[0].upper() == "SECURITY":
+        since = _since(ctx, args[1] if len(args) > 1 else None)
+        if since is False:
+            s.result("error", "usage: " + SPECS["AUDIT"].usage)
+            return
+        if not _allowed(s, "superuser", None, "AUDIT SECURITY"):
+            return
+        rows = audit.read(audit.security_file(ctx.site), since)
+        s.result("ok", "%d security event(s)%s" % (len(rows), " since " + since if since else ""))
+        s.say("  " + ",".join(audit.SECURITY_COLUMNS))
+    else:
+        listname, _ = _list_arg(s, cmd)
+        if listname is None or not _allowed(s, "manage", listname, "AUDIT"):
+            return
+        rows = audit.read(audit.list_file(ctx.site, lists.number(ctx.config, listname)))
+        s.result("ok", "%d audit record(s) of %s" % (len(rows), listname))
+        s.say("  " + ",".join(audit.LIST_COLUMNS))
+    for row in rows:
+        s.say("  " + ",".join(row))
+
+
+def _since(ctx, word):
+    """The first date (YYYY-MM-DD) of AUDIT SECURITY [WEEK|MONTH|date], None for all, False if bad."""
+    if word is None:
+        return None
+    w = word.upper()
+    if w in ("WEEK", "MONTH"):
+        return (ctx.now.date() - datetime.timedelta(days=7 if w == "WEEK" else 31)).isoformat()
+    try:
+        return datetime.date.fromisoformat(word).isoformat()
+    except ValueError:
+        return False
+
+
+def config_(s, cmd):
+    sub = cmd.args[0].upper() if cmd.args else ""
+    ctx = s.ctx
+    if sub not in CONFIG:
+        s.result("error", "CONFIG %s is not known; CONFIG %s" % (messages.clean(sub, 30), "|".join(CONFIG)))
+        return
+    if not _allowed(s, "superuser", None, "CONFIG " + sub):
+        return
+    CONFIG[sub](s, cmd.args[1:])
+    ctx.act("CONFIG %s by %s" % (sub, s.sender), "CONFIG")
+
+
+def _config_security(s, args):
+    ctx, cfg = s.ctx, s.ctx.config
+    s.result("ok", "security settings")
+    s.say("  SuperUser:         %s" % cfg.globals("SuperUser"))
+    for key in ("SecurePost", "InternetPolicySub", "CookieDays", "MaxSessionSubs"):
+        s.say("  %-18s %s" % (key + ":", cfg.raw("Security", key, cfg.get("Security", key))))
+    s.say("  OverRideSubject:   %s" % ("set" if cfg.get("Security", "OverRideSubject") else "off"))
+    rules = ctx.state.access()
+    s.say("  access.ini: %d rule(s)  (user, rights %s, list, language, password)" % (len(rules), access.FLAGS))
+    for r in rules:
+        s.say("    %s, %s, %s, %s, %s" % (r.user, r.status or access.flag_string(r.granted), r.list or "*",
+                                        r.language or "-", "set" if r.password else "-"))
+    for line, why in ctx.state.access_problems:
+        s.say("    line %d did not read (%s): it bars its user" % (line, why))
+
+
+def _config_internetpolicysub(s, args):
+    if len(args) != 1 or args[0] not in ("0", "1", "2"):
+        s.result("error", "usage: CONFIG INTERNETPOLICYSUB 0|1|2")
+        return
+    s.ctx.state.set_config("Security", "InternetPolicySub", args[0])
+    s.result("ok", "InternetPolicySub = %s" % args[0])
+
+
+CONFIG = {"SECURITY": _config_security, "INTERNETPOLICYSUB": _config_internetpolicysub}
 
 
 def start(s, cmd):
@@ -566,9 +926,25 @@ SPECS = {spec.names[0]: spec for spec in (
     Spec(("REMOVE", "DELETE"), remove, "REMOVE list address|*part*", "Remove a member.", "list owner"),
     Spec(("CHANGE",), change, "CHANGE old new [list|*]",
          "Change a member's address, keeping options.", "list owner"),
+    Spec(("RIGHTS",), rights_, "RIGHTS [address]", "Your rights (flags %s) on each list." % access.FLAGS),
+    Spec(("PASSWORD",), password, "PASSWORD password", "Give your password for the commands after it."),
+    Spec(("SETPASS",), setpass, "SETPASS password [FOR user]",
+         "Change your password (after PASSWORD old); PostMasters set others' (wildcards allowed)."),
+    Spec(("COOKIE",), cookie, "COOKIE code", "Give a cookie for the commands after it."),
+    Spec(("GRANT",), grant, "GRANT right [TO] user [FOR list]",
+         "Give a privilege or flags (e.g. Member, W, CDGI-MO-R-UW) on a list (default: every list).",
+         "list owner"),
+    Spec(("REVOKE",), revoke, "REVOKE right [FROM] user [FOR list]",
+         "Take rights away, whatever else gives them.", "list owner"),
+    Spec(("AUDIT",), audit_, "AUDIT list | AUDIT SECURITY [WEEK|MONTH|date]",
+         "The list's membership trail; the SuperUser: the security trail.", "list owner"),
     Spec(("CREATE",), create, "CREATE list description [HIDE]",
          "Create a list, with you as owner and first member.", "SuperUser"),
     Spec(("DESTROY",), destroy, "DESTROY list", "Close a list; its members are told.", "SuperUser"),
+    Spec(("BAKE",), bake, "BAKE [function] FOR list TO user [USE BY n DAYS]",
+         "Make a cookie in advance (default: SUB, 7 days; * for any).", "SuperUser"),
+    Spec(("CONFIG",), config_, "CONFIG SECURITY | CONFIG INTERNETPOLICYSUB 0|1|2",
+         "Report the security settings; set the confirmation policy.", "SuperUser"),
 )}
 
 _SYNONYMS = {name: key for key, spec in SPECS.items() for name in spec.names}
@@ -580,6 +956,7 @@ def _lookup(verb):
 
 def run(s, cmd):
     """Run one command; an unknown one gets short help."""
+    s.command = cmd
     key = _lookup(cmd.verb)
     if key is None:
         s.result("error", "unknown command %s" % messages.clean(cmd.words[0], 40))

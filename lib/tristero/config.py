@@ -131,6 +131,15 @@ def as_member_file(text):
     return t
 
 
+def as_policy(text):
+    """Majordomo's subscribe_policy: open, closed or auto, each optionally +confirm."""
+    t = text.strip().lower().replace(" ", "")
+    base = t[:-len("+confirm")] if t.endswith("+confirm") else t
+    if base not in ("", "open", "closed", "auto"):
+        raise ValueError("%r is not open, closed or auto (each optionally +confirm)" % text.strip())
+    return t
+
+
 def as_url(text):
     t = text.strip()
     if t and not re.fullmatch(r"(https?|mailto):\S+", t):
@@ -169,6 +178,13 @@ SCHEMA = {
         "LogDays": as_int,
         "KeepDays": as_int,
     }, **LIST_DEFAULTS),
+    "Security": {
+        "SecurePost": as_bool,
+        "InternetPolicySub": as_int,
+        "CookieDays": as_int,
+        "MaxSessionSubs": as_int,
+        "OverRideSubject": as_text,
+    },
     "Delivery": {
         "SmtpHost": as_text,
         "SmtpPort": as_int,
@@ -183,6 +199,7 @@ SCHEMA = {
 
 LIST_SCHEMA = dict({
     "Owner": as_address,
+    "SubscribePolicy": as_policy,
     "Description": as_text,
     "MemberFile": as_member_file,
 }, **LIST_DEFAULTS)

@@ -1,31 +1,54 @@
-"""Rights: may this address do this to this list? One function answers, everything asks.
+"""Rights: may this address do this to this list? One function answers; everything asks.
 
-This is the manual's implicit model: SuperUser from tristero.ini, ListOwner
-from a list's Owner, membership, and each list type's subscription and
-posting columns (manual: "Moderated Lists", the list type table).
+A person's rights on a list are the manual's flags (see access.FLAGS), the
+union of what these give: SuperUser (tristero.ini), ListOwner (the list's
+Owner), the list type's security profile for members and for everyone else
+(manual: "Security Profiles for Each List"), and every rule of access.ini that
+matches the address and the list. An ``X`` in any matching rule takes that
+right away whatever gave it; Barred takes all. A Free list ignores access.ini;
+``SecurePost = 0`` ignores it for posts only.
 """
 
-from . import lists
+import base64
+import hashlib
+import hmac
+import os
+import re
+
+from . import access, lists
 from .members import address_key
 
-# Type: (who may subscribe, who may post, who may review the members).
-# "open" anyone; "members" members only; "closed" nobody but the privileged.
-TYPES = {
-    "Open":         ("open", "open", "open"),
-    "Free":         ("open", "open", "open"),
-    "Internal":     ("open", "open", "open"),
-    "Closed":       ("closed", "members", "members"),
-    "Moderated":    ("open", "approval", "open"),
-    "Subscription": ("open", "members", "members"),
-    "Approval":     ("closed", "open", "members"),
-    "Distribution": ("closed", "open", "open"),
-    "Executable":   ("closed", "members", "members"),
-    "Passive":      ("closed", "closed", "closed"),
-    "Broadcast":    ("open", "closed", "open"),
-    "Hidden":       ("closed", "members", "members"),
+ALL = frozenset(access.FLAGS)
+
+# Type: (profile of everyone else, profile of members). Moderated lists give
+# members of LIST-approval the Member profile. Executable lists: the manual's
+# FTP profile for members contradicts its upload table ("None"); members get
+# what the text says they do: receive files (D), search, index, and send (W).
+PROFILES = {
+    "Open":         ("Member", "Member"),
+    "Free":         ("Member", "Member"),
+    "Internal":     ("Member", "Member"),
+    "Closed":       ("None", "Member"),
+    "Hidden":       ("None", "Member"),
+    "Moderated":    ("Recipient", "Recipient"),
+    "Subscription": ("Subscriber", "Member"),
+    "Approval":     ("Poster", "Member"),
+    "Distribution": ("Distribution", "Distribution"),
+    "Executable":   ("None", "CDGI-------W"),
+    "Passive":      ("None", "None"),
+    "Broadcast":    ("Recipient", "Recipient"),
 }
 
-_COLUMN = {"subscribe": 0, "post": 1, "review": 2}
+# Action -> the flag it needs (manual: "Custom rights").
+ACTIONS = {
+    "robot": "C", "download": "D", "search": "G", "index": "I", "upload": "U",
+    "subscribe": "M", "options": "O", "review": "R", "post": "W",
+    "manage": "L", "postmaster": "P", "superuser": "S",
+}
+# A higher privilege includes the lower ones.
+_IMPLIED = {"L": "LPS", "P": "PS", "S": "S"}
+# Once a password is set for someone, these need it (manual: "Passwords").
+PASSWORDED = {"manage", "postmaster", "superuser", "upload", "delete"}
 
 
 def is_superuser(config, who):
@@ -42,45 +65,179 @@ def is_member(state, config, who, listname):
     return who in state.members(lists.number(config, listname))
 
 
-def privileged(ctx, who, listname=None):
-    """SuperUser anywhere, or the owner of listname."""
-    return is_superuser(ctx.config, who) or (listname is not None and is_owner(ctx.config, who, listname))
+def _profile(name):
+    return access.parse_status(name)[0]
 
 
-def may(ctx, who, action, listname=None):
-    """(allowed, reason) for who doing action (to listname).
-
-    Actions: subscribe, post, review (MEMBERS), create, destroy, manage (ADD,
-    REMOVE, CHANGE, SET of list options), settype, global (SET *), others
-    (asking about another address).
-    """
+def flags(ctx, who, listname=None, action=None):
+    """The set of flags who holds on listname (None: site-wide rights)."""
+    granted = flags_without_rules(ctx, who, listname)
     cfg = ctx.config
+    kind = cfg.list_value(listname, "Type") if listname is not None else None
+    if kind != "Free" and not (action == "post" and not cfg.get("Security", "SecurePost")):
+        ruled, masked = rule_flags(ctx, who, listname)
+        granted = (granted | ruled) - masked
+    return granted
+
+
+def flags_without_rules(ctx, who, listname=None):
+    """The flags SuperUser, ownership, membership and the list type give who."""
+    cfg = ctx.config
+    # Everyone may talk to the robot (the None profile) unless a rule bars them.
+    granted = set(_profile("None"))
     if is_superuser(cfg, who):
-        return True, "SuperUser"
-    if action in ("create",):
+        granted |= ALL
+    if listname is not None:
+        kind = cfg.list_value(listname, "Type")
+        if is_owner(cfg, who, listname):
+            granted |= _profile("ListOwner")
+        member = is_member(ctx.state, cfg, who, listname)
+        profile = PROFILES[kind][1 if member else 0]
+        if kind == "Moderated":
+            approval = lists.find(cfg, listname + "-approval")
+            if approval and is_member(ctx.state, cfg, who, approval):
+                profile = "Member"
+        granted |= _profile(profile)
+    return granted
+
+
+def rule_flags(ctx, who, listname):
+    """(granted, masked) by the rules of access.ini that match who and listname."""
+    granted, masked = set(), set()
+    superuser = is_superuser(ctx.config, who)
+    for rule in ctx.state.access():
+        if rule.broken and superuser:
+            continue  # a line broken by hand must not lock out the one who can repair it
+        if rule.priority(who, listname) is not None:
+            granted |= rule.granted
+            masked |= rule.masked
+    return granted, masked
+
+
+def posts_closed(kind):
+    """True when a list type lets only the privileged post (List-Post: NO)."""
+    return not any("W" in _profile(p) for p in PROFILES[kind])
+
+
+def has(held, flag):
+    return any(f in held for f in _IMPLIED.get(flag, flag))
+
+
+def may(ctx, who, action, listname=None, password=None):
+    """(allowed, reason) for who doing action (to listname), the password given or not."""
+    cfg = ctx.config
+    if action == "create":
         if cfg.globals("OpenCreation"):
             return True, "OpenCreation"
-        return False, "only the SuperUser or a PostMaster may create lists"
-    if action in ("global", "settype", "others"):
-        return False, "only the SuperUser may do this"
-    if listname is None:
-        return False, "no list named"
-    if is_owner(cfg, who, listname):
-        return True, "ListOwner"
-    if action in ("destroy", "manage"):
-        return False, "only the list's owner, a PostMaster or the SuperUser may do this"
-    kind = cfg.list_value(listname, "Type")
-    rule = TYPES[kind][_COLUMN[action]]
-    if rule == "open":
-        return True, "Type=%s" % kind
-    member = is_member(ctx.state, cfg, who, listname)
-    if rule == "members" and member:
-        return True, "member, Type=%s" % kind
-    if rule == "approval":
-        approval = lists.find(cfg, listname + "-approval")
-        if approval and is_member(ctx.state, cfg, who, approval):
-            return True, "member of %s, Type=%s" % (approval, kind)
-        return False, "%s is moderated: posts come from its moderators" % listname
-    if rule == "members":
-        return False, "%s is a %s list: members only" % (listname, kind)
-    return False, "%s is a %s list: closed" % (listname, kind)
+        # "... or users assigned ListOwner privileges for the list name" (manual).
+        action = "postmaster"
+        granted, masked = rule_flags(ctx, who, listname)
+        held = flags(ctx, who, None) | ({"P"} if "L" in granted - masked else set())
+    else:
+        held = flags(ctx, who, listname, action)
+    need = ACTIONS["manage" if action == "delete" else action]
+    if not has(held, need):
+        return False, _refusal(ctx, who, action, listname, held)
+    if action in PASSWORDED:
+        stored = password_of(ctx, who)
+        if stored and not (password and verify(password, stored)):
+            return False, "a password is set for %s: send PASSWORD yourpassword before the command" % who
+    return True, _grounds(ctx, who, listname, need)
+
+
+def _grounds(ctx, who, listname, need):
+    cfg = ctx.config
+    if is_superuser(cfg, who):
+        return "SuperUser"
+    if listname is not None:
+        if need in "LPS" and is_owner(cfg, who, listname):
+            return "ListOwner"
+        return "%s (%s list)" % (access.flag_string(flags(ctx, who, listname)), cfg.list_value(listname, "Type"))
+    return access.flag_string(flags(ctx, who, None))
+
+
+def _refusal(ctx, who, action, listname, held):
+    """Why an action is refused, in the list type's words where they explain it."""
+    if "C" not in held:
+        return "barred"
+    need = ACTIONS[action]
+    if listname is not None:
+        kind = ctx.config.list_value(listname, "Type")
+        if need in flags_without_rules(ctx, who, listname):
+            return "access.ini takes %s away from you on %s" % (need, listname)
+        if action == "post":
+            if kind == "Moderated":
+                return "%s is moderated: posts come from its moderators" % listname
+            if kind in ("Closed", "Subscription", "Hidden", "Executable"):
+                return "%s is a %s list: members only" % (listname, kind)
+            return "%s is a %s list: you may not post to it" % (listname, kind)
+        if action == "subscribe":
+            return "%s is a %s list: closed to subscription" % (listname, kind)
+        if action == "review":
+            return "%s is a %s list: members only" % (listname, kind)
+    names = {"L": "the list's owner, a PostMaster or the SuperUser", "P": "a PostMaster or the SuperUser",
+             "S": "the SuperUser"}
+    if need in names:
+        return "only %s may do this" % names[need]
+    return "your rights%s do not include %s" % (" on " + listname if listname else "", need)
+
+
+def privileged(ctx, who, listname=None):
+    """ListOwner (of listname), PostMaster or SuperUser."""
+    return has(flags(ctx, who, listname), "L" if listname else "P")
+
+
+# --- passwords ---------------------------------------------------------------------
+
+_PASSWORD_RE = re.compile(r"[A-Za-z0-9]{4,64}")
+_N, _R, _P = 2 ** 14, 8, 1
+
+
+def password_problem(pw):
+    if not _PASSWORD_RE.fullmatch(pw or ""):
+        return "a password is 4 to 64 letters and digits"
+    return None
+
+
+def hash_password(pw, salt=None):
+    """A salted scrypt hash of pw, as stored in access.ini."""
+    salt = salt or os.urandom(16)
+    digest = hashlib.scrypt(pw.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=32)
+    b64 = lambda b: base64.b64encode(b).decode().rstrip("=")
+    return "scrypt$%d$%d$%d$%s$%s" % (_N, _R, _P, b64(salt), b64(digest))
+
+
+def verify(pw, stored):
+    """Does pw match the stored hash? (constant time; a malformed hash never matches)"""
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        unb64 = lambda s: base64.b64decode(s + "=" * (-len(s) % 4))
+        want = unb64(digest)
+        got = hashlib.scrypt(pw.encode(), salt=unb64(salt), n=int(n), r=int(r), p=int(p), dklen=len(want))
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(got, want)
+
+
+def password_of(ctx, who):
+    """The stored password hash that applies to who (the most specific rule with one)."""
+    best = None
+    for rule in ctx.state.access():
+        if rule.password and access.user_matches(rule.user, who):
+            rank = 0 if "*" not in rule.user else 2 if rule.user not in ("*", "*@*") else 4
+            if best is None or rank < best[0]:
+                best = (rank, rule.password)
+    return best[1] if best else None
+
+
+def language_of(ctx, who, listname=None):
+    """The language access.ini gives who (most specific rule with one), or ""."""
+    best = None
+    for rule in ctx.state.access():
+        if rule.language:
+            pr = rule.priority(who, listname)
+            if pr is not None and (best is None or pr < best[0]):
+                best = (pr, rule.language)
+    return best[1] if best else ""

@@ -8,7 +8,7 @@ in the body the subject is read as one. "approve PASSWORD" and "password
 PASSWORD" prefixes (Majordomo) are taken off a command and kept with it.
 """
 
-from . import commands, logbook, messages
+from . import commands, logbook, messages, rights
 
 ENDINGS = ("END", "EXIT", "QUIT", "STOP")
 
@@ -93,6 +93,19 @@ def parse(text, subject, quote_chars, limit):
     return found, extra
 
 
+_SECRET_AT = {"PASSWORD": 1, "SETPASS": 1, "PASSWD": 1}
+
+
+def echo(cmd):
+    """The command as the reply shows it: passwords replaced by stars."""
+    words = list(cmd.words)
+    at = _SECRET_AT.get(cmd.verb)
+    if at is not None and len(words) > at:
+        words[at] = "********"
+    prefix = "approve ******** " if cmd.password else ""
+    return prefix + " ".join('"%s"' % w if " " in w else w for w in words)
+
+
 def _has_block(lines, quote_chars):
     """True when a "---" line opens the body, or stands anywhere before a START line."""
     dashes = first = False
@@ -129,6 +142,14 @@ class Session:
         self.default_list = default_list
         self.out = []
         self.counts = {"ok": 0, "held": 0, "refused": 0, "error": 0}
+        self.password = None       # from a PASSWORD command, for the commands after it
+        self.cookie = None         # from a COOKIE command, likewise
+        self.command = None        # the command being run
+        self.refused_privileged = []
+
+    def password_now(self):
+        """The password for the command being run: its approve prefix, else PASSWORD's."""
+        return (self.command and self.command.password) or self.password
 
     def say(self, text=""):
         self.out.append(text)
@@ -148,8 +169,11 @@ def answer(ctx, m, default_list):
         session.say("No command was found in your message.")
         session.say()
         commands.short_help(session)
+    if "C" not in rights.flags(ctx, m.author, default_list):
+        ctx.act("no answer: %s is barred" % m.author, "access.ini")
+        return
     for cmd in found:
-        session.say("> " + messages.clean(cmd.line, 200))
+        session.say("> " + messages.clean(echo(cmd), 200))
         commands.run(session, cmd)
         session.say()
     if extra:
@@ -165,3 +189,7 @@ def answer(ctx, m, default_list):
     head = "Results of your commands to %s at %s:\n\n" % (ctx.robot_address(), ctx.config.globals("ServerName"))
     ctx.reply(m, head + "\n".join(session.out) + "\n",
               subject="Re: " + (m.subject() or "your commands"))
+    if session.refused_privileged:
+        ctx.notify("Tristero: refused privileged commands from %s" % m.author,
+                   "%s (message %s) was refused:\n\n%s\n\nThe security trail is logs/security.at "
+                   "(AUDIT SECURITY).\n" % (m.author, m.id, "\n".join("  " + r for r in session.refused_privileged)))

@@ -6,6 +6,7 @@ a file a person saved during the run is re-read and the run's changes replayed
 on top of it at commit instead of being overwritten (``stage``).
 """
 
+from . import access as accessmod
 from . import config as configmod
 from . import durable, members
 
@@ -18,6 +19,8 @@ class State:
         self._prints = {}         # number -> fingerprint when loaded
         self._journal = []        # (target, op, args, undo) since the last commit
         self._dropped = set()     # numbers whose member file is to be deleted
+        self._rules = None        # access.ini's rules, when loaded
+        self.access_problems = []  # (line, why) of access.ini lines that did not read
 
     # --- member lists ---
 
@@ -73,6 +76,39 @@ class State:
         self._dropped.add(number)
         self._record(number, "drop", (), ("drop", None))
 
+    # --- access.ini ---
+
+    def access(self):
+        """The rules of access.ini (loaded on first use)."""
+        if self._rules is None:
+            self._prints["access"] = durable.fingerprint(self.site.access)
+            self._rules, self.access_problems = accessmod.load(self.site.access)
+        return self._rules
+
+    def set_rule(self, user, listname, **fields):
+        """Change the rule for exactly (user, list), or add one; fields: status, password,
+        language. A rule left granting, masking and holding nothing is removed."""
+        rules = self.access()
+        index = next((i for i, r in enumerate(rules) if r.same_target(user, listname)), None)
+        before = rules[index] if index is not None else None
+        self._put_rule(rules, user, listname, fields)
+        self._record("access", "rule", (user, listname, fields), (user, listname, before))
+
+    @staticmethod
+    def _put_rule(rules, user, listname, fields):
+        index = next((i for i, r in enumerate(rules) if r.same_target(user, listname)), None)
+        old = rules[index].fields() if index is not None else [user, "", listname, "", "", ""]
+        new = accessmod.Rule(old[0], fields.get("status", old[1]), old[2], fields.get("language", old[3]),
+                             fields.get("password", old[4]), old[5])
+        empty = not (new.status or new.language or new.password or new.flag)
+        if index is None:
+            if not empty:
+                rules.append(new)
+        elif empty:
+            del rules[index]
+        else:
+            rules[index] = new
+
     # --- configuration ---
 
     def set_config(self, section, key, value):
@@ -118,6 +154,15 @@ class State:
             if target == "config":
                 self._undo_config(op, undo)
                 continue
+            if target == "access":
+                user, listname, before = undo
+                rules = self._rules
+                index = next((i for i, r in enumerate(rules) if r.same_target(user, listname)), None)
+                if index is not None:
+                    del rules[index]
+                if before is not None:
+                    rules.insert(index if index is not None else len(rules), before)
+                continue
             ml = self._lists[target]
             if op in ("put", "del"):
                 key, before = undo
@@ -162,7 +207,9 @@ class State:
         for t, op, args, _ in self._journal:
             if t != target:
                 continue
-            if target == "config":
+            if target == "access":
+                self._put_rule(obj, *args)
+            elif target == "config":
                 {"set": obj.set_value, "del": obj.del_value, "addsec": obj.add_section,
                  "delsec": obj.del_section, "patterns": obj.set_patterns}[op](*args)
             elif op == "put":
@@ -187,6 +234,9 @@ class State:
             if target == "config":
                 self._stage_config(txn)
                 continue
+            if target == "access":
+                self._stage_access(txn)
+                continue
             path = self.site.member_file(target)
             if target in self._dropped:
                 txn.delete(path)
@@ -198,6 +248,14 @@ class State:
                 ml.members = fresh.members
                 ml.header = fresh.header
             txn.replace(path, ml.write)
+
+    def _stage_access(self, txn):
+        path = self.site.access
+        if durable.fingerprint(path) != self._prints.get("access"):
+            fresh, self.access_problems = accessmod.load(path)
+            self._replay("access", fresh)
+            self._rules[:] = fresh
+        txn.replace(path, accessmod.render(self._rules).encode("utf-8"))
 
     def _stage_config(self, txn):
         cfg = self.config
@@ -218,5 +276,7 @@ class State:
         self._dropped.clear()
         for number in self._lists:
             self._prints[number] = durable.fingerprint(self.site.member_file(number))
+        if self._rules is not None:
+            self._prints["access"] = durable.fingerprint(self.site.access)
         self.config.fingerprint = durable.fingerprint(self.config.path)
         self._journal.clear()

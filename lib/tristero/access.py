@@ -1,0 +1,188 @@
+"""access.ini: explicit rights, one CSV rule per line (CONTRACT §6, the manual's ACCESS.INI).
+
+    user,status,list,language,encrypted_password,flag
+
+``user`` is an address with at most one ``*``; ``status`` a privilege name
+(SuperUser ... Barred) or a custom flag string; ``list`` a list name, ``*``,
+or empty (every list). Rights are the twelve flags of the manual, written in
+the fixed order ``CDGILMOPRSUW``: a letter grants, ``-`` leaves alone, ``X``
+masks the right whatever else gives it. A custom status may also be letters
+alone (``W``, ``RM``), as GRANT writes them in the manual.
+"""
+
+import csv
+import io
+
+FLAGS = "CDGILMOPRSUW"
+
+MACROS = {
+    "SuperUser":    "CDGILMOPRSUW",
+    "PostMaster":   "CDGILMOPR-UW",
+    "ListOwner":    "CDGILMO-R-UW",
+    "Member":       "CDGI-MO-R-UW",
+    "Poster":       "C---------UW",
+    "Recipient":    "CDGI-MO-R---",
+    "Subscriber":   "C--I-M--R---",
+    "Distribution": "CDGI----R-UW",
+    "FTP":          "CDGI------U-",
+    "AnonFTP":      "CDGI--------",
+    "None":         "C-----------",
+    "Barred":       "------------",
+}
+_MACRO_NAMES = {k.lower(): k for k in MACROS}
+
+
+def parse_status(status):
+    """(granted, masked) flag sets of a status; raises ValueError when it is not one.
+
+    Barred masks every right: it "takes every right away, the robot's answer
+    included", whatever else gives them.
+    """
+    s = status.strip()
+    if not s:
+        return frozenset(), frozenset()
+    name = _MACRO_NAMES.get(s.lower())
+    if name == "Barred":
+        return frozenset(), frozenset(FLAGS)
+    if name:
+        return frozenset(c for c in MACROS[name] if c != "-"), frozenset()
+    if len(s) == len(FLAGS) and all(c.upper() in (f, "-", "X") for c, f in zip(s, FLAGS)):
+        granted = {f for c, f in zip(s, FLAGS) if c.upper() == f}
+        masked = {f for c, f in zip(s, FLAGS) if c.upper() == "X"}
+        return frozenset(granted), frozenset(masked)
+    letters = s.upper()
+    if letters and all(c in FLAGS for c in letters):
+        return frozenset(letters), frozenset()
+    raise ValueError("%r is neither a privilege (%s) nor a flag string such as CDGI-MO-R-UW"
+                     % (status, ", ".join(MACROS)))
+
+
+def status_string(granted, masked=frozenset()):
+    """The status to write for these flags: a macro's name when one fits exactly."""
+    if masked == frozenset(FLAGS) and not granted:
+        return "Barred"
+    if not masked:
+        for name, flags in MACROS.items():
+            if name != "Barred" and set(flags) - {"-"} == set(granted):
+                return name
+    return "".join("X" if f in masked else f if f in granted else "-" for f in FLAGS)
+
+
+def flag_string(flags):
+    return "".join(f if f in flags else "-" for f in FLAGS)
+
+
+class Rule:
+    """One line of access.ini."""
+
+    def __init__(self, user, status="", listname="", language="", password="", flag="", line=None,
+                 broken=None):
+        self.broken = broken      # why the line as written did not read (it then bars)
+        self.user = user.strip()
+        self.status = status.strip()
+        self.list = listname.strip()
+        self.language = language.strip()
+        self.password = password.strip()
+        self.flag = flag.strip()
+        self.line = line
+        self.granted, self.masked = parse_status(self.status)
+
+    def fields(self):
+        return [self.user, self.status, self.list, self.language, self.password, self.flag]
+
+    def same_target(self, user, listname):
+        return self.user.lower() == user.lower() and _list_key(self.list) == _list_key(listname)
+
+    def priority(self, address, listname):
+        """The manual's priority (1 most specific .. 6) of this rule for address and
+        list, or None when it does not apply."""
+        if not user_matches(self.user, address):
+            return None
+        exact_list = bool(self.list) and self.list != "*"
+        if exact_list and (listname is None or self.list.lower() != listname.lower()):
+            return None
+        if "*" not in self.user:
+            rank = 0
+        elif self.user in ("*", "*@*"):
+            rank = 4
+        else:
+            rank = 2
+        return rank + (1 if exact_list else 2)
+
+
+def _list_key(name):
+    name = (name or "").strip()
+    return "*" if name in ("", "*") else name.lower()
+
+
+def user_matches(pattern, address):
+    """Does a user pattern (at most one '*'; '*@*' any address) match address?"""
+    p = pattern.lower()
+    a = address.lower()
+    if p in ("*", "*@*"):
+        return True
+    if "*" not in p:
+        return p == a
+    head, _, tail = p.partition("*")
+    return len(a) >= len(head) + len(tail) and a.startswith(head) and a.endswith(tail)
+
+
+def valid_pattern(pattern):
+    """Why pattern cannot be a user pattern, or None."""
+    if not pattern or pattern.count("*") > 1:
+        return "a user is an address with at most one '*' wildcard"
+    if any(c in pattern for c in ' ,"\n\r\t\x00'):
+        return "a user may not contain blanks, commas or quotes"
+    return None
+
+
+def parse(text):
+    """(rules, problems) of access.ini's text; problems are (line number, why).
+
+    A line that does not read is reported, and fails closed: when its user can
+    still be read, it bars that user (on its list) rather than grant anything.
+    """
+    rules, problems = [], []
+    for n, line in enumerate(text.splitlines(), 1):
+        s = line.strip()
+        if not s or s.startswith((";", "#")):
+            continue
+        try:
+            fields = next(csv.reader([s], skipinitialspace=True, strict=True))
+        except csv.Error as e:
+            problems.append((n, "not a CSV line: %s" % e))
+            continue
+        if n == 1 and [f.strip().lower() for f in fields[:2]] == ["user", "status"]:
+            continue  # the header line the manual shows
+        fields += [""] * (6 - len(fields))
+        try:
+            if len(fields) > 6:
+                raise ValueError("%d fields, 6 expected" % len(fields))
+            why = valid_pattern(fields[0].strip())
+            if why:
+                raise ValueError(why)
+            rules.append(Rule(*fields[:6], line=n))
+        except ValueError as e:
+            problems.append((n, str(e)))
+            user = fields[0].strip()
+            if user and not valid_pattern(user):
+                rules.append(Rule(user, "Barred", fields[2], line=n, broken=str(e)))
+    return rules, problems
+
+
+def render(rules):
+    """access.ini's text for rules (quoted the way the manual writes them)."""
+    out = io.StringIO()
+    out.write("user,status,list,language,encrypted_password,flag\n")
+    w = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n")
+    for r in rules:
+        w.writerow(r.fields())
+    return out.getvalue()
+
+
+def load(path):
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return parse(f.read())
+    except FileNotFoundError:
+        return [], []
