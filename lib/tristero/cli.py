@@ -106,6 +106,10 @@ def check(site):
             problems = e.problems
         else:
             problems = configmod.Config(site.ini, text, configmod.load_defaults()).check()
+    from . import access
+    _, broken = access.load(site.access)
+    problems += [configmod.Problem(site.access, line, "%s (this rule bars its user until mended)" % why,
+                                   fatal=False) for line, why in broken]
     for p in problems:
         sys.stderr.write("tristero: %s\n" % p)
     if any(p.fatal for p in problems):

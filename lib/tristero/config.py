@@ -360,6 +360,13 @@ class Config:
                         problems.append(Problem(self.path, self.line_of(name, key),
                                                 "MemberFile %s is also used by [%s]" % (value, numbers[value])))
                     numbers[value] = name
+        su = self.sections.get("Globals", {}).get("SuperUser", "")
+        domains = [self.sections.get("Globals", {}).get("Domain", "")] + \
+            self.sections.get("Globals", {}).get("Domains", "").split(",")
+        if su and su.rpartition("@")[2].strip().lower() in [d.strip().lower() for d in domains if d.strip()]:
+            problems.append(Problem(self.path, self.line_of("Globals", "SuperUser"),
+                                    "SuperUser %s is an address of this site: mail for postmaster@ "
+                                    "would come back to Tristero, not reach a person" % su, fatal=False))
         if "Domain" not in self.sections.get("Globals", {}) and not (
                 self.defaults and "Domain" in self.defaults.sections.get("Globals", {})):
             problems.append(Problem(self.path, None, "[Globals] has no Domain"))
