@@ -7,6 +7,7 @@ and moved whole to spool/failed/; a failure of the disk itself stops the run
 (exit 74) with nothing half-done: the next run redoes what was not committed.
 """
 
+import errno
 import os
 import stat
 import sys
@@ -96,7 +97,7 @@ class Batch:
         try:
             return fn(*args)
         except OSError as e:
-            raise StoreError("%s: %s" % (getattr(e, "filename", None) or "disk", e.strerror or e))
+            raise StoreError(_disk_error(e))
 
     def commit(self):
         """Commit the open transaction: state files, failure notice, log lines."""
@@ -153,7 +154,12 @@ class Batch:
             self._store(self.txn.mkdir, path)
 
     def stage_mail(self, mail):
-        """Write one outgoing message as BSMTP files of at most MaxRecipients each."""
+        """Write one outgoing message as BSMTP files of at most MaxRecipients each.
+
+        Recipients stream in the order given (a member list's, which its file
+        keeps sorted by domain, see members.MemberList.write); each envelope
+        is sorted by domain again. No copy of a large list is made here.
+        """
         limit = self.config.globals("MaxRecipients")
         stuffed = spools.dot_stuff(mail.data)
         if not spools.valid_envelope_address(mail.sender):
@@ -171,7 +177,7 @@ class Batch:
             self._write_envelope(mail.sender, chunk, stuffed)
 
     def _write_envelope(self, sender, recipients, stuffed):
-        recipients.sort(key=lambda r: domain_order(r.lower()))
+        recipients.sort(key=lambda r: (domain_order(r.lower()), r))
         name = self.ids.file_name(self.ids.next())
         self._store(self.txn.outbound, name, spools.bsmtp(sender, recipients, stuffed))
         self.stats["files"] += 1
@@ -248,13 +254,18 @@ def read_inbound(path):
     """The bytes of an inbound message; refuses anything but a regular file.
 
     A FIFO would block the batch and a link could point anywhere, so both are
-    refused without being opened through.
+    refused (ValueError) without being opened through.
     """
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise ValueError("a symbolic link, not a message")
+        raise
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise ValueError("not a regular file")
+            raise ValueError("not a regular file (%s)" % _KINDS.get(stat.S_IFMT(st.st_mode), "special file"))
         chunks = []
         while True:
             chunk = os.read(fd, 1 << 20)
@@ -266,45 +277,76 @@ def read_inbound(path):
         os.close(fd)
 
 
+_KINDS = {stat.S_IFDIR: "a folder", stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket",
+          stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device"}
+
+
 def run(site, now, dry_run=False, verbose=False):
     """One batch (CONTRACT §2 'run'); returns the exit status."""
-    if not dry_run:
-        site.ensure()
-    config = configmod.load(site.home, create=not dry_run)
-    log = logbook.Logbook(site, now, config.globals("LogLevel"), config.globals("LogScreen"),
-                          echo=verbose)
-    if dry_run:
-        return _run_locked(site, config, now, log, dry_run, verbose)
     try:
+        if dry_run:
+            config = configmod.load(site.home, create=False)
+            log = _logbook(site, now, config, verbose)
+            for name in journal.pending(site.home):
+                print("a committed transaction (%s) is pending; the next run finishes it" % name)
+            return _run_locked(site, config, now, log, dry_run, verbose)
+        site.ensure()
         with locks.hold(site.lock):
+            # The journal first: a transaction it finishes may change tristero.ini
+            # and member files, which must be read as it leaves them.
+            try:
+                recovered, failure = journal.recover(site.home), None
+            except OSError as e:
+                failure = ("disk failure while finishing an interrupted transaction, batch "
+                           "stopped (nothing lost; run again): %s" % _disk_error(e))
+            except (ValueError, KeyError) as e:
+                failure = ("cannot finish an interrupted transaction in %s (a person must look): %s"
+                           % (os.path.join(site.spool, "txn"), e))
+            config = configmod.load(site.home, create=True)
+            log = _logbook(site, now, config, verbose)
+            if failure:
+                return _stop(log, failure)
+            if any(recovered):
+                log.direct(logbook.MESSAGE, "recovered: %d committed transaction(s) finished, %d "
+                           "uncommitted discarded (their messages are redone)" % recovered)
             return _run_locked(site, config, now, log, dry_run, verbose)
     except locks.Busy:
         if verbose:
             sys.stderr.write("tristero: another run holds %s; nothing done\n" % site.lock)
         return EX_TEMPFAIL
+    except OSError as e:
+        # Outside any transaction (folders, tristero.ini, the lock): nothing to undo.
+        sys.stderr.write("tristero: disk failure, batch stopped (nothing lost; run again): %s\n"
+                         % _disk_error(e))
+        return EX_IOERR
+
+
+def _logbook(site, now, config, verbose):
+    return logbook.Logbook(site, now, config.globals("LogLevel"), config.globals("LogScreen"), echo=verbose)
+
+
+def _disk_error(e):
+    """An OSError as one line: the file it concerns and what went wrong."""
+    return "%s: %s" % (getattr(e, "filename", None) or "disk", getattr(e, "strerror", None) or e)
+
+
+def _stop(log, text):
+    """Report a failure of the disk that stops the batch (exit 74), in the log and on stderr."""
+    log.direct(logbook.ERROR, text)
+    sys.stderr.write("tristero: %s\n" % text)
+    return EX_IOERR
 
 
 def _run_locked(site, config, now, log, dry_run, verbose):
     started = time.monotonic()
-    if dry_run:
-        for name in journal.pending(site.home):
-            print("a committed transaction (%s) is pending; the next run finishes it" % name)
-    else:
-        try:
-            applied, discarded = journal.recover(site.home)
-        except OSError as e:
-            log.direct(logbook.ERROR, "cannot finish an interrupted transaction: %s" % e)
-            return EX_IOERR
-        if applied or discarded:
-            log.direct(logbook.MESSAGE, "recovered: %d committed transaction(s) finished, %d "
-                       "uncommitted discarded (their messages are redone)" % (applied, discarded))
     batch = Batch(site, config, now, log, dry_run)
-    batch.number_new_lists()
-    names = spools.inbound(site)
-    progress = Progress(len(names)) if sys.stderr.isatty() and names else None
-    # A dry run "commits" (prints) after every message, so its report reads in order.
-    every = 1 if dry_run else config.globals("CommitEvery")
+    progress = None
     try:
+        batch.number_new_lists()
+        names = spools.inbound(site)
+        progress = Progress(len(names)) if sys.stderr.isatty() and names else None
+        # A dry run "commits" (prints) after every message, so its report reads in order.
+        every = 1 if dry_run else config.globals("CommitEvery")
         for i, name in enumerate(names, 1):
             batch.process(name)
             if batch.in_txn >= every:
@@ -314,11 +356,10 @@ def _run_locked(site, config, now, log, dry_run, verbose):
         batch.begin()
         housekeeping.run(batch)
         batch.commit()
-    except StoreError as e:
+    except (StoreError, OSError) as e:
         batch.abort()
-        log.direct(logbook.ERROR, "disk failure, batch stopped (nothing lost; run again): %s" % e)
-        sys.stderr.write("tristero: disk failure, batch stopped (nothing lost; run again): %s\n" % e)
-        return EX_IOERR
+        return _stop(log, "disk failure, batch stopped (nothing lost; run again): %s"
+                     % (e if isinstance(e, StoreError) else _disk_error(e)))
     except configmod.ConfigError as e:
         batch.abort()
         for p in e.problems:

@@ -9,7 +9,7 @@ from . import __version__
 from . import config as configmod
 from .site import Site
 
-from .exits import EX_CONFIG, EX_OK
+from .exits import EX_CONFIG, EX_OK, EX_SOFTWARE
 
 DESCRIPTION = """\
 Tristero: a mailing-list manager run in batches. The mail server delivers into
@@ -17,8 +17,9 @@ the site's spool/in/ maildir; "run" processes that mail and writes outbound
 mail as BSMTP files to spool/out/new/; "deliver" hands those to the mail server.
 
 exit status: 0 done (messages that could not be processed are in spool/failed/),
-74 the disk failed (full or read-only; nothing was lost, run again), 75 another
-run holds the lock, 78 the configuration is invalid (nothing was done)."""
+70 an internal error (reported in one line; nothing is lost), 74 the disk failed
+(full or read-only; nothing was lost, run again), 75 another run holds the
+lock, 78 the configuration is invalid (nothing was done)."""
 
 
 def parse_time(text):
@@ -89,6 +90,14 @@ def main(argv):
         return EX_CONFIG
     except KeyboardInterrupt:
         return 130
+    except Exception as e:
+        # A bug: one line for cron's mail, never a traceback; the spool is as the
+        # journal left it, and the next run finishes or redoes the work.
+        import traceback
+        where = traceback.extract_tb(e.__traceback__)[-1]
+        sys.stderr.write("tristero: internal error %s: %s (%s:%d)\n" % (
+            type(e).__name__, e, os.path.basename(where.filename), where.lineno))
+        return EX_SOFTWARE
     return EX_OK
 
 

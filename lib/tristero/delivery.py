@@ -29,7 +29,7 @@ from . import config, durable, locks, logbook, messages, spools
 from .exits import EX_IOERR, EX_OK, EX_TEMPFAIL
 
 # A disk that fails like this fails for every file: stop the run, exit 74.
-DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO}
+DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EFBIG}
 
 
 class Unreachable(Exception):

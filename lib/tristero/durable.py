@@ -1,6 +1,26 @@
-"""Writes that survive a crash: whole-file replacement, fsync, and idempotent appends."""
+"""Writes that survive a crash: whole-file replacement, fsync, and idempotent appends.
+
+Every step that changes the site's disk goes through here (the journal uses
+nothing else), which is what lets the crash tests stop a run at each one:
+with ``TRISTERO_CRASH_AFTER=N`` in its environment a process kills itself
+with SIGKILL right after its N-th step (a file written, renamed, appended,
+removed, a folder made). Unset, as in production, it costs one comparison.
+"""
 
 import os
+import shutil
+import signal
+
+_CRASH_AFTER = int(os.environ.get("TRISTERO_CRASH_AFTER") or 0)
+_steps = 0
+
+
+def _step():
+    """Count one change to the disk; the testing hook above may end the process here."""
+    global _steps
+    _steps += 1
+    if _steps == _CRASH_AFTER:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def fsync_dir(path):
@@ -13,12 +33,22 @@ def fsync_dir(path):
 
 
 def write_file(path, data, sync=True):
-    """Write bytes to a new file at path (which must not be in use), fsynced."""
-    with open(path, "wb") as f:
-        f.write(data)
-        if sync:
-            f.flush()
-            os.fsync(f.fileno())
+    """Write a new file at path (which must not be in use), fsynced.
+
+    data is bytes, or a function that writes to the open binary file.
+    """
+    try:
+        with open(path, "wb") as f:
+            if callable(data):
+                data(f)
+            else:
+                f.write(data)
+            if sync:
+                f.flush()
+                os.fsync(f.fileno())
+    except OSError as e:
+        raise _named(e, path)
+    _step()
 
 
 def atomic_write(path, data):
@@ -34,33 +64,94 @@ def atomic_write(path, data):
         except OSError:
             pass
         raise
+    _step()
     fsync_dir(folder)
 
 
-def append_at(path, offset, data):
-    """Append data to path so that the file ends up exactly offset+len(data) long.
+def replace(src, dst):
+    """Rename src to dst (replacing it), making dst's folder first if need be.
 
-    Safe to repeat: a file already at the final size is left alone, and one
-    left part-written by a crash is cut back to offset and written again.
+    Returns the folder of dst, whose entries the caller fsyncs.
     """
-    final = offset + len(data)
-    size = file_size(path)
-    if not data or size >= final:
-        # Already applied: never cut into what is there.
+    folder = os.path.dirname(dst)
+    make_dirs(folder)
+    os.replace(src, dst)
+    _step()
+    return folder
+
+
+def make_dirs(path):
+    """Create a folder and any missing parents (nothing when it exists)."""
+    if not os.path.isdir(path):
+        os.makedirs(path, exist_ok=True)
+        _step()
+
+
+def remove(path):
+    """Remove a file, a link or a whole folder; nothing when it is absent."""
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path)
+    elif os.path.lexists(path):
+        os.unlink(path)
+    else:
         return
-    if size < offset:
-        raise OSError("%s is shorter (%d) than the journal expects (%d)" % (path, size, offset))
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+    _step()
+
+
+def append_at(path, offset, data, start=None):
+    """Append data to path exactly once, however often this is repeated.
+
+    offset is the file's size when the append was planned; start, where the
+    search for an earlier copy begins (default offset). Returns the position
+    just after the data in the file.
+
+    Normally the data is found at offset (already done) or written there,
+    cutting off what a crash left half-written. When something else appended
+    to the file in between (a line logged directly, another program), the data
+    goes after that, and a repeat finds it there. A file cut shorter than
+    offset by a person gets the data at its end. Data of whole lines starts a
+    line of its own, whatever line a full disk cut short before it.
+    """
+    if not data:
+        return offset
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        os.ftruncate(fd, offset)
-        os.lseek(fd, offset, os.SEEK_SET)
-        view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
-        os.fsync(fd)
+        size = os.fstat(fd).st_size
+        begin = min(offset if start is None else start, size)
+        tail = os.pread(fd, size - begin, begin) if size > begin else b""
+        found = tail.find(data)
+        if found >= 0:
+            return begin + found + len(data)
+        # Only our own half-written copy (or nothing) follows: write over it.
+        at = begin if data.startswith(tail) or (b"\n" + data).startswith(tail) else size
+        if data.endswith(b"\n") and at and os.pread(fd, 1, at - 1) != b"\n":
+            data = b"\n" + data
+        try:
+            os.ftruncate(fd, at)
+            view = memoryview(data)
+            pos = at
+            while view:
+                written = os.pwrite(fd, view, pos)
+                view, pos = view[written:], pos + written
+            os.fsync(fd)
+        except OSError as e:
+            # A full disk: leave no partial copy behind to be read as lines.
+            try:
+                os.ftruncate(fd, at)
+            except OSError:
+                pass
+            raise _named(e, path)
     finally:
         os.close(fd)
+    _step()
+    return at + len(data)
+
+
+def _named(e, path):
+    """The OSError e, naming path when it names no file (a write that found the disk full)."""
+    if e.filename is None:
+        e.filename = path
+    return e
 
 
 def file_size(path):

@@ -30,20 +30,14 @@ class Transaction:
         self.ops = []
         self.staged = 0
         self._sizes = {}
-        os.makedirs(self.staging)
+        os.makedirs(self.root, exist_ok=True)
+        os.mkdir(self.staging)
 
     def _stage(self, data):
         """Write data (bytes, or a function that writes to a binary file) to staging."""
         self.staged += 1
         rel = "%06d" % self.staged
-        path = os.path.join(self.staging, rel)
-        if callable(data):
-            with open(path, "wb") as f:
-                data(f)
-                f.flush()
-                os.fsync(f.fileno())
-        else:
-            durable.write_file(path, data)
+        durable.write_file(os.path.join(self.staging, rel), data)
         return rel
 
     def _rel(self, path):
@@ -87,7 +81,8 @@ class Transaction:
         for n in range(staged + 1, self.staged + 1):
             try:
                 os.unlink(os.path.join(self.staging, "%06d" % n))
-            except FileNotFoundError:
+            except OSError:
+                # Not in the manifest, so never applied; it goes with the folder.
                 pass
         del self.ops[nops:]
         self.staged = staged
@@ -102,56 +97,60 @@ class Transaction:
         durable.write_file(os.path.join(self.staging, "manifest.json"), manifest)
         durable.fsync_dir(self.staging)
         final = os.path.join(self.root, self.name)
-        os.rename(self.staging, final)
+        durable.replace(self.staging, final)
         durable.fsync_dir(self.root)
         apply(self.home, final)
 
 
-def _move_into_place(src, dst):
-    os.makedirs(os.path.dirname(dst), exist_ok=True)
-    os.replace(src, dst)
-    return os.path.dirname(dst)
-
-
 def apply(home, folder):
-    """Apply a committed transaction folder, then remove it. Repeatable."""
-    with open(os.path.join(folder, "manifest.json"), "rb") as f:
+    """Apply a committed transaction folder, then remove it. Repeatable.
+
+    The manifest goes first when it is done: a folder without one is
+    finished work whose removal a crash cut short.
+    """
+    manifest = os.path.join(folder, "manifest.json")
+    with open(manifest, "rb") as f:
         ops = json.load(f)["ops"]
     touched = set()
+    ends = {}       # where this transaction's last append to a file ended
     for op in ops:
         kind = op[0]
         if kind in ("move", "replace"):
             # replace takes a staged file, move one already in the site.
             src = os.path.join(folder if kind == "replace" else home, op[1])
             if os.path.lexists(src):
-                touched.add(_move_into_place(src, os.path.join(home, op[2])))
+                touched.add(durable.replace(src, os.path.join(home, op[2])))
         elif kind == "append":
             target = os.path.join(home, op[2])
-            os.makedirs(os.path.dirname(target), exist_ok=True)
+            folder_of = os.path.dirname(target)
+            durable.make_dirs(folder_of)
+            touched.add(folder_of)
             with open(os.path.join(folder, op[1]), "rb") as f:
-                durable.append_at(target, op[3], f.read())
+                ends[target] = durable.append_at(target, op[3], f.read(), ends.get(target))
         elif kind == "delete":
             target = os.path.join(home, op[1])
-            if os.path.isdir(target) and not os.path.islink(target):
-                shutil.rmtree(target)
-                touched.add(os.path.dirname(target))
-            elif os.path.lexists(target):
-                os.unlink(target)
+            if os.path.lexists(target):
+                durable.remove(target)
                 touched.add(os.path.dirname(target))
         elif kind == "mkdir":
-            os.makedirs(os.path.join(home, op[1]), exist_ok=True)
+            target = os.path.join(home, op[1])
+            durable.make_dirs(target)
+            touched.add(os.path.dirname(target))
         else:
             raise ValueError("unknown journal operation %r in %s" % (kind, folder))
-    for d in touched:
-        durable.fsync_dir(d)
-    shutil.rmtree(folder)
+    for d in sorted(touched):
+        if os.path.isdir(d):
+            durable.fsync_dir(d)
+    durable.remove(manifest)
+    durable.remove(folder)
     durable.fsync_dir(os.path.dirname(folder))
 
 
 def recover(home):
     """Finish committed transactions a crash left behind; drop uncommitted ones.
 
-    Returns (applied, discarded) counts.
+    Returns (applied, discarded) counts. Raises OSError when the disk fails,
+    ValueError when a committed manifest cannot be read.
     """
     root = os.path.join(home, TXN_DIR)
     applied = discarded = 0
@@ -160,11 +159,14 @@ def recover(home):
     for name in sorted(os.listdir(root)):
         path = os.path.join(root, name)
         if name.endswith(".tmp"):
-            shutil.rmtree(path, ignore_errors=True)
+            durable.remove(path)
             discarded += 1
         elif os.path.exists(os.path.join(path, "manifest.json")):
             apply(home, path)
             applied += 1
+        elif os.path.isdir(path):
+            # Applied; a crash came while it was being removed.
+            durable.remove(path)
     return applied, discarded
 
 
@@ -173,4 +175,5 @@ def pending(home):
     root = os.path.join(home, TXN_DIR)
     if not os.path.isdir(root):
         return []
-    return [n for n in sorted(os.listdir(root)) if not n.endswith(".tmp")]
+    return [n for n in sorted(os.listdir(root))
+            if not n.endswith(".tmp") and os.path.exists(os.path.join(root, n, "manifest.json"))]

@@ -56,12 +56,26 @@ class Logbook:
         self._show(level, line)
         if level > self.level:
             return
+        data = (line + "\n").encode("utf-8", "replace")
         try:
             os.makedirs(self.site.logs, exist_ok=True)
-            with open(self.path(), "a", encoding="utf-8", errors="replace") as f:
-                f.write(line + "\n")
+            fd = os.open(self.path(), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         except OSError as e:
             sys.stderr.write("tristero: cannot write the log (%s): %s\n" % (e, line))
+            return
+        try:
+            size = os.fstat(fd).st_size
+            if os.write(fd, data) != len(data):
+                raise OSError("short write")
+        except OSError as e:
+            # A full disk must not leave half a line for the next one to join.
+            try:
+                os.ftruncate(fd, size)
+            except OSError:
+                pass
+            sys.stderr.write("tristero: cannot write the log (%s): %s\n" % (e, line))
+        finally:
+            os.close(fd)
 
 
 def _one_line(text):

@@ -53,6 +53,11 @@ def option_word(options, word):
     return None
 
 
+def receives_posts(options):
+    """True when a member with these options gets each post by mail (neither NOMAIL nor DIGEST)."""
+    return not options or (option_word(options, "NOMAIL") is None and option_word(options, "DIGEST") is None)
+
+
 def with_option(options, word, value=None):
     """options with the option word set (value after it) or removed (value None)."""
     kept = [o for o in options_list(options) if o.split(None, 1)[0].upper() != word.upper()]
@@ -84,10 +89,16 @@ class MemberList:
         return self.members.values()
 
     def parse(self, lines):
-        """Read the file's lines (any iterable of str, so a file streams)."""
+        """Read the file's lines (any iterable of str, so a file streams).
+
+        The members are kept in domain order (see write); a file a person
+        edited out of order is put in order once, here.
+        """
         header = []
         members = self.members
         seen_header = False
+        in_order = True
+        last_domain = last_local = last_rank = None
         for line in lines:
             s = line.strip()
             if not seen_header:
@@ -105,23 +116,44 @@ class MemberList:
                 address, options = s, ""
             address = address.strip().strip('"').strip()
             if address:
-                members[address_key(address)] = (address, options.strip())
+                key = address_key(address)
+                members[key] = (address, options.strip())
+                if in_order:
+                    # Cheap: the reversed domain is only worked out where the domain changes.
+                    local, _, domain = key.rpartition("@")
+                    if domain == last_domain:
+                        in_order = local >= last_local
+                    else:
+                        rank = domain_order(key)[0]
+                        in_order = last_rank is None or rank > last_rank
+                        last_domain, last_rank = domain, rank
+                    last_local = local
+        if not in_order:
+            self.members = {k: members[k] for k in sorted(members, key=domain_order)}
         if header:
             self.header = header
         return self
 
     def write(self, f):
-        """Write the file to the binary file f, streaming (a list may be large)."""
+        """Write the file to the binary file f, streaming (a list may be large).
+
+        Members are written sorted by domain, and the list in memory takes the
+        same order: a post fans out in member order, so a run redone after a
+        crash (which reads the file back) sends exactly the same envelopes as
+        one that was never cut.
+        """
         out = io.TextIOWrapper(f, encoding="utf-8", newline="\n", write_through=False)
         for line in self.header:
             out.write(line + "\n")
         out.write(HEADER + "\n")
         members = self.members
-        for key in sorted(members, key=domain_order):
+        order = sorted(members, key=domain_order)
+        for key in order:
             address, options = members[key]
             out.write("%s = %s\n" % (address, options) if options else "%s =\n" % address)
         out.flush()
         out.detach()
+        self.members = {key: members[key] for key in order}
 
 
 def load(number, path):

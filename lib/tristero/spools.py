@@ -38,8 +38,13 @@ def valid_envelope_address(address):
 
 
 def dot_stuff(data):
-    """The message as BSMTP carries it: LF lines, '.' doubled at line starts, LF at the end."""
-    data = data.replace(b"\r\n", b"\n")
+    """The message as BSMTP carries it: LF lines, '.' doubled at line starts, LF at the end.
+
+    A bare CR ends a line too, as mail software reads it (RFC 5321 forbids it
+    in DATA): passed on, it could start a line with an unstuffed "." or a
+    header field of its own behind the parser's back (SMTP smuggling).
+    """
+    data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     if not data.endswith(b"\n"):
         data += b"\n"
     return re.sub(rb"(?m)^\.", b"..", data)
