@@ -10,7 +10,7 @@ sys.path.insert(0, os.path.join(HERE, "lib"))
 
 def _dependencies_missing():
     try:
-        import chardet, configobj, filelock, watchdog  # noqa: F401
+        import chardet, configobj, filelock, flufl.bounce, watchdog  # noqa: F401
     except ImportError as e:
         return e
     return None

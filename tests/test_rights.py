@@ -2,7 +2,6 @@
 
 import csv
 import datetime
-import io
 import os
 
 import pytest
@@ -86,8 +85,14 @@ def test_every_cell_of_the_list_type_table(site):
         subscribe, outsider_posts, member_posts = MANUAL[t]
         posts = posts_to(site, t.lower())
         subjects = [p.data.split(b"\nSubject: ", 1)[1].split(b"\n", 1)[0] for p in posts]
-        assert (b"from outside" in subjects) == outsider_posts, (t, "non-member post")
-        assert (b"from a member" in subjects) == member_posts, (t, "member post")
+        if t == "Executable":
+            # Its W right lets a member use the list: the message is answered with the
+            # list's files or commands (test_repository), never passed on.
+            assert subjects == [], t
+            assert "none are set up yet" in member_replies and "none are set up yet" not in out_replies, t
+        else:
+            assert (b"from outside" in subjects) == outsider_posts, (t, "non-member post")
+            assert (b"from a member" in subjects) == member_posts, (t, "member post")
         joined = "outsider@example.com" in members_of(site, n)
         assert joined == (subscribe == "open"), (t, "subscribe")
         if subscribe == "closed":

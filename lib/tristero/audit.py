@@ -1,7 +1,8 @@
 """Audit trails: who changed which list's membership, and every privileged act.
 
 ``logs/NNNNNNNN.csv``, one per list: date, time, action, address, by whom,
-how (subscriber, privileged, directory). ``logs/security.at``: date, time,
+how (subscriber, privileged, directory, or the filter that acted: bounces,
+prescan). ``logs/security.at``: date, time,
 address, list, command, result (done, or why refused). Both are appended in
 the transaction of the message that caused them, so they never hold an act
 that did not happen, nor one twice. Passwords never reach either.
@@ -29,9 +30,10 @@ def security_file(site):
     return os.path.join(site.logs, "security.at")
 
 
-def list_event(ctx, number, action, address, by):
-    """Record a change of membership of list number (by: who acted)."""
-    how = "subscriber" if by.lower() == address.lower() else "privileged"
+def list_event(ctx, number, action, address, by, how=None):
+    """Record a change of membership of list number (by: who acted; how: by default
+    subscriber or privileged, from by)."""
+    how = how or ("subscriber" if by.lower() == address.lower() else "privileged")
     ctx.append(list_file(ctx.site, number), _row(
         (ctx.now.strftime("%Y-%m-%d"), ctx.now.strftime("%H:%M:%S"), action, address, by, how)))
 

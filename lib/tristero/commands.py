@@ -8,7 +8,8 @@ session.result(). Who may do what is asked of rights.may().
 import datetime
 import os
 
-from . import access, audit, cookies, lists, members, messages, rights, routing
+from . import access, archive, audit, cookies, digests, lists, members, messages, repository, rights, routing, \
+    screening
 from .members import address_key
 from .posting import recipients
 
@@ -84,11 +85,18 @@ def _tell(s, to, subject, text):
 
 
 def _friendly(s, listname, name, to, subject, lead=""):
-    """Send the list's name.txt (welcome, farewell) to, with lead text before it."""
-    text = _file_text(os.path.join(s.ctx.site.archive_dir(lists.number(s.ctx.config, listname)), name + ".txt"))
-    if text is None and not lead:
+    """Send the list's name.txt (welcome, farewell) to, with lead text before it and the
+    files of the list's name/ folder attached."""
+    root = repository.folder(s.ctx, listname)
+    text = _file_text(os.path.join(root, name + ".txt"))
+    files = repository.folder_files(s.ctx, root, name)
+    if text is None and not lead and not files:
         return
-    _tell(s, to, subject, lead + ("\n" + text if text else ""))
+    ctx = s.ctx
+    msg = ctx.message(to, subject, lead + ("\n" + text if text else ""), kind="auto-generated")
+    if files:
+        messages.attach(msg, files)
+    ctx.send_message(msg, [to])
 
 
 def _announce(s, subject, text, exclude=None):
@@ -187,10 +195,16 @@ def info(s, cmd):
     s.say("  Type:        %s" % cfg.list_value(listname, "Type"))
     s.say("  Owner:       %s" % (cfg.raw(sec, "Owner") or cfg.globals("SuperUser")))
     s.say("  Members:     %d" % len(_members(s, listname)))
-    readme = _file_text(os.path.join(s.ctx.site.archive_dir(lists.number(cfg, listname)), "readme.txt"))
+    root = repository.folder(s.ctx, listname)
+    readme = _file_text(os.path.join(root, "readme.txt"))
     if readme:
         s.say("")
         s.say(readme.rstrip())
+    files = repository.folder_files(s.ctx, root, "readme")
+    if files:
+        s.attachments.extend(files)
+        s.say("")
+        s.say("Attached: " + ", ".join(n for n, _ in files))
 
 
 def subscribe(s, cmd):
@@ -396,21 +410,35 @@ def set_(s, cmd):
             return
         if not _allowed(s, "options", listname, "SET " + option):
             return
-        options = members.with_option(entry[1], "NOMAIL", "" if option == "NOMAIL" else None)
+        options = members.with_option(entry[1], "DIGEST")
+        options = members.with_option(options, "NOMAIL", "" if option == "NOMAIL" else None)
         s.ctx.state.set_options(number, s.sender, options)
         s.result("ok", "%s: %s for %s" % (listname, option, s.sender))
         return
+    if option == "DIGEST":
+        digests.set_digest(s, listname, args[2:])
+        return
     key = LIST_OPTIONS.get(option)
     if key is None:
-        s.result("error", "unknown option %s (MAIL, NOMAIL, %s)" % (option, ", ".join(LIST_OPTIONS)))
+        s.result("error", "unknown option %s (MAIL, NOMAIL, DIGEST, %s)" % (option, ", ".join(LIST_OPTIONS)))
         return
     if not _allowed(s, "postmaster" if key == "Type" else "manage", listname, "SET " + option):
         return
-    _set_value(s, lists.section(listname), key, value, listname)
+    if _set_value(s, lists.section(listname), key, value, listname) and key == "Archive":
+        _archive_changed(s, [listname])
+
+
+def _archive_changed(s, names):
+    """Archiving turned off: the digest members of those lists go back to mail, told."""
+    for n in names:
+        if not s.ctx.config.list_value(n, "Archive"):
+            moved = digests.archive_off(s.ctx, n, "SET ARCHIVE by %s" % s.sender)
+            if moved:
+                s.say("  %s: %d digest member(s) now receive each post, and were told" % (n, moved))
 
 
 LIST_OPTIONS = {"REPLY": "Reply", "TYPE": "Type", "FORWARDPREFIX": "ForwardPrefix",
-                "FORCEPRIORITY": "ForcePriority"}
+                "FORCEPRIORITY": "ForcePriority", "ARCHIVE": "Archive", "ARCHIVEDAYS": "ArchiveDays"}
 
 
 def _set_value(s, section, key, value, what):
@@ -419,10 +447,11 @@ def _set_value(s, section, key, value, what):
         LIST_DEFAULTS[key](value)
     except ValueError as e:
         s.result("error", "%s: %s" % (key, e))
-        return
+        return False
     s.ctx.state.set_config(section, key, value)
     s.result("ok", "%s %s = %s" % (what, key, value))
     s.ctx.act("%s %s set to %r by %s" % (what, key, value, s.sender), "SET")
+    return True
 
 
 def _set_global(s, option, value):
@@ -431,16 +460,18 @@ def _set_global(s, option, value):
         names = [n for n in cfg.list_names() if s.sender in _members(s, n)]
         for n in names:
             entry = _members(s, n).get(s.sender)
+            options = members.with_option(entry[1], "DIGEST")
             s.ctx.state.set_options(lists.number(cfg, n), s.sender,
-                                    members.with_option(entry[1], "NOMAIL", "" if option == "NOMAIL" else None))
+                                    members.with_option(options, "NOMAIL", "" if option == "NOMAIL" else None))
         s.result("ok", "%s for %s on %d list(s)" % (option, s.sender, len(names)))
         return
     key = LIST_OPTIONS.get(option)
     if key is None:
         s.result("error", "unknown option %s (%s)" % (option, ", ".join(LIST_OPTIONS)))
         return
-    if _allowed(s, "postmaster", None, "SET *"):
-        _set_value(s, "Globals", key, value, "every list:")
+    if _allowed(s, "postmaster", None, "SET *") and _set_value(s, "Globals", key, value, "every list:") \
+            and key == "Archive":
+        _archive_changed(s, s.ctx.config.list_names())
 
 
 # --- list owners --------------------------------------------------------------
@@ -524,6 +555,72 @@ def change(s, cmd):
         audit.security(s.ctx, s.sender, n, "CHANGE %s %s" % (old, new), "done")
         s.ctx.act("%s changed to %s in %s by %s" % (old, new, n, s.sender), "CHANGE")
     s.result("ok", "%s is now %s in %s" % (old, new, ", ".join(names)))
+
+
+def announce(s, cmd):
+    """ANNOUNCE list [recipient] [NEW-LIST]: the list announced, with its readme.txt and the
+    files of readme/, to the AnnounceList, another list or an address."""
+    listname, rest = _list_arg(s, cmd)
+    if listname is None:
+        return
+    new_list = bool(rest) and rest[-1].upper() == "NEW-LIST"
+    rest = rest[:-1] if new_list else rest
+    if len(rest) > 1:
+        s.result("error", "usage: " + SPECS["ANNOUNCE"].usage)
+        return
+    if not _allowed(s, "manage", listname, "ANNOUNCE"):
+        return
+    ctx, cfg = s.ctx, s.ctx.config
+    target = rest[0] if rest else cfg.globals("AnnounceList")
+    if not target:
+        s.result("error", "name a list or an address: no AnnounceList is set")
+        return
+    to_list = lists.find(cfg, target)
+    if to_list is None and (not messages.is_address(target) or _address_problem(s, target)):
+        s.result("error", "%s is neither a list here nor a mail address outside the robot's"
+                 % messages.clean(target, 80))
+        return
+    if to_list is not None and not _allowed(s, "post", to_list, "ANNOUNCE to %s" % to_list):
+        return
+    root = repository.folder(ctx, listname)
+    subject, text = _announcement(s, listname, _file_text(os.path.join(root, "readme.txt")), new_list)
+    msg = ctx.message(lists.address(cfg, to_list) if to_list else target, subject, text, kind="auto-generated")
+    files = repository.folder_files(ctx, root, "readme")
+    if files:
+        messages.attach(msg, files)
+    if to_list is not None:
+        ctx.send("owner-%s@%s" % (lists.local_part(to_list), ctx.domain), recipients(_members(s, to_list)),
+                 messages.serialize(msg))
+        told = "the %d member(s) of %s" % (sum(1 for _ in recipients(_members(s, to_list))), to_list)
+    else:
+        ctx.send_message(msg, [target])
+        told = target
+    s.result("ok", "%s announced to %s%s" % (listname, told, " (%d file(s) attached)" % len(files) if files else ""))
+    ctx.act("%s announced to %s by %s" % (listname, told, s.sender), "ANNOUNCE")
+
+
+def _announcement(s, listname, readme, new_list):
+    """(subject, text) of an announcement; new_list: the NEW-LIST mailing list's format."""
+    ctx, cfg = s.ctx, s.ctx.config
+    sec = lists.section(listname)
+    address = lists.address(cfg, listname)
+    description = cfg.raw(sec, "Description") or ""
+    owner = cfg.raw(sec, "Owner") or cfg.globals("SuperUser")
+    robot = ctx.robot_address()
+    readme = ("\n" + readme.strip("\n") + "\n") if readme else ""
+    if new_list:
+        head = "%s on %s" % (address, cfg.globals("ServerName"))
+        text = ("%s\n%s\n%s\nTo subscribe, send the following command in the body of a message to\n%s:\n\n"
+                "     SUBSCRIBE %s Firstname Lastname\n\nOwner: %s\n"
+                % (head.center(72).rstrip(), description.center(72).rstrip(), readme, robot, _quoted(listname),
+                   owner))
+        if cfg.globals("ArchiveURL"):
+            text += "Archives: %s\n" % cfg.globals("ArchiveURL").replace("{list}", lists.local_part(listname))
+        return "NEW: %s%s" % (address, " - " + description if description else ""), text
+    text = ("The list %s (%s)%s.\n%s\nTo join, send SUBSCRIBE %s to %s.\nIts owner: %s\n"
+            % (listname, address, ": " + description if description else "", readme, _quoted(listname), robot,
+               owner))
+    return "The list %s" % listname, text
 
 
 # --- PostMaster and SuperUser -----------------------------------------------------
@@ -877,6 +974,11 @@ def _config_security(s, args):
     for key in ("SecurePost", "InternetPolicySub", "CookieDays", "MaxSessionSubs"):
         s.say("  %-18s %s" % (key + ":", cfg.raw("Security", key, cfg.get("Security", key))))
     s.say("  OverRideSubject:   %s" % ("set" if cfg.get("Security", "OverRideSubject") else "off"))
+    for key in ("PreScanMode", "PreScanLimit", "SpamCheckList", "SpamCheckGateways", "BounceList",
+                "BounceScore", "BounceDays"):
+        value = cfg.get("Security", key)
+        s.say("  %-18s %s" % (key + ":", ", ".join(value) if isinstance(value, list) else value))
+    s.say("  Filters: %s" % ", ".join("[%s] %d" % (n, len(cfg.patterns[n])) for n in cfg.patterns))
     rules = ctx.state.access()
     s.say("  access.ini: %d rule(s)  (user, rights %s, list, language, password)" % (len(rules), access.FLAGS))
     for r in rules:
@@ -894,7 +996,10 @@ def _config_internetpolicysub(s, args):
     s.result("ok", "InternetPolicySub = %s" % args[0])
 
 
-CONFIG = {"SECURITY": _config_security, "INTERNETPOLICYSUB": _config_internetpolicysub}
+CONFIG = {"SECURITY": _config_security, "INTERNETPOLICYSUB": _config_internetpolicysub,
+          "ATTACH": repository.config_attach, "SENDFILE": repository.config_sendfile,
+          "PUTFILE": repository.config_putfile,
+          "KILLADD": screening.config_killadd, "KILLLIST": screening.config_killlist}
 
 
 def start(s, cmd):
@@ -917,9 +1022,30 @@ SPECS = {spec.names[0]: spec for spec in (
          "Leave a list, or every list (*)."),
     Spec(("MEMBERS", "RECIPIENTS", "REVIEW", "WHO"), members_, "MEMBERS list", "The members of a list."),
     Spec(("WHICH",), which, "WHICH [address]", "The lists you (or an address) are in."),
-    Spec(("SET",), set_, "SET list MAIL|NOMAIL",
-         "Receive a list's posts (MAIL) or not (NOMAIL). Owners: SET list REPLY|TYPE|"
-         "FORWARDPREFIX|FORCEPRIORITY value; SET * ... for every list."),
+    Spec(("SET",), set_, "SET list MAIL|NOMAIL|DIGEST [DAILY|WEEKLY|MONTHLY] [SUMMARY|NOSUMMARY|SUMMARYONLY] "
+         "[MIME|PLAIN]",
+         "Receive a list's posts one by one (MAIL), not at all (NOMAIL) or in digests (DIGEST). Owners: "
+         "SET list REPLY|TYPE|FORWARDPREFIX|FORCEPRIORITY|ARCHIVE|ARCHIVEDAYS value; SET * ... for every list."),
+    Spec(("REWIND",), digests.rewind, "REWIND list [days]",
+         "Your next digest of a list starts days (default 1) earlier."),
+    Spec(("CATCHUP",), digests.catchup, "CATCHUP list",
+         "Skip the digests of a list not yet sent: the next starts with today's posts."),
+    Spec(("INDEX",), repository.index, "INDEX [list] [keyword]",
+         "The files of a list (no list: the default archive), with sizes, dates and descriptions."),
+    Spec(("GET", "ATTACH"), repository.get, "GET [list] file ...",
+         "Files of a list, attached to the reply (a day's posts: GET list YYYYMMDD)."),
+    Spec(("FETCH", "SEND", "SENDFILE", "FTP"), repository.fetch, "FETCH [list] file ...",
+         "Files of a list, each as a message of its own."),
+    Spec(("SEARCH", "GREP", "FIND"), archive.search, "SEARCH [list] text",
+         "The posts of a list's archive that hold text (case ignored), newest first."),
+    Spec(("CD", "CHDIR"), repository.cd, "CD [list]",
+         "The list the file commands after it in the message use (CD alone: the default archive)."),
+    Spec(("PUT",), repository.put, "PUT [list] [folder] [FORCE]",
+         "Store the files attached to this message in a list's folder (FORCE replaces)."),
+    Spec(("KILL",), repository.kill, "KILL list file ...", "Remove files from a list's folder.", "list owner"),
+    Spec(("ANNOUNCE",), announce, "ANNOUNCE list [recipient] [NEW-LIST]",
+         "Announce a list, with its readme, to the AnnounceList or a list or address "
+         "(NEW-LIST: in the NEW-LIST format).", "list owner"),
     Spec(("START",), start, "START", "Commands follow (after a --- line)."),
     Spec(("ADD",), add, "ADD list address [name] [HIDE]", "Add a member (HIDE: tell them nothing).",
          "list owner"),
@@ -943,8 +1069,11 @@ SPECS = {spec.names[0]: spec for spec in (
     Spec(("DESTROY",), destroy, "DESTROY list", "Close a list; its members are told.", "SuperUser"),
     Spec(("BAKE",), bake, "BAKE [function] FOR list TO user [USE BY n DAYS]",
          "Make a cookie in advance (default: SUB, 7 days; * for any).", "SuperUser"),
-    Spec(("CONFIG",), config_, "CONFIG SECURITY | CONFIG INTERNETPOLICYSUB 0|1|2",
-         "Report the security settings; set the confirmation policy.", "SuperUser"),
+    Spec(("CONFIG",), config_, "CONFIG SECURITY | INTERNETPOLICYSUB 0|1|2 | KILLADD subject | KILLLIST | "
+         "ATTACH file | SENDFILE file [address] | PUTFILE folder [FORCE]",
+         "Report the security settings; set the confirmation policy; add to and list the kill "
+         "subjects; send a file of the site (attached, or as a message of its own); store the "
+         "attached files under archive/.", "SuperUser"),
 )}
 
 _SYNONYMS = {name: key for key, spec in SPECS.items() for name in spec.names}

@@ -74,6 +74,21 @@ def as_text(text):
     return text.strip()
 
 
+ARCHIVE_MODES = ("Y", "COMPLETE", "FILEONLY")
+
+
+def as_archive(text):
+    """A list's Archive: "" (off: N), "Y" (the posts' text), "COMPLETE" (posts whole,
+    attachments included) or "FILEONLY" (text, attachments kept as files beside it)."""
+    t = text.strip().upper()
+    if t in ARCHIVE_MODES[1:]:
+        return t
+    try:
+        return "Y" if as_bool(t) else ""
+    except ValueError:
+        raise ValueError("%r is not Y, N, COMPLETE or FILEONLY" % text.strip())
+
+
 def as_names(text):
     return [p.strip() for p in text.split(",") if p.strip()]
 
@@ -140,6 +155,14 @@ def as_policy(text):
     return t
 
 
+def as_prescan_mode(text):
+    """PreScanMode: 0 off, 1 delivery reports, 2 also mail to lists, 3 everything."""
+    value = as_int(text)
+    if not 0 <= value <= 3:
+        raise ValueError("%d is not 0, 1, 2 or 3" % value)
+    return value
+
+
 def as_url(text):
     t = text.strip()
     if t and not re.fullmatch(r"(https?|mailto):\S+", t):
@@ -150,10 +173,12 @@ def as_url(text):
 # Keys a list takes from [Globals] unless its own section sets them (SET *).
 LIST_DEFAULTS = {
     "Type": choice(LIST_TYPES),
-    "Archive": as_bool,
+    "Archive": as_archive,
+    "ArchiveDays": as_int,
     "Reply": as_reply,
     "ForwardPrefix": as_text,
     "ForcePriority": as_priority,
+    "VERP": as_bool,
 }
 
 SCHEMA = {
@@ -177,6 +202,8 @@ SCHEMA = {
         "LogScreen": as_int,
         "LogDays": as_int,
         "KeepDays": as_int,
+        "MaxFileSize": as_int,
+        "MaxReplySize": as_int,
     }, **LIST_DEFAULTS),
     "Security": {
         "SecurePost": as_bool,
@@ -184,6 +211,13 @@ SCHEMA = {
         "CookieDays": as_int,
         "MaxSessionSubs": as_int,
         "OverRideSubject": as_text,
+        "PreScanMode": as_prescan_mode,
+        "PreScanLimit": as_int,
+        "SpamCheckList": as_text,
+        "SpamCheckGateways": as_domains,
+        "BounceList": as_text,
+        "BounceScore": as_int,
+        "BounceDays": as_int,
     },
     "Delivery": {
         "SmtpHost": as_text,
@@ -202,10 +236,11 @@ LIST_SCHEMA = dict({
     "SubscribePolicy": as_policy,
     "Description": as_text,
     "MemberFile": as_member_file,
+    "Proxy": as_address,
 }, **LIST_DEFAULTS)
 
 # Non-negative counts, and the ones that must be at least 1.
-_POSITIVE = {"MaxRecipients", "CommitEvery", "MaxCommands"}
+_POSITIVE = {"MaxRecipients", "CommitEvery", "MaxCommands", "MaxFileSize", "MaxReplySize"}
 
 
 def list_section(name):
@@ -367,9 +402,30 @@ class Config:
             problems.append(Problem(self.path, self.line_of("Globals", "SuperUser"),
                                     "SuperUser %s is an address of this site: mail for postmaster@ "
                                     "would come back to Tristero, not reach a person" % su, fatal=False))
+        problems += self._check_screening()
         if "Domain" not in self.sections.get("Globals", {}) and not (
                 self.defaults and "Domain" in self.defaults.sections.get("Globals", {})):
             problems.append(Problem(self.path, None, "[Globals] has no Domain"))
+        return problems
+
+    def _check_screening(self):
+        """Warnings for pattern entries that cannot work and lists the filters name but lack."""
+        from .screening import entry_problem
+        problems = []
+        for seg in self.segments:
+            if seg.obj is not None:
+                continue
+            for n, line in enumerate(seg.lines[1:], seg.start + 1):
+                s = line.strip()
+                why = s and not s.startswith(";") and entry_problem(s, seg.kind == "PreScan Strings")
+                if why:
+                    problems.append(Problem(self.path, n, "[%s] %s: %s" % (seg.kind, s, why), fatal=False))
+        names = [n.lower() for n in self.list_names()]
+        for key in ("SpamCheckList", "BounceList"):
+            value = self.sections.get("Security", {}).get(key, "").strip()
+            if value and value.lower() not in names:
+                problems.append(Problem(self.path, self.line_of("Security", key),
+                                        "%s %s is not a list here" % (key, value), fatal=False))
         return problems
 
     # --- values ---

@@ -4,6 +4,7 @@ import email
 import email.utils
 import hashlib
 import html.parser
+import mimetypes
 import re
 from email import policy
 from email.message import EmailMessage
@@ -191,6 +192,73 @@ def new_message(frm, to, subject, text, now, message_id, headers=()):
 def serialize(msg):
     """The message as bytes with LF line ends (the form BSMTP files carry)."""
     return msg.as_bytes(policy=POLICY)
+
+
+# The types the standard library knows without the system's files: the same
+# attachment gets the same Content-Type on every machine.
+_TYPES = mimetypes.MimeTypes()
+
+
+def file_type(name, data):
+    """(maintype, subtype, params) of a file sent as an attachment.
+
+    Text goes as text/* with its charset declared (UTF-8 when it reads as
+    such, else chardet's guess); text in no charset anyone can name goes as
+    application/octet-stream, as does a name of no known type.
+    """
+    ctype, encoding = _TYPES.guess_type(name, strict=False)
+    if ctype is None or encoding or "/" not in ctype:
+        return "application", "octet-stream", {}
+    maintype, subtype = ctype.split("/", 1)
+    if maintype != "text":
+        return maintype, subtype, {}
+    try:
+        data.decode("utf-8")
+        charset = "utf-8"
+    except UnicodeDecodeError:
+        charset = (chardet.detect(data[:65536]).get("encoding") or "").lower()
+    if not charset:
+        return "application", "octet-stream", {}
+    return maintype, subtype, {"charset": charset}
+
+
+def transfer_encoding(maintype, data):
+    """7bit for ASCII text in lines SMTP carries as they are, else base64."""
+    if maintype == "text" and data.isascii() and b"\r" not in data and b"\x00" not in data \
+            and all(len(line) <= 998 for line in data.split(b"\n")):
+        return "7bit"
+    return "base64"
+
+
+def attach(msg, files):
+    """Add files, [(name, bytes)], to msg as attachments named by RFC 2231: base64, but
+    ASCII text that SMTP carries as it is goes as it is."""
+    for name, data in files:
+        maintype, subtype, params = file_type(name, data)
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name,
+                           params=params, cte=transfer_encoding(maintype, data))
+        part = list(msg.iter_parts())[-1]
+        del part["MIME-Version"]      # belongs to the message, not to its parts
+        # The name in Content-Type too, for readers older than Content-Disposition.
+        part.set_param("name", name)
+    fix_boundaries(msg)
+
+
+def fix_boundaries(msg):
+    """Give each multipart of msg that has none a boundary derived from its Message-ID,
+    so that the same input and --now give the same bytes (the email package's are random).
+    Messages inside (message/rfc822) keep theirs."""
+    seed = str(msg.get("Message-ID", ""))
+    todo, n = [msg], 0
+    while todo:
+        part = todo.pop()
+        if part.get_content_maintype() != "multipart":
+            continue
+        n += 1
+        if not part.get_boundary():
+            digest = hashlib.sha256(("%s|%d" % (seed, n)).encode("utf-8", "replace")).hexdigest()
+            part.set_boundary("=_" + digest[:30])
+        todo.extend(reversed(list(part.iter_parts())))
 
 
 def split_raw(raw):

@@ -10,7 +10,7 @@ to log) that the batch commits in one place.
 import collections
 import email.utils
 
-from . import logbook, messages, routing
+from . import logbook, messages, routing, screening
 from .messages import clean
 
 
@@ -61,8 +61,12 @@ class Inbound:
         self.return_path = None
         self.destinations = []
         self.automatic = None      # why it is automatic mail, or None
+        self.own = None            # why it is mail the site itself sent, come back (loops)
+        self.redirects = {}        # destination -> (handler, list) chosen by screening
+        self.report = None         # whether it looks like a delivery report (bounces.is_report)
         self.notes = []            # what reading it taught (charset guesses ...)
         self._text = None
+        self._subject = None
 
     def text(self):
         """The message's readable text (decoded once)."""
@@ -71,7 +75,9 @@ class Inbound:
         return self._text
 
     def subject(self):
-        return messages.header(self.msg, "Subject")
+        if self._subject is None:
+            self._subject = messages.header(self.msg, "Subject")
+        return self._subject
 
 
 class Context:
@@ -87,6 +93,8 @@ class Context:
         self.outcome = Outcome()
         # Subscriptions made by each sender in this run (MaxSessionSubs).
         self.session_subs = collections.Counter()
+        # The pattern sections compiled, built once per run (see screening).
+        self.compiled = {}
 
     @property
     def domain(self):
@@ -138,13 +146,15 @@ class Context:
         """Send an EmailMessage; robot mail goes with the null sender (RFC 3834)."""
         self.send(sender, list(recipients), messages.serialize(msg))
 
-    def reply(self, inbound, text, subject=None):
-        """Answer the author of inbound (never automatic mail)."""
+    def reply(self, inbound, text, subject=None, attachments=()):
+        """Answer the author of inbound (never automatic mail); attachments: [(name, bytes)]."""
         if inbound.automatic:
             self.act("no reply to automatic mail", inbound.automatic)
             return False
         subject = subject or "Re: " + (inbound.subject() or "your message")
         msg = self.message(inbound.author, subject, text, inbound.id)
+        if attachments:
+            messages.attach(msg, attachments)
         self.send_message(msg, [inbound.author])
         return True
 
@@ -171,7 +181,11 @@ def read(ctx, m):
 def identify_author(ctx, m):
     m.author_name, m.author = messages.first_address(m.msg, "From")
     if not m.author:
-        return failed("no valid From address", "author")
+        # The manual: the sender is sought in the RFC 822 header quoted in the body.
+        m.author_name, m.author = screening.recovered_author(ctx, m)
+        if not m.author:
+            return failed("no valid From address, nor a From: line within the body's first "
+                          "PreScanLimit lines", "author")
     rp = m.msg.get("Return-Path")
     if rp is not None:
         rp = clean(rp).strip()
@@ -238,6 +252,12 @@ STEPS = (
     ("author", identify_author),
     ("envelope", find_destinations),
     ("automatic", detect_automatic),
+    ("loops", screening.own_mail),
+    ("prescan", screening.prescan),
+    ("spam list", screening.spam_list),
+    ("kill authors", screening.kill_authors),
+    ("kill subjects", screening.kill_subjects),
+    ("admin subjects", screening.admin_subjects),
     ("dispatch", dispatch),
 )
 

@@ -3,10 +3,9 @@
 import email.charset
 import email.utils
 import string
-import time
 from urllib.parse import quote
 
-from . import lists, members, messages, rights
+from . import archive, bounces, lists, members, messages, repository, rights
 
 # Fields of the original that a list replaces or must not pass on.
 _DROP = {"return-path", "delivered-to", "x-original-to", "envelope-to", "precedence",
@@ -31,6 +30,10 @@ def post(ctx, m, listname):
         refuse(ctx, m, listname, rule)
         return
     cfg = ctx.config
+    if cfg.list_value(listname, "Type") == "Executable":
+        # Files on demand: answered with files or commands, never passed on.
+        repository.executable(ctx, m, listname, rule)
+        return
     number = lists.number(cfg, listname)
     override = _override(ctx, m, listname)
     data = compose(ctx, m, listname, override)
@@ -40,17 +43,21 @@ def post(ctx, m, listname):
     # Recipients stream from the member file's order, which every write keeps
     # sorted by domain, so envelopes bunch by mail server; each envelope is
     # sorted again when written (a file edited by hand may be in any order).
-    if "{address}" in cfg.globals("UnsubscribeURL"):
-        # A one-click link names its recipient, so each gets a copy of their own.
+    personal = "{address}" in cfg.globals("UnsubscribeURL")
+    verp = cfg.list_value(listname, "VERP")
+    if personal or verp:
+        # A one-click link names its recipient, so each gets a copy of their own;
+        # with VERP each gets an envelope of its own, whose sender names them.
+        shared = head + unsubscribe_fields(ctx, listname, None) + b"\n" + body
         for address in recipients(roster):
-            personal = head + unsubscribe_fields(ctx, listname, address) + b"\n" + body
-            ctx.send(sender, [address], personal)
+            data = head + unsubscribe_fields(ctx, listname, address) + b"\n" + body if personal else shared
+            ctx.send(bounces.envelope_sender(ctx, listname, address) if verp else sender, [address], data)
     else:
         ctx.send(sender, recipients(roster), head + unsubscribe_fields(ctx, listname, None) + b"\n" + body)
     count = sum(1 for _ in recipients(roster))
     ctx.act("posted to %s, %d recipient(s)" % (listname, count), rule)
     if cfg.list_value(listname, "Archive"):
-        archive(ctx, m, number)
+        archive.append(ctx, m, listname, cfg.list_value(listname, "Archive"))
     if m.msg.get("Return-Receipt-To") or m.msg.get("Disposition-Notification-To"):
         ctx.reply(m, "Your message \"%s\" was sent to the %d recipient(s) of %s.\n"
                   % (m.subject(), count, listname), subject="Receipt: " + (m.subject() or listname))
@@ -58,9 +65,10 @@ def post(ctx, m, listname):
 
 
 def recipients(roster):
-    """The addresses a post goes to: every member but those set NOMAIL, in file order (streamed)."""
+    """The addresses a post goes to: every member but those set NOMAIL or DIGEST, in file
+    order (streamed)."""
     for address, options in roster.items():
-        if not options or members.option_word(options, "NOMAIL") is None:
+        if not options or members.receives_posts(options):
             yield address
 
 
@@ -113,7 +121,6 @@ def compose(ctx, m, listname, override=None):
     """
     cfg = ctx.config
     list_addr = lists.address(cfg, listname)
-    local = lists.local_part(listname)
     skip = override is not None
     prefix = "" if skip else cfg.list_value(listname, "ForwardPrefix")
     priority = "" if skip else cfg.list_value(listname, "ForcePriority")
@@ -142,6 +149,15 @@ def compose(ctx, m, listname, override=None):
     if priority:
         fields += [("X-Priority", _PRIORITY[priority][0]), ("Importance", _PRIORITY[priority][1])]
     new = b"".join(_field(n, v) for n, v in fields)
+    return b"".join(out) + new + list_fields(ctx, listname) + b"\n" + body
+
+
+def list_fields(ctx, listname):
+    """The fields every mail of a list carries (posts, digests): Sender, List-* (RFC 2369,
+    RFC 2919, without List-Unsubscribe), Precedence and X-Loop, as bytes."""
+    cfg = ctx.config
+    list_addr = lists.address(cfg, listname)
+    local = lists.local_part(listname)
     description = messages.clean(cfg.raw(lists.section(listname), "Description") or listname, 200)
     list_id = ".".join(p for p in local.replace("_", "-").split(".") if p)
     robot = ctx.robot_address()
@@ -158,8 +174,7 @@ def compose(ctx, m, listname, override=None):
     ]
     if cfg.globals("ArchiveURL"):
         fields.append(("List-Archive", "<%s>" % _url(cfg.globals("ArchiveURL").replace("{list}", local))))
-    new += b"".join(_list_field(n, v) for n, v in fields)
-    return b"".join(out) + new + b"\n" + body
+    return b"".join(_list_field(n, v) for n, v in fields)
 
 
 def _field(name, value):
@@ -202,12 +217,15 @@ def _url(url):
 
 
 def unsubscribe_fields(ctx, listname, address):
-    """List-Unsubscribe (RFC 2369), and List-Unsubscribe-Post (RFC 8058) with an https URL."""
+    """List-Unsubscribe (RFC 2369), and List-Unsubscribe-Post (RFC 8058) with an https URL.
+
+    address None: a copy for many (a digest); a URL that names its recipient is left out.
+    """
     local = lists.local_part(listname)
     value = "<mailto:%s-request@%s?subject=unsubscribe>" % (local, ctx.domain)
     url = ctx.config.globals("UnsubscribeURL")
     out = b""
-    if url:
+    if url and not (address is None and "{address}" in url):
         url = url.replace("{list}", local)
         if address is not None:
             url = url.replace("{address}", _url_quote(address))
@@ -219,17 +237,3 @@ def unsubscribe_fields(ctx, listname, address):
 
 def _url_quote(text):
     return quote(text, safe="@")
-
-
-def archive(ctx, m, number):
-    """Append the post to the list's archive file of the day (mbox form)."""
-    path = "%s/%s.txt" % (ctx.site.archive_dir(number), ctx.now.strftime("%Y%m%d"))
-    block, body = messages.split_raw(m.raw)
-    kept = b"".join(raw for name, raw in messages.raw_headers(block)
-                    if name.lower() not in ("return-path", "delivered-to", "x-original-to", "envelope-to"))
-    body = b"\n".join(b">" + l if l.startswith(b"From ") else l for l in body.split(b"\n"))
-    stamp = time.strftime("%a %b %d %H:%M:%S %Y", ctx.now.timetuple())
-    data = b"From %s %s\n" % (m.author.encode(), stamp.encode()) + kept + b"\n" + body
-    if not data.endswith(b"\n"):
-        data += b"\n"
-    ctx.append(path, data + b"\n")

@@ -45,6 +45,11 @@ ACTIONS = {
     "subscribe": "M", "options": "O", "review": "R", "post": "W",
     "manage": "L", "postmaster": "P", "superuser": "S",
 }
+# The file actions (manual: "post rights imply upload rights and subscribe
+# rights imply download, search and index rights", as the profiles give them).
+# Asked with no list they concern the default archive, archive/00000000, "the
+# equivalent of an Open list archive, with owner set to SuperUser".
+FILE_ACTIONS = {"download": "D", "search": "G", "index": "I", "upload": "U"}
 # A higher privilege includes the lower ones.
 _IMPLIED = {"L": "LPS", "P": "PS", "S": "S"}
 # Once a password is set for someone, these need it (manual: "Passwords").
@@ -72,6 +77,8 @@ def _profile(name):
 def flags(ctx, who, listname=None, action=None):
     """The set of flags who holds on listname (None: site-wide rights)."""
     granted = flags_without_rules(ctx, who, listname)
+    if listname is None and action in FILE_ACTIONS:
+        granted |= _profile(PROFILES["Open"][0]) & set(FILE_ACTIONS.values())
     cfg = ctx.config
     kind = cfg.list_value(listname, "Type") if listname is not None else None
     if kind != "Free" and not (action == "post" and not cfg.get("Security", "SecurePost")):
@@ -160,7 +167,7 @@ def _refusal(ctx, who, action, listname, held):
     """Why an action is refused, in the list type's words where they explain it."""
     if "C" not in held:
         return "barred"
-    need = ACTIONS[action]
+    need = ACTIONS["manage" if action == "delete" else action]
     if listname is not None:
         kind = ctx.config.list_value(listname, "Type")
         if need in flags_without_rules(ctx, who, listname):

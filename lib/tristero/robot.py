@@ -146,6 +146,10 @@ class Session:
         self.cookie = None         # from a COOKIE command, likewise
         self.command = None        # the command being run
         self.refused_privileged = []
+        self.attachments = []      # (name, bytes) the reply carries (GET, INFO ...)
+        self.stored = set()        # paths PUT by this message
+        self.folder = None         # the list CD chose for file commands (None: as addressed)
+        self.searches = 0          # SEARCH commands run (at most archive.MAX_SEARCHES)
 
     def password_now(self):
         """The password for the command being run: its approve prefix, else PASSWORD's."""
@@ -160,10 +164,17 @@ class Session:
         self.say("%s: %s" % (status.upper(), text))
 
 
-def answer(ctx, m, default_list):
-    """Run the commands of m (default_list from a list-request address) and reply."""
+def answer(ctx, m, default_list, text=None):
+    """Run the commands of m (default_list from a list-request address) and reply.
+
+    text: commands to run instead of the message's own (an Executable list's
+    LISTBOT.TXT), as if its author had sent them.
+    """
     cfg = ctx.config
-    found, extra = parse(m.text(), m.subject(), cfg.globals("QuoteChars"), cfg.globals("MaxCommands"))
+    if text is None:
+        found, extra = parse(m.text(), m.subject(), cfg.globals("QuoteChars"), cfg.globals("MaxCommands"))
+    else:
+        found, extra = parse(text, "", "", cfg.globals("MaxCommands"))
     session = Session(ctx, m, default_list)
     if not found:
         session.say("No command was found in your message.")
@@ -188,7 +199,7 @@ def answer(ctx, m, default_list):
     ctx.log.log(logbook.DEBUG, "  robot reply has %d line(s)" % len(session.out))
     head = "Results of your commands to %s at %s:\n\n" % (ctx.robot_address(), ctx.config.globals("ServerName"))
     ctx.reply(m, head + "\n".join(session.out) + "\n",
-              subject="Re: " + (m.subject() or "your commands"))
+              subject="Re: " + (m.subject() or "your commands"), attachments=session.attachments)
     if session.refused_privileged:
         ctx.notify("Tristero: refused privileged commands from %s" % m.author,
                    "%s (message %s) was refused:\n\n%s\n\nThe security trail is logs/security.at "

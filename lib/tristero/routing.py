@@ -17,7 +17,7 @@ from . import lists, messages
 PEOPLE = ("postmaster", "administrator")
 
 
-def _loop_marks(m):
+def loop_marks(m):
     """How often each address stands in the message's X-Loop headers."""
     found = collections.Counter()
     for value in m.msg.get_all("X-Loop") or []:
@@ -57,15 +57,18 @@ def route(ctx, m, address):
 
     Returns False when the message was dropped there (a loop), else True.
     """
-    from . import posting, robot
+    from . import bounces, posting, robot
     local = address.rpartition("@")[0]
-    handler, listname = resolve(ctx.config, local)
+    # Screening may send mail for a list to the robot instead (admin subjects, prescan).
+    handler, listname = m.redirects.get(address) or resolve(ctx.config, local)
+    if handler == "filtered":
+        return False        # screening dropped this copy, and said why
     # The mark this handler puts on what it sends out: the robot's and a list's
     # (see X-Loop in posting), or, for mail passed on to a person, the address
     # it came in at (see forward).
     mark = ctx.robot_address() if handler == "robot" else (
         lists.address(ctx.config, listname) if handler == "post" else address.lower())
-    marks = _loop_marks(m)[mark]
+    marks = loop_marks(m)[mark]
     if marks:
         if marks == 1 and handler == "robot":
             # BreakLoop: the robot's own mail came back; a person should look.
@@ -73,6 +76,13 @@ def route(ctx, m, address):
             return True
         ctx.act("dropped: already passed %s (X-Loop)" % mark, "loop")
         return False
+    if m.own and handler in ("post", "bounces"):
+        # Never a post (a loop) nor a failure charged to a member: it is no report.
+        ctx.act("dropped: %s, not %s" % (m.own, "posted" if handler == "post" else "read as a bounce"), "loop")
+        return False
+    if m.own and handler == "robot":
+        forward(ctx, m, ctx.config.globals("SuperUser"), "the site's own mail came to the robot (%s)" % m.own, mark)
+        return True
     if handler == "robot":
         robot.answer(ctx, m, listname)
     elif handler == "post":
@@ -82,9 +92,7 @@ def route(ctx, m, address):
     elif handler in ("owner", "approval"):
         forward(ctx, m, _owner(ctx, listname), "%s-%s reaches the owner" % (listname, handler), mark)
     elif handler == "bounces":
-        if m.automatic:
-            ctx.act("delivery report for %s noted" % listname, "bounce address owner-%s" % listname)
-        else:
+        if not bounces.handle(ctx, m, listname, address):
             forward(ctx, m, _owner(ctx, listname), "owner-%s reaches the owner" % listname, mark)
     else:
         unknown(ctx, m, address)

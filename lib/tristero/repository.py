@@ -1,0 +1,810 @@
+"""The file repository: each list's folder, archive/NNNNNNNN/, and the robot's file commands.
+
+No name from mail reaches the disk unchecked. A name is whitelisted part by
+part (no empty, "." or ".." part, no leading dot, no slash, backslash or
+Unicode look-alike of one, no control, format or odd blank character, no
+character Windows reserves, no device name such as CON or NUL), joined to the
+folder, walked with no link followed on the way, and the result checked to be
+still inside the folder. Files are opened without following a link and must
+be regular files with no other name (hard link). What is stored is bounded by
+MaxFileSize, what one message carries by MaxReplySize.
+
+The default archive, archive/00000000, is the folder of file commands that
+name no list (rights: rights.FILE_ACTIONS). CD changes the folder for the
+rest of a message.
+"""
+
+import datetime
+import email.header
+import errno
+import os
+import re
+import stat
+import unicodedata
+
+from . import audit, lists, messages, rights
+
+DEFAULT = "00000000"
+MAX_DEPTH = 8              # folders below a list's folder
+MAX_NAME = 1024            # characters in a path given by mail
+MAX_LISTED = 2000          # files an INDEX shows
+MAX_PER_COMMAND = 20       # files one GET, FETCH or KILL names
+
+# The separators, and what looks like one to a person or turns into one under
+# Unicode normalisation somewhere else (a web server, Samba, another OS).
+_SLASHES = set("/\\\u2215\u2044\u29f8\u29f9\u2571\u2572\u2216\ufe68\uff0f\uff3c\u1735\u3033")
+_RESERVED = set(':*?"<>|')
+_DEVICES = {"CON", "PRN", "AUX", "NUL", "CLOCK$", "CONIN$", "CONOUT$"} | {
+    "%s%d" % (d, n) for d in ("COM", "LPT") for n in range(10)}
+
+# Files that make up a list's face (manual: "Friendlier Messages"); only the
+# list's owner writes them. FILELIST.TXT and LISTBOT.TXT act with the site's
+# authority (manual: "only privileged users may actually write to this file").
+CONTROL = {"readme.txt", "welcome.txt", "farewell.txt", "index.txt"}
+CONTROL_FOLDERS = {"readme", "welcome", "farewell"}
+EXECUTABLE = {"filelist.txt", "listbot.txt"}
+_DAY_FILE = re.compile(r"\d{8}\.txt")
+
+
+class Refused(ValueError):
+    """A name or file the repository will not use; str() says why."""
+    status = "refused"
+
+
+class Missing(Refused):
+    status = "error"
+
+
+# --- names and paths -------------------------------------------------------
+
+def _part_problem(part):
+    """Why part cannot be one part of a file name, or None."""
+    if part in ("", ".", ".."):
+        return "an empty part, '.' or '..'"
+    if part.startswith("."):
+        return "a hidden name (it begins with a dot)"
+    if part != part.strip(" ") or part.endswith("."):
+        return "a part that begins or ends with a blank, or ends with a dot"
+    for ch in part:
+        if ch in _SLASHES:
+            return "a slash, a backslash or a look-alike of one (U+%04X)" % ord(ch)
+        if ch in _RESERVED:
+            return "the character %s" % ch
+        if ch != " " and unicodedata.category(ch)[0] in "CZ":
+            return "a control, format or blank character (U+%04X)" % ord(ch)
+    folded = unicodedata.normalize("NFKC", part)
+    if folded.startswith(".") or any(c in _SLASHES or c in _RESERVED for c in folded):
+        return "characters that normalise to a slash, a dot or a reserved character"
+    if any(p.split(".", 1)[0].rstrip(" ").upper() in _DEVICES for p in (part, folded)):
+        return "a device name (%s)" % part.split(".", 1)[0]
+    if len(part.encode("utf-8")) > 255:
+        return "a part longer than 255 bytes"
+    return None
+
+
+def check_name(name, single=False):
+    """The parts of name (a relative path, "/" between parts); raises Refused.
+
+    single: name must be one file name (an attachment's), not a path.
+    """
+    if not isinstance(name, str) or not name:
+        raise Refused("no file name was given")
+    if "\x00" in name:
+        raise Refused("a file name may not contain a NUL character")
+    if len(name) > MAX_NAME:
+        raise Refused("a file name may have at most %d characters" % MAX_NAME)
+    if name.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", name):
+        raise Refused("%s is an absolute path: names are relative to the list's folder"
+                      % messages.clean(name, 80))
+    parts = name.split("/")
+    if single and len(parts) > 1:
+        raise Refused("%s is a path, not a file name" % messages.clean(name, 80))
+    if len(parts) > MAX_DEPTH + 1:
+        raise Refused("at most %d folders deep" % MAX_DEPTH)
+    for part in parts:
+        why = _part_problem(part)
+        if why:
+            raise Refused("%s is not allowed as a file name: %s" % (messages.clean(name, 80), why))
+    return parts
+
+
+def resolve(root, name, single=False):
+    """The path of name inside the folder root; raises Refused.
+
+    Whitelist, join, walk (no link followed, every folder on the way a
+    folder), then check that the result is still inside root.
+    """
+    parts = check_name(name, single)
+    path = root
+    for i, part in enumerate(parts):
+        path = os.path.join(path, part)
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            break
+        except NotADirectoryError:
+            raise Refused("%s: a part of it is a file, not a folder" % name)
+        if stat.S_ISLNK(st.st_mode):
+            raise Refused("%s is a link: links are not followed" % "/".join(parts[:i + 1]))
+        if i < len(parts) - 1 and not stat.S_ISDIR(st.st_mode):
+            raise Refused("%s is not a folder" % "/".join(parts[:i + 1]))
+    full = os.path.join(root, *parts)
+    real_root = os.path.realpath(root)
+    if os.path.commonpath([real_root, os.path.realpath(full)]) != real_root:
+        raise Refused("%s is outside the folder" % name)
+    return full
+
+
+def safe_name(name, fallback):
+    """A name for a file made from a name in mail: each character a name may not
+    hold becomes "_"; fallback when nothing usable is left."""
+    name = (name or "").replace("/", "_").replace("\\", "_")
+    out = "".join(c if not _part_problem("x" + c + "x") else "_" for c in name).strip(" .")
+    out = out.encode("utf-8")[:200].decode("utf-8", "ignore").strip(" .")
+    if not out or _part_problem(out):
+        return fallback
+    return out
+
+
+# --- reading and listing -------------------------------------------------------
+
+_KINDS = {stat.S_IFDIR: "a folder", stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket",
+          stat.S_IFCHR: "a device", stat.S_IFBLK: "a device"}
+
+
+def read(path, limit, what=None):
+    """The bytes of the regular file at path, at most limit of them; raises Refused."""
+    what = what or os.path.basename(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise Missing("there is no file %s" % what)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise Refused("%s is a link: links are not followed" % what)
+        if e.errno == errno.ENOTDIR:
+            raise Missing("there is no file %s" % what)
+        raise Refused("%s cannot be read: %s" % (what, e.strerror))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise Refused("%s is %s, not a file" % (what, _KINDS.get(stat.S_IFMT(st.st_mode), "not a file")))
+        if st.st_nlink > 1:
+            raise Refused("%s has other names (hard links): it is not sent" % what)
+        if st.st_size > limit:
+            raise Refused("%s is %s; at most %s go in one message (MaxReplySize)"
+                          % (what, size_text(st.st_size), size_text(limit)))
+        chunks, left = [], limit + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        data = b"".join(chunks)
+        if len(data) > limit:
+            raise Refused("%s grew past %s while it was read" % (what, size_text(limit)))
+        return data
+    finally:
+        os.close(fd)
+
+
+def listing(root):
+    """[(name, size, mtime)] of the files under root a GET can fetch, by name; hidden
+    names, links, special files and names no GET could give are left out."""
+    out = []
+    stack = [("", root, 0)]
+    while stack:
+        rel, path, depth = stack.pop()
+        try:
+            entries = sorted(os.scandir(path), key=lambda e: e.name)
+        except (FileNotFoundError, NotADirectoryError, PermissionError):
+            continue
+        for e in entries:
+            if _part_problem(e.name):
+                continue
+            try:
+                st = e.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            name = rel + e.name
+            if stat.S_ISDIR(st.st_mode) and depth < MAX_DEPTH:
+                stack.append((name + "/", e.path, depth + 1))
+            elif stat.S_ISREG(st.st_mode) and st.st_nlink == 1:
+                out.append((name, st.st_size, st.st_mtime))
+    out.sort()
+    return out
+
+
+def find(root, lower_name):
+    """The path of the top-level file of root whose name is lower_name, case ignored, or None."""
+    try:
+        names = sorted(os.listdir(root))
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    for n in names:
+        if n.lower() == lower_name and not _part_problem(n):
+            return os.path.join(root, n)
+    return None
+
+
+def folder_files(ctx, root, sub):
+    """[(name, bytes)] of the files in root/sub (readme/, welcome/, farewell/), by name,
+    together at most MaxReplySize; what does not fit is logged and left out."""
+    folder = os.path.join(root, sub)
+    if os.path.islink(folder):
+        return []
+    out, left = [], max_reply(ctx)
+    for name, size, _ in listing(folder):
+        if "/" in name:
+            continue
+        try:
+            data = read(os.path.join(folder, name), left)
+        except Refused as e:
+            ctx.act("%s/%s not attached: %s" % (sub, name, e), "MaxReplySize")
+            continue
+        out.append((name, data))
+        left -= len(data)
+    return out
+
+
+def text_file(root, name, limit=1 << 20):
+    """The text of the file name in root (readme.txt ...), or None when there is none."""
+    try:
+        data = read(os.path.join(root, name), limit)
+    except Refused:
+        return None
+    return data.decode("utf-8", "replace")
+
+
+def descriptions(root, names):
+    """({file: description}, [other lines]) from root's index.txt: a line that begins
+    with the name of a file (in double quotes if it has blanks) describes it."""
+    text = text_file(root, "index.txt") or ""
+    known = set(names)
+    found, other = {}, []
+    for line in text.splitlines():
+        s = line.strip()
+        if not s:
+            continue
+        if s.startswith('"') and '"' in s[1:]:
+            name, rest = s[1:].split('"', 1)
+        else:
+            name, _, rest = s.partition(" ")
+            if "\t" in name:
+                name, _, more = name.partition("\t")
+                rest = more + " " + rest
+        if name in known:
+            found[name] = " ".join(rest.split())
+        else:
+            other.append(line.rstrip())
+    return found, other
+
+
+# --- sizes and limits ------------------------------------------------------------
+
+def size_text(n):
+    if n < 10240:
+        return "{:,} bytes".format(n)
+    if n < 10 * 1024 * 1024:
+        return "%.1f KB" % (n / 1024.0)
+    return "%.1f MB" % (n / 1048576.0)
+
+
+def max_reply(ctx):
+    return ctx.config.globals("MaxReplySize") * 1024
+
+
+def max_file(ctx):
+    return ctx.config.globals("MaxFileSize") * 1024
+
+
+def folder(ctx, listname):
+    """The folder of a list (None: the default archive)."""
+    return ctx.site.archive_dir(lists.number(ctx.config, listname) if listname else DEFAULT)
+
+
+def label(listname):
+    return listname if listname else "the default archive"
+
+
+# --- helpers of the file commands ----------------------------------------------------
+
+def _commands():
+    from . import commands      # commands imports this module: import when used
+    return commands
+
+
+def allowed(s, action, listname, what):
+    """rights.may through the robot's one check (refusals said and audited)."""
+    return _commands()._allowed(s, action, listname, what)
+
+
+def where(s, args, need):
+    """(list or None for the default archive, its folder, the arguments left) of a file command.
+
+    A first argument naming a list picks that list when more than need
+    arguments are given; otherwise the folder is the one CD chose, else the
+    list of a LIST-request address, else the default archive.
+    """
+    args = list(args)
+    if len(args) > need:
+        found = lists.find(s.ctx.config, args[0])
+        if found is not None:
+            return found, folder(s.ctx, found), args[1:]
+    current = s.folder if s.folder is not None else (s.default_list or "")
+    listname = current or None
+    return listname, folder(s.ctx, listname), args
+
+
+def _day(name):
+    """A day of the archive may be asked for as 20261120 or 2026-11-20."""
+    if re.fullmatch(r"\d{8}", name):
+        return name + ".txt"
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", name):
+        return name.replace("-", "") + ".txt"
+    return name
+
+
+def _refused_name(s, listname, verb, name, e):
+    """Say why a name was refused; an unsafe one is logged and goes to the security trail."""
+    s.say("  %s: %s" % (messages.clean(name, 80), e))
+    if not isinstance(e, Missing):
+        s.ctx.act("%s %s refused for %s: %s" % (verb, messages.clean(name, 80), s.sender, e), "repository")
+        audit.security(s.ctx, s.sender, listname, "%s %s" % (verb, messages.clean(name, 80)), "refused: %s" % e)
+
+
+def _report(s, done, failed, what):
+    """One result line for the command: OK when something was done."""
+    if done:
+        s.result("ok", what)
+    elif failed and all(isinstance(e, Missing) for e in failed):
+        s.result("error", what)
+    else:
+        s.result("refused", what)
+
+
+# --- GET, FETCH, INDEX, KILL, CD -------------------------------------------------------
+
+def _fetch_files(s, root, names, limit_each):
+    """[(name, bytes)] of the files named, each checked; failures said in the reply."""
+    got, failed, notes = [], [], []
+    left = max_reply(s.ctx) - sum(len(d) for _, d in s.attachments)
+    for name in names[:MAX_PER_COMMAND]:
+        name = _day(name)
+        try:
+            path = resolve(root, name)
+            data = read(path, left if not limit_each else max_reply(s.ctx), name)
+        except Refused as e:
+            failed.append(e)
+            notes.append((name, e))
+            continue
+        got.append((os.path.basename(path), data))
+        if not limit_each:
+            left -= len(data)
+    if len(names) > MAX_PER_COMMAND:
+        notes.append((" ".join(names[MAX_PER_COMMAND:]), Missing(
+            "not sent: at most %d files per command" % MAX_PER_COMMAND)))
+    return got, failed, notes
+
+
+def get(s, cmd):
+    """GET/ATTACH [list] file ...: the files, attached to the reply."""
+    listname, root, names = where(s, cmd.args, 1)
+    if not names:
+        s.result("error", "usage: GET [list] file (INDEX [list] shows the files)")
+        return
+    if not allowed(s, "download", listname, "GET"):
+        return
+    got, failed, notes = _fetch_files(s, root, names, False)
+    s.attachments.extend(got)
+    _report(s, got, failed, "%d file(s) of %s attached%s" % (
+        len(got), label(listname), ": " + ", ".join("%s (%s)" % (n, size_text(len(d))) for n, d in got)
+        if got else ""))
+    for name, e in notes:
+        _refused_name(s, listname, "GET", name, e)
+    if got:
+        s.ctx.act("GET %s from %s by %s" % (", ".join(n for n, _ in got), label(listname), s.sender), "GET")
+
+
+def fetch(s, cmd):
+    """FETCH/SEND/SENDFILE/FTP [list] file ...: each file as a message of its own."""
+    listname, root, names = where(s, cmd.args, 1)
+    if not names:
+        s.result("error", "usage: FETCH [list] file (INDEX [list] shows the files)")
+        return
+    if not allowed(s, "download", listname, "FETCH"):
+        return
+    if s.m.automatic:
+        s.result("refused", "files are not sent in answer to automatic mail (%s)" % s.m.automatic)
+        return
+    got, failed, notes = _fetch_files(s, root, names, True)
+    for name, data in got:
+        send_file(s.ctx, s.sender, "%s: %s" % (label(listname), name), name, data, s.m.id)
+    _report(s, got, failed, "%d file(s) of %s sent, each as a message of its own%s" % (
+        len(got), label(listname), ": " + ", ".join(n for n, _ in got) if got else ""))
+    for name, e in notes:
+        _refused_name(s, listname, "FETCH", name, e)
+    if got:
+        s.ctx.act("FETCH %s from %s by %s" % (", ".join(n for n, _ in got), label(listname), s.sender), "FETCH")
+
+
+def send_file(ctx, to, subject, name, data, in_reply_to=None):
+    """A message that is the file alone, no text (manual: "with no text items")."""
+    msg = ctx.message(to, subject, "", in_reply_to)
+    maintype, subtype, params = messages.file_type(name, data)
+    msg.set_content(data, maintype=maintype, subtype=subtype, cte=messages.transfer_encoding(maintype, data),
+                    disposition="attachment", filename=name, params=params)
+    msg.set_param("name", name)
+    ctx.send_message(msg, [to])
+
+
+def index(s, cmd):
+    """INDEX [list] [keyword]: the files, with sizes, dates and index.txt's descriptions."""
+    listname, root, words = where(s, cmd.args, 0)
+    if not allowed(s, "index", listname, "INDEX"):
+        return
+    keyword = " ".join(words).lower()
+    files = listing(root)
+    found, other = descriptions(root, [n for n, _, _ in files])
+    if keyword:
+        files = [f for f in files if keyword in f[0].lower() or keyword in found.get(f[0], "").lower()]
+    s.result("ok", "%d file(s) in %s%s" % (len(files), label(listname),
+                                          " matching %s" % messages.clean(keyword, 80) if keyword else ""))
+    if not keyword:
+        for line in other[:100]:
+            s.say("  " + messages.clean(line, 200))
+    tz = s.ctx.now.tzinfo
+    for name, size, mtime in files[:MAX_LISTED]:
+        day = datetime.datetime.fromtimestamp(mtime, tz).strftime("%Y-%m-%d")
+        desc = found.get(name, "")
+        s.say("  %s %11s  %s%s" % (day, "{:,}".format(size), messages.clean(name, 200),
+                                   "  " + messages.clean(desc, 200) if desc else ""))
+    if len(files) > MAX_LISTED:
+        s.say("  ... and %d more" % (len(files) - MAX_LISTED))
+    if files:
+        prefix = _quoted(listname) + " " if listname else ""
+        s.say("GET %sfile attaches a file to the reply; FETCH %sfile sends it on its own." % (prefix, prefix))
+
+
+def _quoted(name):
+    return '"%s"' % name if " " in name else name
+
+
+def kill(s, cmd):
+    """KILL list file ...: remove files (the list's owner, a PostMaster, the SuperUser)."""
+    listname, root, names = where(s, cmd.args, 1)
+    if not names:
+        s.result("error", "usage: KILL list file")
+        return
+    if not allowed(s, "delete", listname, "KILL"):
+        return
+    done, failed, notes = [], [], []
+    for name in names[:MAX_PER_COMMAND]:
+        name = _day(name)
+        try:
+            path = resolve(root, name)
+            st = os.lstat(path)
+            if not stat.S_ISREG(st.st_mode):
+                raise Refused("%s is %s: KILL removes files" % (name, _KINDS.get(stat.S_IFMT(st.st_mode),
+                                                                                "not a file")))
+            if st.st_nlink > 1:
+                raise Refused("%s has other names (hard links): it is left to the site's administrator"
+                              % name)
+        except FileNotFoundError:
+            e = Missing("there is no file %s" % name)
+            failed.append(e)
+            notes.append((name, e))
+            continue
+        except Refused as e:
+            failed.append(e)
+            notes.append((name, e))
+            continue
+        s.ctx.delete(path)
+        done.append(name)
+    _report(s, done, failed, "%d file(s) removed from %s%s" % (
+        len(done), label(listname), ": " + ", ".join(done) if done else ""))
+    for name, e in notes:
+        _refused_name(s, listname, "KILL", name, e)
+    if done:
+        s.ctx.act("KILL %s in %s by %s" % (", ".join(done), label(listname), s.sender), "KILL")
+
+
+def cd(s, cmd):
+    """CD/CHDIR list: the folder of the file commands for the rest of the message (CD alone:
+    the default archive)."""
+    if not cmd.args:
+        s.folder = ""
+        s.result("ok", "file commands now use the default archive")
+        return
+    found = lists.find(s.ctx.config, cmd.args[0])
+    if found is None:
+        s.result("error", "there is no list called %s (send LISTS for the lists here)"
+                 % messages.clean(cmd.args[0], 80))
+        return
+    s.folder = found
+    s.result("ok", "file commands now use the folder of %s" % found)
+
+
+# --- PUT -------------------------------------------------------------------------------
+
+def attachments_of(msg):
+    """[(file name or None, bytes)] of the files a message carries: its parts with a
+    file name or marked attachment (not its text), in order."""
+    out = []
+
+    def visit(part):
+        if part.get_content_maintype() == "multipart":
+            for sub in part.iter_parts():
+                visit(sub)
+            return
+        try:
+            name = part.get_filename()
+        except Exception:
+            name = ""
+        if name is None and part.get_content_disposition() != "attachment":
+            return
+        try:
+            data = part.get_payload(decode=True)
+            if data is None and part.get_content_maintype() == "message":
+                data = part.get_payload(0).as_bytes()
+        except Exception:
+            data = None
+        out.append((readable_name(name), data or b""))
+
+    visit(msg)
+    return out
+
+
+def readable_name(name):
+    """An attachment's name as its sender meant it: RFC 2231 is already decoded; raw
+    UTF-8 and RFC 2047 encoded words (which some mailers put there) are decoded too."""
+    if not name:
+        return name
+    try:
+        name = name.encode("utf-8", "surrogateescape").decode("utf-8")
+    except UnicodeError:
+        pass
+    if "=?" in name:
+        try:
+            name = str(email.header.make_header(email.header.decode_header(name)))
+        except Exception:
+            pass
+    return name
+
+
+def _upload_action(parts):
+    """The right a write to parts needs beyond upload: (action, why) or (None, None)."""
+    first = parts[0].lower()
+    if len(parts) == 1 and first in EXECUTABLE:
+        return "postmaster", "%s acts with the site's authority" % parts[0]
+    if (len(parts) == 1 and first in CONTROL) or (len(parts) > 1 and first in CONTROL_FOLDERS):
+        return "manage", "%s is part of the list's own messages" % "/".join(parts)
+    return None, None
+
+
+def put(s, cmd):
+    """PUT [list] [subdir] [FORCE]: store the files attached to the command message."""
+    args = list(cmd.args)
+    force = bool(args) and args[-1].upper() == "FORCE"
+    if force:
+        args = args[:-1]
+    listname, root, rest = where(s, args, 0)
+    if len(rest) > 1:
+        s.result("error", "usage: PUT [list] [folder] [FORCE] (the files attached to this message)")
+        return
+    sub = rest[0] if rest else ""
+    if not allowed(s, "upload", listname, "PUT"):
+        return
+    files = attachments_of(s.m.msg)
+    if not files:
+        s.result("error", "PUT stores the files attached to the command message; this message has none")
+        return
+    ctx = s.ctx
+    done, failed, notes = [], [], []
+    limit = max_file(ctx)
+    for name, data in files:
+        try:
+            if not name:
+                raise Missing("an attachment without a file name was not stored")
+            check_name(name, single=True)
+            target = (sub.strip("/") + "/" + name) if sub else name
+            parts = check_name(target)
+            if len(parts) == 1 and _DAY_FILE.fullmatch(parts[0]):
+                raise Refused("%s is a name the archive keeps for its posts" % target)
+            path = resolve(root, target)
+            if len(data) > limit:
+                raise Refused("%s is %s; at most %s is stored (MaxFileSize)"
+                              % (target, size_text(len(data)), size_text(limit)))
+            action, why = _upload_action(parts)
+            if action and not rights.may(ctx, s.sender, action, listname, s.password_now())[0]:
+                raise Refused("%s: only %s may write it" % (
+                    why, "a PostMaster or the SuperUser" if action == "postmaster" else
+                    "the list's owner, a PostMaster or the SuperUser"))
+            exists = os.path.lexists(path) or path in s.stored
+            if exists and os.path.isdir(path):
+                raise Refused("%s is a folder" % target)
+            if exists and not force:
+                raise Missing("%s exists and was kept (PUT ... FORCE replaces it)" % target)
+            if exists and not rights.may(ctx, s.sender, "delete", listname, s.password_now())[0]:
+                raise Refused("%s exists: only the list's owner, a PostMaster or the SuperUser may "
+                              "replace it" % target)
+        except Refused as e:
+            failed.append(e)
+            notes.append((name or "(no name)", e))
+            continue
+        ctx.write(path, data)
+        s.stored.add(path)
+        done.append("%s (%s%s)" % (target, size_text(len(data)), ", replaced" if exists else ""))
+    _report(s, done, failed, "%d file(s) stored in %s%s" % (
+        len(done), label(listname), ": " + ", ".join(done) if done else ""))
+    for name, e in notes:
+        _refused_name(s, listname, "PUT", name, e)
+    if done:
+        ctx.act("PUT %s into %s by %s" % (", ".join(done), label(listname), s.sender), "PUT")
+
+
+# --- CONFIG ATTACH, SENDFILE, PUTFILE (the SuperUser) ------------------------------------
+# The SuperUser reaches the site's own files, relative to its home (an absolute
+# path inside the home is taken too), checked as above: nothing outside the
+# home, no hidden folder (.git, .venv), no link. Never the cookie secret. Files
+# are stored by mail only under archive/: the configuration, member files,
+# logs and spools change through their own commands, and the program's code
+# is not replaced by mail.
+
+SECRET = {"tristero.key"}
+
+
+def _home_path(s, name):
+    home = s.ctx.site.home
+    if os.path.isabs(name):
+        rel = os.path.relpath(os.path.normpath(name), home)
+        if rel == ".." or rel.startswith(".." + os.sep):
+            raise Refused("%s is outside the site's folder %s" % (messages.clean(name, 80), home))
+        name = rel.replace(os.sep, "/")
+    path = resolve(home, name)
+    if name.lower() in SECRET:
+        raise Refused("%s is the site's secret and is never sent by mail" % name)
+    return name, path
+
+
+def config_attach(s, args):
+    if not args:
+        s.result("error", "usage: CONFIG ATTACH file (relative to the site's folder)")
+        return
+    left = max_reply(s.ctx) - sum(len(d) for _, d in s.attachments)
+    try:
+        name, path = _home_path(s, args[0])
+        data = read(path, left, name)
+    except Refused as e:
+        s.result(e.status, str(e))
+        return
+    s.attachments.append((os.path.basename(path), data))
+    s.result("ok", "%s attached (%s)" % (name, size_text(len(data))))
+
+
+def config_sendfile(s, args):
+    if not args or len(args) > 2:
+        s.result("error", "usage: CONFIG SENDFILE file [address]")
+        return
+    to = args[1] if len(args) > 1 else s.sender
+    if not messages.is_address(to):
+        s.result("error", "%s is not a mail address" % messages.clean(to, 80))
+        return
+    try:
+        name, path = _home_path(s, args[0])
+        data = read(path, max_reply(s.ctx), name)
+    except Refused as e:
+        s.result(e.status, str(e))
+        return
+    send_file(s.ctx, to, "%s from %s" % (name, s.ctx.config.globals("ServerName")), os.path.basename(path), data)
+    s.result("ok", "%s (%s) sent to %s as a message of its own" % (name, size_text(len(data)), to))
+
+
+def config_putfile(s, args):
+    force = bool(args) and args[-1].upper() == "FORCE"
+    args = args[:-1] if force else args
+    if len(args) != 1:
+        s.result("error", "usage: CONFIG PUTFILE folder [FORCE] (a folder under archive/)")
+        return
+    try:
+        folder_name, folder_path = _home_path(s, args[0].rstrip("/"))
+    except Refused as e:
+        s.result("refused", str(e))
+        return
+    if folder_name.split("/")[0] != "archive":
+        s.result("refused", "CONFIG PUTFILE stores files under archive/ only; the configuration, member "
+                            "files, logs and spools change through their own commands")
+        return
+    files = attachments_of(s.m.msg)
+    if not files:
+        s.result("error", "CONFIG PUTFILE stores the files attached to the command message; there are none")
+        return
+    done, failed = [], []
+    for name, data in files:
+        try:
+            if not name:
+                raise Missing("an attachment without a file name was not stored")
+            check_name(name, single=True)
+            path = resolve(s.ctx.site.home, folder_name + "/" + name)
+            if len(data) > max_file(s.ctx):
+                raise Refused("%s is %s; at most %s is stored (MaxFileSize)"
+                              % (name, size_text(len(data)), size_text(max_file(s.ctx))))
+            exists = os.path.lexists(path) or path in s.stored
+            if exists and (os.path.isdir(path) or not force):
+                raise Missing("%s exists and was kept (FORCE replaces it)" % name)
+        except Refused as e:
+            failed.append((name or "(no name)", e))
+            continue
+        s.ctx.write(path, data)
+        s.stored.add(path)
+        done.append("%s/%s (%s)" % (folder_name, name, size_text(len(data))))
+    _report(s, done, [e for _, e in failed], "%d file(s) stored%s" % (len(done), ": " + ", ".join(done)
+                                                                   if done else ""))
+    for name, e in failed:
+        s.say("  %s: %s" % (messages.clean(name, 80), e))
+
+
+# --- Executable lists (manual: "Files on Demand") ----------------------------------------
+
+def executable(ctx, m, listname, rule):
+    """Answer a message to an Executable list: the files of its FILELIST.TXT, attached to
+    one reply, and the commands of its LISTBOT.TXT, run as if the author had sent them.
+
+    FILELIST.TXT holds one file a line (";" or "#" starts a comment): a name is
+    a file of the list's folder ("forms/leave.pdf" one of its subfolders); a
+    name whose first part is a list number ("00000000/policy.pdf") is a file of
+    that folder of archive/. Nothing outside archive/ is ever sent: the manual's
+    "full paths" become paths inside the site's archive, and only a PostMaster
+    or the SuperUser may write FILELIST.TXT and LISTBOT.TXT by mail.
+    """
+    root = folder(ctx, listname)
+    filelist = find(root, "filelist.txt")
+    listbot = find(root, "listbot.txt")
+    if filelist is None and listbot is None:
+        ctx.act("Executable list %s has no FILELIST.TXT or LISTBOT.TXT" % listname, rule)
+        ctx.reply(m, "The list %s answers with files or commands, but none are set up yet.\n"
+                     "Its owner can be reached at %s-owner@%s.\n"
+                  % (listname, lists.local_part(listname), ctx.domain), subject="Re: " + (m.subject() or listname))
+        return
+    if filelist is not None:
+        _send_filelist(ctx, m, listname, root, filelist, rule)
+    if listbot is not None:
+        try:
+            text = read(listbot, 1 << 20).decode("utf-8", "replace")
+        except Refused as e:
+            ctx.act("LISTBOT.TXT of %s not run: %s" % (listname, e), rule)
+            return
+        from . import robot      # robot imports the commands, which import this module
+        ctx.act("LISTBOT.TXT of %s run for %s" % (listname, m.author), rule)
+        robot.answer(ctx, m, None, text=text)
+
+
+def _send_filelist(ctx, m, listname, root, path, rule):
+    try:
+        text = read(path, 1 << 20).decode("utf-8", "replace")
+    except Refused as e:
+        ctx.act("FILELIST.TXT of %s not read: %s" % (listname, e), rule)
+        return
+    files, lines, left = [], [], max_reply(ctx)
+    for line in text.splitlines():
+        name = line.strip()
+        if not name or name.startswith((";", "#")):
+            continue
+        try:
+            parts = check_name(name)
+            if len(parts) > 1 and re.fullmatch(r"\d{8}", parts[0]):
+                file_path = resolve(ctx.site.archive, name)
+            else:
+                file_path = resolve(root, name)
+            data = read(file_path, left, name)
+        except Refused as e:
+            lines.append("  %s: not sent (%s)" % (messages.clean(name, 80), e))
+            ctx.act("FILELIST.TXT of %s: %s not sent: %s" % (listname, messages.clean(name, 80), e), rule)
+            continue
+        files.append((os.path.basename(file_path), data))
+        lines.append("  %s (%s)" % (os.path.basename(file_path), size_text(len(data))))
+        left -= len(data)
+    ctx.reply(m, "The files of %s, as you asked:\n\n%s\n" % (listname, "\n".join(lines) or "  (none)"),
+              subject="Re: " + (m.subject() or listname), attachments=files)
+    ctx.act("%d file(s) of %s sent to %s" % (len(files), listname, m.author), rule)

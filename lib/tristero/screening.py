@@ -1,0 +1,442 @@
+"""Screening: the filters an inbound message passes before it is dispatched (MISSION F).
+
+The pattern sections of tristero.ini ([Kill Subjects], [Kill Authors], [Admin
+Subjects], [PreScan Strings]) are compiled once per run into two regular
+expressions each, a trie of all the entries (one for the entries anchored at
+the start, one for the rest), so that what a message costs does not grow with
+the number of entries; which entry matched is looked for only in a message
+that matched. An entry matches anywhere in its field, case ignored, a run of
+blanks matching any run of blanks; "#{" before it anchors it at the start of
+the field (of a line, in prescanning), "}#" after it at the end, both: the
+whole field; "%1" in a prescan entry stands for an address, <> or not.
+
+Mail from the SuperUser to the robot is not screened (so that a filter can
+always be repaired by mail), nor is a delivery report sent to a list's bounce
+address by the filters that would hide it from bounce processing.
+"""
+
+import email.utils
+import re
+
+from . import audit, bounces, lists, messages, rights, routing
+
+ACTIONS = ("BOUNCE", "SPAM", "ADMIN", "DROP")
+MAX_ENTRY = 500
+
+_BLANKS = r"[^\S\n]+"
+_ADDRESS = r"<?[^\s<>()\"',;]+@[^\s<>()\"',;]+>?"
+_ADDRESS_CAPTURE = r"<?(?P<address>[^\s<>()\"',;]+@[^\s<>()\"',;]+)>?"
+_SECTION_LIKE = re.compile(r"^\s*\[.*\]\s*(#.*)?$")
+_HEADER_LINE = re.compile(r"^\s*(?:from|sender)[ \t]*:[ \t]*(\S.*)$", re.I)
+
+
+# --- patterns -----------------------------------------------------------------------
+
+def entry_problem(text, prescan=False):
+    """Why a line of a pattern section cannot work as an entry, or None."""
+    if len(text) > MAX_ENTRY:
+        return "longer than %d characters" % MAX_ENTRY
+    if text.startswith(";"):
+        return "would read as a comment"
+    if _SECTION_LIKE.match(text):
+        return "would read as a section header"
+    if prescan:
+        action, comma, text = text.partition(",")
+        if not comma or action.strip().upper() not in ACTIONS:
+            return "not ACTION,text (ACTION one of %s)" % ", ".join(ACTIONS)
+        if action.strip().upper() == "BOUNCE" and "%1" not in text:
+            return "BOUNCE needs %1 where the failed address stands"
+    if not _anchors(text.strip())[2].strip():
+        return "nothing to match"
+    return None
+
+
+def _anchors(text):
+    """(anchored at the start, anchored at the end, what is left to match) of an entry."""
+    start = text.startswith("#{")
+    if start:
+        text = text[2:]
+    end = text.endswith("}#")
+    if end:
+        text = text[:-2]
+    return start, end, text
+
+
+def _tokens(text, prescan):
+    """An entry's text as regular-expression pieces: one per character, a run of blanks, %1."""
+    out = []
+    for piece in re.split(r"(\s+|%1)" if prescan else r"(\s+)", text):
+        if not piece:
+            continue
+        if piece.isspace():
+            out.append(_BLANKS)
+        elif piece == "%1":
+            out.append(_ADDRESS)
+        else:
+            out.extend(re.escape(ch) for ch in piece)
+    return out
+
+
+class Entry:
+    """One entry of a pattern section: as written, its action (prescan), how it matches."""
+
+    def __init__(self, text, prescan=False):
+        self.text = text
+        self.action = None
+        body = text
+        if prescan:
+            action, _, body = text.partition(",")
+            self.action = action.strip().upper()
+            body = body.strip()
+        self.start, self.end, body = _anchors(body)
+        self.tokens = _tokens(body.lower(), prescan) + (["$"] if self.end else [])
+        # Only this entry, with the address captured: used once a message has matched.
+        own = "".join(self.tokens).replace(_ADDRESS, _ADDRESS_CAPTURE, 1)
+        self.regex = re.compile(("^" if self.start else "") + own, re.M)
+
+
+def _trie(sequences):
+    """One regular expression matching any of the token sequences, prefixes shared."""
+    root = {}
+    for seq in sequences:
+        node = root
+        for token in seq:
+            node = node.setdefault(token, {})
+        node[None] = {}
+    return _emit(root)
+
+
+def _emit(node):
+    if None in node:
+        return ""        # an entry ends here: whatever longer ones follow, this one matched
+    alternatives = [token + _emit(child) for token, child in node.items()]
+    return alternatives[0] if len(alternatives) == 1 else "(?:%s)" % "|".join(alternatives)
+
+
+def _compile(entries, start):
+    if not entries:
+        return None
+    prefix = "^" if start else ""
+    try:
+        return re.compile(prefix + _trie([e.tokens for e in entries]), re.M)
+    except (RecursionError, re.error, OverflowError):
+        # A pathological set nests too deep for the trie: a plain alternation still works.
+        return re.compile("%s(?:%s)" % (prefix, "|".join("".join(e.tokens) for e in entries)), re.M)
+
+
+class Section:
+    """A pattern section, compiled: does anything match, and which entry first."""
+
+    def __init__(self, source, prescan=False):
+        self.source = source          # the configuration's list, to know when it changed
+        self.entries = [Entry(t, prescan) for t in source if not entry_problem(t, prescan)]
+        self._anywhere = _compile([e for e in self.entries if not e.start], False)
+        self._start = _compile([e for e in self.entries if e.start], True)
+
+    def matches(self, text):
+        """True when some entry matches text (in lower case)."""
+        return bool((self._anywhere and self._anywhere.search(text)) or (self._start and self._start.search(text)))
+
+    def first(self, text, allowed=None):
+        """(entry, match) of the first entry in file order that matches text (lower case)
+        and whose action is allowed (None: any); None when none does."""
+        if not self.matches(text):
+            return None
+        for entry in self.entries:
+            if allowed is not None and entry.action not in allowed:
+                continue
+            found = entry.regex.search(text)
+            if found:
+                return entry, found
+        return None
+
+
+def compiled(ctx, name):
+    """The pattern section name, compiled once per run (again after CONFIG KILLADD)."""
+    source = ctx.config.patterns[name]
+    section = ctx.compiled.get(name)
+    if section is None or section.source is not source:
+        section = ctx.compiled[name] = Section(source, name == "PreScan Strings")
+    return section
+
+
+# --- what a message is ------------------------------------------------------------
+
+def _end(reason, rule, kind="dropped"):
+    # pipeline imports this module for its STEPS: it is imported here when first needed.
+    from . import pipeline
+    return pipeline.Disposition(kind, reason, rule)
+
+
+def _routes(ctx, m):
+    """(address, handler, list) for each destination of m, screening's redirects applied."""
+    return [(a,) + tuple(m.redirects.get(a) or routing.resolve(ctx.config, a.rpartition("@")[0]))
+            for a in m.destinations]
+
+
+def _for_bounce_processing(ctx, m, routes):
+    """A report sent only to bounce addresses: read there, seen by nobody, never filtered away."""
+    return bool(routes) and all(h == "bounces" for _, h, _ in routes) and bool(m.automatic or bounces.is_report(m))
+
+
+def _exempt(ctx, m, routes):
+    """Commands from the SuperUser: a filter must never lock out the one who can repair it."""
+    return rights.is_superuser(ctx.config, m.author) and all(h == "robot" for _, h, _ in routes)
+
+
+def _warn(ctx, m, why):
+    """Tell an author in the site's own domains why the mail went nowhere (outside ones are not told)."""
+    if not ctx.ours(m.author) or m.automatic:
+        return
+    subject = m.subject() or "(no subject)"
+    ctx.reply(m, "Your message \"%s\" was not delivered: %s.\n\nIf you think this is wrong, "
+                 "write to postmaster@%s.\n" % (subject, why, ctx.domain),
+              subject="Not delivered: " + subject)
+    ctx.act("%s warned" % m.author, "local author")
+
+
+def _under(address, domains):
+    domain = address.rpartition("@")[2].lower()
+    return any(domain == d or domain.endswith("." + d) for d in domains)
+
+
+def _limited(ctx, lines):
+    limit = ctx.config.get("Security", "PreScanLimit")
+    return lines[:limit] if limit else lines
+
+
+def recovered_author(ctx, m):
+    """(name, address) from a From: (or Sender:) line of the RFC 822 header quoted in the
+    body's first PreScanLimit lines, for mail whose From is not an address; ("", "") if none."""
+    for line in _limited(ctx, m.text().splitlines()):
+        found = _HEADER_LINE.match(line)
+        if found:
+            name, address = email.utils.parseaddr(found.group(1))
+            if messages.is_address(address):
+                m.notes.append("author %s found in the body: the From field is not an address" % address)
+                return messages.clean(name, 200), address
+    return "", ""
+
+
+# --- the steps (pipeline.STEPS) -----------------------------------------------------
+
+def own_mail(ctx, m):
+    """Mark mail the site itself sent that came back: never answered, posted, nor read as a bounce."""
+    if routing.loop_marks(m)[ctx.robot_address()]:
+        m.own = "the robot's own mail (X-Loop)"
+    elif ctx.ours(m.author) and not bounces.is_report(m) and routing.resolve(
+            ctx.config, m.author.rpartition("@")[0])[0] in ("robot", "bounces", "owner", "approval"):
+        m.own = "mail from %s, an address of this site" % m.author
+    if m.own:
+        m.automatic = m.automatic or m.own
+    return None
+
+
+def prescan(ctx, m):
+    """[PreScan Strings] in the first PreScanLimit lines of the mail PreScanMode names."""
+    cfg = ctx.config
+    mode = cfg.get("Security", "PreScanMode")
+    section = compiled(ctx, "PreScan Strings")
+    if not mode or not section.entries:
+        return None
+    routes = _routes(ctx, m)
+    if _exempt(ctx, m, routes):
+        return None
+    report = bounces.is_report(m) or bool(m.automatic and any(h == "bounces" for _, h, _ in routes))
+    to_list = any(h == "post" for _, h, _ in routes)
+    if not (report or mode == 3 or (mode == 2 and to_list)):
+        return None
+    original = "\n".join(_scan_lines(ctx, m, report))
+    low = original.lower()
+    # BOUNCE believes only delivery reports; ADMIN acts on mail sent to a list.
+    allowed = {"SPAM", "DROP"} | ({"BOUNCE"} if report else set()) | ({"ADMIN"} if to_list else set())
+    hit = section.first(low, allowed)
+    if hit is None:
+        return None
+    entry, found = hit
+    return _PRESCAN[entry.action](ctx, m, entry, _captured(found, original, low), routes)
+
+
+def _scan_lines(ctx, m, report):
+    """The lines prescanning searches: the text, and a report's delivery-status fields."""
+    lines = _limited(ctx, [l.strip() for l in m.text().splitlines()])
+    if report:
+        fields = []
+        for part in m.msg.walk():
+            if part.get_content_type() == "message/delivery-status" and isinstance(part.get_payload(), list):
+                for block in part.get_payload():
+                    fields += ["%s: %s" % (k, messages.clean(v)) for k, v in block.items()]
+        lines += _limited(ctx, fields)
+    return lines
+
+
+def _captured(found, original, low):
+    """The address %1 matched, as written (case kept), or None."""
+    if "address" not in found.re.groupindex or found.group("address") is None:
+        return None
+    span = found.span("address")
+    # lower() keeps the length of nearly all text; where it did not, the match is good enough.
+    text = original[span[0]:span[1]] if len(original) == len(low) else found.group("address")
+    text = text.rstrip(".:")
+    return text if messages.is_address(text) else None
+
+
+def _rule(entry):
+    return "[PreScan Strings] " + entry.text
+
+
+def _everywhere(ctx, address):
+    """The lists address is a member of."""
+    cfg = ctx.config
+    return [n for n in cfg.list_names() if address in ctx.state.members(lists.number(cfg, n))]
+
+
+def _prescan_bounce(ctx, m, entry, address, routes):
+    rule = _rule(entry)
+    if address is None or ctx.ours(address):
+        ctx.act("prescan: %s matched, but %%1 is no outside address" % entry.text, rule)
+        return None
+    left, target = bounces.move(ctx, address, _everywhere(ctx, address), "BounceList", "prescan BOUNCE")
+    result = "%s left %d list(s)%s%s" % (address, len(left), ": " + ", ".join(left) if left else "",
+                                         "; now on %s" % target if target else "")
+    audit.security(ctx, m.author, "", "PRESCAN BOUNCE %s" % address, result)
+    return _end("prescan BOUNCE: " + result, rule, kind="done")
+
+
+def _prescan_spam(ctx, m, entry, address, routes):
+    rule = _rule(entry)
+    author = m.author
+    if ctx.ours(author) or rights.is_superuser(ctx.config, author):
+        result = "dropped; %s is the site's own, so left on its lists" % author
+    else:
+        left, target = bounces.move(ctx, author, _everywhere(ctx, author), "SpamCheckList", "prescan SPAM")
+        result = "dropped; %s left %d list(s)%s%s" % (author, len(left), ": " + ", ".join(left) if left else "",
+                                                    "; now on %s" % target if target else "")
+    audit.security(ctx, author, _first_list(routes), "PRESCAN SPAM", result)
+    return _end("prescan SPAM: " + result, rule)
+
+
+def _prescan_admin(ctx, m, entry, address, routes):
+    rule = _rule(entry)
+    for address, handler, listname in routes:
+        if handler == "post":
+            m.redirects[address] = ("robot", listname)
+            ctx.act("prescan: sent to the robot instead of %s" % listname, rule)
+            audit.security(ctx, m.author, listname, "PRESCAN ADMIN", "sent to the robot")
+    return None
+
+
+def _prescan_drop(ctx, m, entry, address, routes):
+    audit.security(ctx, m.author, _first_list(routes), "PRESCAN DROP", "dropped")
+    return _end("prescan DROP", _rule(entry))
+
+
+def _first_list(routes):
+    return next((n for _, _, n in routes if n), "")
+
+
+_PRESCAN = {"BOUNCE": _prescan_bounce, "SPAM": _prescan_spam, "ADMIN": _prescan_admin, "DROP": _prescan_drop}
+
+
+def spam_list(ctx, m):
+    """Mail from a member of the SpamCheckList (at a SpamCheckGateways domain) is dropped."""
+    cfg = ctx.config
+    listname = lists.find(cfg, cfg.get("Security", "SpamCheckList") or "")
+    if listname is None:
+        return None
+    routes = _routes(ctx, m)
+    if _exempt(ctx, m, routes) or _for_bounce_processing(ctx, m, routes):
+        return None
+    gateways = cfg.get("Security", "SpamCheckGateways")
+    if gateways and not _under(m.author, gateways):
+        return None
+    if m.author not in ctx.state.members(lists.number(cfg, listname)):
+        return None
+    _warn(ctx, m, "its author is on the spam list of this site")
+    return _end("author %s is on the spam list %s" % (m.author, listname), "SpamCheckList %s" % listname)
+
+
+def kill_authors(ctx, m):
+    """[Kill Authors] against the From address."""
+    return _kill(ctx, m, "Kill Authors", m.author, "author %s" % m.author)
+
+
+def kill_subjects(ctx, m):
+    """[Kill Subjects] against the subject."""
+    subject = m.subject()
+    return _kill(ctx, m, "Kill Subjects", subject, "subject \"%s\"" % subject)
+
+
+def _kill(ctx, m, name, field, what):
+    section = compiled(ctx, name)
+    if not section.entries:
+        return None
+    routes = _routes(ctx, m)
+    if _exempt(ctx, m, routes) or _for_bounce_processing(ctx, m, routes):
+        return None
+    hit = section.first(field.lower())
+    if hit is None:
+        return None
+    entry = hit[0]
+    _warn(ctx, m, "its %s matches the filter \"%s\" of this site" % (what, entry.text))
+    return _end("killed: %s matches \"%s\"" % (what, entry.text), "[%s] %s" % (name, entry.text))
+
+
+def admin_subjects(ctx, m):
+    """Mail to a list whose subject is an [Admin Subjects] entry goes to the robot instead;
+    to a list with a Proxy (a client of a remote list) it is filtered out."""
+    section = compiled(ctx, "Admin Subjects")
+    if not section.entries:
+        return None
+    posts = [(a, n) for a, h, n in _routes(ctx, m) if h == "post"]
+    if not posts:
+        return None
+    hit = section.first(m.subject().lower())
+    if hit is None:
+        return None
+    rule = "[Admin Subjects] " + hit[0].text
+    for address, listname in posts:
+        proxy = ctx.config.raw(lists.section(listname), "Proxy")
+        if proxy:
+            # The manual: the remote list does its own admin; processed here too, it would be done twice.
+            m.redirects[address] = ("filtered", listname)
+            ctx.act("admin subject to %s, a client of %s: filtered out" % (listname, proxy), rule)
+        else:
+            m.redirects[address] = ("robot", listname)
+            ctx.act("admin subject: sent to the robot instead of %s" % listname, rule)
+    if all(m.redirects.get(a, ("",))[0] == "filtered" for a in m.destinations):
+        return _end("admin subject to a proxy list: filtered out", rule)
+    return None
+
+
+# --- CONFIG KILLADD, CONFIG KILLLIST (commands.CONFIG) ---------------------------------
+
+def config_killadd(s, args):
+    """CONFIG KILLADD subject: one more [Kill Subjects] entry, the section's comments kept."""
+    entry = " ".join(args).strip()
+    if not entry:
+        s.result("error", "usage: CONFIG KILLADD subject (#{ anchors the start, }# the end)")
+        return
+    why = "longer than 200 characters" if len(entry) > 200 else entry_problem(entry)
+    if why:
+        s.result("error", "%s: %s" % (messages.clean(entry, 80), why))
+        return
+    entries = list(s.ctx.config.patterns["Kill Subjects"])
+    if any(e.lower() == entry.lower() for e in entries):
+        s.result("ok", "already in [Kill Subjects]: %s" % entry)
+        return
+    s.ctx.state.set_patterns("Kill Subjects", entries + [entry])
+    s.result("ok", "added to [Kill Subjects]: %s (%d entries)" % (entry, len(entries) + 1))
+    s.ctx.act("[Kill Subjects] entry added: %s" % entry, "CONFIG KILLADD")
+
+
+def config_killlist(s, args):
+    """CONFIG KILLLIST: the entries of [Kill Subjects] and [Kill Authors]."""
+    patterns = s.ctx.config.patterns
+    s.result("ok", "%d kill subject(s), %d kill author(s)" % (
+        len(patterns["Kill Subjects"]), len(patterns["Kill Authors"])))
+    for name in ("Kill Subjects", "Kill Authors"):
+        s.say("  [%s]" % name)
+        for entry in patterns[name]:
+            s.say("    " + entry)
+

@@ -1,0 +1,266 @@
+"""Bounces (README "Filters and bounces"): reports of real mail servers read, failures charged fairly."""
+
+import csv
+import os
+
+import pytest
+from conftest import REPO, mail
+
+from tristero import bounces, messages
+
+DATA = os.path.join(REPO, "tests", "data", "bounces")
+P, POLICY, T = bounces.PERMANENT, bounces.POLICY, bounces.TEMPORARY
+
+# Each sample is written in the format its server sends: (file, {failed address: kind}).
+SAMPLES = [
+    ("postfix_user_unknown.eml", {"bob@example.com": P}),
+    ("postfix_delayed.eml", {"dave@example.net": T}),
+    ("postfix_spam_rejected.eml", {"erin@example.com": POLICY}),
+    ("exim_classic.eml", {"carol@example.net": P}),
+    ("exim_dsn.eml", {"frank@example.net": P}),
+    ("exim_delayed.eml", {"grace@example.net": T}),
+    ("sendmail_user_unknown.eml", {"heidi@example.net": P, "ivan@example.net": P}),
+    ("qmail_user_unknown.eml", {"judy@example.com": P}),
+    ("qmail_blocked.eml", {"mallory@example.com": POLICY}),
+    ("exchange_not_found.eml", {"kim@corp.example.com": P}),
+    ("exchange_dmarc.eml", {"liam@outlook.com": POLICY}),
+    ("exchange_2003_legacy.eml", {"quentin@old.example.com": P}),
+    ("gmail_no_such_user.eml", {"nina@gmail.com": P}),
+    ("gmail_dmarc.eml", {"oscar@gmail.com": POLICY}),
+    ("gmail_delayed.eml", {"peggy@example.co.uk": T}),
+    ("vacation_autoreply.eml", {}),
+]
+
+
+def sample(name):
+    with open(os.path.join(DATA, name), "rb") as f:
+        return f.read()
+
+
+# --- reading reports (unit) ------------------------------------------------------
+
+@pytest.mark.parametrize("name, expected", SAMPLES)
+def test_each_servers_report_names_the_failed_address_and_the_kind_of_failure(name, expected):
+    raw = sample(name)
+    report = bounces.read(messages.parse(raw), raw)
+    assert {f.address: f.kind for f in report.failures} == expected
+
+
+def test_every_sample_is_in_the_table():
+    assert sorted(os.listdir(DATA)) == sorted(name for name, _ in SAMPLES)
+
+
+def test_a_report_names_the_post_it_is_about():
+    raw = sample("qmail_user_unknown.eml")
+    assert bounces.read(messages.parse(raw), raw).original == "<post-1@example.net>"
+
+
+@pytest.mark.parametrize("status, diagnostic", [
+    ("5.7.1", "smtp; 554 5.7.1 Service unavailable"),
+    ("5.0.0", "smtp; 550 5.7.26 This message does not pass authentication checks"),
+    ("5.6.0", "smtp; 554 5.6.0 Message contains invalid header"),
+    ("5.3.4", "smtp; 552 5.3.4 Message size exceeds fixed limit"),
+    ("5.0.0", "smtp; 550 Rejected by DMARC policy"),
+    ("5.0.0", "smtp; 550 High probability of spam"),
+    ("5.0.0", "smtp; 554 rejected: listed at zen.spamhaus.org"),
+])
+def test_policy_and_content_refusals_are_charged_to_the_post(status, diagnostic):
+    assert bounces.classify("failed", status, diagnostic) == POLICY
+
+
+@pytest.mark.parametrize("status, diagnostic", [
+    ("5.1.1", "smtp; 550 5.1.1 <spam@example.com>: Recipient address rejected: User unknown"),
+    ("5.1.1", "smtp; 550 5.1.1 No such user, see https://example.com/policy/nosuchuser"),
+    ("5.2.1", "smtp; 550 5.2.1 The email account that you tried to reach is disabled"),
+    ("5.2.2", "smtp; 552 5.2.2 Mailbox full"),
+    ("4.4.7", "smtp; 421 4.4.7 Delivery time expired"),
+])
+def test_failures_of_the_address_count_against_the_member(status, diagnostic):
+    assert bounces.classify("failed", status, diagnostic) == P
+
+
+@pytest.mark.parametrize("action, status", [
+    ("delayed", "4.4.1"), ("delivered", "2.0.0"), ("relayed", "2.0.0"), ("expanded", "2.0.0"), ("", "4.2.0")])
+def test_delays_and_successes_are_not_failures(action, status):
+    assert bounces.classify(action, status, "") in (T, None)
+
+
+class _Ctx:
+    domain = "example.org"
+
+
+def test_verp_sender_names_the_recipient_and_reads_back():
+    sender = bounces.envelope_sender(_Ctx(), "news", "bob+tag@example.com")
+    assert sender == "owner-news+bob+tag=example.com@example.org"
+    assert bounces.verp_recipient(sender) == "bob+tag@example.com"
+
+
+def test_verp_falls_back_to_the_list_sender_past_64_octets():
+    assert bounces.envelope_sender(_Ctx(), "news", "a" * 50 + "@example.com") == "owner-news@example.org"
+
+
+# --- charging failures (through the front door) ------------------------------------------
+
+INI = """\
+[Globals]
+Domain = example.org
+SuperUser = boss@example.net
+LogLevel = 2
+
+[Security]
+BounceList = bounced
+BounceScore = 3
+BounceDays = 7
+
+[LIST news]
+Owner = editor@example.net
+MemberFile = 00000001
+
+[LIST bounced]
+Type = Passive
+Owner = editor@example.net
+MemberFile = 00000002
+"""
+
+MEMBERS = ["bob@example.com", "dave@example.net", "oscar@gmail.com", "carol@example.net", "alice@example.net"]
+
+
+def build(site, bob="", extra=""):
+    site.write_ini(INI.replace("[LIST news]\n", "[LIST news]\n" + extra))
+    os.makedirs(site.path("lists"), exist_ok=True)
+    with open(site.path("lists", "00000001.ini"), "w") as f:
+        f.write("[Members]\n" + "".join("%s = %s\n" % (a, bob if a.startswith("bob") else "") for a in MEMBERS))
+    with open(site.path("lists", "00000002.ini"), "w") as f:
+        f.write("[Members]\n")
+
+
+def members_of(site, number):
+    from tristero.members import load
+    return {a: o for a, o in load(number, site.path("lists", number + ".ini")).items()}
+
+
+def test_a_permanent_failure_counts_against_the_member(site):
+    build(site)
+    site.drop(sample("postfix_user_unknown.eml"))
+    site.run()
+    assert members_of(site, "00000001")["bob@example.com"] == "BOUNCE 1 2026-11-21"
+    assert "bounce: bob@example.com failed permanently (5.1.1 smtp; 550 5.1.1" in site.log()
+    assert site.outbound() == []
+
+
+def test_a_second_failure_on_the_same_day_is_not_counted_again(site):
+    build(site)
+    site.drop(sample("postfix_user_unknown.eml"))
+    site.drop(sample("postfix_user_unknown.eml"))
+    site.run()
+    assert members_of(site, "00000001")["bob@example.com"] == "BOUNCE 1 2026-11-21"
+    assert "already counted today" in site.log()
+
+
+def test_failures_within_bounce_days_add_up(site):
+    build(site, bob="BOUNCE 1 2026-11-15")
+    site.drop(sample("postfix_user_unknown.eml"))
+    site.run()
+    assert members_of(site, "00000001")["bob@example.com"] == "BOUNCE 2 2026-11-21"
+
+
+def test_the_score_starts_again_after_bounce_days_without_a_failure(site):
+    build(site, bob="BOUNCE 2 2026-11-01")
+    site.drop(sample("postfix_user_unknown.eml"))
+    site.run()
+    assert members_of(site, "00000001")["bob@example.com"] == "BOUNCE 1 2026-11-21"
+
+
+def test_a_member_reaching_bounce_score_moves_to_the_bounce_list_and_the_owner_is_told(site):
+    build(site, bob="NAME Bob, BOUNCE 2 2026-11-20")
+    site.drop(sample("postfix_user_unknown.eml"))
+    site.run()
+    assert "bob@example.com" not in members_of(site, "00000001")
+    assert members_of(site, "00000002") == {"bob@example.com": "NOMAIL"}
+    [notice] = site.messages_to("editor@example.net")
+    assert "bob@example.com removed after 3 delivery failures" in notice["Subject"]
+    assert "550 5.1.1" in notice.get_content() and "ADD news bob@example.com" in notice.get_content()
+    with open(site.path("logs", "00000001.csv")) as f:
+        assert [r[2:] for r in csv.reader(f)] == [["remove", "bob@example.com", "tristero@example.org", "bounces"]]
+
+
+def test_delay_notices_are_not_failures(site):
+    build(site)
+    site.drop(sample("postfix_delayed.eml"))
+    site.run()
+    assert members_of(site, "00000001")["dave@example.net"] == ""
+    assert "bounce: dave@example.net delayed or failed temporarily" in site.log()
+
+
+def test_a_dmarc_rejection_is_charged_to_the_post_not_to_the_member(site):
+    build(site)
+    site.drop(sample("gmail_dmarc.eml"))
+    site.run()
+    assert members_of(site, "00000001")["oscar@gmail.com"] == ""
+    assert ("bounce: oscar@gmail.com refused the post <post-1@example.net> of news for policy or content "
+            "(5.7.26") in site.log()
+
+
+def test_a_failure_of_an_address_that_is_no_member_changes_nothing(site):
+    build(site)
+    site.drop(sample("gmail_no_such_user.eml"))
+    site.run()
+    assert "bounce: nina@gmail.com failed permanently" in site.log()
+    assert "is not a member of news: nothing charged" in site.log()
+
+
+def test_an_auto_reply_to_the_bounce_address_is_noted_not_forwarded(site):
+    build(site)
+    site.drop(sample("vacation_autoreply.eml"))
+    site.run()
+    assert site.outbound() == []
+    assert members_of(site, "00000001")["bob@example.com"] == ""
+    assert "delivery report for news noted: no failed recipient in it" in site.log()
+
+
+def test_reports_are_read_even_when_a_kill_subject_matches_them(site):
+    build(site)
+    with open(site.path("tristero.ini"), "a") as f:
+        f.write("\n[Kill Subjects]\nUndelivered Mail\n")
+    site.drop(sample("postfix_user_unknown.eml"))
+    site.run()
+    assert members_of(site, "00000001")["bob@example.com"] == "BOUNCE 1 2026-11-21"
+
+
+def test_the_sites_own_delivery_report_counts(site):
+    build(site)
+    site.drop(sample("postfix_user_unknown.eml").replace(
+        b"From: MAILER-DAEMON@mail.example.org (Mail Delivery System)",
+        b"From: Mail Delivery System <tristero@example.org>"))
+    site.run()
+    assert members_of(site, "00000001")["bob@example.com"] == "BOUNCE 1 2026-11-21"
+
+
+def test_a_post_that_comes_back_whole_to_the_bounce_address_is_no_bounce(site):
+    build(site)
+    site.drop(mail(frm="alice@example.net", to="owner-news@example.org", subject="Meeting",
+                   body="550 5.1.1 <bob@example.com>: user unknown\n",
+                   headers="Return-Path: <>\nX-Loop: news@example.org\nPrecedence: list\n"))
+    site.run()
+    assert members_of(site, "00000001")["bob@example.com"] == ""
+    assert "not read as a bounce: it carries this site's X-Loop" in site.log()
+
+
+# --- VERP ----------------------------------------------------------------------------------
+
+def test_with_verp_each_member_gets_an_envelope_whose_sender_names_them(site):
+    build(site, extra="VERP = Y\n")
+    site.drop(mail(frm="alice@example.net", to="news@example.org", subject="Meeting", body="Noon.\n"))
+    site.run()
+    envelopes = sorted((b.sender, tuple(b.recipients)) for b in site.outbound())
+    assert envelopes == sorted(("owner-news+%s=%s@example.org" % tuple(a.split("@")), (a,)) for a in MEMBERS)
+
+
+def test_a_report_to_a_verp_address_charges_the_member_it_names_whatever_its_format(site):
+    build(site, extra="VERP = Y\n")
+    site.drop(mail(frm="MAILER-DAEMON@relay.example.net", to="owner-news+bob=example.com@example.org",
+                   subject="Nondeliverable", headers="Return-Path: <>\n",
+                   body="Sorry, your message to the forwarding address could not be delivered.\n"
+                        "Reason: 550 mailbox unavailable\n"))
+    site.run()
+    assert members_of(site, "00000001")["bob@example.com"] == "BOUNCE 1 2026-11-21"
