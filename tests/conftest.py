@@ -19,6 +19,13 @@ SuperUser = boss@example.org
 MaxRecipients = 3
 """
 
+NEWS_LIST = """\
+[LIST news]
+Owner = editor@example.org
+Description = News of the site
+MemberFile = 00000001
+"""
+
 
 class TestSite:
     """A site folder with helpers to drop mail, run, and read what came out."""

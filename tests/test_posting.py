@@ -7,21 +7,9 @@ from email import policy
 
 import pytest
 
+from conftest import BASE_INI as GLOBALS
+from conftest import NEWS_LIST as NEWS
 from conftest import mail
-
-GLOBALS = """\
-[Globals]
-Domain = example.org
-SuperUser = boss@example.org
-MaxRecipients = 3
-"""
-
-NEWS = """\
-[LIST news]
-Owner = editor@example.org
-Description = News of the site
-MemberFile = 00000001
-"""
 
 MEMBERS = ["carol@example.com", "dave@example.net", "erin@example.com = NOMAIL"]
 

@@ -4,21 +4,9 @@ import os
 
 import pytest
 
+from conftest import BASE_INI as GLOBALS
+from conftest import NEWS_LIST as NEWS
 from conftest import mail
-
-GLOBALS = """\
-[Globals]
-Domain = example.org
-SuperUser = boss@example.org
-MaxRecipients = 3
-"""
-
-NEWS = """\
-[LIST news]
-Owner = editor@example.org
-Description = News of the site
-MemberFile = 00000001
-"""
 
 SPORTS = """\
 [LIST sports]

@@ -765,36 +765,39 @@ def _rule(s, user, listname):
 
 
 def grant(s, cmd):
-    args = _grant_args(s, cmd, "TO")
-    if args is None:
-        return
-    flags, user, listname = args
-    if not _may_grant(s, flags, listname, "GRANT"):
-        return
-    rule = _rule(s, user, listname)
-    granted = set(rule.granted if rule else ()) | flags
-    masked = set(rule.masked if rule else ()) - flags
-    _repair_note(s)
-    s.ctx.state.set_rule(user, rule.list if rule else listname, status=access.status_string(granted, masked))
-    s.result("ok", "%s now holds %s on %s" % (user, access.status_string(granted, masked), listname))
-    s.ctx.act("GRANT %s to %s for %s by %s" % (access.flag_string(flags), user, listname, s.sender), "GRANT")
+    _change_rights(s, cmd, True)
 
 
 def revoke(s, cmd):
-    args = _grant_args(s, cmd, "FROM")
+    _change_rights(s, cmd, False)
+
+
+def _change_rights(s, cmd, give):
+    """GRANT (give) or REVOKE: change the rule for exactly that user and list."""
+    verb = "GRANT" if give else "REVOKE"
+    args = _grant_args(s, cmd, "TO" if give else "FROM")
     if args is None:
         return
     flags, user, listname = args
-    if not _may_grant(s, flags, listname, "REVOKE"):
+    if not _may_grant(s, flags, listname, verb):
         return
     rule = _rule(s, user, listname)
-    granted = set(rule.granted if rule else ()) - flags
-    # An X takes the right away whatever else gives it (type, membership).
-    masked = set(rule.masked if rule else ()) | flags
+    granted = set(rule.granted if rule else ())
+    masked = set(rule.masked if rule else ())
+    if give:
+        granted, masked = granted | flags, masked - flags
+    else:
+        # An X takes the right away whatever else gives it (type, membership).
+        granted, masked = granted - flags, masked | flags
     _repair_note(s)
-    s.ctx.state.set_rule(user, rule.list if rule else listname, status=access.status_string(granted, masked))
-    s.result("ok", "%s no longer holds %s on %s" % (user, access.flag_string(flags), listname))
-    s.ctx.act("REVOKE %s from %s for %s by %s" % (access.flag_string(flags), user, listname, s.sender), "REVOKE")
+    status = access.status_string(granted, masked)
+    s.ctx.state.set_rule(user, rule.list if rule else listname, status=status)
+    if give:
+        s.result("ok", "%s now holds %s on %s" % (user, status, listname))
+    else:
+        s.result("ok", "%s no longer holds %s on %s" % (user, access.flag_string(flags), listname))
+    s.ctx.act("%s %s %s %s for %s by %s" % (verb, access.flag_string(flags), "to" if give else "from",
+                                            user, listname, s.sender), verb)
 
 
 def rights_(s, cmd):
