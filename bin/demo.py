@@ -104,7 +104,7 @@ def summary():
     print("\nSet aside whole in spool/failed/new: %s" % (", ".join(failed) or "nothing"))
     print("Processed mail kept in spool/in/cur: %d message(s)" % len(os.listdir(os.path.join(HOME, "spool", "in", "cur"))))
     print("\nThe log, one line per message (%s):" % os.path.relpath(os.path.join(HOME, "logs")))
-    for name in sorted(os.listdir(os.path.join(HOME, "logs"))):
+    for name in sorted(n for n in os.listdir(os.path.join(HOME, "logs")) if n.startswith("tristero-")):
         with open(os.path.join(HOME, "logs", name)) as f:
             for line in f:
                 print("  " + line.rstrip()[20:])
