@@ -129,8 +129,8 @@ def user_matches(pattern, address):
 
 def valid_pattern(pattern):
     """Why pattern cannot be a user pattern, or None."""
-    if not pattern or pattern.count("*") > 1:
-        return "a user is an address with at most one '*' wildcard"
+    if not pattern or (pattern.count("*") > 1 and pattern != "*@*"):
+        return "a user is an address with at most one '*' wildcard (or *@*)"
     if any(c in pattern for c in ' ,"\n\r\t\x00'):
         return "a user may not contain blanks, commas or quotes"
     return None
@@ -166,7 +166,8 @@ def parse(text):
             problems.append((n, str(e)))
             user = fields[0].strip()
             if user and not valid_pattern(user):
-                rules.append(Rule(user, "Barred", fields[2], line=n, broken=str(e)))
+                # The password stays: a broken line must not drop what protects its user.
+                rules.append(Rule(user, "Barred", fields[2], password=fields[4], line=n, broken=str(e)))
     return rules, problems
 
 

@@ -41,7 +41,7 @@ class DryRun:
         self.ops.append("append %d bytes to %s" % (len(data), path))
 
     def move(self, src, dst):
-        self.ops.append("move %s to %s" % (src, os.path.dirname(os.path.dirname(dst))))
+        self.ops.append("move %s to %s" % (src, os.path.dirname(dst)))
 
     def delete(self, path):
         self.ops.append("delete " + path)
@@ -65,7 +65,7 @@ class Batch:
         self.dry_run = dry_run
         self.state = State(site, config)
         self.ids = messages.Ids(config.globals("Domain"), now)
-        self.ctx = pipeline.Context(site, config, self.state, now, log, self.ids)
+        self.ctx = pipeline.Context(site, config, self.state, now, log, self.ids, dry_run)
         self.txn = None
         self.txn_number = 0
         self.in_txn = 0

@@ -8,8 +8,8 @@ session.result(). Who may do what is asked of rights.may().
 import datetime
 import os
 
-from . import access, archive, audit, cookies, digests, lists, members, messages, repository, rights, routing, \
-    screening
+from . import access, archive, audit, config, cookies, digests, lists, members, messages, repository, rights, \
+    routing, screening
 from .members import address_key
 from .posting import recipients
 
@@ -42,6 +42,16 @@ def _list_arg(s, cmd):
     return found, args[1:]
 
 
+def _address_in(words):
+    """(address, the other words) of command words holding an address, written bare,
+    <in brackets> or after a "quoted name" (the manual: quotes and brackets are
+    stripped); (None, words) when no word holds one."""
+    for i, w in enumerate(words):
+        if "@" in w:
+            return w.strip().strip("<>\"'"), words[:i] + words[i + 1:]
+    return None, words
+
+
 def _members(s, listname):
     return s.ctx.state.members(lists.number(s.ctx.config, listname))
 
@@ -50,6 +60,8 @@ def _address_problem(s, address, listname=None):
     """Why address cannot be a member (of listname), or None."""
     if not messages.is_address(address):
         return "%s is not a mail address (local@domain)" % messages.clean(address, 80)
+    if not address.isascii():
+        return "%s has characters beyond ASCII, which this site cannot send to (no SMTPUTF8)" % address
     if s.ctx.ours(address):
         handler, target = routing.resolve(s.ctx.config, address.rpartition("@")[0])
         if handler == "post" and listname and target == listname:
@@ -124,7 +136,7 @@ def _allowed(s, action, listname=None, what=None):
                   "rights")
     if privileged_act or not ok:
         audit.security(s.ctx, s.sender, listname, what, "done" if ok else "refused: " + why)
-        if not ok and privileged_act:
+        if not ok and rights.ACTIONS.get(action, "P") in "LPS":
             s.refused_privileged.append("%s%s: %s" % (what, " " + listname if listname else "", why))
     return ok
 
@@ -148,13 +160,12 @@ def help_(s, cmd):
             s.say("  Also: " + ", ".join(spec.names[1:]))
         return
     s.result("ok", "the commands")
-    for who in ("anyone", "list owner", "SuperUser"):
-        # (PostMaster commands are listed with the SuperUser's.)
+    for who in ("anyone", "list owner", "PostMaster", "SuperUser"):
         s.say("")
         s.say("For %s:" % who)
         for key, spec in SPECS.items():
             if spec.who == who:
-                s.say("  %-45s %s" % (spec.usage, spec.text.split(".")[0]))
+                s.say("  %-45s %s" % (spec.usage, spec.text.split(". ")[0].rstrip(".")))
     s.say("")
     s.say("Send HELP command for more on one. Names with spaces go in double quotes.")
 
@@ -211,10 +222,9 @@ def subscribe(s, cmd):
     listname, rest = _list_arg(s, cmd)
     if listname is None:
         return
-    target = s.sender
-    if rest and "@" in rest[0]:
-        # Majordomo: subscribe list address
-        target, rest = rest[0], rest[1:]
+    # Majordomo: subscribe list address
+    target, rest = _address_in(rest)
+    target = target or s.sender
     if not _may_join(s, listname, target):
         return
     ctx, cfg = s.ctx, s.ctx.config
@@ -235,8 +245,11 @@ def subscribe(s, cmd):
         audit.security(ctx, s.sender, listname, "SUBSCRIBE", "refused: MaxSessionSubs")
         return
     ctx.session_subs[address_key(s.sender)] += 1
+    if address_key(target) in ctx.confirmations_sent:
+        s.result("held", "a confirmation was already sent to %s in this run" % target)
+        return
     if _needs_confirmation(s, listname, target, other, policy) and not cookies.valid(
-            cookies.key(ctx.site), s.cookie or "", "SUB", listname, target, ctx.now.date()):
+            ctx.cookie_key(), s.cookie or "", "SUB", listname, target, ctx.now.date()):
         _ask_confirmation(s, listname, target, rest)
         return
     _subscribed(s, listname, target, rest, rule)
@@ -252,9 +265,11 @@ def _needs_confirmation(s, listname, target, other, policy):
 def _ask_confirmation(s, listname, target, name_words):
     ctx = s.ctx
     days = ctx.config.get("Security", "CookieDays")
-    code = cookies.bake(cookies.key(ctx.site), "SUB", listname, target,
+    code = cookies.bake(ctx.cookie_key(), "SUB", listname, target,
                         ctx.now.date() + datetime.timedelta(days=days))
-    command = "SUBSCRIBE %s%s" % (_quoted(listname), (" " + " ".join(name_words)) if name_words else "")
+    # The name is not repeated: a confirmation goes to an address the requester
+    # chose, and must carry nothing of theirs. The name can be given in the reply.
+    command = "SUBSCRIBE %s" % _quoted(listname)
     text = ("Dear %s,\n\n"
             "To validate your address and your wish to be a member of the list %s, this\n"
             "message was sent in answer to a subscription request%s. To finish it, reply\n"
@@ -267,6 +282,7 @@ def _ask_confirmation(s, listname, target, name_words):
     msg = ctx.message(target, "Confirm your subscription to %s" % listname, text,
                       kind="auto-replied", headers=[("Reply-To", ctx.robot_address())])
     ctx.send_message(msg, [target])
+    ctx.confirmations_sent.add(address_key(target))
     s.result("held", "a confirmation was sent to %s; the subscription is made when it is answered" % target)
     ctx.act("confirmation of %s for %s sent" % (target, listname), "cookie")
 
@@ -327,7 +343,7 @@ def unsubscribe(s, cmd):
         listname, rest = _list_arg(s, cmd)
         if listname is None:
             return
-    target = rest[0] if rest and "@" in rest[0] else s.sender
+    target = _address_in(rest)[0] or s.sender
     if address_key(target) != address_key(s.sender) and (
             everything or not _allowed(s, "manage", listname, "UNSUBSCRIBE of another address")):
         s.result("refused", "you may only unsubscribe yourself (the list owner may REMOVE others)")
@@ -442,13 +458,11 @@ LIST_OPTIONS = {"REPLY": "Reply", "TYPE": "Type", "FORWARDPREFIX": "ForwardPrefi
 
 
 def _set_value(s, section, key, value, what):
-    from .config import LIST_DEFAULTS
     try:
-        LIST_DEFAULTS[key](value)
+        s.ctx.state.set_config(section, key, value)
     except ValueError as e:
-        s.result("error", "%s: %s" % (key, e))
+        s.result("error", str(e))
         return False
-    s.ctx.state.set_config(section, key, value)
     s.result("ok", "%s %s = %s" % (what, key, value))
     s.ctx.act("%s %s set to %r by %s" % (what, key, value, s.sender), "SET")
     return True
@@ -483,10 +497,13 @@ def add(s, cmd):
     if not rest:
         s.result("error", "usage: " + SPECS["ADD"].usage)
         return
-    target, rest = rest[0], rest[1:]
+    target, rest = _address_in(rest)
     hide = bool(rest) and rest[-1].upper() == "HIDE"
     if hide:
         rest = rest[:-1]
+    if target is None:
+        s.result("refused", "%s is not a mail address (local@domain)" % messages.clean(" ".join(rest), 80))
+        return
     if not _may_join(s, listname, target):
         return
     _join(s, listname, target, rest)
@@ -506,7 +523,7 @@ def remove(s, cmd):
     if not rest:
         s.result("error", "usage: " + SPECS["REMOVE"].usage)
         return
-    target = rest[0]
+    target = rest[0].strip("<>\"'")
     roster = _members(s, listname)
     if len(target) > 2 and target.startswith("*") and target.endswith("*"):
         needle = target[1:-1].lower()
@@ -547,6 +564,10 @@ def change(s, cmd):
     if not names:
         s.result("error", "%s is not a member of any list you manage" % old)
         return
+    taken = [n for n in names if new in _members(s, n)]
+    if taken and address_key(new) != address_key(old):
+        s.result("error", "%s is already a member of %s; REMOVE one of them first" % (new, ", ".join(taken)))
+        return
     for n in names:
         number = lists.number(cfg, n)
         _, options = s.ctx.state.remove_member(number, old)
@@ -554,7 +575,25 @@ def change(s, cmd):
         audit.list_event(s.ctx, number, "change %s" % old, new, s.sender)
         audit.security(s.ctx, s.sender, n, "CHANGE %s %s" % (old, new), "done")
         s.ctx.act("%s changed to %s in %s by %s" % (old, new, n, s.sender), "CHANGE")
-    s.result("ok", "%s is now %s in %s" % (old, new, ", ".join(names)))
+    moved = _move_rules(s, old, new, names)
+    s.result("ok", "%s is now %s in %s%s" % (old, new, ", ".join(names),
+                                               "; its rights and password go with it" if moved else ""))
+
+
+def _move_rules(s, old, new, names):
+    """The access.ini rules written for exactly old on the lists names now apply to
+    new (CHANGE keeps rights, manual: "Dealing With Internet Addresses"); rules for
+    every list move only for a PostMaster, or an owner could take a PostMaster's
+    rights for an address of their own. Returns how many moved."""
+    state = s.ctx.state
+    lists_changed = {n.lower() for n in names}
+    everywhere = rights.has(rights.flags(s.ctx, s.sender), "P")
+    rules = [r for r in state.access() if address_key(r.user) == address_key(old)
+             and (r.list.lower() in lists_changed or (everywhere and r.list in ("", "*")))]
+    for r in rules:
+        state.set_rule(new, r.list, status=r.status, password=r.password, language=r.language)
+        state.set_rule(r.user, r.list, status="", password="", language="")
+    return len(rules)
 
 
 def announce(s, cmd):
@@ -645,8 +684,17 @@ def create(s, cmd):
     if taken or routing.resolve(cfg, lists.local_part(name))[0] != "unknown":
         s.result("error", "the name %s is taken" % name)
         return
-    number = lists.next_number(cfg, s.ctx.site)
     description = " ".join(words)
+    if len(words) == 1 and messages.is_address(words[0]):
+        s.result("error", "client lists of a remote list (CREATE list remote-address) are not "
+                          "supported yet; give a description")
+        return
+    for key, value in (("Owner", s.sender), ("Description", description)):
+        why = config.value_problem(lists.section(name), key, value)
+        if why:
+            s.result("error", "%s: %s" % (key, why))
+            return
+    number = lists.next_number(cfg, s.ctx.site)
     s.ctx.state.add_section(lists.section(name), {
         "Type": cfg.globals("Type"), "Owner": s.sender, "Description": description, "MemberFile": number})
     s.ctx.state.clear_list(number)
@@ -705,7 +753,8 @@ def destroy(s, cmd):
 # --- rights, passwords, cookies, audit ------------------------------------------------
 
 def _grant_args(s, cmd, keyword):
-    """(flags, user, list) of GRANT right [TO] user [[FOR] list] (FROM for REVOKE)."""
+    """(granted, masked, user, list, a privilege's name?) of GRANT right [TO] user
+    [[FOR] list] (FROM for REVOKE)."""
     words = [w for w in cmd.args]
     if len(words) >= 2 and words[1].upper() == keyword:
         del words[1]
@@ -733,22 +782,30 @@ def _grant_args(s, cmd, keyword):
             s.result("error", "there is no list called %s" % listname)
             return None
         listname = found
-    return granted | masked, user, listname
+    return set(granted), set(masked), user, listname, right.lower() in {m.lower() for m in access.MACROS}
 
 
-def _may_grant(s, wanted, listname, verb):
-    """Nobody grants (or revokes) above their own rights; only a SuperUser grants S."""
+def _may_grant(s, granting, masking, user, listname, verb):
+    """Nobody grants above their own rights, only a SuperUser grants S, and only a
+    SuperUser takes rights from a PostMaster or SuperUser."""
     scope = None if listname == "*" else listname
     if not _allowed(s, "postmaster" if scope is None else "manage", scope, verb):
         return False
-    held = rights.flags(s.ctx, s.sender, scope)
-    above = set(wanted) - held
-    if "S" in wanted and not rights.is_superuser(s.ctx.config, s.sender) and "S" not in held:
+    ctx = s.ctx
+    superuser = rights.is_superuser(ctx.config, s.sender)
+    held = rights.flags(ctx, s.sender, scope)
+    above = granting - held
+    if "S" in granting and not superuser and "S" not in held:
         above.add("S")
+    why = None
     if above:
-        s.result("refused", "you cannot %s rights you do not hold yourself (%s)"
-                 % (verb.lower(), "".join(sorted(above, key=access.FLAGS.index))))
-        audit.security(s.ctx, s.sender, scope, verb, "refused: above own rights")
+        why = "you cannot grant rights you do not hold yourself (%s)" % (
+            "".join(sorted(above, key=access.FLAGS.index)))
+    elif masking and "*" not in user and not superuser and rights.has(rights.flags(ctx, user, scope), "P"):
+        why = "only the SuperUser takes rights from a PostMaster or SuperUser"
+    if why:
+        s.result("refused", why)
+        audit.security(ctx, s.sender, scope, verb, "refused: " + why)
         return False
     return True
 
@@ -778,17 +835,21 @@ def _change_rights(s, cmd, give):
     args = _grant_args(s, cmd, "TO" if give else "FROM")
     if args is None:
         return
-    flags, user, listname = args
-    if not _may_grant(s, flags, listname, verb):
+    add, remove, user, listname, macro = args
+    if not give:
+        add, remove = set(), add | remove
+        if macro:
+            # Revoking a privilege leaves the robot's answer: name C (or GRANT
+            # Barred) to take that away too.
+            remove.discard("C")
+    if not _may_grant(s, add, remove, user, listname, verb):
         return
+    flags = add | remove
     rule = _rule(s, user, listname)
     granted = set(rule.granted if rule else ())
     masked = set(rule.masked if rule else ())
-    if give:
-        granted, masked = granted | flags, masked - flags
-    else:
-        # An X takes the right away whatever else gives it (type, membership).
-        granted, masked = granted - flags, masked | flags
+    # An X takes the right away whatever else gives it (type, membership).
+    granted, masked = (granted | add) - remove, (masked - add) | remove
     _repair_note(s)
     status = access.status_string(granted, masked)
     s.ctx.state.set_rule(user, rule.list if rule else listname, status=status)
@@ -848,6 +909,11 @@ def setpass(s, cmd):
             return
         if not _allowed(s, "postmaster", None, "SETPASS FOR %s" % user):
             return
+        if not rights.is_superuser(s.ctx.config, s.sender) and _outranks_or_is(s, user):
+            s.result("refused", "only the SuperUser sets the password of a PostMaster or the SuperUser")
+            audit.security(s.ctx, s.sender, None, "SETPASS FOR %s" % user, "refused: above own rank")
+            s.refused_privileged.append("SETPASS FOR %s: above own rank" % user)
+            return
     else:
         user = s.sender
         stored = rights.password_of(s.ctx, user)
@@ -863,6 +929,18 @@ def setpass(s, cmd):
     s.ctx.state.set_rule(user, "", password=rights.hash_password(new))
     s.result("ok", "password set for %s" % user)
     s.ctx.act("password set for %s by %s" % (user, s.sender), "SETPASS")
+
+
+def _outranks_or_is(s, pattern):
+    """Does pattern cover the SuperUser, or a user access.ini makes PostMaster or SuperUser?"""
+    cfg = s.ctx.config
+    superuser = cfg.globals("SuperUser")
+    if superuser and access.user_matches(pattern, superuser):
+        return True
+    for r in s.ctx.state.access():
+        if r.granted & {"P", "S"} and (access.user_matches(pattern, r.user) or access.user_matches(r.user, pattern)):
+            return True
+    return False
 
 
 def bake(s, cmd):
@@ -907,7 +985,7 @@ def bake(s, cmd):
     if not _allowed(s, "postmaster", None, "BAKE"):
         return
     expires = s.ctx.now.date() + datetime.timedelta(days=days)
-    code = cookies.bake(cookies.key(s.ctx.site), function, listname, user, expires)
+    code = cookies.bake(s.ctx.cookie_key(), function, listname, user, expires)
     s.result("ok", "cookie for %s on %s by %s, valid to %s:" % (function, listname, user, expires.isoformat()))
     s.say("  " + code)
     s.ctx.act("cookie baked for %s %s %s" % (function, listname, user), "BAKE")
@@ -1068,10 +1146,10 @@ SPECS = {spec.names[0]: spec for spec in (
     Spec(("AUDIT",), audit_, "AUDIT list | AUDIT SECURITY [WEEK|MONTH|date]",
          "The list's membership trail; the SuperUser: the security trail.", "list owner"),
     Spec(("CREATE",), create, "CREATE list description [HIDE]",
-         "Create a list, with you as owner and first member.", "SuperUser"),
-    Spec(("DESTROY",), destroy, "DESTROY list", "Close a list; its members are told.", "SuperUser"),
+         "Create a list, with you as owner and first member.", "PostMaster"),
+    Spec(("DESTROY",), destroy, "DESTROY list", "Close a list; its members are told.", "PostMaster"),
     Spec(("BAKE",), bake, "BAKE [function] FOR list TO user [USE BY n DAYS]",
-         "Make a cookie in advance (default: SUB, 7 days; * for any).", "SuperUser"),
+         "Make a cookie in advance (default: SUB, 7 days; * for any).", "PostMaster"),
     Spec(("CONFIG",), config_, "CONFIG SECURITY | INTERNETPOLICYSUB 0|1|2 | KILLADD subject | KILLLIST | "
          "ATTACH file | SENDFILE file [address] | PUTFILE folder [FORCE]",
          "Report the security settings; set the confirmation policy; add to and list the kill "
@@ -1086,12 +1164,17 @@ def _lookup(verb):
     return _SYNONYMS.get(verb.upper())
 
 
+def known(verb):
+    """Is verb a command (or a synonym of one)?"""
+    return _lookup(verb) is not None
+
+
 def run(s, cmd):
     """Run one command; an unknown one gets short help."""
     s.command = cmd
     key = _lookup(cmd.verb)
     if key is None:
-        s.result("error", "unknown command %s" % messages.clean(cmd.words[0], 40))
-        short_help(s)
+        s.result("error", "unknown command (see the commands below)")
+        s.unknown += 1
         return
     SPECS[key].fn(s, cmd)

@@ -382,14 +382,11 @@ class Config:
                     problems.append(Problem(self.path, self.line_of(name, key),
                                             "unknown key %s in [%s]" % (key, name), fatal=False))
                     continue
-                try:
-                    value = parse(raw)
-                except ValueError as e:
-                    problems.append(Problem(self.path, self.line_of(name, key), "%s: %s" % (key, e)))
+                why = _value_problem(parse, key, raw)
+                if why:
+                    problems.append(Problem(self.path, self.line_of(name, key), "%s: %s" % (key, why)))
                     continue
-                if parse is as_int and (value < 0 or (key in _POSITIVE and value < 1)):
-                    problems.append(Problem(self.path, self.line_of(name, key),
-                                            "%s: %d is out of range" % (key, value)))
+                value = parse(raw)
                 if key == "MemberFile":
                     if value in numbers:
                         problems.append(Problem(self.path, self.line_of(name, key),
@@ -464,6 +461,12 @@ class Config:
     # --- changing (used by state.ConfigState, which journals the changes) ---
 
     def set_value(self, section, key, value):
+        """Set key in section; raises ValueError when the value would not read back
+        as itself, or is not one the key takes (a change by mail must never leave
+        a file that stops the site)."""
+        why = value_problem(section, key, value)
+        if why:
+            raise ValueError("%s: %s" % (key, why))
         if section not in self.sections:
             self.add_section(section)
         self.sections[section][key] = value
@@ -520,6 +523,37 @@ class Config:
             else:
                 out.extend(seg.lines)
         return "\n".join(out) + "\n"
+
+
+_RANGES = {"InternetPolicySub": (0, 2), "PreScanMode": (0, 3), "LogLevel": (0, 3), "LogScreen": (0, 3)}
+
+
+def _value_problem(parse, key, raw):
+    """Why raw is not a value of key (parsed by parse), or None."""
+    try:
+        value = parse(raw)
+    except ValueError as e:
+        return str(e)
+    if parse is as_int:
+        low, high = _RANGES.get(key, (1 if key in _POSITIVE else 0, None))
+        if value < low or (high is not None and value > high):
+            return "%d is out of range (%d%s)" % (value, low, " to %d" % high if high is not None else " or more")
+    return None
+
+
+def value_problem(section, key, value):
+    """Why value cannot be written as key in section, or None: it must read back as
+    itself (no line breaks, quotes or '#' that the INI syntax would take) and be a
+    value the key takes."""
+    obj = None
+    try:
+        obj = ConfigObj(["[x]", "%s = %s" % (key, value)], list_values=False, interpolation=False)
+    except ConfigObjError:
+        pass
+    if "\n" in value or "\r" in value or obj is None or obj.get("x", {}).get(key) != value.strip():
+        return "%r cannot be written in tristero.ini as it is (line breaks, quotes or '#')" % value
+    parse = _schema_for(section).get(key)
+    return _value_problem(parse, key, value) if parse else None
 
 
 def _configobj(lines):

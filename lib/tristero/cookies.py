@@ -18,9 +18,13 @@ DAY_CHARS = 4
 LENGTH = 32
 
 
+def key_path(site):
+    return os.path.join(site.home, "tristero.key")
+
+
 def key(site):
     """The site's secret (created, readable by its owner only, on first use)."""
-    path = os.path.join(site.home, "tristero.key")
+    path = key_path(site)
     try:
         with open(path, "rb") as f:
             data = f.read()

@@ -30,12 +30,16 @@ def section(name):
 
 
 def find(config, name):
-    """The list called name (case ignored), as the configuration spells it, or None."""
+    """The list called name (case ignored), as the configuration spells it, or None.
+
+    A list is also found by the local part of its address ("my_list" for the
+    list "My List"), which is how LISTS shows it.
+    """
     want = name.lower()
     for n in config.list_names():
         if n.lower() == want:
             return n
-    return None
+    return by_local(config, want)
 
 
 def by_local(config, local):

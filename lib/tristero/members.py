@@ -7,7 +7,7 @@ The file is an INI file with one section, ``[Members]``; each line is
 with no ``=`` is a member with default options. Lines above ``[Members]``
 (comments) are kept; the members are written back sorted by domain, which
 keeps the recipients of each outbound envelope bunched by mail server.
-Addresses are stored as given and compared with the domain in lower case.
+Addresses are stored as given and compared without regard to case.
 """
 
 import io
@@ -16,17 +16,21 @@ HEADER = "[Members]"
 
 
 def address_key(address):
-    """What two spellings of one address have in common: the domain's case ignored."""
-    local, at, domain = address.rpartition("@")
-    if not at:
-        return address.lower()
-    return local + "@" + domain.lower()
+    """What two spellings of one address have in common: case ignored.
+
+    The domain's case never matters; the local part's may, by the letter of
+    RFC 5321, but no mail service a list reaches treats Alice@ and alice@ as
+    two people, and telling them apart would send two copies to one mailbox
+    and let an unsubscription in the other case fail.
+    """
+    return address.lower()
 
 
 def domain_order(key):
+    """Sort key of a member: by domain, then local part (CONTRACT §4: recipients
+    sorted by domain)."""
     local, _, domain = key.rpartition("@")
-    # Reversed labels keep sub-domains of one organisation together.
-    return (".".join(reversed(domain.split("."))), local)
+    return (domain, local)
 
 
 def clean_options(words):

@@ -15,32 +15,55 @@ POLICY = policy.default.clone(linesep="\n", max_line_length=78)
 # Parsing must never raise on hostile input: defects are recorded, not thrown.
 PARSE_POLICY = policy.default.clone(linesep="\n", raise_on_defect=False)
 
-_ADDRESS_RE = re.compile(r"[^\s@<>\"(),;:\\\[\]\x00-\x1f\x7f]+@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+")
+_ADDRESS_RE = re.compile(r"[!#-'*+\-/-9=?A-Z^-~.]+@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+")
 
 
 def parse(raw):
     return email.message_from_bytes(raw, policy=PARSE_POLICY)
 
 
+# What a header's raw value may hold before decoding: decoding is quadratic in
+# the number of encoded words, and no header Tristero reads needs more.
+HEADER_LIMIT = 4096
+# Text read for commands and filters (an HTML part is turned to text first).
+TEXT_LIMIT = 1 << 20
+HTML_LIMIT = 256 << 10
+
+
 def clean(value, limit=998):
-    """A header value safe to reuse: one line, no control characters, bounded."""
+    """A header value safe to reuse: one line, no control characters, bounded, and
+    no encoded word left: the email package would decode "=?...?=" again when the
+    value is set into a header (a second level of RFC 2047 could carry CR/LF and
+    forge header lines, CVE-2024-6923), so "=?" becomes "= ?"."""
     text = "" if value is None else str(value)
-    text = re.sub(r"[\x00-\x1f\x7f]+", " ", text)
-    return " ".join(text.split())[:limit]
+    text = re.sub(r"[\x00-\x1f\x7f\u2028\u2029\x85]+", " ", text)
+    return " ".join(text.split())[:limit].replace("=?", "= ?")
 
 
 def header(msg, name):
     """A header's decoded value, cleaned (see clean); "" when absent or unreadable."""
+    want = name.lower()
     try:
-        value = msg.get(name)
+        for key, raw in msg.raw_items():
+            if key.lower() == want:
+                return clean(msg.policy.header_fetch_parse(key, str(raw)[:HEADER_LIMIT]))
     except Exception:
         return ""
-    return clean(value)
+    return ""
+
+
+def message_id_text(value):
+    """value as a Message-ID to put in In-Reply-To or References, or "" when it is not one."""
+    value = (value or "").strip()
+    if re.fullmatch(r"<[!-;=?-~]{1,250}>", value) and "=?" not in value:
+        return value
+    return ""
 
 
 def is_address(text):
-    """True when text is a plain mail address local@domain (no name, no brackets)."""
-    return bool(text) and len(text) <= 254 and bool(_ADDRESS_RE.fullmatch(text))
+    """True when text is a plain mail address local@domain (no name, no brackets),
+    in ASCII (the export spool does not offer SMTPUTF8)."""
+    return bool(text) and len(text) <= 254 and text.isascii() and bool(_ADDRESS_RE.fullmatch(text))
 
 
 def addresses(msg, *names):
@@ -115,9 +138,14 @@ def decode_part(part, notes=None):
         pass
     guess = chardet.detect(data[:65536])
     encoding = guess.get("encoding") or "utf-8"
+    confidence = guess.get("confidence") or 0
+    if confidence < 0.5:
+        # A weak guess is worse than the commonest undeclared 8-bit charset.
+        encoding = "windows-1252"
     if notes is not None:
-        notes.append("charset guessed by chardet: %s (confidence %.2f)"
-                     % (encoding, guess.get("confidence") or 0))
+        notes.append("charset guessed by chardet: %s (confidence %.2f)%s"
+                     % (guess.get("encoding"), confidence,
+                        "; read as windows-1252" if confidence < 0.5 else ""))
     try:
         return data.decode(encoding, "replace")
     except LookupError:
@@ -140,9 +168,9 @@ def body_text(msg, notes=None):
         if plain is not None:
             break
     if plain is not None:
-        return decode_part(plain, notes)
+        return decode_part(plain, notes)[:TEXT_LIMIT]
     if html is not None:
-        return html_to_text(decode_part(html, notes))
+        return html_to_text(decode_part(html, notes)[:HTML_LIMIT])
     return ""
 
 
@@ -164,7 +192,8 @@ class Ids:
 
     def next(self):
         self.n += 1
-        return "%s.%d" % (self.seed, self.n)
+        # Zero-padded, so that name order is the order of writing.
+        return "%s.%05d" % (self.seed, self.n)
 
     def message_id(self, token):
         return "<%s.%s@%s>" % (self.now.strftime("%Y%m%d%H%M%S"), token, self.domain)
@@ -189,9 +218,21 @@ def new_message(frm, to, subject, text, now, message_id, headers=()):
     return msg
 
 
+_FIELD_LINE = re.compile(rb"[!-9;-~]+:|[ \t]")
+
+
 def serialize(msg):
-    """The message as bytes with LF line ends (the form BSMTP files carry)."""
-    return msg.as_bytes(policy=POLICY)
+    """The message as bytes with LF line ends (the form BSMTP files carry).
+
+    Raises ValueError if its header holds a line that is neither a field nor
+    a continuation: the last guard against a forged header line.
+    """
+    data = msg.as_bytes(policy=POLICY)
+    head = data.split(b"\n\n", 1)[0]
+    for line in head.split(b"\n"):
+        if not _FIELD_LINE.match(line) or b"\r" in line:
+            raise ValueError("refused to send a message with a broken header line %r" % line[:80])
+    return data
 
 
 # The types the standard library knows without the system's files: the same

@@ -83,18 +83,35 @@ class Inbound:
 class Context:
     """What the steps and handlers work with: the site, its state, the clock, the outcome."""
 
-    def __init__(self, site, config, state, now, log, ids):
+    def __init__(self, site, config, state, now, log, ids, dry_run=False):
         self.site = site
+        self.dry_run = dry_run
+        self._cookie_key = None
         self.config = config
         self.state = state
         self.now = now
         self.log = log
         self.ids = ids
         self.outcome = Outcome()
-        # Subscriptions made by each sender in this run (MaxSessionSubs).
+        # Subscriptions made by each sender in this run (MaxSessionSubs), and
+        # the addresses sent a confirmation (one each per run: no mail bombing).
         self.session_subs = collections.Counter()
+        self.confirmations_sent = set()
         # The pattern sections compiled, built once per run (see screening).
         self.compiled = {}
+
+    def cookie_key(self):
+        """The site's cookie secret; a dry run that finds none uses a throw-away one
+        rather than write tristero.key."""
+        if self._cookie_key is None:
+            import os
+            import secrets
+            from . import cookies
+            if self.dry_run and not os.path.exists(cookies.key_path(self.site)):
+                self._cookie_key = secrets.token_bytes(32)
+            else:
+                self._cookie_key = cookies.key(self.site)
+        return self._cookie_key
 
     @property
     def domain(self):
@@ -137,6 +154,7 @@ class Context:
     def message(self, to, subject, text, in_reply_to=None, kind="auto-replied", headers=()):
         """A message from the robot (RFC 3834 marked), as an EmailMessage."""
         extra = [("Auto-Submitted", kind), ("X-Loop", self.robot_address())]
+        in_reply_to = messages.message_id_text(in_reply_to)
         if in_reply_to:
             extra += [("In-Reply-To", in_reply_to), ("References", in_reply_to)]
         return messages.new_message(self.robot_from(), to, subject, text, self.now,
@@ -151,7 +169,9 @@ class Context:
         if inbound.automatic:
             self.act("no reply to automatic mail", inbound.automatic)
             return False
-        subject = subject or "Re: " + (inbound.subject() or "your message")
+        if not subject:
+            original = inbound.subject() or "your message"
+            subject = original if original.lower().startswith("re:") else "Re: " + original
         msg = self.message(inbound.author, subject, text, inbound.id)
         if attachments:
             messages.attach(msg, attachments)

@@ -11,7 +11,7 @@ from . import archive, bounces, lists, members, messages, repository, rights
 _DROP = {"return-path", "delivered-to", "x-original-to", "envelope-to", "precedence",
          "list-id", "list-help", "list-subscribe", "list-unsubscribe", "list-unsubscribe-post",
          "list-post", "list-owner", "list-archive", "sender", "errors-to",
-         "return-receipt-to", "disposition-notification-to"}
+         "return-receipt-to", "disposition-notification-to", "approved", "approve"}
 _PRIORITY_FIELDS = {"x-priority", "priority", "importance", "x-msmail-priority"}
 _PRIORITY = {"Low": ("5", "low"), "Normal": ("3", "normal"), "Urgent": ("1", "high")}
 
@@ -27,7 +27,18 @@ def post(ctx, m, listname):
         return
     ok, rule = rights.may(ctx, m.author, "post", listname)
     if not ok:
+        approval = _approval_list(ctx, m, listname)
+        if approval:
+            # Manual, "Moderated Lists": the post goes to the moderators, who
+            # forward what they approve.
+            ctx.act("post to %s sent to %s for moderation" % (listname, approval), "Type=Moderated")
+            post(ctx, m, approval)
+            return
         refuse(ctx, m, listname, rule)
+        return
+    if rights.posts_closed(ctx.config.list_value(listname, "Type")) and not _approved(ctx, m):
+        refuse(ctx, m, listname, "a password is set for %s: a post only the privileged may make needs "
+                                 "it in an Approved: header" % m.author)
         return
     cfg = ctx.config
     if cfg.list_value(listname, "Type") == "Executable":
@@ -64,6 +75,16 @@ def post(ctx, m, listname):
         ctx.act("receipt sent", "receipt requested")
 
 
+def _approval_list(ctx, m, listname):
+    """The LIST-approval list a refused post to a Moderated list goes to, or None."""
+    if ctx.config.list_value(listname, "Type") != "Moderated":
+        return None
+    approval = lists.find(ctx.config, listname + "-approval")
+    if approval and rights.may(ctx, m.author, "post", approval)[0]:
+        return approval
+    return None
+
+
 def recipients(roster):
     """The addresses a post goes to: every member but those set NOMAIL or DIGEST, in file
     order (streamed)."""
@@ -79,7 +100,7 @@ def refuse(ctx, m, listname, reason):
     ctx.reply(m, "Your message to %s was not sent to the list:\n\n  %s\n\n"
                  "Send INFO %s to %s for how to join.\n"
               % (lists.address(ctx.config, listname), reason, _quoted(listname), ctx.robot_address()),
-              subject="Not posted: " + (m.subject() or listname))
+              subject="Not posted: " + (m.subject()[:60] or listname))
 
 
 def _quoted(name):
@@ -103,11 +124,22 @@ def reply_to(ctx, m, listname):
     }.get(kind, kind)
 
 
+def _approved(ctx, m):
+    """False when a password is set for the author and the post does not carry it in
+    an Approved: header (Majordomo's), so a forged From cannot post as the privileged."""
+    stored = rights.password_of(ctx, m.author)
+    if not stored:
+        return True
+    given = messages.header(m.msg, "Approved") or messages.header(m.msg, "Approve")
+    return bool(given) and rights.verify(given, stored)
+
+
 def _override(ctx, m, listname):
     """The subject without the OverRideSubject word when a privileged poster used it, else None."""
     word = ctx.config.get("Security", "OverRideSubject")
     subject = m.subject()
-    if not word or word not in subject or not rights.privileged(ctx, m.author, listname):
+    if not word or word not in subject or not rights.privileged(ctx, m.author, listname) \
+            or not _approved(ctx, m):
         return None
     ctx.act("list settings skipped for this post", "OverRideSubject")
     return " ".join(subject.replace(word, " ").split())

@@ -56,6 +56,13 @@ _IMPLIED = {"L": "LPS", "P": "PS", "S": "S"}
 PASSWORDED = {"manage", "postmaster", "superuser", "upload", "delete"}
 
 
+# The manual lets anyone upload to Open, Approval and Distribution lists. Here
+# uploads need membership (or a GRANT): a file a stranger puts in a folder could
+# be fetched (FETCH, GET) by forged addresses, making the site mail anyone
+# whatever the stranger wrote.
+NO_STRANGER_UPLOADS = {"U"}
+
+
 def is_superuser(config, who):
     su = config.globals("SuperUser")
     return bool(su) and address_key(su) == address_key(who)
@@ -78,7 +85,9 @@ def flags(ctx, who, listname=None, action=None):
     """The set of flags who holds on listname (None: site-wide rights)."""
     granted = flags_without_rules(ctx, who, listname)
     if listname is None and action in FILE_ACTIONS:
-        granted |= _profile(PROFILES["Open"][0]) & set(FILE_ACTIONS.values())
+        # The default archive is "the equivalent of an Open list archive"
+        # (manual), uploads aside (see NO_STRANGER_UPLOADS).
+        granted |= _profile(PROFILES["Open"][0]) & set(FILE_ACTIONS.values()) - NO_STRANGER_UPLOADS
     cfg = ctx.config
     kind = cfg.list_value(listname, "Type") if listname is not None else None
     if kind != "Free" and not (action == "post" and not cfg.get("Security", "SecurePost")):
@@ -104,7 +113,7 @@ def flags_without_rules(ctx, who, listname=None):
             approval = lists.find(cfg, listname + "-approval")
             if approval and is_member(ctx.state, cfg, who, approval):
                 profile = "Member"
-        granted |= _profile(profile)
+        granted |= _profile(profile) - (set() if member else NO_STRANGER_UPLOADS)
     return granted
 
 
@@ -176,17 +185,21 @@ def _refusal(ctx, who, action, listname, held):
             if kind == "Moderated":
                 return "%s is moderated: posts come from its moderators" % listname
             if kind in ("Closed", "Subscription", "Hidden", "Executable"):
-                return "%s is a %s list: members only" % (listname, kind)
-            return "%s is a %s list: you may not post to it" % (listname, kind)
+                return "%s is %s %s list: members only" % (listname, _a(kind), kind)
+            return "%s is %s %s list: you may not post to it" % (listname, _a(kind), kind)
         if action == "subscribe":
-            return "%s is a %s list: closed to subscription" % (listname, kind)
+            return "%s is %s %s list: closed to subscription" % (listname, _a(kind), kind)
         if action == "review":
-            return "%s is a %s list: members only" % (listname, kind)
+            return "%s is %s %s list: members only" % (listname, _a(kind), kind)
     names = {"L": "the list's owner, a PostMaster or the SuperUser", "P": "a PostMaster or the SuperUser",
              "S": "the SuperUser"}
     if need in names:
         return "only %s may do this" % names[need]
     return "your rights%s do not include %s" % (" on " + listname if listname else "", need)
+
+
+def _a(word):
+    return "an" if word[:1] in "AEIOU" else "a"
 
 
 def privileged(ctx, who, listname=None):

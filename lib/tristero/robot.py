@@ -11,6 +11,8 @@ PASSWORD" prefixes (Majordomo) are taken off a command and kept with it.
 from . import commands, logbook, messages, rights
 
 ENDINGS = ("END", "EXIT", "QUIT", "STOP")
+# After this many lines that are not commands, the rest of a message is not read.
+MAX_UNKNOWN = 3
 
 
 class Command:
@@ -56,15 +58,26 @@ def _unquote(line, quote_chars):
 
 
 def parse(text, subject, quote_chars, limit):
-    """(commands, lines beyond the limit) from a body and subject."""
+    """(commands, lines beyond the limit) from a body and subject.
+
+    A line quoted from another message (it starts with one of quote_chars) is
+    a command only inside a START block, the manual's prebuilt commands that a
+    reply quotes back; elsewhere a quoted line is the text being answered (the
+    robot's own echo of earlier commands, say), never run again.
+    """
     found = []
     extra = 0
     lines = text.splitlines()
-    # "---" then, further on, START: only what follows START is read (the
-    # manual's prebuilt command blocks, quoted in a reply with text above).
+    # "---" then, further on, START: only what follows START is read.
     skipping = _has_block(lines, quote_chars)
-    for raw in lines:
-        if raw.rstrip("\r\n") in ("-- ", "--"):
+    in_block = False
+    for i, raw in enumerate(lines):
+        if raw.rstrip("\r\n") in ("-- ", "--") and not in_block:
+            # A signature ends the commands, unless a block follows (a reply
+            # that quotes one below the writer's signature).
+            if _start_follows(lines[i + 1:], quote_chars):
+                skipping = True
+                continue
             break
         line = _unquote(raw, quote_chars)
         if not line:
@@ -73,24 +86,35 @@ def parse(text, subject, quote_chars, limit):
         if not words:
             continue
         verb = words[0].upper()
+        if verb == "START":
+            skipping, in_block = False, True
+            continue
         if skipping:
-            if verb == "START":
-                skipping = False
             continue
         if verb in ENDINGS:
             break
-        if verb == "START":
+        if not in_block and line != raw.strip():
             continue
         if len(found) >= limit:
             extra += 1
             continue
         found.append(_with_password(Command(line, words)))
     if not found and not skipping:
-        s = _unquote(subject or "", quote_chars)
-        words = tokenize(s)
-        if words and words[0].upper() not in ENDINGS and not s.lower().startswith(("re:", "aw:", "fwd:")):
-            found.append(_with_password(Command(s, words)))
+        found = subject_command(subject, quote_chars)
     return found, extra
+
+
+def subject_command(subject, quote_chars):
+    """The subject as a command ([] when it is a reply's or holds none)."""
+    s = _unquote(subject or "", quote_chars)
+    words = tokenize(s)
+    if words and words[0].upper() not in ENDINGS and not s.lower().startswith(("re:", "aw:", "fwd:", "re ")):
+        return [_with_password(Command(s, words))]
+    return []
+
+
+def _start_follows(lines, quote_chars):
+    return any(_unquote(l, quote_chars).upper() == "START" for l in lines)
 
 
 _SECRET_AT = {"PASSWORD": 1, "SETPASS": 1, "PASSWD": 1}
@@ -146,6 +170,7 @@ class Session:
         self.cookie = None         # from a COOKIE command, likewise
         self.command = None        # the command being run
         self.refused_privileged = []
+        self.unknown = 0           # commands not known: the reply ends with short help
         self.attachments = []      # (name, bytes) the reply carries (GET, INFO ...)
         self.stored = set()        # paths PUT by this message
         self.folder = None         # the list CD chose for file commands (None: as addressed)
@@ -171,21 +196,48 @@ def answer(ctx, m, default_list, text=None):
     LISTBOT.TXT), as if its author had sent them.
     """
     cfg = ctx.config
-    if text is None:
-        found, extra = parse(m.text(), m.subject(), cfg.globals("QuoteChars"), cfg.globals("MaxCommands"))
-    else:
-        found, extra = parse(text, "", "", cfg.globals("MaxCommands"))
-    session = Session(ctx, m, default_list)
-    if not found:
-        session.say("No command was found in your message.")
-        session.say()
-        commands.short_help(session)
+    if m.automatic:
+        # An auto-reply or a bounce may quote commands; acting on them would let
+        # any mail that bounces subscribe or unsubscribe people.
+        ctx.act("automatic mail: no command read", m.automatic)
+        return
     if "C" not in rights.flags(ctx, m.author, default_list):
         ctx.act("no answer: %s is barred" % m.author, "access.ini")
         return
+    quote_chars = cfg.globals("QuoteChars")
+    session = Session(ctx, m, default_list)
+    if text is None:
+        found, extra = parse(m.text(), m.subject(), quote_chars, cfg.globals("MaxCommands"))
+        if found and not any(commands.known(c.verb) for c in found):
+            from_subject = subject_command(m.subject(), quote_chars)
+            if from_subject and commands.known(from_subject[0].verb):
+                # A one-click unsubscription from a mail client, or a command
+                # sent to a list: the body is prose, the subject the command.
+                found, extra = from_subject, 0
+                session.say("The text of your message holds no command; its subject was read as one.")
+                session.say()
+    else:
+        found, extra = parse(text, "", "", cfg.globals("MaxCommands"))
+    if not found:
+        session.say("No command was found in your message.")
+        session.say()
+        session.unknown = 1
+    # A subject read as a command may hold a password (approve ...): it is not
+    # repeated in the reply's subject.
+    from_subject = subject_command(m.subject(), quote_chars)
+    subject = "Re: your commands" if found and from_subject and found[0].line == from_subject[0].line else None
     for cmd in found:
-        session.say("> " + messages.clean(echo(cmd), 200))
+        if session.unknown >= MAX_UNKNOWN:
+            # Prose or spam, not commands: echoing it back would amplify it.
+            session.say("The rest of your message was not read: %d lines in it are not commands." % MAX_UNKNOWN)
+            session.say()
+            break
+        known = commands.known(cmd.verb)
+        session.say("> " + (messages.clean(echo(cmd), 200) if known else messages.clean(cmd.words[0], 40)))
         commands.run(session, cmd)
+        session.say()
+    if session.unknown:
+        commands.short_help(session)
         session.say()
     if extra:
         session.say("%d more command line(s) were not run: at most %d commands are run from "
@@ -198,8 +250,7 @@ def answer(ctx, m, default_list, text=None):
     ctx.act("robot: " + summary, "robot" + (" for %s" % default_list if default_list else ""))
     ctx.log.log(logbook.DEBUG, "  robot reply has %d line(s)" % len(session.out))
     head = "Results of your commands to %s at %s:\n\n" % (ctx.robot_address(), ctx.config.globals("ServerName"))
-    ctx.reply(m, head + "\n".join(session.out) + "\n",
-              subject="Re: " + (m.subject() or "your commands"), attachments=session.attachments)
+    ctx.reply(m, head + "\n".join(session.out) + "\n", subject=subject, attachments=session.attachments)
     if session.refused_privileged:
         ctx.notify("Tristero: refused privileged commands from %s" % m.author,
                    "%s (message %s) was refused:\n\n%s\n\nThe security trail is logs/security.at "

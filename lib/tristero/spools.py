@@ -33,8 +33,11 @@ def processed_name(name):
 
 
 def valid_envelope_address(address):
-    """True when address can go into MAIL FROM/RCPT TO as it is (empty: null sender)."""
-    return bool(_ENVELOPE_RE.fullmatch(address))
+    """True when address can go into MAIL FROM/RCPT TO as it is (empty: null sender).
+
+    ASCII only: the export spool does not offer SMTPUTF8.
+    """
+    return address.isascii() and bool(_ENVELOPE_RE.fullmatch(address))
 
 
 def dot_stuff(data):
