@@ -23,14 +23,29 @@ def address_key(address):
     two people, and telling them apart would send two copies to one mailbox
     and let an unsubscription in the other case fail.
     """
-    return address.lower()
+    low = address.lower()
+    # The address itself when already in lower case: one string per member, not two.
+    return address if low == address else low
 
 
 def domain_order(key):
-    """Sort key of a member: by domain, then local part (CONTRACT §4: recipients
-    sorted by domain)."""
-    local, _, domain = key.rpartition("@")
-    return (domain, local)
+    """Sort key of a member: by domain (CONTRACT §4: recipients sorted by domain),
+    then by the whole key."""
+    return (key.rpartition("@")[2], key)
+
+
+def sorted_keys(keys):
+    """keys in domain_order, without a key tuple per member: grouped by domain,
+    the domains sorted, each group sorted as plain strings."""
+    groups = {}
+    for key in keys:
+        groups.setdefault(key.rpartition("@")[2], []).append(key)
+    out = []
+    for domain in sorted(groups):
+        group = groups.pop(domain)
+        group.sort()
+        out.extend(group)
+    return out
 
 
 def clean_options(words):
@@ -102,7 +117,7 @@ class MemberList:
         members = self.members
         seen_header = False
         in_order = True
-        last_domain = last_local = last_rank = None
+        last = last_domain = None
         for line in lines:
             s = line.strip()
             if not seen_header:
@@ -123,17 +138,11 @@ class MemberList:
                 key = address_key(address)
                 members[key] = (address, options.strip())
                 if in_order:
-                    # Cheap: the reversed domain is only worked out where the domain changes.
-                    local, _, domain = key.rpartition("@")
-                    if domain == last_domain:
-                        in_order = local >= last_local
-                    else:
-                        rank = domain_order(key)[0]
-                        in_order = last_rank is None or rank > last_rank
-                        last_domain, last_rank = domain, rank
-                    last_local = local
+                    domain = key.rpartition("@")[2]
+                    in_order = last is None or (domain, key) >= (last_domain, last)
+                    last, last_domain = key, domain
         if not in_order:
-            self.members = {k: members[k] for k in sorted(members, key=domain_order)}
+            self.members = {k: members[k] for k in sorted_keys(members)}
         if header:
             self.header = header
         return self
@@ -151,7 +160,7 @@ class MemberList:
             out.write(line + "\n")
         out.write(HEADER + "\n")
         members = self.members
-        order = sorted(members, key=domain_order)
+        order = sorted_keys(members)
         for key in order:
             address, options = members[key]
             out.write("%s = %s\n" % (address, options) if options else "%s =\n" % address)
