@@ -2,7 +2,7 @@
 
 import os
 
-from conftest import REPO, mail
+from conftest import BASE_INI, REPO, mail
 
 from tristero import config as configmod
 
@@ -194,3 +194,22 @@ def test_a_list_section_added_by_hand_gets_a_member_file_number(site):
     assert number and len(number) == 8
     with open(site.path("lists", number + ".ini")) as f:
         assert "alice@example.net =" in f.read()
+
+
+def test_section_names_are_read_without_regard_to_case(site):
+    site.write_ini("[globals]\nDomain = example.org\nSuperUser = boss@example.org\n"
+                   "[list news]\nMemberFile = 00000001\n[kill subjects]\n#{DELIVERY ERROR}#\n")
+    p = site.tristero("check", check=False)
+    assert p.returncode == 0 and b"unknown section" not in p.stderr
+    cfg = configmod.load(site.home)
+    assert cfg.list_names() == ["news"] and cfg.patterns["Kill Subjects"] == ["#{DELIVERY ERROR}#"]
+
+
+def test_a_value_that_would_not_read_back_is_refused_by_mail(site):
+    site.write_ini(BASE_INI + "[LIST news]\nMemberFile = 00000001\nOwner = boss@example.org\n")
+    site.drop(mail(frm="boss@example.org", body="set news forwardprefix '''x\nset news archivedays -3\n"
+                                                "set news forwardprefix a # b\n"))
+    site.run()
+    site.drop(mail(frm="boss@example.org", subject="again", body="lists"))
+    assert site.run().returncode == 0          # the file still reads
+    assert configmod.load(site.home).raw("LIST news", "ForwardPrefix") is None

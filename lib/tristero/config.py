@@ -258,13 +258,28 @@ class _Segment:
         self.obj = None           # ConfigObj for "ini" segments
 
 
+_PATTERN_NAMES = {name.lower(): name for name in PATTERN_SECTIONS}
+
+
+def canonical_section(name):
+    """A section's name as the program spells it: INI section names (Windows', the
+    manual's) are read without regard to case."""
+    low = " ".join(name.lower().split())
+    for known in list(SCHEMA) + list(PATTERN_SECTIONS):
+        if low == known.lower():
+            return known
+    if low.startswith("list "):
+        return "LIST " + name.split(None, 1)[1].strip()
+    return name
+
+
 def _split(lines):
     """Cut the file into segments at section headers; see the module doc."""
     segments = [_Segment("ini", 1, [])]
     for n, line in enumerate(lines, 1):
         m = _SECTION_RE.match(line)
         if m:
-            kind = m.group(1) if m.group(1) in PATTERN_SECTIONS else "ini"
+            kind = _PATTERN_NAMES.get(" ".join(m.group(1).lower().split()), "ini")
             if kind != "ini" or segments[-1].kind != "ini":
                 segments.append(_Segment(kind, n, []))
         segments[-1].lines.append(line)
@@ -301,6 +316,9 @@ class Config:
                 for key in seg.obj.scalars:
                     self.problems.append(Problem(self.path, self._line_of(seg, None, key),
                                                  "%r is outside any [section]" % key))
+                for name in list(seg.obj.sections):
+                    if canonical_section(name) != name and canonical_section(name) not in seg.obj:
+                        seg.obj.rename(name, canonical_section(name))
                 for name in seg.obj.sections:
                     self._keep_comment_spacing(seg, name)
                     if name in self.sections:
@@ -338,7 +356,7 @@ class Config:
             if m:
                 if in_section and key is not None and section is not None:
                     return None
-                in_section = m.group(1) == section
+                in_section = canonical_section(m.group(1)) == section
                 if in_section and key is None:
                     return seg.start + n
                 continue
