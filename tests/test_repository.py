@@ -129,14 +129,16 @@ def test_put_force_replaces_a_file_for_the_owner(rsite):
 
 def test_put_force_over_someone_elses_file_needs_the_owner(rsite):
     put_file(rsite, "00000001/a.txt", b"old")
-    text, _ = run_commands(rsite, "put news force", frm="stranger@example.net", files=[("a.txt", b"new")])
+    text, _ = run_commands(rsite, "put news force", frm="carol@example.com", files=[("a.txt", b"new")])
     assert "a.txt exists: only the list's owner, a PostMaster or the SuperUser may replace it" in text
     assert read(rsite.path("archive", "00000001", "a.txt")) == b"old"
 
 
-def test_anyone_uploads_to_an_open_list(rsite):
-    text, _ = run_commands(rsite, "put news", frm="stranger@example.net", files=[("note.txt", b"hi")])
+def test_a_member_uploads_to_an_open_list_and_a_stranger_does_not(rsite):
+    text, _ = run_commands(rsite, "put news", frm="carol@example.com", files=[("note.txt", b"hi")])
     assert "OK: 1 file(s) stored in news" in text
+    text, _ = run_commands(rsite, "put news", frm="stranger@example.net", files=[("spam.html", b"hi")])
+    assert "REFUSED" in text and not os.path.exists(rsite.path("archive", "00000001", "spam.html"))
 
 
 def test_put_without_attachments_says_so(rsite):
@@ -151,7 +153,7 @@ def test_put_over_max_file_size_is_refused_with_the_limit(rsite):
 
 
 def test_the_lists_own_messages_are_written_by_its_owner_only(rsite):
-    text, _ = run_commands(rsite, "put news\nput news welcome\n", frm="stranger@example.net",
+    text, _ = run_commands(rsite, "put news\nput news welcome\n", frm="carol@example.com",
                            files=[("welcome.txt", b"hijacked")])
     assert text.count("only the list's owner, a PostMaster or the SuperUser may write it") == 2
     assert rsite.listdir("archive", "00000001") == []
@@ -228,13 +230,18 @@ def test_get_of_a_missing_file_is_an_error(rsite):
     assert "ERROR: 0 file(s) of news attached\n  nothing.txt: there is no file nothing.txt" in text
 
 
-def test_fetch_sends_each_file_as_a_message_of_its_own_with_no_text(rsite):
+def test_fetch_sends_each_file_as_a_message_of_its_own_with_a_line_of_text_first(rsite):
     put_file(rsite, "00000001/a.pdf", b"%PDF-a")
     put_file(rsite, "00000001/b.zip", b"PK\x03\x04")
     text, _ = run_commands(rsite, "ftp news a.pdf b.zip", frm="carol@example.com")
     assert "OK: 2 file(s) of news sent, each as a message of its own: a.pdf, b.zip" in text
     alone = [m for m in rsite.messages_to("carol@example.com") if m["Subject"].startswith("news: ")]
-    assert [(m["Subject"], m.get_content_type(), m.get_filename(), m.get_content()) for m in alone] == [
+    assert [m.get_content_type() for m in alone] == ["multipart/mixed"] * 2
+    assert [m.get_body(("plain",)).get_content() for m in alone] == [
+        "The file a.pdf of news, as you asked (FETCH a.pdf).\n",
+        "The file b.zip of news, as you asked (FETCH b.zip).\n"]
+    assert [(m["Subject"], p.get_content_type(), p.get_filename(), p.get_content())
+            for m in alone for p in m.iter_attachments()] == [
         ("news: a.pdf", "application/pdf", "a.pdf", b"%PDF-a"),
         ("news: b.zip", "application/zip", "b.zip", b"PK\x03\x04")]
     assert all(m["Auto-Submitted"] == "auto-replied" for m in alone)
@@ -401,7 +408,8 @@ def trap(rsite, tmp_path):
 @pytest.mark.parametrize("name", ESCAPES, ids=[repr(n)[1:-1][:40] for n in ESCAPES])
 def test_no_path_escapes_the_lists_folder(trap, name):
     site, skip, outside, folder, before = trap
-    body = "get news %s\nfetch news %s\nkill news %s\nindex news %s\nput news %s\nput news\n" % ((
+    # "put news" first: a name that breaks the lines into junk ends the reading (robot).
+    body = "put news\nget news %s\nfetch news %s\nkill news %s\nindex news %s\nput news %s\n" % ((
         '"%s"' % name,) * 5)
     site.drop(with_files(body, files=[("x.txt", b"planted"), (name, b"planted")]))
     site.run()
@@ -453,7 +461,8 @@ def test_config_sendfile_sends_a_file_to_another_address_as_a_message_of_its_own
     rsite.drop(mail(frm="boss@example.org", body="config sendfile archive/00000000/ade.csv admin@example.net"))
     rsite.run()
     [m] = rsite.messages_to("admin@example.net")
-    assert m.get_filename() == "ade.csv" and m.get_content() == "a,b\n"
+    [f] = m.iter_attachments()
+    assert f.get_filename() == "ade.csv" and f.get_content() == "a,b\n"
 
 
 def test_config_attach_is_for_the_superuser_only(rsite):
@@ -569,7 +578,7 @@ def test_an_executable_list_ignores_non_members(rsite):
     rsite.drop(mail(frm="stranger@example.net", to="docs@example.org", subject="pack"))
     rsite.run()
     [m] = rsite.messages_to("stranger@example.net")
-    assert m["Subject"] == "Not posted: pack" and "docs is a Executable list: members only" in m.get_content()
+    assert m["Subject"] == "Not posted: pack" and "docs is an Executable list: members only" in m.get_content()
 
 
 def test_grant_w_opens_an_executable_list_to_everyone(rsite):
@@ -592,10 +601,11 @@ TYPES = ("Open", "Free", "Internal", "Closed", "Moderated", "Subscription", "App
 # (Approval's download) the profiles decide: an Approval list's non-members are Posters,
 # who may upload but not download.
 CELLS = {
-    "Open": ((True, True), (True, True)), "Free": ((True, True), (True, True)),
-    "Internal": ((True, True), (True, True)), "Closed": ((False, True), (False, True)),
+    # Uploads need membership on every type (rights.NO_STRANGER_UPLOADS).
+    "Open": ((False, True), (True, True)), "Free": ((False, True), (True, True)),
+    "Internal": ((False, True), (True, True)), "Closed": ((False, True), (False, True)),
     "Moderated": ((False, False), (True, True)), "Subscription": ((False, True), (False, True)),
-    "Approval": ((True, True), (False, True)), "Distribution": ((True, True), (True, True)),
+    "Approval": ((False, True), (False, True)), "Distribution": ((False, True), (True, True)),
     "Executable": ((False, False), (False, True)), "Passive": ((False, False), (False, False)),
     "Broadcast": ((False, False), (True, True)), "Hidden": ((False, True), (False, True)),
 }

@@ -66,15 +66,64 @@ def day_files(root):
 
 # --- writing ---------------------------------------------------------------------
 
+def _kind(path):
+    """What is at path: None (nothing), "file", "folder" or "a link or special file"."""
+    try:
+        mode = os.lstat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    if stat.S_ISREG(mode):
+        return "file"
+    if stat.S_ISDIR(mode):
+        return "folder"
+    return "a link or special file"
+
+
+def _problem(ctx, root, rel, want):
+    """Why the archive cannot write rel (a path in root) as want ("file"), its folders
+    being folders, or None. What this run has staged counts as on the disk."""
+    parts = rel.split("/")
+    path = root
+    for i, part in enumerate(parts):
+        path = os.path.join(path, part)
+        kind = _kind(path)
+        need = want if i == len(parts) - 1 else "folder"
+        if kind is None:
+            break
+        if kind != need:
+            return "%s is %s, not a %s" % ("/".join(parts[:i + 1]),
+                                         kind if kind.startswith("a ") else "a " + kind, need)
+    return repository.staged_conflict(ctx, os.path.join(root, *parts), root)
+
+
 def append(ctx, m, listname, mode):
-    """Append the post m to its list's file of the day, as the Archive mode says."""
-    root = repository.folder(ctx, listname)
+    """Append the post m to its list's file of the day, as the Archive mode says.
+
+    Nothing is staged that could not be applied: a day file or a folder of
+    files/ that is something else (a folder, a link, a file planted by PUT or
+    by hand) leaves the post out of the archive, logged.
+    """
+    try:
+        root = repository.folder(ctx, listname)
+    except repository.Refused as e:
+        ctx.act("not archived: %s" % e, "Archive")
+        return
     day = ctx.now.strftime("%Y%m%d")
+    day_file = day + ".txt"
+    why = _problem(ctx, root, day_file, "file")
     raw = m.raw
-    if mode != "COMPLETE":
+    if mode != "COMPLETE" and not why:
         raw, files = _text_only(m, listname, day, mode == "FILEONLY")
         for rel, data in files:
-            ctx.write(os.path.join(root, rel), data)
+            why = why or _problem(ctx, root, rel, "file")
+    if why:
+        ctx.act("not archived: %s" % why, "Archive")
+        return
+    if mode != "COMPLETE":
+        for rel, data in files:
+            path = os.path.join(root, rel)
+            ctx.write(path, data)
+            repository.note_staged(ctx, path)
     block, body = messages.split_raw(raw)
     kept = b"".join(raw for name, raw in messages.raw_headers(block)
                     if name.lower() not in ("return-path", "delivered-to", "x-original-to", "envelope-to"))
@@ -83,7 +132,9 @@ def append(ctx, m, listname, mode):
     data = b"From %s %s\n" % (m.author.encode(), stamp.encode()) + kept + b"\n" + body
     if not data.endswith(b"\n"):
         data += b"\n"
-    ctx.append(os.path.join(root, day + ".txt"), data + b"\n")
+    path = os.path.join(root, day_file)
+    ctx.append(path, data + b"\n")
+    repository.note_staged(ctx, path)
 
 
 def _leaves(msg):
@@ -280,6 +331,8 @@ def _around(line, at, width, room=160):
 def search(s, cmd):
     """SEARCH/GREP/FIND [list] text: posts of the list's archive that hold text (case ignored)."""
     listname, root, words = repository.where(s, cmd.args, 1)
+    if root is None:
+        return
     text = " ".join(words)
     if len(text) < 2 or len(text) > 200:
         s.result("error", "usage: SEARCH [list] text (2 to 200 characters)")

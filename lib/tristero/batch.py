@@ -115,7 +115,9 @@ class Batch:
             for op in txn.ops:
                 print("  would " + op)
         elif txn.ops:
-            self._store(txn.commit)
+            for step, why in self._store(txn.commit) or ():
+                self.log.direct(logbook.ERROR, "journal: a step that cannot be done was skipped: %s: %s"
+                                % (step, why))
         else:
             txn.discard()
         self.state.committed()
@@ -309,6 +311,8 @@ def run(site, now, dry_run=False, verbose=False):
             if any(recovered):
                 log.direct(logbook.MESSAGE, "recovered: %d committed transaction(s) finished, %d "
                            "uncommitted discarded (their messages are redone)" % recovered)
+            for step, why in getattr(recovered, "skipped", ()):
+                log.direct(logbook.ERROR, "journal: a step that cannot be done was skipped: %s: %s" % (step, why))
             return _run_locked(site, config, now, log, dry_run, verbose)
     except locks.Busy:
         if verbose:

@@ -80,16 +80,6 @@ def _attachments_dir_files(folder):
             and not os.path.islink(os.path.join(folder, n))]
 
 
-def _file_text(path):
-    """Text of a friendlier-message file (readme.txt ...), or None when absent."""
-    try:
-        with open(path, "rb") as f:
-            data = f.read(1 << 20)
-    except (FileNotFoundError, IsADirectoryError):
-        return None
-    return data.decode("utf-8", "replace")
-
-
 def _tell(s, to, subject, text):
     """A message from the robot to someone other than the sender."""
     ctx = s.ctx
@@ -100,7 +90,7 @@ def _friendly(s, listname, name, to, subject, lead=""):
     """Send the list's name.txt (welcome, farewell) to, with lead text before it and the
     files of the list's name/ folder attached."""
     root = repository.folder(s.ctx, listname)
-    text = _file_text(os.path.join(root, name + ".txt"))
+    text = repository.text_file(root, name + ".txt")
     files = repository.folder_files(s.ctx, root, name)
     if text is None and not lead and not files:
         return
@@ -207,7 +197,7 @@ def info(s, cmd):
     s.say("  Owner:       %s" % (cfg.raw(sec, "Owner") or cfg.globals("SuperUser")))
     s.say("  Members:     %d" % len(_members(s, listname)))
     root = repository.folder(s.ctx, listname)
-    readme = _file_text(os.path.join(root, "readme.txt"))
+    readme = repository.text_file(root, "readme.txt")
     if readme:
         s.say("")
         s.say(readme.rstrip())
@@ -622,7 +612,7 @@ def announce(s, cmd):
     if to_list is not None and not _allowed(s, "post", to_list, "ANNOUNCE to %s" % to_list):
         return
     root = repository.folder(ctx, listname)
-    subject, text = _announcement(s, listname, _file_text(os.path.join(root, "readme.txt")), new_list)
+    subject, text = _announcement(s, listname, repository.text_file(root, "readme.txt"), new_list)
     msg = ctx.message(lists.address(cfg, to_list) if to_list else target, subject, text, kind="auto-generated")
     files = repository.folder_files(ctx, root, "readme")
     if files:

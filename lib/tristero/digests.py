@@ -291,30 +291,49 @@ def _rfc1153(listname, head, found, notes, inline, volume, issue, end):
 # --- the day's digests (a housekeeping step) ------------------------------------------------
 
 def send_all(batch):
-    """Send every digest due today, each list's on its own: one that fails is logged and
-    rolled back, and the others go out. Each list's work is staged as it is done."""
+    """Send every digest due today, each list's on its own: one that fails (made or
+    staged) is logged and rolled back, and the others go out. Each list's work is
+    staged as it is done. A failure of the disk (batch.StoreError) stops the run."""
+    from .batch import StoreError      # batch imports housekeeping, which imports this module
     ctx = batch.ctx
     today = batch.now.date()
     for listname in ctx.config.list_names():
-        point, mark = ctx.state.savepoint(), batch.log.mark()
+        txn_mark, point, mark = batch.txn.mark(), ctx.state.savepoint(), batch.log.mark()
         ctx.outcome = pipeline.Outcome()
         try:
             _list_digests(ctx, listname, today)
+            batch.stage_outcome(ctx.outcome)
+        except StoreError:
+            raise
         except Exception as e:
+            batch.txn.rollback(txn_mark)
             ctx.state.rollback(point)
             batch.log.rollback(mark)
             why = "%s: %s" % (type(e).__name__, messages.clean(e, 300))
             batch.log.log(logbook.ERROR, "housekeeping: digests of %s not sent: %s" % (listname, why))
-            ctx.outcome = pipeline.Outcome()
-            ctx.ids.start("digest-failure:%s:%s" % (listname, today))
-            ctx.notify("Tristero: the digests of %s were not sent" % listname,
-                       "The digests of %s due on %s could not be made (%s); they are tried\n"
-                       "again by the first run of tomorrow, with the days they missed.\n" % (listname, today, why))
-            batch.stage_outcome(ctx.outcome)
-            ctx.outcome = pipeline.Outcome()
-            continue
-        batch.stage_outcome(ctx.outcome)
+            _tell_failure(batch, listname, today, why)
         ctx.outcome = pipeline.Outcome()
+
+
+def _tell_failure(batch, listname, today, why):
+    """Tell the SuperUser that a list's digests were not sent; a notice that cannot be
+    staged either is only logged."""
+    from .batch import StoreError
+    ctx = batch.ctx
+    txn_mark = batch.txn.mark()
+    ctx.outcome = pipeline.Outcome()
+    ctx.ids.start("digest-failure:%s:%s" % (listname, today))
+    try:
+        ctx.notify("Tristero: the digests of %s were not sent" % listname,
+                   "The digests of %s due on %s could not be made (%s); they are tried\n"
+                   "again by the first run of tomorrow, with the days they missed.\n" % (listname, today, why))
+        batch.stage_outcome(ctx.outcome)
+    except StoreError:
+        raise
+    except Exception as e:
+        batch.txn.rollback(txn_mark)
+        batch.log.log(logbook.ERROR, "housekeeping: the SuperUser was not told: %s: %s"
+                      % (type(e).__name__, messages.clean(e, 300)))
 
 
 def _list_digests(ctx, listname, today):

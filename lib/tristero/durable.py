@@ -7,9 +7,11 @@ with SIGKILL right after its N-th step (a file written, renamed, appended,
 removed, a folder made). Unset, as in production, it costs one comparison.
 """
 
+import errno
 import os
 import shutil
 import signal
+import stat
 
 _CRASH_AFTER = int(os.environ.get("TRISTERO_CRASH_AFTER") or 0)
 _steps = 0
@@ -21,6 +23,22 @@ def _step():
     _steps += 1
     if _steps == _CRASH_AFTER:
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+class NotAFile(OSError):
+    """A path that must be a regular file is a link, a folder or a special file.
+
+    Not a failure of the disk: the journal skips the step and reports it.
+    """
+
+
+def fsync_file(path):
+    """Flush a file already written (without fsync) to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def fsync_dir(path):
@@ -114,9 +132,19 @@ def append_at(path, offset, data, start=None):
     """
     if not data:
         return offset
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    # Never through a link, never into a FIFO or device (a person with write
+    # access to archive/ could plant one to have mail appended anywhere).
     try:
-        size = os.fstat(fd).st_size
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise NotAFile(errno.ELOOP, "a link, not a file: not followed", path)
+        raise
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotAFile(errno.EINVAL, "not a regular file", path)
+        size = st.st_size
         begin = min(offset if start is None else start, size)
         tail = os.pread(fd, size - begin, begin) if size > begin else b""
         found = tail.find(data)

@@ -8,7 +8,7 @@ batch's open transaction.
 import datetime
 import os
 
-from . import archive, digests, lists, logbook, pipeline
+from . import archive, digests, lists, logbook, messages, pipeline
 
 
 def expire_logs(batch):
@@ -80,20 +80,62 @@ def due(batch):
 
 
 def run(batch):
-    """Run every step into the batch's open transaction, once a day."""
+    """Run every step into the batch's open transaction, once a day.
+
+    A step that fails is rolled back, logged and reported to the SuperUser,
+    and the other steps still run; a failure of the disk (batch.StoreError)
+    stops the batch.
+    """
+    from .batch import StoreError      # batch imports this module
     if not due(batch):
         return
     day = batch.now.strftime("%Y-%m-%d")
     for name, step in STEPS:
         batch.log.log(logbook.ACTION, "housekeeping: " + name)
-        batch.ctx.outcome = pipeline.Outcome()
-        batch.ids.start("housekeeping:%s:%s" % (name, day))
-        removed = 0
-        for path in step(batch):
-            batch._store(batch.txn.delete, path)
-            removed += 1
-        batch.stage_outcome(batch.ctx.outcome)
-        if removed:
-            batch.log.log(logbook.MESSAGE, "housekeeping: %s: %d removed" % (name, removed))
+        marks = batch.txn.mark(), batch.state.savepoint(), batch.log.mark()
+        try:
+            _run_step(batch, name, step, day)
+        except StoreError:
+            raise
+        except Exception as e:
+            batch.txn.rollback(marks[0])
+            batch.state.rollback(marks[1])
+            batch.log.rollback(marks[2])
+            _failed(batch, name, day, "%s: %s" % (type(e).__name__, messages.clean(e, 300)))
     batch._store(batch.txn.replace, stamp_path(batch.site),
                  (batch.now.strftime("%Y-%m-%d") + "\n").encode())
+
+
+def _run_step(batch, name, step, day):
+    batch.ctx.outcome = pipeline.Outcome()
+    batch.ids.start("housekeeping:%s:%s" % (name, day))
+    removed = 0
+    for path in step(batch):
+        batch._store(batch.txn.delete, path)
+        removed += 1
+    batch.stage_outcome(batch.ctx.outcome)
+    batch.ctx.outcome = pipeline.Outcome()
+    if removed:
+        batch.log.log(logbook.MESSAGE, "housekeeping: %s: %d removed" % (name, removed))
+
+
+def _failed(batch, name, day, why):
+    """Log a step that failed and tell the SuperUser (a notice that cannot be staged
+    is only logged)."""
+    from .batch import StoreError
+    batch.log.log(logbook.ERROR, "housekeeping: %s failed, rolled back: %s" % (name, why))
+    mark = batch.txn.mark()
+    batch.ctx.outcome = pipeline.Outcome()
+    batch.ids.start("housekeeping-failure:%s:%s" % (name, day))
+    try:
+        batch.ctx.notify("Tristero: housekeeping step %r failed" % name,
+                         "The housekeeping step %r of %s failed and was rolled back (%s);\n"
+                         "the other steps ran. It is tried again tomorrow.\n" % (name, day, why))
+        batch.stage_outcome(batch.ctx.outcome)
+    except StoreError:
+        raise
+    except Exception as e:
+        batch.txn.rollback(mark)
+        batch.log.log(logbook.ERROR, "housekeeping: the SuperUser was not told: %s: %s"
+                      % (type(e).__name__, messages.clean(e, 300)))
+    batch.ctx.outcome = pipeline.Outcome()

@@ -8,15 +8,37 @@ offsets, and moves inbound mail; each step can be repeated without effect, so
 a run that finds a committed transaction (a crash happened while applying it)
 applies it again, and one that finds an uncommitted one throws it away: the
 inbound messages it covered are still in ``spool/in/new/`` and are redone.
+
+A step that cannot be done because of what is at its path (a folder where a
+file goes, a file where a folder goes, a link, a path that leaves the site)
+is skipped and reported, never retried: a committed transaction must not be
+able to stop every later run. A failure of the disk itself (full, read-only,
+I/O error) still stops the run, and the repeat finishes the work.
 """
 
+import errno
 import json
 import os
 import shutil
+import stat
 
 from . import durable
 
 TXN_DIR = os.path.join("spool", "txn")
+
+# What is at the path makes the step impossible; trying again cannot help.
+# Anything else (ENOSPC, EDQUOT, EROFS, EIO, EFBIG, EACCES ...) is the disk's.
+_CANNOT_MAKE = {errno.EISDIR, errno.ENOTDIR, errno.EEXIST, errno.ELOOP, errno.ENOENT,
+                errno.ENOTEMPTY, errno.ENAMETOOLONG, errno.EINVAL, errno.EXDEV, errno.EMLINK}
+
+
+class Skipped(Exception):
+    """A step of a transaction that cannot be done where it points; str() says why."""
+
+
+class Recovered(tuple):
+    """(applied, discarded) counts of recover, with .skipped: [(step, why)] not done."""
+    skipped = ()
 
 
 class Transaction:
@@ -29,15 +51,19 @@ class Transaction:
         self.staging = os.path.join(self.root, self.name + ".tmp")
         self.ops = []
         self.staged = 0
+        self.skipped = []
         self._sizes = {}
         os.makedirs(self.root, exist_ok=True)
         os.mkdir(self.staging)
 
     def _stage(self, data):
-        """Write data (bytes, or a function that writes to a binary file) to staging."""
+        """Write data (bytes, or a function that writes to a binary file) to staging.
+
+        Not fsynced here: commit flushes every staged file before the manifest.
+        """
         self.staged += 1
         rel = "%06d" % self.staged
-        durable.write_file(os.path.join(self.staging, rel), data)
+        durable.write_file(os.path.join(self.staging, rel), data, sync=False)
         return rel
 
     def _rel(self, path):
@@ -92,82 +118,151 @@ class Transaction:
         shutil.rmtree(self.staging, ignore_errors=True)
 
     def commit(self):
-        """Make the transaction durable; from here on it will be applied."""
+        """Make the transaction durable; from here on it will be applied.
+
+        Returns [(step, why)] of the steps skipped because they cannot be done
+        (see apply); the caller logs them.
+        """
+        # Every staged file is on the disk before the manifest that names it,
+        # and the manifest before the rename that commits: a power loss leaves
+        # an uncommitted folder or a whole committed one.
+        for n in range(1, self.staged + 1):
+            durable.fsync_file(os.path.join(self.staging, "%06d" % n))
         manifest = json.dumps({"ops": self.ops}, indent=0).encode()
         durable.write_file(os.path.join(self.staging, "manifest.json"), manifest)
         durable.fsync_dir(self.staging)
         final = os.path.join(self.root, self.name)
         durable.replace(self.staging, final)
         durable.fsync_dir(self.root)
-        apply(self.home, final)
+        self.skipped = apply(self.home, final)
+        return self.skipped
+
+
+def _describe(op):
+    return " ".join(str(x) for x in op if not (isinstance(x, str) and x.isdigit() and len(x) == 6))
+
+
+def _check_parent(home, target, safe):
+    """Raise Skipped unless target's folder is inside home, reached with no link.
+
+    safe: folders already found good in this apply (a set, filled here).
+    """
+    parent = os.path.dirname(target)
+    if parent in safe:
+        return
+    rel = os.path.relpath(parent, home)
+    if rel == ".." or rel.startswith(".." + os.sep) or os.path.isabs(rel):
+        raise Skipped("%s is outside the site's folder" % target)
+    path = home
+    for part in ([] if rel == "." else rel.split(os.sep)):
+        path = os.path.join(path, part)
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            return      # made by the step, below a folder found good
+        if stat.S_ISLNK(st.st_mode):
+            raise Skipped("%s is a link: not followed" % path)
+        if not stat.S_ISDIR(st.st_mode):
+            raise Skipped("%s is not a folder" % path)
+    safe.add(parent)
+
+
+def _apply_op(home, folder, op, touched, ends, safe):
+    kind = op[0]
+    if kind in ("move", "replace"):
+        # replace takes a staged file, move one already in the site.
+        src = os.path.join(folder if kind == "replace" else home, op[1])
+        if os.path.lexists(src):
+            dst = os.path.join(home, op[2])
+            _check_parent(home, dst, safe)
+            touched.add(durable.replace(src, dst))
+    elif kind == "append":
+        target = os.path.join(home, op[2])
+        _check_parent(home, target, safe)
+        folder_of = os.path.dirname(target)
+        durable.make_dirs(folder_of)
+        touched.add(folder_of)
+        with open(os.path.join(folder, op[1]), "rb") as f:
+            data = f.read()
+        ends[target] = durable.append_at(target, op[3], data, ends.get(target))
+    elif kind == "delete":
+        target = os.path.join(home, op[1])
+        _check_parent(home, target, safe)
+        if os.path.lexists(target):
+            durable.remove(target)
+            touched.add(os.path.dirname(target))
+    elif kind == "mkdir":
+        target = os.path.join(home, op[1])
+        _check_parent(home, target, safe)
+        if os.path.islink(target):
+            raise Skipped("%s is a link: not followed" % target)
+        durable.make_dirs(target)
+        touched.add(os.path.dirname(target))
+    else:
+        raise ValueError("unknown journal operation %r in %s" % (kind, folder))
 
 
 def apply(home, folder):
     """Apply a committed transaction folder, then remove it. Repeatable.
 
-    The manifest goes first when it is done: a folder without one is
-    finished work whose removal a crash cut short.
+    Returns [(step, why)] of the steps skipped: those that cannot be done
+    because of what is at their path (errno in _CANNOT_MAKE, a link, a path
+    leaving the site). A failure of the disk raises OSError; the repeat
+    finishes the work. The manifest goes first when it is done: a folder
+    without one is finished work whose removal a crash cut short.
     """
     manifest = os.path.join(folder, "manifest.json")
     with open(manifest, "rb") as f:
         ops = json.load(f)["ops"]
     touched = set()
     ends = {}       # where this transaction's last append to a file ended
+    safe = set()    # folders whose way from home has no link
+    skipped = []
     for op in ops:
-        kind = op[0]
-        if kind in ("move", "replace"):
-            # replace takes a staged file, move one already in the site.
-            src = os.path.join(folder if kind == "replace" else home, op[1])
-            if os.path.lexists(src):
-                touched.add(durable.replace(src, os.path.join(home, op[2])))
-        elif kind == "append":
-            target = os.path.join(home, op[2])
-            folder_of = os.path.dirname(target)
-            durable.make_dirs(folder_of)
-            touched.add(folder_of)
-            with open(os.path.join(folder, op[1]), "rb") as f:
-                ends[target] = durable.append_at(target, op[3], f.read(), ends.get(target))
-        elif kind == "delete":
-            target = os.path.join(home, op[1])
-            if os.path.lexists(target):
-                durable.remove(target)
-                touched.add(os.path.dirname(target))
-        elif kind == "mkdir":
-            target = os.path.join(home, op[1])
-            durable.make_dirs(target)
-            touched.add(os.path.dirname(target))
-        else:
-            raise ValueError("unknown journal operation %r in %s" % (kind, folder))
+        try:
+            _apply_op(home, folder, op, touched, ends, safe)
+        except Skipped as e:
+            skipped.append((_describe(op), str(e)))
+        except OSError as e:
+            if not isinstance(e, durable.NotAFile) and e.errno not in _CANNOT_MAKE:
+                raise
+            skipped.append((_describe(op), "%s: %s" % (e.filename or op[-1], e.strerror or e)))
     for d in sorted(touched):
         if os.path.isdir(d):
             durable.fsync_dir(d)
     durable.remove(manifest)
     durable.remove(folder)
     durable.fsync_dir(os.path.dirname(folder))
+    return skipped
 
 
 def recover(home):
     """Finish committed transactions a crash left behind; drop uncommitted ones.
 
-    Returns (applied, discarded) counts. Raises OSError when the disk fails,
-    ValueError when a committed manifest cannot be read.
+    Returns (applied, discarded) counts as a Recovered, whose .skipped lists
+    the steps (step, why) that could not be done (see apply) for the caller
+    to log. Raises OSError when the disk fails, ValueError when a committed
+    manifest cannot be read.
     """
     root = os.path.join(home, TXN_DIR)
     applied = discarded = 0
+    skipped = []
     if not os.path.isdir(root):
-        return applied, discarded
+        return Recovered((applied, discarded))
     for name in sorted(os.listdir(root)):
         path = os.path.join(root, name)
         if name.endswith(".tmp"):
             durable.remove(path)
             discarded += 1
         elif os.path.exists(os.path.join(path, "manifest.json")):
-            apply(home, path)
+            skipped += apply(home, path)
             applied += 1
         elif os.path.isdir(path):
             # Applied; a crash came while it was being removed.
             durable.remove(path)
-    return applied, discarded
+    done = Recovered((applied, discarded))
+    done.skipped = skipped
+    return done
 
 
 def pending(home):

@@ -115,6 +115,8 @@ def resolve(root, name, single=False):
     folder), then check that the result is still inside root.
     """
     parts = check_name(name, single)
+    if os.path.islink(root):
+        raise Refused("the folder of %s is a link: links are not followed" % messages.clean(name, 80))
     path = root
     for i, part in enumerate(parts):
         path = os.path.join(path, part)
@@ -300,8 +302,75 @@ def max_file(ctx):
 
 
 def folder(ctx, listname):
-    """The folder of a list (None: the default archive)."""
-    return ctx.site.archive_dir(lists.number(ctx.config, listname) if listname else DEFAULT)
+    """The folder of a list (None: the default archive); raises Refused when archive/ or
+    the list's folder is a link, not a folder, or resolves anywhere but archive/NNNNNNNN."""
+    number = lists.number(ctx.config, listname) if listname else DEFAULT
+    path = ctx.site.archive_dir(number)
+    archive = ctx.site.archive
+    for p in (archive, path):
+        try:
+            st = os.lstat(p)
+        except FileNotFoundError:
+            continue
+        if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode):
+            ctx.act("the folder %s is %s: not used" % (p, "a link" if stat.S_ISLNK(st.st_mode)
+                                                        else "not a folder"), "repository")
+            raise Refused("the folder of %s cannot be used (a person must look)" % label(listname))
+    if os.path.realpath(path) != os.path.join(os.path.realpath(archive), os.path.basename(path)):
+        ctx.act("the folder %s leads elsewhere: not used" % path, "repository")
+        raise Refused("the folder of %s cannot be used (a person must look)" % label(listname))
+    return path
+
+
+# --- what this run has staged ------------------------------------------------------------
+# Files staged in the run's transaction are not on the disk until it commits:
+# a name that makes one of them a folder, or makes a folder of a file being
+# stored, would make a transaction that cannot be applied.
+
+def _staged(ctx):
+    files = getattr(ctx, "staged_paths", None)
+    if files is None:
+        files = ctx.staged_paths = set()
+        ctx.staged_folders = set()
+    return files, ctx.staged_folders
+
+
+def staged_conflict(ctx, path, root):
+    """Why path cannot be a file beside what this run has staged, or None (names
+    relative to root)."""
+    files, folders = _staged(ctx)
+    if path in folders:
+        return "%s is a folder of files stored in this run" % os.path.relpath(path, root)
+    parent = os.path.dirname(path)
+    while parent and parent != os.path.dirname(parent):
+        if parent in files:
+            return "%s is a file stored in this run, not a folder" % os.path.relpath(parent, root)
+        parent = os.path.dirname(parent)
+    return None
+
+
+def note_staged(ctx, path):
+    """Remember that path is staged as a file in this run."""
+    files, folders = _staged(ctx)
+    files.add(path)
+    parent = os.path.dirname(path)
+    while parent and parent not in folders and parent != os.path.dirname(parent):
+        folders.add(parent)
+        parent = os.path.dirname(parent)
+
+
+def is_staged(ctx, path):
+    return path in _staged(ctx)[0]
+
+
+def archive_name_problem(parts):
+    """Why parts (a path in a list's folder) is a name the archive writes, or None."""
+    first = parts[0]
+    if _DAY_FILE.fullmatch(first):
+        return "%s is a name the archive keeps for its posts" % "/".join(parts)
+    if first.lower() == "files":
+        return "files/ is the archive's folder of attachments (files/YYYYMMDD/)"
+    return None
 
 
 def label(listname):
@@ -321,20 +390,28 @@ def allowed(s, action, listname, what):
 
 
 def where(s, args, need):
-    """(list or None for the default archive, its folder, the arguments left) of a file command.
+    """(list or None for the default archive, its folder, the arguments left) of a file command;
+    the folder is None (and the refusal said) when it cannot be used (see folder).
 
     A first argument naming a list picks that list when more than need
     arguments are given; otherwise the folder is the one CD chose, else the
     list of a LIST-request address, else the default archive.
     """
     args = list(args)
+    listname = None
     if len(args) > need:
-        found = lists.find(s.ctx.config, args[0])
-        if found is not None:
-            return found, folder(s.ctx, found), args[1:]
-    current = s.folder if s.folder is not None else (s.default_list or "")
-    listname = current or None
-    return listname, folder(s.ctx, listname), args
+        listname = lists.find(s.ctx.config, args[0])
+        if listname is not None:
+            args = args[1:]
+    if listname is None:
+        current = s.folder if s.folder is not None else (s.default_list or "")
+        listname = current or None
+    try:
+        return listname, folder(s.ctx, listname), args
+    except Refused as e:
+        # The folder is None: the command says so and does nothing.
+        s.result("refused", str(e))
+        return listname, None, args
 
 
 def _day(name):
@@ -391,6 +468,8 @@ def _fetch_files(s, root, names, limit_each):
 def get(s, cmd):
     """GET/ATTACH [list] file ...: the files, attached to the reply."""
     listname, root, names = where(s, cmd.args, 1)
+    if root is None:
+        return
     if not names:
         s.result("error", "usage: GET [list] file (INDEX [list] shows the files)")
         return
@@ -410,6 +489,8 @@ def get(s, cmd):
 def fetch(s, cmd):
     """FETCH/SEND/SENDFILE/FTP [list] file ...: each file as a message of its own."""
     listname, root, names = where(s, cmd.args, 1)
+    if root is None:
+        return
     if not names:
         s.result("error", "usage: FETCH [list] file (INDEX [list] shows the files)")
         return
@@ -420,7 +501,9 @@ def fetch(s, cmd):
         return
     got, failed, notes = _fetch_files(s, root, names, True)
     for name, data in got:
-        send_file(s.ctx, s.sender, "%s: %s" % (label(listname), name), name, data, s.m.id)
+        text = "The file %s of %s, as you asked (FETCH %s).\n" % (
+            messages.clean(name, 200), label(listname), messages.clean(name, 200))
+        send_file(s.ctx, s.sender, "%s: %s" % (label(listname), name), name, data, s.m.id, text)
     _report(s, got, failed, "%d file(s) of %s sent, each as a message of its own%s" % (
         len(got), label(listname), ": " + ", ".join(n for n, _ in got) if got else ""))
     for name, e in notes:
@@ -429,19 +512,23 @@ def fetch(s, cmd):
         s.ctx.act("FETCH %s from %s by %s" % (", ".join(n for n, _ in got), label(listname), s.sender), "FETCH")
 
 
-def send_file(ctx, to, subject, name, data, in_reply_to=None):
-    """A message that is the file alone, no text (manual: "with no text items")."""
-    msg = ctx.message(to, subject, "", in_reply_to)
-    maintype, subtype, params = messages.file_type(name, data)
-    msg.set_content(data, maintype=maintype, subtype=subtype, cte=messages.transfer_encoding(maintype, data),
-                    disposition="attachment", filename=name, params=params)
-    msg.set_param("name", name)
+def send_file(ctx, to, subject, name, data, in_reply_to=None, text=None):
+    """A message of its own for one file: a short text saying what it is, the file attached.
+
+    Never the file as the whole body: an uploaded page FETCHed for forged
+    addresses would make the site a relay of whatever it says.
+    """
+    text = text or "The file %s, as you asked.\n" % messages.clean(name, 200)
+    msg = ctx.message(to, subject, text, in_reply_to)
+    messages.attach(msg, [(name, data)])
     ctx.send_message(msg, [to])
 
 
 def index(s, cmd):
     """INDEX [list] [keyword]: the files, with sizes, dates and index.txt's descriptions."""
     listname, root, words = where(s, cmd.args, 0)
+    if root is None:
+        return
     if not allowed(s, "index", listname, "INDEX"):
         return
     keyword = " ".join(words).lower()
@@ -474,6 +561,8 @@ def _quoted(name):
 def kill(s, cmd):
     """KILL list file ...: remove files (the list's owner, a PostMaster, the SuperUser)."""
     listname, root, names = where(s, cmd.args, 1)
+    if root is None:
+        return
     if not names:
         s.result("error", "usage: KILL list file")
         return
@@ -590,6 +679,8 @@ def put(s, cmd):
     if force:
         args = args[:-1]
     listname, root, rest = where(s, args, 0)
+    if root is None:
+        return
     if len(rest) > 1:
         s.result("error", "usage: PUT [list] [folder] [FORCE] (the files attached to this message)")
         return
@@ -610,9 +701,13 @@ def put(s, cmd):
             check_name(name, single=True)
             target = (sub.strip("/") + "/" + name) if sub else name
             parts = check_name(target)
-            if len(parts) == 1 and _DAY_FILE.fullmatch(parts[0]):
-                raise Refused("%s is a name the archive keeps for its posts" % target)
+            why = archive_name_problem(parts)
+            if why:
+                raise Refused(why)
             path = resolve(root, target)
+            why = staged_conflict(ctx, path, root)
+            if why:
+                raise Refused("%s cannot be stored: %s" % (target, why))
             if len(data) > limit:
                 raise Refused("%s is %s; at most %s is stored (MaxFileSize)"
                               % (target, size_text(len(data)), size_text(limit)))
@@ -621,7 +716,7 @@ def put(s, cmd):
                 raise Refused("%s: only %s may write it" % (
                     why, "a PostMaster or the SuperUser" if action == "postmaster" else
                     "the list's owner, a PostMaster or the SuperUser"))
-            exists = os.path.lexists(path) or path in s.stored
+            exists = os.path.lexists(path) or path in s.stored or is_staged(ctx, path)
             if exists and os.path.isdir(path):
                 raise Refused("%s is a folder" % target)
             if exists and not force:
@@ -635,6 +730,7 @@ def put(s, cmd):
             continue
         ctx.write(path, data)
         s.stored.add(path)
+        note_staged(ctx, path)
         done.append("%s (%s%s)" % (target, size_text(len(data)), ", replaced" if exists else ""))
     _report(s, done, failed, "%d file(s) stored in %s%s" % (
         len(done), label(listname), ": " + ", ".join(done) if done else ""))
@@ -697,7 +793,8 @@ def config_sendfile(s, args):
     except Refused as e:
         s.result(e.status, str(e))
         return
-    send_file(s.ctx, to, "%s from %s" % (name, s.ctx.config.globals("ServerName")), os.path.basename(path), data)
+    send_file(s.ctx, to, "%s from %s" % (name, s.ctx.config.globals("ServerName")), os.path.basename(path), data,
+              text="The file %s of the site, sent by its SuperUser (CONFIG SENDFILE).\n" % messages.clean(name, 200))
     s.result("ok", "%s (%s) sent to %s as a message of its own" % (name, size_text(len(data)), to))
 
 
@@ -726,11 +823,20 @@ def config_putfile(s, args):
             if not name:
                 raise Missing("an attachment without a file name was not stored")
             check_name(name, single=True)
-            path = resolve(s.ctx.site.home, folder_name + "/" + name)
+            rel = folder_name + "/" + name
+            parts = rel.split("/")
+            if len(parts) > 2 and re.fullmatch(r"\d{8}", parts[1]):
+                why = archive_name_problem(parts[2:])
+                if why:
+                    raise Refused(why)
+            path = resolve(s.ctx.site.home, rel)
+            why = staged_conflict(s.ctx, path, s.ctx.site.home)
+            if why:
+                raise Refused("%s cannot be stored: %s" % (name, why))
             if len(data) > max_file(s.ctx):
                 raise Refused("%s is %s; at most %s is stored (MaxFileSize)"
                               % (name, size_text(len(data)), size_text(max_file(s.ctx))))
-            exists = os.path.lexists(path) or path in s.stored
+            exists = os.path.lexists(path) or path in s.stored or is_staged(s.ctx, path)
             if exists and (os.path.isdir(path) or not force):
                 raise Missing("%s exists and was kept (FORCE replaces it)" % name)
         except Refused as e:
@@ -738,6 +844,7 @@ def config_putfile(s, args):
             continue
         s.ctx.write(path, data)
         s.stored.add(path)
+        note_staged(s.ctx, path)
         done.append("%s/%s (%s)" % (folder_name, name, size_text(len(data))))
     _report(s, done, [e for _, e in failed], "%d file(s) stored%s" % (len(done), ": " + ", ".join(done)
                                                                    if done else ""))
