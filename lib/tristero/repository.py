@@ -749,6 +749,7 @@ def put(s, cmd):
 # is not replaced by mail.
 
 SECRET = {"tristero.key"}
+GUARDED = {"tristero.ini", "access.ini"}
 
 
 def _home_path(s, name):
@@ -789,6 +790,11 @@ def config_sendfile(s, args):
         return
     try:
         name, path = _home_path(s, args[0])
+        if name.lower() in GUARDED and to.lower() != s.sender.lower() and not rights.password_of(s.ctx, s.sender):
+            # A forged From could otherwise mail the SMTP password, or the
+            # password hashes, to anyone.
+            raise Refused("%s is sent to another address only by a SuperUser with a password "
+                          "(SETPASS pw FOR %s first)" % (name, s.sender))
         data = read(path, max_reply(s.ctx), name)
     except Refused as e:
         s.result(e.status, str(e))
