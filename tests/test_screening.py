@@ -2,6 +2,7 @@
 
 import csv
 import os
+import time
 
 import pytest
 from conftest import mail
@@ -126,6 +127,26 @@ def test_prescan_percent_one_captures_the_address_with_or_without_brackets(text,
     assert screening._captured(found, text, text.lower()) == expected
 
 
+@pytest.mark.parametrize("entry, text", [
+    ("BOUNCE,550 %1 User Unknown", "550 " + "a@" * 20000),      # an "@" in %1 split it in every way
+    ("BOUNCE,%1 User Unknown", "a" * 50000),                  # %1 first: tried at every character
+    ("BOUNCE,%1 User Unknown", "a@" * 1000),                   # both: its cube (12 s before the fix)
+])
+def test_prescan_percent_one_costs_a_long_line_no_more_than_its_length(entry, text):
+    start = time.monotonic()
+    assert section([entry], prescan=True).first(text) is None
+    assert time.monotonic() - start < 0.5
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("xbob@example.com user unknown", "xbob@example.com"),
+    ("a@bob@example.com: user unknown", "bob@example.com"),
+])
+def test_prescan_percent_one_first_in_an_entry_still_finds_the_whole_address(text, expected):
+    entry, found = section(["BOUNCE,%1 User Unknown"], prescan=True).first(text)
+    assert screening._captured(found, text, text) == expected
+
+
 def test_prescan_anchors_apply_to_each_line():
     sec = section(["ADMIN,#{unsubscribe}#"], prescan=True)
     assert sec.first("hello\nunsubscribe\nthanks") is not None
@@ -139,6 +160,7 @@ def test_prescan_anchors_apply_to_each_line():
     ("BOUNCE,User Unknown", True, "%1"),
     ("REJECT,money", True, "ACTION"),
     ("make money fast", True, "ACTION"),
+    ("BOUNCE,%1:%1 User Unknown", True, "%1 more than once"),
 ])
 def test_entries_that_cannot_work_are_reported(entry, prescan, problem):
     assert problem in screening.entry_problem(entry, prescan)
@@ -283,19 +305,56 @@ def report_mentioning(address, to="owner-news@example.org"):
                 body="Sorry.\n550 <%s> User Unknown\n" % address, headers="Return-Path: <>\n")
 
 
-def test_prescan_bounce_removes_the_address_everywhere_and_adds_it_to_the_bounce_list(site):
+def test_prescan_bounce_charges_the_failure_only_on_the_list_whose_bounce_address_got_the_report(site):
     build(site, patterns="\n[PreScan Strings]\nBOUNCE,550 %1 User Unknown\n")
     site.drop(report_mentioning("pig.bodine@waste.com"))
     site.run()
+    assert members_of(site, "00000001")["pig.bodine@waste.com"] == "BOUNCE 1 2026-11-21"
+    assert members_of(site, "00000002")["pig.bodine@waste.com"] == ""
+    assert members_of(site, "00000003") == {}
+    with open(site.path("logs", "security.at")) as f:
+        assert "PRESCAN BOUNCE pig.bodine@waste.com" in f.read()
+    assert "prescan BOUNCE: pig.bodine@waste.com charged a permanent failure on news" in site.log()
+
+
+def test_prescan_bounce_at_bounce_score_moves_the_address_to_the_bounce_list(site):
+    build(site, security="BounceScore = 1\n", patterns="\n[PreScan Strings]\nBOUNCE,550 %1 User Unknown\n")
+    site.drop(report_mentioning("pig.bodine@waste.com"))
+    site.run()
     assert "pig.bodine@waste.com" not in members_of(site, "00000001")
-    assert "pig.bodine@waste.com" not in members_of(site, "00000002")
+    assert "pig.bodine@waste.com" in members_of(site, "00000002")
     assert members_of(site, "00000003") == {"pig.bodine@waste.com": "NOMAIL"}
     with open(site.path("logs", "00000001.csv")) as f:
         assert [r[2:6] for r in csv.reader(f)] == [["remove", "pig.bodine@waste.com", "tristero@example.org",
-                                                    "prescan BOUNCE"]]
-    with open(site.path("logs", "security.at")) as f:
-        assert "PRESCAN BOUNCE pig.bodine@waste.com" in f.read()
-    assert "prescan BOUNCE: pig.bodine@waste.com left 2 list(s): news, staff; now on bounced" in site.log()
+                                                    "bounces"]]
+
+
+@pytest.mark.parametrize("frm, to, headers", [
+    ("MAILER-DAEMON@evil.example", "tristero@example.org", ""),                    # /tmp/sec/t3.py
+    ("mallory@evil.example", "tristero@example.org", "X-Failed-Recipients: pig.bodine@waste.com\n"),
+    ("mallory@evil.example", "news@example.org",
+     "Content-Type: multipart/report; report-type=delivery-status; boundary=b\n"),
+    ("MAILER-DAEMON@evil.example", "owner-news@example.org", ""),                  # bounce address, a sender
+    ("MAILER-DAEMON@evil.example", "tristero@example.org", "Return-Path: <>\n"),   # null sender, no bounce address
+])
+def test_a_forged_delivery_report_removes_nobody(site, frm, to, headers):
+    build(site, security="PreScanMode = 3\nBounceScore = 1\n",
+          patterns="\n[PreScan Strings]\nBOUNCE,550 %1 User Unknown\n")
+    site.drop(mail(frm=frm, to=to, subject="failure notice", headers=headers,
+                   body="550 <pig.bodine@waste.com> User Unknown\n"))
+    site.run()
+    assert members_of(site, "00000001")["pig.bodine@waste.com"] == ""
+    assert members_of(site, "00000002")["pig.bodine@waste.com"] == ""
+    assert members_of(site, "00000003") == {}
+
+
+def test_prescan_bounce_on_a_verp_list_charges_only_the_member_its_address_names(site):
+    build(site, lists=LISTS.replace("MemberFile = 00000001\n", "MemberFile = 00000001\nVERP = Y\n"),
+          patterns="\n[PreScan Strings]\nBOUNCE,550 %1 User Unknown\n")
+    site.drop(report_mentioning("pig.bodine@waste.com", to="owner-news+carol=example.com@example.org"))
+    site.run()
+    assert members_of(site, "00000001")["pig.bodine@waste.com"] == ""
+    assert "the report came back from carol@example.com: nothing charged on news" in site.log()
 
 
 def test_prescan_bounce_believes_only_delivery_reports(site):
@@ -315,6 +374,25 @@ def test_prescan_spam_drops_the_post_and_moves_its_author_to_the_spam_list(site)
     assert "spammy@example.com" not in members_of(site, "00000001")
     assert members_of(site, "00000004") == {"spammy@example.com": "NOMAIL"}
     assert "[PreScan Strings] SPAM,make money fast" in site.log()
+
+
+def test_prescan_spam_takes_the_author_only_off_the_lists_it_wrote_to(site):
+    build(site, security="PreScanMode = 2\n", patterns="\n[PreScan Strings]\nSPAM,make money fast\n")
+    site.drop(mail(frm="pig.bodine@waste.com", to="news@example.org", subject="hi", body="make money fast\n"))
+    site.run()
+    assert "pig.bodine@waste.com" not in members_of(site, "00000001")
+    assert "pig.bodine@waste.com" in members_of(site, "00000002")
+    assert members_of(site, "00000004") == {"pig.bodine@waste.com": "NOMAIL"}
+
+
+def test_prescan_spam_never_acts_on_what_looks_like_a_delivery_report(site):
+    # /tmp/sec/t3.py: the victim's address in From, a header anyone can write, mail to the robot.
+    build(site, patterns="\n[PreScan Strings]\nSPAM,make money fast\n")
+    site.drop(mail(frm="carol@example.com", to="tristero@example.org", subject="hi", body="make money fast\n",
+                   headers="X-Failed-Recipients: nobody@evil.example\n"))
+    site.run()
+    assert "carol@example.com" in members_of(site, "00000001")
+    assert members_of(site, "00000004") == {}
 
 
 def test_prescan_admin_sends_a_post_to_the_robot(site):
@@ -338,6 +416,17 @@ def test_prescan_mode_1_leaves_mail_that_is_no_report_alone(site):
     build(site, patterns="\n[PreScan Strings]\nDROP,make money\n")
     site.drop(mail(to="news@example.org", subject="hi", body="make money\n"))
     site.run()
+    assert len(posts(site)) == 1
+
+
+def test_prescan_reads_no_more_than_998_characters_of_a_line(site):
+    # An address after a character that can be one of its own is tried at each repeat:
+    # a 90,000-character line would cost its square; cut to 998 it costs nothing.
+    build(site, security="PreScanMode = 3\n", patterns="\n[PreScan Strings]\nDROP,to:%1 was here\n")
+    site.drop(mail(to="news@example.org", subject="hi", body=("to:" * 30000 + "\n") * 4))
+    start = time.monotonic()
+    site.run()
+    assert time.monotonic() - start < 5
     assert len(posts(site)) == 1
 
 

@@ -5,8 +5,14 @@ A report that comes back to a list's bounce address (``owner-LIST@Domain``, or
 recipients: an RFC 3464 report (multipart/report, message/delivery-status)
 field by field (Action, Status, Diagnostic-Code); the other common formats
 (qmail, classic Exim and Postfix, old Exchange, ...) with flufl.bounce, and
-the text around each address for the reason. With VERP the bounce address
-itself names the member, whatever the report says. Each failure is one of:
+the text around each address for the reason. With VERP on for the
+list, the bounce address itself names the member, whatever the report says.
+
+Only a report that came with the null envelope sender (RFC 5321 4.5.5; the
+receiving mail server writes it as ``Return-Path: <>``, a sender cannot) is
+charged to anyone: From MAILER-DAEMON, X-Failed-Recipients and
+multipart/report are written by whoever sends the mail, and would let anybody
+remove a member. Each failure is one of:
 
 * permanent: charged to the member, at most once a day. The member's score
   (the member option ``BOUNCE n YYYY-MM-DD``) grows by one when the failure
@@ -51,7 +57,9 @@ _FAIL_WORDS = re.compile(
     r"failed permanently|permanent(?:ly)? (?:error|failure|fatal)|does not exist|doesn't exist|"
     r"user unknown|unknown user|no such user|mailbox unavailable|address rejected", re.I)
 _URL = re.compile(r"\b(?:https?|ftp)://\S+", re.I)
-_ADDRESS_IN_TEXT = re.compile(r"<?[^\s<>()\"',;:]+@[^\s<>()\"',;]+>?")
+# No "@" in either part, and an address begins only where a word does: each start
+# costs one scan of its word, never a retry from every character of it.
+_ADDRESS_IN_TEXT = re.compile(r"(?<![^\s<>()\"',;:@])<?[^\s<>()\"',;:@]+@[^\s<>()\"',;@]+>?")
 _MESSAGE_ID = re.compile(rb"^Message-ID:[ \t]*(<[^>\r\n]{1,250}>)", re.I | re.M)
 
 
@@ -82,8 +90,21 @@ class Report:
 
 # --- reading reports ------------------------------------------------------------
 
+def null_sender(m):
+    """True when m came with the null envelope sender, as delivery reports do.
+
+    The only sign of a report a sender cannot forge: the mail server that
+    delivered m wrote its Return-Path.
+    """
+    return m.return_path == ""
+
+
 def is_report(m):
-    """True when m looks like a delivery report (not merely automatic mail)."""
+    """True when m looks like a delivery report (not merely automatic mail).
+
+    Every sign but the null sender is forgeable: enough not to answer m, never
+    enough to act on what it says (null_sender).
+    """
     if m.report is None:
         msg = m.msg
         # The raw fields: parsing Content-Type for every message would cost more than all the filters.
@@ -266,6 +287,14 @@ def verp_recipient(address):
 
 # --- charging failures ------------------------------------------------------------
 
+def verp_member(ctx, listname, address):
+    """The member listname's bounce address names, when the list sends with VERP; else None.
+
+    A list without VERP never sent from such an address: one there is made up.
+    """
+    return verp_recipient(address) if ctx.config.list_value(listname, "VERP") else None
+
+
 def handle(ctx, m, listname, address):
     """Read m, sent to listname's bounce address, and charge what it reports.
 
@@ -275,12 +304,15 @@ def handle(ctx, m, listname, address):
     if not (m.automatic or is_report(m)):
         return False
     rule = "bounce address %s" % address.lower()
+    if not null_sender(m):
+        ctx.act("not read as a bounce: it did not come with the null envelope sender (Return-Path <>)", rule)
+        return True
     if any(ctx.ours(a) for a in routing.loop_marks(m)):
         # The site's own mail came back whole (a broken forwarder): a report never carries it.
         ctx.act("not read as a bounce: it carries this site's X-Loop", rule)
         return True
     report = read(m.msg, m.raw)
-    member = verp_recipient(address)
+    member = verp_member(ctx, listname, address)
     if member:
         failure = report.verdict()
         if failure is None and is_report(m):

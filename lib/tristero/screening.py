@@ -13,19 +13,30 @@ whole field; "%1" in a prescan entry stands for an address, <> or not.
 Mail from the SuperUser to the robot is not screened (so that a filter can
 always be repaired by mail), nor is a delivery report sent to a list's bounce
 address by the filters that would hide it from bounce processing.
+
+The text a message brings is searched line by line, each line cut to RFC
+5321's 998 characters, and no pattern can try an address at a place more than
+one way ("@" is in no part of %1; one entry holds %1 once): what a message
+costs grows with its length, never with its square.
 """
 
 import email.utils
 import re
 
-from . import audit, bounces, lists, messages, rights, routing
+from . import audit, bounces, lists, members, messages, rights, routing
 
 ACTIONS = ("BOUNCE", "SPAM", "ADMIN", "DROP")
 MAX_ENTRY = 500
+MAX_LINE = 998          # RFC 5321 4.5.3.1.6: a longer line is no mail a server sent
 
 _BLANKS = r"[^\S\n]+"
-_ADDRESS = r"<?[^\s<>()\"',;]+@[^\s<>()\"',;]+>?"
-_ADDRESS_CAPTURE = r"<?(?P<address>[^\s<>()\"',;]+@[^\s<>()\"',;]+)>?"
+# Neither part may hold "@": with it, "a@a@a@..." splits into an address in as many
+# ways as it has "@", and a search tries each of them at each of its characters.
+_ADDRESS = r"<?[^\s<>()\"',;@]+@[^\s<>()\"',;@]+>?"
+_ADDRESS_CAPTURE = r"<?(?P<address>[^\s<>()\"',;@]+@[^\s<>()\"',;@]+)>?"
+# %1 first in an entry begins only where a word does: the same matches (a later start
+# in the word has the word's own "@" ahead of it), each word scanned once, not once a character.
+_ADDRESS_AT_WORD = r"(?<![^\s<>()\"',;@])" + _ADDRESS
 _SECTION_LIKE = re.compile(r"^\s*\[.*\]\s*(#.*)?$")
 _HEADER_LINE = re.compile(r"^\s*(?:from|sender)[ \t]*:[ \t]*(\S.*)$", re.I)
 
@@ -46,6 +57,10 @@ def entry_problem(text, prescan=False):
             return "not ACTION,text (ACTION one of %s)" % ", ".join(ACTIONS)
         if action.strip().upper() == "BOUNCE" and "%1" not in text:
             return "BOUNCE needs %1 where the failed address stands"
+        if text.count("%1") > 1:
+            # Two addresses joined by a character of an address split a line in
+            # as many ways as it is long: a search would take its square, or worse.
+            return "%1 more than once"
     if not _anchors(text.strip())[2].strip():
         return "nothing to match"
     return None
@@ -71,7 +86,7 @@ def _tokens(text, prescan):
         if piece.isspace():
             out.append(_BLANKS)
         elif piece == "%1":
-            out.append(_ADDRESS)
+            out.append(_ADDRESS if out else _ADDRESS_AT_WORD)
         else:
             out.extend(re.escape(ch) for ch in piece)
     return out
@@ -176,7 +191,12 @@ def _routes(ctx, m):
 
 def _for_bounce_processing(ctx, m, routes):
     """A report sent only to bounce addresses: read there, seen by nobody, never filtered away."""
-    return bool(routes) and all(h == "bounces" for _, h, _ in routes) and bool(m.automatic or bounces.is_report(m))
+    return _to_bounce_addresses(routes) and bounces.null_sender(m)
+
+
+def _to_bounce_addresses(routes):
+    """True when every address the message was sent to is a list's bounce address."""
+    return bool(routes) and all(h == "bounces" for _, h, _ in routes)
 
 
 def _exempt(ctx, m, routes):
@@ -224,7 +244,7 @@ def own_mail(ctx, m):
     """Mark mail the site itself sent that came back: never answered, posted, nor read as a bounce."""
     if routing.loop_marks(m)[ctx.robot_address()]:
         m.own = "the robot's own mail (X-Loop)"
-    elif ctx.ours(m.author) and not bounces.is_report(m) and routing.resolve(
+    elif ctx.ours(m.author) and not bounces.null_sender(m) and routing.resolve(
             ctx.config, m.author.rpartition("@")[0])[0] in ("robot", "bounces", "owner", "approval"):
         m.own = "mail from %s, an address of this site" % m.author
     if m.own:
@@ -248,8 +268,13 @@ def prescan(ctx, m):
         return None
     original = "\n".join(_scan_lines(ctx, m, report))
     low = original.lower()
-    # BOUNCE believes only delivery reports; ADMIN acts on mail sent to a list.
-    allowed = {"SPAM", "DROP"} | ({"BOUNCE"} if report else set()) | ({"ADMIN"} if to_list else set())
+    # BOUNCE believes only what a mail server sent back to a bounce address (the
+    # null sender, which nobody can forge); SPAM never blames the author of
+    # something that looks like a report (From, X-Failed-Recipients are anyone's
+    # to write); ADMIN acts on mail sent to a list.
+    trusted = bounces.null_sender(m) and _to_bounce_addresses(routes)
+    allowed = ({"DROP"} | ({"SPAM"} if not report else set()) | ({"BOUNCE"} if trusted else set())
+               | ({"ADMIN"} if to_list else set()))
     hit = section.first(low, allowed)
     if hit is None:
         return None
@@ -259,13 +284,13 @@ def prescan(ctx, m):
 
 def _scan_lines(ctx, m, report):
     """The lines prescanning searches: the text, and a report's delivery-status fields."""
-    lines = _limited(ctx, [l.strip() for l in m.text().splitlines()])
+    lines = _limited(ctx, [l.strip()[:MAX_LINE] for l in m.text().splitlines()])
     if report:
         fields = []
         for part in m.msg.walk():
             if part.get_content_type() == "message/delivery-status" and isinstance(part.get_payload(), list):
                 for block in part.get_payload():
-                    fields += ["%s: %s" % (k, messages.clean(v)) for k, v in block.items()]
+                    fields += [("%s: %s" % (k, messages.clean(v)))[:MAX_LINE] for k, v in block.items()]
         lines += _limited(ctx, fields)
     return lines
 
@@ -285,21 +310,33 @@ def _rule(entry):
     return "[PreScan Strings] " + entry.text
 
 
-def _everywhere(ctx, address):
-    """The lists address is a member of."""
+def _addressed(ctx, address, routes, handler):
+    """The lists m was sent to through handler (post, bounces) that address is a member of."""
     cfg = ctx.config
-    return [n for n in cfg.list_names() if address in ctx.state.members(lists.number(cfg, n))]
+    names = sorted({n for _, h, n in routes if h == handler and n})
+    return [n for n in names if address in ctx.state.members(lists.number(cfg, n))]
 
 
 def _prescan_bounce(ctx, m, entry, address, routes):
+    """A failure of address, charged (BounceScore) on each list whose bounce address the report reached."""
     rule = _rule(entry)
     if address is None or ctx.ours(address):
         ctx.act("prescan: %s matched, but %%1 is no outside address" % entry.text, rule)
         return None
-    left, target = bounces.move(ctx, address, _everywhere(ctx, address), "BounceList", "prescan BOUNCE")
-    result = "%s left %d list(s)%s%s" % (address, len(left), ": " + ", ".join(left) if left else "",
-                                         "; now on %s" % target if target else "")
-    audit.security(ctx, m.author, "", "PRESCAN BOUNCE %s" % address, result)
+    charged = []
+    for route, _, listname in routes:
+        if listname in charged:
+            continue
+        member = bounces.verp_member(ctx, listname, route)
+        if member and members.address_key(member) != members.address_key(address):
+            # The list's own envelope names who the post went to: a report naming another is not about it.
+            ctx.act("prescan: %s matched %s, but the report came back from %s: nothing charged on %s"
+                    % (entry.text, address, member, listname), rule)
+            continue
+        bounces.charge(ctx, listname, bounces.Failure(address, bounces.PERMANENT, "prescan " + entry.text))
+        charged.append(listname)
+    result = "%s charged a permanent failure on %s" % (address, ", ".join(charged) or "no list")
+    audit.security(ctx, m.author, _first_list(routes), "PRESCAN BOUNCE %s" % address, result)
     return _end("prescan BOUNCE: " + result, rule, kind="done")
 
 
@@ -309,7 +346,10 @@ def _prescan_spam(ctx, m, entry, address, routes):
     if ctx.ours(author) or rights.is_superuser(ctx.config, author):
         result = "dropped; %s is the site's own, so left on its lists" % author
     else:
-        left, target = bounces.move(ctx, author, _everywhere(ctx, author), "SpamCheckList", "prescan SPAM")
+        # Only the lists it wrote to: From is anybody's to write, and a forged one
+        # must not take its owner off every list of the site.
+        left, target = bounces.move(ctx, author, _addressed(ctx, author, routes, "post"), "SpamCheckList",
+                                    "prescan SPAM")
         result = "dropped; %s left %d list(s)%s%s" % (author, len(left), ": " + ", ".join(left) if left else "",
                                                     "; now on %s" % target if target else "")
     audit.security(ctx, author, _first_list(routes), "PRESCAN SPAM", result)
