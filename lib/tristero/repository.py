@@ -465,16 +465,25 @@ def _fetch_files(s, root, names, limit_each):
     return got, failed, notes
 
 
-def get(s, cmd):
-    """GET/ATTACH [list] file ...: the files, attached to the reply."""
+def _file_args(s, cmd, verb):
+    """(list, folder, names) of "VERB [list] file ...", or None after saying why not."""
     listname, root, names = where(s, cmd.args, 1)
     if root is None:
-        return
+        return None
     if not names:
-        s.result("error", "usage: GET [list] file (INDEX [list] shows the files)")
+        s.result("error", "usage: %s [list] file (INDEX [list] shows the files)" % verb)
+        return None
+    if not allowed(s, "download", listname, verb):
+        return None
+    return listname, root, names
+
+
+def get(s, cmd):
+    """GET/ATTACH [list] file ...: the files, attached to the reply."""
+    args = _file_args(s, cmd, "GET")
+    if args is None:
         return
-    if not allowed(s, "download", listname, "GET"):
-        return
+    listname, root, names = args
     got, failed, notes = _fetch_files(s, root, names, False)
     s.attachments.extend(got)
     _report(s, got, failed, "%d file(s) of %s attached%s" % (
@@ -488,14 +497,10 @@ def get(s, cmd):
 
 def fetch(s, cmd):
     """FETCH/SEND/SENDFILE/FTP [list] file ...: each file as a message of its own."""
-    listname, root, names = where(s, cmd.args, 1)
-    if root is None:
+    args = _file_args(s, cmd, "FETCH")
+    if args is None:
         return
-    if not names:
-        s.result("error", "usage: FETCH [list] file (INDEX [list] shows the files)")
-        return
-    if not allowed(s, "download", listname, "FETCH"):
-        return
+    listname, root, names = args
     if s.m.automatic:
         s.result("refused", "files are not sent in answer to automatic mail (%s)" % s.m.automatic)
         return
