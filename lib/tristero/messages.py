@@ -113,6 +113,9 @@ class _Text(html.parser.HTMLParser):
 
 
 def html_to_text(text):
+    # html.parser rescans the rest of the text for every "<" that opens no tag,
+    # which is quadratic: such a "<" is made text first.
+    text = re.sub(r"<(?![^<>]{0,1000}>)", "&lt;", text)
     p = _Text()
     p.feed(text)
     p.close()
