@@ -80,12 +80,6 @@ def _attachments_dir_files(folder):
             and not os.path.islink(os.path.join(folder, n))]
 
 
-def _tell(s, to, subject, text):
-    """A message from the robot to someone other than the sender."""
-    ctx = s.ctx
-    ctx.send_message(ctx.message(to, subject, text, kind="auto-generated"), [to])
-
-
 def _friendly(s, listname, name, to, subject, lead=""):
     """Send the list's name.txt (welcome, farewell) to, with lead text before it and the
     files of the list's name/ folder attached."""

@@ -45,7 +45,6 @@ class Problem:
 class ConfigError(Exception):
     """The configuration cannot be used; carries every Problem found."""
 
-    exit_code = 78
 
     def __init__(self, problems):
         self.problems = problems
@@ -294,7 +293,6 @@ class Config:
         self.defaults = defaults
         self.problems = []
         self.segments = _split(text.splitlines())
-        self.key_lines = {}
         self._parse()
         self.fingerprint = None
 

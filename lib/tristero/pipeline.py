@@ -25,10 +25,6 @@ def failed(reason, rule):
     return Disposition("failed", reason, rule)
 
 
-def dropped(reason, rule):
-    return Disposition("dropped", reason, rule)
-
-
 class Outgoing:
     """One message to send: envelope sender, recipients (may be a lazy iterable), bytes."""
 

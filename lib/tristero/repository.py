@@ -816,7 +816,7 @@ def config_putfile(s, args):
         s.result("error", "usage: CONFIG PUTFILE folder [FORCE] (a folder under archive/)")
         return
     try:
-        folder_name, folder_path = _home_path(s, args[0].rstrip("/"))
+        folder_name, _ = _home_path(s, args[0].rstrip("/"))
     except Refused as e:
         s.result("refused", str(e))
         return

@@ -250,14 +250,3 @@ def password_of(ctx, who):
             if best is None or rank < best[0]:
                 best = (rank, rule.password)
     return best[1] if best else None
-
-
-def language_of(ctx, who, listname=None):
-    """The language access.ini gives who (most specific rule with one), or ""."""
-    best = None
-    for rule in ctx.state.access():
-        if rule.language:
-            pr = rule.priority(who, listname)
-            if pr is not None and (best is None or pr < best[0]):
-                best = (pr, rule.language)
-    return best[1] if best else ""

@@ -118,13 +118,6 @@ class State:
         self.config.set_value(section, key, value)
         self._record("config", "set", (section, key, value), (section, key, before, existed))
 
-    def del_config(self, section, key):
-        before = self.config.raw(section, key)
-        if before is None:
-            return
-        self.config.del_value(section, key)
-        self._record("config", "del", (section, key), (section, key, before, True))
-
     def add_section(self, section, values):
         self.config.add_section(section, values)
         self._record("config", "addsec", (section, dict(values)), (section,))
@@ -198,9 +191,6 @@ class State:
             cfg.set_patterns(undo[0], undo[1])
 
     # --- commit ---
-
-    def dirty(self):
-        return bool(self._journal)
 
     def _replay(self, target, obj):
         """Apply this run's journalled changes to target again, on a fresh copy obj."""
