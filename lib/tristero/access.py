@@ -13,6 +13,8 @@ alone (``W``, ``RM``), as GRANT writes them in the manual.
 import csv
 import io
 
+from . import fields
+
 FLAGS = "CDGILMOPRSUW"
 
 MACROS = {
@@ -133,7 +135,7 @@ def valid_pattern(pattern):
         return "a user is an address with at most one '*' wildcard (or *@*)"
     if any(c in pattern for c in ' ,"\n\r\t\x00'):
         return "a user may not contain blanks, commas or quotes"
-    return None
+    return fields.problem(pattern)
 
 
 def parse(text):

@@ -5,8 +5,12 @@ Messages are processed one by one into outcomes; every CommitEvery messages
 transaction (see journal). A message that cannot be processed is rolled back
 and moved whole to spool/failed/; a failure of the disk itself stops the run
 (exit 74) with nothing half-done: the next run redoes what was not committed.
+A commit that fails for another reason writes nothing: its messages are
+redone one at a time, and the one whose own commit fails is set aside whole
+in spool/failed/ (Batch.commit).
 """
 
+import copy
 import errno
 import os
 import stat
@@ -23,6 +27,10 @@ from .state import State
 
 class StoreError(Exception):
     """The site's disk failed (full, read-only, I/O error)."""
+
+
+# In Batch.units: the day's housekeeping ran in the open transaction.
+HOUSEKEEPING = None
 
 
 class DryRun:
@@ -69,6 +77,8 @@ class Batch:
         self.txn = None
         self.txn_number = 0
         self.in_txn = 0
+        self.units = []             # message names (and HOUSEKEEPING) in the open transaction
+        self._undo = None           # what begin() found, to forget the transaction by
         self.failures = []          # (name, reason) in the open transaction
         self.stats = {"messages": 0, "done": 0, "dropped": 0, "failed": 0, "vanished": 0,
                       "files": 0, "recipients": 0}
@@ -92,6 +102,8 @@ class Batch:
                 self.txn_number += 1
                 self.txn = self._store(journal.Transaction, self.site.home, self.txn_number)
             self.in_txn = 0
+            self.units = []
+            self._undo = (self.state.savepoint(), self.log.mark(), dict(self.stats), _remember(self.ctx))
 
     def _store(self, fn, *args):
         try:
@@ -100,7 +112,25 @@ class Batch:
             raise StoreError(_disk_error(e))
 
     def commit(self):
-        """Commit the open transaction: state files, failure notice, log lines."""
+        """Commit the open transaction: state files, failure notice, log lines.
+
+        When that fails for a reason other than the disk (a value no file can
+        hold, a bug), nothing of the transaction is written and the site is not
+        stopped: its messages are redone one at a time, each committed alone,
+        and the one whose own commit fails is set aside whole in spool/failed/
+        with a notice. The messages are still in spool/in/new/ until a commit
+        moves them, so each is done exactly once.
+        """
+        try:
+            self._commit()
+        except (StoreError, OSError, configmod.ConfigError):
+            raise
+        except Exception as e:
+            if self.txn is None or (not self.dry_run and not os.path.isdir(self.txn.staging)):
+                raise       # committed already: the next run's recovery finishes it
+            self._redo_alone(e)
+
+    def _commit(self):
         if self.txn is None:
             return
         txn = self.txn
@@ -128,6 +158,65 @@ class Batch:
         if self.txn is not None and not self.dry_run:
             self.txn.discard()
         self.txn = None
+
+    def _forget(self):
+        """Throw the open transaction away, with every change it made in memory."""
+        state_mark, log_mark, stats, memory = self._undo
+        self.abort()
+        self.state.rollback(state_mark)
+        self.log.rollback(log_mark)
+        self.stats = stats
+        _restore(self.ctx, memory)
+        self.failures = []
+
+    def _redo_alone(self, error):
+        """The second wall (see commit): redo the transaction's units one by one."""
+        units = self.units
+        self._forget()
+        text = "a commit failed (%s); its %d message(s) are redone one at a time" % (
+            _why(error), sum(1 for u in units if u is not HOUSEKEEPING))
+        if self.dry_run:
+            sys.stderr.write("tristero: %s\n" % text)
+        else:
+            self.log.direct(logbook.ERROR, text)
+        for unit in units:
+            if unit is HOUSEKEEPING:
+                self.housekeep()
+            else:
+                self.process(unit)
+            try:
+                self._commit()
+            except (StoreError, OSError, configmod.ConfigError):
+                raise
+            except Exception as e:
+                self._forget()
+                self._set_aside(unit, _why(e))
+
+    def _set_aside(self, unit, why):
+        """Commit, alone, the message unit moved whole to spool/failed/ (the
+        housekeeping: skipped for the day) with a notice to the SuperUser."""
+        self.begin()
+        if unit is HOUSEKEEPING:
+            day = self.now.strftime("%Y-%m-%d")
+            self.log.log(logbook.ERROR, "housekeeping could not be committed, skipped until tomorrow: " + why)
+            self.ctx.outcome = pipeline.Outcome()
+            self.ids.start("housekeeping-commit:" + day)
+            self.ctx.notify("Tristero: the housekeeping of %s could not be committed" % day,
+                            "The day's housekeeping could not be committed (%s): nothing of it\n"
+                            "was done. It is tried again tomorrow.\n" % why)
+            self.stage_outcome(self.ctx.outcome)
+            self._store(self.txn.replace, housekeeping.stamp_path(self.site), (day + "\n").encode())
+        else:
+            self.stats["messages"] += 1
+            self._fail(unit, os.path.join(self.site.inbox, "new", unit),
+                       "its changes could not be committed: " + why, "commit")
+        self._commit()
+
+    def housekeep(self):
+        """The day's housekeeping (when due), into the open transaction."""
+        self.begin()
+        self.units.append(HOUSEKEEPING)
+        housekeeping.run(self)
 
     def _notify_failures(self):
         self.ctx.outcome = pipeline.Outcome()
@@ -190,6 +279,7 @@ class Batch:
     def process(self, name):
         """Process one inbound message into the open transaction."""
         self.begin()
+        self.units.append(name)
         path = os.path.join(self.site.inbox, "new", name)
         try:
             raw = read_inbound(path)
@@ -279,6 +369,25 @@ def read_inbound(path):
         os.close(fd)
 
 
+def _why(e):
+    """An exception as one line: its kind, what it says, where it came from."""
+    where = traceback.extract_tb(e.__traceback__)[-1] if e.__traceback__ else None
+    return "%s: %s%s" % (type(e).__name__, messages.clean(e, 300),
+                         " (%s:%d)" % (os.path.basename(where.filename), where.lineno) if where else "")
+
+
+def _remember(ctx):
+    """Copies of what the context keeps for the whole run (counters, sets, caches)."""
+    return {k: copy.copy(v) for k, v in vars(ctx).items() if isinstance(v, (set, dict, list))}
+
+
+def _restore(ctx, memory):
+    """Put back what _remember copied; what was made since is dropped."""
+    for k in [k for k, v in vars(ctx).items() if isinstance(v, (set, dict, list)) and k not in memory]:
+        delattr(ctx, k)
+    vars(ctx).update(memory)
+
+
 _KINDS = {stat.S_IFDIR: "a folder", stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket",
           stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device"}
 
@@ -357,8 +466,7 @@ def _run_locked(site, config, now, log, dry_run, verbose):
                 batch.commit()
             if progress:
                 progress.show(i)
-        batch.begin()
-        housekeeping.run(batch)
+        batch.housekeep()
         batch.commit()
     except (StoreError, OSError) as e:
         batch.abort()

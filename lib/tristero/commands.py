@@ -8,8 +8,8 @@ session.result(). Who may do what is asked of rights.may().
 import datetime
 import os
 
-from . import access, archive, audit, config, cookies, digests, lists, members, messages, repository, rights, \
-    routing, screening
+from . import access, archive, audit, config, cookies, digests, fields, lists, members, messages, repository, \
+    rights, routing, screening
 from .members import address_key
 from .posting import recipients
 
@@ -209,7 +209,7 @@ def subscribe(s, cmd):
     # Majordomo: subscribe list address
     target, rest = _address_in(rest)
     target = target or s.sender
-    if not _may_join(s, listname, target):
+    if not _may_join(s, listname, target, rest):
         return
     ctx, cfg = s.ctx, s.ctx.config
     other = address_key(target) != address_key(s.sender)
@@ -279,9 +279,12 @@ def _subscribed(s, listname, target, name_words, rule):
         _friendly(s, listname, "welcome", target, "Welcome to %s" % listname)
 
 
-def _may_join(s, listname, target):
-    """True when target can become a member of listname; else says why not."""
+def _may_join(s, listname, target, name_words=()):
+    """True when target (called name_words) can become a member of listname; else says why not."""
+    name = " ".join(name_words)
     why = _address_problem(s, target, listname)
+    if not why and fields.problem(name):
+        why = "the name %s cannot be kept: %s" % (messages.clean(name, 80), fields.problem(name))
     if why:
         s.result("refused", why)
         return False
@@ -488,7 +491,7 @@ def add(s, cmd):
     if target is None:
         s.result("refused", "%s is not a mail address (local@domain)" % messages.clean(" ".join(rest), 80))
         return
-    if not _may_join(s, listname, target):
+    if not _may_join(s, listname, target, rest):
         return
     _join(s, listname, target, rest)
     s.result("ok", "%s added to %s" % (target, listname))

@@ -13,7 +13,7 @@ import re
 
 from configobj import ConfigObj, ConfigObjError
 
-from . import durable
+from . import durable, fields
 
 PATTERN_SECTIONS = ("Admin Subjects", "Kill Subjects", "Kill Authors", "PreScan Strings")
 
@@ -561,6 +561,9 @@ def value_problem(section, key, value):
     """Why value cannot be written as key in section, or None: it must read back as
     itself (no line breaks, quotes or '#' that the INI syntax would take) and be a
     value the key takes."""
+    why = fields.problem(value)
+    if why:
+        return why
     obj = None
     try:
         obj = ConfigObj(["[x]", "%s = %s" % (key, value)], list_values=False, interpolation=False)

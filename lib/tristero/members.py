@@ -12,6 +12,8 @@ Addresses are stored as given and compared without regard to case.
 
 import io
 
+from . import fields
+
 HEADER = "[Members]"
 
 
@@ -56,6 +58,16 @@ def clean_options(words):
         if w:
             out.append(w)
     return ", ".join(out)
+
+
+def entry_problem(address, options):
+    """Why a member (address, options) cannot be written as a line of a member file, or None."""
+    if not address or address != address.strip().strip('"') or address[0] in "[;#":
+        return "%r cannot stand first on a member line" % address
+    if "=" in options:
+        return "options may not contain '='"
+    why = fields.problem(address) or fields.problem(options)
+    return why and "%s: %s" % (address, why)
 
 
 def options_list(options):

@@ -1,5 +1,6 @@
 """Messages: reading inbound mail's parts and text, and making the mail Tristero sends."""
 
+import codecs
 import email
 import email.utils
 import hashlib
@@ -35,7 +36,7 @@ def clean(value, limit=998):
     no encoded word left: the email package would decode "=?...?=" again when the
     value is set into a header (a second level of RFC 2047 could carry CR/LF and
     forge header lines, CVE-2024-6923), so "=?" becomes "= ?"."""
-    text = "" if value is None else str(value)
+    text = scrub("" if value is None else str(value))
     text = re.sub(r"[\x00-\x1f\x7f\u2028\u2029\x85]+", " ", text)
     return " ".join(text.split())[:limit].replace("=?", "= ?")
 
@@ -46,7 +47,7 @@ def header(msg, name):
     try:
         for key, raw in msg.raw_items():
             if key.lower() == want:
-                return clean(msg.policy.header_fetch_parse(key, str(raw)[:HEADER_LIMIT]))
+                return clean(msg.policy.header_fetch_parse(key, mail_words(str(raw)[:HEADER_LIMIT])))
     except Exception:
         return ""
     return ""
@@ -122,37 +123,96 @@ def html_to_text(text):
     return "".join(p.parts)
 
 
+# The charsets mail is written in, by the canonical name codecs.lookup gives
+# (so every alias of one is one). Not in it: codecs that are no charset (utf-7,
+# whose "+...-" hides any text, unicode_escape, raw_unicode_escape, punycode,
+# idna, undefined, charmap and the bytes-to-bytes ones), EBCDIC and Palm OS,
+# in which plain ASCII reads as other text, and whatever a library registers.
+MAIL_CHARSETS = frozenset("""
+    ascii utf-8 utf-8-sig utf-16 utf-16-be utf-16-le utf-32 utf-32-be utf-32-le
+    iso8859-1 iso8859-2 iso8859-3 iso8859-4 iso8859-5 iso8859-6 iso8859-7 iso8859-8 iso8859-9
+    iso8859-10 iso8859-11 iso8859-13 iso8859-14 iso8859-15 iso8859-16
+    cp1250 cp1251 cp1252 cp1253 cp1254 cp1255 cp1256 cp1257 cp1258 cp874
+    cp437 cp720 cp737 cp775 cp850 cp852 cp855 cp856 cp857 cp858 cp860 cp861 cp862 cp863 cp864
+    cp865 cp866 cp869 cp1006 cp1125
+    koi8-r koi8-t koi8-u kz1048 ptcp154 tis-620 hp-roman8
+    mac-arabic mac-croatian mac-cyrillic mac-farsi mac-greek mac-iceland mac-latin2 mac-roman
+    mac-romanian mac-turkish
+    big5 big5hkscs cp950 gb2312 gbk gb18030 hz euc_kr cp949 johab
+    euc_jp euc_jis_2004 euc_jisx0213 shift_jis shift_jis_2004 shift_jisx0213 cp932
+    iso2022_jp iso2022_jp_1 iso2022_jp_2 iso2022_jp_2004 iso2022_jp_3 iso2022_jp_ext iso2022_kr
+    """.split())
+
+
+def mail_charset(name):
+    """The codec of a charset named in mail (its canonical name), or None when the
+    name is not a mail charset (see MAIL_CHARSETS)."""
+    try:
+        codec = codecs.lookup(name)
+    except Exception:
+        return None
+    return codec.name if codec.name in MAIL_CHARSETS else None
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def scrub(text):
+    """text with each lone surrogate (which no file can hold) made U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+# An encoded word's charset (RFC 2047, with RFC 2231's *language).
+_WORD_CHARSET = re.compile(r"=\?([^?*\s]{1,60})(\*[^?\s]*)?\?")
+
+
+def mail_words(value):
+    """A raw header value whose encoded words in no mail charset are marked
+    unknown-8bit: the email package then reads them as the bytes they are."""
+    if "=?" not in value:
+        return value
+    return _WORD_CHARSET.sub(
+        lambda w: w.group(0) if mail_charset(w.group(1)) else "=?unknown-8bit?", value)
+
+
 def decode_part(part, notes=None):
-    """The text of a text/* part: declared charset first, chardet for undeclared 8-bit."""
+    """The text of a text/* part: declared charset first, chardet for undeclared 8-bit.
+
+    Only a mail charset is believed (see MAIL_CHARSETS); another is noted and
+    the text read as undeclared. The text never holds a lone surrogate.
+    """
     try:
         data = part.get_payload(decode=True) or b""
     except Exception:
         data = b""
     charset = part.get_content_charset()
     if charset:
-        try:
-            return data.decode(charset)
-        except (LookupError, UnicodeDecodeError):
+        codec = mail_charset(charset)
+        if codec is None:
             if notes is not None:
-                notes.append("declared charset %s does not fit the text" % clean(charset, 40))
+                notes.append("declared charset %s is not a mail charset: read as undeclared text"
+                             % clean(charset, 40))
+        else:
+            try:
+                return scrub(data.decode(codec))
+            except UnicodeDecodeError:
+                if notes is not None:
+                    notes.append("declared charset %s does not fit the text" % clean(charset, 40))
     try:
         return data.decode("ascii")
     except UnicodeDecodeError:
         pass
     guess = chardet.detect(data[:65536])
-    encoding = guess.get("encoding") or "utf-8"
+    encoding = mail_charset(guess.get("encoding") or "utf-8")
     confidence = guess.get("confidence") or 0
-    if confidence < 0.5:
+    if confidence < 0.5 or encoding is None:
         # A weak guess is worse than the commonest undeclared 8-bit charset.
         encoding = "windows-1252"
     if notes is not None:
         notes.append("charset guessed by chardet: %s (confidence %.2f)%s"
                      % (guess.get("encoding"), confidence,
-                        "; read as windows-1252" if confidence < 0.5 else ""))
-    try:
-        return data.decode(encoding, "replace")
-    except LookupError:
-        return data.decode("utf-8", "replace")
+                        "; read as windows-1252" if encoding == "windows-1252" else ""))
+    return scrub(data.decode(encoding, "replace"))
 
 
 def body_text(msg, notes=None):
@@ -215,6 +275,7 @@ def new_message(frm, to, subject, text, now, message_id, headers=()):
     msg["Message-ID"] = message_id
     for name, value in headers:
         msg[name] = clean(value)
+    text = scrub(text)
     plain = text.isascii() and all(len(l) <= 998 for l in text.splitlines())
     # Readable as it stands where it can be; quoted-printable only when needed.
     msg.set_content(text, charset="utf-8", cte="7bit" if plain else "quoted-printable")

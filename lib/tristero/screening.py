@@ -23,7 +23,7 @@ costs grows with its length, never with its square.
 import email.utils
 import re
 
-from . import audit, bounces, lists, members, messages, rights, routing
+from . import audit, bounces, fields, lists, members, messages, rights, routing
 
 ACTIONS = ("BOUNCE", "SPAM", "ADMIN", "DROP")
 MAX_ENTRY = 500
@@ -457,7 +457,7 @@ def config_killadd(s, args):
     if not entry:
         s.result("error", "usage: CONFIG KILLADD subject (#{ anchors the start, }# the end)")
         return
-    why = "longer than 200 characters" if len(entry) > 200 else entry_problem(entry)
+    why = "longer than 200 characters" if len(entry) > 200 else entry_problem(entry) or fields.problem(entry)
     if why:
         s.result("error", "%s: %s" % (messages.clean(entry, 80), why))
         return

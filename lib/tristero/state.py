@@ -9,6 +9,7 @@ on top of it at commit instead of being overwritten (``stage``).
 from . import access as accessmod
 from . import config as configmod
 from . import durable, members
+from . import fields as fieldsmod
 
 
 class State:
@@ -38,7 +39,11 @@ class State:
         self._journal.append((target, op, args, undo))
 
     def add_member(self, number, address, options=""):
-        """Add (or update) a member; returns True when the address is new."""
+        """Add (or update) a member; returns True when the address is new.
+        Raises ValueError when the member cannot be written in the file."""
+        why = members.entry_problem(address, options)
+        if why:
+            raise ValueError("not written in the member file: %s" % why)
         ml = self.members(number)
         key = members.address_key(address)
         before = ml.members.get(key)
@@ -87,7 +92,13 @@ class State:
 
     def set_rule(self, user, listname, **fields):
         """Change the rule for exactly (user, list), or add one; fields: status, password,
-        language. A rule left granting, masking and holding nothing is removed."""
+        language. A rule left granting, masking and holding nothing is removed.
+        Raises ValueError when a field cannot be written in access.ini."""
+        why = accessmod.valid_pattern(user)
+        for value in [listname] + list(fields.values()):
+            why = why or fieldsmod.problem(value)
+        if why:
+            raise ValueError("not written in access.ini: %s" % why)
         rules = self.access()
         index = next((i for i, r in enumerate(rules) if r.same_target(user, listname)), None)
         before = rules[index] if index is not None else None
@@ -112,6 +123,7 @@ class State:
     # --- configuration ---
 
     def set_config(self, section, key, value):
+        """Set key in section; raises ValueError when it cannot be written (config.value_problem)."""
         sec = self.config.sections.get(section)
         before = sec.get(key) if sec is not None else None
         existed = sec is not None
@@ -119,6 +131,11 @@ class State:
         self._record("config", "set", (section, key, value), (section, key, before, existed))
 
     def add_section(self, section, values):
+        """Add a section; raises ValueError when its name or a value cannot be written."""
+        for key, value in values.items():
+            why = fieldsmod.problem(section) or configmod.value_problem(section, key, value)
+            if why:
+                raise ValueError("[%s] %s: %s" % (section, key, why))
         self.config.add_section(section, values)
         self._record("config", "addsec", (section, dict(values)), (section,))
 
@@ -131,6 +148,11 @@ class State:
         self._record("config", "delsec", (section,), (section, values))
 
     def set_patterns(self, name, entries):
+        """Replace the entries of a pattern section; raises ValueError when one cannot be written."""
+        for entry in set(entries) - set(self.config.patterns[name]):
+            why = fieldsmod.problem(entry)
+            if why:
+                raise ValueError("[%s]: %s" % (name, why))
         before = list(self.config.patterns[name])
         self.config.set_patterns(name, entries)
         self._record("config", "patterns", (name, list(entries)), (name, before))
@@ -182,7 +204,8 @@ class State:
             elif before is None:
                 cfg.del_value(section, key)
             else:
-                cfg.set_value(section, key, before)
+                # As it was read (a person's value is not checked again).
+                cfg.sections[section][key] = before
         elif op == "addsec":
             cfg.del_section(undo[0])
         elif op == "delsec":
