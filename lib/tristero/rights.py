@@ -5,8 +5,10 @@ union of what these give: SuperUser (tristero.ini), ListOwner (the list's
 Owner), the list type's security profile for members and for everyone else
 (manual: "Security Profiles for Each List"), and every rule of access.ini that
 matches the address and the list. An ``X`` in any matching rule takes that
-right away whatever gave it; Barred takes all. A Free list ignores access.ini;
-``SecurePost = 0`` ignores it for posts only.
+right away whatever gave it; Barred takes all (never from the SuperUser). A
+Free list ignores access.ini; ``SecurePost = 0`` ignores it for posts only.
+``OpenReview = N`` withholds review (R) from non-members. An author read from
+a message's text proves nothing and holds what a stranger holds (unproven).
 """
 
 import base64
