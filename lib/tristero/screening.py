@@ -229,7 +229,8 @@ def _limited(ctx, lines):
 
 def recovered_author(ctx, m):
     """(name, address) from a From: (or Sender:) line of the RFC 822 header quoted in the
-    body's first PreScanLimit lines, for mail whose From is not an address; ("", "") if none."""
+    body's first PreScanLimit lines, for mail whose From holds no address at all (see
+    pipeline.identify_author: such an author proves nothing); ("", "") if none."""
     for line in _limited(ctx, m.text().splitlines()):
         found = _HEADER_LINE.match(line)
         if found:
