@@ -65,9 +65,10 @@ def posts_to(site, listname):
 
 
 def test_every_cell_of_the_list_type_table(site):
-    """Each list type x member or not x subscribe, post, review, in one real run per action."""
+    """Each list type x member or not x subscribe, post, review, in one real run per action
+    (OpenReview = Y: the manual's profiles, review by non-members included)."""
     with open(site.path("tristero.ini"), "w") as f:
-        f.write(ini_for(TYPES))
+        f.write(ini_for(TYPES, "\n[Security]\nOpenReview = Y\n"))
     for n, t in enumerate(TYPES, 1):
         write_members(site, n, ["member@example.net"])
     # Posts: the non-member and the member post to every list.
@@ -95,11 +96,33 @@ def test_every_cell_of_the_list_type_table(site):
             assert (b"from a member" in subjects) == member_posts, (t, "member post")
         joined = "outsider@example.com" in members_of(site, n)
         assert joined == (subscribe == "open"), (t, "subscribe")
-        if subscribe == "closed":
+        if t == "Hidden":
+            # To a stranger a Hidden list is a list that does not exist (test_identity).
+            assert "ERROR: there is no list called hidden" in out_replies
+        elif subscribe == "closed":
             assert "HELD: %s does not take subscriptions" % t.lower() in out_replies, t
         outsider_review, member_review = REVIEW[t]
         assert ("OK: 1 member(s) of %s" % t.lower() in out_replies) == outsider_review, (t, "review")
         assert ("OK: 1 member(s) of %s" % t.lower() in member_replies) == member_review, (t, "review")
+
+
+def test_rosters_are_for_members_by_default(site):
+    """OpenReview = N (the example's value): on no list type may a non-member see the members;
+    members see them where their profile gives review."""
+    with open(site.path("tristero.ini"), "w") as f:
+        f.write(ini_for(TYPES))
+    for n, t in enumerate(TYPES, 1):
+        write_members(site, n, ["member@example.net"])
+    site.drop(mail(frm="outsider@example.com", body="".join("who %s\n" % t.lower() for t in TYPES)))
+    site.drop(mail(frm="member@example.net", body="".join("who %s\n" % t.lower() for t in TYPES)))
+    site.run()
+    out_replies = replies(site, "outsider@example.com")
+    member_replies = replies(site, "member@example.net")
+    assert "member@example.net" not in out_replies
+    for t in TYPES:
+        assert "OK: 1 member(s) of %s" % t.lower() not in out_replies, t
+        assert ("OK: 1 member(s) of %s" % t.lower() in member_replies) == REVIEW[t][1], t
+    assert "REFUSED: open is an Open list: members only" in out_replies
 
 
 def test_moderated_lists_take_posts_from_members_of_their_approval_list(site):
@@ -274,6 +297,18 @@ def test_rights_reports_flags_per_list(site):
     site.drop(mail(frm="someone@example.com", body="rights"))
     site.run()
     text = replies(site, "someone@example.com")
+    assert "open                     CDGI-MO----W" in text      # uploads and the roster need membership
+    assert "closed                   C-----------" in text
+
+
+def test_open_review_gives_non_members_the_manuals_open_profile(site):
+    with open(site.path("tristero.ini"), "w") as f:
+        f.write(ini_for(["Open", "Closed"], "\n[Security]\nOpenReview = Y\n"))
+    write_members(site, 1, [])
+    write_members(site, 2, [])
+    site.drop(mail(frm="someone@example.com", body="rights"))
+    site.run()
+    text = replies(site, "someone@example.com")
     assert "open                     CDGI-MO-R--W" in text      # uploads need membership
     assert "closed                   C-----------" in text
 
@@ -336,10 +371,12 @@ def test_setpass_without_for_changes_ones_own_password_given_the_old(site):
     assert members_of(site, 1) == ["x@example.net"]
 
 
-def test_a_password_must_be_four_or_more_letters_and_digits(site):
-    site.drop(mail(frm="boss@example.org", body="setpass abc for x@example.org\nsetpass ab-cd for x@example.org"))
+def test_a_password_must_be_eight_or_more_letters_and_digits(site):
+    site.drop(mail(frm="boss@example.org", body="setpass abc for x@example.org\nsetpass ab-cd for x@example.org\n"
+                                                "setpass abcd123 for x@example.org\nsetpass abcd-1234 for x@example.org"))
     site.run()
-    assert replies(site, "boss@example.org").count("ERROR: a password is 4 to 64 letters and digits") == 2
+    assert replies(site, "boss@example.org").count("ERROR: a password is 8 to 64 letters and digits") == 4
+    assert not os.path.exists(site.path("access.ini"))
 
 
 # --- cookies --------------------------------------------------------------------------------

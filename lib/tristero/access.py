@@ -129,6 +129,27 @@ def user_matches(pattern, address):
     return len(a) >= len(head) + len(tail) and a.startswith(head) and a.endswith(tail)
 
 
+def patterns_overlap(p, q):
+    """Could one address match both user patterns p and q (addresses or patterns with one '*')?
+
+    Two patterns with one '*' each overlap unless their fixed parts rule it out:
+    the heads must agree (one a prefix of the other) and the tails too (one a
+    suffix of the other); then head + anything + tail, long enough, matches both.
+    """
+    p, q = p.lower(), q.lower()
+    if p in ("*", "*@*") or q in ("*", "*@*"):
+        return True
+    if "*" not in p:
+        return user_matches(q, p)
+    if "*" not in q:
+        return user_matches(p, q)
+    ph, _, pt = p.partition("*")
+    qh, _, qt = q.partition("*")
+    heads = ph.startswith(qh) or qh.startswith(ph)
+    tails = pt.endswith(qt) or qt.endswith(pt)
+    return heads and tails
+
+
 def valid_pattern(pattern):
     """Why pattern cannot be a user pattern, or None."""
     if not pattern or (pattern.count("*") > 1 and pattern != "*@*"):

@@ -25,8 +25,7 @@ def _list_arg(s, cmd):
     out (Majordomo), and the list of the address is taken.
     """
     args = cmd.args
-    cfg = s.ctx.config
-    if s.default_list and (not args or lists.find(cfg, args[0]) is None):
+    if s.default_list and (not args or find_list(s, args[0]) is None):
         return s.default_list, args
     if not args:
         s.result("error", "name a list: %s" % SPECS[_lookup(cmd.verb)].usage)
@@ -36,10 +35,20 @@ def _list_arg(s, cmd):
     if why:
         s.result("error", "%s is not a list name: %s" % (messages.clean(name, 80), why))
         return None, args[1:]
-    found = lists.find(cfg, name)
+    found = find_list(s, name)
     if found is None:
         s.result("error", "there is no list called %s (send LISTS for the lists here)" % name)
     return found, args[1:]
+
+
+def find_list(s, name):
+    """The list called name (lists.find) as the sender may know it: every command looks a
+    list up here, so that a Hidden list answers whoever may not see it (rights.sees)
+    exactly as a list that does not exist."""
+    found = lists.find(s.ctx.config, name)
+    if found is not None and not rights.sees(s.ctx, s.sender, found):
+        return None
+    return found
 
 
 def _address_in(words):
@@ -120,7 +129,8 @@ def _allowed(s, action, listname=None, what=None):
                   "rights")
     if privileged_act or not ok:
         audit.security(s.ctx, s.sender, listname, what, "done" if ok else "refused: " + why)
-        if not ok and rights.ACTIONS.get(action, "P") in "LPS":
+        # A locked password: the SuperUser was told when the lock began, once.
+        if not ok and rights.ACTIONS.get(action, "P") in "LPS" and not isinstance(why, rights.Locked):
             s.refused_privileged.append("%s%s: %s" % (what, " " + listname if listname else "", why))
     return ok
 
@@ -180,10 +190,6 @@ def info(s, cmd):
         return
     cfg = s.ctx.config
     sec = lists.section(listname)
-    if lists.hidden(cfg, listname) and not rights.is_member(s.ctx.state, cfg, s.sender, listname) \
-            and not rights.privileged(s.ctx, s.sender, listname):
-        s.result("error", "there is no list called %s (send LISTS for the lists here)" % listname)
-        return
     s.result("ok", "about %s" % listname)
     s.say("  Address:     %s" % lists.address(cfg, listname))
     s.say("  Description: %s" % (cfg.raw(sec, "Description") or ""))
@@ -541,7 +547,7 @@ def change(s, cmd):
         names = [n for n in cfg.list_names() if old in _members(s, n)]
         names = [n for n in names if rights.may(s.ctx, s.sender, "manage", n, s.password_now())[0]]
     else:
-        listname = lists.find(cfg, scope)
+        listname = find_list(s, scope)
         if listname is None:
             s.result("error", "there is no list called %s" % scope)
             return
@@ -601,7 +607,7 @@ def announce(s, cmd):
     if not target:
         s.result("error", "name a list or an address: no AnnounceList is set")
         return
-    to_list = lists.find(cfg, target)
+    to_list = find_list(s, target)
     if to_list is None and (not messages.is_address(target) or _address_problem(s, target)):
         s.result("error", "%s is neither a list here nor a mail address outside the robot's"
                  % messages.clean(target, 80))
@@ -764,7 +770,7 @@ def _grant_args(s, cmd, keyword):
         s.result("error", "%s: %s" % (messages.clean(user, 80), why))
         return None
     if listname != "*":
-        found = lists.find(s.ctx.config, listname)
+        found = find_list(s, listname)
         if found is None:
             s.result("error", "there is no list called %s" % listname)
             return None
@@ -774,7 +780,9 @@ def _grant_args(s, cmd, keyword):
 
 def _may_grant(s, granting, masking, user, listname, verb):
     """Nobody grants above their own rights, only a SuperUser grants S, and only a
-    SuperUser takes rights from a PostMaster or SuperUser."""
+    SuperUser takes rights from (or gives back rights masked to) a PostMaster or
+    SuperUser, or a pattern that could cover one. Adding rights to such a pattern
+    (the manual's GRANT W TO * FOR list) lowers nobody: it stays open to owners."""
     scope = None if listname == "*" else listname
     if not _allowed(s, "postmaster" if scope is None else "manage", scope, verb):
         return False
@@ -785,11 +793,18 @@ def _may_grant(s, granting, masking, user, listname, verb):
     if "S" in granting and not superuser and "S" not in held:
         above.add("S")
     why = None
+    rule = _rule(s, user, listname)
+    lifted = granting & set(rule.masked if rule else ())
+    covered = None if superuser or not (masking or lifted) else _outranks_or_is(s, user)
     if above:
         why = "you cannot grant rights you do not hold yourself (%s)" % (
             "".join(sorted(above, key=access.FLAGS.index)))
-    elif masking and "*" not in user and not superuser and rights.has(rights.flags(ctx, user, scope), "P"):
-        why = "only the SuperUser takes rights from a PostMaster or SuperUser"
+    elif covered:
+        # A wildcard too: GRANT Barred TO *@example.net would bar a SuperUser there,
+        # who could then not undo it by mail.
+        why = "only the SuperUser %s %s, a PostMaster or the SuperUser%s" % (
+            "takes rights from" if masking else "gives back rights masked to", covered,
+            "" if covered.lower() == user.lower() else ", whom %s covers" % user)
     if why:
         s.result("refused", why)
         audit.security(ctx, s.sender, scope, verb, "refused: " + why)
@@ -856,7 +871,7 @@ def rights_(s, cmd):
     s.result("ok", "rights of %s (%s)" % (target, access.FLAGS))
     s.say("  %-24s %s" % ("(site)", access.flag_string(rights.flags(ctx, target))))
     for n in ctx.config.list_names():
-        if lists.hidden(ctx.config, n) and not rights.is_member(ctx.state, ctx.config, target, n) \
+        if lists.hidden(ctx.config, n) and not rights.member(ctx, target, n) \
                 and not rights.privileged(ctx, s.sender, n):
             continue
         s.say("  %-24s %s" % (n, access.flag_string(rights.flags(ctx, target, n))))
@@ -868,10 +883,12 @@ def password(s, cmd):
         s.result("error", "usage: " + SPECS["PASSWORD"].usage)
         return
     stored = rights.password_of(s.ctx, s.sender)
-    if stored and not rights.verify(cmd.args[0], stored):
-        s.result("refused", "that is not your password")
-        audit.security(s.ctx, s.sender, None, "PASSWORD", "refused: wrong password")
-        s.refused_privileged.append("PASSWORD: wrong password")
+    why = rights.password_refusal(s.ctx, s.sender, cmd.args[0])
+    if why:
+        s.result("refused", why)
+        audit.security(s.ctx, s.sender, None, "PASSWORD", "refused: " + why)
+        if not isinstance(why, rights.Locked):
+            s.refused_privileged.append("PASSWORD: " + why)
         return
     s.password = cmd.args[0]
     s.result("ok", "password accepted for the commands that follow" if stored else
@@ -908,9 +925,11 @@ def setpass(s, cmd):
             s.result("refused", "no password is set for you yet; a PostMaster sets the first one "
                                 "(SETPASS password FOR %s)" % user)
             return
-        if not (s.password_now() and rights.verify(s.password_now(), stored)):
-            s.result("refused", "send PASSWORD oldpassword before SETPASS")
-            audit.security(s.ctx, s.sender, None, "SETPASS", "refused: no old password")
+        why = rights.password_refusal(s.ctx, s.sender, s.password_now())
+        if why:
+            why = "send PASSWORD oldpassword before SETPASS" if why.startswith(rights.NEEDED) else why
+            s.result("refused", why)
+            audit.security(s.ctx, s.sender, None, "SETPASS", "refused: " + why)
             return
         audit.security(s.ctx, s.sender, None, "SETPASS", "done")
     s.ctx.state.set_rule(user, "", password=rights.hash_password(new))
@@ -919,15 +938,16 @@ def setpass(s, cmd):
 
 
 def _outranks_or_is(s, pattern):
-    """Does pattern cover the SuperUser, or a user access.ini makes PostMaster or SuperUser?"""
+    """The SuperUser, or a user (address or pattern) access.ini makes PostMaster or
+    SuperUser, that pattern could cover (access.patterns_overlap); None when none."""
     cfg = s.ctx.config
     superuser = cfg.globals("SuperUser")
     if superuser and access.user_matches(pattern, superuser):
-        return True
+        return superuser
     for r in s.ctx.state.access():
-        if r.granted & {"P", "S"} and (access.user_matches(pattern, r.user) or access.user_matches(r.user, pattern)):
-            return True
-    return False
+        if r.granted & {"P", "S"} and access.patterns_overlap(pattern, r.user):
+            return r.user
+    return None
 
 
 def bake(s, cmd):
@@ -961,7 +981,7 @@ def bake(s, cmd):
         s.result("error", "a cookie lasts 1 to 366 days")
         return
     if listname != "*":
-        found = lists.find(s.ctx.config, listname)
+        found = find_list(s, listname)
         if found is None:
             s.result("error", "there is no list called %s" % listname)
             return
@@ -1039,7 +1059,7 @@ def _config_security(s, args):
     ctx, cfg = s.ctx, s.ctx.config
     s.result("ok", "security settings")
     s.say("  SuperUser:         %s" % cfg.globals("SuperUser"))
-    for key in ("SecurePost", "InternetPolicySub", "CookieDays", "MaxSessionSubs"):
+    for key in ("SecurePost", "InternetPolicySub", "CookieDays", "MaxSessionSubs", "OpenReview"):
         s.say("  %-18s %s" % (key + ":", cfg.raw("Security", key, cfg.get("Security", key))))
     s.say("  OverRideSubject:   %s" % ("set" if cfg.get("Security", "OverRideSubject") else "off"))
     for key in ("PreScanMode", "PreScanLimit", "SpamCheckList", "SpamCheckGateways", "BounceList",
@@ -1156,6 +1176,11 @@ def known(verb):
     return _lookup(verb) is not None
 
 
+# Commands that change (or show) memberships: never run for an author read from the
+# text of a message (rights.unproven), whose address proves nothing.
+MEMBERSHIP = {"SUBSCRIBE", "UNSUBSCRIBE", "SET", "REWIND", "CATCHUP", "ADD", "REMOVE", "CHANGE", "WHICH"}
+
+
 def run(s, cmd):
     """Run one command; an unknown one gets short help."""
     s.command = cmd
@@ -1163,5 +1188,9 @@ def run(s, cmd):
     if key is None:
         s.result("error", "unknown command (see the commands below)")
         s.unknown += 1
+        return
+    if key in MEMBERSHIP and rights.unproven(s.ctx, s.sender):
+        s.result("refused", rights.UNPROVEN)
+        audit.security(s.ctx, s.sender, None, key, "refused: author read from the text")
         return
     SPECS[key].fn(s, cmd)

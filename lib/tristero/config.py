@@ -209,6 +209,7 @@ SCHEMA = {
         "InternetPolicySub": as_int,
         "CookieDays": as_int,
         "MaxSessionSubs": as_int,
+        "OpenReview": as_bool,
         "OverRideSubject": as_text,
         "PreScanMode": as_prescan_mode,
         "PreScanLimit": as_int,

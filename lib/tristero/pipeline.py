@@ -54,6 +54,7 @@ class Inbound:
         self.id = name
         self.author = ""
         self.author_name = ""
+        self.author_recovered = False  # the author was read from the text (rights.unproven)
         self.return_path = None
         self.destinations = []
         self.automatic = None      # why it is automatic mail, or None
@@ -95,6 +96,10 @@ class Context:
         self.confirmations_sent = set()
         # The pattern sections compiled, built once per run (see screening).
         self.compiled = {}
+        # Of the message being processed: its author when read from its text
+        # (rights.unproven), and the users whose password it gave wrong (rights).
+        self.unproven = None
+        self.password_failed = set()
 
     def cookie_key(self):
         """The site's cookie secret; a dry run that finds none uses a throw-away one
@@ -196,12 +201,27 @@ def read(ctx, m):
 
 def identify_author(ctx, m):
     m.author_name, m.author = messages.first_address(m.msg, "From")
+    if m.author and m.author.lower() not in " ".join(_from_fields(m.msg)).lower():
+        # "From: =?utf-8?q?boss=40example.org?=": RFC 2047 forbids an address in an
+        # encoded word, and the mail server's checks (DMARC) never saw this one.
+        return failed("the From field's address %s is not written in it as such (an encoded word, "
+                      "where RFC 2047 forbids one)" % m.author, "author")
     if not m.author:
-        # The manual: the sender is sought in the RFC 822 header quoted in the body.
+        written = _address_written(m.msg)
+        if written:
+            # Not answered: the address cannot be used, and Return-Path is anyone's
+            # to write (an answer there would be reflected at a stranger). Nor is a
+            # From: line of the text read instead: it would pass for the author the
+            # mail server checked (DMARC, DKIM) in the From field.
+            return failed("the From field holds an address this site cannot use (%s)" % written, "author")
+        # The manual's gateway case: a From field with no address at all; the sender
+        # is sought in the RFC 822 header quoted in the body. Nothing proves it.
         m.author_name, m.author = screening.recovered_author(ctx, m)
         if not m.author:
             return failed("no valid From address, nor a From: line within the body's first "
                           "PreScanLimit lines", "author")
+        m.author_recovered = True
+        ctx.unproven = m.author
     rp = m.msg.get("Return-Path")
     if rp is not None:
         rp = clean(rp).strip()
@@ -231,6 +251,34 @@ def find_destinations(ctx, m):
     if not m.destinations:
         return failed("no recipient of this site in the headers", "envelope")
     return None
+
+
+# "@" and the forms of it a From field may show decoded: any of them is an address written.
+_AT = ("@", "\uff20", "\ufe6b")
+
+
+def _from_fields(msg):
+    """The From fields' values as written (encoded words not decoded)."""
+    try:
+        return [str(raw) for key, raw in msg.raw_items() if key.lower() == "from"]
+    except Exception:
+        return []
+
+
+def _address_written(msg):
+    """What stands in the From fields when one holds an address, however unusable ("" when
+    none holds any: none at all, or no "@" in any, raw or decoded). A field too long to be
+    a gateway's name, or that does not decode, counts as one holding an address."""
+    for raw in _from_fields(msg):
+        if len(raw) > messages.HEADER_LIMIT:
+            return "a field of %d characters" % len(raw)
+        try:
+            decoded = str(msg.policy.header_fetch_parse("From", raw))
+        except Exception:
+            return "unreadable"
+        if any(a in raw or a in decoded for a in _AT):
+            return messages.clean(decoded.encode("utf-8", "replace").decode("utf-8"), 80)
+    return ""
 
 
 _BULK = ("bulk", "junk", "list")
@@ -280,8 +328,12 @@ STEPS = (
 
 def process(ctx, m):
     """Run the steps over m; returns its Disposition (the outcome is in ctx.outcome)."""
-    for name, step in STEPS:
-        result = step(ctx, m)
-        if result is not None:
-            return result
-    return failed("no step decided", "pipeline")
+    ctx.unproven, ctx.password_failed = None, set()
+    try:
+        for name, step in STEPS:
+            result = step(ctx, m)
+            if result is not None:
+                return result
+        return failed("no step decided", "pipeline")
+    finally:
+        ctx.unproven, ctx.password_failed = None, set()

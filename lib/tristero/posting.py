@@ -5,7 +5,7 @@ import email.utils
 import string
 from urllib.parse import quote
 
-from . import archive, bounces, lists, members, messages, repository, rights
+from . import archive, audit, bounces, lists, members, messages, repository, rights
 
 # Fields of the original that a list replaces or must not pass on.
 _DROP = {"return-path", "delivered-to", "x-original-to", "envelope-to", "precedence",
@@ -126,12 +126,14 @@ def reply_to(ctx, m, listname):
 
 def _approved(ctx, m):
     """False when a password is set for the author and the post does not carry it in
-    an Approved: header (Majordomo's), so a forged From cannot post as the privileged."""
-    stored = rights.password_of(ctx, m.author)
-    if not stored:
-        return True
+    an Approved: header (Majordomo's), so a forged From cannot post as the privileged;
+    a wrong one counts as a wrong password (rights.password_refusal: lockouts), and an
+    author read from the text is never approved."""
     given = messages.header(m.msg, "Approved") or messages.header(m.msg, "Approve")
-    return bool(given) and rights.verify(given, stored)
+    why = rights.password_refusal(ctx, m.author, given or None)
+    if why == rights.WRONG or (given and isinstance(why, rights.Locked)):
+        audit.security(ctx, m.author, None, "Approved: header", "refused: " + why)
+    return why is None
 
 
 def _override(ctx, m, listname):

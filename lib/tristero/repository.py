@@ -400,7 +400,7 @@ def where(s, args, need):
     args = list(args)
     listname = None
     if len(args) > need:
-        listname = lists.find(s.ctx.config, args[0])
+        listname = _commands().find_list(s, args[0])
         if listname is not None:
             args = args[1:]
     if listname is None:
@@ -611,7 +611,7 @@ def cd(s, cmd):
         s.folder = ""
         s.result("ok", "file commands now use the default archive")
         return
-    found = lists.find(s.ctx.config, cmd.args[0])
+    found = _commands().find_list(s, cmd.args[0])
     if found is None:
         s.result("error", "there is no list called %s (send LISTS for the lists here)"
                  % messages.clean(cmd.args[0], 80))

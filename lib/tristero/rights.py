@@ -5,8 +5,10 @@ union of what these give: SuperUser (tristero.ini), ListOwner (the list's
 Owner), the list type's security profile for members and for everyone else
 (manual: "Security Profiles for Each List"), and every rule of access.ini that
 matches the address and the list. An ``X`` in any matching rule takes that
-right away whatever gave it; Barred takes all. A Free list ignores access.ini;
-``SecurePost = 0`` ignores it for posts only.
+right away whatever gave it; Barred takes all (never from the SuperUser). A
+Free list ignores access.ini; ``SecurePost = 0`` ignores it for posts only.
+``OpenReview = N`` withholds review (R) from non-members. An author read from
+a message's text proves nothing and holds what a stranger holds (unproven).
 """
 
 import base64
@@ -15,7 +17,7 @@ import hmac
 import os
 import re
 
-from . import access, lists
+from . import access, audit, lists, lockouts
 from .members import address_key
 
 ALL = frozenset(access.FLAGS)
@@ -63,6 +65,23 @@ PASSWORDED = {"manage", "postmaster", "superuser", "upload", "delete"}
 NO_STRANGER_UPLOADS = {"U"}
 
 
+# An author read from a From: line in the text (pipeline.identify_author: the From
+# field held no address at all) is proven by nothing: it holds what a stranger
+# holds (the list type's profile for non-members, and the rules of access.ini
+# for everyone), never these: no privilege, no membership change, no upload.
+UNPROVEN_NEVER = frozenset("LMOPSU")
+UNPROVEN_ACTIONS = {"manage", "postmaster", "superuser", "create", "delete", "subscribe", "options", "upload"}
+UNPROVEN = ("your address was read from a From: line in the text of your message (its From field "
+            "holds no address), which proves nothing: such an author has no privilege and changes "
+            "no membership")
+
+
+def unproven(ctx, who):
+    """True when who is the author of the message being processed, read from its text."""
+    author = getattr(ctx, "unproven", None)
+    return bool(author) and address_key(author) == address_key(who)
+
+
 def is_superuser(config, who):
     su = config.globals("SuperUser")
     return bool(su) and address_key(su) == address_key(who)
@@ -75,6 +94,11 @@ def is_owner(config, who, listname):
 
 def is_member(state, config, who, listname):
     return who in state.members(lists.number(config, listname))
+
+
+def member(ctx, who, listname):
+    """Is who a member of listname, as far as rights go (an unproven author is not)?"""
+    return not unproven(ctx, who) and is_member(ctx.state, ctx.config, who, listname)
 
 
 def _profile(name):
@@ -93,6 +117,8 @@ def flags(ctx, who, listname=None, action=None):
     if kind != "Free" and not (action == "post" and not cfg.get("Security", "SecurePost")):
         ruled, masked = rule_flags(ctx, who, listname)
         granted = (granted | ruled) - masked
+    if unproven(ctx, who):
+        granted -= UNPROVEN_NEVER
     return granted
 
 
@@ -101,32 +127,43 @@ def flags_without_rules(ctx, who, listname=None):
     cfg = ctx.config
     # Everyone may talk to the robot (the None profile) unless a rule bars them.
     granted = set(_profile("None"))
-    if is_superuser(cfg, who):
+    proven = not unproven(ctx, who)
+    if proven and is_superuser(cfg, who):
         granted |= ALL
     if listname is not None:
         kind = cfg.list_value(listname, "Type")
-        if is_owner(cfg, who, listname):
+        if proven and is_owner(cfg, who, listname):
             granted |= _profile("ListOwner")
-        member = is_member(ctx.state, cfg, who, listname)
-        profile = PROFILES[kind][1 if member else 0]
+        is_in = member(ctx, who, listname)
+        profile = PROFILES[kind][1 if is_in else 0]
+        moderator = False
         if kind == "Moderated":
             approval = lists.find(cfg, listname + "-approval")
-            if approval and is_member(ctx.state, cfg, who, approval):
+            moderator = bool(approval) and member(ctx, who, approval)
+            if moderator:
                 profile = "Member"
-        granted |= _profile(profile) - (set() if member else NO_STRANGER_UPLOADS)
+        withheld = set() if is_in else set(NO_STRANGER_UPLOADS)
+        if not (is_in or moderator or cfg.get("Security", "OpenReview")):
+            # Rosters are for members (OpenReview = N): MEMBERS would hand a stranger
+            # every address of the list (spam, guessed VERP addresses).
+            withheld.add("R")
+        granted |= _profile(profile) - withheld
     return granted
 
 
 def rule_flags(ctx, who, listname):
     """(granted, masked) by the rules of access.ini that match who and listname."""
     granted, masked = set(), set()
-    superuser = is_superuser(ctx.config, who)
+    superuser = is_superuser(ctx.config, who) and not unproven(ctx, who)
+    everyone_only = unproven(ctx, who)
     for rule in ctx.state.access():
-        if rule.broken and superuser:
-            continue  # a line broken by hand must not lock out the one who can repair it
         if rule.priority(who, listname) is not None:
-            granted |= rule.granted
-            masked |= rule.masked
+            if not everyone_only or rule.user in ("*", "*@*"):
+                granted |= rule.granted
+            # No rule, broken by hand or a wildcard (GRANT Barred TO *@...), takes a
+            # right from the SuperUser: the one who repairs the rules by mail.
+            if not superuser:
+                masked |= rule.masked
     return granted, masked
 
 
@@ -142,6 +179,8 @@ def has(held, flag):
 def may(ctx, who, action, listname=None, password=None):
     """(allowed, reason) for who doing action (to listname), the password given or not."""
     cfg = ctx.config
+    if action in UNPROVEN_ACTIONS and unproven(ctx, who):
+        return False, UNPROVEN
     if action == "create":
         if cfg.globals("OpenCreation"):
             return True, "OpenCreation"
@@ -155,18 +194,19 @@ def may(ctx, who, action, listname=None, password=None):
     if not has(held, need):
         return False, _refusal(ctx, who, action, listname, held)
     if action in PASSWORDED:
-        stored = password_of(ctx, who)
-        if stored and not (password and verify(password, stored)):
-            return False, "a password is set for %s: send PASSWORD yourpassword before the command" % who
+        why = password_refusal(ctx, who, password)
+        if why:
+            return False, why
     return True, _grounds(ctx, who, listname, need)
 
 
 def _grounds(ctx, who, listname, need):
     cfg = ctx.config
-    if is_superuser(cfg, who):
+    proven = not unproven(ctx, who)
+    if proven and is_superuser(cfg, who):
         return "SuperUser"
     if listname is not None:
-        if need in "LPS" and is_owner(cfg, who, listname):
+        if need in "LPS" and proven and is_owner(cfg, who, listname):
             return "ListOwner"
         return "%s (%s list)" % (access.flag_string(flags(ctx, who, listname)), cfg.list_value(listname, "Type"))
     return access.flag_string(flags(ctx, who, None))
@@ -207,16 +247,71 @@ def privileged(ctx, who, listname=None):
     return has(flags(ctx, who, listname), "L" if listname else "P")
 
 
+def sees(ctx, who, listname):
+    """May who learn that listname exists? A Hidden list is, to whoever holds no right on
+    it beyond the robot's answer (a member, its owner, the privileged, a GRANT), a list
+    that does not exist."""
+    if ctx.config.list_value(listname, "Type") != "Hidden":
+        return True
+    return bool(flags(ctx, who, listname) - {"C"})
+
+
 # --- passwords ---------------------------------------------------------------------
 
-_PASSWORD_RE = re.compile(r"[A-Za-z0-9]{4,64}")
+# New passwords: 8 or more (the manual's 4 fall to guessing); those set before still work.
+_PASSWORD_RE = re.compile(r"[A-Za-z0-9]{8,64}")
 _N, _R, _P = 2 ** 14, 8, 1
+
+WRONG = "that is not your password"
+EARLIER = "not run: a wrong password was given earlier in this message"
+NEEDED = "a password is set for "
+
+
+class Locked(str):
+    """A refusal because a password is locked (lockouts): audited, and the SuperUser,
+    told once when the lock began, is not told again for each refusal."""
 
 
 def password_problem(pw):
     if not _PASSWORD_RE.fullmatch(pw or ""):
-        return "a password is 4 to 64 letters and digits"
+        return "a password is 8 to 64 letters and digits"
     return None
+
+
+def password_refusal(ctx, who, password):
+    """None when who may use what a password guards: none is set for who, or password
+    is it. Otherwise why not; a wrong password counts against the password (lockouts),
+    and after one the message's other privileged acts are not tried (ctx.password_failed)."""
+    rule = password_rule(ctx, who)
+    if rule is None:
+        return None
+    if unproven(ctx, who):
+        return UNPROVEN
+    user = rule.user.lower()
+    until = lockouts.locked_until(ctx, user)
+    if until is not None:
+        return Locked("the password of %s is locked until %s after more than %d wrong passwords within "
+                      "an hour: privileged commands are refused until then"
+                      % (rule.user, until.strftime("%Y-%m-%d %H:%M:%S"), lockouts.LIMIT))
+    if user in ctx.password_failed:
+        return EARLIER
+    if not password:
+        return NEEDED + "%s: send PASSWORD yourpassword before the command" % who
+    if verify(password, rule.password):
+        return None
+    ctx.password_failed.add(user)
+    started = lockouts.failed(ctx, user)
+    if started is not None:
+        result = "locked until %s: more than %d wrong passwords within an hour" % (
+            started.strftime("%Y-%m-%d %H:%M:%S"), lockouts.LIMIT)
+        audit.security(ctx, who, None, "PASSWORD of %s" % rule.user, result)
+        ctx.notify("Tristero: the password of %s is locked" % rule.user,
+                   "The password of %s was given wrong more than %d times within an hour, the last\n"
+                   "time by %s. Until %s every privileged command and post it guards is\n"
+                   "refused without the password being tried. To lift the lock sooner, delete its\n"
+                   "line from spool/lockouts.csv. The security trail is logs/security.at (AUDIT SECURITY).\n"
+                   % (rule.user, lockouts.LIMIT, who, started.strftime("%Y-%m-%d %H:%M:%S")))
+    return WRONG
 
 
 def hash_password(pw, salt=None):
@@ -243,10 +338,16 @@ def verify(pw, stored):
 
 def password_of(ctx, who):
     """The stored password hash that applies to who (the most specific rule with one)."""
+    rule = password_rule(ctx, who)
+    return rule.password if rule else None
+
+
+def password_rule(ctx, who):
+    """The rule of access.ini whose password applies to who (the most specific with one), or None."""
     best = None
     for rule in ctx.state.access():
         if rule.password and access.user_matches(rule.user, who):
             rank = 0 if "*" not in rule.user else 2 if rule.user not in ("*", "*@*") else 4
             if best is None or rank < best[0]:
-                best = (rank, rule.password)
+                best = (rank, rule)
     return best[1] if best else None

@@ -57,7 +57,7 @@ def route(ctx, m, address):
 
     Returns False when the message was dropped there (a loop), else True.
     """
-    from . import bounces, posting, robot
+    from . import bounces, posting, rights, robot
     local = address.rpartition("@")[0]
     # Screening may send mail for a list to the robot instead (admin subjects, prescan).
     handler, listname = m.redirects.get(address) or resolve(ctx.config, local)
@@ -83,6 +83,9 @@ def route(ctx, m, address):
     if m.own and handler == "robot":
         forward(ctx, m, ctx.config.globals("SuperUser"), "the site's own mail came to the robot (%s)" % m.own, mark)
         return True
+    if listname and handler in ("robot", "post", "owner", "approval") and not rights.sees(ctx, m.author, listname):
+        # A Hidden list's addresses answer a stranger as addresses that do not exist.
+        handler = "unknown"
     if handler == "robot":
         robot.answer(ctx, m, listname)
     elif handler == "post":

@@ -200,8 +200,10 @@ def _to_bounce_addresses(routes):
 
 
 def _exempt(ctx, m, routes):
-    """Commands from the SuperUser: a filter must never lock out the one who can repair it."""
-    return rights.is_superuser(ctx.config, m.author) and all(h == "robot" for _, h, _ in routes)
+    """Commands from the SuperUser: a filter must never lock out the one who can repair it.
+    (Not an author read from the text: that proves nothing.)"""
+    return not m.author_recovered and rights.is_superuser(ctx.config, m.author) \
+        and all(h == "robot" for _, h, _ in routes)
 
 
 def _warn(ctx, m, why):
@@ -227,7 +229,8 @@ def _limited(ctx, lines):
 
 def recovered_author(ctx, m):
     """(name, address) from a From: (or Sender:) line of the RFC 822 header quoted in the
-    body's first PreScanLimit lines, for mail whose From is not an address; ("", "") if none."""
+    body's first PreScanLimit lines, for mail whose From holds no address at all (see
+    pipeline.identify_author: such an author proves nothing); ("", "") if none."""
     for line in _limited(ctx, m.text().splitlines()):
         found = _HEADER_LINE.match(line)
         if found:
@@ -345,6 +348,9 @@ def _prescan_spam(ctx, m, entry, address, routes):
     author = m.author
     if ctx.ours(author) or rights.is_superuser(ctx.config, author):
         result = "dropped; %s is the site's own, so left on its lists" % author
+    elif m.author_recovered:
+        result = "dropped; %s was read from the message's text, which proves nothing, so left on its lists" \
+            % author
     else:
         # Only the lists it wrote to: From is anybody's to write, and a forged one
         # must not take its owner off every list of the site.

@@ -8,7 +8,7 @@ on top of it at commit instead of being overwritten (``stage``).
 
 from . import access as accessmod
 from . import config as configmod
-from . import durable, members
+from . import durable, lockouts as lockoutsmod, members
 from . import fields as fieldsmod
 
 
@@ -22,6 +22,7 @@ class State:
         self._dropped = set()     # numbers whose member file is to be deleted
         self._rules = None        # access.ini's rules, when loaded
         self.access_problems = []  # (line, why) of access.ini lines that did not read
+        self._lockouts = None     # spool/lockouts.csv, when loaded
 
     # --- member lists ---
 
@@ -120,6 +121,21 @@ class State:
         else:
             rules[index] = new
 
+    # --- wrong passwords (lockouts) ---
+
+    def lockouts(self):
+        """{user: lockouts.Entry} of spool/lockouts.csv (loaded on first use)."""
+        if self._lockouts is None:
+            path = lockoutsmod.path(self.site)
+            self._prints["lockouts"] = durable.fingerprint(path)
+            self._lockouts = lockoutsmod.load(path)
+        return self._lockouts
+
+    def set_lockout(self, user, entry):
+        table = self.lockouts()
+        self._record("lockouts", "set", (user, entry), (user, table.get(user)))
+        table[user] = entry
+
     # --- configuration ---
 
     def set_config(self, section, key, value):
@@ -168,6 +184,13 @@ class State:
             target, op, args, undo = self._journal.pop()
             if target == "config":
                 self._undo_config(op, undo)
+                continue
+            if target == "lockouts":
+                user, before = undo
+                if before is None:
+                    self._lockouts.pop(user, None)
+                else:
+                    self._lockouts[user] = before
                 continue
             if target == "access":
                 user, listname, before = undo
@@ -222,6 +245,8 @@ class State:
                 continue
             if target == "access":
                 self._put_rule(obj, *args)
+            elif target == "lockouts":
+                obj[args[0]] = args[1]
             elif target == "config":
                 {"set": obj.set_value, "del": obj.del_value, "addsec": obj.add_section,
                  "delsec": obj.del_section, "patterns": obj.set_patterns}[op](*args)
@@ -250,6 +275,9 @@ class State:
             if target == "access":
                 self._stage_access(txn)
                 continue
+            if target == "lockouts":
+                self._stage_lockouts(txn)
+                continue
             path = self.site.member_file(target)
             if target in self._dropped:
                 txn.delete(path)
@@ -269,6 +297,16 @@ class State:
             self._replay("access", fresh)
             self._rules[:] = fresh
         txn.replace(path, accessmod.render(self._rules).encode("utf-8"))
+
+    def _stage_lockouts(self, txn):
+        path = lockoutsmod.path(self.site)
+        if durable.fingerprint(path) != self._prints.get("lockouts"):
+            # A person lifted a lock (or another run counted failures): theirs, then ours.
+            fresh = lockoutsmod.load(path)
+            self._replay("lockouts", fresh)
+            self._lockouts.clear()
+            self._lockouts.update(fresh)
+        txn.replace(path, lockoutsmod.render(self._lockouts))
 
     def _stage_config(self, txn):
         cfg = self.config
@@ -291,5 +329,7 @@ class State:
             self._prints[number] = durable.fingerprint(self.site.member_file(number))
         if self._rules is not None:
             self._prints["access"] = durable.fingerprint(self.site.access)
+        if self._lockouts is not None:
+            self._prints["lockouts"] = durable.fingerprint(lockoutsmod.path(self.site))
         self.config.fingerprint = durable.fingerprint(self.config.path)
         self._journal.clear()
