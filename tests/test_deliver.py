@@ -497,3 +497,86 @@ def test_deliver_on_a_new_site_is_quiet_and_makes_the_spool(site):
     p = deliver(site)
     assert (p.returncode, p.stdout, p.stderr) == (0, b"", b"")
     assert all(os.path.isdir(site.path("spool", "out", sub)) for sub in ("tmp", "new", "cur"))
+
+
+# --- a killed deliver: nothing lost, at most the transaction on the wire sent twice ---
+
+def _spool_many(site, files, per_file=3):
+    expected = []
+    for i in range(files):
+        rcpts = ["r%d.%d@example.net" % (i, j) for j in range(per_file)]
+        spool(site, rcpts, name="1700000000.T%03d.tristero" % i)
+        expected += rcpts
+    return expected
+
+
+def _deliveries(handler):
+    counts = {}
+    for _, rcpts, *_ in handler.received:
+        for r in rcpts:
+            counts[r] = counts.get(r, 0) + 1
+    return counts
+
+
+def test_deliver_killed_after_each_of_its_disk_steps_sends_nothing_twice(site, smtp):
+    # Each kill lands right after one of deliver's own disk steps (TRISTERO_CRASH_AFTER):
+    # between transactions, or after an outcome was recorded. None of them is on the wire.
+    handler = Scripted(rcpt={"r1.1@example.net": ["550 5.1.1 no such user"],
+                             "r2.2@example.net": ["451 4.3.0 try later"]})
+    server = smtp(handler=handler)
+    configure(site, server.port)
+    expected = _spool_many(site, 8)
+    kills = 0
+    for step in [1, 2, 3, 1, 2, 4, 3, 1, 5, 2, 3, 1, 2, 6, 1, 3, 2, 4]:
+        p = deliver(site, env={"TRISTERO_CRASH_AFTER": str(step)})
+        kills += p.returncode == -9
+    assert kills >= 10
+    while [n for n in out(site, "new") if not n.startswith(".")]:
+        assert deliver(site).returncode == 0
+    counts = _deliveries(handler)
+    # The 451 recipient is tried once more by a later deliver; the 550 one never gets it.
+    assert counts.pop("r2.2@example.net") >= 1 and "r1.1@example.net" not in counts
+    reports = [c for r, c in counts.items() if r == SENDER]
+    assert reports == [1], "one delivery report about r1.1, however often deliver was killed"
+    counts.pop(SENDER)
+    assert sorted(counts) == sorted(r for r in expected if r not in ("r1.1@example.net", "r2.2@example.net"))
+    assert set(counts.values()) == {1}, ({r: n for r, n in counts.items() if n > 1}, site.log())
+    assert not [n for n in out(site, "new") if n.startswith(".")]
+
+
+def test_deliver_killed_at_random_instants_loses_nothing_and_repeats_at_most_one_transaction(site):
+    # A server that takes its time over DATA, so that kills land on the wire too.
+    class Slow(Scripted):
+        async def handle_DATA(self, server, session, envelope):
+            import asyncio
+            await asyncio.sleep(0.02)
+            return await super().handle_DATA(server, session, envelope)
+
+    handler = Slow()
+    c = Controller(handler, hostname="127.0.0.1", port=free_port())
+    c.start()
+    try:
+        configure(site, c.port)
+        expected = _spool_many(site, 40)
+        import random
+        rnd = random.Random(7)
+        kills = 0
+        cmd = [sys.executable, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                            "tristero.py"), "deliver", "--home", site.home]
+        while [n for n in out(site, "new") if not n.startswith(".")] and kills < 40:
+            p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            time.sleep(0.25 + rnd.random() * 0.3)
+            if p.poll() is None:
+                p.kill()
+                kills += 1
+            _, err = p.communicate()
+            assert b"Traceback" not in err
+        while [n for n in out(site, "new") if not n.startswith(".")]:
+            assert deliver(site).returncode == 0
+    finally:
+        c.stop()
+    counts = _deliveries(handler)
+    assert sorted(counts) == sorted(expected), "nothing lost"
+    duplicates = sum(n - 1 for n in counts.values())
+    # Each kill may repeat the one transaction on the wire (MaxRecipients = 3 here), no more.
+    assert duplicates <= 3 * kills

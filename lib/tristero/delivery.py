@@ -10,12 +10,20 @@ envelope sender, or to the SuperUser when that sender is null, and the
 recipient is never tried again. A file with nobody deferred moves to
 spool/out/cur. A file that is not BSMTP moves to spool/out/bad, unsent.
 A server that cannot be reached stops the run and leaves every file as it is.
+
+Delivery is at-least-once with a bound: the moment a transaction's outcome is
+known it is recorded durably (spool/out/new/.NAME.done, beside the file), and
+the file's move or rewrite follows. A deliver killed at any instant finishes
+every recorded outcome on its next start without sending again, so the most
+a kill can send twice is the one transaction that was on the wire.
 """
 
 import datetime
 import email.utils
 import errno
+import hashlib
 import ipaddress
+import json
 import os
 import re
 import shlex
@@ -267,6 +275,7 @@ class Run:
 
     def run(self):
         """Try every file; stops at an unreachable server, raises OSError when the disk fails."""
+        self.finish_recorded()
         while self.queue:
             name = self.queue.pop(0)
             try:
@@ -305,7 +314,62 @@ class Run:
         attempt = self.attempt(env)
         if attempt.deferred and self.now.timestamp() - st.st_mtime > self.cfg.get("Delivery", "RetryDays") * 86400:
             attempt.give_up()
+        self.record(name, attempt)
         self.commit(name, path, st, env, attempt)
+        self.forget(name)
+
+    # --- outcomes recorded the moment they are known (see the module's docstring) ---
+
+    def _marker(self, name):
+        return os.path.join(self.new, ".%s.done" % name)
+
+    def record(self, name, attempt):
+        """Write attempt's outcome for file name durably, before anything else is done."""
+        def replies(d):
+            return {r: [reply.code, reply.text, reply.kind] for r, reply in d.items()}
+        data = json.dumps({"delivered": attempt.delivered, "deferred": replies(attempt.deferred),
+                           "failed": replies(attempt.failed), "expired": attempt.expired})
+        # One write, no rename: a record cut short by a kill does not read, and its
+        # file is then tried again, as the transaction on the wire would be.
+        durable.write_file(self._marker(name), data.encode("utf-8"))
+        durable.fsync_dir(self.new)
+
+    def forget(self, name):
+        durable.remove(self._marker(name))
+
+    def finish_recorded(self):
+        """Finish the outcomes a killed deliver recorded but did not apply: never sent again.
+        Half-written rewrites it left (.NAME.tmpPID) are removed: the file itself is whole."""
+        for stale in [n for n in os.listdir(self.new) if re.fullmatch(r"\..+\.tmp\d+", n)]:
+            durable.remove(os.path.join(self.new, stale))
+        for marker in sorted(n for n in os.listdir(self.new) if n.startswith(".") and n.endswith(".done")):
+            name = marker[1:-len(".done")]
+            path = os.path.join(self.new, name)
+            try:
+                with open(os.path.join(self.new, marker), "rb") as f:
+                    saved = json.loads(f.read().decode("utf-8"))
+                with open(path, "rb") as f:
+                    st = os.fstat(f.fileno())
+                    env = spools.BsmtpFile.parse(f.read())
+            except FileNotFoundError:
+                pass        # moved to cur/ before the kill: only the record was left
+            except (ValueError, KeyError) as e:
+                self.log.direct(logbook.ERROR, "deliver: cannot read the record %s (%s); the file is tried again"
+                                % (marker, e))
+            else:
+                attempt = Attempt()
+                attempt.delivered = list(saved["delivered"])
+                attempt.deferred = {r: Reply(*v) for r, v in saved["deferred"].items()}
+                attempt.failed = {r: Reply(*v) for r, v in saved["failed"].items()}
+                attempt.expired = saved["expired"]
+                # The file may already hold only the deferred recipients (rewritten before the kill).
+                if set(env.recipients) != set(attempt.deferred):
+                    self.log.direct(logbook.MESSAGE, "deliver: %s was sent before a deliver stopped; "
+                                    "finishing it, not sending it again" % name)
+                    self.commit(name, path, st, env, attempt)
+                if name in self.queue:
+                    self.queue.remove(name)     # its deferred recipients wait for the next deliver
+            self.forget(name)
 
     def attempt(self, env):
         """Send env to every recipient the transport takes; returns the Attempt."""
@@ -331,7 +395,7 @@ class Run:
                             % (name, type(e).__name__, messages.clean(e, 300)))
             report = None
         if report:
-            self.write_report(name, *report)
+            self.write_report(name, list(attempt.failed), *report)
         if attempt.deferred and len(attempt.deferred) < len(env.recipients):
             data = spools.bsmtp(env.sender, list(attempt.deferred), spools.dot_stuff(env.data))
             durable.atomic_write(path, data)
@@ -381,9 +445,17 @@ class Run:
             return None
         return to, delivery_report(self.cfg, self.now, env, attempt, to)
 
-    def write_report(self, name, to, message):
+    def write_report(self, name, failed, to, message):
         self.reports += 1
-        report = "%d.R%dP%d.tristero" % (int(self.now.timestamp()), self.reports, os.getpid())
+        # Named after the file and its failures, so that finishing a recorded outcome
+        # again after a kill rewrites the same report instead of sending a second one.
+        key = hashlib.sha256(json.dumps([name] + sorted(failed)).encode("utf-8")).hexdigest()[:16]
+        report = "%s.R%s.tristero" % (name.split(".", 1)[0], key)
+        if report in self.queue or os.path.exists(os.path.join(self.new, report)):
+            self.log.direct(logbook.ACTION, "deliver: delivery report about %s already queued as %s" % (name, report))
+            if report not in self.queue:
+                self.queue.append(report)
+            return
         tmp = os.path.join(self.site.outbox, "tmp", report)
         durable.write_file(tmp, spools.bsmtp("", [to], spools.dot_stuff(message)))
         os.rename(tmp, os.path.join(self.new, report))
