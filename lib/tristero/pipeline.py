@@ -95,6 +95,9 @@ class Context:
         self.confirmations_sent = set()
         # The pattern sections compiled, built once per run (see screening).
         self.compiled = {}
+        # The sent index (see bounces): read when a report first needs it; what this run sent.
+        self.sent_index = None
+        self.sent_now = set()
 
     def cookie_key(self):
         """The site's cookie secret; a dry run that finds none uses a throw-away one
