@@ -426,3 +426,18 @@ def test_authentication_results_fields_are_read_by_rfc_8601(text, expected):
 def test_authentication_results_fields_off_the_grammar_prove_nothing(text):
     with pytest.raises(authresults.Unreadable):
         authresults.parse(text)
+
+
+def test_config_security_shows_the_trusted_authserv_ids(site):
+    build(site, security="TrustedAuthservIds = mx.example.org, MX2.example.org\n")
+    site.drop(mail(frm="boss@example.net", body="config security\n"))
+    site.run()
+    [answer] = [m for m in site.messages_to("boss@example.net") if m["Subject"].startswith("Re:")]
+    assert "TrustedAuthservIds: mx.example.org, mx2.example.org" in answer.get_content()
+
+
+@pytest.mark.parametrize("value", ["mx example.org", "mx;x", "\"mx\""])
+def test_a_trusted_authserv_id_must_be_a_token(site, value):
+    build(site, security="TrustedAuthservIds = %s\n" % value)
+    p = site.tristero("check", check=False)
+    assert p.returncode != 0 and b"TrustedAuthservIds" in p.stdout + p.stderr

@@ -1043,7 +1043,7 @@ def _config_security(s, args):
         s.say("  %-18s %s" % (key + ":", cfg.raw("Security", key, cfg.get("Security", key))))
     s.say("  OverRideSubject:   %s" % ("set" if cfg.get("Security", "OverRideSubject") else "off"))
     for key in ("PreScanMode", "PreScanLimit", "SpamCheckList", "SpamCheckGateways", "BounceList",
-                "BounceScore", "BounceDays"):
+                "BounceScore", "BounceDays", "TrustedAuthservIds"):
         value = cfg.get("Security", key)
         s.say("  %-18s %s" % (key + ":", ", ".join(value) if isinstance(value, list) else value))
     s.say("  Filters: %s" % ", ".join("[%s] %d" % (n, len(cfg.patterns[n])) for n in cfg.patterns))
