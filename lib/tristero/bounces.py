@@ -1,7 +1,7 @@
 """Bounces: delivery reports read for the recipients that failed, each failure charged fairly.
 
 A report that comes back to a list's bounce address (``owner-LIST@Domain``, or
-``owner-LIST+local=domain@Domain`` with VERP) is read for its failed
+``owner-LIST+local=domain+TAG@Domain`` with VERP) is read for its failed
 recipients: an RFC 3464 report (multipart/report, message/delivery-status)
 field by field (Action, Status, Diagnostic-Code); the other common formats
 (qmail, classic Exim and Postfix, old Exchange, ...) with flufl.bounce, and
@@ -12,7 +12,19 @@ Only a report that came with the null envelope sender (RFC 5321 4.5.5; the
 receiving mail server writes it as ``Return-Path: <>``, a sender cannot) is
 charged to anyone: From MAILER-DAEMON, X-Failed-Recipients and
 multipart/report are written by whoever sends the mail, and would let anybody
-remove a member. Each failure is one of:
+remove a member. Nor is the null sender proof enough (anyone can send with
+it): a report is believed only when it proves that the site sent mail there
+(see believe):
+
+* at a VERP address, the TAG: a keyed code (HMAC under the site's key) of
+  list and recipient, which only the site can make;
+* at ``owner-LIST@`` (and the old untagged VERP form), a Message-ID the
+  report quotes that is in the sent index: the Message-ID of every post,
+  digest and announcement a list sent in the last BounceDays, one line per
+  message (not per recipient) in ``spool/sent/YYYYMMDD.txt``. The member it
+  charges must be on the list now.
+
+Each failure is one of:
 
 * permanent: charged to the member, at most once a day. The member's score
   (the member option ``BOUNCE n YYYY-MM-DD``) grows by one when the failure
@@ -28,8 +40,12 @@ remove a member. Each failure is one of:
   retries: not a failure at all.
 """
 
+import base64
 import datetime
 import email.parser
+import hashlib
+import hmac
+import os
 import re
 
 import flufl.bounce
@@ -60,7 +76,9 @@ _URL = re.compile(r"\b(?:https?|ftp)://\S+", re.I)
 # No "@" in either part, and an address begins only where a word does: each start
 # costs one scan of its word, never a retry from every character of it.
 _ADDRESS_IN_TEXT = re.compile(r"(?<![^\s<>()\"',;:@])<?[^\s<>()\"',;:@]+@[^\s<>()\"',;@]+>?")
-_MESSAGE_ID = re.compile(rb"^Message-ID:[ \t]*(<[^>\r\n]{1,250}>)", re.I | re.M)
+# A Message-ID field, folded or not, as a report quotes the post's header.
+_MESSAGE_ID = re.compile(rb"^Message-ID:[ \t]*(?:\r?\n[ \t]+)?(<[!-;=?-~]{1,250}>)", re.I | re.M)
+MAX_QUOTED = 20         # Message-IDs of a report looked up in the sent index
 
 
 class Failure:
@@ -256,44 +274,201 @@ def _context(text, address):
 
 def _original_id(raw):
     """The Message-ID of the post a report returns (in its body), or ""."""
+    found = quoted_ids(raw, 1)
+    return found[0] if found else ""
+
+
+def quoted_ids(raw, limit=MAX_QUOTED):
+    """The Message-IDs a report quotes in its body (the returned post's header), at most limit."""
     head_end = raw.find(b"\n\n")
-    found = _MESSAGE_ID.search(raw, head_end + 2 if head_end >= 0 else len(raw))
-    return found.group(1).decode("ascii", "replace") if found else ""
+    start = head_end + 2 if head_end >= 0 else len(raw)
+    found = []
+    for match in _MESSAGE_ID.finditer(raw, start):
+        found.append(match.group(1).decode("ascii", "replace"))
+        if len(found) >= limit:
+            break
+    return found
 
 
 # --- VERP ---------------------------------------------------------------------
 
+TAG_LENGTH = 8
+_TAG = re.compile(r"[a-z2-7]{%d}" % TAG_LENGTH, re.I)
+
+
+def verp_tag(ctx, listname, recipient):
+    """The keyed tag of listname's VERP address for recipient: 8 characters of base32
+    (lower case, so that a mail server that lowers local parts keeps it valid)
+    from an HMAC-SHA256 under the site's key of the list and the address (case
+    ignored). Nobody without tristero.key can make one."""
+    text = "\0".join(("VERP", lists.local_part(listname), members.address_key(recipient)))
+    digest = hmac.new(ctx.cookie_key(), text.encode("utf-8"), hashlib.sha256).digest()
+    return base64.b32encode(digest[:5]).decode("ascii").lower()
+
+
 def envelope_sender(ctx, listname, recipient):
-    """The reverse path of a post to recipient: owner-LIST+local=domain@Domain (VERP), or
-    owner-LIST@Domain when that local part would pass RFC 5321's 64 octets."""
+    """The reverse path of a post to recipient: owner-LIST+local=domain+TAG@Domain (VERP),
+    or owner-LIST@Domain when that local part would pass RFC 5321's 64 octets."""
     base = "owner-" + lists.local_part(listname)
     local, at, domain = recipient.rpartition("@")
-    verp = "%s+%s=%s" % (base, local, domain)
+    verp = "%s+%s=%s+%s" % (base, local, domain, verp_tag(ctx, listname, recipient))
     if at and len(verp.encode("utf-8")) <= 64:
         return "%s@%s" % (verp, ctx.domain)
     return "%s@%s" % (base, ctx.domain)
 
 
-def verp_recipient(address):
-    """The member a VERP bounce address names (owner-LIST+local=domain@...), or None."""
+def verp_parts(address):
+    """(recipient, tag or None) of a VERP bounce address: owner-LIST+local=domain+TAG@...
+    or the old untagged owner-LIST+local=domain@...; None when it is neither."""
     local = address.rpartition("@")[0]
-    if "+" not in local:
+    rest = local.partition("+")[2]
+    if not rest:
         return None
-    tag = local.split("+", 1)[1]
-    left, eq, domain = tag.rpartition("=")
+    # A domain holds no "+" and a tag no "=": the last "+" is the tag's only when
+    # what follows it has the tag's form.
+    named, plus, tag = rest.rpartition("+")
+    if plus and "=" in named and _TAG.fullmatch(tag):
+        rest = named
+    else:
+        tag = None
+    left, eq, domain = rest.rpartition("=")
     candidate = "%s@%s" % (left, domain)
-    return candidate if eq and messages.is_address(candidate) else None
+    return (candidate, tag) if eq and messages.is_address(candidate) else None
+
+
+def verp_recipient(address):
+    """The member a VERP bounce address names (tag or no tag), or None."""
+    parts = verp_parts(address)
+    return parts[0] if parts else None
+
+
+# --- the sent index ---------------------------------------------------------------
+
+_DAY_FILE = re.compile(r"\d{8}\.txt")
+
+
+def sent_folder(site):
+    return os.path.join(site.spool, "sent")
+
+
+def _id_key(message_id):
+    """What the sent index keeps of a Message-ID: 16 hex digits of its SHA-256 (case ignored)."""
+    return hashlib.sha256(message_id.lower().encode("utf-8", "replace")).hexdigest()[:16]
+
+
+def record_sent(ctx, listname, data, kind):
+    """Note in today's sent index that listname sent data (the message's bytes, or its
+    header) to its members: one line "KEY LIST KIND", appended in the batch's transaction.
+
+    One line per message whatever the number of recipients; kind (post, digest,
+    announcement) is for the person who reads the file.
+    """
+    end = data.find(b"\n\n")
+    found = _MESSAGE_ID.search(data if end < 0 else data[:end + 1])
+    local = lists.local_part(listname)
+    if not found:
+        ctx.act("%s of %s not in the sent index: it has no Message-ID" % (kind, listname), "sent index")
+        return
+    key = _id_key(found.group(1).decode("ascii", "replace"))
+    ctx.append(os.path.join(sent_folder(ctx.site), ctx.now.strftime("%Y%m%d") + ".txt"),
+               ("%s %s %s\n" % (key, local, kind)).encode("utf-8", "replace"))
+    ctx.sent_now.add((local, key))
+
+
+def _sent_days(site, today, days):
+    """[(keep, path)] of the sent index's day files: keep is True for those of the last
+    days (and today), False for the older ones."""
+    try:
+        cutoff = (today - datetime.timedelta(days=max(days, 0))).strftime("%Y%m%d")
+    except OverflowError:
+        cutoff = ""
+    folder = sent_folder(site)
+    try:
+        names = sorted(os.listdir(folder))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return [(name[:8] >= cutoff, os.path.join(folder, name)) for name in names if _DAY_FILE.fullmatch(name)]
+
+
+def _sent_index(ctx):
+    """{(list local part, key)} of the sent index's last BounceDays days (read once a run)."""
+    if ctx.sent_index is None:
+        index = set()
+        for keep, path in _sent_days(ctx.site, ctx.now.date(), ctx.config.get("Security", "BounceDays")):
+            if not keep:
+                continue
+            try:
+                with open(path, "rb") as f:
+                    for line in f:
+                        words = line.decode("utf-8", "replace").split()
+                        if len(words) >= 2:
+                            index.add((words[1], words[0]))
+            except OSError:
+                continue        # a file that cannot be read proves nothing
+        ctx.sent_index = index
+    return ctx.sent_index
+
+
+def sent_quoted(ctx, listname, raw):
+    """The first Message-ID the report raw quotes that listname sent in the last
+    BounceDays (the sent index), or None."""
+    local = lists.local_part(listname)
+    for message_id in quoted_ids(raw):
+        entry = (local, _id_key(message_id))
+        if entry in ctx.sent_now or entry in _sent_index(ctx):
+            return message_id
+    return None
+
+
+def expired_sent(site, today, days):
+    """The files of the sent index older than days (BounceDays)."""
+    return [path for keep, path in _sent_days(site, today, days) if not keep]
+
+
+# --- believing a report -----------------------------------------------------------
+
+class Proof:
+    """Why a report to a bounce address is believed (ok), or why not; member: the
+    recipient its VERP address names, or None (the report names the failures)."""
+
+    def __init__(self, ok, why, member=None):
+        self.ok, self.why, self.member = ok, why, member
+
+
+def believe(ctx, m, listname, address):
+    """Is the report m, sent to listname's bounce address, about mail the site sent there?
+
+    * a VERP address with a tag: believed when the tag is the one the site
+      makes for that list and recipient (whatever VERP says now: the list
+      may have sent before it was turned off); a wrong tag changes nothing;
+    * the old untagged VERP form (lists with VERP = Y), and owner-LIST@: believed
+      only when the report quotes the Message-ID of mail the list sent in the
+      last BounceDays (the sent index). A forger must know such a Message-ID;
+      the untagged form then still names the member.
+    """
+    parts = verp_parts(address)
+    days = ctx.config.get("Security", "BounceDays")
+    if parts:
+        recipient, tag = parts
+        if tag is not None:
+            if hmac.compare_digest(tag.lower(), verp_tag(ctx, listname, recipient)):
+                return Proof(True, "VERP tag of %s" % recipient, recipient)
+            return Proof(False, "%s carries a wrong VERP tag" % address)
+        if ctx.config.list_value(listname, "VERP"):
+            quoted = sent_quoted(ctx, listname, m.raw)
+            if quoted:
+                return Proof(True, "untagged VERP address, but it quotes %s, sent by %s" % (quoted, listname),
+                             recipient)
+            return Proof(False, "%s carries no VERP tag, and the report quotes no Message-ID of mail %s "
+                                "sent in the last %d days" % (address, listname, days))
+        # A list without VERP never sent from an untagged VERP address: the address names nobody.
+    quoted = sent_quoted(ctx, listname, m.raw)
+    if quoted:
+        return Proof(True, "it quotes %s, sent by %s" % (quoted, listname))
+    return Proof(False, "it quotes no Message-ID of mail %s sent in the last %d days" % (listname, days))
 
 
 # --- charging failures ------------------------------------------------------------
-
-def verp_member(ctx, listname, address):
-    """The member listname's bounce address names, when the list sends with VERP; else None.
-
-    A list without VERP never sent from such an address: one there is made up.
-    """
-    return verp_recipient(address) if ctx.config.list_value(listname, "VERP") else None
-
 
 def handle(ctx, m, listname, address):
     """Read m, sent to listname's bounce address, and charge what it reports.
@@ -311,8 +486,12 @@ def handle(ctx, m, listname, address):
         # The site's own mail came back whole (a broken forwarder): a report never carries it.
         ctx.act("not read as a bounce: it carries this site's X-Loop", rule)
         return True
+    proof = believe(ctx, m, listname, address)
+    if not proof.ok:
+        ctx.act("not read as a bounce: %s" % proof.why, rule)
+        return True
     report = read(m.msg, m.raw)
-    member = verp_member(ctx, listname, address)
+    member = proof.member
     if member:
         failure = report.verdict()
         if failure is None and is_report(m):

@@ -10,6 +10,7 @@ import os
 
 from . import access, archive, audit, config, cookies, digests, fields, lists, members, messages, repository, \
     rights, routing, screening
+from .bounces import record_sent
 from .members import address_key
 from .posting import recipients
 
@@ -113,8 +114,9 @@ def _announce(s, subject, text, exclude=None):
         return
     ctx = s.ctx
     msg = ctx.message(lists.address(cfg, listname), subject, text, kind="auto-generated")
-    ctx.send("owner-%s@%s" % (lists.local_part(listname), ctx.domain),
-             recipients(_members(s, listname)), messages.serialize(msg))
+    data = messages.serialize(msg)
+    ctx.send("owner-%s@%s" % (lists.local_part(listname), ctx.domain), recipients(_members(s, listname)), data)
+    record_sent(ctx, listname, data, "announcement")
     ctx.act("announced to %s" % listname, "AnnounceList")
 
 
@@ -621,8 +623,9 @@ def announce(s, cmd):
     if files:
         messages.attach(msg, files)
     if to_list is not None:
-        ctx.send("owner-%s@%s" % (lists.local_part(to_list), ctx.domain), recipients(_members(s, to_list)),
-                 messages.serialize(msg))
+        data = messages.serialize(msg)
+        ctx.send("owner-%s@%s" % (lists.local_part(to_list), ctx.domain), recipients(_members(s, to_list)), data)
+        record_sent(ctx, to_list, data, "announcement")
         told = "the %d member(s) of %s" % (sum(1 for _ in recipients(_members(s, to_list))), to_list)
     else:
         ctx.send_message(msg, [target])
@@ -1063,7 +1066,7 @@ def _config_security(s, args):
         s.say("  %-18s %s" % (key + ":", cfg.raw("Security", key, cfg.get("Security", key))))
     s.say("  OverRideSubject:   %s" % ("set" if cfg.get("Security", "OverRideSubject") else "off"))
     for key in ("PreScanMode", "PreScanLimit", "SpamCheckList", "SpamCheckGateways", "BounceList",
-                "BounceScore", "BounceDays"):
+                "BounceScore", "BounceDays", "TrustedAuthservIds"):
         value = cfg.get("Security", key)
         s.say("  %-18s %s" % (key + ":", ", ".join(value) if isinstance(value, list) else value))
     s.say("  Filters: %s" % ", ".join("[%s] %d" % (n, len(cfg.patterns[n])) for n in cfg.patterns))

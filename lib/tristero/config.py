@@ -162,6 +162,16 @@ def as_prescan_mode(text):
     return value
 
 
+def as_authserv_ids(text):
+    """Authentication-Results authserv-ids (RFC 8601: a token, in practice the mail
+    server's host name), comma-separated, in lower case."""
+    ids = [p.lower() for p in as_names(text)]
+    for p in ids:
+        if not re.fullmatch(r"[!#-'*+\-.0-9A-Z^-~]+", p, re.I):
+            raise ValueError("%r is not an authserv-id (a host name)" % p)
+    return ids
+
+
 def as_url(text):
     t = text.strip()
     if t and not re.fullmatch(r"(https?|mailto):\S+", t):
@@ -218,6 +228,7 @@ SCHEMA = {
         "BounceList": as_text,
         "BounceScore": as_int,
         "BounceDays": as_int,
+        "TrustedAuthservIds": as_authserv_ids,
     },
     "Delivery": {
         "SmtpHost": as_text,

@@ -18,7 +18,7 @@ import os
 import re
 from email.message import MIMEPart
 
-from . import archive, lists, logbook, members, messages, pipeline, posting, repository
+from . import archive, bounces, lists, logbook, members, messages, pipeline, posting, repository
 
 FREQUENCIES = ("DAILY", "WEEKLY", "MONTHLY")
 STYLES = ("SUMMARY", "NOSUMMARY", "SUMMARYONLY")
@@ -366,6 +366,7 @@ def _list_digests(ctx, listname, today):
             ctx.ids.start("digest:%s:%s:%s:%s:%s:%s" % (number, today, style, form, start, end))
             data = build(ctx, listname, days, style, form, start, end)
             ctx.send(sender, [a for a, _, _ in group], data)
+            bounces.record_sent(ctx, listname, data, "digest")
             ctx.act("digest of %s (%s, %s %s, %d post(s)) to %d member(s)" % (
                 listname, _span(start, end), style, form, sum(len(d.posts) for d in days), len(group)), "DIGEST")
         for address, options, c in group:

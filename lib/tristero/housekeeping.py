@@ -8,7 +8,7 @@ batch's open transaction.
 import datetime
 import os
 
-from . import archive, digests, lists, logbook, messages, pipeline
+from . import archive, bounces, digests, lists, logbook, messages, pipeline
 
 
 def expire_logs(batch):
@@ -50,12 +50,18 @@ def expire_archives(batch):
             yield from archive.expired(batch.site.archive_dir(number), today, keep)
 
 
+def expire_sent(batch):
+    """Days of the sent index (spool/sent) older than BounceDays: no report of them is believed."""
+    return bounces.expired_sent(batch.site, batch.now.date(), batch.config.get("Security", "BounceDays"))
+
+
 # The order is the order they run in; each yields the files it removes.
 STEPS = (
     ("expire logs", expire_logs),
     ("expire processed mail", expire_processed),
     ("send digests", send_digests),
     ("expire archives", expire_archives),
+    ("expire sent index", expire_sent),
 )
 
 

@@ -100,6 +100,9 @@ class Context:
         # (rights.unproven), and the users whose password it gave wrong (rights).
         self.unproven = None
         self.password_failed = set()
+        # The sent index (see bounces): read when a report first needs it; what this run sent.
+        self.sent_index = None
+        self.sent_now = set()
 
     def cookie_key(self):
         """The site's cookie secret; a dry run that finds none uses a throw-away one

@@ -62,9 +62,15 @@ def post(ctx, m, listname):
         shared = head + unsubscribe_fields(ctx, listname, None) + b"\n" + body
         for address in recipients(roster):
             data = head + unsubscribe_fields(ctx, listname, address) + b"\n" + body if personal else shared
-            ctx.send(bounces.envelope_sender(ctx, listname, address) if verp else sender, [address], data)
+            reverse = bounces.envelope_sender(ctx, listname, address) if verp else sender
+            if verp and reverse == sender:
+                ctx.act("VERP: the return path for %s would pass 64 octets: sent from %s" % (address, sender),
+                        "VERP")
+            ctx.send(reverse, [address], data)
     else:
         ctx.send(sender, recipients(roster), head + unsubscribe_fields(ctx, listname, None) + b"\n" + body)
+    # The Message-ID a true delivery report to owner-LIST@ quotes (see bounces).
+    bounces.record_sent(ctx, listname, head, "post")
     count = sum(1 for _ in recipients(roster))
     ctx.act("posted to %s, %d recipient(s)" % (listname, count), rule)
     if cfg.list_value(listname, "Archive"):
@@ -182,6 +188,9 @@ def compose(ctx, m, listname, override=None):
                    ("Resent-Message-ID", ctx.ids.message_id(ctx.ids.next()))]
     if priority:
         fields += [("X-Priority", _PRIORITY[priority][0]), ("Importance", _PRIORITY[priority][1])]
+    if m.msg.get("Message-ID") is None:
+        # Every post carries one: a delivery report is believed by the Message-ID it quotes.
+        fields.append(("Message-ID", ctx.ids.message_id(ctx.ids.next())))
     new = b"".join(_field(n, v) for n, v in fields)
     return b"".join(out) + new + list_fields(ctx, listname) + b"\n" + body
 

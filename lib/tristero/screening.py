@@ -23,7 +23,7 @@ costs grows with its length, never with its square.
 import email.utils
 import re
 
-from . import audit, bounces, fields, lists, members, messages, rights, routing
+from . import audit, authresults, bounces, fields, lists, members, messages, rights, routing
 
 ACTIONS = ("BOUNCE", "SPAM", "ADMIN", "DROP")
 MAX_ENTRY = 500
@@ -271,10 +271,11 @@ def prescan(ctx, m):
         return None
     original = "\n".join(_scan_lines(ctx, m, report))
     low = original.lower()
-    # BOUNCE believes only what a mail server sent back to a bounce address (the
-    # null sender, which nobody can forge); SPAM never blames the author of
-    # something that looks like a report (From, X-Failed-Recipients are anyone's
-    # to write); ADMIN acts on mail sent to a list.
+    # BOUNCE reads only what came back to a bounce address with the null sender,
+    # and acts only when bounces.believe does (a VERP tag, or a Message-ID the
+    # list sent); SPAM never blames the author of something that looks like a
+    # report (From, X-Failed-Recipients are anyone's to write); ADMIN acts on
+    # mail sent to a list.
     trusted = bounces.null_sender(m) and _to_bounce_addresses(routes)
     allowed = ({"DROP"} | ({"SPAM"} if not report else set()) | ({"BOUNCE"} if trusted else set())
                | ({"ADMIN"} if to_list else set()))
@@ -321,43 +322,67 @@ def _addressed(ctx, address, routes, handler):
 
 
 def _prescan_bounce(ctx, m, entry, address, routes):
-    """A failure of address, charged (BounceScore) on each list whose bounce address the report reached."""
+    """A failure of address: when the report is believed at a bounce address it reached
+    (bounces.believe) and is about address, charged (BounceScore) on every list address
+    is on; at BounceScore it leaves them for the BounceList (the manual)."""
     rule = _rule(entry)
     if address is None or ctx.ours(address):
         ctx.act("prescan: %s matched, but %%1 is no outside address" % entry.text, rule)
         return None
-    charged = []
+    cfg = ctx.config
+    believed = []
     for route, _, listname in routes:
-        if listname in charged:
+        if listname in believed:
             continue
-        member = bounces.verp_member(ctx, listname, route)
-        if member and members.address_key(member) != members.address_key(address):
+        proof = bounces.believe(ctx, m, listname, route)
+        if not proof.ok:
+            ctx.act("prescan: %s matched %s, but the report to %s is not believed: %s"
+                    % (entry.text, address, route, proof.why), rule)
+        elif proof.member and members.address_key(proof.member) != members.address_key(address):
             # The list's own envelope names who the post went to: a report naming another is not about it.
             ctx.act("prescan: %s matched %s, but the report came back from %s: nothing charged on %s"
-                    % (entry.text, address, member, listname), rule)
-            continue
-        bounces.charge(ctx, listname, bounces.Failure(address, bounces.PERMANENT, "prescan " + entry.text))
-        charged.append(listname)
+                    % (entry.text, address, proof.member, listname), rule)
+        elif not proof.member and address not in ctx.state.members(lists.number(cfg, listname)):
+            ctx.act("prescan: %s matched %s, who is no member of %s (whose mail the report quotes): "
+                    "nothing charged" % (entry.text, address, listname), rule)
+        else:
+            believed.append(listname)
+    charged = []
+    if believed:
+        bounce_list = lists.find(cfg, cfg.get("Security", "BounceList") or "")
+        for listname in cfg.list_names():
+            if listname != bounce_list and address in ctx.state.members(lists.number(cfg, listname)):
+                bounces.charge(ctx, listname, bounces.Failure(address, bounces.PERMANENT, "prescan " + entry.text))
+                charged.append(listname)
     result = "%s charged a permanent failure on %s" % (address, ", ".join(charged) or "no list")
     audit.security(ctx, m.author, _first_list(routes), "PRESCAN BOUNCE %s" % address, result)
     return _end("prescan BOUNCE: " + result, rule, kind="done")
 
 
 def _prescan_spam(ctx, m, entry, address, routes):
+    """The author leaves every list for the SpamCheckList when the site's mail server
+    vouches for the From (a trusted DMARC pass); otherwise only the lists it wrote to."""
     rule = _rule(entry)
     author = m.author
-    if ctx.ours(author) or rights.is_superuser(ctx.config, author):
+    cfg = ctx.config
+    if ctx.ours(author) or rights.is_superuser(cfg, author):
         result = "dropped; %s is the site's own, so left on its lists" % author
     elif m.author_recovered:
         result = "dropped; %s was read from the message's text, which proves nothing, so left on its lists" \
             % author
     else:
-        # Only the lists it wrote to: From is anybody's to write, and a forged one
-        # must not take its owner off every list of the site.
-        left, target = bounces.move(ctx, author, _addressed(ctx, author, routes, "post"), "SpamCheckList",
-                                    "prescan SPAM")
-        result = "dropped; %s left %d list(s)%s%s" % (author, len(left), ": " + ", ".join(left) if left else "",
-                                                    "; now on %s" % target if target else "")
+        vouched, why = authresults.dmarc_vouches(cfg, m.msg, author)
+        if vouched:
+            names = [n for n in cfg.list_names() if author in ctx.state.members(lists.number(cfg, n))]
+            scope = "every list: DMARC pass for its From by %s" % why
+        else:
+            # From is anybody's to write: a forged one must not take its owner off every list.
+            names = _addressed(ctx, author, routes, "post")
+            scope = "the lists it wrote to: From not vouched for (%s)" % why
+        left, target = bounces.move(ctx, author, names, "SpamCheckList", "prescan SPAM")
+        result = "dropped; %s left %d list(s)%s%s (%s)" % (
+            author, len(left), ": " + ", ".join(left) if left else "", "; now on %s" % target if target else "",
+            scope)
     audit.security(ctx, author, _first_list(routes), "PRESCAN SPAM", result)
     return _end("prescan SPAM: " + result, rule)
 
