@@ -41,6 +41,7 @@ class DryRun:
 
     def outbound(self, name, data):
         self.ops.append("write spool/out/new/%s (%d bytes)" % (name, len(data)))
+        return name
 
     def replace(self, path, data):
         self.ops.append("write " + path)
@@ -50,6 +51,15 @@ class DryRun:
 
     def move(self, src, dst):
         self.ops.append("move %s to %s" % (src, os.path.dirname(dst)))
+        return dst
+
+    def changes(self):
+        # What earlier messages of a dry run staged is not kept: only the
+        # current message's own changes are seen by its later commands.
+        return {}
+
+    def folders(self):
+        return set()
 
     def delete(self, path):
         self.ops.append("delete " + path)
@@ -101,6 +111,7 @@ class Batch:
             else:
                 self.txn_number += 1
                 self.txn = self._store(journal.Transaction, self.site.home, self.txn_number)
+            self.ctx.txn = self.txn
             self.in_txn = 0
             self.units = []
             self._undo = (self.state.savepoint(), self.log.mark(), dict(self.stats), _remember(self.ctx))
@@ -151,13 +162,13 @@ class Batch:
         else:
             txn.discard()
         self.state.committed()
-        self.txn = None
+        self.txn = self.ctx.txn = None
         self.failures = []
 
     def abort(self):
         if self.txn is not None and not self.dry_run:
             self.txn.discard()
-        self.txn = None
+        self.txn = self.ctx.txn = None
 
     def _forget(self):
         """Throw the open transaction away, with every change it made in memory."""
@@ -335,10 +346,10 @@ class Batch:
 
     def _fail(self, name, path, reason, rule, m=None):
         self.stats["failed"] += 1
-        self.failures.append((name, reason))
         m = m or pipeline.Inbound(name, b"")
         self._log_message(m, pipeline.failed("moved to spool/failed: " + reason, rule))
-        self._store(self.txn.move, path, os.path.join(self.site.failed, "new", name))
+        dst = self._store(self.txn.move, path, os.path.join(self.site.failed, "new", name))
+        self.failures.append((os.path.basename(dst), reason))
         self.in_txn += 1
 
 
