@@ -187,3 +187,90 @@ def test_a_day_file_killed_then_posted_to_holds_only_the_new_post_all_along(rsit
     [(_, [(name, text)])] = replies(rsite, "dave@example.net")
     on_disk = read(rsite.path("archive", "00000001", "20261121.txt")).decode()
     assert text == on_disk and "NEW-POST" in text and "OLD-POST" not in text
+
+
+# --- a message that kills the process ----------------------------------------------------
+
+PILL = "POISON-PILL"
+SOON = "2023-11-15T10:00:00"    # a day after the drops' times: no processed mail expires
+
+
+def killed(site):
+    """Run with the testing hook: a message that holds PILL kills the run (SIGKILL)."""
+    p = site.run(now=SOON, check=False, env={"TRISTERO_CRASH_ON": PILL})
+    assert b"Traceback" not in p.stderr
+    return p.returncode == -signal.SIGKILL
+
+
+def test_a_message_that_kills_every_run_is_set_aside_after_the_third(rsite):
+    first = rsite.drop(mail(frm="alice@example.net", body="lists\n"))
+    pill = rsite.drop(mail(frm="mallory@example.net", to="news@example.org", subject="x", body=PILL + "\n"))
+    last = rsite.drop(mail(frm="bob@example.net", body="lists\n"))
+    with open(rsite.path("spool", "in", "new", pill), "rb") as f:
+        whole = f.read()
+    assert killed(rsite)
+    # Written once for the transaction, before its first message: nothing per message.
+    with open(rsite.path("spool", "processing")) as f:
+        assert f.read() == "transaction 500 %s\n" % first
+    assert killed(rsite)
+    # The first death was in a transaction: each of its messages was noted before it was processed.
+    with open(rsite.path("spool", "processing")) as f:
+        assert f.read() == "alone 1 %s\n" % pill
+    assert killed(rsite)
+    assert rsite.listdir("spool", "in", "new") == sorted([first, pill, last])
+    assert not killed(rsite)
+    assert rsite.listdir("spool", "failed", "new") == [pill]
+    with open(rsite.path("spool", "failed", "new", pill), "rb") as f:
+        assert f.read() == whole
+    assert rsite.listdir("spool", "in", "cur") == sorted([first + ":2,S", last + ":2,S"])
+    [notice] = [m.get_body(("plain",)).get_content() for m in rsite.messages_to("boss@example.org")]
+    assert "  %s: 3 runs died while processing it" % pill in notice
+    assert {r for b in rsite.outbound() for r in b.recipients} == {
+        "alice@example.net", "bob@example.net", "boss@example.org"}
+    assert not [n for n in rsite.listdir("spool") if n.startswith("processing")]
+    log = rsite.log()
+    assert "recovered: the last run died in a transaction of 3 message(s) from %s on" % first in log
+    assert "recovered: the last run died while processing %s (2 of 3 times)" % pill in log
+    assert "recovered: the last run died while processing %s (3 of 3 times)" % pill in log
+
+
+def test_a_message_in_hand_once_when_a_run_died_is_processed_by_the_next(rsite):
+    rsite.drop(mail(frm="alice@example.net", body="lists\n"))
+    rsite.drop(mail(frm="carol@example.com", to="news@example.org", subject="x", body=PILL + "\n"))
+    assert killed(rsite) and killed(rsite)
+    rsite.run(now=SOON)
+    assert rsite.listdir("spool", "failed", "new") == [] and rsite.listdir("spool", "in", "new") == []
+    assert not [n for n in rsite.listdir("spool") if n.startswith("processing")]
+    assert [b.recipients for b in rsite.outbound() if "carol@example.com" in b.recipients] == [
+        ["carol@example.com"]]
+
+
+def test_an_orderly_run_leaves_no_note_of_what_it_had_in_hand(rsite):
+    rsite.drop(mail(frm="alice@example.net", body="lists\n"))
+    rsite.run(now=SOON)
+    assert not [n for n in rsite.listdir("spool") if n.startswith("processing")]
+
+
+# --- delivery reports whose status part names nobody ------------------------------------
+
+@pytest.mark.parametrize("sample, member, option", [
+    ("simple_13.txt", "userx@example.fr", "BOUNCE 1 2026-11-21"),      # "Message removed"
+    ("netscape_01.txt", "aaaaa@corel.com", "BOUNCE 1 2026-11-21"),     # "not delivered within 2 days"
+    ("dsn_03.txt", "userx@example.be", ""),                            # a size refusal: the post's fault
+])
+def test_a_report_whose_status_part_names_nobody_is_read_for_its_failures(rsite, sample, member, option):
+    with open(rsite.path("lists", "00000001.ini"), "w") as f:
+        f.write("[Members]\n%s =\n" % member)
+    with open(os.path.join(os.path.dirname(__file__), "data", "flufl-bounce", sample), "rb") as f:
+        raw = f.read()
+    # As the site's mail server delivers it (a report comes with the null sender).
+    lines = [l for l in raw.split(b"\n") if not l.lower().startswith((b"return-path:", b"delivered-to:"))]
+    envelope = b"Return-Path: <>\nX-Original-To: owner-news@example.org\n"
+    if not any(l.lower().startswith(b"from:") for l in lines[:lines.index(b"")]):
+        envelope += b"From: MAILER-DAEMON@mx.example.net\n"
+    rsite.drop(envelope + b"\n".join(lines))
+    rsite.run(now=NOW)
+    with open(rsite.path("lists", "00000001.ini")) as f:
+        assert ("%s = %s" % (member, option)).rstrip() in f.read().splitlines()
+    assert "no failed recipient" not in rsite.log()
+    assert ("charged to the post" in rsite.log()) == (not option)
