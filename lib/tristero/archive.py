@@ -185,7 +185,7 @@ def _text_only(m, listname, day, keep_files, taken):
             while stored in used:
                 stored = "%s-%d-%s" % (tag, n + 1, stored[len(tag) + 1:])
             folder = "%s/%s/" % (FILES, day)
-            stored = journal.free_name(stored, lambda n: n in used or taken(folder + n))
+            stored = journal.free_name(stored, lambda c: c in used or taken(folder + c))
             used.add(stored)
             rel = folder + stored
             files.append((rel, data))
