@@ -17,7 +17,7 @@ import re
 import stat
 import time
 
-from . import messages, repository
+from . import journal, messages, repository
 
 _DAY_RE = re.compile(r"(\d{8})\.txt")
 _SEPARATOR = "\n\nFrom "    # a post's end and the next one's From_ line
@@ -43,13 +43,14 @@ def parse_day(name):
         return None
 
 
-def day_files(root):
-    """[(date, path)] of the day files in root (regular files only), oldest first."""
+def day_files(root, ctx=None):
+    """[(date, path)] of the day files in root (regular files only), oldest first; with
+    ctx, as the run's staged changes leave root (the day's posts not yet committed)."""
     try:
         names = os.listdir(root)
     except (FileNotFoundError, NotADirectoryError):
-        return []
-    out = []
+        names = []
+    out = set()
     for name in names:
         day = parse_day(name)
         if day is None:
@@ -57,11 +58,14 @@ def day_files(root):
         path = os.path.join(root, name)
         try:
             if stat.S_ISREG(os.lstat(path).st_mode):
-                out.append((day, path))
+                out.add((day, path))
         except FileNotFoundError:
             continue
-    out.sort()
-    return out
+    for path in (repository.staged_paths(ctx, root) if ctx is not None else ()):
+        day = parse_day(os.path.basename(path)) if os.path.dirname(path) == root else None
+        if day is not None:
+            (out.add if repository.present(ctx, path) else out.discard)((day, path))
+    return sorted(out)
 
 
 # --- writing ---------------------------------------------------------------------
@@ -113,7 +117,8 @@ def append(ctx, m, listname, mode):
     why = _problem(ctx, root, day_file, "file")
     raw = m.raw
     if mode != "COMPLETE" and not why:
-        raw, files = _text_only(m, listname, day, mode == "FILEONLY")
+        raw, files = _text_only(m, listname, day, mode == "FILEONLY",
+                                lambda rel: repository.present(ctx, os.path.join(root, rel)))
         for rel, data in files:
             why = why or _problem(ctx, root, rel, "file")
     if why:
@@ -123,7 +128,6 @@ def append(ctx, m, listname, mode):
         for rel, data in files:
             path = os.path.join(root, rel)
             ctx.write(path, data)
-            repository.note_staged(ctx, path)
     block, body = messages.split_raw(raw)
     kept = b"".join(raw for name, raw in messages.raw_headers(block)
                     if name.lower() not in ("return-path", "delivered-to", "x-original-to", "envelope-to"))
@@ -134,7 +138,6 @@ def append(ctx, m, listname, mode):
         data += b"\n"
     path = os.path.join(root, day_file)
     ctx.append(path, data + b"\n")
-    repository.note_staged(ctx, path)
 
 
 def _leaves(msg):
@@ -156,11 +159,13 @@ def attachments(msg):
     return [p for p in _leaves(msg) if is_attachment(p)]
 
 
-def _text_only(m, listname, day, keep_files):
+def _text_only(m, listname, day, keep_files, taken):
     """(the post without its attachments, [(path in the folder, bytes)] kept as files).
 
     Each attachment is replaced by a line that names it; with keep_files it is
-    stored in files/YYYYMMDD/, its name prefixed by a tag of the post's Message-ID.
+    stored in files/YYYYMMDD/, its name prefixed by a tag of the post's Message-ID
+    and, when taken(path in the folder) says another file has that name, made
+    free (journal.free_name): a post never replaces another's file.
     """
     if not attachments(m.msg):
         return m.raw, []
@@ -179,8 +184,10 @@ def _text_only(m, listname, day, keep_files):
             stored = "%s-%s" % (tag, repository.safe_name(name, "attachment-%d" % (n + 1)))
             while stored in used:
                 stored = "%s-%d-%s" % (tag, n + 1, stored[len(tag) + 1:])
+            folder = "%s/%s/" % (FILES, day)
+            stored = journal.free_name(stored, lambda c: c in used or taken(folder + c))
             used.add(stored)
-            rel = "%s/%s/%s" % (FILES, day, stored)
+            rel = folder + stored
             files.append((rel, data))
             note = "[Attachment %s (%s, %s) kept in the archive: GET %s %s]" % (
                 shown, ctype, repository.size_text(len(data)), _quoted(listname), rel)
@@ -276,15 +283,15 @@ def expired(root, today, keep_days):
 
 # --- SEARCH ------------------------------------------------------------------------
 
-def search_files(root, text, shown=MAX_SHOWN):
+def search_files(root, text, shown=MAX_SHOWN, ctx=None):
     """(matches, day files searched, posts matching beyond shown) of a search for text
     (case ignored) in root's day files, newest first. A match is (day, author, subject,
     [matching lines])."""
     needle = text.lower()
     found, searched, more = [], 0, 0
-    for day, path in reversed(day_files(root)):
+    for day, path in reversed(day_files(root, ctx)):
         try:
-            data = repository.read(path, MAX_DAY_FILE)
+            data = repository.read(path, MAX_DAY_FILE, ctx=ctx)
         except repository.Refused:
             continue
         searched += 1
@@ -343,7 +350,7 @@ def search(s, cmd):
     if s.searches > MAX_SEARCHES:
         s.result("refused", "at most %d searches are run from one message" % MAX_SEARCHES)
         return
-    found, searched, more = search_files(root, text)
+    found, searched, more = search_files(root, text, ctx=s.ctx)
     where = "the archive of %s" % listname if listname else "the default archive"
     s.result("ok", "%d post(s) hold \"%s\" in %s (%d day file(s) searched, newest first)"
              % (len(found) + more, messages.clean(text, 200), where, searched))

@@ -19,7 +19,7 @@ import time
 import traceback
 
 from . import config as configmod
-from . import housekeeping, journal, lists, locks, logbook, messages, pipeline, spools
+from . import durable, housekeeping, journal, lists, locks, logbook, messages, pipeline, poison, spools
 from .exits import EX_IOERR, EX_OK, EX_TEMPFAIL
 from .members import domain_order
 from .state import State
@@ -41,6 +41,7 @@ class DryRun:
 
     def outbound(self, name, data):
         self.ops.append("write spool/out/new/%s (%d bytes)" % (name, len(data)))
+        return name
 
     def replace(self, path, data):
         self.ops.append("write " + path)
@@ -50,6 +51,15 @@ class DryRun:
 
     def move(self, src, dst):
         self.ops.append("move %s to %s" % (src, os.path.dirname(dst)))
+        return dst
+
+    def changes(self):
+        # What earlier messages of a dry run staged is not kept: only the
+        # current message's own changes are seen by its later commands.
+        return {}
+
+    def folders(self):
+        return set()
 
     def delete(self, path):
         self.ops.append("delete " + path)
@@ -101,6 +111,7 @@ class Batch:
             else:
                 self.txn_number += 1
                 self.txn = self._store(journal.Transaction, self.site.home, self.txn_number)
+            self.ctx.txn = self.txn
             self.in_txn = 0
             self.units = []
             self._undo = (self.state.savepoint(), self.log.mark(), dict(self.stats), _remember(self.ctx))
@@ -151,13 +162,13 @@ class Batch:
         else:
             txn.discard()
         self.state.committed()
-        self.txn = None
+        self.txn = self.ctx.txn = None
         self.failures = []
 
     def abort(self):
         if self.txn is not None and not self.dry_run:
             self.txn.discard()
-        self.txn = None
+        self.txn = self.ctx.txn = None
 
     def _forget(self):
         """Throw the open transaction away, with every change it made in memory."""
@@ -211,6 +222,16 @@ class Batch:
             self._fail(unit, os.path.join(self.site.inbox, "new", unit),
                        "its changes could not be committed: " + why, "commit")
         self._commit()
+
+    def set_aside_poison(self, name, deaths):
+        """Move name, which deaths runs that died had in hand (see poison), whole to
+        spool/failed/ unread, in the open transaction (the SuperUser is told)."""
+        self.begin()
+        self.units.append(name)
+        self.stats["messages"] += 1
+        self._fail(name, os.path.join(self.site.inbox, "new", name),
+                   "%d runs died while processing it (killed by a signal: out of memory, a "
+                   "crash); set aside unread" % deaths, "poison message")
 
     def housekeep(self):
         """The day's housekeeping (when due), into the open transaction."""
@@ -283,6 +304,7 @@ class Batch:
         path = os.path.join(self.site.inbox, "new", name)
         try:
             raw = read_inbound(path)
+            durable.crash_on(raw)
         except FileNotFoundError:
             # Taken away since the listing (another tool, a person): nothing to do.
             self.stats["vanished"] += 1
@@ -335,10 +357,10 @@ class Batch:
 
     def _fail(self, name, path, reason, rule, m=None):
         self.stats["failed"] += 1
-        self.failures.append((name, reason))
         m = m or pipeline.Inbound(name, b"")
         self._log_message(m, pipeline.failed("moved to spool/failed: " + reason, rule))
-        self._store(self.txn.move, path, os.path.join(self.site.failed, "new", name))
+        dst = self._store(self.txn.move, path, os.path.join(self.site.failed, "new", name))
+        self.failures.append((os.path.basename(dst), reason))
         self.in_txn += 1
 
 
@@ -453,27 +475,41 @@ def _stop(log, text):
 def _run_locked(site, config, now, log, dry_run, verbose):
     started = time.monotonic()
     batch = Batch(site, config, now, log, dry_run)
-    progress = None
+    progress = watch = None
     try:
         batch.number_new_lists()
         names = spools.inbound(site)
         progress = Progress(len(names)) if sys.stderr.isatty() and names else None
         # A dry run "commits" (prints) after every message, so its report reads in order.
         every = 1 if dry_run else config.globals("CommitEvery")
+        watch = None if dry_run else poison.Watch(site, names)
+        if watch and watch.found:
+            log.direct(logbook.ERROR, "recovered: " + watch.report())
         for i, name in enumerate(names, 1):
-            batch.process(name)
+            opening = batch.txn is None or batch.in_txn == 0
+            deaths = watch and batch._store(watch.before, name, opening, every if opening else every - batch.in_txn)
+            if deaths and deaths >= poison.CRASHES:
+                batch.set_aside_poison(name, deaths)
+            else:
+                batch.process(name)
             if batch.in_txn >= every:
                 batch.commit()
             if progress:
                 progress.show(i)
         batch.housekeep()
         batch.commit()
+        if watch:
+            watch.clear()
     except (StoreError, OSError) as e:
         batch.abort()
+        if watch:
+            watch.clear()
         return _stop(log, "disk failure, batch stopped (nothing lost; run again): %s"
                      % (e if isinstance(e, StoreError) else _disk_error(e)))
     except configmod.ConfigError as e:
         batch.abort()
+        if watch:
+            watch.clear()
         for p in e.problems:
             log.direct(logbook.ERROR, "tristero.ini was changed during the run and no longer "
                        "reads; not overwritten, batch stopped: %s" % p)

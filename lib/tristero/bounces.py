@@ -4,8 +4,9 @@ A report that comes back to a list's bounce address (``owner-LIST@Domain``, or
 ``owner-LIST+local=domain+TAG@Domain`` with VERP) is read for its failed
 recipients: an RFC 3464 report (multipart/report, message/delivery-status)
 field by field (Action, Status, Diagnostic-Code); the other common formats
-(qmail, classic Exim and Postfix, old Exchange, ...) with flufl.bounce, and
-the text around each address for the reason. With VERP on for the
+(qmail, classic Exim and Postfix, old Exchange, ...), and an RFC 3464 report
+whose fields name no failed recipient, with flufl.bounce, and the text around
+each address for the reason. With VERP on for the
 list, the bounce address itself names the member, whatever the report says.
 
 Only a report that came with the null envelope sender (RFC 5321 4.5.5; the
@@ -63,7 +64,7 @@ _POST_CODES = {("3", "4"), ("2", "3")}
 _POLICY_WORDS = re.compile(
     r"dmarc|\bspf\b|dkim|spam|\bpolic(?:y|ies)\b|reputation|unsolicited|\brbl\b|\bdnsbl\b|"
     r"block ?list|black ?list|deny ?list|\bblocked\b|virus|malware|phish|content rejected|"
-    r"message content|too (?:large|big)|message size exceeds", re.I)
+    r"message content|too (?:large|big)|message size", re.I)
 _DELAY_WORDS = re.compile(
     r"\bdelayed\b|not yet been delivered|will (?:continue|keep) (?:to )?try|still (?:being )?"
     r"(?:re)?tr(?:y|ying|ied)\b|will be retried|will retry|\bdeferred\b|try again later|"
@@ -72,6 +73,8 @@ _FAIL_WORDS = re.compile(
     r"undeliverable|could not be delivered|couldn't be delivered|not delivered|delivery failed|"
     r"failed permanently|permanent(?:ly)? (?:error|failure|fatal)|does not exist|doesn't exist|"
     r"user unknown|unknown user|no such user|mailbox unavailable|address rejected", re.I)
+# A server that stopped trying: its 4.x.x status was temporary, the failure is not.
+_GAVE_UP = re.compile(r"not (?:going to|gonna) try again|giving up|gave up|in the queue too long", re.I)
 _URL = re.compile(r"\b(?:https?|ftp)://\S+", re.I)
 # No "@" in either part, and an address begins only where a word does: each start
 # costs one scan of its word, never a retry from every character of it.
@@ -141,17 +144,29 @@ def read(msg, raw=b""):
               ("message/delivery-status", "message/global-delivery-status")
               for b in _status_blocks(part)]
     failures = {}
+    delivered = False
     for block in blocks:
         failure = _from_block(block)
+        delivered = delivered or (failure is None and _delivered(block))
         if failure is not None:
             key = members.address_key(failure.address)
             # Two blocks for one address: a refusal of the post outranks a failure of the
             # address, which outranks a delay (never charge a member for the post's fault).
             if key not in failures or _rank(failure) < _rank(failures[key]):
                 failures[key] = failure
-    if blocks:
+    if failures or delivered:
         return Report(list(failures.values()), original, True)
+    # No block names a failed recipient (a part with nothing but Reporting-MTA,
+    # "Message removed" where the fields should be): the other formats' reading
+    # may still find one in the text.
     return Report(_heuristic(msg), original, False)
+
+
+def _delivered(block):
+    """True when a delivery-status block reports a recipient reached (delivered, relayed,
+    expanded): a report of success, never read as a failure by the text around it."""
+    return (_block_recipient(block) is not None
+            and _field(block, "Action").strip().lower().startswith(("delivered", "relayed", "expanded")))
 
 
 def _rank(failure):
@@ -184,9 +199,13 @@ def _recipient(value):
     return address if messages.is_address(address) else None
 
 
+def _block_recipient(block):
+    return (_recipient(_field(block, "Original-Recipient")) or _recipient(_field(block, "Final-Recipient"))
+            or _recipient(_field(block, "X-Actual-Recipient")))
+
+
 def _from_block(block):
-    address = (_recipient(_field(block, "Original-Recipient")) or _recipient(_field(block, "Final-Recipient"))
-               or _recipient(_field(block, "X-Actual-Recipient")))
+    address = _block_recipient(block)
     if address is None:
         return None
     action = _field(block, "Action").lower()
@@ -207,7 +226,7 @@ def classify(action, status, diagnostic):
         return None
     if action.startswith("delayed"):
         return TEMPORARY
-    failed = action.startswith(("failed", "error")) or (not action and status.strip().startswith("5"))
+    failed = action.startswith(("fail", "error")) or (not action and status.strip().startswith("5"))
     if not failed:
         return TEMPORARY if status.strip().startswith("4") else None
     return POLICY if blames_post(status + " " + diagnostic) else PERMANENT
@@ -232,7 +251,8 @@ def classify_text(text, temporary=False):
     if blames_post(text):
         return POLICY
     classes = {c for c, _, _ in _ENHANCED.findall(text)} | set(_BASIC.findall(text))
-    if temporary or ("5" not in classes and ("4" in classes or _DELAY_WORDS.search(text))):
+    if temporary or ("5" not in classes and ("4" in classes or _DELAY_WORDS.search(text))
+                     and not _GAVE_UP.search(text)):
         return TEMPORARY
     return PERMANENT
 

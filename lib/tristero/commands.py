@@ -94,7 +94,7 @@ def _friendly(s, listname, name, to, subject, lead=""):
     """Send the list's name.txt (welcome, farewell) to, with lead text before it and the
     files of the list's name/ folder attached."""
     root = repository.folder(s.ctx, listname)
-    text = repository.text_file(root, name + ".txt")
+    text = repository.text_file(root, name + ".txt", ctx=s.ctx)
     files = repository.folder_files(s.ctx, root, name)
     if text is None and not lead and not files:
         return
@@ -199,7 +199,7 @@ def info(s, cmd):
     s.say("  Owner:       %s" % (cfg.raw(sec, "Owner") or cfg.globals("SuperUser")))
     s.say("  Members:     %d" % len(_members(s, listname)))
     root = repository.folder(s.ctx, listname)
-    readme = repository.text_file(root, "readme.txt")
+    readme = repository.text_file(root, "readme.txt", ctx=s.ctx)
     if readme:
         s.say("")
         s.say(readme.rstrip())
@@ -617,7 +617,7 @@ def announce(s, cmd):
     if to_list is not None and not _allowed(s, "post", to_list, "ANNOUNCE to %s" % to_list):
         return
     root = repository.folder(ctx, listname)
-    subject, text = _announcement(s, listname, repository.text_file(root, "readme.txt"), new_list)
+    subject, text = _announcement(s, listname, repository.text_file(root, "readme.txt", ctx=ctx), new_list)
     msg = ctx.message(lists.address(cfg, to_list) if to_list else target, subject, text, kind="auto-generated")
     files = repository.folder_files(ctx, root, "readme")
     if files:

@@ -4,7 +4,9 @@ Every step that changes the site's disk goes through here (the journal uses
 nothing else), which is what lets the crash tests stop a run at each one:
 with ``TRISTERO_CRASH_AFTER=N`` in its environment a process kills itself
 with SIGKILL right after its N-th step (a file written, renamed, appended,
-removed, a folder made). Unset, as in production, it costs one comparison.
+removed, a folder made); with ``TRISTERO_CRASH_ON=TEXT`` a run kills itself
+when it reads a message that holds TEXT (crash_on). Unset, as in production,
+each costs one comparison.
 """
 
 import errno
@@ -14,6 +16,7 @@ import signal
 import stat
 
 _CRASH_AFTER = int(os.environ.get("TRISTERO_CRASH_AFTER") or 0)
+_CRASH_ON = os.environ.get("TRISTERO_CRASH_ON", "").encode()
 _steps = 0
 
 
@@ -22,6 +25,13 @@ def _step():
     global _steps
     _steps += 1
     if _steps == _CRASH_AFTER:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def crash_on(message):
+    """The testing hook TRISTERO_CRASH_ON=TEXT: a message that holds TEXT kills the
+    process (SIGKILL) that reads it, as a poison message would."""
+    if _CRASH_ON and _CRASH_ON in message:
         os.kill(os.getpid(), signal.SIGKILL)
 
 

@@ -22,7 +22,7 @@ import os
 import shutil
 import stat
 
-from . import durable
+from . import durable, spools
 
 TXN_DIR = os.path.join("spool", "txn")
 
@@ -53,6 +53,9 @@ class Transaction:
         self.staged = 0
         self.skipped = []
         self._sizes = {}
+        self._changes = {}      # absolute path -> [op]: what the ops staged so far do to it
+        self._folders = set()   # folders that the staged files go into
+        self._indexed = 0       # ops already in _changes and _folders
         os.makedirs(self.root, exist_ok=True)
         os.mkdir(self.staging)
 
@@ -70,8 +73,14 @@ class Transaction:
         return os.path.relpath(path, self.home)
 
     def outbound(self, name, data):
-        """Stage one BSMTP file to appear in spool/out/new/ as name."""
+        """Stage one BSMTP file to appear in spool/out/new/; returns its name: name, or
+        the first of its variants (see free_name) that no file in new/ or cur/ has."""
+        new = os.path.join(self.home, "spool", "out", "new")
+        cur = os.path.join(self.home, "spool", "out", "cur")
+        name = free_name(name, lambda n: self.taken(os.path.join(new, n))
+                         or os.path.lexists(os.path.join(cur, spools.processed_name(n))))
         self.ops.append(["replace", self._stage(data), os.path.join("spool", "out", "new", name)])
+        return name
 
     def replace(self, path, data):
         """Stage a new version of a state file (bytes, or a writer function)."""
@@ -86,8 +95,13 @@ class Transaction:
         self.ops.append(["append", self._stage(data), self._rel(path), offset])
 
     def move(self, src, dst):
-        """Stage the move of a file already on disk (an inbound message)."""
+        """Stage the move of a file already on disk (an inbound message); returns where
+        it goes: dst, or the first variant of its name (see free_name) not taken."""
+        folder = os.path.dirname(dst)
+        dst = os.path.join(folder, free_name(os.path.basename(dst),
+                                             lambda n: self.taken(os.path.join(folder, n))))
         self.ops.append(["move", self._rel(src), self._rel(dst)])
+        return dst
 
     def delete(self, path):
         """Stage the removal of a file or folder."""
@@ -96,6 +110,45 @@ class Transaction:
     def mkdir(self, path):
         """Stage the creation of a folder."""
         self.ops.append(["mkdir", self._rel(path)])
+
+    def taken(self, path):
+        """True when a file is at path, or this transaction puts one there."""
+        ops = self.changes().get(path)
+        if not ops:
+            return os.path.lexists(path)
+        last = ops[-1]
+        return not (last[0] == "delete" or last[0] == "move" and self._rel(path) == last[1])
+
+    def changes(self):
+        """{absolute path: [op, ...]} of the paths the ops staged so far write, append
+        to, move to or from, delete or make, each with its ops in the order of applying."""
+        for op in self.ops[self._indexed:]:
+            kind = op[0]
+            paths = [op[1]] if kind in ("delete", "mkdir") else op[1:3] if kind == "move" else [op[2]]
+            for rel in paths:
+                self._changes.setdefault(os.path.join(self.home, rel), []).append(op)
+            if kind != "delete":
+                target = os.path.join(self.home, paths[-1])
+                folder = target if kind == "mkdir" else os.path.dirname(target)
+                while folder not in self._folders and len(folder) > len(self.home):
+                    self._folders.add(folder)
+                    folder = os.path.dirname(folder)
+        self._indexed = len(self.ops)
+        return self._changes
+
+    def folders(self):
+        """The folders (absolute paths) that the files and folders staged so far go into."""
+        self.changes()
+        return self._folders
+
+    def data(self, op):
+        """The bytes a replace or append op stages."""
+        with open(os.path.join(self.staging, op[1]), "rb") as f:
+            return f.read()
+
+    def size(self, op):
+        """The number of bytes a replace or append op stages."""
+        return os.path.getsize(os.path.join(self.staging, op[1]))
 
     def mark(self):
         """A point to roll back to if the next message fails."""
@@ -113,6 +166,8 @@ class Transaction:
         del self.ops[nops:]
         self.staged = staged
         self._sizes = sizes
+        if nops < self._indexed:
+            self._changes, self._folders, self._indexed = {}, set(), 0
 
     def discard(self):
         shutil.rmtree(self.staging, ignore_errors=True)
@@ -136,6 +191,24 @@ class Transaction:
         durable.fsync_dir(self.root)
         self.skipped = apply(self.home, final)
         return self.skipped
+
+
+def free_name(name, taken):
+    """name, or the first of NAME-2.EXT, NAME-3.EXT ... (a maildir's ":2,S" kept at the
+    end) for which taken(candidate) is false: a new file never replaces another, and
+    the same site state gives the same names."""
+    if not taken(name):
+        return name
+    base, colon, info = name.partition(":")
+    stem, dot, ext = base.rpartition(".")
+    if not stem:
+        stem, dot, ext = base, "", ""
+    n = 2
+    while True:
+        candidate = "%s-%d%s%s%s%s" % (stem, n, dot, ext, colon, info)
+        if not taken(candidate):
+            return candidate
+        n += 1
 
 
 def _describe(op):

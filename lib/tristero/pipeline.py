@@ -90,6 +90,7 @@ class Context:
         self.log = log
         self.ids = ids
         self.outcome = Outcome()
+        self.txn = None            # the open transaction (read by repository: read your writes)
         # Subscriptions made by each sender in this run (MaxSessionSubs), and
         # the addresses sent a confirmation (one each per run: no mail bombing).
         self.session_subs = collections.Counter()
@@ -147,6 +148,10 @@ class Context:
         self.outcome.appends.append((path, data))
 
     def write(self, path, data):
+        # The commit stages writes before deletes: a file written after its
+        # removal (KILL, then PUT) must not be removed with the old one.
+        if path in self.outcome.deletes:
+            self.outcome.deletes.remove(path)
         self.outcome.writes.append((path, data))
 
     def delete(self, path):

@@ -154,9 +154,20 @@ _KINDS = {stat.S_IFDIR: "a folder", stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a so
           stat.S_IFCHR: "a device", stat.S_IFBLK: "a device"}
 
 
-def read(path, limit, what=None):
-    """The bytes of the regular file at path, at most limit of them; raises Refused."""
+def read(path, limit, what=None, ctx=None):
+    """The bytes of the regular file at path, at most limit of them; raises Refused.
+
+    With ctx, as the run's staged changes leave it (see _staged_read).
+    """
     what = what or os.path.basename(path)
+    if ctx is not None:
+        data = _staged_read(ctx, path, limit, what)
+        if data is not None:
+            return data
+    return _read_disk(path, limit, what)
+
+
+def _read_disk(path, limit, what):
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except FileNotFoundError:
@@ -191,9 +202,31 @@ def read(path, limit, what=None):
         os.close(fd)
 
 
-def listing(root):
+def listing(root, ctx=None):
     """[(name, size, mtime)] of the files under root a GET can fetch, by name; hidden
-    names, links, special files and names no GET could give are left out."""
+    names, links, special files and names no GET could give are left out.
+
+    With ctx, as the run's staged changes leave it (a file staged has the
+    run's clock for its time).
+    """
+    out = _listing_disk(root)
+    if ctx is None:
+        return out
+    files = {name: (size, mtime) for name, size, mtime in out}
+    for path in staged_paths(ctx, root):
+        parts = os.path.relpath(path, root).split(os.sep)
+        state = staged_state(ctx, path)
+        if state is None or len(parts) > MAX_DEPTH + 1 or any(_part_problem(p) for p in parts):
+            continue
+        name = "/".join(parts)
+        if state[0]:
+            files[name] = (state[1], ctx.now.timestamp())
+        else:
+            files.pop(name, None)
+    return sorted((name, size, mtime) for name, (size, mtime) in files.items())
+
+
+def _listing_disk(root):
     out = []
     stack = [("", root, 0)]
     while stack:
@@ -218,13 +251,19 @@ def listing(root):
     return out
 
 
-def find(root, lower_name):
-    """The path of the top-level file of root whose name is lower_name, case ignored, or None."""
+def find(root, lower_name, ctx=None):
+    """The path of the top-level file of root whose name is lower_name, case ignored, or
+    None; with ctx, as the run's staged changes leave root."""
     try:
-        names = sorted(os.listdir(root))
+        names = set(os.listdir(root))
     except (FileNotFoundError, NotADirectoryError):
-        return None
-    for n in names:
+        names = set()
+    if ctx is not None:
+        for path in staged_paths(ctx, root):
+            if os.path.dirname(path) == root:
+                state = staged_state(ctx, path)
+                (names.add if state[0] else names.discard)(os.path.basename(path))
+    for n in sorted(names):
         if n.lower() == lower_name and not _part_problem(n):
             return os.path.join(root, n)
     return None
@@ -237,11 +276,11 @@ def folder_files(ctx, root, sub):
     if os.path.islink(folder):
         return []
     out, left = [], max_reply(ctx)
-    for name, size, _ in listing(folder):
+    for name, size, _ in listing(folder, ctx):
         if "/" in name:
             continue
         try:
-            data = read(os.path.join(folder, name), left)
+            data = read(os.path.join(folder, name), left, ctx=ctx)
         except Refused as e:
             ctx.act("%s/%s not attached: %s" % (sub, name, e), "MaxReplySize")
             continue
@@ -250,19 +289,19 @@ def folder_files(ctx, root, sub):
     return out
 
 
-def text_file(root, name, limit=1 << 20):
+def text_file(root, name, limit=1 << 20, ctx=None):
     """The text of the file name in root (readme.txt ...), or None when there is none."""
     try:
-        data = read(os.path.join(root, name), limit)
+        data = read(os.path.join(root, name), limit, ctx=ctx)
     except Refused:
         return None
     return data.decode("utf-8", "replace")
 
 
-def descriptions(root, names):
+def descriptions(root, names, ctx=None):
     """({file: description}, [other lines]) from root's index.txt: a line that begins
     with the name of a file (in double quotes if it has blanks) describes it."""
-    text = text_file(root, "index.txt") or ""
+    text = text_file(root, "index.txt", ctx=ctx) or ""
     known = set(names)
     found, other = {}, []
     for line in text.splitlines():
@@ -323,44 +362,120 @@ def folder(ctx, listname):
 
 
 # --- what this run has staged ------------------------------------------------------------
-# Files staged in the run's transaction are not on the disk until it commits:
-# a name that makes one of them a folder, or makes a folder of a file being
-# stored, would make a transaction that cannot be applied.
+# A file stored, appended to or removed by a message reaches the disk when its
+# transaction commits (every CommitEvery messages). Until then the reads below
+# see it as it will be (read your writes): what the open transaction has
+# staged (ctx.txn) and then what the current message has asked for
+# (ctx.outcome), in the order the commit applies them. A name that makes one
+# of those files a folder, or makes a folder of one, would make a transaction
+# that cannot be applied (staged_conflict).
 
-def _staged(ctx):
-    files = getattr(ctx, "staged_paths", None)
-    if files is None:
-        files = ctx.staged_paths = set()
-        ctx.staged_folders = set()
-    return files, ctx.staged_folders
+def _changes(ctx, path):
+    """[(kind, size, data)] staged for path, in the order they are applied: kind is
+    "replace", "append" or "delete", data() the bytes of a replace or append."""
+    out = []
+    txn = ctx.txn
+    for op in (txn.changes().get(path, ()) if txn is not None else ()):
+        if op[0] in ("replace", "append"):
+            out.append((op[0], txn.size(op), lambda op=op: txn.data(op)))
+        elif op[0] == "delete":
+            out.append(("delete", 0, None))
+    outcome = ctx.outcome
+    for kind, pairs in (("append", outcome.appends), ("replace", outcome.writes)):
+        out.extend((kind, len(data), lambda data=data: data) for p, data in pairs if p == path)
+    if path in outcome.deletes:
+        out.append(("delete", 0, None))
+    return out
+
+
+_DISK = object()       # in the walks below: what the disk holds, no change seen yet
+
+
+def staged_state(ctx, path):
+    """(True, size) when the run has staged path to be a file of size bytes, (False, 0)
+    when it has staged its removal, None when it has staged nothing for it."""
+    changes = _changes(ctx, path)
+    if not changes:
+        return None
+    size = _DISK
+    for kind, n, _ in changes:
+        if kind == "replace":
+            size = n
+        elif kind == "append":
+            size = (_disk_size(path) if size is _DISK else size or 0) + n
+        else:
+            size = None
+    return (size is not None, size or 0)
+
+
+def _disk_size(path):
+    try:
+        st = os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return 0
+    return st.st_size if stat.S_ISREG(st.st_mode) else 0
+
+
+def _staged_read(ctx, path, limit, what):
+    """The bytes path holds once the run's staged changes are applied, or None when none
+    are staged for it (the disk decides); raises Missing when they remove it."""
+    changes = _changes(ctx, path)
+    if not changes:
+        return None
+    state = staged_state(ctx, path)
+    if not state[0]:
+        raise Missing("there is no file %s" % what)
+    if state[1] > limit:
+        raise Refused("%s is %s; at most %s go in one message (MaxReplySize)"
+                      % (what, size_text(state[1]), size_text(limit)))
+    data = _DISK
+    for kind, _, get in changes:
+        if kind == "replace":
+            data = get()
+        elif kind == "append":
+            if data is _DISK:
+                try:
+                    data = _read_disk(path, limit, what)
+                except Missing:
+                    data = b""
+            data = (data or b"") + get()
+        else:
+            data = None
+    return data
+
+
+def present(ctx, path):
+    """True when something is at path once the run's staged changes are applied."""
+    state = staged_state(ctx, path)
+    return state[0] if state is not None else os.path.lexists(path)
+
+
+def staged_paths(ctx, root):
+    """The paths below root that the run has staged changes for."""
+    prefix = root + os.sep
+    txn = ctx.txn
+    paths = {p for p in (txn.changes() if txn is not None else ()) if p.startswith(prefix)}
+    outcome = ctx.outcome
+    paths.update(p for p, _ in outcome.appends + outcome.writes if p.startswith(prefix))
+    paths.update(p for p in outcome.deletes if p.startswith(prefix))
+    return paths
 
 
 def staged_conflict(ctx, path, root):
     """Why path cannot be a file beside what this run has staged, or None (names
     relative to root)."""
-    files, folders = _staged(ctx)
-    if path in folders:
+    txn = ctx.txn
+    outcome = ctx.outcome
+    files = [p for p, _ in outcome.appends + outcome.writes]
+    if (txn is not None and path in txn.folders()) or any(f.startswith(path + os.sep) for f in files):
         return "%s is a folder of files stored in this run" % os.path.relpath(path, root)
     parent = os.path.dirname(path)
-    while parent and parent != os.path.dirname(parent):
-        if parent in files:
+    while parent and parent != os.path.dirname(parent) and len(parent) >= len(root):
+        state = staged_state(ctx, parent)
+        if state is not None and state[0]:
             return "%s is a file stored in this run, not a folder" % os.path.relpath(parent, root)
         parent = os.path.dirname(parent)
     return None
-
-
-def note_staged(ctx, path):
-    """Remember that path is staged as a file in this run."""
-    files, folders = _staged(ctx)
-    files.add(path)
-    parent = os.path.dirname(path)
-    while parent and parent not in folders and parent != os.path.dirname(parent):
-        folders.add(parent)
-        parent = os.path.dirname(parent)
-
-
-def is_staged(ctx, path):
-    return path in _staged(ctx)[0]
 
 
 def archive_name_problem(parts):
@@ -451,7 +566,7 @@ def _fetch_files(s, root, names, limit_each):
         name = _day(name)
         try:
             path = resolve(root, name)
-            data = read(path, left if not limit_each else max_reply(s.ctx), name)
+            data = read(path, left if not limit_each else max_reply(s.ctx), name, s.ctx)
         except Refused as e:
             failed.append(e)
             notes.append((name, e))
@@ -537,8 +652,8 @@ def index(s, cmd):
     if not allowed(s, "index", listname, "INDEX"):
         return
     keyword = " ".join(words).lower()
-    files = listing(root)
-    found, other = descriptions(root, [n for n, _, _ in files])
+    files = listing(root, s.ctx)
+    found, other = descriptions(root, [n for n, _, _ in files], s.ctx)
     if keyword:
         files = [f for f in files if keyword in f[0].lower() or keyword in found.get(f[0], "").lower()]
     s.result("ok", "%d file(s) in %s%s" % (len(files), label(listname),
@@ -578,13 +693,18 @@ def kill(s, cmd):
         name = _day(name)
         try:
             path = resolve(root, name)
-            st = os.lstat(path)
-            if not stat.S_ISREG(st.st_mode):
-                raise Refused("%s is %s: KILL removes files" % (name, _KINDS.get(stat.S_IFMT(st.st_mode),
-                                                                                "not a file")))
-            if st.st_nlink > 1:
-                raise Refused("%s has other names (hard links): it is left to the site's administrator"
-                              % name)
+            state = staged_state(s.ctx, path)
+            if state is not None and not state[0]:
+                raise FileNotFoundError(path)
+            # A file this run stored and nothing on the disk yet: removed with it.
+            if state is None or os.path.lexists(path):
+                st = os.lstat(path)
+                if not stat.S_ISREG(st.st_mode):
+                    raise Refused("%s is %s: KILL removes files" % (name, _KINDS.get(stat.S_IFMT(st.st_mode),
+                                                                                    "not a file")))
+                if st.st_nlink > 1:
+                    raise Refused("%s has other names (hard links): it is left to the site's administrator"
+                                  % name)
         except FileNotFoundError:
             e = Missing("there is no file %s" % name)
             failed.append(e)
@@ -721,7 +841,7 @@ def put(s, cmd):
                 raise Refused("%s: only %s may write it" % (
                     why, "a PostMaster or the SuperUser" if action == "postmaster" else
                     "the list's owner, a PostMaster or the SuperUser"))
-            exists = os.path.lexists(path) or path in s.stored or is_staged(ctx, path)
+            exists = present(ctx, path)
             if exists and os.path.isdir(path):
                 raise Refused("%s is a folder" % target)
             if exists and not force:
@@ -734,8 +854,6 @@ def put(s, cmd):
             notes.append((name or "(no name)", e))
             continue
         ctx.write(path, data)
-        s.stored.add(path)
-        note_staged(ctx, path)
         done.append("%s (%s%s)" % (target, size_text(len(data)), ", replaced" if exists else ""))
     _report(s, done, failed, "%d file(s) stored in %s%s" % (
         len(done), label(listname), ": " + ", ".join(done) if done else ""))
@@ -777,7 +895,7 @@ def config_attach(s, args):
     left = max_reply(s.ctx) - sum(len(d) for _, d in s.attachments)
     try:
         name, path = _home_path(s, args[0])
-        data = read(path, left, name)
+        data = read(path, left, name, s.ctx)
     except Refused as e:
         s.result(e.status, str(e))
         return
@@ -800,7 +918,7 @@ def config_sendfile(s, args):
             # password hashes, to anyone.
             raise Refused("%s is sent to another address only by a SuperUser with a password "
                           "(SETPASS pw FOR %s first)" % (name, s.sender))
-        data = read(path, max_reply(s.ctx), name)
+        data = read(path, max_reply(s.ctx), name, s.ctx)
     except Refused as e:
         s.result(e.status, str(e))
         return
@@ -847,15 +965,13 @@ def config_putfile(s, args):
             if len(data) > max_file(s.ctx):
                 raise Refused("%s is %s; at most %s is stored (MaxFileSize)"
                               % (name, size_text(len(data)), size_text(max_file(s.ctx))))
-            exists = os.path.lexists(path) or path in s.stored or is_staged(s.ctx, path)
+            exists = present(s.ctx, path)
             if exists and (os.path.isdir(path) or not force):
                 raise Missing("%s exists and was kept (FORCE replaces it)" % name)
         except Refused as e:
             failed.append((name or "(no name)", e))
             continue
         s.ctx.write(path, data)
-        s.stored.add(path)
-        note_staged(s.ctx, path)
         done.append("%s/%s (%s)" % (folder_name, name, size_text(len(data))))
     _report(s, done, [e for _, e in failed], "%d file(s) stored%s" % (len(done), ": " + ", ".join(done)
                                                                    if done else ""))
@@ -877,8 +993,8 @@ def executable(ctx, m, listname, rule):
     or the SuperUser may write FILELIST.TXT and LISTBOT.TXT by mail.
     """
     root = folder(ctx, listname)
-    filelist = find(root, "filelist.txt")
-    listbot = find(root, "listbot.txt")
+    filelist = find(root, "filelist.txt", ctx)
+    listbot = find(root, "listbot.txt", ctx)
     if filelist is None and listbot is None:
         ctx.act("Executable list %s has no FILELIST.TXT or LISTBOT.TXT" % listname, rule)
         ctx.reply(m, "The list %s answers with files or commands, but none are set up yet.\n"
@@ -889,7 +1005,7 @@ def executable(ctx, m, listname, rule):
         _send_filelist(ctx, m, listname, root, filelist, rule)
     if listbot is not None:
         try:
-            text = read(listbot, 1 << 20).decode("utf-8", "replace")
+            text = read(listbot, 1 << 20, ctx=ctx).decode("utf-8", "replace")
         except Refused as e:
             ctx.act("LISTBOT.TXT of %s not run: %s" % (listname, e), rule)
             return
@@ -900,7 +1016,7 @@ def executable(ctx, m, listname, rule):
 
 def _send_filelist(ctx, m, listname, root, path, rule):
     try:
-        text = read(path, 1 << 20).decode("utf-8", "replace")
+        text = read(path, 1 << 20, ctx=ctx).decode("utf-8", "replace")
     except Refused as e:
         ctx.act("FILELIST.TXT of %s not read: %s" % (listname, e), rule)
         return
@@ -915,7 +1031,7 @@ def _send_filelist(ctx, m, listname, root, path, rule):
                 file_path = resolve(ctx.site.archive, name)
             else:
                 file_path = resolve(root, name)
-            data = read(file_path, left, name)
+            data = read(file_path, left, name, ctx)
         except Refused as e:
             lines.append("  %s: not sent (%s)" % (messages.clean(name, 80), e))
             ctx.act("FILELIST.TXT of %s: %s not sent: %s" % (listname, messages.clean(name, 80), e), rule)

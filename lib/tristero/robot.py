@@ -172,7 +172,6 @@ class Session:
         self.refused_privileged = []
         self.unknown = 0           # commands not known: the reply ends with short help
         self.attachments = []      # (name, bytes) the reply carries (GET, INFO ...)
-        self.stored = set()        # paths PUT by this message
         self.folder = None         # the list CD chose for file commands (None: as addressed)
         self.searches = 0          # SEARCH commands run (at most archive.MAX_SEARCHES)
 
