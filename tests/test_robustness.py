@@ -7,6 +7,8 @@ import signal
 import pytest
 
 from conftest import mail
+from tristero import bounces, cookies
+from tristero.site import Site
 from test_repository import put_file, read, reply, with_files
 
 INI = """\
@@ -253,6 +255,18 @@ def test_an_orderly_run_leaves_no_note_of_what_it_had_in_hand(rsite):
 
 # --- delivery reports whose status part names nobody ------------------------------------
 
+def verp_address(tsite, member):
+    """The VERP return path news gives member, tag included."""
+    class Ctx:
+        site = Site(tsite.home)
+        domain = "example.org"
+
+        def cookie_key(self):
+            return cookies.key(self.site)
+    local, domain = member.split("@")
+    return "owner-news+%s=%s+%s@example.org" % (local, domain, bounces.verp_tag(Ctx(), "news", member))
+
+
 @pytest.mark.parametrize("sample, member, option", [
     ("simple_13.txt", "userx@example.fr", "BOUNCE 1 2026-11-21"),      # "Message removed"
     ("netscape_01.txt", "aaaaa@corel.com", "BOUNCE 1 2026-11-21"),     # "not delivered within 2 days"
@@ -263,9 +277,11 @@ def test_a_report_whose_status_part_names_nobody_is_read_for_its_failures(rsite,
         f.write("[Members]\n%s =\n" % member)
     with open(os.path.join(os.path.dirname(__file__), "data", "flufl-bounce", sample), "rb") as f:
         raw = f.read()
-    # As the site's mail server delivers it (a report comes with the null sender).
+    # As the site's mail server delivers it (a report comes with the null sender), to
+    # the member's tagged VERP address: these reports quote no Message-ID of the post,
+    # so the tag is their proof (see test_forged_bounces).
     lines = [l for l in raw.split(b"\n") if not l.lower().startswith((b"return-path:", b"delivered-to:"))]
-    envelope = b"Return-Path: <>\nX-Original-To: owner-news@example.org\n"
+    envelope = b"Return-Path: <>\nX-Original-To: %s\n" % verp_address(rsite, member).encode()
     if not any(l.lower().startswith(b"from:") for l in lines[:lines.index(b"")]):
         envelope += b"From: MAILER-DAEMON@mx.example.net\n"
     rsite.drop(envelope + b"\n".join(lines))
