@@ -247,7 +247,8 @@ def _first_plain(msg):
     return None
 
 
-_APPROVAL_LINE = re.compile("(?i)[^\\S%s]*approved?:[^\\S%s]*([^%s]*[^\\s])" % (_BREAKS, _BREAKS, _BREAKS))
+_APPROVAL_LINE = re.compile("(?i)[^\\S%s]*approved?:[^\\S%s]*([^%s]*[^\\s])[^\\S%s]*"
+                            % (_BREAKS, _BREAKS, _BREAKS, _BREAKS))
 
 
 def body_approval(msg):
