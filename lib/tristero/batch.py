@@ -330,13 +330,12 @@ class Batch:
 
     def _keep(self, data, path, done):
         """Move the processed message to spool/in/cur/; one that carried a password is
-        kept there as data, each secret replaced (redact.stored), written through the
-        journal (the new copy, then the removal from new/: a repeat of either does nothing)."""
-        if data is None:
-            self._store(self.txn.move, path, done)
-        else:
-            self._store(self.txn.replace, done, data)
-            self._store(self.txn.delete, path)
+        kept there as data, each secret replaced (redact.stored). Both through the
+        journal: the message in new/ is replaced by data, then moved, so that at every
+        instant it is in one place, and a repeat of either step does nothing."""
+        if data is not None:
+            self._store(self.txn.replace, path, data)
+        self._store(self.txn.move, path, done)
 
     def _log_message(self, m, result, name=None):
         self.log.log(logbook.MESSAGE if result.kind != "failed" else logbook.ERROR,
