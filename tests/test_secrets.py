@@ -299,3 +299,12 @@ def test_config_sendfile_needs_a_superuser_with_a_password(ssite):
 def test_config_sendfile_without_the_password_given_is_refused(ssite):
     text = sendfile(ssite, "config sendfile list chat thief@evil.example", pw=None)
     assert "REFUSED" in text and sent_to(ssite, "thief@evil.example") == []
+
+
+def test_an_approved_post_sent_to_an_owner_address_is_forwarded_with_the_password_starred(ssite):
+    ssite.drop(mail(frm="boss@example.org", to="news-owner@example.org", subject="For the owner",
+                    headers="Approved: %s\n" % PW, body="approve %s who news\n" % PW))
+    ssite.run()
+    [fwd] = ssite.messages_to("owner@example.org")
+    assert fwd["Approved"] == "********" and "approve ******** who news" in fwd.get_content()
+    assert_nowhere(ssite, PW)
