@@ -308,3 +308,14 @@ def test_an_approved_post_sent_to_an_owner_address_is_forwarded_with_the_passwor
     [fwd] = ssite.messages_to("owner@example.org")
     assert fwd["Approved"] == "********" and "approve ******** who news" in fwd.get_content()
     assert_nowhere(ssite, PW)
+
+
+def test_command_lines_in_undeclared_utf16_with_a_byte_order_mark_are_starred(ssite):
+    raw = (b"From: boss@example.org\nTo: tristero@example.org\nSubject: bom\nMessage-ID: <bom@x>\n"
+           b"MIME-Version: 1.0\nContent-Type: text/plain\nContent-Transfer-Encoding: binary\n\n"
+           + COMMANDS.format(pw=PW).encode("utf-16"))
+    ssite.drop(raw)
+    ssite.run()
+    assert_nowhere(ssite, PW, "N3wPassword1")
+    [(_, kept)] = cur(ssite)
+    assert "who news" in kept.split(b"\n\n", 1)[1].decode("utf-16")

@@ -41,7 +41,7 @@ _VERB_ARG = re.compile("(?i)(?:%s)[:=]?(%s+)(%s)" % (_VERBS, _BLANK, _WORD))
 _VERB_ANYWHERE = re.compile("(?i)(?<!\\w)(?:%s)[:=]?(%s+)(%s)" % (_VERBS, _BLANK, _WORD))
 _PW = re.compile("(?i)(?<![\\w=])(PW=)(%s)" % _WORD)
 _APPROVED = re.compile("(?i)(approved?:%s*)([^%s]*[^\\s])" % (_BLANK, _BREAKS))
-_MARKERS = re.compile(rb"(?i)approve|passw|setpass|pw=|base64|quoted-printable|utf-16|utf-32|utf16|utf32")
+_MARKERS = re.compile(rb"(?i)approve|passw|setpass|pw=|base64|quoted-printable|utf-?16|utf-?32|\xff\xfe|\xfe\xff")
 _FIELDS = ("approved", "approve")
 
 
@@ -193,17 +193,22 @@ def _rewrite(raw, msg, edit):
     to change cannot be found in raw (the caller serializes instead)."""
     out, pos, changed = [], 0, False
     for n, part in enumerate(_text_parts(msg)):
-        payload = part.get_payload()
-        if not isinstance(payload, str) or not payload:
+        if not isinstance(part.get_payload(), str):
             continue
-        try:
-            encoded = payload.encode("ascii", "surrogateescape")
-        except UnicodeEncodeError:
-            encoded = payload.encode("utf-8", "surrogateescape")
         cte = part.get("Content-Transfer-Encoding", "").strip().lower()
         try:
-            data = part.get_payload(decode=True) if cte in ("base64", "quoted-printable") else encoded
+            if cte in ("base64", "quoted-printable"):
+                # The parser's own copy: get_payload() would decode stray 8-bit bytes lossily.
+                encoded = getattr(part, "_payload", "").encode("ascii", "surrogateescape")
+                data = part.get_payload(decode=True)
+            elif "uu" in cte:
+                continue
+            else:
+                # The bytes as they came (get_payload() would decode 8-bit text lossily).
+                encoded = data = part.get_payload(decode=True)
         except Exception:
+            continue
+        if not encoded:
             continue
         name, value = _codec(part, data or b"")
         new = edit(part, value, n)
@@ -223,8 +228,6 @@ def _rewrite(raw, msg, edit):
         out += [raw[pos:at], new_data]
         pos = at + len(encoded)
         changed = True
-        if cte in ("base64", "quoted-printable"):
-            part.set_payload(new_data.decode("ascii"))
     if not changed:
         return raw
     out.append(raw[pos:])
@@ -297,14 +300,14 @@ def stored(m):
     raw = m.raw
     if not _MARKERS.search(raw):
         return None
-    msg = messages.parse(raw)
+    msg = m.msg if m.msg is not None else messages.parse(raw)      # read here, never changed
     first = _first_plain(msg)
     head = _split(raw)[0]
     new_head = _header(head, drop=False)
     edit = lambda part, value, n: text(value, first=part is first or part.get_content_type() == "text/html")
     new = _rewrite(raw, msg, edit)
     if new is None:
-        return _serialized(_starred(msg), raw)
+        return _serialized(_starred(messages.parse(raw)), raw)
     _, sep, new_body = _split(new)
     out = new_head + sep + new_body
     return None if out == raw else out
@@ -333,9 +336,7 @@ def public(m):
     """m as members and the archive get it: no Approved fields, no first-line approval
     (m itself when it has neither)."""
     raw = m.raw
-    low = raw.lower()
-    if b"approve" not in low and b"base64" not in low and b"quoted-printable" not in low \
-            and b"utf-16" not in low and b"utf-32" not in low:
+    if not _MARKERS.search(raw):
         return m
     msg = messages.parse(raw)
     first = _first_plain(msg)
