@@ -57,12 +57,13 @@ NEWS = ["bob@example.net", "carol@example.com = NAME Carol Stone", "dave@example
 # (author, to, subject, body), CommitEvery = 3: robot commands that change
 # member files and tristero.ini (CREATE and SET by the SuperUser), posts that
 # fan out to several envelopes and are archived, two messages that fail (each
-# failure notice in another transaction), housekeeping in the last one.
+# failure notice in another transaction), housekeeping in the last one; one
+# gives a password, so it is kept in spool/in/cur rewritten (redact.stored).
 WORKLOAD = [
     ("alice@example.net", "tristero@example.org", "join", "subscribe news Alice Liddell\n"),
     ("bob@example.net", "news@example.org", "First post", "Hello, news.\n.\n..dots\n"),
     (None, "tristero@example.org", "no author", "help\n"),
-    ("boss@example.org", "tristero@example.org", "", "create sports Sports talk\n"),
+    ("boss@example.org", "tristero@example.org", "", "password S3cretPw\ncreate sports Sports talk\n"),
     ("dave@example.org", "tristero@example.org", "", "set news nomail\nsubscribe sports\n"),
     ("carol@example.com", "tristero@example.org", "", "unsubscribe news\n"),
     ("dave@example.org", "sports@example.org", "Match report", "We won.\n"),
@@ -200,6 +201,8 @@ def test_the_reference_run_does_the_whole_workload(workload):
     assert len(names) == len(WORKLOAD) and files(want, "spool/in/new") == []
     assert files(want, "spool/in/cur") == sorted(n + ":2,S" for i, n in enumerate(names) if i not in FAILING)
     assert files(want, "spool/failed/new") == [names[i] for i in FAILING]
+    kept = want["spool/in/cur/%s:2,S" % names[3]]
+    assert b"password ********\ncreate sports" in kept and b"S3cretPw" not in kept
     assert "tristero-2023-11-15.log" in files(want, "logs")
     assert "tristero-2023-09-01.log" not in files(want, "logs")
     assert [k for k in want if k.startswith("spool/txn/")] == ["spool/txn/"]

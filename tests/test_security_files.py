@@ -323,4 +323,4 @@ def test_config_sendfile_of_the_configuration_needs_a_superuser_password(site):
     site.run()
     assert site.messages_to("thief@evil.example") == []
     answer = [m for m in site.messages_to("boss@example.org") if m["Subject"].startswith("Re:")][0]
-    assert "sent to another address only by a SuperUser with a password" in answer.get_content()
+    assert "CONFIG SENDFILE is only for a SuperUser with a password" in answer.get_content()

@@ -19,7 +19,7 @@ import time
 import traceback
 
 from . import config as configmod
-from . import durable, housekeeping, journal, lists, locks, logbook, messages, pipeline, poison, spools
+from . import durable, housekeeping, journal, lists, locks, logbook, messages, pipeline, poison, redact, spools
 from .exits import EX_IOERR, EX_OK, EX_TEMPFAIL
 from .members import domain_order
 from .state import State
@@ -324,6 +324,7 @@ class Batch:
             result = pipeline.process(self.ctx, m)
             if result.kind != "failed":
                 self.stage_outcome(self.ctx.outcome)
+                kept = redact.stored(m)
         except StoreError:
             raise
         except Exception as e:
@@ -346,8 +347,17 @@ class Batch:
         self._log_message(m, result)
         for note in m.notes:
             self.log.log(logbook.ACTION, "  " + note)
-        self._store(self.txn.move, path, os.path.join(self.site.inbox, "cur", spools.processed_name(name)))
+        self._keep(kept, path, os.path.join(self.site.inbox, "cur", spools.processed_name(name)))
         self.in_txn += 1
+
+    def _keep(self, data, path, done):
+        """Move the processed message to spool/in/cur/; one that carried a password is
+        kept there as data, each secret replaced (redact.stored). Both through the
+        journal: the message in new/ is replaced by data, then moved, so that at every
+        instant it is in one place, and a repeat of either step does nothing."""
+        if data is not None:
+            self._store(self.txn.replace, path, data)
+        self._store(self.txn.move, path, done)
 
     def _log_message(self, m, result, name=None):
         self.log.log(logbook.MESSAGE if result.kind != "failed" else logbook.ERROR,

@@ -1161,7 +1161,7 @@ SPECS = {spec.names[0]: spec for spec in (
     Spec(("BAKE",), bake, "BAKE [function] FOR list TO user [USE BY n DAYS]",
          "Make a cookie in advance (default: SUB, 7 days; * for any).", "PostMaster"),
     Spec(("CONFIG",), config_, "CONFIG SECURITY | INTERNETPOLICYSUB 0|1|2 | KILLADD subject | KILLLIST | "
-         "ATTACH file | SENDFILE file [address] | PUTFILE folder [FORCE]",
+         "ATTACH file | SENDFILE file [address] | SENDFILE LIST name [address] | PUTFILE folder [FORCE]",
          "Report the security settings; set the confirmation policy; add to and list the kill "
          "subjects; send a file of the site (attached, or as a message of its own); store the "
          "attached files under archive/.", "SuperUser"),

@@ -226,7 +226,11 @@ def _digest_part(listname, day):
     part["Content-Description"] = "%s, %s: %d message(s)" % (listname, day.date.isoformat(), len(day.posts))
     for p in day.posts:
         inner = MIMEPart(policy=messages.POLICY)
-        inner.set_content(messages.parse(p.raw))
+        post = messages.parse(p.raw)
+        # Posts are archived without them (redact.public); a day file kept from before
+        # may hold one, and a password never goes out in a digest.
+        del post["Approved"], post["Approve"]
+        inner.set_content(post)
         part.attach(inner)
     return part
 

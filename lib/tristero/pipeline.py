@@ -10,7 +10,7 @@ to log) that the batch commits in one place.
 import collections
 import email.utils
 
-from . import logbook, messages, routing, screening
+from . import logbook, messages, redact, routing, screening
 from .messages import clean
 
 
@@ -181,7 +181,8 @@ class Context:
         if not subject:
             original = inbound.subject() or "your message"
             subject = original if original.lower().startswith("re:") else "Re: " + original
-        msg = self.message(inbound.author, subject, text, inbound.id)
+        # A subject may hold a command and its password (approve pw ...): never echoed.
+        msg = self.message(inbound.author, redact.subject(subject), text, inbound.id)
         if attachments:
             messages.attach(msg, attachments)
         self.send_message(msg, [inbound.author])

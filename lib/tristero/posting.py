@@ -5,7 +5,7 @@ import email.utils
 import string
 from urllib.parse import quote
 
-from . import archive, audit, bounces, lists, members, messages, repository, rights
+from . import archive, audit, bounces, lists, members, messages, redact, repository, rights
 
 # Fields of the original that a list replaces or must not pass on.
 _DROP = {"return-path", "delivered-to", "x-original-to", "envelope-to", "precedence",
@@ -47,6 +47,8 @@ def post(ctx, m, listname):
         return
     number = lists.number(cfg, listname)
     override = _override(ctx, m, listname)
+    # From here on the post as members and the archive get it: no password in it.
+    m = redact.public(m)
     data = compose(ctx, m, listname, override)
     sender = "owner-%s@%s" % (lists.local_part(listname), ctx.domain)
     roster = ctx.state.members(number)
@@ -77,7 +79,7 @@ def post(ctx, m, listname):
         archive.append(ctx, m, listname, cfg.list_value(listname, "Archive"))
     if m.msg.get("Return-Receipt-To") or m.msg.get("Disposition-Notification-To"):
         ctx.reply(m, "Your message \"%s\" was sent to the %d recipient(s) of %s.\n"
-                  % (m.subject(), count, listname), subject="Receipt: " + (m.subject() or listname))
+                  % (redact.subject(m.subject()), count, listname), subject="Receipt: " + (m.subject() or listname))
         ctx.act("receipt sent", "receipt requested")
 
 
@@ -132,10 +134,12 @@ def reply_to(ctx, m, listname):
 
 def _approved(ctx, m):
     """False when a password is set for the author and the post does not carry it in
-    an Approved: header (Majordomo's), so a forged From cannot post as the privileged;
-    a wrong one counts as a wrong password (rights.password_refusal: lockouts), and an
-    author read from the text is never approved."""
-    given = messages.header(m.msg, "Approved") or messages.header(m.msg, "Approve")
+    an Approved: header or as Majordomo's first line of the body (Approved: pw), so a
+    forged From cannot post as the privileged; a wrong one counts as a wrong password
+    (rights.password_refusal: lockouts), and an author read from the text is never
+    approved. Neither form reaches the members or the archive (redact.public)."""
+    given = messages.header(m.msg, "Approved") or messages.header(m.msg, "Approve") \
+        or redact.body_approval(m.msg)
     why = rights.password_refusal(ctx, m.author, given or None)
     if why == rights.WRONG or (given and isinstance(why, rights.Locked)):
         audit.security(ctx, m.author, None, "Approved: header", "refused: " + why)

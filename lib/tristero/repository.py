@@ -866,13 +866,14 @@ def put(s, cmd):
 # --- CONFIG ATTACH, SENDFILE, PUTFILE (the SuperUser) ------------------------------------
 # The SuperUser reaches the site's own files, relative to its home (an absolute
 # path inside the home is taken too), checked as above: nothing outside the
-# home, no hidden folder (.git, .venv), no link. Never the cookie secret. Files
+# home, no hidden folder (.git, .venv), no link. Never the cookie secret; SENDFILE,
+# which mails a file anywhere, only for a SuperUser with a password, never
+# spool/, member files only by list name (_never_sent). Files
 # are stored by mail only under archive/: the configuration, member files,
 # logs and spools change through their own commands, and the program's code
 # is not replaced by mail.
 
 SECRET = {"tristero.key"}
-GUARDED = {"tristero.ini", "access.ini"}
 
 
 def _home_path(s, name):
@@ -903,24 +904,59 @@ def config_attach(s, args):
     s.result("ok", "%s attached (%s)" % (name, size_text(len(data))))
 
 
+def _never_sent(name):
+    """Why CONFIG SENDFILE does not send the site's file name (relative, "/" between
+    parts), or None: what an administrator would not mean to mail away, whatever the
+    command says. spool/ holds mail as it came (and the site's state), lists/ the
+    member files (sent only when asked for by list name: CONFIG SENDFILE LIST name)."""
+    parts = [p.lower() for p in name.split("/") if p not in ("", ".")]
+    if not parts or parts[0] in SECRET:
+        return "%s is the site's secret and is never sent by mail" % name
+    if parts[0] == "spool":
+        return "%s is under spool/ (mail as it came, the site's state): never sent by mail" % name
+    if parts[0] == "lists":
+        return ("%s is a member file: CONFIG SENDFILE LIST name [address] sends the members "
+                "of the list called name" % name)
+    return None
+
+
 def config_sendfile(s, args):
-    if not args or len(args) > 2:
-        s.result("error", "usage: CONFIG SENDFILE file [address]")
+    """CONFIG SENDFILE file [address] | CONFIG SENDFILE LIST name [address]: a file of the
+    site as a message of its own, for a SuperUser with a password only (a forged From
+    must not mail the site's files anywhere)."""
+    by_list = bool(args) and args[0].upper() == "LIST"
+    words = args[1:] if by_list else args
+    if not words or len(words) > 2:
+        s.result("error", "usage: CONFIG SENDFILE file [address] | CONFIG SENDFILE LIST name [address]")
         return
-    to = args[1] if len(args) > 1 else s.sender
+    if not rights.password_of(s.ctx, s.sender):
+        s.result("refused", "CONFIG SENDFILE is only for a SuperUser with a password (SETPASS "
+                            "password FOR %s first), so that a forged From cannot mail the site's "
+                            "files away" % s.sender)
+        audit.security(s.ctx, s.sender, None, "CONFIG SENDFILE", "refused: no password is set")
+        return
+    to = words[1] if len(words) > 1 else s.sender
     if not messages.is_address(to):
         s.result("error", "%s is not a mail address" % messages.clean(to, 80))
         return
     try:
-        name, path = _home_path(s, args[0])
-        if name.lower() in GUARDED and to.lower() != s.sender.lower() and not rights.password_of(s.ctx, s.sender):
-            # A forged From could otherwise mail the SMTP password, or the
-            # password hashes, to anyone.
-            raise Refused("%s is sent to another address only by a SuperUser with a password "
-                          "(SETPASS pw FOR %s first)" % (name, s.sender))
+        if by_list:
+            listname = lists.find(s.ctx.config, words[0])
+            if listname is None:
+                raise Missing("there is no list called %s" % messages.clean(words[0], 80))
+            name = "lists/%s.ini" % lists.number(s.ctx.config, listname)
+            path = resolve(s.ctx.site.home, name)
+        else:
+            name, path = _home_path(s, words[0])
+            rel = os.path.relpath(path, s.ctx.site.home).replace(os.sep, "/")
+            why = _never_sent(name) or _never_sent(rel)
+            if why:
+                raise Refused(why)
         data = read(path, max_reply(s.ctx), name, s.ctx)
     except Refused as e:
         s.result(e.status, str(e))
+        if e.status == "refused":
+            audit.security(s.ctx, s.sender, None, "CONFIG SENDFILE", "refused: " + str(e))
         return
     send_file(s.ctx, to, "%s from %s" % (name, s.ctx.config.globals("ServerName")), os.path.basename(path), data,
               text="The file %s of the site, sent by its SuperUser (CONFIG SENDFILE).\n" % messages.clean(name, 200))

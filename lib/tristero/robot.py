@@ -5,10 +5,11 @@ lines are ignored; quote characters (QuoteChars) at the start of a line are
 stripped; a signature line ("-- ") or END, EXIT, QUIT or STOP ends them; a
 body that starts with "---" is skipped up to a START line. With no command
 in the body the subject is read as one. "approve PASSWORD" and "password
-PASSWORD" prefixes (Majordomo) are taken off a command and kept with it.
+PASSWORD" prefixes (Majordomo) and a PW=PASSWORD argument (Listserv) are
+taken off a command and kept with it; the echo shows ******** for them.
 """
 
-from . import commands, logbook, messages, rights
+from . import commands, logbook, messages, redact, rights
 
 ENDINGS = ("END", "EXIT", "QUIT", "STOP")
 # After this many lines that are not commands, the rest of a message is not read.
@@ -127,7 +128,7 @@ def echo(cmd):
     if at is not None and len(words) > at:
         words[at] = "********"
     prefix = "approve ******** " if cmd.password else ""
-    return prefix + " ".join('"%s"' % w if " " in w else w for w in words)
+    return redact.subject(prefix + " ".join('"%s"' % w if " " in w else w for w in words))
 
 
 def _has_block(lines, quote_chars):
@@ -148,11 +149,16 @@ def _has_block(lines, quote_chars):
 
 
 def _with_password(cmd):
-    """Take Majordomo's "approve PW command" and "password PW command" prefixes off."""
+    """Take Majordomo's "approve PW command" and "password PW command" prefixes off, and
+    Listserv's PW=password argument (the password of the command, like approve's)."""
     w = cmd.words
     if len(w) >= 3 and w[0].upper() in ("APPROVE", "PASSWORD", "PASSWD"):
         cmd.password = w[1]
         cmd.words = w[2:]
+    given = [x for x in cmd.words[1:] if x[:3].upper() == "PW=" and len(x) > 3]
+    if given:
+        cmd.password = cmd.password or given[0][3:]
+        cmd.words = cmd.words[:1] + [x for x in cmd.words[1:] if x not in given]
     return cmd
 
 
@@ -232,7 +238,8 @@ def answer(ctx, m, default_list, text=None):
             session.say()
             break
         known = commands.known(cmd.verb)
-        session.say("> " + (messages.clean(echo(cmd), 200) if known else messages.clean(cmd.words[0], 40)))
+        session.say("> " + (messages.clean(echo(cmd), 200) if known
+                            else redact.subject(messages.clean(cmd.words[0], 40))))
         commands.run(session, cmd)
         session.say()
     if session.unknown:

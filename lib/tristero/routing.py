@@ -12,7 +12,7 @@ anything else -> a reply saying the address is unknown.
 
 import collections
 
-from . import lists, messages
+from . import lists, messages, redact
 
 PEOPLE = ("postmaster", "administrator")
 
@@ -107,7 +107,8 @@ def _owner(ctx, listname):
 
 
 def forward(ctx, m, to, rule, mark):
-    """Pass the message on, whole, to a person, marked X-Loop: mark.
+    """Pass the message on, whole (its passwords starred: redact.stored), to a person,
+    marked X-Loop: mark.
 
     The mark is the address the message came in at, so that a copy the mail
     server brings back (the SuperUser may well be postmaster@ of this very
@@ -116,7 +117,8 @@ def forward(ctx, m, to, rule, mark):
     if not to:
         ctx.act("nobody to forward to (no SuperUser or owner set)", rule)
         return
-    data = b"X-Loop: " + mark.encode("ascii", "replace") + b"\n" + m.raw.replace(b"\r\n", b"\n")
+    # Whole, but for its passwords (an Approved: field sent to an owner's address).
+    data = b"X-Loop: " + mark.encode("ascii", "replace") + b"\n" + (redact.stored(m) or m.raw).replace(b"\r\n", b"\n")
     ctx.send("", [to], data)
     ctx.act("forwarded to %s" % to, rule)
 
