@@ -17,7 +17,7 @@ import re
 import stat
 import time
 
-from . import journal, messages, repository
+from . import journal, messages, repository, streams
 
 _DAY_RE = re.compile(r"(\d{8})\.txt")
 _SEPARATOR = "\n\nFrom "    # a post's end and the next one's From_ line
@@ -128,16 +128,26 @@ def append(ctx, m, listname, mode):
         for rel, data in files:
             path = os.path.join(root, rel)
             ctx.write(path, data)
-    block, body = messages.split_raw(raw)
-    kept = b"".join(raw for name, raw in messages.raw_headers(block)
+    block, body = messages.split_view(raw)
+    # A field in raw 8-bit text is kept decoded and written again in ASCII.
+    kept = b"".join(messages.ascii_field(name, raw) for name, raw in messages.raw_headers(block)
                     if name.lower() not in ("return-path", "delivered-to", "x-original-to", "envelope-to"))
-    body = b"\n".join(b">" + l if l.startswith(b"From ") else l for l in body.split(b"\n"))
     stamp = time.strftime("%a %b %d %H:%M:%S %Y", ctx.now.timetuple())
-    data = b"From %s %s\n" % (m.author.encode(), stamp.encode()) + kept + b"\n" + body
-    if not data.endswith(b"\n"):
-        data += b"\n"
+    first = b"From %s %s\n" % (m.author.encode(), stamp.encode()) + kept + b"\n"
     path = os.path.join(root, day_file)
-    ctx.append(path, data + b"\n")
+    # Written from the inbound bytes as the journal stages it: a big post is not copied.
+    ctx.append(path, streams.Stream(lambda: _entry(first, body)))
+
+
+def _entry(first, body):
+    """The bytes of one post in a day file: first (From_ line and header), the body
+    mbox-quoted, ending in a line end, then a blank line."""
+    yield first
+    last = first
+    for chunk in streams.mbox_quoted((body,)):
+        last = chunk
+        yield chunk
+    yield b"\n" if last.endswith(b"\n") else b"\n\n"
 
 
 def _leaves(msg):
@@ -169,7 +179,7 @@ def _text_only(m, listname, day, keep_files, taken):
     """
     if not attachments(m.msg):
         return m.raw, []
-    msg = messages.parse(m.raw)
+    msg = messages.parse_inbound(m.raw)
     tag = hashlib.sha256(m.id.encode("utf-8", "replace")).hexdigest()[:8]
     files, used = [], set()
     for n, part in enumerate(attachments(msg)):

@@ -390,13 +390,14 @@ def read_inbound(path):
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise ValueError("not a regular file (%s)" % _KINDS.get(stat.S_IFMT(st.st_mode), "special file"))
-        chunks = []
+        # One read of the whole file: no second copy of a big message.
+        chunks = [os.read(fd, st.st_size)] if st.st_size else []
         while True:
             chunk = os.read(fd, 1 << 20)
             if not chunk:
                 break
             chunks.append(chunk)
-        return b"".join(chunks)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
     finally:
         os.close(fd)
 

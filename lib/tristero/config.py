@@ -188,6 +188,7 @@ LIST_DEFAULTS = {
     "ForwardPrefix": as_text,
     "ForcePriority": as_priority,
     "VERP": as_bool,
+    "MaxMessageSize": as_int,
 }
 
 SCHEMA = {
@@ -251,7 +252,8 @@ LIST_SCHEMA = dict({
 }, **LIST_DEFAULTS)
 
 # Non-negative counts, and the ones that must be at least 1.
-_POSITIVE = {"MaxRecipients", "CommitEvery", "MaxCommands", "MaxFileSize", "MaxReplySize"}
+_POSITIVE = {"MaxRecipients", "CommitEvery", "MaxCommands", "MaxFileSize", "MaxReplySize",
+             "MaxMessageSize"}
 
 
 def list_section(name):

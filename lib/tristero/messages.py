@@ -1,12 +1,15 @@
 """Messages: reading inbound mail's parts and text, and making the mail Tristero sends."""
 
+import binascii
 import codecs
 import email
+import email.header
 import email.utils
 import hashlib
 import html.parser
 import mimetypes
 import re
+import secrets
 from email import policy
 from email.message import EmailMessage
 
@@ -384,3 +387,169 @@ def raw_headers(block):
         elif b":" in line:
             fields.append([line.split(b":", 1)[0].strip().decode("ascii", "replace"), line])
     return fields
+
+
+_BLANK_LINE = re.compile(rb"\n\r?\n")
+
+
+def split_view(raw):
+    """(header block with LF line ends, body): like split_raw, but the body is a
+    memoryview of raw (no copy of a big message), its line ends as they came."""
+    found = _BLANK_LINE.search(raw)
+    if found is None:
+        block = raw.replace(b"\r\n", b"\n")
+        return (block if block.endswith(b"\n") else block + b"\n"), memoryview(b"")
+    return raw[:found.start() + 1].replace(b"\r\n", b"\n"), memoryview(raw)[found.end():]
+
+
+_FIELD_NAME = re.compile(r"[!-9;-~]+")
+
+
+def decode_header_bytes(data):
+    """Raw 8-bit header text as text: UTF-8 first, else chardet's guess (as decode_part
+    reads an undeclared body), windows-1252 when the guess is weak."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    guess = chardet.detect(data)
+    encoding = mail_charset(guess.get("encoding") or "")
+    if encoding is None or (guess.get("confidence") or 0) < 0.5:
+        encoding = "windows-1252"
+    return scrub(data.decode(encoding, "replace"))
+
+
+def ascii_field(name, raw):
+    """A header field (raw: its bytes, name and line end included) as Tristero writes
+    it: as it came when it is ASCII, else decoded (decode_header_bytes) and written
+    again in RFC 2047 encoded words, folded; b"" for a field whose name is not ASCII."""
+    if raw.isascii():
+        return raw
+    if not _FIELD_NAME.fullmatch(name):
+        return b""
+    value = decode_header_bytes(raw.split(b":", 1)[1][:HEADER_LIMIT * 4])
+    try:
+        return POLICY.header_factory(name, clean(value)).fold(policy=POLICY).encode("ascii")
+    except Exception:
+        # Not readable as the structured field its name says (an address field
+        # with no address): kept as text.
+        text = email.header.Header(clean(value), "utf-8", header_name=name).encode(linesep="\n")
+        return ("%s: %s\n" % (name, text)).encode("ascii", "replace")
+
+
+# --- big inbound mail ---
+
+# A message up to BIG_MESSAGE is parsed whole. In a bigger one, a part's body
+# over BIG_PART is not handed to the email package (whose parse holds about
+# eight times what it reads): it keeps a first BIG_PART of it (the text that
+# commands and filters read) and decodes the whole from the inbound bytes
+# when asked (get_payload(decode=True): PUT, the archive's files).
+BIG_MESSAGE = 4 << 20
+BIG_PART = 1 << 20
+_MAX_DEPTH = 50
+
+
+class _BigPart(EmailMessage):
+    """A part whose body was left in the inbound bytes (see parse_inbound)."""
+
+    span = None     # (inbound bytes, start, end) of the body as it came
+
+    def get_payload(self, i=None, decode=False):
+        if not decode or self.span is None or self.is_multipart():
+            return super().get_payload(i, decode)
+        raw, start, end = self.span
+        view = memoryview(raw)[start:end]
+        cte = str(self.get("content-transfer-encoding", "")).strip().lower()
+        try:
+            if cte == "base64":
+                return binascii.a2b_base64(view)
+            if cte == "quoted-printable":
+                return binascii.a2b_qp(bytes(view).replace(b"\r\n", b"\n"))
+        except (binascii.Error, ValueError):
+            return super().get_payload(i, decode)
+        return bytes(view).replace(b"\r\n", b"\n")
+
+    def set_payload(self, payload, charset=None):
+        self.span = None
+        super().set_payload(payload, charset)
+
+
+def _delimiter(raw, delimiter, start, end):
+    """Where the next line that is the delimiter (LF included) is, or -1."""
+    at = raw.find(delimiter, start, end)
+    while at >= 0 and raw[at + len(delimiter):at + len(delimiter) + 1] not in (b"", b"-", b" ", b"\t",
+                                                                                  b"\r", b"\n"):
+        at = raw.find(delimiter, at + 1, end)
+    return at
+
+
+def _skeleton(raw, start, end, out, spans, mark, depth=0):
+    """Append to out the entity raw[start:end] with each leaf body over BIG_PART cut to
+    its first BIG_PART (at a line end) and its part marked (mark + number); spans
+    gets the (start, end) of each cut body."""
+    found = _BLANK_LINE.search(raw, start, end)
+    if found is None or found.end() - start > 1 << 20:
+        out.append(raw[start:end])
+        return
+    head = raw[start:found.start() + 1]
+    body = found.end()
+    part = email.message_from_bytes(head + b"\n", policy=PARSE_POLICY)
+    boundary = part.get_boundary() if part.get_content_maintype() == "multipart" else None
+    if depth < _MAX_DEPTH and boundary:
+        out.append(raw[start:body])
+        delimiter = b"\n--" + boundary.encode("ascii", "replace")
+        # From the LF before the body: a delimiter may be its first line.
+        found = _delimiter(raw, delimiter, body - 1, end)
+        if found < 0:
+            out.append(raw[body:min(end, body + BIG_PART)])
+            return
+        out.append(raw[body:min(found, body + BIG_PART)])
+        while found >= 0:
+            line_end = raw.find(b"\n", found + 1, end)
+            line_end = end if line_end < 0 else line_end + 1
+            out.append(raw[found:line_end])
+            if raw.startswith(delimiter + b"--", found):
+                epilogue = raw[line_end:end]
+                out.append(epilogue if len(epilogue) <= BIG_PART else epilogue[:BIG_PART])
+                return
+            nxt = _delimiter(raw, delimiter, line_end - 1, end)
+            part_end = end if nxt < 0 else nxt
+            if part_end > line_end:
+                _skeleton(raw, line_end, part_end, out, spans, mark, depth + 1)
+            found = nxt
+        return
+    if depth < _MAX_DEPTH and part.get_content_type() == "message/rfc822":
+        out.append(raw[start:body])
+        _skeleton(raw, body, end, out, spans, mark, depth + 1)
+        return
+    if end - body <= BIG_PART:
+        out.append(raw[start:end])
+        return
+    cut = raw.rfind(b"\n", body, body + BIG_PART) + 1 or body + BIG_PART
+    out.append(head + b"%s: %d\n\n" % (mark, len(spans)))
+    out.append(raw[body:cut])
+    spans.append((body, end))
+
+
+def parse_inbound(raw):
+    """raw parsed as parse does; for a message over BIG_MESSAGE, the bodies of its
+    big parts are left in raw (see _BigPart): a 50 MB attachment costs no more
+    than the inbound bytes themselves."""
+    if len(raw) <= BIG_MESSAGE:
+        return parse(raw)
+    mark = "X-Tristero-Part-%s" % secrets.token_hex(8)
+    out, spans = [], []
+    _skeleton(raw, 0, len(raw), out, spans, mark.encode())
+    msg = parse(b"".join(out))
+    for part in msg.walk():
+        number = part.get(mark)
+        if number is None:
+            continue
+        del part[mark]
+        try:
+            body_start, body_end = spans[int(str(number))]
+        except (ValueError, IndexError):
+            continue
+        part.__class__ = _BigPart
+        part.span = (raw, body_start, body_end)
+    return msg

@@ -199,9 +199,9 @@ class Context:
 # --- the steps ---
 
 def read(ctx, m):
-    if not m.raw.strip():
+    if not m.raw or m.raw.isspace():
         return failed("empty file", "not a message")
-    m.msg = messages.parse(m.raw)
+    m.msg = messages.parse_inbound(m.raw)
     if not m.msg.keys():
         return failed("no header fields", "not a message")
     m.id = messages.header(m.msg, "Message-ID") or m.name

@@ -5,7 +5,7 @@ import email.utils
 import string
 from urllib.parse import quote
 
-from . import archive, audit, bounces, lists, members, messages, redact, repository, rights
+from . import archive, audit, bounces, lists, members, messages, redact, repository, rights, streams
 
 # Fields of the original that a list replaces or must not pass on.
 _DROP = {"return-path", "delivered-to", "x-original-to", "envelope-to", "precedence",
@@ -41,6 +41,11 @@ def post(ctx, m, listname):
                                  "it in an Approved: header" % m.author)
         return
     cfg = ctx.config
+    limit = cfg.list_value(listname, "MaxMessageSize")
+    if len(m.raw) > limit:
+        refuse(ctx, m, listname, "the message is %d bytes, more than the %d this list takes (MaxMessageSize)"
+               % (len(m.raw), limit))
+        return
     if cfg.list_value(listname, "Type") == "Executable":
         # Files on demand: answered with files or commands, never passed on.
         repository.executable(ctx, m, listname, rule)
@@ -49,10 +54,9 @@ def post(ctx, m, listname):
     override = _override(ctx, m, listname)
     # From here on the post as members and the archive get it: no password in it.
     m = redact.public(m)
-    data = compose(ctx, m, listname, override)
+    head, body = compose(ctx, m, listname, override)
     sender = "owner-%s@%s" % (lists.local_part(listname), ctx.domain)
     roster = ctx.state.members(number)
-    head, body = messages.split_raw(data)
     # Recipients stream from the member file's order, which every write keeps
     # sorted by domain, so envelopes bunch by mail server; each envelope is
     # sorted again when written (a file edited by hand may be in any order).
@@ -61,16 +65,18 @@ def post(ctx, m, listname):
     if personal or verp:
         # A one-click link names its recipient, so each gets a copy of their own;
         # with VERP each gets an envelope of its own, whose sender names them.
-        shared = head + unsubscribe_fields(ctx, listname, None) + b"\n" + body
+        shared = streams.Pieces(head + unsubscribe_fields(ctx, listname, None) + b"\n", body)
         for address in recipients(roster):
-            data = head + unsubscribe_fields(ctx, listname, address) + b"\n" + body if personal else shared
+            data = streams.Pieces(head + unsubscribe_fields(ctx, listname, address) + b"\n", body) \
+                if personal else shared
             reverse = bounces.envelope_sender(ctx, listname, address) if verp else sender
             if verp and reverse == sender:
                 ctx.act("VERP: the return path for %s would pass 64 octets: sent from %s" % (address, sender),
                         "VERP")
             ctx.send(reverse, [address], data)
     else:
-        ctx.send(sender, recipients(roster), head + unsubscribe_fields(ctx, listname, None) + b"\n" + body)
+        ctx.send(sender, recipients(roster), streams.Pieces(head + unsubscribe_fields(ctx, listname, None)
+                                                            + b"\n", body))
     # The Message-ID a true delivery report to owner-LIST@ quotes (see bounces).
     bounces.record_sent(ctx, listname, head, "post")
     count = sum(1 for _ in recipients(roster))
@@ -158,7 +164,8 @@ def _override(ctx, m, listname):
 
 
 def compose(ctx, m, listname, override=None):
-    """The post as members receive it (without List-Unsubscribe), as bytes.
+    """The post as members receive it (without List-Unsubscribe): (its header block, its
+    body), the body a view of the inbound bytes (a big post is not copied).
 
     override: the subject to use when a privileged poster skips the list's
     subject prefix, priority and reply type (OverRideSubject).
@@ -169,7 +176,7 @@ def compose(ctx, m, listname, override=None):
     prefix = "" if skip else cfg.list_value(listname, "ForwardPrefix")
     priority = "" if skip else cfg.list_value(listname, "ForcePriority")
     answer_to = None if skip else reply_to(ctx, m, listname)
-    block, body = messages.split_raw(m.raw)
+    block, body = messages.split_view(m.raw)
     out = []
     for name, raw in messages.raw_headers(block):
         lname = name.lower()
@@ -179,7 +186,8 @@ def compose(ctx, m, listname, override=None):
             continue
         if lname == "subject" and (skip or prefix and prefix.lower() not in m.subject().lower()):
             continue
-        out.append(raw)
+        # A field in raw 8-bit text is decoded and written again in ASCII.
+        out.append(messages.ascii_field(name, raw))
     fields = []
     if skip:
         fields.append(("Subject", override))
@@ -196,7 +204,7 @@ def compose(ctx, m, listname, override=None):
         # Every post carries one: a delivery report is believed by the Message-ID it quotes.
         fields.append(("Message-ID", ctx.ids.message_id(ctx.ids.next())))
     new = b"".join(_field(n, v) for n, v in fields)
-    return b"".join(out) + new + list_fields(ctx, listname) + b"\n" + body
+    return b"".join(out) + new + list_fields(ctx, listname), body
 
 
 def list_fields(ctx, listname):

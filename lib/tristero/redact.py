@@ -300,14 +300,14 @@ def stored(m):
     raw = m.raw
     if not _MARKERS.search(raw):
         return None
-    msg = m.msg if m.msg is not None else messages.parse(raw)      # read here, never changed
+    msg = m.msg if m.msg is not None else messages.parse_inbound(raw)      # read here, never changed
     first = _first_plain(msg)
     head = _split(raw)[0]
     new_head = _header(head, drop=False)
     edit = lambda part, value, n: text(value, first=part is first or part.get_content_type() == "text/html")
     new = _rewrite(raw, msg, edit)
     if new is None:
-        return _serialized(_starred(messages.parse(raw)), raw)
+        return _serialized(_starred(messages.parse_inbound(raw)), raw)
     _, sep, new_body = _split(new)
     out = new_head + sep + new_body
     return None if out == raw else out
@@ -338,7 +338,7 @@ def public(m):
     raw = m.raw
     if not _MARKERS.search(raw):
         return m
-    msg = messages.parse(raw)
+    msg = messages.parse_inbound(raw)
     first = _first_plain(msg)
     head, _, body = _split(raw)
     new_head = _header(head, drop=True) if b"approve" in head.lower() else head
@@ -358,6 +358,6 @@ def public(m):
         return m
     clean = copy.copy(m)
     clean.raw = out
-    clean.msg = messages.parse(out)
+    clean.msg = messages.parse_inbound(out)
     clean._text = None
     return clean

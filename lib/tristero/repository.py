@@ -382,7 +382,8 @@ def _changes(ctx, path):
             out.append(("delete", 0, None))
     outcome = ctx.outcome
     for kind, pairs in (("append", outcome.appends), ("replace", outcome.writes)):
-        out.extend((kind, len(data), lambda data=data: data) for p, data in pairs if p == path)
+        # bytes(): an append may be a stream written when staged (a big post, see streams).
+        out.extend((kind, len(data), lambda data=data: bytes(data)) for p, data in pairs if p == path)
     if path in outcome.deletes:
         out.append(("delete", 0, None))
     return out

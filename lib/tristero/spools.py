@@ -1,7 +1,10 @@
 """The spools: inbound maildir, export spool of BSMTP files, failed maildir (CONTRACT §1, §4)."""
 
+import itertools
 import os
 import re
+
+from . import streams
 
 # What may stand between the angle brackets of MAIL FROM / RCPT TO.
 _ENVELOPE_RE = re.compile(r"[^\s<>\"(),;:\\\[\]\x00-\x1f\x7f]+@[A-Za-z0-9.-]+|")
@@ -43,10 +46,16 @@ def valid_envelope_address(address):
 def dot_stuff(data):
     """The message as BSMTP carries it: LF lines, '.' doubled at line starts, LF at the end.
 
+    data is bytes, or streams.Pieces (a big post), for which a streams.Stream
+    is returned that stuffs while it is written.
+
     A bare CR ends a line too, as mail software reads it (RFC 5321 forbids it
     in DATA): passed on, it could start a line with an unstuffed "." or a
     header field of its own behind the parser's back (SMTP smuggling).
     """
+    if isinstance(data, streams.Pieces):
+        # A big post: stuffed while it is written, never copied whole.
+        return streams.Stream(lambda: streams.stuffed(data.pieces))
     data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     if not data.endswith(b"\n"):
         data += b"\n"
@@ -63,7 +72,10 @@ def bsmtp(sender, recipients, stuffed):
     head = ["MAIL FROM:<%s>" % sender]
     head.extend("RCPT TO:<%s>" % r for r in recipients)
     head.append("DATA")
-    return ("\n".join(head) + "\n").encode("ascii", "strict") + stuffed + b".\nQUIT\n"
+    envelope = ("\n".join(head) + "\n").encode("ascii", "strict")
+    if isinstance(stuffed, streams.Stream):
+        return streams.Stream(lambda: itertools.chain((envelope,), stuffed.make(), (b".\nQUIT\n",)))
+    return envelope + stuffed + b".\nQUIT\n"
 
 
 class BsmtpFile:
