@@ -480,6 +480,7 @@ def _run_locked(site, config, now, log, dry_run, verbose):
         batch.number_new_lists()
         names = spools.inbound(site)
         progress = Progress(len(names)) if sys.stderr.isatty() and names else None
+        log.progress = progress
         # A dry run "commits" (prints) after every message, so its report reads in order.
         every = 1 if dry_run else config.globals("CommitEvery")
         watch = None if dry_run else poison.Watch(site, names)
@@ -515,6 +516,7 @@ def _run_locked(site, config, now, log, dry_run, verbose):
                        "reads; not overwritten, batch stopped: %s" % p)
         raise
     finally:
+        log.progress = None
         if progress:
             progress.done()
     s = batch.stats
@@ -531,21 +533,31 @@ def _run_locked(site, config, now, log, dry_run, verbose):
 
 
 class Progress:
-    """A progress bar on the terminal, redrawn at most ten times a second."""
+    """A progress bar on the terminal, redrawn at most ten times a second; the log
+    (logbook) wipes it before a line and draws it again after."""
 
     def __init__(self, total):
         self.total = total
         self.last = 0.0
+        self.done_count = 0
 
     def show(self, done):
+        self.done_count = done
         t = time.monotonic()
         if t - self.last < 0.1 and done < self.total:
             return
         self.last = t
+        self.redraw()
+
+    def redraw(self):
         width = 30
-        filled = width * done // self.total
-        sys.stderr.write("\rtristero: [%s%s] %d/%d" % ("#" * filled, "." * (width - filled), done, self.total))
+        filled = width * self.done_count // self.total
+        sys.stderr.write("\rtristero: [%s%s] %d/%d" % ("#" * filled, "." * (width - filled),
+                                                      self.done_count, self.total))
         sys.stderr.flush()
+
+    def clear(self):
+        sys.stderr.write("\r\x1b[K")
 
     def done(self):
         sys.stderr.write("\n")
