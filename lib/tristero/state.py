@@ -296,7 +296,12 @@ class State:
             fresh, self.access_problems = accessmod.load(path)
             self._replay("access", fresh)
             self._rules[:] = fresh
-        txn.replace(path, accessmod.render(self._rules).encode("utf-8"))
+        try:
+            with open(path, encoding="utf-8", errors="replace") as f:
+                old_text = f.read()
+        except FileNotFoundError:
+            old_text = ""
+        txn.replace(path, accessmod.render(self._rules, old_text).encode("utf-8"))
 
     def _stage_lockouts(self, txn):
         path = lockoutsmod.path(self.site)
