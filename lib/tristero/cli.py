@@ -5,7 +5,7 @@ import datetime
 import os
 import sys
 
-from . import __version__
+from . import __version__, access, lists, members
 from . import config as configmod
 from .site import Site
 
@@ -141,7 +141,9 @@ def main(argv):
 
 
 def check(site):
-    """Report every problem in the configuration; 78 when any is fatal."""
+    """Read everything a run reads and report every problem with file and line; print a
+    summary line when nothing would be skipped or misread, else exit 78."""
+    cfg = None
     if not os.path.exists(site.ini):
         sys.stderr.write("tristero: %s does not exist; a run would start from %s\n"
                          % (site.ini, configmod.EXAMPLE))
@@ -153,15 +155,47 @@ def check(site):
         except configmod.ConfigError as e:
             problems = e.problems
         else:
-            problems = configmod.Config(site.ini, text, configmod.load_defaults()).check()
-    from . import access
-    _, broken = access.load(site.access)
-    problems += [configmod.Problem(site.access, line, "%s (this rule bars its user until mended)" % why,
-                                   fatal=False) for line, why in broken]
+            cfg = configmod.Config(site.ini, text, configmod.load_defaults())
+            problems = cfg.check()
+    rules, broken = access.load(site.access)
+    problems += [configmod.Problem(site.access, line, "%s (this rule bars its user until mended)" % why)
+                 for line, why in broken]
+    count = 0
+    if cfg is not None and not any(p.fatal for p in problems):
+        count, more = _check_lists(site, cfg)
+        problems += more
     for p in problems:
         sys.stderr.write("tristero: %s\n" % p)
     if any(p.fatal for p in problems):
         return EX_CONFIG
-    if sys.stdout.isatty():
-        print("%s: no problems found" % site.ini if not problems else "%s: warnings only" % site.ini)
+    names = cfg.list_names()
+    print("%s: %d list(s), %d member(s), %d access rule(s)%s" % (
+        site.ini, len(names), count, len(rules),
+        "; %d warning(s)" % len(problems) if problems else "; no problems found"))
     return EX_OK
+
+
+def _check_lists(site, cfg):
+    """(members counted, problems) of every list's member file and special files."""
+    count, problems = 0, []
+    for name in cfg.list_names():
+        number = lists.number(cfg, name)
+        path = site.member_file(number)
+        if not os.path.exists(path):
+            problems.append(configmod.Problem(site.ini, cfg.line_of(lists.section(name)),
+                                              "[LIST %s]: its member file lists/%s.ini does not exist "
+                                              "(the list has no members)" % (name, number), fatal=False))
+            continue
+        ml = members.load(number, path)
+        count += len(ml)
+        problems += [configmod.Problem(path, line, why) for line, why in ml.problems]
+        folder = site.archive_dir(number)
+        for special in SPECIAL_FILES:
+            where = os.path.join(folder, special)
+            if os.path.islink(where) or (os.path.lexists(where) and not os.path.isfile(where)):
+                problems.append(configmod.Problem(where, None, "not a plain file: a run will not read it"))
+    return count, problems
+
+
+# What a run reads in a list's folder (see repository): refused when not a plain file.
+SPECIAL_FILES = ("readme.txt", "welcome.txt", "farewell.txt", "index.txt", "FILELIST.TXT", "LISTBOT.TXT")
