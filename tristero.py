@@ -19,12 +19,12 @@ def _dependencies_missing():
 if __name__ == "__main__":
     missing = _dependencies_missing()
     if missing:
-        # bin/setup installs the dependencies into .venv beside this file.
+        # bin/setup.py installs the dependencies into .venv beside this file.
         venv = os.path.join(HERE, ".venv")
         venv_python = os.path.join(venv, "bin", "python")
         if os.path.exists(venv_python) and os.path.realpath(sys.prefix) != os.path.realpath(venv):
             os.execv(venv_python, [venv_python] + sys.argv)
-        sys.stderr.write("tristero: %s; run 'python3 bin/setup' first\n" % missing)
+        sys.stderr.write("tristero: %s; run 'python3 bin/setup.py' first\n" % missing)
         sys.exit(69)
     from tristero.cli import main
     sys.exit(main(sys.argv[1:]))

@@ -212,4 +212,9 @@ def test_a_value_that_would_not_read_back_is_refused_by_mail(site):
     site.run()
     site.drop(mail(frm="boss@example.org", subject="again", body="lists"))
     assert site.run().returncode == 0          # the file still reads
-    assert configmod.load(site.home).raw("LIST news", "ForwardPrefix") is None
+    cfg = configmod.load(site.home)
+    assert cfg.list_value("news", "ArchiveDays") != -3
+    # 3 quotes and x cannot be written at all; "a # b" can, in quotes, and reads back as itself.
+    assert cfg.raw("LIST news", "ForwardPrefix") == "a # b"
+    with open(site.path("tristero.ini"), encoding="utf-8") as f:
+        assert 'ForwardPrefix = "a # b"' in f.read()

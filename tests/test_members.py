@@ -25,6 +25,7 @@ def test_a_line_is_address_equals_options_and_a_bare_address_is_a_member():
 def test_an_address_with_equals_signs_splits_at_the_last_one():
     ml = parse("[Members]\nbounce+x=y.org@example.org = NOMAIL\nsrs=a=b@example.net\n")
     assert ml.get("bounce+x=y.org@example.org") == ("bounce+x=y.org@example.org", "NOMAIL")
+    assert ml.get("srs=a=b@example.net") == ("srs=a=b@example.net", "")
     assert len(ml) == 2
 
 

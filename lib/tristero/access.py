@@ -167,7 +167,7 @@ def parse(text):
     """
     rules, problems = [], []
     for n, line in enumerate(text.splitlines(), 1):
-        s = line.strip()
+        s = split_comment(line)[0].strip()
         if not s or s.startswith((";", "#")):
             continue
         try:
@@ -194,14 +194,58 @@ def parse(text):
     return rules, problems
 
 
-def render(rules):
-    """access.ini's text for rules (quoted the way the manual writes them)."""
+def split_comment(line):
+    """(content, comment) of a line: a comment is a line whose first non-blank character
+    is ';' or '#', or what follows " ;" or " #" outside double quotes (with the blanks
+    before it, as typed); comment is "" when there is none."""
+    if line.lstrip().startswith((";", "#")):
+        return "", line
+    quoted = False
+    for i, c in enumerate(line):
+        if c == '"':
+            quoted = not quoted
+        elif c in ";#" and not quoted and i > 0 and line[i - 1] in " \t":
+            cut = len(line[:i].rstrip(" \t"))
+            return line[:cut], line[cut:]
+    return line, ""
+
+
+def _line(rule):
     out = io.StringIO()
-    out.write("user,status,list,language,encrypted_password,flag\n")
-    w = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n")
-    for r in rules:
-        w.writerow(r.fields())
+    csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="").writerow(rule.fields())
     return out.getvalue()
+
+
+def render(rules, old_text=""):
+    """access.ini's text for rules (quoted the way the manual writes them), laid out as
+    old_text (the file as it is) was: its comments, blank lines and header stay where
+    they stand, each rule takes the place of the line that held its user and list
+    (with that line's inline comment), and new rules follow at the end."""
+    todo = list(rules)
+    out = []
+    for n, line in enumerate(old_text.splitlines(), 1):
+        content, comment = split_comment(line)
+        if not content.strip():
+            out.append(line)
+            continue
+        try:
+            fields = next(csv.reader([content.strip()], skipinitialspace=True))
+        except csv.Error:
+            fields = []
+        if n == 1 and [f.strip().lower() for f in fields[:2]] == ["user", "status"]:
+            out.append(line)
+            continue
+        fields += [""] * 3
+        match = next((r for r in todo if r.same_target(fields[0].strip(), fields[2])), None)
+        if match is not None:
+            todo.remove(match)
+            out.append(_line(match) + comment)
+        elif comment.strip():
+            out.append(comment.lstrip())       # the rule is gone; what was said of it stays
+    if not out:
+        out.append("user,status,list,language,encrypted_password,flag")
+    out.extend(_line(r) for r in todo)
+    return "\n".join(out) + "\n"
 
 
 def load(path):

@@ -92,6 +92,8 @@ class Batch:
         self.failures = []          # (name, reason) in the open transaction
         self.stats = {"messages": 0, "done": 0, "dropped": 0, "failed": 0, "vanished": 0,
                       "files": 0, "recipients": 0}
+        self.todays_log = None      # today's log as it was on disk (report_member_problems)
+        self.reported_today = set()
 
     def number_new_lists(self):
         """Give a list section a person added by hand its MemberFile number."""
@@ -265,6 +267,34 @@ class Batch:
         for path in outcome.folders:
             self._store(self.txn.mkdir, path)
 
+    def report_member_problems(self):
+        """Log each line of a member file that was read amiss (file:line), and tell the
+        SuperUser, once a day per file (today's log says whether it was done)."""
+        while self.state.member_problems:
+            path, problems = self.state.member_problems.pop(0)
+            rel = os.path.relpath(path, self.site.home)
+            for line, why in problems:
+                self.log.log(logbook.ERROR, "member file %s:%d: %s" % (rel, line, why))
+            marker = "member file %s: reported to the SuperUser" % rel
+            if marker in self._todays_log():
+                continue
+            self.log.log(logbook.ERROR, marker)
+            self.reported_today.add(marker)
+            self.ctx.notify("Tristero: %s needs a look" % rel,
+                            "These lines of %s were not read as written:\n\n%s\n\n"
+                            "Members on such lines get no mail until the file is mended; "
+                            "'tristero.py check' lists them too.\nYou are told once a day.\n"
+                            % (rel, "\n".join("  line %d: %s" % p for p in problems)))
+
+    def _todays_log(self):
+        if self.todays_log is None:
+            try:
+                with open(self.site.log_file(self.now), encoding="utf-8", errors="replace") as f:
+                    self.todays_log = f.read()
+            except FileNotFoundError:
+                self.todays_log = ""
+        return self.todays_log + "".join(self.reported_today)
+
     def stage_mail(self, mail):
         """Write one outgoing message as BSMTP files of at most MaxRecipients each.
 
@@ -323,6 +353,7 @@ class Batch:
         try:
             result = pipeline.process(self.ctx, m)
             if result.kind != "failed":
+                self.report_member_problems()
                 self.stage_outcome(self.ctx.outcome)
                 kept = redact.stored(m)
         except StoreError:
@@ -491,6 +522,7 @@ def _run_locked(site, config, now, log, dry_run, verbose):
         batch.number_new_lists()
         names = spools.inbound(site)
         progress = Progress(len(names)) if sys.stderr.isatty() and names else None
+        log.progress = progress
         # A dry run "commits" (prints) after every message, so its report reads in order.
         every = 1 if dry_run else config.globals("CommitEvery")
         watch = None if dry_run else poison.Watch(site, names)
@@ -526,6 +558,7 @@ def _run_locked(site, config, now, log, dry_run, verbose):
                        "reads; not overwritten, batch stopped: %s" % p)
         raise
     finally:
+        log.progress = None
         if progress:
             progress.done()
     s = batch.stats
@@ -542,21 +575,31 @@ def _run_locked(site, config, now, log, dry_run, verbose):
 
 
 class Progress:
-    """A progress bar on the terminal, redrawn at most ten times a second."""
+    """A progress bar on the terminal, redrawn at most ten times a second; the log
+    (logbook) wipes it before a line and draws it again after."""
 
     def __init__(self, total):
         self.total = total
         self.last = 0.0
+        self.done_count = 0
 
     def show(self, done):
+        self.done_count = done
         t = time.monotonic()
         if t - self.last < 0.1 and done < self.total:
             return
         self.last = t
+        self.redraw()
+
+    def redraw(self):
         width = 30
-        filled = width * done // self.total
-        sys.stderr.write("\rtristero: [%s%s] %d/%d" % ("#" * filled, "." * (width - filled), done, self.total))
+        filled = width * self.done_count // self.total
+        sys.stderr.write("\rtristero: [%s%s] %d/%d" % ("#" * filled, "." * (width - filled),
+                                                      self.done_count, self.total))
         sys.stderr.flush()
+
+    def clear(self):
+        sys.stderr.write("\r\x1b[K")
 
     def done(self):
         sys.stderr.write("\n")

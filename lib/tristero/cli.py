@@ -1,11 +1,11 @@
-"""The command line (CONTRACT §2): run, deliver, watch, check."""
+"""The command line: init, run, deliver, watch, check."""
 
 import argparse
 import datetime
 import os
 import sys
 
-from . import __version__
+from . import __version__, access, lists, members
 from . import config as configmod
 from .site import Site
 
@@ -16,10 +16,14 @@ Tristero: a mailing-list manager run in batches. The mail server delivers into
 the site's spool/in/ maildir; "run" processes that mail and writes outbound
 mail as BSMTP files to spool/out/new/; "deliver" hands those to the mail server.
 
+To set up a site: "tristero.py init DIR", then edit DIR/tristero.ini.
+
 exit status: 0 done (messages that could not be processed are in spool/failed/),
 70 an internal error (reported in one line; nothing is lost), 74 the disk failed
-(full or read-only; nothing was lost, run again), 75 another run holds the
-lock, 78 the configuration is invalid (nothing was done)."""
+(full or read-only; nothing was lost, run again), 75 try again later (another
+run holds the lock; for deliver: the mail server cannot be reached, the files
+stay queued), 78 the configuration is invalid or --home names no folder
+(nothing was done)."""
 
 
 def parse_time(text):
@@ -48,6 +52,11 @@ def build_parser():
                        help="report progress and a summary even when not on a terminal")
         return p
 
+    p = sub.add_parser("init", help="Create a site in DIR: tristero.ini from the example, and its folders.",
+                       description="Create a site in DIR (made if missing): tristero.ini copied from "
+                                   "tristero.ini.example, and the folders lists/, archive/, logs/ and spool/. "
+                                   "A folder that already holds a tristero.ini is left as it is.")
+    p.add_argument("dir", metavar="DIR", help="the site folder")
     p = command("run", "Run one batch: process spool/in/new, write spool/out/new, do housekeeping.")
     p.add_argument("--now", type=parse_time, metavar="TIME",
                    help="run as if the clock said TIME (ISO 8601, e.g. 2026-11-21T02:00:00)")
@@ -60,16 +69,46 @@ def build_parser():
 
 
 def home_of(args):
+    """(the site folder, how it was named: "--home", "TRISTERO_HOME" or None for the default)."""
     if args.home:
-        return args.home
+        return args.home, "--home"
     if os.environ.get("TRISTERO_HOME"):
-        return os.environ["TRISTERO_HOME"]
-    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        return os.environ["TRISTERO_HOME"], "TRISTERO_HOME"
+    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), None
+
+
+def init(folder):
+    """tristero.py init DIR: a new site from tristero.ini.example."""
+    site = Site(folder)
+    if os.path.exists(site.home) and not os.path.isdir(site.home):
+        sys.stderr.write("tristero: init: %s exists and is not a folder\n" % site.home)
+        return EX_CONFIG
+    os.makedirs(site.home, exist_ok=True)
+    site.ensure()
+    if os.path.exists(site.ini):
+        print("tristero: %s already holds a site; its tristero.ini is left as it is" % site.home)
+        return EX_OK
+    with open(configmod.EXAMPLE, "rb") as f:
+        example = f.read()
+    with open(site.ini + ".tmp", "wb") as f:
+        f.write(example)
+    os.replace(site.ini + ".tmp", site.ini)
+    print("tristero: a site is ready in %s; set Domain and SuperUser in %s, then run "
+          "'tristero.py check --home %s'" % (site.home, site.ini, site.home))
+    return EX_OK
 
 
 def main(argv):
     args = build_parser().parse_args(argv)
-    site = Site(home_of(args))
+    if args.command == "init":
+        return init(args.dir)
+    home, named_by = home_of(args)
+    if named_by and not os.path.isdir(home):
+        # A typo must not build a fresh site with the example's domain somewhere else.
+        sys.stderr.write("tristero: %s %s is not a folder; to create a site there: "
+                         "python3 tristero.py init %s\n" % (named_by, home, home))
+        return EX_CONFIG
+    site = Site(home)
     verbose = args.verbose or sys.stderr.isatty()
     try:
         if args.command == "check":
@@ -102,7 +141,9 @@ def main(argv):
 
 
 def check(site):
-    """Report every problem in the configuration; 78 when any is fatal."""
+    """Read everything a run reads and report every problem with file and line; print a
+    summary line when nothing would be skipped or misread, else exit 78."""
+    cfg = None
     if not os.path.exists(site.ini):
         sys.stderr.write("tristero: %s does not exist; a run would start from %s\n"
                          % (site.ini, configmod.EXAMPLE))
@@ -114,15 +155,47 @@ def check(site):
         except configmod.ConfigError as e:
             problems = e.problems
         else:
-            problems = configmod.Config(site.ini, text, configmod.load_defaults()).check()
-    from . import access
-    _, broken = access.load(site.access)
-    problems += [configmod.Problem(site.access, line, "%s (this rule bars its user until mended)" % why,
-                                   fatal=False) for line, why in broken]
+            cfg = configmod.Config(site.ini, text, configmod.load_defaults())
+            problems = cfg.check()
+    rules, broken = access.load(site.access)
+    problems += [configmod.Problem(site.access, line, "%s (this rule bars its user until mended)" % why)
+                 for line, why in broken]
+    count = 0
+    if cfg is not None and not any(p.fatal for p in problems):
+        count, more = _check_lists(site, cfg)
+        problems += more
     for p in problems:
         sys.stderr.write("tristero: %s\n" % p)
     if any(p.fatal for p in problems):
         return EX_CONFIG
-    if sys.stdout.isatty():
-        print("%s: no problems found" % site.ini if not problems else "%s: warnings only" % site.ini)
+    names = cfg.list_names()
+    print("%s: %d list(s), %d member(s), %d access rule(s)%s" % (
+        site.ini, len(names), count, len(rules),
+        "; %d warning(s)" % len(problems) if problems else "; no problems found"))
     return EX_OK
+
+
+def _check_lists(site, cfg):
+    """(members counted, problems) of every list's member file and special files."""
+    count, problems = 0, []
+    for name in cfg.list_names():
+        number = lists.number(cfg, name)
+        path = site.member_file(number)
+        if not os.path.exists(path):
+            problems.append(configmod.Problem(site.ini, cfg.line_of(lists.section(name)),
+                                              "[LIST %s]: its member file lists/%s.ini does not exist "
+                                              "(the list has no members)" % (name, number), fatal=False))
+            continue
+        ml = members.load(number, path)
+        count += len(ml)
+        problems += [configmod.Problem(path, line, why) for line, why in ml.problems]
+        folder = site.archive_dir(number)
+        for special in SPECIAL_FILES:
+            where = os.path.join(folder, special)
+            if os.path.islink(where) or (os.path.lexists(where) and not os.path.isfile(where)):
+                problems.append(configmod.Problem(where, None, "not a plain file: a run will not read it"))
+    return count, problems
+
+
+# What a run reads in a list's folder (see repository): refused when not a plain file.
+SPECIAL_FILES = ("readme.txt", "welcome.txt", "farewell.txt", "index.txt", "FILELIST.TXT", "LISTBOT.TXT")

@@ -7,6 +7,7 @@ session.result(). Who may do what is asked of rights.may().
 
 import datetime
 import os
+import re
 
 from . import access, archive, audit, config, cookies, digests, fields, lists, members, messages, repository, \
     rights, routing, screening
@@ -161,9 +162,18 @@ def help_(s, cmd):
         s.say("For %s:" % who)
         for key, spec in SPECS.items():
             if spec.who == who:
-                s.say("  %-45s %s" % (spec.usage, spec.text.split(". ")[0].rstrip(".")))
+                s.say("  %-45s %s" % (spec.usage, first_sentence(spec.text)))
     s.say("")
     s.say("Send HELP command for more on one. Names with spaces go in double quotes.")
+
+
+_SENTENCE_END = re.compile(r"(?<!\be\.g)(?<!\bi\.e)(?<!\betc)\.(\s|$)")
+
+
+def first_sentence(text):
+    """The first sentence of text, without its full stop (never cut at "e.g." or "i.e.")."""
+    end = _SENTENCE_END.search(text)
+    return text[:end.start()] if end else text
 
 
 def short_help(s):

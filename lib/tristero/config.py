@@ -355,7 +355,7 @@ class Config:
             if n is None:
                 continue
             raw = seg.lines[n - seg.start]
-            at = raw.rfind(comment)
+            at = raw.rfind(comment.replace(_SEMI, ""))
             if at > 0:
                 before = raw[:at]
                 sec.inline_comments[key] = before[len(before.rstrip()):] + comment
@@ -407,6 +407,7 @@ class Config:
             for key, raw in sec.items():
                 if isinstance(raw, dict):
                     continue
+                raw = unquote(raw)
                 parse = schema.get(key)
                 if parse is None:
                     problems.append(Problem(self.path, self.line_of(name, key),
@@ -422,9 +423,8 @@ class Config:
                         problems.append(Problem(self.path, self.line_of(name, key),
                                                 "MemberFile %s is also used by [%s]" % (value, numbers[value])))
                     numbers[value] = name
-        su = self.sections.get("Globals", {}).get("SuperUser", "")
-        domains = [self.sections.get("Globals", {}).get("Domain", "")] + \
-            self.sections.get("Globals", {}).get("Domains", "").split(",")
+        su = self.raw("Globals", "SuperUser", "")
+        domains = [self.raw("Globals", "Domain", "")] + self.raw("Globals", "Domains", "").split(",")
         if su and su.rpartition("@")[2].strip().lower() in [d.strip().lower() for d in domains if d.strip()]:
             problems.append(Problem(self.path, self.line_of("Globals", "SuperUser"),
                                     "SuperUser %s is an address of this site: mail for postmaster@ "
@@ -447,9 +447,15 @@ class Config:
                 why = s and not s.startswith(";") and entry_problem(s, seg.kind == "PreScan Strings")
                 if why:
                     problems.append(Problem(self.path, n, "[%s] %s: %s" % (seg.kind, s, why), fatal=False))
+                elif re.match(r"#+\s+\w+\s+\w+", s):
+                    # In these sections every line is an entry: "# old gateway" kills every
+                    # post whose subject holds it. A comment there starts with ';'.
+                    problems.append(Problem(self.path, n, "[%s] %s: this reads like a comment but is an "
+                                            "entry (matched against mail); a comment here starts with ';'"
+                                            % (seg.kind, s), fatal=False))
         names = [n.lower() for n in self.list_names()]
         for key in ("SpamCheckList", "BounceList"):
-            value = self.sections.get("Security", {}).get(key, "").strip()
+            value = self.raw("Security", key, "").strip()
             if value and value.lower() not in names:
                 problems.append(Problem(self.path, self.line_of("Security", key),
                                         "%s %s is not a list here" % (key, value), fatal=False))
@@ -461,7 +467,7 @@ class Config:
         """The typed value of key in section, falling back to the example's default."""
         sec = self.sections.get(section)
         if sec is not None and key in sec:
-            return _schema_for(section)[key](sec[key])
+            return _schema_for(section)[key](unquote(sec[key]))
         if self.defaults is not None:
             return self.defaults.get(section, key)
         raise KeyError("%s has no default for [%s] %s" % (EXAMPLE, section, key))
@@ -473,7 +479,7 @@ class Config:
         """A list's own value, or the [Globals] default for all lists (SET *)."""
         sec = self.sections.get(list_section(listname))
         if sec is not None and key in sec:
-            return LIST_SCHEMA[key](sec[key])
+            return LIST_SCHEMA[key](unquote(sec[key]))
         if key in LIST_DEFAULTS:
             return self.get("Globals", key)
         return LIST_SCHEMA[key]("")
@@ -482,7 +488,7 @@ class Config:
         sec = self.sections.get(section)
         if sec is None:
             return default
-        return sec.get(key, default)
+        return unquote(sec.get(key, default))
 
     def list_names(self):
         """Names of the lists, in file order."""
@@ -499,7 +505,7 @@ class Config:
             raise ValueError("%s: %s" % (key, why))
         if section not in self.sections:
             self.add_section(section)
-        self.sections[section][key] = value
+        self.sections[section][key] = written(value)
 
     def del_value(self, section, key):
         sec = self.sections.get(section)
@@ -549,7 +555,7 @@ class Config:
         for seg in self.segments:
             if seg.obj is not None:
                 # An empty value reads "Key =", as a person writes it.
-                out.extend(l[:-1] if l.endswith(" = ") else l for l in seg.obj.write())
+                out.extend((l[:-1] if l.endswith(" = ") else l).replace(_SEMI, "") for l in seg.obj.write())
             else:
                 out.extend(seg.lines)
         return "\n".join(out) + "\n"
@@ -580,18 +586,70 @@ def value_problem(section, key, value):
         return why
     obj = None
     try:
-        obj = ConfigObj(["[x]", "%s = %s" % (key, value)], list_values=False, interpolation=False)
+        obj = _configobj(["[x]", "%s = %s" % (key, written(value))])
     except ConfigObjError:
         pass
-    if "\n" in value or "\r" in value or obj is None or obj.get("x", {}).get(key) != value.strip():
-        return "%r cannot be written in tristero.ini as it is (line breaks, quotes or '#')" % value
+    if "\n" in value or "\r" in value or obj is None or unquote(obj.get("x", {}).get(key)) != value:
+        return "%r cannot be written in tristero.ini as it is (line breaks, or quotes with ' ;' or ' #')" % value
     parse = _schema_for(section).get(key)
     return _value_problem(parse, key, value) if parse else None
 
 
+# configobj knows only '#' comments; a ';' comment (the Windows INI habit, and the
+# manual's) goes through it as a '#' comment carrying this mark, taken off again
+# when the file is written (render), so that it comes back as the person wrote it.
+_SEMI = "#\ue000"
+
+
+def _semicolons(line):
+    """line with its ';' comment, if any, turned into a marked '#' comment for configobj."""
+    content, comment = split_comment(line)
+    if comment.lstrip().startswith(";"):
+        at = len(comment) - len(comment.lstrip())
+        return content + comment[:at] + _SEMI + comment[at:]
+    return line
+
+
+def split_comment(line):
+    """(content, comment) of an ini line: a whole-line comment starts with ';' or '#'
+    (after blanks); an inline one is " ;" or " #" after a value that is not in
+    quotes, kept with the blanks before it."""
+    if line.lstrip().startswith((";", "#")):
+        return "", line
+    m = _KEY_RE.match(line)
+    start = m.end() if m else 0
+    value = line[start:].lstrip()
+    skip = start + len(line[start:]) - len(value)
+    if value[:1] in ("'", '"'):
+        close = value.find(value[0], 1)
+        skip += close + 1 if close > 0 else len(value)
+    at = re.search(r"[ \t][;#]", line[skip:]) if skip < len(line) else None
+    if at is None:
+        return line, ""
+    cut = len(line[:skip + at.start() + 1].rstrip(" \t"))
+    return line[:cut], line[cut:]
+
+
+def unquote(value):
+    """A value as meant: a value in matching quotes (how one holding " ;" or " #" is
+    written) without them."""
+    if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        return value[1:-1]
+    return value
+
+
+def written(value):
+    """value as tristero.ini holds it: in double quotes when it would otherwise read
+    differently (a " ;" or " #" in it, quotes around it, blanks at its ends)."""
+    if (re.search(r"[ \t][;#]", value) or value != value.strip() or unquote(value) != value) \
+            and '"' not in value:
+        return '"%s"' % value
+    return value
+
+
 def _configobj(lines):
-    obj = ConfigObj(lines, list_values=False, interpolation=False, write_empty_values=True,
-                    raise_errors=False, file_error=False)
+    obj = ConfigObj([_semicolons(l) for l in lines], list_values=False, interpolation=False,
+                    write_empty_values=True, raise_errors=False, file_error=False)
     # configobj glues an inline comment to the value ("x# note"): give back the
     # blanks the person typed (see _keep_comment_spacing), or one.
     obj._handle_comment = lambda c: "" if not c else c if c[:1].isspace() else " " + c

@@ -9,7 +9,8 @@ file was written; a delivery report (RFC 3464, from <>) goes to the file's
 envelope sender, or to the SuperUser when that sender is null, and the
 recipient is never tried again. A file with nobody deferred moves to
 spool/out/cur. A file that is not BSMTP moves to spool/out/bad, unsent.
-A server that cannot be reached stops the run and leaves every file as it is.
+A server that cannot be reached stops the run, leaves every file as it is and
+makes deliver exit 75 (try again later) with one line on stderr.
 
 Delivery is at-least-once with a bound: the moment a transaction's outcome is
 known it is recorded durably (spool/out/new/.NAME.done, beside the file), and
@@ -272,6 +273,7 @@ class Run:
         self.queue = sorted(n for n in os.listdir(self.new) if not n.startswith("."))
         self.counts = {"files": 0, "delivered": 0, "deferred": 0, "failed": 0}
         self.reports = 0
+        self.unreachable = None    # why the server could not be used, when it could not
 
     def run(self):
         """Try every file; stops at an unreachable server, raises OSError when the disk fails."""
@@ -281,8 +283,8 @@ class Run:
             try:
                 self.deliver_file(name)
             except Unreachable as e:
-                self.log.direct(logbook.ERROR, "deliver: %s; %d file(s) left for the next deliver"
-                                % (e, len(self.queue) + 1))
+                self.unreachable = "%s; %d file(s) stay queued for the next deliver" % (e, len(self.queue) + 1)
+                self.log.direct(logbook.ERROR, "deliver: " + self.unreachable)
                 break
             except OSError as e:
                 if e.errno in DISK_ERRNOS:
@@ -561,4 +563,8 @@ def deliver(site, verbose=False):
         return EX_IOERR
     if verbose:
         sys.stderr.write(run.summary() + "\n")
+    if run.unreachable:
+        # Try again later, and say so: cron mails this line to someone.
+        sys.stderr.write("tristero: deliver: %s\n" % run.unreachable)
+        return EX_TEMPFAIL
     return EX_OK

@@ -19,6 +19,7 @@ class Logbook:
         self.screen = screen
         self.echo = echo
         self.pending = []
+        self.progress = None       # the batch's progress bar, while one is shown
 
     def _format(self, text):
         return "%s %s" % (self.now.strftime("%Y-%m-%d %H:%M:%S"), _one_line(text))
@@ -32,7 +33,13 @@ class Logbook:
 
     def _show(self, level, line):
         if self.echo and level <= self.screen:
+            # A progress bar on the terminal is wiped first and drawn again below
+            # the line, so that neither overwrites the other.
+            if self.progress is not None:
+                self.progress.clear()
             sys.stderr.write(line + "\n")
+            if self.progress is not None:
+                self.progress.redraw()
 
     def mark(self):
         return len(self.pending)

@@ -8,13 +8,21 @@ with no ``=`` is a member with default options. Lines above ``[Members]``
 (comments) are kept; the members are written back sorted by domain, which
 keeps the recipients of each outbound envelope bunched by mail server.
 Addresses are stored as given and compared without regard to case.
+
+A person's mistakes never drop anyone silently: a line that is not one
+address is kept in the file as written (after the members) and reported,
+with its line number, in ``problems``; so is an address listed twice (the
+first line wins) and a file without ``[Members]`` (read as if it had it).
+``Name <address>`` is read as that member, with the option ``NAME Name``.
 """
 
 import io
+import re
 
-from . import fields
+from . import fields, spools
 
 HEADER = "[Members]"
+_NAMED = re.compile(r"^(.*?)\s*<([^<>\s]+)>$")
 
 
 def address_key(address):
@@ -70,6 +78,15 @@ def entry_problem(address, options):
     return why and "%s: %s" % (address, why)
 
 
+def _unusable(address):
+    """Why address, read from a member line, cannot be a member, or None."""
+    if not address.isascii():
+        return "%s has characters beyond ASCII, which this site cannot send to" % address
+    if not spools.valid_envelope_address(address) or "@" not in address:
+        return "not one mail address"
+    return None
+
+
 def options_list(options):
     return [o.strip() for o in options.split(",") if o.strip()]
 
@@ -104,6 +121,8 @@ class MemberList:
         self.number = number
         self.header = ["; Members: one per line, \"address = options\" (see README)."]
         self.members = {}
+        self.unread = []           # lines that are no member, kept as written
+        self.problems = []         # (line number, why) of what was read amiss
 
     def __len__(self):
         return len(self.members)
@@ -130,29 +149,50 @@ class MemberList:
         seen_header = False
         in_order = True
         last = last_domain = None
-        for line in lines:
+        for n, line in enumerate(lines, 1):
             s = line.strip()
             if not seen_header:
                 if s.lower() == HEADER.lower():
                     seen_header = True
-                elif s:
+                    continue
+                if not s or s[0] in ";#" or "@" not in s:
                     header.append(line.rstrip("\n"))
-                continue
+                    continue
+                # A member line before any [Members]: the intent is plain.
+                seen_header = True
+                self.problems.append((n, "no [Members] line above the members: read as if it were there"))
             if not s or s[0] in ";#":
                 continue
             if s[0] == "[":
                 break
             address, eq, options = s.rpartition("=")
-            if not eq:
+            if not eq or ("@" not in address and "@" in options):
+                # No options, or a bare address that holds '=' itself (srs=a=b@example.net).
                 address, options = s, ""
-            address = address.strip().strip('"').strip()
-            if address:
-                key = address_key(address)
-                members[key] = (address, options.strip())
-                if in_order:
-                    domain = key.rpartition("@")[2]
-                    in_order = last is None or (domain, key) >= (last_domain, last)
-                    last, last_domain = key, domain
+            address, options = address.strip().strip('"').strip(), options.strip()
+            named = _NAMED.match(address)
+            if named:
+                address = named.group(2)
+                name = " ".join(named.group(1).strip('"').replace(",", " ").split())
+                if name and option_word(options, "NAME") is None:
+                    options = with_option(options, "NAME", name)
+            why = _unusable(address)
+            if why:
+                self.problems.append((n, "%s: %s; the line is kept as it is and gets no mail" % (s, why)))
+                self.unread.append(line.rstrip("\n"))
+                continue
+            key = address_key(address)
+            if key in members:
+                first = members[key]
+                self.problems.append((n, "%s is listed twice%s; the first line, %s, is the one used"
+                                      % (address, " with other options" if first[1] != options else "",
+                                         "%s = %s" % first if first[1] else "%s =" % first[0])))
+                continue
+            members[key] = (address, options)
+            if in_order:
+                domain = key.rpartition("@")[2]
+                in_order = last is None or (domain, key) >= (last_domain, last)
+                last, last_domain = key, domain
         if not in_order:
             self.members = {k: members[k] for k in sorted_keys(members)}
         if header:
@@ -176,6 +216,8 @@ class MemberList:
         for key in order:
             address, options = members[key]
             out.write("%s = %s\n" % (address, options) if options else "%s =\n" % address)
+        for line in self.unread:
+            out.write(line + "\n")
         out.flush()
         out.detach()
         self.members = {key: members[key] for key in order}

@@ -14,6 +14,9 @@ from . import commands, logbook, messages, redact, rights
 ENDINGS = ("END", "EXIT", "QUIT", "STOP")
 # After this many lines that are not commands, the rest of a message is not read.
 MAX_UNKNOWN = 3
+# Command lines read from one message at the most, whoever sent it: MaxCommands
+# limits those without privilege; this bounds the work of the privileged too.
+MAX_LINES = 10000
 
 
 class Command:
@@ -194,6 +197,18 @@ class Session:
         self.say("%s: %s" % (status.upper(), text))
 
 
+def _unlimited(session):
+    """May the sender run more than MaxCommands commands? A PostMaster, the SuperUser or
+    a list's owner may, with the password the commands gave once one is set."""
+    ctx, who = session.ctx, session.sender
+    cfg = ctx.config
+    if rights.unproven(ctx, who):
+        return False
+    if not (rights.privileged(ctx, who) or any(rights.is_owner(cfg, who, n) for n in cfg.list_names())):
+        return False
+    return rights.password_refusal(ctx, who, session.password_now()) is None
+
+
 def answer(ctx, m, default_list, text=None):
     """Run the commands of m (default_list from a list-request address) and reply.
 
@@ -212,7 +227,7 @@ def answer(ctx, m, default_list, text=None):
     quote_chars = cfg.globals("QuoteChars")
     session = Session(ctx, m, default_list)
     if text is None:
-        found, extra = parse(m.text(), m.subject(), quote_chars, cfg.globals("MaxCommands"))
+        found, extra = parse(m.text(), m.subject(), quote_chars, MAX_LINES)
         if found and not any(commands.known(c.verb) for c in found):
             from_subject = subject_command(m.subject(), quote_chars)
             if from_subject and commands.known(from_subject[0].verb):
@@ -222,7 +237,7 @@ def answer(ctx, m, default_list, text=None):
                 session.say("The text of your message holds no command; its subject was read as one.")
                 session.say()
     else:
-        found, extra = parse(text, "", "", cfg.globals("MaxCommands"))
+        found, extra = parse(text, "", "", MAX_LINES)
     if not found:
         session.say("No command was found in your message.")
         session.say()
@@ -231,7 +246,12 @@ def answer(ctx, m, default_list, text=None):
     # repeated in the reply's subject.
     from_subject = subject_command(m.subject(), quote_chars)
     subject = "Re: your commands" if found and from_subject and found[0].line == from_subject[0].line else None
-    for cmd in found:
+    limit = cfg.globals("MaxCommands")
+    for i, cmd in enumerate(found):
+        if i == limit and not _unlimited(session):
+            extra += len(found) - i
+            found = found[:i]
+            break
         if session.unknown >= MAX_UNKNOWN:
             # Prose or spam, not commands: echoing it back would amplify it.
             session.say("The rest of your message was not read: %d lines in it are not commands." % MAX_UNKNOWN)
@@ -247,7 +267,8 @@ def answer(ctx, m, default_list, text=None):
         session.say()
     if extra:
         session.say("%d more command line(s) were not run: at most %d commands are run from "
-                    "one message (MaxCommands)." % (extra, cfg.globals("MaxCommands")))
+                    "one message (MaxCommands; %d for a list owner, PostMaster or SuperUser)."
+                    % (extra, limit, MAX_LINES))
         session.say()
     c = session.counts
     summary = "%d command(s): %d ok, %d held, %d refused, %d error(s)" % (

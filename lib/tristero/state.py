@@ -23,6 +23,7 @@ class State:
         self._rules = None        # access.ini's rules, when loaded
         self.access_problems = []  # (line, why) of access.ini lines that did not read
         self._lockouts = None     # spool/lockouts.csv, when loaded
+        self.member_problems = []  # (path, [(line, why)]) of member files read amiss, not yet reported
 
     # --- member lists ---
 
@@ -34,6 +35,8 @@ class State:
             self._prints[number] = durable.fingerprint(path)
             ml = members.load(number, path)
             self._lists[number] = ml
+            if ml.problems:
+                self.member_problems.append((path, ml.problems))
         return ml
 
     def _record(self, target, op, args, undo):
@@ -296,7 +299,12 @@ class State:
             fresh, self.access_problems = accessmod.load(path)
             self._replay("access", fresh)
             self._rules[:] = fresh
-        txn.replace(path, accessmod.render(self._rules).encode("utf-8"))
+        try:
+            with open(path, encoding="utf-8", errors="replace") as f:
+                old_text = f.read()
+        except FileNotFoundError:
+            old_text = ""
+        txn.replace(path, accessmod.render(self._rules, old_text).encode("utf-8"))
 
     def _stage_lockouts(self, txn):
         path = lockoutsmod.path(self.site)
