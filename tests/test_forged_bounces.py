@@ -194,7 +194,7 @@ def test_a_report_quoting_a_post_older_than_bounce_days_is_not_believed(site):
 
 def test_the_sent_index_keeps_one_line_per_message_not_per_recipient(site):
     many = ["m%04d@example.com" % i for i in range(300)]
-    build(site, members={"00000001": NEWS + many + ["dora@example.net"], "00000002": CHAT,
+    build(site, members={"00000001": NEWS + many, "00000002": CHAT,
                          "00000003": [], "00000004": []})
     with open(site.path("lists", "00000001.ini"), "a") as f:
         f.write("dora@example.net = DIGEST\n")
