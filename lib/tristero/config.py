@@ -203,6 +203,7 @@ SCHEMA = {
         "KeepDays": as_int,
         "MaxFileSize": as_int,
         "MaxReplySize": as_int,
+        "MaxParts": as_int,
     }, **LIST_DEFAULTS),
     "Security": {
         "SecurePost": as_bool,
@@ -239,7 +240,7 @@ LIST_SCHEMA = dict({
 }, **LIST_DEFAULTS)
 
 # Non-negative counts, and the ones that must be at least 1.
-_POSITIVE = {"MaxRecipients", "CommitEvery", "MaxCommands", "MaxFileSize", "MaxReplySize"}
+_POSITIVE = {"MaxRecipients", "CommitEvery", "MaxCommands", "MaxFileSize", "MaxReplySize", "MaxParts"}
 
 
 def list_section(name):
