@@ -447,7 +447,7 @@ def attach(msg, files):
         maintype, subtype, params = file_type(name, data)
         msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name,
                            params=params, cte=transfer_encoding(maintype, data))
-        part = list(msg.iter_parts())[-1]
+        part = msg.get_payload()[-1]      # the part just added (not a list of all: n files, n² steps)
         del part["MIME-Version"]      # belongs to the message, not to its parts
         # The name in Content-Type too, for readers older than Content-Disposition.
         part.set_param("name", name)
