@@ -20,14 +20,15 @@ os.wait4), peak virtual size (VmPeak) and where the message ended: failed
 or left (still in spool/in/new: the run died).
 
 Cases (NAME): from-N, to-N, cc-N, ctype-N: From, To, Cc or Content-Type made
-of N RFC 2047 encoded words, each separated from the next by a space; parts-N:
-a post of N tiny attachments; mime-N: N attachments whose Content-Type is 4 KB
-of comments, each a different one; short-N: N attachments whose Content-Type
-and Content-Disposition are 250 bytes of comments; dots-N: a From whose name is N bytes of
-"a."; commas-N: a To of N commas; nest-N: multiparts N deep; rfc822-N:
-messages N deep. N is written 2k, 100k ... Without NAME: the
-review's cases (2k, 8k, 25k, 100k encoded words in each field, 25k and 100k
-parts) and "plain", a small post (the baseline).
+of N RFC 2047 encoded words, each separated from the next by a space;
+parts-N: a post of N tiny attachments; mime-N: N attachments whose
+Content-Type is 4 KB of comments, each a different one; short-N: N
+attachments whose Content-Type and Content-Disposition are 250 bytes of
+comments; dots-N: a From whose name is N bytes of "a."; commas-N: a To of N
+commas; nest-N: multiparts N deep; rfc822-N: messages N deep. N is written
+2k, 100k ... Without NAME: the review's cases (2k, 8k, 25k, 100k encoded
+words in each field, 25k and 100k parts) and "plain", a small post (the
+baseline).
 
 This is not a test (tests/test_limits.py is): nothing is asserted.
 """
