@@ -179,7 +179,7 @@ def _text_only(m, listname, day, keep_files, taken):
     """
     if not attachments(m.msg):
         return m.raw, []
-    msg = messages.parse_inbound(m.raw)
+    msg = messages.parse_inbound(m.raw, like=m.msg)
     tag = hashlib.sha256(m.id.encode("utf-8", "replace")).hexdigest()[:8]
     files, used = [], set()
     for n, part in enumerate(attachments(msg)):

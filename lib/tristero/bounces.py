@@ -186,10 +186,9 @@ def _status_blocks(part):
 
 
 def _field(block, name):
-    try:
-        return messages.clean(block.get(name))
-    except Exception:
-        return ""
+    # Cut before it is parsed (messages.header): a status part sent encoded was not
+    # seen by the bounds inbound mail is read within.
+    return messages.header(block, name)
 
 
 def _recipient(value):

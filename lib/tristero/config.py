@@ -214,6 +214,7 @@ SCHEMA = {
         "KeepDays": as_int,
         "MaxFileSize": as_int,
         "MaxReplySize": as_int,
+        "MaxParts": as_int,
     }, **LIST_DEFAULTS),
     "Security": {
         "SecurePost": as_bool,
@@ -253,7 +254,7 @@ LIST_SCHEMA = dict({
 
 # Non-negative counts, and the ones that must be at least 1.
 _POSITIVE = {"MaxRecipients", "CommitEvery", "MaxCommands", "MaxFileSize", "MaxReplySize",
-             "MaxMessageSize"}
+             "MaxMessageSize", "MaxParts"}
 
 
 def list_section(name):

@@ -15,15 +15,21 @@ from email.message import EmailMessage
 
 import chardet
 
-POLICY = policy.default.clone(linesep="\n", max_line_length=78)
+# Fields of a message read from mail are written back as they came (refold_source):
+# folding one again would parse it, in time that grows with the square of its size.
+POLICY = policy.default.clone(linesep="\n", max_line_length=78, refold_source="none")
 # Parsing must never raise on hostile input: defects are recorded, not thrown.
 PARSE_POLICY = policy.default.clone(linesep="\n", raise_on_defect=False)
 
 _ADDRESS_RE = re.compile(r"[!#-'*+\-/-9=?A-Z^-~.]+@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+")
 
 
-def parse(raw):
-    return email.message_from_bytes(raw, policy=PARSE_POLICY)
+def parse(raw, like=None):
+    """raw bytes as an EmailMessage; never raises on hostile input (see read for the
+    bounds inbound mail is read within). like: a message read from the same bytes,
+    whose fields, parsed once, serve again."""
+    guarded = like is not None and isinstance(like.policy, _GuardedPolicy)
+    return email.message_from_bytes(raw, policy=like.policy if guarded else _Guard(0, checked=False).policy)
 
 
 # What a header's raw value may hold before decoding: decoding is quadratic in
@@ -32,6 +38,160 @@ HEADER_LIMIT = 4096
 # Text read for commands and filters (an HTML part is turned to text first).
 TEXT_LIMIT = 1 << 20
 HTML_LIMIT = 256 << 10
+
+
+# --- what one message may make the parser do ---
+#
+# The email package reads a structured header field (addresses, Content-Type)
+# in time that grows with the square of its size, and each encoded word
+# ("=?...?=") costs it more: a From of 8,000 encoded words takes 919 MB, one of
+# 100,000 (1.4 MB of mail) 24 GB. It also reads the Content-* fields of every
+# part, again and again, as it walks the parts. So inbound mail is read (see
+# read) within these bounds, checked on each field as it comes out of the
+# message, before anything in it is parsed; a message beyond them is not read
+# at all (it goes whole to spool/failed/). No mail a person sends comes near them.
+MAX_FIELD = 64 << 10           # bytes of one header field, name and folded lines included
+MAX_ENCODED_WORDS = 200        # "=?" in one header field
+MAX_HEADER = 256 << 10         # bytes of one header block (the message's, or a part's)
+MAX_MIME_FIELD = 4 << 10       # bytes of one Content-* field (the package parses those itself)
+MIME_SHORT = 256               # a Content-* field of more bytes is long: those are counted ...
+MAX_MIME_LONG = 64 << 10       # ... and all together may hold this many bytes
+MAX_DEPTH = 64                 # parts in parts (or messages in messages): no deeper
+
+
+class Unreadable(ValueError):
+    """A message whose header is beyond the bounds above: the reason is the message."""
+
+
+class TooManyParts(ValueError):
+    """A message of more MIME parts than the limit given to read (rule "MaxParts"), or of
+    parts nested deeper than MAX_DEPTH (rule "MIME nesting"): the reason is the message."""
+
+    def __init__(self, reason, rule):
+        super().__init__(reason)
+        self.rule = rule
+
+
+def field_problem(name, value):
+    """Why a header field is not given to the parser (beyond MAX_FIELD, MAX_ENCODED_WORDS
+    or MAX_MIME_FIELD), or None. name: str; value: the field as written (str or bytes)."""
+    what = "header field %s" % clean(name, 40)
+    size = len(value)
+    if size > MAX_FIELD:
+        return "%s is %d bytes (at most %d are read)" % (what, size, MAX_FIELD)
+    if size > MAX_MIME_FIELD and name.strip().lower().startswith("content-"):
+        return "%s is %d bytes (at most %d are read)" % (what, size, MAX_MIME_FIELD)
+    words = value.count(b"=?" if isinstance(value, bytes) else "=?")
+    if words > MAX_ENCODED_WORDS:
+        return "%s holds %d encoded words (at most %d are read)" % (what, words, MAX_ENCODED_WORDS)
+    return None
+
+
+class _GuardedPolicy(policy.EmailPolicy):
+    """The parsing policy of one message (see _Guard): every header field passes the
+    guard as the parser takes it out of the message, before anything parses it, and
+    a field's parsed form is made once (the package asks for a part's Content-Type
+    once for every part of it it reads, and again at every walk)."""
+
+    guard = None
+
+    def header_source_parse(self, sourcelines):
+        self.guard.field(sourcelines)
+        return super().header_source_parse(sourcelines)
+
+    def header_fetch_parse(self, name, value):
+        if hasattr(value, "name"):
+            return value
+        key = (name, value)
+        found = self.guard.parsed.get(key)
+        if found is None:
+            found = self.guard.parsed[key] = super().header_fetch_parse(name, value)
+        return found
+
+
+class _Guard:
+    """What reading one message costs so far: parts made, bytes of the header block
+    being read, bytes of Content-* fields; raises Unreadable or TooManyParts as soon
+    as a bound is passed (when checked; otherwise it only keeps the parsed fields)."""
+
+    def __init__(self, max_parts, checked=True):
+        self.max_parts = max_parts
+        self.checked = checked
+        self.parts = 0
+        self.block = 0
+        self.mime = 0
+        self.parsed = {}
+        self.policy = _PARSE_GUARDED.clone(guard=self, message_factory=self.part)
+
+    def part(self, policy=None):
+        if self.checked:
+            self.parts += 1
+            if self.max_parts and self.parts > self.max_parts:
+                raise TooManyParts("more than %d MIME parts" % self.max_parts, "MaxParts")
+            self.block = 0
+        return EmailMessage(policy=policy or self.policy)
+
+    def field(self, lines):
+        if not self.checked:
+            return
+        value = "".join(lines)
+        name = value.split(":", 1)[0]
+        self.block += len(value)
+        if len(value) > MIME_SHORT and name.strip().lower().startswith("content-"):
+            self.mime += len(value)
+        problem = field_problem(name, value)
+        if problem is None and self.block > MAX_HEADER:
+            problem = "a header block is over %d bytes" % MAX_HEADER
+        if problem is None and self.mime > MAX_MIME_LONG:
+            problem = "its Content-* fields of over %d bytes hold over %d bytes together" % (
+                MIME_SHORT, MAX_MIME_LONG)
+        if problem:
+            raise Unreadable(problem)
+
+
+_PARSE_GUARDED = _GuardedPolicy(linesep="\n", raise_on_defect=False)
+# The header block as the parser reads it (email.feedparser's headerRE): the lines up
+# to the first that is neither a field, a continuation nor a Unix From line.
+_HEADER_LINES = re.compile(rb"(?:(?:From |[!-9;-~]*:|[ \t])[^\n]*(?:\n|\Z))*")
+
+
+def read(raw, max_parts, like=None):
+    """raw inbound mail as an EmailMessage, read within the bounds above and at most
+    max_parts MIME parts (the message itself and every part and message in it
+    count; 0: no limit) nested at most MAX_DEPTH deep. Raises Unreadable (the
+    reason is the message) before the parser parses a field beyond the bounds,
+    TooManyParts before it makes one part too many (or when the parts are nested
+    too deep); either way what was read is dropped. A message over BIG_MESSAGE
+    keeps the bodies of its big parts in raw (see _BigPart): a 50 MB attachment
+    costs no more than the inbound bytes themselves. like: a message read from
+    the same bytes, whose fields, parsed once, serve again."""
+    # The parser holds a header block's lines before it hands out a field: the
+    # message's own is measured first (a part's are, field by field, by the guard).
+    if _HEADER_LINES.match(raw, 0, MAX_HEADER + 1).end() > MAX_HEADER:
+        raise Unreadable("its header is over %d bytes" % MAX_HEADER)
+    guard = _Guard(max_parts)
+    if like is not None and isinstance(like.policy, _GuardedPolicy):
+        guard.parsed = like.policy.guard.parsed
+    source, spans, mark = raw, None, None
+    if len(raw) > BIG_MESSAGE:
+        mark = "X-Tristero-Part-%s" % secrets.token_hex(8)
+        out, spans = [], []
+        _skeleton(raw, 0, len(raw), out, spans, mark.encode())
+        source = b"".join(out)
+    msg = email.message_from_bytes(source, policy=guard.policy)
+    guard.checked = False
+    # Deeper, a message could not be written again (the package recurses for each level).
+    deepest, todo = 0, [(msg, 0)]
+    while todo:
+        part, depth = todo.pop()
+        deepest = max(deepest, depth)
+        if part.is_multipart():
+            todo.extend((sub, depth + 1) for sub in part.get_payload())
+    if deepest > MAX_DEPTH:
+        raise TooManyParts("parts nested %d deep (at most %d)" % (deepest, MAX_DEPTH), "MIME nesting")
+    if spans:
+        _leave_in_raw(msg, raw, spans, mark)
+    return msg
 
 
 def clean(value, limit=998):
@@ -71,19 +231,38 @@ def is_address(text):
 
 
 def addresses(msg, *names):
-    """Every (name, address) in the named headers, as written (bad entries skipped)."""
+    """Every (name, address) in the named headers, as written (bad entries skipped).
+
+    The fields are split as written (email.utils.getaddresses, in time linear in
+    their size; the email package's own address parser takes the square of it),
+    and only then is each name's encoded words decoded."""
     values = []
+    try:
+        fields = list(msg.raw_items())
+    except Exception:
+        return []
     for n in names:
-        try:
-            values.extend(str(v) for v in (msg.get_all(n) or []))
-        except Exception:
-            continue
+        values += [re.sub(r"[\r\n]+", "", str(raw))[:MAX_FIELD] for key, raw in fields if key.lower() == n.lower()]
+    try:
+        found = email.utils.getaddresses(values)
+    except Exception:       # RecursionError: thousands of nested comments
+        return []
     out = []
-    for realname, addr in email.utils.getaddresses([clean(v, 10000) for v in values]):
+    for realname, addr in found:
         addr = addr.strip()
         if is_address(addr):
-            out.append((clean(realname, 200), addr))
+            out.append((clean(_decoded(msg, realname[:1000]), 200), addr))
     return out
+
+
+def _decoded(msg, text):
+    """text with its encoded words decoded (as the fields Tristero reads are)."""
+    if "=?" not in text:
+        return text
+    try:
+        return str(msg.policy.header_fetch_parse("Subject", text))
+    except Exception:
+        return text
 
 
 def first_address(msg, name):
@@ -345,7 +524,7 @@ def attach(msg, files):
         maintype, subtype, params = file_type(name, data)
         msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name,
                            params=params, cte=transfer_encoding(maintype, data))
-        part = list(msg.iter_parts())[-1]
+        part = msg.get_payload()[-1]      # the part just added (not a list of all: n files, n² steps)
         del part["MIME-Version"]      # belongs to the message, not to its parts
         # The name in Content-Type too, for readers older than Content-Disposition.
         part.set_param("name", name)
@@ -493,7 +672,7 @@ def _skeleton(raw, start, end, out, spans, mark, depth=0):
         return
     head = raw[start:found.start() + 1]
     body = found.end()
-    part = email.message_from_bytes(head + b"\n", policy=PARSE_POLICY)
+    part = email.message_from_bytes(head + b"\n", policy=_Guard(0).policy)    # bounded, see _Guard
     boundary = part.get_boundary() if part.get_content_maintype() == "multipart" else None
     if depth < _MAX_DEPTH and boundary:
         out.append(raw[start:body])
@@ -531,16 +710,20 @@ def _skeleton(raw, start, end, out, spans, mark, depth=0):
     spans.append((body, end))
 
 
-def parse_inbound(raw):
-    """raw parsed as parse does; for a message over BIG_MESSAGE, the bodies of its
-    big parts are left in raw (see _BigPart): a 50 MB attachment costs no more
-    than the inbound bytes themselves."""
-    if len(raw) <= BIG_MESSAGE:
-        return parse(raw)
-    mark = "X-Tristero-Part-%s" % secrets.token_hex(8)
-    out, spans = [], []
-    _skeleton(raw, 0, len(raw), out, spans, mark.encode())
-    msg = parse(b"".join(out))
+# How many parts a message read again (archive, redaction) may have: it was read
+# within MaxParts once already; this only bounds what a message refused for its
+# parts costs when read again for its secrets.
+READ_AGAIN_PARTS = 10000
+
+
+def parse_inbound(raw, like=None):
+    """raw read again as read reads inbound mail (the bounds, big bodies left in raw),
+    at most READ_AGAIN_PARTS parts; see read for like and what it raises."""
+    return read(raw, READ_AGAIN_PARTS, like)
+
+
+def _leave_in_raw(msg, raw, spans, mark):
+    """Make the parts _skeleton marked _BigParts whose bodies are read from raw."""
     for part in msg.walk():
         number = part.get(mark)
         if number is None:
@@ -552,4 +735,3 @@ def parse_inbound(raw):
             continue
         part.__class__ = _BigPart
         part.span = (raw, body_start, body_end)
-    return msg

@@ -62,6 +62,7 @@ class Inbound:
         self.redirects = {}        # destination -> (handler, list) chosen by screening
         self.report = None         # whether it looks like a delivery report (bounces.is_report)
         self.notes = []            # what reading it taught (charset guesses ...)
+        self.too_many_parts = None  # (why, rule) it was not read whole (MaxParts), or None
         self._text = None
         self._subject = None
 
@@ -201,7 +202,14 @@ class Context:
 def read(ctx, m):
     if not m.raw or m.raw.isspace():
         return failed("empty file", "not a message")
-    m.msg = messages.parse_inbound(m.raw)
+    try:
+        m.msg = messages.read(m.raw, ctx.config.globals("MaxParts"))
+    except messages.Unreadable as e:
+        return failed("not read: %s" % e, "header bounds")
+    except messages.TooManyParts as e:
+        # Only its header is read: enough to answer its author (see too_many_parts).
+        m.too_many_parts = (str(e), e.rule)
+        m.msg = messages.read(messages.split_raw(m.raw)[0] + b"\n", 0)
     if not m.msg.keys():
         return failed("no header fields", "not a message")
     m.id = messages.header(m.msg, "Message-ID") or m.name
@@ -307,9 +315,22 @@ def detect_automatic(ctx, m):
         m.automatic = "from MAILER-DAEMON"
     elif msg.get_content_type() == "multipart/report":
         m.automatic = "delivery report"
-    elif msg.get("List-Id") is not None:
+    elif "List-Id" in msg:
         m.automatic = "mail from a list (List-Id)"
     return None
+
+
+def too_many_parts(ctx, m):
+    """A message of more than MaxParts MIME parts (or of parts nested too deep) is not
+    read: its author is told why."""
+    if m.too_many_parts is None:
+        return None
+    why, rule = m.too_many_parts
+    ctx.reply(m, "Your message was not read: it has %s (%s). Nothing in it was done\n"
+                 "or sent on; send it again with fewer parts, its files in one archive\n"
+                 "(zip, tar) if it has many.\n" % (why, rule),
+              subject="Not read: " + (m.subject()[:60] or "your message"))
+    return Disposition("done", "refused: %s (%s)" % (why, rule), rule)
 
 
 def dispatch(ctx, m):
@@ -326,6 +347,7 @@ STEPS = (
     ("envelope", find_destinations),
     ("automatic", detect_automatic),
     ("loops", screening.own_mail),
+    ("parts", too_many_parts),
     ("prescan", screening.prescan),
     ("spam list", screening.spam_list),
     ("kill authors", screening.kill_authors),

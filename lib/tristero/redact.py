@@ -307,7 +307,11 @@ def stored(m):
     edit = lambda part, value, n: text(value, first=part is first or part.get_content_type() == "text/html")
     new = _rewrite(raw, msg, edit)
     if new is None:
-        return _serialized(_starred(messages.parse_inbound(raw)), raw)
+        try:
+            return _serialized(_starred(messages.parse_inbound(raw)), raw)
+        except (messages.Unreadable, messages.TooManyParts):
+            # Never read (refused for its parts): only its header fields are starred.
+            return new_head + _split(raw)[1] + _split(raw)[2] if new_head != head else None
     _, sep, new_body = _split(new)
     out = new_head + sep + new_body
     return None if out == raw else out
