@@ -124,12 +124,16 @@ class _Guard:
         self.policy = _PARSE_GUARDED.clone(guard=self, message_factory=self.part)
 
     def part(self, policy=None):
+        self.count()
+        return EmailMessage(policy=policy or self.policy)
+
+    def count(self):
+        """One part more: TooManyParts past max_parts."""
         if self.checked:
             self.parts += 1
             if self.max_parts and self.parts > self.max_parts:
                 raise TooManyParts("more than %d MIME parts" % self.max_parts, "MaxParts")
             self.block = 0
-        return EmailMessage(policy=policy or self.policy)
 
     def field(self, lines):
         if not self.checked:
@@ -176,7 +180,7 @@ def read(raw, max_parts, like=None):
     if len(raw) > BIG_MESSAGE:
         mark = "X-Tristero-Part-%s" % secrets.token_hex(8)
         out, spans = [], []
-        _skeleton(raw, 0, len(raw), out, spans, mark.encode())
+        _skeleton(raw, 0, len(raw), out, spans, mark.encode(), guard=_Guard(max_parts))
         source = b"".join(out)
     msg = email.message_from_bytes(source, policy=guard.policy)
     guard.checked = False
@@ -662,10 +666,14 @@ def _delimiter(raw, delimiter, start, end):
     return at
 
 
-def _skeleton(raw, start, end, out, spans, mark, depth=0):
+def _skeleton(raw, start, end, out, spans, mark, depth=0, guard=None):
     """Append to out the entity raw[start:end] with each leaf body over BIG_PART cut to
     its first BIG_PART (at a line end) and its part marked (mark + number); spans
-    gets the (start, end) of each cut body."""
+    gets the (start, end) of each cut body. Each part's header is read within the
+    bounds, and the parts counted, by guard (see _Guard)."""
+    if guard is None:
+        guard = _Guard(0)
+    guard.count()
     found = _BLANK_LINE.search(raw, start, end)
     if found is None or found.end() - start > 1 << 20:
         out.append(raw[start:end])
@@ -694,12 +702,12 @@ def _skeleton(raw, start, end, out, spans, mark, depth=0):
             nxt = _delimiter(raw, delimiter, line_end - 1, end)
             part_end = end if nxt < 0 else nxt
             if part_end > line_end:
-                _skeleton(raw, line_end, part_end, out, spans, mark, depth + 1)
+                _skeleton(raw, line_end, part_end, out, spans, mark, depth + 1, guard)
             found = nxt
         return
     if depth < _MAX_DEPTH and part.get_content_type() == "message/rfc822":
         out.append(raw[start:body])
-        _skeleton(raw, body, end, out, spans, mark, depth + 1)
+        _skeleton(raw, body, end, out, spans, mark, depth + 1, guard)
         return
     if end - body <= BIG_PART:
         out.append(raw[start:end])

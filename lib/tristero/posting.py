@@ -200,7 +200,7 @@ def compose(ctx, m, listname, override=None):
                    ("Resent-Message-ID", ctx.ids.message_id(ctx.ids.next()))]
     if priority:
         fields += [("X-Priority", _PRIORITY[priority][0]), ("Importance", _PRIORITY[priority][1])]
-    if m.msg.get("Message-ID") is None:
+    if "Message-ID" not in m.msg:
         # Every post carries one: a delivery report is believed by the Message-ID it quotes.
         fields.append(("Message-ID", ctx.ids.message_id(ctx.ids.next())))
     new = b"".join(_field(n, v) for n, v in fields)
