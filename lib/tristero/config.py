@@ -213,6 +213,9 @@ SCHEMA = {
         "KeepDays": as_int,
         "MaxFileSize": as_int,
         "MaxReplySize": as_int,
+        "MaxReplyDaily": as_int,
+        "MaxStrangerReplies": as_int,
+        "DiskReserve": as_int,
     }, **LIST_DEFAULTS),
     "Security": {
         "SecurePost": as_bool,

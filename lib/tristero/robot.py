@@ -174,6 +174,7 @@ class Session:
         self.attachments = []      # (name, bytes) the reply carries (GET, INFO ...)
         self.folder = None         # the list CD chose for file commands (None: as addressed)
         self.searches = 0          # SEARCH commands run (at most archive.MAX_SEARCHES)
+        self.sent = 0              # bytes its requests sent (MaxReplySize, see repository.room)
 
     def password_now(self):
         """The password for the command being run: its approve prefix, else PASSWORD's."""
