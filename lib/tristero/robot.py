@@ -13,6 +13,10 @@ from . import commands, logbook, messages, rights
 ENDINGS = ("END", "EXIT", "QUIT", "STOP")
 # After this many lines that are not commands, the rest of a message is not read.
 MAX_UNKNOWN = 3
+# Commands run (and echoed) from a message of a stranger (pipeline.Context.stranger),
+# and the characters of each echo: a forged From reflects little at its victim.
+STRANGER_COMMANDS = 3
+STRANGER_ECHO = 80
 
 
 class Command:
@@ -206,8 +210,9 @@ def answer(ctx, m, default_list, text=None):
         return
     quote_chars = cfg.globals("QuoteChars")
     session = Session(ctx, m, default_list)
+    limit = cfg.globals("MaxCommands")
     if text is None:
-        found, extra = parse(m.text(), m.subject(), quote_chars, cfg.globals("MaxCommands"))
+        found, extra = parse(m.text(), m.subject(), quote_chars, limit)
         if found and not any(commands.known(c.verb) for c in found):
             from_subject = subject_command(m.subject(), quote_chars)
             if from_subject and commands.known(from_subject[0].verb):
@@ -217,7 +222,7 @@ def answer(ctx, m, default_list, text=None):
                 session.say("The text of your message holds no command; its subject was read as one.")
                 session.say()
     else:
-        found, extra = parse(text, "", "", cfg.globals("MaxCommands"))
+        found, extra = parse(text, "", "", limit)
     if not found:
         session.say("No command was found in your message.")
         session.say()
@@ -226,20 +231,32 @@ def answer(ctx, m, default_list, text=None):
     # repeated in the reply's subject.
     from_subject = subject_command(m.subject(), quote_chars)
     subject = "Re: your commands" if found and from_subject and found[0].line == from_subject[0].line else None
-    for cmd in found:
+    unread = 0
+    for i, cmd in enumerate(found):
+        # A stranger's (pipeline.Context.stranger) commands beyond the first few are not run
+        # (one may have made them a member); LISTBOT.TXT (text) is the site's own.
         if session.unknown >= MAX_UNKNOWN:
             # Prose or spam, not commands: echoing it back would amplify it.
             session.say("The rest of your message was not read: %d lines in it are not commands." % MAX_UNKNOWN)
             session.say()
             break
+        stranger = text is None and ctx.stranger(m.author)
+        if stranger and i >= STRANGER_COMMANDS:
+            unread = len(found) - i + extra
+            break
         known = commands.known(cmd.verb)
-        session.say("> " + (messages.clean(echo(cmd), 200) if known else messages.clean(cmd.words[0], 40)))
+        session.say("> " + (messages.clean(echo(cmd), STRANGER_ECHO if stranger else 200) if known
+                            else messages.clean(cmd.words[0], 40)))
         commands.run(session, cmd)
         session.say()
     if session.unknown:
         commands.short_help(session)
         session.say()
-    if extra:
+    if unread:
+        session.say("%d more command line(s) were not run: at most %d commands are run from one "
+                    "message of an address that is not a member of a list here." % (unread, STRANGER_COMMANDS))
+        session.say()
+    elif extra:
         session.say("%d more command line(s) were not run: at most %d commands are run from "
                     "one message (MaxCommands)." % (extra, cfg.globals("MaxCommands")))
         session.say()
