@@ -232,6 +232,7 @@ def answer(ctx, m, default_list, text=None):
     from_subject = subject_command(m.subject(), quote_chars)
     subject = "Re: your commands" if found and from_subject and found[0].line == from_subject[0].line else None
     unread = 0
+    stranger = text is None and ctx.stranger(m.author)
     for i, cmd in enumerate(found):
         # A stranger's (pipeline.Context.stranger) commands beyond the first few are not run
         # (one may have made them a member); LISTBOT.TXT (text) is the site's own.
@@ -240,10 +241,11 @@ def answer(ctx, m, default_list, text=None):
             session.say("The rest of your message was not read: %d lines in it are not commands." % MAX_UNKNOWN)
             session.say()
             break
-        stranger = text is None and ctx.stranger(m.author)
-        if stranger and i >= STRANGER_COMMANDS:
-            unread = len(found) - i + extra
-            break
+        if i == STRANGER_COMMANDS:
+            stranger = stranger and ctx.stranger(m.author)
+            if stranger:
+                unread = len(found) - i + extra
+                break
         known = commands.known(cmd.verb)
         session.say("> " + (messages.clean(echo(cmd), STRANGER_ECHO if stranger else 200) if known
                             else messages.clean(cmd.words[0], 40)))
