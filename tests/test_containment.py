@@ -205,10 +205,11 @@ def test_a_50_mb_attachment_to_the_robot_gets_a_small_reply_in_bounded_memory(si
 
 def test_10000_lines_of_commands_run_at_most_maxcommands_and_the_reply_says_so(site):
     body = "".join("which\n" for _ in range(10000))
-    site.drop(mail(frm="carl@example.net", subject="many", body=body))
+    # The SuperUser: a stranger's message runs 3 commands at most (test_output_bounds).
+    site.drop(mail(frm="boss@example.org", subject="many", body=body))
     good = drop_good(site)
     run_ok(site)
-    text = reply_to(site, "carl@example.net").get_content()
+    text = reply_to(site, "boss@example.org").get_content()
     assert text.count("> which") == 100
     assert "9900 more command line(s) were not run: at most 100 commands are run from one message" in text
     assert "100 command(s): 100 ok" in text

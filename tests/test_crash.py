@@ -43,6 +43,8 @@ SuperUser = boss@example.org
 MaxRecipients = 3
 CommitEvery = 3
 LogLevel = 2
+# No reserve: these runs test the wall behind it, a disk that fills up (exit 74).
+DiskReserve = 0
 
 [LIST news]
 Type = Open

@@ -364,12 +364,17 @@ def search(s, cmd):
     where = "the archive of %s" % listname if listname else "the default archive"
     s.result("ok", "%d post(s) hold \"%s\" in %s (%d day file(s) searched, newest first)"
              % (len(found) + more, messages.clean(text, 200), where, searched))
+    out = []
     for day, author, subject, lines in found:
-        s.say("  %s  %s: %s" % (day.isoformat(), author, subject or "(no subject)"))
-        for line in lines:
-            s.say("    | " + line)
+        out.append("  %s  %s: %s" % (day.isoformat(), author, subject or "(no subject)"))
+        out.extend("    | " + line for line in lines)
     if more:
-        s.say("  ... and %d more post(s); a longer text narrows the search" % more)
+        out.append("  ... and %d more post(s); a longer text narrows the search" % more)
+    shown = repository.fitting(s, out)
+    for line in out[:shown]:
+        s.say(line)
+    if shown < len(out):
+        repository.over_budget(s, "SEARCH", "%d line(s) of the results" % (len(out) - shown))
     if found:
         s.say("GET %sYYYYMMDD.txt sends the posts of a day." % (_quoted(listname) + " " if listname else ""))
 

@@ -225,6 +225,33 @@ class Batch:
                        "its changes could not be committed: " + why, "commit")
         self._commit()
 
+    def disk_reserve(self, free, held):
+        """The run stops short of DiskReserve: say so in the log and, once a day, to the
+        SuperUser (the messages held stay in spool/in/new, for a later run)."""
+        reserve = self.config.globals("DiskReserve")
+        text = ("%d MB free on the site's disk, less than DiskReserve (%d MB): no outbound mail is "
+                "written; %d message(s) left in spool/in/new for a later run%s" % (
+                    free, reserve, held, "" if held else " (the day's housekeeping waits too)"))
+        self.log.direct(logbook.ERROR, text)
+        day = self.now.strftime("%Y-%m-%d")
+        stamp = os.path.join(self.site.spool, "diskreserve.day")
+        try:
+            with open(stamp) as f:
+                told = f.read().strip() == day
+        except FileNotFoundError:
+            told = False
+        if told:
+            return
+        self.begin()
+        self.ctx.outcome = pipeline.Outcome()
+        self.ids.start("diskreserve:" + day)
+        self.ctx.notify("Tristero: the site's disk is nearly full", text + ".\n\nRuns go on "
+                        "taking no message (exit 75) until DiskReserve is free again; free some space, "
+                        "or lower DiskReserve in tristero.ini.\n")
+        self.stage_outcome(self.ctx.outcome)
+        self._store(self.txn.replace, stamp, (day + "\n").encode())
+        self._commit()
+
     def set_aside_poison(self, name, deaths):
         """Move name, which deaths runs that died had in hand (see poison), whole to
         spool/failed/ unread, in the open transaction (the SuperUser is told)."""
@@ -498,6 +525,17 @@ def run(site, now, dry_run=False, verbose=False):
         return EX_IOERR
 
 
+def disk_short(site, config):
+    """The megabytes free on the site's disk when fewer than DiskReserve (0: no reserve),
+    else None."""
+    reserve = config.globals("DiskReserve")
+    if reserve <= 0:
+        return None
+    st = os.statvfs(site.home)
+    free = st.f_bavail * st.f_frsize // (1024 * 1024)
+    return free if free < reserve else None
+
+
 def _logbook(site, now, config, verbose):
     return logbook.Logbook(site, now, config.globals("LogLevel"), config.globals("LogScreen"), echo=verbose)
 
@@ -528,7 +566,12 @@ def _run_locked(site, config, now, log, dry_run, verbose):
         watch = None if dry_run else poison.Watch(site, names)
         if watch and watch.found:
             log.direct(logbook.ERROR, "recovered: " + watch.report())
+        short = None
         for i, name in enumerate(names, 1):
+            short = None if dry_run else disk_short(site, config)
+            if short is not None:
+                short = (short, len(names) - i + 1)
+                break
             opening = batch.txn is None or batch.in_txn == 0
             deaths = watch and batch._store(watch.before, name, opening, every if opening else every - batch.in_txn)
             if deaths and deaths >= poison.CRASHES:
@@ -539,8 +582,13 @@ def _run_locked(site, config, now, log, dry_run, verbose):
                 batch.commit()
             if progress:
                 progress.show(i)
-        batch.housekeep()
+        if short is None and not dry_run and disk_short(site, config) is not None:
+            short = (disk_short(site, config), 0)
+        if short is None:
+            batch.housekeep()
         batch.commit()
+        if short is not None:
+            batch.disk_reserve(*short)
         if watch:
             watch.clear()
     except (StoreError, OSError) as e:
@@ -571,6 +619,10 @@ def _run_locked(site, config, now, log, dry_run, verbose):
         log.direct(logbook.MESSAGE, "run: " + summary)
     if verbose or dry_run:
         sys.stderr.write("tristero: %s%s\n" % ("(dry run) " if dry_run else "", summary))
+    if short is not None:
+        sys.stderr.write("tristero: less than DiskReserve (%d MB) is free on the site's disk: %d "
+                         "message(s) left in spool/in/new for a later run\n" % (config.globals("DiskReserve"), short[1]))
+        return EX_TEMPFAIL
     return EX_OK
 
 

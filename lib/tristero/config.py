@@ -215,6 +215,9 @@ SCHEMA = {
         "MaxFileSize": as_int,
         "MaxReplySize": as_int,
         "MaxParts": as_int,
+        "MaxReplyDaily": as_int,
+        "MaxStrangerReplies": as_int,
+        "DiskReserve": as_int,
     }, **LIST_DEFAULTS),
     "Security": {
         "SecurePost": as_bool,

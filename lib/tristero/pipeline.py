@@ -78,6 +78,10 @@ class Inbound:
         return self._subject
 
 
+# Characters of a reply's subject when it goes to a stranger (Context.stranger).
+STRANGER_SUBJECT = 60
+
+
 class Context:
     """What the steps and handlers work with: the site, its state, the clock, the outcome."""
 
@@ -174,14 +178,43 @@ class Context:
         """Send an EmailMessage; robot mail goes with the null sender (RFC 3834)."""
         self.send(sender, list(recipients), messages.serialize(msg))
 
+    def stranger(self, who):
+        """True when who is neither a member nor the owner of a list here, nor a PostMaster
+        or the SuperUser (an author read from the text is a stranger): a From anyone
+        can forge, whom replies must not flood (MaxStrangerReplies)."""
+        from . import lists, rights
+        if rights.unproven(self, who):
+            return True
+        if rights.privileged(self, who):
+            return False
+        for name in self.config.list_names():
+            if rights.is_owner(self.config, who, name) or (
+                    lists.number(self.config, name) and rights.is_member(self.state, self.config, who, name)):
+                return False
+        return True
+
     def reply(self, inbound, text, subject=None, attachments=()):
-        """Answer the author of inbound (never automatic mail); attachments: [(name, bytes)]."""
+        """Answer the author of inbound (never automatic mail); attachments: [(name, bytes)].
+
+        A stranger (see stranger) gets at most MaxStrangerReplies replies a day,
+        their subjects cut to STRANGER_SUBJECT characters; beyond, no reply (logged).
+        """
         if inbound.automatic:
             self.act("no reply to automatic mail", inbound.automatic)
             return False
+        stranger = self.stranger(inbound.author)
+        if stranger:
+            from . import quotas
+            if not quotas.stranger_reply(self, inbound.author):
+                self.act("no reply to %s: %d replies went today to this address, which is not a "
+                         "member of a list here" % (inbound.author, self.config.globals("MaxStrangerReplies")),
+                         "MaxStrangerReplies")
+                return False
         if not subject:
             original = inbound.subject() or "your message"
             subject = original if original.lower().startswith("re:") else "Re: " + original
+        if stranger:
+            subject = messages.clean(subject, STRANGER_SUBJECT)
         # A subject may hold a command and its password (approve pw ...): never echoed.
         msg = self.message(inbound.author, redact.subject(subject), text, inbound.id)
         if attachments:

@@ -85,7 +85,8 @@ def post(ctx, m, listname):
         archive.append(ctx, m, listname, cfg.list_value(listname, "Archive"))
     if m.msg.get("Return-Receipt-To") or m.msg.get("Disposition-Notification-To"):
         ctx.reply(m, "Your message \"%s\" was sent to the %d recipient(s) of %s.\n"
-                  % (redact.subject(m.subject()), count, listname), subject="Receipt: " + (m.subject() or listname))
+                  % (redact.subject(messages.clean(m.subject(), 80)), count, listname),
+                  subject="Receipt: " + (m.subject() or listname))
         ctx.act("receipt sent", "receipt requested")
 
 

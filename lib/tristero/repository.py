@@ -22,7 +22,7 @@ import re
 import stat
 import unicodedata
 
-from . import audit, lists, messages, rights
+from . import audit, lists, messages, quotas, rights
 
 DEFAULT = "00000000"
 MAX_DEPTH = 8              # folders below a list's folder
@@ -340,6 +340,64 @@ def max_file(ctx):
     return ctx.config.globals("MaxFileSize") * 1024
 
 
+# --- the budgets of what requests send ---------------------------------------------------
+# GET, FETCH, CONFIG SENDFILE/ATTACH, INDEX and SEARCH share one budget per
+# command message (MaxReplySize, all files and copies together) and one per
+# sender per day (MaxReplyDaily, see quotas). What counts is what is sent: a
+# file attached as its encoding takes it, a message of its own (FETCH, CONFIG
+# SENDFILE) whole, a listing line by line. One copy counts each time it goes.
+
+def carried(n):
+    """The bytes a file of n bytes takes at most attached to a message (base64, lines
+    of 76 characters and CRLF)."""
+    n4 = (n + 2) // 3 * 4
+    return n4 + (n4 + 75) // 76 * 2
+
+
+def room(s):
+    """The bytes the commands of Session s may still send: what is left of MaxReplySize
+    for its message and of MaxReplyDaily for its sender today."""
+    return max(0, min(max_reply(s.ctx) - s.sent, quotas.daily_left(s.ctx, s.sender)))
+
+
+def afford(s, n):
+    """Spend n bytes of s's budgets; False (nothing spent) when they cannot hold them."""
+    if n > room(s):
+        return False
+    s.sent += n
+    quotas.spend(s.ctx, s.sender, n)
+    return True
+
+
+def fitting(s, lines):
+    """How many of lines (the text of a listing) the budgets hold; those are spent."""
+    left, total, count = room(s), 0, 0
+    for line in lines:
+        n = len(line.encode("utf-8")) + 2
+        if total + n > left:
+            break
+        total, count = total + n, count + 1
+    if total:
+        afford(s, total)
+    return count
+
+
+def over_budget(s, verb, what):
+    """Say, in a REFUSED line, that what (the files or lines of verb) was not sent: a
+    budget is spent."""
+    ctx = s.ctx
+    if max_reply(ctx) - s.sent <= quotas.daily_left(ctx, s.sender):
+        why = ("the requests of one message send at most %s in all (MaxReplySize), and too "
+               "little of it is left" % size_text(max_reply(ctx)))
+    else:
+        why = ("one sender is sent at most %s a day on its requests (MaxReplyDaily), and too "
+               "little of it is left today; the count starts again tomorrow (UTC)"
+               % size_text(ctx.config.globals("MaxReplyDaily") * 1024))
+    s.result("refused", "%s: %s not sent: %s" % (verb, what, why))
+    ctx.act("%s for %s: %s not sent (budget)" % (verb, s.sender, what),
+            "MaxReplySize" if "MaxReplySize" in why else "MaxReplyDaily")
+
+
 def folder(ctx, listname):
     """The folder of a list (None: the default archive); raises Refused when archive/ or
     the list's folder is a link, not a folder, or resolves anywhere but archive/NNNNNNNN."""
@@ -559,26 +617,42 @@ def _report(s, done, failed, what):
 
 # --- GET, FETCH, INDEX, KILL, CD -------------------------------------------------------
 
-def _fetch_files(s, root, names, limit_each):
-    """[(name, bytes)] of the files named, each checked; failures said in the reply."""
-    got, failed, notes = [], [], []
-    left = max_reply(s.ctx) - sum(len(d) for _, d in s.attachments)
+def _fetch_files(s, root, names, cost):
+    """([(name, bytes)], failed, notes, over) of the files named, each checked; cost(name,
+    bytes) says what sending one takes, and it is spent from the budgets (see afford):
+    over holds the names of the files they could not hold, not read. Failures are said
+    in the reply."""
+    got, failed, notes, over = [], [], [], []
     for name in names[:MAX_PER_COMMAND]:
         name = _day(name)
+        if over or not room(s):
+            over.append(name)
+            continue
         try:
             path = resolve(root, name)
-            data = read(path, left if not limit_each else max_reply(s.ctx), name, s.ctx)
+            state = staged_state(s.ctx, path)
+            size = state[1] if state is not None and state[0] else _disk_size(path)
+            if room(s) < size <= max_reply(s.ctx):
+                over.append(name)       # too big for what is left: not even read
+                continue
+            data = read(path, max_reply(s.ctx), name, s.ctx)
         except Refused as e:
             failed.append(e)
             notes.append((name, e))
             continue
+        if not afford(s, cost(os.path.basename(path), data)):
+            over.append(name)
+            continue
         got.append((os.path.basename(path), data))
-        if not limit_each:
-            left -= len(data)
     if len(names) > MAX_PER_COMMAND:
         notes.append((" ".join(names[MAX_PER_COMMAND:]), Missing(
             "not sent: at most %d files per command" % MAX_PER_COMMAND)))
-    return got, failed, notes
+    return got, failed, notes, over
+
+
+def _over(s, verb, over):
+    if over:
+        over_budget(s, verb, "%d file(s) (%s)" % (len(over), messages.clean(" ".join(over), 120)))
 
 
 def _file_args(s, cmd, verb):
@@ -600,13 +674,15 @@ def get(s, cmd):
     if args is None:
         return
     listname, root, names = args
-    got, failed, notes = _fetch_files(s, root, names, False)
+    got, failed, notes, over = _fetch_files(s, root, names, lambda name, data: carried(len(data)))
     s.attachments.extend(got)
-    _report(s, got, failed, "%d file(s) of %s attached%s" % (
-        len(got), label(listname), ": " + ", ".join("%s (%s)" % (n, size_text(len(d))) for n, d in got)
-        if got else ""))
+    if got or failed:
+        _report(s, got, failed, "%d file(s) of %s attached%s" % (
+            len(got), label(listname), ": " + ", ".join("%s (%s)" % (n, size_text(len(d))) for n, d in got)
+            if got else ""))
     for name, e in notes:
         _refused_name(s, listname, "GET", name, e)
+    _over(s, "GET", over)
     if got:
         s.ctx.act("GET %s from %s by %s" % (", ".join(n for n, _ in got), label(listname), s.sender), "GET")
 
@@ -620,15 +696,25 @@ def fetch(s, cmd):
     if s.m.automatic:
         s.result("refused", "files are not sent in answer to automatic mail (%s)" % s.m.automatic)
         return
-    got, failed, notes = _fetch_files(s, root, names, True)
-    for name, data in got:
+    made = []
+
+    def cost(name, data):
+        # The message is made to be measured: what it takes is what is sent.
         text = "The file %s of %s, as you asked (FETCH %s).\n" % (
             messages.clean(name, 200), label(listname), messages.clean(name, 200))
-        send_file(s.ctx, s.sender, "%s: %s" % (label(listname), name), name, data, s.m.id, text)
-    _report(s, got, failed, "%d file(s) of %s sent, each as a message of its own%s" % (
-        len(got), label(listname), ": " + ", ".join(n for n, _ in got) if got else ""))
+        made.append(messages.serialize(file_message(
+            s.ctx, s.sender, "%s: %s" % (label(listname), name), name, data, s.m.id, text)))
+        return len(made[-1])
+
+    got, failed, notes, over = _fetch_files(s, root, names, cost)
+    for data in made[:len(got)]:
+        s.ctx.send("", [s.sender], data)
+    if got or failed:
+        _report(s, got, failed, "%d file(s) of %s sent, each as a message of its own%s" % (
+            len(got), label(listname), ": " + ", ".join(n for n, _ in got) if got else ""))
     for name, e in notes:
         _refused_name(s, listname, "FETCH", name, e)
+    _over(s, "FETCH", over)
     if got:
         s.ctx.act("FETCH %s from %s by %s" % (", ".join(n for n, _ in got), label(listname), s.sender), "FETCH")
 
@@ -639,10 +725,15 @@ def send_file(ctx, to, subject, name, data, in_reply_to=None, text=None):
     Never the file as the whole body: an uploaded page FETCHed for forged
     addresses would make the site a relay of whatever it says.
     """
+    ctx.send_message(file_message(ctx, to, subject, name, data, in_reply_to, text), [to])
+
+
+def file_message(ctx, to, subject, name, data, in_reply_to=None, text=None):
+    """The message send_file sends."""
     text = text or "The file %s, as you asked.\n" % messages.clean(name, 200)
     msg = ctx.message(to, subject, text, in_reply_to)
     messages.attach(msg, [(name, data)])
-    ctx.send_message(msg, [to])
+    return msg
 
 
 def index(s, cmd):
@@ -659,17 +750,20 @@ def index(s, cmd):
         files = [f for f in files if keyword in f[0].lower() or keyword in found.get(f[0], "").lower()]
     s.result("ok", "%d file(s) in %s%s" % (len(files), label(listname),
                                           " matching %s" % messages.clean(keyword, 80) if keyword else ""))
-    if not keyword:
-        for line in other[:100]:
-            s.say("  " + messages.clean(line, 200))
+    lines = ["  " + messages.clean(line, 200) for line in other[:100]] if not keyword else []
     tz = s.ctx.now.tzinfo
     for name, size, mtime in files[:MAX_LISTED]:
         day = datetime.datetime.fromtimestamp(mtime, tz).strftime("%Y-%m-%d")
         desc = found.get(name, "")
-        s.say("  %s %11s  %s%s" % (day, "{:,}".format(size), messages.clean(name, 200),
-                                   "  " + messages.clean(desc, 200) if desc else ""))
+        lines.append("  %s %11s  %s%s" % (day, "{:,}".format(size), messages.clean(name, 200),
+                                          "  " + messages.clean(desc, 200) if desc else ""))
     if len(files) > MAX_LISTED:
-        s.say("  ... and %d more" % (len(files) - MAX_LISTED))
+        lines.append("  ... and %d more" % (len(files) - MAX_LISTED))
+    shown = fitting(s, lines)
+    for line in lines[:shown]:
+        s.say(line)
+    if shown < len(lines):
+        over_budget(s, "INDEX", "%d line(s) of the listing" % (len(lines) - shown))
     if files:
         prefix = _quoted(listname) + " " if listname else ""
         s.say("GET %sfile attaches a file to the reply; FETCH %sfile sends it on its own." % (prefix, prefix))
@@ -894,12 +988,14 @@ def config_attach(s, args):
     if not args:
         s.result("error", "usage: CONFIG ATTACH file (relative to the site's folder)")
         return
-    left = max_reply(s.ctx) - sum(len(d) for _, d in s.attachments)
     try:
         name, path = _home_path(s, args[0])
-        data = read(path, left, name, s.ctx)
+        data = read(path, max_reply(s.ctx), name, s.ctx)
     except Refused as e:
         s.result(e.status, str(e))
+        return
+    if not afford(s, carried(len(data))):
+        over_budget(s, "CONFIG ATTACH", name)
         return
     s.attachments.append((os.path.basename(path), data))
     s.result("ok", "%s attached (%s)" % (name, size_text(len(data))))
@@ -959,8 +1055,13 @@ def config_sendfile(s, args):
         if e.status == "refused":
             audit.security(s.ctx, s.sender, None, "CONFIG SENDFILE", "refused: " + str(e))
         return
-    send_file(s.ctx, to, "%s from %s" % (name, s.ctx.config.globals("ServerName")), os.path.basename(path), data,
-              text="The file %s of the site, sent by its SuperUser (CONFIG SENDFILE).\n" % messages.clean(name, 200))
+    msg = messages.serialize(file_message(
+        s.ctx, to, "%s from %s" % (name, s.ctx.config.globals("ServerName")), os.path.basename(path), data,
+        text="The file %s of the site, sent by its SuperUser (CONFIG SENDFILE).\n" % messages.clean(name, 200)))
+    if not afford(s, len(msg)):
+        over_budget(s, "CONFIG SENDFILE", name)
+        return
+    s.ctx.send("", [to], msg)
     s.result("ok", "%s (%s) sent to %s as a message of its own" % (name, size_text(len(data)), to))
 
 

@@ -17,6 +17,10 @@ MAX_UNKNOWN = 3
 # Command lines read from one message at the most, whoever sent it: MaxCommands
 # limits those without privilege; this bounds the work of the privileged too.
 MAX_LINES = 10000
+# Commands run (and echoed) from a message of a stranger (pipeline.Context.stranger),
+# and the characters of each echo: a forged From reflects little at its victim.
+STRANGER_COMMANDS = 3
+STRANGER_ECHO = 80
 
 
 class Command:
@@ -183,6 +187,7 @@ class Session:
         self.attachments = []      # (name, bytes) the reply carries (GET, INFO ...)
         self.folder = None         # the list CD chose for file commands (None: as addressed)
         self.searches = 0          # SEARCH commands run (at most archive.MAX_SEARCHES)
+        self.sent = 0              # bytes its requests sent (MaxReplySize, see repository.room)
 
     def password_now(self):
         """The password for the command being run: its approve prefix, else PASSWORD's."""
@@ -226,6 +231,7 @@ def answer(ctx, m, default_list, text=None):
         return
     quote_chars = cfg.globals("QuoteChars")
     session = Session(ctx, m, default_list)
+    limit = cfg.globals("MaxCommands")
     if text is None:
         found, extra = parse(m.text(), m.subject(), quote_chars, MAX_LINES)
         if found and not any(commands.known(c.verb) for c in found):
@@ -246,26 +252,38 @@ def answer(ctx, m, default_list, text=None):
     # repeated in the reply's subject.
     from_subject = subject_command(m.subject(), quote_chars)
     subject = "Re: your commands" if found and from_subject and found[0].line == from_subject[0].line else None
-    limit = cfg.globals("MaxCommands")
+    unread = 0
+    stranger = text is None and ctx.stranger(m.author)
     for i, cmd in enumerate(found):
         if i == limit and not _unlimited(session):
             extra += len(found) - i
             found = found[:i]
             break
+        # A stranger's (pipeline.Context.stranger) commands beyond the first few are not run
+        # (one may have made them a member); LISTBOT.TXT (text) is the site's own.
         if session.unknown >= MAX_UNKNOWN:
             # Prose or spam, not commands: echoing it back would amplify it.
             session.say("The rest of your message was not read: %d lines in it are not commands." % MAX_UNKNOWN)
             session.say()
             break
+        if i == STRANGER_COMMANDS:
+            stranger = stranger and ctx.stranger(m.author)
+            if stranger:
+                unread = len(found) - i + extra
+                break
         known = commands.known(cmd.verb)
-        session.say("> " + (messages.clean(echo(cmd), 200) if known
+        session.say("> " + (messages.clean(echo(cmd), STRANGER_ECHO if stranger else 200) if known
                             else redact.subject(messages.clean(cmd.words[0], 40))))
         commands.run(session, cmd)
         session.say()
     if session.unknown:
         commands.short_help(session)
         session.say()
-    if extra:
+    if unread:
+        session.say("%d more command line(s) were not run: at most %d commands are run from one "
+                    "message of an address that is not a member of a list here." % (unread, STRANGER_COMMANDS))
+        session.say()
+    elif extra:
         session.say("%d more command line(s) were not run: at most %d commands are run from "
                     "one message (MaxCommands; %d for a list owner, PostMaster or SuperUser)."
                     % (extra, limit, MAX_LINES))

@@ -8,7 +8,7 @@ on top of it at commit instead of being overwritten (``stage``).
 
 from . import access as accessmod
 from . import config as configmod
-from . import durable, lockouts as lockoutsmod, members
+from . import durable, lockouts as lockoutsmod, members, quotas as quotasmod
 from . import fields as fieldsmod
 
 
@@ -24,6 +24,7 @@ class State:
         self.access_problems = []  # (line, why) of access.ini lines that did not read
         self._lockouts = None     # spool/lockouts.csv, when loaded
         self.member_problems = []  # (path, [(line, why)]) of member files read amiss, not yet reported
+        self._quotas = None       # spool/quotas.csv, when loaded
 
     # --- member lists ---
 
@@ -139,6 +140,21 @@ class State:
         self._record("lockouts", "set", (user, entry), (user, table.get(user)))
         table[user] = entry
 
+    # --- what each sender was sent today (quotas) ---
+
+    def quotas(self):
+        """{sender: quotas.Entry} of spool/quotas.csv (loaded on first use)."""
+        if self._quotas is None:
+            path = quotasmod.path(self.site)
+            self._prints["quotas"] = durable.fingerprint(path)
+            self._quotas = quotasmod.load(path)
+        return self._quotas
+
+    def set_quota(self, sender, entry):
+        table = self.quotas()
+        self._record("quotas", "set", (sender, entry), (sender, table.get(sender)))
+        table[sender] = entry
+
     # --- configuration ---
 
     def set_config(self, section, key, value):
@@ -188,12 +204,13 @@ class State:
             if target == "config":
                 self._undo_config(op, undo)
                 continue
-            if target == "lockouts":
+            if target in ("lockouts", "quotas"):
                 user, before = undo
+                table = self._lockouts if target == "lockouts" else self._quotas
                 if before is None:
-                    self._lockouts.pop(user, None)
+                    table.pop(user, None)
                 else:
-                    self._lockouts[user] = before
+                    table[user] = before
                 continue
             if target == "access":
                 user, listname, before = undo
@@ -248,7 +265,7 @@ class State:
                 continue
             if target == "access":
                 self._put_rule(obj, *args)
-            elif target == "lockouts":
+            elif target in ("lockouts", "quotas"):
                 obj[args[0]] = args[1]
             elif target == "config":
                 {"set": obj.set_value, "del": obj.del_value, "addsec": obj.add_section,
@@ -280,6 +297,9 @@ class State:
                 continue
             if target == "lockouts":
                 self._stage_lockouts(txn)
+                continue
+            if target == "quotas":
+                self._stage_quotas(txn)
                 continue
             path = self.site.member_file(target)
             if target in self._dropped:
@@ -316,6 +336,16 @@ class State:
             self._lockouts.update(fresh)
         txn.replace(path, lockoutsmod.render(self._lockouts))
 
+    def _stage_quotas(self, txn):
+        path = quotasmod.path(self.site)
+        if durable.fingerprint(path) != self._prints.get("quotas"):
+            # Another run counted too (or a person gave a sender a new day): theirs, then ours.
+            fresh = quotasmod.load(path)
+            self._replay("quotas", fresh)
+            self._quotas.clear()
+            self._quotas.update(fresh)
+        txn.replace(path, quotasmod.render(self._quotas))
+
     def _stage_config(self, txn):
         cfg = self.config
         if durable.fingerprint(cfg.path) != cfg.fingerprint and cfg.fingerprint is not None:
@@ -339,5 +369,7 @@ class State:
             self._prints["access"] = durable.fingerprint(self.site.access)
         if self._lockouts is not None:
             self._prints["lockouts"] = durable.fingerprint(lockoutsmod.path(self.site))
+        if self._quotas is not None:
+            self._prints["quotas"] = durable.fingerprint(quotasmod.path(self.site))
         self.config.fingerprint = durable.fingerprint(self.config.path)
         self._journal.clear()
