@@ -19,6 +19,8 @@ INI = """\
 Domain = example.org
 SuperUser = boss@example.org
 MaxRecipients = 50
+MaxStrangerCommands = 100
+MaxStrangerReplies = 100
 
 [LIST news]
 MemberFile = 00000001

@@ -620,7 +620,8 @@ def cells(tmp_path_factory):
     """One run: a member and a non-member each PUT to and GET from a list of every type."""
     site = conftest.TestSite(tmp_path_factory.mktemp("cells") / "site")
     os.makedirs(site.home)
-    text = "[Globals]\nDomain = example.org\nSuperUser = boss@example.org\n"
+    # Rights are the matter here, not the short replies strangers get (see test_output_bounds).
+    text = "[Globals]\nDomain = example.org\nSuperUser = boss@example.org\nMaxStrangerCommands = 100\n"
     for n, t in enumerate(TYPES, 1):
         text += "\n[LIST %s]\nMemberFile = %08d\nType = %s\nOwner = owner@example.org\n" % (t.lower(), n, t)
         os.makedirs(site.path("lists"), exist_ok=True)

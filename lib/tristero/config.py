@@ -217,6 +217,7 @@ SCHEMA = {
         "MaxParts": as_int,
         "MaxReplyDaily": as_int,
         "MaxStrangerReplies": as_int,
+        "MaxStrangerCommands": as_int,
         "DiskReserve": as_int,
     }, **LIST_DEFAULTS),
     "Security": {
@@ -257,7 +258,7 @@ LIST_SCHEMA = dict({
 
 # Non-negative counts, and the ones that must be at least 1.
 _POSITIVE = {"MaxRecipients", "CommitEvery", "MaxCommands", "MaxFileSize", "MaxReplySize",
-             "MaxMessageSize", "MaxParts"}
+             "MaxMessageSize", "MaxParts", "MaxStrangerCommands"}
 
 
 def list_section(name):
@@ -588,6 +589,8 @@ def value_problem(section, key, value):
     why = fields.problem(value)
     if why:
         return why
+    if _SEMI[1:] in value:
+        return "%r holds U+E000, which tristero.ini keeps for comments" % value
     obj = None
     try:
         obj = _configobj(["[x]", "%s = %s" % (key, written(value))])

@@ -250,14 +250,24 @@ def read(ctx, m):
 
 
 def identify_author(ctx, m):
-    m.author_name, m.author = messages.first_address(m.msg, "From")
-    if m.author and m.author.lower() not in " ".join(_from_fields(m.msg)).lower():
+    found = messages.addresses(m.msg, "From")
+    m.author_name, m.author = found[0] if found else ("", "")
+    raw = " ".join(_from_fields(m.msg))
+    written = "" if m.author else _address_written(m.msg)
+    if written and not any(a in raw for a in _AT):
         # "From: =?utf-8?q?boss=40example.org?=": RFC 2047 forbids an address in an
         # encoded word, and the mail server's checks (DMARC) never saw this one.
         return failed("the From field's address %s is not written in it as such (an encoded word, "
-                      "where RFC 2047 forbids one)" % m.author, "author")
+                      "where RFC 2047 forbids one)" % written, "author")
+    if "=?" in m.author:
+        # An encoded word as a local part (=?utf-8?q?j=C3=B6hn?=@...) is no address.
+        return failed("the From field holds an address this site cannot use (%s)" % m.author, "author")
+    if len(found) > 1:
+        # "From: carol@example.com <mallory@evil.example>" reads as two mailboxes; the
+        # mail server checked the one in brackets. Which one wrote is not plain: neither.
+        return failed("the From field names %d addresses (%s): which one wrote is not plain"
+                      % (len(found), ", ".join(a for _, a in found[:3])), "author")
     if not m.author:
-        written = _address_written(m.msg)
         if written:
             # Not answered: the address cannot be used, and Return-Path is anyone's
             # to write (an answer there would be reflected at a stranger). Nor is a

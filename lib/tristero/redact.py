@@ -41,7 +41,10 @@ _VERB_ARG = re.compile("(?i)(?:%s)[:=]?(%s+)(%s)" % (_VERBS, _BLANK, _WORD))
 _VERB_ANYWHERE = re.compile("(?i)(?<!\\w)(?:%s)[:=]?(%s+)(%s)" % (_VERBS, _BLANK, _WORD))
 _PW = re.compile("(?i)(?<![\\w=])(PW=)(%s)" % _WORD)
 _APPROVED = re.compile("(?i)(approved?:%s*)([^%s]*[^\\s])" % (_BLANK, _BREAKS))
-_MARKERS = re.compile(rb"(?i)approve|passw|setpass|pw=|base64|quoted-printable|utf-?16|utf-?32|\xff\xfe|\xfe\xff")
+# Stateful charsets (ISO-2022, HZ) can write "approve" with escapes between its
+# letters: a message in one is always read whole.
+_MARKERS = re.compile(rb"(?i)approve|passw|setpass|pw=|base64|quoted-printable|utf-?16|utf-?32|\xff\xfe|\xfe\xff"
+                      rb"|2022|hz")
 _FIELDS = ("approved", "approve")
 
 

@@ -17,9 +17,8 @@ MAX_UNKNOWN = 3
 # Command lines read from one message at the most, whoever sent it: MaxCommands
 # limits those without privilege; this bounds the work of the privileged too.
 MAX_LINES = 10000
-# Commands run (and echoed) from a message of a stranger (pipeline.Context.stranger),
-# and the characters of each echo: a forged From reflects little at its victim.
-STRANGER_COMMANDS = 3
+# The characters of each echo to a stranger (pipeline.Context.stranger; how many of
+# a stranger's commands run is MaxStrangerCommands): a forged From reflects little.
 STRANGER_ECHO = 80
 
 
@@ -266,7 +265,7 @@ def answer(ctx, m, default_list, text=None):
             session.say("The rest of your message was not read: %d lines in it are not commands." % MAX_UNKNOWN)
             session.say()
             break
-        if i == STRANGER_COMMANDS:
+        if i == cfg.globals("MaxStrangerCommands"):
             stranger = stranger and ctx.stranger(m.author)
             if stranger:
                 unread = len(found) - i + extra
@@ -281,7 +280,8 @@ def answer(ctx, m, default_list, text=None):
         session.say()
     if unread:
         session.say("%d more command line(s) were not run: at most %d commands are run from one "
-                    "message of an address that is not a member of a list here." % (unread, STRANGER_COMMANDS))
+                    "message of an address that is not a member of a list here (MaxStrangerCommands)."
+                    % (unread, cfg.globals("MaxStrangerCommands")))
         session.say()
     elif extra:
         session.say("%d more command line(s) were not run: at most %d commands are run from "

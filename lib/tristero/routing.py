@@ -85,8 +85,10 @@ def route(ctx, m, address):
     if m.own and handler == "robot":
         forward(ctx, m, ctx.config.globals("SuperUser"), "the site's own mail came to the robot (%s)" % m.own, mark)
         return True
-    if listname and handler in ("robot", "post", "owner", "approval") and not rights.sees(ctx, m.author, listname):
-        # A Hidden list's addresses answer a stranger as addresses that do not exist.
+    if listname and handler in ("robot", "post", "owner", "approval", "bounces") \
+            and not (handler == "bounces" and m.return_path == "") and not rights.sees(ctx, m.author, listname):
+        # A Hidden list's addresses answer a stranger as addresses that do not exist
+        # (owner-LIST@ still takes the delivery reports of the list's own mail).
         handler = "unknown"
     if handler == "robot":
         robot.answer(ctx, m, listname)
