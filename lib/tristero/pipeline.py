@@ -10,7 +10,7 @@ to log) that the batch commits in one place.
 import collections
 import email.utils
 
-from . import logbook, messages, redact, routing, screening
+from . import lists, logbook, messages, quotas, redact, rights, routing, screening
 from .messages import clean
 
 
@@ -182,7 +182,6 @@ class Context:
         """True when who is neither a member nor the owner of a list here, nor a PostMaster
         or the SuperUser (an author read from the text is a stranger): a From anyone
         can forge, whom replies must not flood (MaxStrangerReplies)."""
-        from . import lists, rights
         if rights.unproven(self, who):
             return True
         if rights.privileged(self, who):
@@ -204,7 +203,6 @@ class Context:
             return False
         stranger = self.stranger(inbound.author)
         if stranger:
-            from . import quotas
             if not quotas.stranger_reply(self, inbound.author):
                 self.act("no reply to %s: %d replies went today to this address, which is not a "
                          "member of a list here" % (inbound.author, self.config.globals("MaxStrangerReplies")),
