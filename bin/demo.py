@@ -94,7 +94,7 @@ def summary():
     out = os.path.join(HOME, "spool", "out", "new")
     print("\nWhat the batch wrote to %s (one BSMTP file per envelope):" % os.path.relpath(out))
     sys.path.insert(0, os.path.join(setup.REPO, "lib"))
-    from tristero.spools import BsmtpFile
+    from tristero.model.spools import BsmtpFile
     for name in sorted(os.listdir(out)):
         with open(os.path.join(out, name), "rb") as f:
             b = BsmtpFile.parse(f.read())

@@ -83,7 +83,7 @@ class TestSite:
 
     def outbound(self):
         """The BSMTP files in spool/out/new, parsed, in name order."""
-        from tristero.spools import BsmtpFile
+        from tristero.model.spools import BsmtpFile
         out = []
         for name in self.listdir("spool", "out", "new"):
             with open(self.path("spool", "out", "new", name), "rb") as f:

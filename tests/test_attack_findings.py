@@ -69,7 +69,7 @@ def test_a_stranger_posts_once_then_forged_reports_quoting_his_own_post_remove_t
 
 
 def test_a_forwardprefix_holding_the_comment_mark_reads_back_as_it_was_set(site):
-    from tristero import config
+    from tristero.model import config
     site.write_ini("""\
 [Globals]
 Domain = example.org

@@ -14,7 +14,8 @@ import flufl.bounce
 import pytest
 from conftest import REPO
 
-from tristero import bounces, messages
+from tristero.policy import bounces
+from tristero.core import messages
 
 DATA = os.path.join(REPO, "tests", "data", "flufl-bounce")
 SAMPLES = sorted(n for n in os.listdir(DATA) if n.endswith(".txt"))

@@ -7,7 +7,8 @@ import time
 import pytest
 from conftest import REPO, mail
 
-from tristero import bounces, messages
+from tristero.policy import bounces
+from tristero.core import messages
 
 DATA = os.path.join(REPO, "tests", "data", "bounces")
 P, POLICY, T = bounces.PERMANENT, bounces.POLICY, bounces.TEMPORARY
@@ -186,7 +187,7 @@ def build(site, bob="", extra=""):
 
 
 def members_of(site, number):
-    from tristero.members import load
+    from tristero.model.members import load
     return {a: o for a, o in load(number, site.path("lists", number + ".ini")).items()}
 
 

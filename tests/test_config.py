@@ -4,7 +4,7 @@ import os
 
 from conftest import BASE_INI, REPO, mail
 
-from tristero import config as configmod
+from tristero.model import config as configmod
 
 
 def test_example_has_a_default_for_every_key_the_code_reads():
@@ -144,9 +144,9 @@ def test_set_patterns_replaces_entries_in_place_keeping_comments():
 
 def test_an_edit_saved_during_a_run_is_not_overwritten(site, tmp_path):
     """The run's change (a CREATE) is replayed on the person's newer file."""
-    from tristero import state as statemod
-    from tristero.site import Site
-    from tristero import journal
+    from tristero.model import state as statemod
+    from tristero.model.site import Site
+    from tristero.model import journal
     s = Site(site.home)
     s.ensure()
     cfg = configmod.load(site.home)
@@ -165,9 +165,9 @@ def test_an_edit_saved_during_a_run_is_not_overwritten(site, tmp_path):
 
 
 def test_a_broken_edit_saved_during_a_run_stops_it_without_overwriting(site):
-    from tristero import state as statemod
-    from tristero.site import Site
-    from tristero import journal
+    from tristero.model import state as statemod
+    from tristero.model.site import Site
+    from tristero.model import journal
     import pytest
     s = Site(site.home)
     s.ensure()

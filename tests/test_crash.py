@@ -29,8 +29,8 @@ import time
 import pytest
 
 from conftest import TRISTERO, TestSite as Site, mail
-from tristero import durable, journal
-from tristero.spools import BsmtpFile
+from tristero.model import durable, journal
+from tristero.model.spools import BsmtpFile
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and rlimits")
 

@@ -16,7 +16,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-from tristero import locks, spools
+from tristero.model import locks, spools
 
 GLOBALS = """\
 [Globals]

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import mail
 
-from tristero import digests
+from tristero.services import digests
 
 INI = """\
 [Globals]
@@ -65,7 +65,7 @@ def fresh(site):
 
 
 def options_of(site, address):
-    from tristero.members import load
+    from tristero.model.members import load
     return load("00000001", site.path("lists", "00000001.ini")).get(address)[1]
 
 

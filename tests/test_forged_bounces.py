@@ -12,7 +12,7 @@ import os
 import pytest
 from conftest import mail
 
-from tristero import authresults
+from tristero.policy import authresults
 
 INI = """\
 [Globals]
@@ -61,7 +61,7 @@ def build(site, security="", news="", patterns="", members=None, days=14, score=
 
 
 def members_of(site, number):
-    from tristero.members import load
+    from tristero.model.members import load
     return {a: o for a, o in load(number, site.path("lists", number + ".ini")).items()}
 
 

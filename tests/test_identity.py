@@ -12,7 +12,8 @@ import os
 import pytest
 from conftest import mail
 
-from tristero import access, rights
+from tristero.model import access
+from tristero.policy import rights
 
 INI = """\
 [Globals]
@@ -67,7 +68,7 @@ def write_members(site, number, addresses):
 
 
 def members_of(site, number):
-    from tristero.members import load
+    from tristero.model.members import load
     return [a for a, _ in load("%08d" % number, site.path("lists", "%08d.ini" % number)).items()]
 
 

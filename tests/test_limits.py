@@ -14,7 +14,7 @@ import pytest
 
 from conftest import NEWS_LIST, TRISTERO, mail
 
-from tristero import messages
+from tristero.core import messages
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS and /proc are Linux's")
 

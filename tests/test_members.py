@@ -2,7 +2,7 @@
 
 import io
 
-from tristero import members
+from tristero.model import members
 
 
 def parse(text):

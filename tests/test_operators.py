@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from conftest import BASE_INI, NEWS_LIST, REPO, mail
-from tristero import config as configmod
+from tristero.model import config as configmod
 
 
 def text_of(site, *parts):

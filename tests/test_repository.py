@@ -458,7 +458,7 @@ def test_config_attach_sends_a_file_of_the_site_to_the_superuser(rsite):
 
 def test_config_sendfile_sends_a_file_to_another_address_as_a_message_of_its_own(rsite):
     put_file(rsite, "00000000/ade.csv", b"a,b\n")
-    from tristero import rights
+    from tristero.policy import rights
     with open(rsite.path("access.ini"), "w") as f:      # SENDFILE: a SuperUser with a password
         f.write('"boss@example.org","","","","%s",""\n' % rights.hash_password("Sup3rSecret"))
     rsite.drop(mail(frm="boss@example.org", body="password Sup3rSecret\n"

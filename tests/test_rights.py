@@ -7,7 +7,7 @@ import os
 import pytest
 from conftest import mail
 
-from tristero import access, cookies
+from tristero.model import access, cookies
 
 TYPES = ("Open", "Free", "Internal", "Closed", "Moderated", "Subscription", "Approval",
          "Distribution", "Executable", "Passive", "Broadcast", "Hidden")
@@ -52,7 +52,7 @@ def write_members(site, number, addresses):
 
 
 def members_of(site, number):
-    from tristero.members import load
+    from tristero.model.members import load
     return [a for a, _ in load("%08d" % number, site.path("lists", "%08d.ini" % number)).items()]
 
 

@@ -5,7 +5,7 @@ import os
 import pytest
 from conftest import mail
 
-from tristero import robot
+from tristero.mail import robot
 
 LISTS_INI = """\
     [Globals]
@@ -55,7 +55,7 @@ def read(path):
 
 
 def members_of(site, number):
-    from tristero.members import load
+    from tristero.model.members import load
     return [a for a, _ in load(number, site.path("lists", number + ".ini")).items()]
 
 
@@ -411,7 +411,7 @@ def test_create_makes_the_creator_owner_and_member_and_copies_defaults(lists_sit
         f.write(b"\x89PNG")
     text = command(lists_site, 'create "book club" Reading together', frm="boss@example.org")
     assert "created book club (book_club@example.org)" in text
-    from tristero import config
+    from tristero.model import config
     cfg = config.load(lists_site.home)
     number = cfg.raw("LIST book club", "MemberFile")
     assert number == "00000005"
@@ -483,6 +483,6 @@ def test_the_robot_cannot_be_added(lists_site):
 def test_a_lone_less_than_sign_in_html_is_text_not_a_tag():
     # html.parser rescans the rest of the text for every "<" that opens no tag
     # (quadratic: 200 KB of them took 25 s); such a "<" is made text first.
-    from tristero import messages
+    from tristero.core import messages
     assert messages.html_to_text("<p>a < b and <x</p><p>subscribe news</p>").split() == \
         ["a", "<", "b", "and", "<x", "subscribe", "news"]

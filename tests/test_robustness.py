@@ -7,8 +7,9 @@ import signal
 import pytest
 
 from conftest import mail
-from tristero import bounces, cookies
-from tristero.site import Site
+from tristero.policy import bounces
+from tristero.model import cookies
+from tristero.model.site import Site
 from test_repository import put_file, read, reply, with_files
 
 INI = """\

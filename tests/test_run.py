@@ -48,7 +48,7 @@ def test_processed_mail_moves_to_cur_with_the_seen_flag(site):
 
 
 def test_a_second_run_while_one_holds_the_lock_exits_75_and_does_nothing(site):
-    from tristero.locks import hold
+    from tristero.model.locks import hold
     name = site.drop(mail(body="help"))
     os.makedirs(site.path("spool"), exist_ok=True)
     with hold(site.path("spool", "tristero.lock")):

@@ -7,7 +7,8 @@ import time
 import pytest
 from conftest import mail
 
-from tristero import screening
+from tristero.core import patterns
+from tristero.mail import screening
 
 GLOBALS = """\
 [Globals]
@@ -54,7 +55,7 @@ def build(site, security="", patterns="", lists=LISTS, spammers=()):
 
 
 def members_of(site, number):
-    from tristero.members import load
+    from tristero.model.members import load
     return {a: o for a, o in load(number, site.path("lists", number + ".ini")).items()}
 
 
@@ -72,7 +73,7 @@ def reply_to(site, address):
 
 
 def section(entries, prescan=False):
-    return screening.Section(entries, prescan)
+    return patterns.Section(entries, prescan)
 
 
 def matched(entries, text):
@@ -163,7 +164,7 @@ def test_prescan_anchors_apply_to_each_line():
     ("BOUNCE,%1:%1 User Unknown", True, "%1 more than once"),
 ])
 def test_entries_that_cannot_work_are_reported(entry, prescan, problem):
-    assert problem in screening.entry_problem(entry, prescan)
+    assert problem in patterns.entry_problem(entry, prescan)
 
 
 def test_check_reports_a_broken_prescan_line_with_its_number(site):
@@ -364,7 +365,7 @@ def test_a_forged_delivery_report_removes_nobody(site, frm, to, headers):
 
 
 def test_prescan_bounce_on_a_verp_list_charges_only_the_member_its_address_names(site):
-    from tristero import bounces
+    from tristero.policy import bounces
     build(site, lists=LISTS.replace("MemberFile = 00000001\n", "MemberFile = 00000001\nVERP = Y\n"),
           patterns="\n[PreScan Strings]\nBOUNCE,550 %1 User Unknown\n")
     post_sent(site)     # the site's key made, the carol's VERP address with it

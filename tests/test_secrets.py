@@ -13,7 +13,7 @@ import pytest
 
 from conftest import mail
 
-from tristero import rights
+from tristero.policy import rights
 
 PW = "S3cretPw"          # the SuperUser's password in these tests
 OWNER_PW = "0wnerPass"   # the owner's

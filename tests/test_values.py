@@ -21,8 +21,10 @@ import pytest
 
 from conftest import BASE_INI, REPO, TestSite as SiteDir, mail
 from test_crash import check_invariants, check_same, files as files_in, snapshot
-from tristero import batch, cli, fields, housekeeping, messages
-from tristero.site import Site
+from tristero.runtime import batch, housekeeping
+from tristero import cli
+from tristero.core import fields, messages
+from tristero.model.site import Site
 
 INI = BASE_INI + """\
 LogLevel = 2
@@ -292,7 +294,8 @@ def test_housekeeping_whose_commit_fails_is_skipped_for_the_day_and_the_mail_is_
 WRAPPER = """\
 import sys
 sys.path.insert(0, %r)
-from tristero import cli, fields, messages
+from tristero import cli
+from tristero.core import fields, messages
 fields.problem = lambda value: None
 messages.decode_part = lambda part, notes=None: part.get_payload(decode=True).decode(
     part.get_content_charset() or "ascii")

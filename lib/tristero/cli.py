@@ -4,12 +4,14 @@ import argparse
 import datetime
 import os
 import sys
+import traceback
 
-from . import __version__, access, lists, members
-from . import config as configmod
-from .site import Site
-
-from .exits import EX_CONFIG, EX_OK, EX_SOFTWARE
+from tristero import __version__
+from tristero.core.exits import EX_CONFIG, EX_OK, EX_SOFTWARE
+from tristero.model import access, lists, members
+from tristero.model import config as configmod
+from tristero.model.site import Site
+from tristero.runtime import batch, delivery, watch
 
 DESCRIPTION = """\
 Tristero: a mailing-list manager run in batches. The mail server delivers into
@@ -114,14 +116,11 @@ def main(argv):
         if args.command == "check":
             return check(site)
         if args.command == "run":
-            from . import batch
             now = args.now or datetime.datetime.now().astimezone()
             return batch.run(site, now, dry_run=args.dry_run, verbose=verbose)
         if args.command == "deliver":
-            from . import delivery
             return delivery.deliver(site, verbose=verbose)
         if args.command == "watch":
-            from . import watch
             return watch.watch(site, verbose=verbose)
     except configmod.ConfigError as e:
         for p in e.problems:
@@ -132,7 +131,6 @@ def main(argv):
     except Exception as e:
         # A bug: one line for cron's mail, never a traceback; the spool is as the
         # journal left it, and the next run finishes or redoes the work.
-        import traceback
         where = traceback.extract_tb(e.__traceback__)[-1]
         sys.stderr.write("tristero: internal error %s: %s (%s:%d)\n" % (
             type(e).__name__, e, os.path.basename(where.filename), where.lineno))

@@ -1,0 +1,36 @@
+"""HELP [command]: the commands, or more on one, made from the registry."""
+
+from tristero.commands.grammar import Word
+from tristero.commands.registry import Audience, Command, first_sentence, in_order, lookup, register
+from tristero.core import messages
+
+
+@register
+class Help(Command):
+    names = ("HELP", "AYUDA")
+    usage = "HELP [command]"
+    help = "This help, or more on one command."
+    grammar = (Word("about", optional=True),)
+
+    def run(self, s, args):
+        if args.about:
+            command = lookup(args.about)
+            if command is None:
+                s.result("error", s.text("help.no-command", name=messages.clean(args.about, 40)))
+                return
+            s.result("ok", command.usage)
+            s.say("  " + s.text("help." + command.name.lower()))
+            if len(command.names) > 1:
+                s.say(s.text("help.also", names=", ".join(command.names[1:])))
+            return
+        s.result("ok", s.text("help.title"))
+        commands = in_order()
+        for audience in Audience:
+            s.say("")
+            s.say(s.text("help.for-" + audience.value.lower().replace(" ", "-")))
+            for command in commands:
+                if command.audience is audience:
+                    s.say(s.text("help.line", usage=command.usage,
+                                 summary=first_sentence(s.text("help." + command.name.lower()))))
+        s.say("")
+        s.say(s.text("help.footer"))

@@ -1,0 +1,258 @@
+"""The list robot: reads commands from a message, runs them, answers once.
+
+Commands are in the body, one per line, any case; leading blanks and blank
+lines are ignored; quote characters (QuoteChars) at the start of a line are
+stripped; a signature line ("-- ") or END, EXIT, QUIT or STOP ends them; a
+body that starts with "---" is skipped up to a START line. With no command
+in the body the subject is read as one. "approve PASSWORD" and "password
+PASSWORD" prefixes (Majordomo) and a PW=PASSWORD argument (Listserv) are
+taken off a command and kept with it; the echo shows ******** for them.
+"""
+
+from tristero.commands import registry
+from tristero.core import messages, redact
+from tristero.model import logbook
+from tristero.policy import rights
+from tristero.services.session import Command, Session
+
+ENDINGS = ("END", "EXIT", "QUIT", "STOP")
+# After this many lines that are not commands, the rest of a message is not read.
+MAX_UNKNOWN = 3
+# Command lines read from one message at the most, whoever sent it: MaxCommands
+# limits those without privilege; this bounds the work of the privileged too.
+MAX_LINES = 10000
+# The characters of each echo to a stranger (context.Context.stranger; how many of
+# a stranger's commands run is MaxStrangerCommands): a forged From reflects little.
+STRANGER_ECHO = 80
+
+
+def tokenize(line):
+    """Words of a command line; "double quotes" keep spaces inside one word."""
+    words, word, quoted, started = [], [], False, False
+    for ch in line:
+        if ch == '"':
+            quoted = not quoted
+            started = True
+        elif ch.isspace() and not quoted:
+            if started:
+                words.append("".join(word))
+                word, started = [], False
+        else:
+            word.append(ch)
+            started = True
+    if started:
+        words.append("".join(word))
+    return words
+
+
+def _unquote(line, quote_chars):
+    """The line without reply-quote prefixes such as '> > '."""
+    s = line.strip()
+    while s and quote_chars and s[0] in quote_chars:
+        s = s[1:].lstrip()
+    return s
+
+
+def parse(text, subject, quote_chars, limit):
+    """(commands, lines beyond the limit) from a body and subject.
+
+    A line quoted from another message (it starts with one of quote_chars) is
+    a command only inside a START block, the manual's prebuilt commands that a
+    reply quotes back; elsewhere a quoted line is the text being answered (the
+    robot's own echo of earlier commands, say), never run again.
+    """
+    found = []
+    extra = 0
+    lines = text.splitlines()
+    # "---" then, further on, START: only what follows START is read.
+    skipping = _has_block(lines, quote_chars)
+    in_block = False
+    for i, raw in enumerate(lines):
+        if raw.rstrip("\r\n") in ("-- ", "--") and not in_block:
+            # A signature ends the commands, unless a block follows (a reply
+            # that quotes one below the writer's signature).
+            if _start_follows(lines[i + 1:], quote_chars):
+                skipping = True
+                continue
+            break
+        line = _unquote(raw, quote_chars)
+        if not line:
+            continue
+        words = tokenize(line)
+        if not words:
+            continue
+        verb = words[0].upper()
+        if verb == "START":
+            skipping, in_block = False, True
+            continue
+        if skipping:
+            continue
+        if verb in ENDINGS:
+            break
+        if not in_block and line != raw.strip():
+            continue
+        if len(found) >= limit:
+            extra += 1
+            continue
+        found.append(_with_password(Command(line, words)))
+    if not found and not skipping:
+        found = subject_command(subject, quote_chars)
+    return found, extra
+
+
+def subject_command(subject, quote_chars):
+    """The subject as a command ([] when it is a reply's or holds none)."""
+    s = _unquote(subject or "", quote_chars)
+    words = tokenize(s)
+    if words and words[0].upper() not in ENDINGS and not s.lower().startswith(("re:", "aw:", "fwd:", "re ")):
+        return [_with_password(Command(s, words))]
+    return []
+
+
+def _start_follows(lines, quote_chars):
+    return any(_unquote(l, quote_chars).upper() == "START" for l in lines)
+
+
+_SECRET_AT = {"PASSWORD": 1, "SETPASS": 1, "PASSWD": 1}
+
+
+def echo(cmd):
+    """The command as the reply shows it: passwords replaced by stars."""
+    words = list(cmd.words)
+    at = _SECRET_AT.get(cmd.verb)
+    if at is not None and len(words) > at:
+        words[at] = "********"
+    prefix = "approve ******** " if cmd.password else ""
+    return redact.subject(prefix + " ".join('"%s"' % w if " " in w else w for w in words))
+
+
+def _has_block(lines, quote_chars):
+    """True when a "---" line opens the body, or stands anywhere before a START line."""
+    dashes = first = False
+    for raw in lines:
+        line = _unquote(raw, quote_chars)
+        if not line:
+            continue
+        if line == "---":
+            if not dashes and not first:
+                return True
+            dashes = True
+        elif dashes and line.upper() == "START":
+            return True
+        first = True
+    return False
+
+
+def _with_password(cmd):
+    """Take Majordomo's "approve PW command" and "password PW command" prefixes off, and
+    Listserv's PW=password argument (the password of the command, like approve's)."""
+    w = cmd.words
+    if len(w) >= 3 and w[0].upper() in ("APPROVE", "PASSWORD", "PASSWD"):
+        cmd.password = w[1]
+        cmd.words = w[2:]
+    given = [x for x in cmd.words[1:] if x[:3].upper() == "PW=" and len(x) > 3]
+    if given:
+        cmd.password = cmd.password or given[0][3:]
+        cmd.words = cmd.words[:1] + [x for x in cmd.words[1:] if x not in given]
+    return cmd
+
+
+def _unlimited(session):
+    """May the sender run more than MaxCommands commands? A PostMaster, the SuperUser or
+    a list's owner may, with the password the commands gave once one is set."""
+    ctx, who = session.ctx, session.sender
+    cfg = ctx.config
+    if rights.unproven(ctx, who):
+        return False
+    if not (rights.privileged(ctx, who) or any(rights.is_owner(cfg, who, n) for n in cfg.list_names())):
+        return False
+    return rights.password_refusal(ctx, who, session.password_now()) is None
+
+
+def answer(ctx, m, default_list, text=None):
+    """Run the commands of m (default_list from a list-request address) and reply.
+
+    text: commands to run instead of the message's own (an Executable list's
+    LISTBOT.TXT), as if its author had sent them.
+    """
+    cfg = ctx.config
+    if m.automatic:
+        # An auto-reply or a bounce may quote commands; acting on them would let
+        # any mail that bounces subscribe or unsubscribe people.
+        ctx.act("automatic mail: no command read", m.automatic)
+        return
+    if "C" not in rights.flags(ctx, m.author, default_list):
+        ctx.act("no answer: %s is barred" % m.author, "access.ini")
+        return
+    quote_chars = cfg.globals("QuoteChars")
+    session = Session(ctx, m, default_list)
+    limit = cfg.globals("MaxCommands")
+    if text is None:
+        found, extra = parse(m.text(), m.subject(), quote_chars, MAX_LINES)
+        if found and not any(registry.known(c.verb) for c in found):
+            from_subject = subject_command(m.subject(), quote_chars)
+            if from_subject and registry.known(from_subject[0].verb):
+                # A one-click unsubscription from a mail client, or a command
+                # sent to a list: the body is prose, the subject the command.
+                found, extra = from_subject, 0
+                session.say("The text of your message holds no command; its subject was read as one.")
+                session.say()
+    else:
+        found, extra = parse(text, "", "", MAX_LINES)
+    if not found:
+        session.say("No command was found in your message.")
+        session.say()
+        session.unknown = 1
+    # A subject read as a command may hold a password (approve ...): it is not
+    # repeated in the reply's subject.
+    from_subject = subject_command(m.subject(), quote_chars)
+    subject = "Re: your commands" if found and from_subject and found[0].line == from_subject[0].line else None
+    unread = 0
+    stranger = text is None and ctx.stranger(m.author)
+    for i, cmd in enumerate(found):
+        if i == limit and not _unlimited(session):
+            extra += len(found) - i
+            found = found[:i]
+            break
+        # A stranger's (context.Context.stranger) commands beyond the first few are not run
+        # (one may have made them a member); LISTBOT.TXT (text) is the site's own.
+        if session.unknown >= MAX_UNKNOWN:
+            # Prose or spam, not commands: echoing it back would amplify it.
+            session.say("The rest of your message was not read: %d lines in it are not commands." % MAX_UNKNOWN)
+            session.say()
+            break
+        if i == cfg.globals("MaxStrangerCommands"):
+            stranger = stranger and ctx.stranger(m.author)
+            if stranger:
+                unread = len(found) - i + extra
+                break
+        known = registry.known(cmd.verb)
+        session.say("> " + (messages.clean(echo(cmd), STRANGER_ECHO if stranger else 200) if known
+                            else redact.subject(messages.clean(cmd.words[0], 40))))
+        registry.run(session, cmd)
+        session.say()
+    if session.unknown:
+        session.say(session.text("robot.short-help", robot=ctx.robot_address()))
+        session.say()
+    if unread:
+        session.say("%d more command line(s) were not run: at most %d commands are run from one "
+                    "message of an address that is not a member of a list here (MaxStrangerCommands)."
+                    % (unread, cfg.globals("MaxStrangerCommands")))
+        session.say()
+    elif extra:
+        session.say("%d more command line(s) were not run: at most %d commands are run from "
+                    "one message (MaxCommands; %d for a list owner, PostMaster or SuperUser)."
+                    % (extra, limit, MAX_LINES))
+        session.say()
+    c = session.counts
+    summary = "%d command(s): %d ok, %d held, %d refused, %d error(s)" % (
+        len(found), c["ok"], c["held"], c["refused"], c["error"])
+    session.say(summary + ".")
+    ctx.act("robot: " + summary, "robot" + (" for %s" % default_list if default_list else ""))
+    ctx.log.log(logbook.DEBUG, "  robot reply has %d line(s)" % len(session.out))
+    head = "Results of your commands to %s at %s:\n\n" % (ctx.robot_address(), ctx.config.globals("ServerName"))
+    ctx.reply(m, head + "\n".join(session.out) + "\n", subject=subject, attachments=session.attachments)
+    if session.refused_privileged:
+        ctx.notify("Tristero: refused privileged commands from %s" % m.author,
+                   "%s (message %s) was refused:\n\n%s\n\nThe security trail is logs/security.at "
+                   "(AUDIT SECURITY).\n" % (m.author, m.id, "\n".join("  " + r for r in session.refused_privileged)))

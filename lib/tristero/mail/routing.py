@@ -1,0 +1,89 @@
+"""Routing: a message to an address of the site goes to that address's handler
+(policy.addresses.resolve says which): the robot, a list's posting, the bounce
+reader, or a person it is forwarded to."""
+
+from tristero.core import redact
+from tristero.mail import posting, robot
+from tristero.model import lists
+from tristero.policy import bounces, rights
+from tristero.policy.addresses import loop_marks, resolve
+
+
+def route(ctx, m, address):
+    """Send m, addressed to address (one of the site's), to its handler.
+
+    Returns False when the message was dropped there (a loop), else True.
+    """
+    local = address.rpartition("@")[0]
+    # Screening may send mail for a list to the robot instead (admin subjects, prescan).
+    handler, listname = m.redirects.get(address) or resolve(ctx.config, local)
+    if handler == "filtered":
+        return False        # screening dropped this copy, and said why
+    # The mark this handler puts on what it sends out: the robot's and a list's
+    # (see X-Loop in posting), or, for mail passed on to a person, the address
+    # it came in at (see forward).
+    mark = ctx.robot_address() if handler == "robot" else (
+        lists.address(ctx.config, listname) if handler == "post" else address.lower())
+    marks = loop_marks(m)[mark]
+    if marks:
+        if marks == 1 and handler == "robot":
+            # BreakLoop: the robot's own mail came back; a person should look.
+            forward(ctx, m, ctx.config.globals("SuperUser"), "robot mail came back to the robot", mark)
+            return True
+        ctx.act("dropped: already passed %s (X-Loop)" % mark, "loop")
+        return False
+    if m.own and handler in ("post", "bounces"):
+        # Never a post (a loop) nor a failure charged to a member: it is no report.
+        ctx.act("dropped: %s, not %s" % (m.own, "posted" if handler == "post" else "read as a bounce"), "loop")
+        return False
+    if m.own and handler == "robot":
+        forward(ctx, m, ctx.config.globals("SuperUser"), "the site's own mail came to the robot (%s)" % m.own, mark)
+        return True
+    if listname and handler in ("robot", "post", "owner", "approval", "bounces") \
+            and not (handler == "bounces" and m.return_path == "") and not rights.sees(ctx, m.author, listname):
+        # A Hidden list's addresses answer a stranger as addresses that do not exist
+        # (owner-LIST@ still takes the delivery reports of the list's own mail).
+        handler = "unknown"
+    if handler == "robot":
+        robot.answer(ctx, m, listname)
+    elif handler == "post":
+        posting.post(ctx, m, listname)
+    elif handler == "superuser":
+        forward(ctx, m, ctx.config.globals("SuperUser"), "%s reaches the SuperUser" % local.lower(), mark)
+    elif handler in ("owner", "approval"):
+        forward(ctx, m, _owner(ctx, listname), "%s-%s reaches the owner" % (listname, handler), mark)
+    elif handler == "bounces":
+        if not bounces.handle(ctx, m, listname, address):
+            forward(ctx, m, _owner(ctx, listname), "owner-%s reaches the owner" % listname, mark)
+    else:
+        unknown(ctx, m, address)
+    return True
+
+
+def _owner(ctx, listname):
+    return ctx.config.raw(lists.section(listname), "Owner") or ctx.config.globals("SuperUser")
+
+
+def forward(ctx, m, to, rule, mark):
+    """Pass the message on, whole (its passwords starred: redact.stored), to a person,
+    marked X-Loop: mark.
+
+    The mark is the address the message came in at, so that a copy the mail
+    server brings back (the SuperUser may well be postmaster@ of this very
+    site) is dropped instead of forwarded again and again.
+    """
+    if not to:
+        ctx.act("nobody to forward to (no SuperUser or owner set)", rule)
+        return
+    # Whole, but for its passwords (an Approved: field sent to an owner's address).
+    data = b"X-Loop: " + mark.encode("ascii", "replace") + b"\n" + (redact.stored(m) or m.raw).replace(b"\r\n", b"\n")
+    ctx.send("", [to], data)
+    ctx.act("forwarded to %s" % to, rule)
+
+
+def unknown(ctx, m, address):
+    ctx.act("unknown address %s" % address, "routing")
+    ctx.reply(m, "There is no list or mailbox %s at %s.\n\n"
+                 "To see the lists here, send the word LISTS to %s.\n"
+              % (address, ctx.domain, ctx.robot_address()),
+              subject="Unknown address: %s" % address)

@@ -1,0 +1,243 @@
+"""Member files: lists/NNNNNNNN.ini, one member per line, read and written fast.
+
+The file is an INI file with one section, ``[Members]``; each line is
+``address = options``. The options are comma-separated words (``NOMAIL``,
+``NAME Joe Bloggs``); they never contain ``=``, so a line splits at its last
+``=``, and an address such as ``a=b@example.org`` needs no quoting. A line
+with no ``=`` is a member with default options. Lines above ``[Members]``
+(comments) are kept; the members are written back sorted by domain, which
+keeps the recipients of each outbound envelope bunched by mail server.
+Addresses are stored as given and compared without regard to case.
+
+A person's mistakes never drop anyone silently: a line that is not one
+address is kept in the file as written (after the members) and reported,
+with its line number, in ``problems``; so is an address listed twice (the
+first line wins) and a file without ``[Members]`` (read as if it had it).
+``Name <address>`` is read as that member, with the option ``NAME Name``.
+"""
+
+import io
+import re
+
+from tristero.core import fields
+from tristero.model import spools
+
+HEADER = "[Members]"
+_NAMED = re.compile(r"^(.*?)\s*<([^<>\s]+)>$")
+
+
+def address_key(address):
+    """What two spellings of one address have in common: case ignored.
+
+    The domain's case never matters; the local part's may, by the letter of
+    RFC 5321, but no mail service a list reaches treats Alice@ and alice@ as
+    two people, and telling them apart would send two copies to one mailbox
+    and let an unsubscription in the other case fail.
+    """
+    low = address.lower()
+    # The address itself when already in lower case: one string per member, not two.
+    return address if low == address else low
+
+
+def domain_order(key):
+    """Sort key of a member: by domain (the envelopes of the export spool list their recipients by domain),
+    then by the whole key."""
+    return (key.rpartition("@")[2], key)
+
+
+def sorted_keys(keys):
+    """keys in domain_order, without a key tuple per member: grouped by domain,
+    the domains sorted, each group sorted as plain strings."""
+    groups = {}
+    for key in keys:
+        groups.setdefault(key.rpartition("@")[2], []).append(key)
+    out = []
+    for domain in sorted(groups):
+        group = groups.pop(domain)
+        group.sort()
+        out.extend(group)
+    return out
+
+
+def clean_options(words):
+    """Options as stored: comma-separated, with no '=' or line breaks in them."""
+    out = []
+    for w in words:
+        w = " ".join(w.replace("=", " ").replace(",", " ").split())
+        if w:
+            out.append(w)
+    return ", ".join(out)
+
+
+def entry_problem(address, options):
+    """Why a member (address, options) cannot be written as a line of a member file, or None."""
+    if not address or address != address.strip().strip('"') or address[0] in "[;#":
+        return "%r cannot stand first on a member line" % address
+    if "=" in options:
+        return "options may not contain '='"
+    why = fields.problem(address) or fields.problem(options)
+    return why and "%s: %s" % (address, why)
+
+
+def _unusable(address):
+    """Why address, read from a member line, cannot be a member, or None."""
+    if not address.isascii():
+        return "%s has characters beyond ASCII, which this site cannot send to" % address
+    if not spools.valid_envelope_address(address) or "@" not in address:
+        return "not one mail address"
+    return None
+
+
+def options_list(options):
+    return [o.strip() for o in options.split(",") if o.strip()]
+
+
+def option_word(options, word):
+    """The option starting with word (case ignored), e.g. 'NAME Joe', or None."""
+    word = word.upper()
+    for o in options_list(options):
+        head = o.split(None, 1)[0].upper()
+        if head == word:
+            return o
+    return None
+
+
+def receives_posts(options):
+    """True when a member with these options gets each post by mail (neither NOMAIL nor DIGEST)."""
+    return not options or (option_word(options, "NOMAIL") is None and option_word(options, "DIGEST") is None)
+
+
+def with_option(options, word, value=None):
+    """options with the option word set (value after it) or removed (value None)."""
+    kept = [o for o in options_list(options) if o.split(None, 1)[0].upper() != word.upper()]
+    if value is not None:
+        kept.append((word + " " + value).strip())
+    return clean_options(kept)
+
+
+class MemberList:
+    """The members of one list: key -> (address as given, options)."""
+
+    def __init__(self, number):
+        self.number = number
+        self.header = ["; Members: one per line, \"address = options\" (see README)."]
+        self.members = {}
+        self.unread = []           # lines that are no member, kept as written
+        self.problems = []         # (line number, why) of what was read amiss
+
+    def __len__(self):
+        return len(self.members)
+
+    def __contains__(self, address):
+        return address_key(address) in self.members
+
+    def get(self, address):
+        """(address, options) of a member, or None."""
+        return self.members.get(address_key(address))
+
+    def items(self):
+        """(address, options) of every member, in file order."""
+        return self.members.values()
+
+    def parse(self, lines):
+        """Read the file's lines (any iterable of str, so a file streams).
+
+        The members are kept in domain order (see write); a file a person
+        edited out of order is put in order once, here.
+        """
+        header = []
+        members = self.members
+        seen_header = False
+        in_order = True
+        last = last_domain = None
+        for n, line in enumerate(lines, 1):
+            s = line.strip()
+            if not seen_header:
+                if s.lower() == HEADER.lower():
+                    seen_header = True
+                    continue
+                if not s or s[0] in ";#" or "@" not in s:
+                    header.append(line.rstrip("\n"))
+                    continue
+                # A member line before any [Members]: the intent is plain.
+                seen_header = True
+                self.problems.append((n, "no [Members] line above the members: read as if it were there"))
+            if not s or s[0] in ";#":
+                continue
+            if s[0] == "[":
+                break
+            address, eq, options = s.rpartition("=")
+            if not eq or ("@" not in address and "@" in options):
+                # No options, or a bare address that holds '=' itself (srs=a=b@example.net).
+                address, options = s, ""
+            address, options = address.strip().strip('"').strip(), options.strip()
+            named = _NAMED.match(address)
+            if named:
+                address = named.group(2)
+                name = " ".join(named.group(1).strip('"').replace(",", " ").split())
+                if name and option_word(options, "NAME") is None:
+                    options = with_option(options, "NAME", name)
+            why = _unusable(address)
+            if why:
+                self.problems.append((n, "%s: %s; the line is kept as it is and gets no mail" % (s, why)))
+                self.unread.append(line.rstrip("\n"))
+                continue
+            key = address_key(address)
+            if key in members:
+                first = members[key]
+                self.problems.append((n, "%s is listed twice%s; the first line, %s, is the one used"
+                                      % (address, " with other options" if first[1] != options else "",
+                                         "%s = %s" % first if first[1] else "%s =" % first[0])))
+                continue
+            members[key] = (address, options)
+            if in_order:
+                domain = key.rpartition("@")[2]
+                in_order = last is None or (domain, key) >= (last_domain, last)
+                last, last_domain = key, domain
+        if not in_order:
+            self.members = {k: members[k] for k in sorted_keys(members)}
+        if header:
+            self.header = header
+        return self
+
+    def write(self, f):
+        """Write the file to the binary file f, streaming (a list may be large).
+
+        Members are written sorted by domain, and the list in memory takes the
+        same order: a post fans out in member order, so a run redone after a
+        crash (which reads the file back) sends exactly the same envelopes as
+        one that was never cut.
+        """
+        out = io.TextIOWrapper(f, encoding="utf-8", newline="\n", write_through=False)
+        for line in self.header:
+            out.write(line + "\n")
+        out.write(HEADER + "\n")
+        members = self.members
+        order = sorted_keys(members)
+        for key in order:
+            address, options = members[key]
+            out.write("%s = %s\n" % (address, options) if options else "%s =\n" % address)
+        for line in self.unread:
+            out.write(line + "\n")
+        out.flush()
+        out.detach()
+        self.members = {key: members[key] for key in order}
+
+
+def load(number, path):
+    """The member list stored at path (empty if there is no file)."""
+    ml = MemberList(number)
+    try:
+        f = open(path, encoding="utf-8", errors="replace", newline=None)
+    except FileNotFoundError:
+        return ml
+    with f:
+        return ml.parse(f)
+
+
+def recipients(roster):
+    """The addresses a post goes to: every member but those set NOMAIL or DIGEST, in file
+    order (streamed)."""
+    for address, options in roster.items():
+        if not options or receives_posts(options):
+            yield address

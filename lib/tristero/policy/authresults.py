@@ -1,0 +1,190 @@
+"""Authentication-Results (RFC 8601): does the site's own mail server vouch for a From?
+
+Every such field is anyone's to write, so only one whose authserv-id is in
+``[Security] TrustedAuthservIds`` (the ids the site's mail server writes, and
+removes from arriving mail) is read, and it is read strictly: a field that
+does not follow the grammar proves nothing. The From is vouched for when at
+least one trusted field reports DMARC and every DMARC result of the trusted
+fields is ``pass`` with ``header.from`` the From address's domain.
+
+The grammar read (RFC 8601 2.2, comments removed first; CFWS around "/" and
+"." is not taken):
+
+    authserv-id [version] ( "; none" / 1*( ";" method[/version] "=" result
+                            [reason "=" value] *( ptype.property "=" value ) ) )
+"""
+
+import re
+
+from tristero.core import messages
+
+MAX_FIELD = 4096        # a longer field is no server's: not read
+MAX_FIELDS = 50         # Authentication-Results fields of one message read at most
+
+_KEYWORD = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?")
+_METHOD = re.compile(r"([A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)(?:/\d+)?")
+_PROPERTY = re.compile(r"([A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)\.([A-Za-z0-9_-]+)")
+# RFC 2045 token characters, and what a pvalue adds: "@" and "." of an address or a domain.
+_WORD = re.compile(r"[!#-'*+\-./0-9:<>?-Z\[\]^-~]+")
+_SPECIALS = ";="
+
+
+class Unreadable(Exception):
+    """The field does not follow RFC 8601's grammar."""
+
+
+def _uncomment(text):
+    """text with each comment (nested parentheses, quoted pairs) made one blank; quoted
+    strings kept whole."""
+    out = []
+    depth = 0
+    quoted = False
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if c == "\\" and (depth or quoted):
+            if i + 1 >= len(text):
+                raise Unreadable("a backslash at the end")
+            if quoted:
+                out.append(text[i:i + 2])
+            i += 2
+            continue
+        if quoted:
+            out.append(c)
+            quoted = c != '"'
+        elif c == "(":
+            if not depth:
+                out.append(" ")
+            depth += 1
+        elif c == ")":
+            if not depth:
+                raise Unreadable("a ) without its (")
+            depth -= 1
+        elif not depth:
+            out.append(c)
+            quoted = c == '"'
+        i += 1
+    if depth or quoted:
+        raise Unreadable("a comment or a quoted string left open")
+    return "".join(out)
+
+
+def _tokens(text):
+    """The words of text (comments removed), quoted strings as ('"', text), and ";" "="."""
+    out = []
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if c in " \t\r\n":
+            i += 1
+        elif c in _SPECIALS:
+            out.append(c)
+            i += 1
+        elif c == '"':
+            value = []
+            i += 1
+            while text[i] != '"':       # _uncomment saw it closed
+                if text[i] == "\\":
+                    i += 1
+                value.append(text[i])
+                i += 1
+            out.append(('"', "".join(value)))
+            i += 1
+        else:
+            found = _WORD.match(text, i)
+            if not found:
+                raise Unreadable("unexpected character %r" % c)
+            out.append(found.group(0))
+            i = found.end()
+    return out
+
+
+def _word(tokens, i, pattern=None, what="a word"):
+    """The word at tokens[i] (matching pattern, when given); Unreadable if there is none."""
+    token = tokens[i] if i < len(tokens) else None
+    if not isinstance(token, str) or token in _SPECIALS or (pattern and not pattern.fullmatch(token)):
+        raise Unreadable("%s expected, %s found" % (what, "the end" if token is None else repr(token)))
+    return token
+
+
+def _value(tokens, i):
+    """The text of the value (a word or a quoted string) at tokens[i]."""
+    token = tokens[i] if i < len(tokens) else None
+    return token[1] if isinstance(token, tuple) else _word(tokens, i)
+
+
+def _expect(tokens, i, special):
+    if i >= len(tokens) or tokens[i] != special:
+        raise Unreadable("%r expected" % special)
+
+
+def parse(text):
+    """(authserv-id in lower case, [(method, result, {ptype.property: value})]) of an
+    Authentication-Results field's value; raises Unreadable."""
+    if len(text) > MAX_FIELD:
+        raise Unreadable("longer than %d characters" % MAX_FIELD)
+    tokens = _tokens(_uncomment(text))
+    authserv = _value(tokens, 0).lower()
+    i = 1
+    if i < len(tokens) and isinstance(tokens[i], str) and tokens[i].isdigit():
+        i += 1          # authres-version
+    rest = [t.lower() if isinstance(t, str) else t for t in tokens[i:]]
+    if rest == [";", "none"]:
+        return authserv, []
+    if not rest:
+        raise Unreadable("no result")
+    results = []
+    while i < len(tokens):
+        _expect(tokens, i, ";")
+        method = _METHOD.fullmatch(_word(tokens, i + 1, _METHOD, "a method")).group(1).lower()
+        _expect(tokens, i + 2, "=")
+        result = _word(tokens, i + 3, _KEYWORD, "a result").lower()
+        i += 4
+        if i < len(tokens) and isinstance(tokens[i], str) and tokens[i].lower() == "reason":
+            _expect(tokens, i + 1, "=")
+            _value(tokens, i + 2)
+            i += 3
+        properties = {}
+        while i < len(tokens) and tokens[i] != ";":
+            prop = _PROPERTY.fullmatch(_word(tokens, i, _PROPERTY, "ptype.property"))
+            _expect(tokens, i + 1, "=")
+            properties["%s.%s" % (prop.group(1).lower(), prop.group(2).lower())] = _value(tokens, i + 2)
+            i += 3
+        results.append((method, result, properties))
+    return authserv, results
+
+
+def dmarc_vouches(config, msg, author):
+    """(True, authserv-id) when a trusted Authentication-Results field of msg reports a
+    DMARC pass for author's domain and none reports anything else; else (False, why)."""
+    trusted = config.get("Security", "TrustedAuthservIds")
+    if not trusted:
+        return False, "no TrustedAuthservIds"
+    from_addresses = messages.addresses(msg, "From")
+    if len(from_addresses) != 1 or from_addresses[0][1].lower() != author.lower():
+        return False, "From does not hold the author's address alone"
+    domain = author.rpartition("@")[2].lower().rstrip(".")
+    passed = None
+    fields = [str(v) for k, v in msg.raw_items() if k.lower() == "authentication-results"][:MAX_FIELDS]
+    for raw in fields:
+        text = re.sub(r"\r?\n(?=[ \t])", "", raw)
+        try:
+            authserv, results = parse(text)
+        except Unreadable as e:
+            claimed = (text.split(";", 1)[0].split() or [""])[0].strip('"').lower()
+            if claimed in trusted:
+                return False, "a field of %s does not read (%s)" % (claimed, messages.clean(e, 100))
+            continue
+        if authserv not in trusted:
+            continue
+        for method, result, properties in results:
+            if method != "dmarc":
+                continue
+            said = properties.get("header.from", "").lower().rstrip(".")
+            if result != "pass" or said != domain:
+                return False, "%s reports dmarc=%s for %s" % (authserv, result,
+                                                            messages.clean(said, 100) or "no domain")
+            passed = passed or authserv
+    if passed is None:
+        return False, "no trusted Authentication-Results field reports DMARC for it"
+    return True, passed

@@ -1,0 +1,353 @@
+"""Rights: may this address do this to this list? One function answers; everything asks.
+
+A person's rights on a list are the manual's flags (see access.FLAGS), the
+union of what these give: SuperUser (tristero.ini), ListOwner (the list's
+Owner), the list type's security profile for members and for everyone else
+(manual: "Security Profiles for Each List"), and every rule of access.ini that
+matches the address and the list. An ``X`` in any matching rule takes that
+right away whatever gave it; Barred takes all (never from the SuperUser). A
+Free list ignores access.ini; ``SecurePost = 0`` ignores it for posts only.
+``OpenReview = N`` withholds review (R) from non-members. An author read from
+a message's text proves nothing and holds what a stranger holds (unproven).
+"""
+
+import base64
+import hashlib
+import hmac
+import os
+import re
+
+from tristero.model import access, audit, lists, lockouts
+from tristero.model.members import address_key
+
+ALL = frozenset(access.FLAGS)
+
+# Type: (profile of everyone else, profile of members). Moderated lists give
+# members of LIST-approval the Member profile. Executable lists: the manual's
+# FTP profile for members contradicts its upload table ("None"); members get
+# what the text says they do: receive files (D), search, index, and send (W).
+PROFILES = {
+    "Open":         ("Member", "Member"),
+    "Free":         ("Member", "Member"),
+    "Internal":     ("Member", "Member"),
+    "Closed":       ("None", "Member"),
+    "Hidden":       ("None", "Member"),
+    "Moderated":    ("Recipient", "Recipient"),
+    "Subscription": ("Subscriber", "Member"),
+    "Approval":     ("Poster", "Member"),
+    "Distribution": ("Distribution", "Distribution"),
+    "Executable":   ("None", "CDGI-------W"),
+    "Passive":      ("None", "None"),
+    "Broadcast":    ("Recipient", "Recipient"),
+}
+
+# Action -> the flag it needs (manual: "Custom rights").
+ACTIONS = {
+    "robot": "C", "download": "D", "search": "G", "index": "I", "upload": "U",
+    "subscribe": "M", "options": "O", "review": "R", "post": "W",
+    "manage": "L", "postmaster": "P", "superuser": "S",
+}
+# The file actions (manual: "post rights imply upload rights and subscribe
+# rights imply download, search and index rights", as the profiles give them).
+# Asked with no list they concern the default archive, archive/00000000, "the
+# equivalent of an Open list archive, with owner set to SuperUser".
+FILE_ACTIONS = {"download": "D", "search": "G", "index": "I", "upload": "U"}
+# A higher privilege includes the lower ones.
+_IMPLIED = {"L": "LPS", "P": "PS", "S": "S"}
+# Once a password is set for someone, these need it (manual: "Passwords").
+PASSWORDED = {"manage", "postmaster", "superuser", "upload", "delete"}
+
+
+# The manual lets anyone upload to Open, Approval and Distribution lists. Here
+# uploads need membership (or a GRANT): a file a stranger puts in a folder could
+# be fetched (FETCH, GET) by forged addresses, making the site mail anyone
+# whatever the stranger wrote.
+NO_STRANGER_UPLOADS = {"U"}
+
+
+# An author read from a From: line in the text (pipeline.identify_author: the From
+# field held no address at all) is proven by nothing: it holds what a stranger
+# holds (the list type's profile for non-members, and the rules of access.ini
+# for everyone), never these: no privilege, no membership change, no upload.
+UNPROVEN_NEVER = frozenset("LMOPSU")
+UNPROVEN_ACTIONS = {"manage", "postmaster", "superuser", "create", "delete", "subscribe", "options", "upload"}
+UNPROVEN = ("your address was read from a From: line in the text of your message (its From field "
+            "holds no address), which proves nothing: such an author has no privilege and changes "
+            "no membership")
+
+
+def unproven(ctx, who):
+    """True when who is the author of the message being processed, read from its text."""
+    author = getattr(ctx, "unproven", None)
+    return bool(author) and address_key(author) == address_key(who)
+
+
+def is_superuser(config, who):
+    su = config.globals("SuperUser")
+    return bool(su) and address_key(su) == address_key(who)
+
+
+def is_owner(config, who, listname):
+    owner = config.raw(lists.section(listname), "Owner") or ""
+    return bool(owner) and address_key(owner) == address_key(who)
+
+
+def is_member(state, config, who, listname):
+    return who in state.members(lists.number(config, listname))
+
+
+def member(ctx, who, listname):
+    """Is who a member of listname, as far as rights go (an unproven author is not)?"""
+    return not unproven(ctx, who) and is_member(ctx.state, ctx.config, who, listname)
+
+
+def _profile(name):
+    return access.parse_status(name)[0]
+
+
+def flags(ctx, who, listname=None, action=None):
+    """The set of flags who holds on listname (None: site-wide rights)."""
+    granted = flags_without_rules(ctx, who, listname)
+    if listname is None and action in FILE_ACTIONS:
+        # The default archive is "the equivalent of an Open list archive"
+        # (manual), uploads aside (see NO_STRANGER_UPLOADS).
+        granted |= _profile(PROFILES["Open"][0]) & set(FILE_ACTIONS.values()) - NO_STRANGER_UPLOADS
+    cfg = ctx.config
+    kind = cfg.list_value(listname, "Type") if listname is not None else None
+    if kind != "Free" and not (action == "post" and not cfg.get("Security", "SecurePost")):
+        ruled, masked = rule_flags(ctx, who, listname)
+        granted = (granted | ruled) - masked
+    if unproven(ctx, who):
+        granted -= UNPROVEN_NEVER
+    return granted
+
+
+def flags_without_rules(ctx, who, listname=None):
+    """The flags SuperUser, ownership, membership and the list type give who."""
+    cfg = ctx.config
+    # Everyone may talk to the robot (the None profile) unless a rule bars them.
+    granted = set(_profile("None"))
+    proven = not unproven(ctx, who)
+    if proven and is_superuser(cfg, who):
+        granted |= ALL
+    if listname is not None:
+        kind = cfg.list_value(listname, "Type")
+        if proven and is_owner(cfg, who, listname):
+            granted |= _profile("ListOwner")
+        is_in = member(ctx, who, listname)
+        profile = PROFILES[kind][1 if is_in else 0]
+        moderator = False
+        if kind == "Moderated":
+            approval = lists.find(cfg, listname + "-approval")
+            moderator = bool(approval) and member(ctx, who, approval)
+            if moderator:
+                profile = "Member"
+        withheld = set() if is_in else set(NO_STRANGER_UPLOADS)
+        if not (is_in or moderator or cfg.get("Security", "OpenReview")):
+            # Rosters are for members (OpenReview = N): MEMBERS would hand a stranger
+            # every address of the list (spam, guessed VERP addresses).
+            withheld.add("R")
+        granted |= _profile(profile) - withheld
+    return granted
+
+
+def rule_flags(ctx, who, listname):
+    """(granted, masked) by the rules of access.ini that match who and listname."""
+    granted, masked = set(), set()
+    superuser = is_superuser(ctx.config, who) and not unproven(ctx, who)
+    everyone_only = unproven(ctx, who)
+    for rule in ctx.state.access():
+        if rule.priority(who, listname) is not None:
+            if not everyone_only or rule.user in ("*", "*@*"):
+                granted |= rule.granted
+            # No rule, broken by hand or a wildcard (GRANT Barred TO *@...), takes a
+            # right from the SuperUser: the one who repairs the rules by mail.
+            if not superuser:
+                masked |= rule.masked
+    return granted, masked
+
+
+def posts_closed(kind):
+    """True when a list type lets only the privileged post (List-Post: NO)."""
+    return not any("W" in _profile(p) for p in PROFILES[kind])
+
+
+def has(held, flag):
+    return any(f in held for f in _IMPLIED.get(flag, flag))
+
+
+def may(ctx, who, action, listname=None, password=None):
+    """(allowed, reason) for who doing action (to listname), the password given or not."""
+    cfg = ctx.config
+    if action in UNPROVEN_ACTIONS and unproven(ctx, who):
+        return False, UNPROVEN
+    if action == "create":
+        if cfg.globals("OpenCreation"):
+            return True, "OpenCreation"
+        # "... or users assigned ListOwner privileges for the list name" (manual).
+        action = "postmaster"
+        granted, masked = rule_flags(ctx, who, listname)
+        held = flags(ctx, who, None) | ({"P"} if "L" in granted - masked else set())
+    else:
+        held = flags(ctx, who, listname, action)
+    need = ACTIONS["manage" if action == "delete" else action]
+    if not has(held, need):
+        return False, _refusal(ctx, who, action, listname, held)
+    if action in PASSWORDED:
+        why = password_refusal(ctx, who, password)
+        if why:
+            return False, why
+    return True, _grounds(ctx, who, listname, need)
+
+
+def _grounds(ctx, who, listname, need):
+    cfg = ctx.config
+    proven = not unproven(ctx, who)
+    if proven and is_superuser(cfg, who):
+        return "SuperUser"
+    if listname is not None:
+        if need in "LPS" and proven and is_owner(cfg, who, listname):
+            return "ListOwner"
+        return "%s (%s list)" % (access.flag_string(flags(ctx, who, listname)), cfg.list_value(listname, "Type"))
+    return access.flag_string(flags(ctx, who, None))
+
+
+def _refusal(ctx, who, action, listname, held):
+    """Why an action is refused, in the list type's words where they explain it."""
+    if "C" not in held:
+        return "barred"
+    need = ACTIONS["manage" if action == "delete" else action]
+    if listname is not None:
+        kind = ctx.config.list_value(listname, "Type")
+        if need in flags_without_rules(ctx, who, listname):
+            return "access.ini takes %s away from you on %s" % (need, listname)
+        if action == "post":
+            if kind == "Moderated":
+                return "%s is moderated: posts come from its moderators" % listname
+            if kind in ("Closed", "Subscription", "Hidden", "Executable"):
+                return "%s is %s %s list: members only" % (listname, _a(kind), kind)
+            return "%s is %s %s list: you may not post to it" % (listname, _a(kind), kind)
+        if action == "subscribe":
+            return "%s is %s %s list: closed to subscription" % (listname, _a(kind), kind)
+        if action == "review":
+            return "%s is %s %s list: members only" % (listname, _a(kind), kind)
+    names = {"L": "the list's owner, a PostMaster or the SuperUser", "P": "a PostMaster or the SuperUser",
+             "S": "the SuperUser"}
+    if need in names:
+        return "only %s may do this" % names[need]
+    return "your rights%s do not include %s" % (" on " + listname if listname else "", need)
+
+
+def _a(word):
+    return "an" if word[:1] in "AEIOU" else "a"
+
+
+def privileged(ctx, who, listname=None):
+    """ListOwner (of listname), PostMaster or SuperUser."""
+    return has(flags(ctx, who, listname), "L" if listname else "P")
+
+
+def sees(ctx, who, listname):
+    """May who learn that listname exists? A Hidden list is, to whoever holds no right on
+    it beyond the robot's answer (a member, its owner, the privileged, a GRANT), a list
+    that does not exist."""
+    if ctx.config.list_value(listname, "Type") != "Hidden":
+        return True
+    return bool(flags(ctx, who, listname) - {"C"})
+
+
+# --- passwords ---------------------------------------------------------------------
+
+# New passwords: 8 or more (the manual's 4 fall to guessing); those set before still work.
+_PASSWORD_RE = re.compile(r"[A-Za-z0-9]{8,64}")
+_N, _R, _P = 2 ** 14, 8, 1
+
+WRONG = "that is not your password"
+EARLIER = "not run: a wrong password was given earlier in this message"
+NEEDED = "a password is set for "
+
+
+class Locked(str):
+    """A refusal because a password is locked (lockouts): audited, and the SuperUser,
+    told once when the lock began, is not told again for each refusal."""
+
+
+def password_problem(pw):
+    if not _PASSWORD_RE.fullmatch(pw or ""):
+        return "a password is 8 to 64 letters and digits"
+    return None
+
+
+def password_refusal(ctx, who, password):
+    """None when who may use what a password guards: none is set for who, or password
+    is it. Otherwise why not; a wrong password counts against the password (lockouts),
+    and after one the message's other privileged acts are not tried (ctx.password_failed)."""
+    rule = password_rule(ctx, who)
+    if rule is None:
+        return None
+    if unproven(ctx, who):
+        return UNPROVEN
+    user = rule.user.lower()
+    until = lockouts.locked_until(ctx, user)
+    if until is not None:
+        return Locked("the password of %s is locked until %s after more than %d wrong passwords within "
+                      "an hour: privileged commands are refused until then"
+                      % (rule.user, until.strftime("%Y-%m-%d %H:%M:%S"), lockouts.LIMIT))
+    if user in ctx.password_failed:
+        return EARLIER
+    if not password:
+        return NEEDED + "%s: send PASSWORD yourpassword before the command" % who
+    if verify(password, rule.password):
+        return None
+    ctx.password_failed.add(user)
+    started = lockouts.failed(ctx, user)
+    if started is not None:
+        result = "locked until %s: more than %d wrong passwords within an hour" % (
+            started.strftime("%Y-%m-%d %H:%M:%S"), lockouts.LIMIT)
+        audit.security(ctx, who, None, "PASSWORD of %s" % rule.user, result)
+        ctx.notify("Tristero: the password of %s is locked" % rule.user,
+                   "The password of %s was given wrong more than %d times within an hour, the last\n"
+                   "time by %s. Until %s every privileged command and post it guards is\n"
+                   "refused without the password being tried. To lift the lock sooner, delete its\n"
+                   "line from spool/lockouts.csv. The security trail is logs/security.at (AUDIT SECURITY).\n"
+                   % (rule.user, lockouts.LIMIT, who, started.strftime("%Y-%m-%d %H:%M:%S")))
+    return WRONG
+
+
+def hash_password(pw, salt=None):
+    """A salted scrypt hash of pw, as stored in access.ini."""
+    salt = salt or os.urandom(16)
+    digest = hashlib.scrypt(pw.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=32)
+    b64 = lambda b: base64.b64encode(b).decode().rstrip("=")
+    return "scrypt$%d$%d$%d$%s$%s" % (_N, _R, _P, b64(salt), b64(digest))
+
+
+def verify(pw, stored):
+    """Does pw match the stored hash? (constant time; a malformed hash never matches)"""
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        unb64 = lambda s: base64.b64decode(s + "=" * (-len(s) % 4))
+        want = unb64(digest)
+        got = hashlib.scrypt(pw.encode(), salt=unb64(salt), n=int(n), r=int(r), p=int(p), dklen=len(want))
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(got, want)
+
+
+def password_of(ctx, who):
+    """The stored password hash that applies to who (the most specific rule with one)."""
+    rule = password_rule(ctx, who)
+    return rule.password if rule else None
+
+
+def password_rule(ctx, who):
+    """The rule of access.ini whose password applies to who (the most specific with one), or None."""
+    best = None
+    for rule in ctx.state.access():
+        if rule.password and access.user_matches(rule.user, who):
+            rank = 0 if "*" not in rule.user else 2 if rule.user not in ("*", "*@*") else 4
+            if best is None or rank < best[0]:
+                best = (rank, rule)
+    return best[1] if best else None

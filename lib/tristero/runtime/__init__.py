@@ -1,0 +1,1 @@
+"""Runtime: the processes: the batch run and its housekeeping, delivery, watch mode."""

@@ -1,0 +1,690 @@
+"""The batch run: lock, recover, drain spool/in/new, commit, housekeep, report.
+
+Messages are processed one by one into outcomes; every CommitEvery messages
+(and at the end) the outcomes and the changed state are committed as one
+transaction (see journal). A message that cannot be processed is rolled back
+and moved whole to spool/failed/; a failure of the disk itself stops the run
+(exit 74) with nothing half-done: the next run redoes what was not committed.
+A commit that fails for another reason writes nothing: its messages are
+redone one at a time, and the one whose own commit fails is set aside whole
+in spool/failed/ (Batch.commit).
+"""
+
+import contextlib
+import copy
+import errno
+import os
+import stat
+import sys
+import time
+import traceback
+
+from tristero.core import kinds, messages, redact
+from tristero.core.errors import StoreError
+from tristero.core.exits import EX_IOERR, EX_OK, EX_TEMPFAIL
+from tristero.core.kinds import Unit
+from tristero.mail import pipeline
+from tristero.model import config as configmod
+from tristero.model import durable, journal, lists, locks, logbook, poison, spools
+from tristero.model.members import domain_order
+from tristero.model.state import State
+from tristero.runtime import housekeeping
+from tristero.services import context
+
+# In Batch.units: the day's housekeeping ran in the open transaction.
+HOUSEKEEPING = None
+
+
+class DryRun:
+    """A transaction that writes nothing and reports what it would have done."""
+
+    def __init__(self):
+        self.ops = []
+
+    def outbound(self, name, data):
+        self.ops.append("write spool/out/new/%s (%d bytes)" % (name, len(data)))
+        return name
+
+    def replace(self, path, data):
+        self.ops.append("write " + path)
+
+    def append(self, path, data):
+        self.ops.append("append %d bytes to %s" % (len(data), path))
+
+    def move(self, src, dst):
+        self.ops.append("move %s to %s" % (src, os.path.dirname(dst)))
+        return dst
+
+    def changes(self):
+        # What earlier messages of a dry run staged is not kept: only the
+        # current message's own changes are seen by its later commands.
+        return {}
+
+    def folders(self):
+        return set()
+
+    def delete(self, path):
+        self.ops.append("delete " + path)
+
+    def mkdir(self, path):
+        self.ops.append("create " + path)
+
+    def mark(self):
+        return len(self.ops)
+
+    def rollback(self, mark):
+        del self.ops[mark:]
+
+
+class Batch:
+    def __init__(self, site, config, now, log, dry_run=False):
+        self.site = site
+        self.config = config
+        self.now = now
+        self.log = log
+        self.dry_run = dry_run
+        self.state = State(site, config)
+        self.ids = messages.Ids(config.globals("Domain"), now)
+        self.ctx = context.Context(site, config, self.state, now, log, self.ids, dry_run)
+        self.txn = None
+        self.txn_number = 0
+        self.in_txn = 0
+        self.units = []             # message names (and HOUSEKEEPING) in the open transaction
+        self._undo = None           # what begin() found, to forget the transaction by
+        self.failures = []          # (name, reason) in the open transaction
+        self.stats = {"messages": 0, "done": 0, "dropped": 0, "failed": 0, "vanished": 0,
+                      "files": 0, "recipients": 0}
+        self.todays_log = None      # today's log as it was on disk (report_member_problems)
+        self.reported_today = set()
+
+    def number_new_lists(self):
+        """Give a list section a person added by hand its MemberFile number."""
+        for name in self.config.list_names():
+            if not lists.number(self.config, name):
+                number = lists.next_number(self.config, self.site)
+                self.state.set_config(lists.section(name), "MemberFile", number)
+                self.log.log(logbook.MESSAGE, "list %s found in tristero.ini: member file lists/%s.ini"
+                             % (name, number))
+
+    # --- transactions ---
+
+    def begin(self):
+        if self.txn is None:
+            if self.dry_run:
+                self.txn = DryRun()
+            else:
+                self.txn_number += 1
+                self.txn = self.store(journal.Transaction, self.site.home, self.txn_number)
+            self.ctx.txn = self.txn
+            self.in_txn = 0
+            self.units = []
+            self._undo = (self.state.savepoint(), self.log.mark(), dict(self.stats), _remember(self.ctx))
+
+    def store(self, fn, *args):
+        """fn(*args), a disk error raised as StoreError (the run stops)."""
+        try:
+            return fn(*args)
+        except OSError as e:
+            raise StoreError(_disk_error(e))
+
+    def commit(self):
+        """Commit the open transaction: state files, failure notice, log lines.
+
+        When that fails for a reason other than the disk (a value no file can
+        hold, a bug), nothing of the transaction is written and the site is not
+        stopped: its messages are redone one at a time, each committed alone,
+        and the one whose own commit fails is set aside whole in spool/failed/
+        with a notice. The messages are still in spool/in/new/ until a commit
+        moves them, so each is done exactly once.
+        """
+        try:
+            self._commit()
+        except (StoreError, OSError, configmod.ConfigError):
+            raise
+        except Exception as e:
+            if self.txn is None or (not self.dry_run and not os.path.isdir(self.txn.staging)):
+                raise       # committed already: the next run's recovery finishes it
+            self._redo_alone(e)
+
+    def _commit(self):
+        if self.txn is None:
+            return
+        txn = self.txn
+        if self.failures:
+            self._notify_failures()
+        self.store(self.state.stage, txn)
+        data = self.log.take()
+        if data:
+            self.store(txn.append, self.log.path(), data)
+        if self.dry_run:
+            sys.stdout.write(data.decode("utf-8", "replace"))
+            for op in txn.ops:
+                print("  would " + op)
+        elif txn.ops:
+            for step, why in self.store(txn.commit) or ():
+                self.log.direct(logbook.ERROR, "journal: a step that cannot be done was skipped: %s: %s"
+                                % (step, why))
+        else:
+            txn.discard()
+        self.state.committed()
+        self.txn = self.ctx.txn = None
+        self.failures = []
+
+    def abort(self):
+        if self.txn is not None and not self.dry_run:
+            self.txn.discard()
+        self.txn = self.ctx.txn = None
+
+    def _forget(self):
+        """Throw the open transaction away, with every change it made in memory."""
+        state_mark, log_mark, stats, memory = self._undo
+        self.abort()
+        self.state.rollback(state_mark)
+        self.log.rollback(log_mark)
+        self.stats = stats
+        _restore(self.ctx, memory)
+        self.failures = []
+
+    def _redo_alone(self, error):
+        """The second wall (see commit): redo the transaction's units one by one."""
+        units = self.units
+        self._forget()
+        text = "a commit failed (%s); its %d message(s) are redone one at a time" % (
+            _why(error), sum(1 for u in units if u is not HOUSEKEEPING))
+        if self.dry_run:
+            sys.stderr.write("tristero: %s\n" % text)
+        else:
+            self.log.direct(logbook.ERROR, text)
+        for unit in units:
+            if unit is HOUSEKEEPING:
+                self.housekeep()
+            else:
+                self.process(unit)
+            try:
+                self._commit()
+            except (StoreError, OSError, configmod.ConfigError):
+                raise
+            except Exception as e:
+                self._forget()
+                self._set_aside(unit, _why(e))
+
+    def _set_aside(self, unit, why):
+        """Commit, alone, the message unit moved whole to spool/failed/ (the
+        housekeeping: skipped for the day) with a notice to the SuperUser."""
+        self.begin()
+        if unit is HOUSEKEEPING:
+            day = self.now.strftime("%Y-%m-%d")
+            self.log.log(logbook.ERROR, "housekeeping could not be committed, skipped until tomorrow: " + why)
+            self.notify("housekeeping-commit:" + day,
+                        "Tristero: the housekeeping of %s could not be committed" % day,
+                        "The day's housekeeping could not be committed (%s): nothing of it\n"
+                        "was done. It is tried again tomorrow.\n" % why)
+            self.store(self.txn.replace, housekeeping.stamp_path(self.site), (day + "\n").encode())
+        else:
+            self.stats["messages"] += 1
+            self._fail(unit, os.path.join(self.site.inbox, "new", unit),
+                       "its changes could not be committed: " + why, "commit")
+        self._commit()
+
+    def disk_reserve(self, free, held):
+        """The run stops short of DiskReserve: say so in the log and, once a day, to the
+        SuperUser (the messages held stay in spool/in/new, for a later run)."""
+        reserve = self.config.globals("DiskReserve")
+        text = ("%d MB free on the site's disk, less than DiskReserve (%d MB): no outbound mail is "
+                "written; %d message(s) left in spool/in/new for a later run%s" % (
+                    free, reserve, held, "" if held else " (the day's housekeeping waits too)"))
+        self.log.direct(logbook.ERROR, text)
+        day = self.now.strftime("%Y-%m-%d")
+        stamp = os.path.join(self.site.spool, "diskreserve.day")
+        try:
+            with open(stamp) as f:
+                told = f.read().strip() == day
+        except FileNotFoundError:
+            told = False
+        if told:
+            return
+        self.notify("diskreserve:" + day, "Tristero: the site's disk is nearly full", text + ".\n\nRuns go on "
+                    "taking no message (exit 75) until DiskReserve is free again; free some space, "
+                    "or lower DiskReserve in tristero.ini.\n")
+        self.store(self.txn.replace, stamp, (day + "\n").encode())
+        self._commit()
+
+    def set_aside_poison(self, name, deaths):
+        """Move name, which deaths runs that died had in hand (see poison), whole to
+        spool/failed/ unread, in the open transaction (the SuperUser is told)."""
+        self.begin()
+        self.units.append(name)
+        self.stats["messages"] += 1
+        self._fail(name, os.path.join(self.site.inbox, "new", name),
+                   "%d runs died while processing it (killed by a signal: out of memory, a "
+                   "crash); set aside unread" % deaths, "poison message")
+
+    def housekeep(self):
+        """The day's housekeeping (when due), into the open transaction."""
+        self.begin()
+        self.units.append(HOUSEKEEPING)
+        housekeeping.run(self)
+
+    def _notify_failures(self):
+        lines = ["%d message(s) could not be processed and were moved, whole, to" % len(self.failures),
+                 os.path.join(self.site.failed, "new") + ":", ""]
+        lines += ["  %s: %s" % (name, reason) for name, reason in self.failures[:200]]
+        if len(self.failures) > 200:
+            lines.append("  ... and %d more (see the log)" % (len(self.failures) - 200))
+        self.notify("failures:" + self.failures[0][0],
+                    "Tristero: %d message(s) moved to spool/failed" % len(self.failures), "\n".join(lines) + "\n")
+
+    # --- outcomes ---
+
+    def stage_outcome(self, outcome):
+        for mail in outcome.mails:
+            self.stage_mail(mail)
+        for path, data in outcome.appends:
+            self.store(self.txn.append, path, data)
+        for path, data in outcome.writes:
+            self.store(self.txn.replace, path, data)
+        for path in outcome.deletes:
+            self.store(self.txn.delete, path)
+        for path in outcome.folders:
+            self.store(self.txn.mkdir, path)
+
+    def report_member_problems(self):
+        """Log each line of a member file that was read amiss (file:line), and tell the
+        SuperUser, once a day per file (today's log says whether it was done)."""
+        while self.state.member_problems:
+            path, problems = self.state.member_problems.pop(0)
+            rel = os.path.relpath(path, self.site.home)
+            for line, why in problems:
+                self.log.log(logbook.ERROR, "member file %s:%d: %s" % (rel, line, why))
+            marker = "member file %s: reported to the SuperUser" % rel
+            if marker in self._todays_log():
+                continue
+            self.log.log(logbook.ERROR, marker)
+            self.reported_today.add(marker)
+            self.ctx.notify("Tristero: %s needs a look" % rel,
+                            "These lines of %s were not read as written:\n\n%s\n\n"
+                            "Members on such lines get no mail until the file is mended; "
+                            "'tristero.py check' lists them too.\nYou are told once a day.\n"
+                            % (rel, "\n".join("  line %d: %s" % p for p in problems)))
+
+    def _todays_log(self):
+        if self.todays_log is None:
+            try:
+                with open(self.site.log_file(self.now), encoding="utf-8", errors="replace") as f:
+                    self.todays_log = f.read()
+            except FileNotFoundError:
+                self.todays_log = ""
+        return self.todays_log + "".join(self.reported_today)
+
+    def stage_mail(self, mail):
+        """Write one outgoing message as BSMTP files of at most MaxRecipients each.
+
+        Recipients stream in the order given (a member list's, which its file
+        keeps sorted by domain, see members.MemberList.write); each envelope
+        is sorted by domain again. No copy of a large list is made here.
+        """
+        limit = self.config.globals("MaxRecipients")
+        stuffed = spools.dot_stuff(mail.data)
+        if not spools.valid_envelope_address(mail.sender):
+            raise ValueError("envelope sender %r is not an address" % mail.sender)
+        chunk = []
+        for r in mail.recipients:
+            if not spools.valid_envelope_address(r) or not r:
+                self.log.log(logbook.ACTION, "  skipped recipient %r: not an address" % r)
+                continue
+            chunk.append(r)
+            if len(chunk) == limit:
+                self._write_envelope(mail.sender, chunk, stuffed)
+                chunk = []
+        if chunk:
+            self._write_envelope(mail.sender, chunk, stuffed)
+
+    def _write_envelope(self, sender, recipients, stuffed):
+        recipients.sort(key=lambda r: (domain_order(r.lower()), r))
+        name = self.ids.file_name(self.ids.next())
+        self.store(self.txn.outbound, name, spools.bsmtp(sender, recipients, stuffed))
+        self.stats["files"] += 1
+        self.stats["recipients"] += len(recipients)
+
+    # --- units of work ---
+
+    @contextlib.contextmanager
+    def unit_of_work(self, label, failure=None):
+        """One unit of work in the open transaction: a message, a list's digests, a
+        housekeeping step, a notice.
+
+        The body works through the Context (batch.ctx), whose Outcome is fresh and
+        whose message ids follow label; when it ends, the Outcome is staged. A failure
+        of the disk (StoreError) goes up and stops the run. Any other error, or a body
+        that calls unit.cancel(why), rolls the unit back (transaction, state, log,
+        counts of what was written); an error is logged and, with failure given, told
+        to the SuperUser. Either way the caller goes on: unit.error says what happened.
+        """
+        self.begin()
+        marks = self.txn.mark(), self.state.savepoint(), self.log.mark(), dict(self.stats)
+        unit = Unit(label)
+        self.ctx.outcome = context.Outcome()
+        self.ids.start(label)
+        try:
+            yield unit
+            if not unit.cancelled:
+                self.stage_outcome(self.ctx.outcome)
+        except StoreError:
+            raise
+        except Exception as e:
+            unit.error = e
+        finally:
+            self.ctx.outcome = context.Outcome()
+        if unit.error is not None or unit.cancelled:
+            txn_mark, state_mark, log_mark, stats = marks
+            self.txn.rollback(txn_mark)
+            self.state.rollback(state_mark)
+            self.log.rollback(log_mark)
+            self.stats.update({k: stats[k] for k in ("files", "recipients")})
+        if unit.error is not None and failure is not None:
+            why = "%s: %s" % (type(unit.error).__name__, messages.clean(unit.error, 300))
+            self.log.log(logbook.ERROR, failure.log % why)
+            self.notify("failure:" + label, failure.subject, failure.text % why)
+
+    def notify(self, label, subject, text):
+        """Tell the SuperUser, in a unit of its own; a notice that cannot be staged
+        either is only logged."""
+        with self.unit_of_work(label) as unit:
+            self.ctx.notify(subject, text)
+        if unit.error is not None:
+            self.log.log(logbook.ERROR, "the SuperUser was not told (%s): %s: %s" % (
+                subject, type(unit.error).__name__, messages.clean(unit.error, 300)))
+
+    # --- messages ---
+
+    def process(self, name):
+        """Process one inbound message into the open transaction."""
+        self.begin()
+        self.units.append(name)
+        path = os.path.join(self.site.inbox, "new", name)
+        try:
+            raw = read_inbound(path)
+            durable.crash_on(raw)
+        except FileNotFoundError:
+            # Taken away since the listing (another tool, a person): nothing to do.
+            self.stats["vanished"] += 1
+            self.log.log(logbook.MESSAGE, "%s vanished from spool/in/new before it was read" % name)
+            return
+        except (OSError, ValueError) as e:
+            self.stats["messages"] += 1
+            self._fail(name, path, "cannot be read: %s" % (getattr(e, "strerror", None) or e), "spool")
+            return
+        self.stats["messages"] += 1
+        m = context.Inbound(name, raw)
+        result = kept = None
+        with self.unit_of_work(name) as unit:
+            result = pipeline.process(self.ctx, m)
+            if result.kind == "failed":
+                unit.cancel()
+            else:
+                self.report_member_problems()
+                kept = redact.stored(m)
+        if unit.error is not None:
+            e = unit.error
+            where = traceback.extract_tb(e.__traceback__)[-1]
+            self._fail(name, path, "internal error %s: %s (%s:%d)" % (
+                type(e).__name__, messages.clean(e, 300), os.path.basename(where.filename), where.lineno),
+                "pipeline", m)
+            return
+        if result.kind == "failed":
+            self._fail(name, path, result.action, result.rule, m)
+            return
+        self.stats[result.kind] += 1
+        self._log_message(m, result)
+        for note in m.notes:
+            self.log.log(logbook.ACTION, "  " + note)
+        self._keep(kept, path, os.path.join(self.site.inbox, "cur", spools.processed_name(name)))
+        self.in_txn += 1
+
+    def _keep(self, data, path, done):
+        """Move the processed message to spool/in/cur/; one that carried a password is
+        kept there as data, each secret replaced (redact.stored). Both through the
+        journal: the message in new/ is replaced by data, then moved, so that at every
+        instant it is in one place, and a repeat of either step does nothing."""
+        if data is not None:
+            self.store(self.txn.replace, path, data)
+        self.store(self.txn.move, path, done)
+
+    def _log_message(self, m, result, name=None):
+        self.log.log(logbook.MESSAGE if result.kind != "failed" else logbook.ERROR,
+                     "%s %s from=<%s> to=<%s>: %s [%s]" % (
+                         name or m.name, messages.clean(m.id, 200), m.author,
+                         ",".join(m.destinations), result.action, result.rule))
+
+    def _fail(self, name, path, reason, rule, m=None):
+        self.stats["failed"] += 1
+        m = m or context.Inbound(name, b"")
+        self._log_message(m, kinds.failed("moved to spool/failed: " + reason, rule))
+        dst = self.store(self.txn.move, path, os.path.join(self.site.failed, "new", name))
+        self.failures.append((os.path.basename(dst), reason))
+        self.in_txn += 1
+
+
+def read_inbound(path):
+    """The bytes of an inbound message; refuses anything but a regular file.
+
+    A FIFO would block the batch and a link could point anywhere, so both are
+    refused (ValueError) without being opened through.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise ValueError("a symbolic link, not a message")
+        raise
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ValueError("not a regular file (%s)" % _KINDS.get(stat.S_IFMT(st.st_mode), "special file"))
+        # One read of the whole file: no second copy of a big message.
+        chunks = [os.read(fd, st.st_size)] if st.st_size else []
+        while True:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def _why(e):
+    """An exception as one line: its kind, what it says, where it came from."""
+    where = traceback.extract_tb(e.__traceback__)[-1] if e.__traceback__ else None
+    return "%s: %s%s" % (type(e).__name__, messages.clean(e, 300),
+                         " (%s:%d)" % (os.path.basename(where.filename), where.lineno) if where else "")
+
+
+def _remember(ctx):
+    """Copies of what the context keeps for the whole run (counters, sets, caches)."""
+    return {k: copy.copy(v) for k, v in vars(ctx).items() if isinstance(v, (set, dict, list))}
+
+
+def _restore(ctx, memory):
+    """Put back what _remember copied; what was made since is dropped."""
+    for k in [k for k, v in vars(ctx).items() if isinstance(v, (set, dict, list)) and k not in memory]:
+        delattr(ctx, k)
+    vars(ctx).update(memory)
+
+
+_KINDS = {stat.S_IFDIR: "a folder", stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket",
+          stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device"}
+
+
+def run(site, now, dry_run=False, verbose=False):
+    """One batch (tristero.py run); returns the exit status (0, or sysexits.h's 70, 74, 75, 78)."""
+    try:
+        if dry_run:
+            config = configmod.load(site.home, create=False)
+            log = _logbook(site, now, config, verbose)
+            for name in journal.pending(site.home):
+                print("a committed transaction (%s) is pending; the next run finishes it" % name)
+            return _run_locked(site, config, now, log, dry_run, verbose)
+        site.ensure()
+        with locks.hold(site.lock):
+            # The journal first: a transaction it finishes may change tristero.ini
+            # and member files, which must be read as it leaves them.
+            try:
+                recovered, failure = journal.recover(site.home), None
+            except OSError as e:
+                failure = ("disk failure while finishing an interrupted transaction, batch "
+                           "stopped (nothing lost; run again): %s" % _disk_error(e))
+            except (ValueError, KeyError) as e:
+                failure = ("cannot finish an interrupted transaction in %s (a person must look): %s"
+                           % (os.path.join(site.spool, "txn"), e))
+            config = configmod.load(site.home, create=True)
+            log = _logbook(site, now, config, verbose)
+            if failure:
+                return _stop(log, failure)
+            if any(recovered):
+                log.direct(logbook.MESSAGE, "recovered: %d committed transaction(s) finished, %d "
+                           "uncommitted discarded (their messages are redone)" % recovered)
+            for step, why in getattr(recovered, "skipped", ()):
+                log.direct(logbook.ERROR, "journal: a step that cannot be done was skipped: %s: %s" % (step, why))
+            return _run_locked(site, config, now, log, dry_run, verbose)
+    except locks.Busy:
+        if verbose:
+            sys.stderr.write("tristero: another run holds %s; nothing done\n" % site.lock)
+        return EX_TEMPFAIL
+    except OSError as e:
+        # Outside any transaction (folders, tristero.ini, the lock): nothing to undo.
+        sys.stderr.write("tristero: disk failure, batch stopped (nothing lost; run again): %s\n"
+                         % _disk_error(e))
+        return EX_IOERR
+
+
+def disk_short(site, config):
+    """The megabytes free on the site's disk when fewer than DiskReserve (0: no reserve),
+    else None."""
+    reserve = config.globals("DiskReserve")
+    if reserve <= 0:
+        return None
+    st = os.statvfs(site.home)
+    free = st.f_bavail * st.f_frsize // (1024 * 1024)
+    return free if free < reserve else None
+
+
+def _logbook(site, now, config, verbose):
+    return logbook.Logbook(site, now, config.globals("LogLevel"), config.globals("LogScreen"), echo=verbose)
+
+
+def _disk_error(e):
+    """An OSError as one line: the file it concerns and what went wrong."""
+    return "%s: %s" % (getattr(e, "filename", None) or "disk", getattr(e, "strerror", None) or e)
+
+
+def _stop(log, text):
+    """Report a failure of the disk that stops the batch (exit 74), in the log and on stderr."""
+    log.direct(logbook.ERROR, text)
+    sys.stderr.write("tristero: %s\n" % text)
+    return EX_IOERR
+
+
+def _run_locked(site, config, now, log, dry_run, verbose):
+    started = time.monotonic()
+    batch = Batch(site, config, now, log, dry_run)
+    progress = watch = None
+    try:
+        batch.number_new_lists()
+        names = spools.inbound(site)
+        progress = Progress(len(names)) if sys.stderr.isatty() and names else None
+        log.progress = progress
+        # A dry run "commits" (prints) after every message, so its report reads in order.
+        every = 1 if dry_run else config.globals("CommitEvery")
+        watch = None if dry_run else poison.Watch(site, names)
+        if watch and watch.found:
+            log.direct(logbook.ERROR, "recovered: " + watch.report())
+        short = None
+        for i, name in enumerate(names, 1):
+            short = None if dry_run else disk_short(site, config)
+            if short is not None:
+                short = (short, len(names) - i + 1)
+                break
+            opening = batch.txn is None or batch.in_txn == 0
+            deaths = watch and batch.store(watch.before, name, opening, every if opening else every - batch.in_txn)
+            if deaths and deaths >= poison.CRASHES:
+                batch.set_aside_poison(name, deaths)
+            else:
+                batch.process(name)
+            if batch.in_txn >= every:
+                batch.commit()
+            if progress:
+                progress.show(i)
+        if short is None and not dry_run and disk_short(site, config) is not None:
+            short = (disk_short(site, config), 0)
+        if short is None:
+            batch.housekeep()
+        batch.commit()
+        if short is not None:
+            batch.disk_reserve(*short)
+        if watch:
+            watch.clear()
+    except (StoreError, OSError) as e:
+        batch.abort()
+        if watch:
+            watch.clear()
+        return _stop(log, "disk failure, batch stopped (nothing lost; run again): %s"
+                     % (e if isinstance(e, StoreError) else _disk_error(e)))
+    except configmod.ConfigError as e:
+        batch.abort()
+        if watch:
+            watch.clear()
+        for p in e.problems:
+            log.direct(logbook.ERROR, "tristero.ini was changed during the run and no longer "
+                       "reads; not overwritten, batch stopped: %s" % p)
+        raise
+    finally:
+        log.progress = None
+        if progress:
+            progress.done()
+    s = batch.stats
+    summary = ("%d message(s): %d done, %d dropped, %d failed%s; %d outbound file(s) to %d "
+               "recipient(s); %.1f s" % (
+                   s["messages"], s["done"], s["dropped"], s["failed"],
+                   ", %d vanished" % s["vanished"] if s["vanished"] else "",
+                   s["files"], s["recipients"], time.monotonic() - started))
+    if not dry_run and s["messages"]:
+        log.direct(logbook.MESSAGE, "run: " + summary)
+    if verbose or dry_run:
+        sys.stderr.write("tristero: %s%s\n" % ("(dry run) " if dry_run else "", summary))
+    if short is not None:
+        sys.stderr.write("tristero: less than DiskReserve (%d MB) is free on the site's disk: %d "
+                         "message(s) left in spool/in/new for a later run\n" % (config.globals("DiskReserve"), short[1]))
+        return EX_TEMPFAIL
+    return EX_OK
+
+
+class Progress:
+    """A progress bar on the terminal, redrawn at most ten times a second; the log
+    (logbook) wipes it before a line and draws it again after."""
+
+    def __init__(self, total):
+        self.total = total
+        self.last = 0.0
+        self.done_count = 0
+
+    def show(self, done):
+        self.done_count = done
+        t = time.monotonic()
+        if t - self.last < 0.1 and done < self.total:
+            return
+        self.last = t
+        self.redraw()
+
+    def redraw(self):
+        width = 30
+        filled = width * self.done_count // self.total
+        sys.stderr.write("\rtristero: [%s%s] %d/%d" % ("#" * filled, "." * (width - filled),
+                                                      self.done_count, self.total))
+        sys.stderr.flush()
+
+    def clear(self):
+        sys.stderr.write("\r\x1b[K")
+
+    def done(self):
+        sys.stderr.write("\n")

@@ -1,0 +1,221 @@
+"""The Context: what the pipeline's steps, the handlers and the commands work with (the
+site, its state, the clock) and the Outcome they collect, which the batch commits."""
+
+import collections
+import email.utils
+import os
+import secrets
+
+from tristero.core import messages, redact, text
+from tristero.model import cookies, lists, logbook, quotas
+from tristero.policy import rights
+
+
+class Outgoing:
+    """One message to send: envelope sender, recipients (may be a lazy iterable), bytes."""
+
+    def __init__(self, sender, recipients, data):
+        self.sender, self.recipients, self.data = sender, recipients, data
+
+
+class Outcome:
+    """Everything one message causes, collected before anything is written."""
+
+    def __init__(self):
+        self.mails = []
+        self.appends = []      # (path, bytes)
+        self.writes = []       # (path, bytes)
+        self.deletes = []      # paths
+        self.folders = []      # paths of folders to create
+        self.actions = []      # (what was done, the rule or setting that decided it)
+
+
+class Inbound:
+    """An inbound message and what the pipeline learns about it."""
+
+    def __init__(self, name, raw):
+        self.name = name
+        self.raw = raw
+        self.msg = None
+        self.id = name
+        self.author = ""
+        self.author_name = ""
+        self.author_recovered = False  # the author was read from the text (rights.unproven)
+        self.return_path = None
+        self.destinations = []
+        self.automatic = None      # why it is automatic mail, or None
+        self.own = None            # why it is mail the site itself sent, come back (loops)
+        self.redirects = {}        # destination -> (handler, list) chosen by screening
+        self.report = None         # whether it looks like a delivery report (bounces.is_report)
+        self.notes = []            # what reading it taught (charset guesses ...)
+        self.too_many_parts = None  # (why, rule) it was not read whole (MaxParts), or None
+        self._text = None
+        self._subject = None
+
+    def text(self):
+        """The message's readable text (decoded once)."""
+        if self._text is None:
+            self._text = messages.body_text(self.msg, self.notes)
+        return self._text
+
+    def subject(self):
+        if self._subject is None:
+            self._subject = messages.header(self.msg, "Subject")
+        return self._subject
+
+
+# Characters of a reply's subject when it goes to a stranger (Context.stranger).
+STRANGER_SUBJECT = 60
+
+
+class Context:
+    """What the steps and handlers work with: the site, its state, the clock, the outcome."""
+
+    def __init__(self, site, config, state, now, log, ids, dry_run=False):
+        self.site = site
+        self.dry_run = dry_run
+        self._cookie_key = None
+        self.config = config
+        self.state = state
+        self.now = now
+        self.log = log
+        self.ids = ids
+        self.outcome = Outcome()
+        self.texts = text.Texts(site.templates)
+        self.txn = None            # the open transaction (read by repository: read your writes)
+        # Subscriptions made by each sender in this run (MaxSessionSubs), and
+        # the addresses sent a confirmation (one each per run: no mail bombing).
+        self.session_subs = collections.Counter()
+        self.confirmations_sent = set()
+        # The pattern sections compiled, built once per run (see screening).
+        self.compiled = {}
+        # Of the message being processed: its author when read from its text
+        # (rights.unproven), and the users whose password it gave wrong (rights).
+        self.unproven = None
+        self.password_failed = set()
+        # The sent index (see bounces): read when a report first needs it; what this run sent.
+        self.sent_index = None
+        self.sent_now = set()
+
+    def text(self, key, reader=None, **fields):
+        """The text key (core.text) in the language of reader (an address; None: the
+        site's Language), its fields filled in."""
+        return self.texts.get(key, self.language(reader), **fields)
+
+    def language(self, reader=None):
+        """The language texts to reader are written in: the site's Language."""
+        return self.config.globals("Language")
+
+    def cookie_key(self):
+        """The site's cookie secret; a dry run that finds none uses a throw-away one
+        rather than write tristero.key."""
+        if self._cookie_key is None:
+            if self.dry_run and not os.path.exists(cookies.key_path(self.site)):
+                self._cookie_key = secrets.token_bytes(32)
+            else:
+                self._cookie_key = cookies.key(self.site)
+        return self._cookie_key
+
+    @property
+    def domain(self):
+        return self.config.globals("Domain")
+
+    def domains(self):
+        return [self.domain] + self.config.globals("Domains")
+
+    def robot_address(self):
+        return "%s@%s" % (self.config.globals("ListProcName")[0].lower(), self.domain)
+
+    def robot_from(self):
+        return email.utils.formataddr((self.config.globals("ServerName"), self.robot_address()))
+
+    def ours(self, address):
+        return address.rpartition("@")[2].lower() in self.domains()
+
+    # --- collecting the outcome ---
+
+    def act(self, action, rule):
+        """Record what was done and which rule or setting decided it."""
+        self.outcome.actions.append((action, rule))
+        self.log.log(logbook.ACTION, "  %s (%s)" % (action, rule))
+
+    def send(self, sender, recipients, data):
+        self.outcome.mails.append(Outgoing(sender, recipients, data))
+
+    def append(self, path, data):
+        self.outcome.appends.append((path, data))
+
+    def write(self, path, data):
+        # The commit stages writes before deletes: a file written after its
+        # removal (KILL, then PUT) must not be removed with the old one.
+        if path in self.outcome.deletes:
+            self.outcome.deletes.remove(path)
+        self.outcome.writes.append((path, data))
+
+    def delete(self, path):
+        self.outcome.deletes.append(path)
+
+    def mkdir(self, path):
+        self.outcome.folders.append(path)
+
+    def message(self, to, subject, text, in_reply_to=None, kind="auto-replied", headers=()):
+        """A message from the robot (RFC 3834 marked), as an EmailMessage."""
+        extra = [("Auto-Submitted", kind), ("X-Loop", self.robot_address())]
+        in_reply_to = messages.message_id_text(in_reply_to)
+        if in_reply_to:
+            extra += [("In-Reply-To", in_reply_to), ("References", in_reply_to)]
+        return messages.new_message(self.robot_from(), to, subject, text, self.now,
+                                    self.ids.message_id(self.ids.next()), extra + list(headers))
+
+    def send_message(self, msg, recipients, sender=""):
+        """Send an EmailMessage; robot mail goes with the null sender (RFC 3834)."""
+        self.send(sender, list(recipients), messages.serialize(msg))
+
+    def stranger(self, who):
+        """True when who is neither a member nor the owner of a list here, nor a PostMaster
+        or the SuperUser (an author read from the text is a stranger): a From anyone
+        can forge, whom replies must not flood (MaxStrangerReplies)."""
+        if rights.unproven(self, who):
+            return True
+        if rights.privileged(self, who):
+            return False
+        for name in self.config.list_names():
+            if rights.is_owner(self.config, who, name) or (
+                    lists.number(self.config, name) and rights.is_member(self.state, self.config, who, name)):
+                return False
+        return True
+
+    def reply(self, inbound, text, subject=None, attachments=()):
+        """Answer the author of inbound (never automatic mail); attachments: [(name, bytes)].
+
+        A stranger (see stranger) gets at most MaxStrangerReplies replies a day,
+        their subjects cut to STRANGER_SUBJECT characters; beyond, no reply (logged).
+        """
+        if inbound.automatic:
+            self.act("no reply to automatic mail", inbound.automatic)
+            return False
+        stranger = self.stranger(inbound.author)
+        if stranger:
+            if not quotas.stranger_reply(self, inbound.author):
+                self.act("no reply to %s: %d replies went today to this address, which is not a "
+                         "member of a list here" % (inbound.author, self.config.globals("MaxStrangerReplies")),
+                         "MaxStrangerReplies")
+                return False
+        if not subject:
+            original = inbound.subject() or "your message"
+            subject = original if original.lower().startswith("re:") else "Re: " + original
+        if stranger:
+            subject = messages.clean(subject, STRANGER_SUBJECT)
+        # A subject may hold a command and its password (approve pw ...): never echoed.
+        msg = self.message(inbound.author, redact.subject(subject), text, inbound.id)
+        if attachments:
+            messages.attach(msg, attachments)
+        self.send_message(msg, [inbound.author])
+        return True
+
+    def notify(self, subject, text):
+        """Tell the SuperUser (if there is one)."""
+        superuser = self.config.globals("SuperUser")
+        if superuser:
+            msg = self.message(superuser, subject, text, kind="auto-generated")
+            self.send_message(msg, [superuser])

@@ -1,0 +1,1115 @@
+"""The file repository: each list's folder, archive/NNNNNNNN/, and the robot's file commands.
+
+No name from mail reaches the disk unchecked. A name is whitelisted part by
+part (no empty, "." or ".." part, no leading dot, no slash, backslash or
+Unicode look-alike of one, no control, format or odd blank character, no
+character Windows reserves, no device name such as CON or NUL), joined to the
+folder, walked with no link followed on the way, and the result checked to be
+still inside the folder. Files are opened without following a link and must
+be regular files with no other name (hard link). What is stored is bounded by
+MaxFileSize, what one message carries by MaxReplySize.
+
+The default archive, archive/00000000, is the folder of file commands that
+name no list (rights: rights.FILE_ACTIONS). CD changes the folder for the
+rest of a message.
+"""
+
+import datetime
+import email.header
+import errno
+import os
+import re
+import stat
+import unicodedata
+
+from tristero.core import messages
+from tristero.model import audit, lists, quotas
+from tristero.policy import rights
+from tristero.services import session
+
+DEFAULT = "00000000"
+MAX_DEPTH = 8              # folders below a list's folder
+MAX_NAME = 1024            # characters in a path given by mail
+MAX_LISTED = 2000          # files an INDEX shows
+MAX_PER_COMMAND = 20       # files one GET, FETCH or KILL names
+
+# The separators, and what looks like one to a person or turns into one under
+# Unicode normalisation somewhere else (a web server, Samba, another OS).
+_SLASHES = set("/\\\u2215\u2044\u29f8\u29f9\u2571\u2572\u2216\ufe68\uff0f\uff3c\u1735\u3033")
+_RESERVED = set(':*?"<>|')
+_DEVICES = {"CON", "PRN", "AUX", "NUL", "CLOCK$", "CONIN$", "CONOUT$"} | {
+    "%s%d" % (d, n) for d in ("COM", "LPT") for n in range(10)}
+
+# Files that make up a list's face (manual: "Friendlier Messages"); only the
+# list's owner writes them. FILELIST.TXT and LISTBOT.TXT act with the site's
+# authority (manual: "only privileged users may actually write to this file").
+CONTROL = {"readme.txt", "welcome.txt", "farewell.txt", "index.txt"}
+CONTROL_FOLDERS = {"readme", "welcome", "farewell"}
+EXECUTABLE = {"filelist.txt", "listbot.txt"}
+_DAY_FILE = re.compile(r"\d{8}\.txt")
+
+
+class Refused(ValueError):
+    """A name or file the repository will not use; str() says why."""
+    status = "refused"
+
+
+class Missing(Refused):
+    status = "error"
+
+
+# --- names and paths -------------------------------------------------------
+
+def _part_problem(part):
+    """Why part cannot be one part of a file name, or None."""
+    if part in ("", ".", ".."):
+        return "an empty part, '.' or '..'"
+    if part.startswith("."):
+        return "a hidden name (it begins with a dot)"
+    if part != part.strip(" ") or part.endswith("."):
+        return "a part that begins or ends with a blank, or ends with a dot"
+    for ch in part:
+        if ch in _SLASHES:
+            return "a slash, a backslash or a look-alike of one (U+%04X)" % ord(ch)
+        if ch in _RESERVED:
+            return "the character %s" % ch
+        if ch != " " and unicodedata.category(ch)[0] in "CZ":
+            return "a control, format or blank character (U+%04X)" % ord(ch)
+    folded = unicodedata.normalize("NFKC", part)
+    if folded.startswith(".") or any(c in _SLASHES or c in _RESERVED for c in folded):
+        return "characters that normalise to a slash, a dot or a reserved character"
+    if any(p.split(".", 1)[0].rstrip(" ").upper() in _DEVICES for p in (part, folded)):
+        return "a device name (%s)" % part.split(".", 1)[0]
+    if len(part.encode("utf-8")) > 255:
+        return "a part longer than 255 bytes"
+    return None
+
+
+def check_name(name, single=False):
+    """The parts of name (a relative path, "/" between parts); raises Refused.
+
+    single: name must be one file name (an attachment's), not a path.
+    """
+    if not isinstance(name, str) or not name:
+        raise Refused("no file name was given")
+    if "\x00" in name:
+        raise Refused("a file name may not contain a NUL character")
+    if len(name) > MAX_NAME:
+        raise Refused("a file name may have at most %d characters" % MAX_NAME)
+    if name.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", name):
+        raise Refused("%s is an absolute path: names are relative to the list's folder"
+                      % messages.clean(name, 80))
+    parts = name.split("/")
+    if single and len(parts) > 1:
+        raise Refused("%s is a path, not a file name" % messages.clean(name, 80))
+    if len(parts) > MAX_DEPTH + 1:
+        raise Refused("at most %d folders deep" % MAX_DEPTH)
+    for part in parts:
+        why = _part_problem(part)
+        if why:
+            raise Refused("%s is not allowed as a file name: %s" % (messages.clean(name, 80), why))
+    return parts
+
+
+def resolve(root, name, single=False):
+    """The path of name inside the folder root; raises Refused.
+
+    Whitelist, join, walk (no link followed, every folder on the way a
+    folder), then check that the result is still inside root.
+    """
+    parts = check_name(name, single)
+    if os.path.islink(root):
+        raise Refused("the folder of %s is a link: links are not followed" % messages.clean(name, 80))
+    path = root
+    for i, part in enumerate(parts):
+        path = os.path.join(path, part)
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            break
+        except NotADirectoryError:
+            raise Refused("%s: a part of it is a file, not a folder" % name)
+        if stat.S_ISLNK(st.st_mode):
+            raise Refused("%s is a link: links are not followed" % "/".join(parts[:i + 1]))
+        if i < len(parts) - 1 and not stat.S_ISDIR(st.st_mode):
+            raise Refused("%s is not a folder" % "/".join(parts[:i + 1]))
+    full = os.path.join(root, *parts)
+    real_root = os.path.realpath(root)
+    if os.path.commonpath([real_root, os.path.realpath(full)]) != real_root:
+        raise Refused("%s is outside the folder" % name)
+    return full
+
+
+def safe_name(name, fallback):
+    """A name for a file made from a name in mail: each character a name may not
+    hold becomes "_"; fallback when nothing usable is left."""
+    name = (name or "").replace("/", "_").replace("\\", "_")
+    out = "".join(c if not _part_problem("x" + c + "x") else "_" for c in name).strip(" .")
+    out = out.encode("utf-8")[:200].decode("utf-8", "ignore").strip(" .")
+    if not out or _part_problem(out):
+        return fallback
+    return out
+
+
+# --- reading and listing -------------------------------------------------------
+
+_KINDS = {stat.S_IFDIR: "a folder", stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket",
+          stat.S_IFCHR: "a device", stat.S_IFBLK: "a device"}
+
+
+def read(path, limit, what=None, ctx=None):
+    """The bytes of the regular file at path, at most limit of them; raises Refused.
+
+    With ctx, as the run's staged changes leave it (see _staged_read).
+    """
+    what = what or os.path.basename(path)
+    if ctx is not None:
+        data = _staged_read(ctx, path, limit, what)
+        if data is not None:
+            return data
+    return _read_disk(path, limit, what)
+
+
+def _read_disk(path, limit, what):
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise Missing("there is no file %s" % what)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise Refused("%s is a link: links are not followed" % what)
+        if e.errno == errno.ENOTDIR:
+            raise Missing("there is no file %s" % what)
+        raise Refused("%s cannot be read: %s" % (what, e.strerror))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise Refused("%s is %s, not a file" % (what, _KINDS.get(stat.S_IFMT(st.st_mode), "not a file")))
+        if st.st_nlink > 1:
+            raise Refused("%s has other names (hard links): it is not sent" % what)
+        if st.st_size > limit:
+            raise Refused("%s is %s; at most %s go in one message (MaxReplySize)"
+                          % (what, size_text(st.st_size), size_text(limit)))
+        chunks, left = [], limit + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        data = b"".join(chunks)
+        if len(data) > limit:
+            raise Refused("%s grew past %s while it was read" % (what, size_text(limit)))
+        return data
+    finally:
+        os.close(fd)
+
+
+def listing(root, ctx=None):
+    """[(name, size, mtime)] of the files under root a GET can fetch, by name; hidden
+    names, links, special files and names no GET could give are left out.
+
+    With ctx, as the run's staged changes leave it (a file staged has the
+    run's clock for its time).
+    """
+    out = _listing_disk(root)
+    if ctx is None:
+        return out
+    files = {name: (size, mtime) for name, size, mtime in out}
+    for path in staged_paths(ctx, root):
+        parts = os.path.relpath(path, root).split(os.sep)
+        state = staged_state(ctx, path)
+        if state is None or len(parts) > MAX_DEPTH + 1 or any(_part_problem(p) for p in parts):
+            continue
+        name = "/".join(parts)
+        if state[0]:
+            files[name] = (state[1], ctx.now.timestamp())
+        else:
+            files.pop(name, None)
+    return sorted((name, size, mtime) for name, (size, mtime) in files.items())
+
+
+def _listing_disk(root):
+    out = []
+    stack = [("", root, 0)]
+    while stack:
+        rel, path, depth = stack.pop()
+        try:
+            entries = sorted(os.scandir(path), key=lambda e: e.name)
+        except (FileNotFoundError, NotADirectoryError, PermissionError):
+            continue
+        for e in entries:
+            if _part_problem(e.name):
+                continue
+            try:
+                st = e.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            name = rel + e.name
+            if stat.S_ISDIR(st.st_mode) and depth < MAX_DEPTH:
+                stack.append((name + "/", e.path, depth + 1))
+            elif stat.S_ISREG(st.st_mode) and st.st_nlink == 1:
+                out.append((name, st.st_size, st.st_mtime))
+    out.sort()
+    return out
+
+
+def find(root, lower_name, ctx=None):
+    """The path of the top-level file of root whose name is lower_name, case ignored, or
+    None; with ctx, as the run's staged changes leave root."""
+    try:
+        names = set(os.listdir(root))
+    except (FileNotFoundError, NotADirectoryError):
+        names = set()
+    if ctx is not None:
+        for path in staged_paths(ctx, root):
+            if os.path.dirname(path) == root:
+                state = staged_state(ctx, path)
+                (names.add if state[0] else names.discard)(os.path.basename(path))
+    for n in sorted(names):
+        if n.lower() == lower_name and not _part_problem(n):
+            return os.path.join(root, n)
+    return None
+
+
+def folder_files(ctx, root, sub):
+    """[(name, bytes)] of the files in root/sub (readme/, welcome/, farewell/), by name,
+    together at most MaxReplySize; what does not fit is logged and left out."""
+    folder = os.path.join(root, sub)
+    if os.path.islink(folder):
+        return []
+    out, left = [], max_reply(ctx)
+    for name, size, _ in listing(folder, ctx):
+        if "/" in name:
+            continue
+        try:
+            data = read(os.path.join(folder, name), left, ctx=ctx)
+        except Refused as e:
+            ctx.act("%s/%s not attached: %s" % (sub, name, e), "MaxReplySize")
+            continue
+        out.append((name, data))
+        left -= len(data)
+    return out
+
+
+def text_file(root, name, limit=1 << 20, ctx=None):
+    """The text of the file name in root (readme.txt ...), or None when there is none."""
+    try:
+        data = read(os.path.join(root, name), limit, ctx=ctx)
+    except Refused:
+        return None
+    return data.decode("utf-8", "replace")
+
+
+def descriptions(root, names, ctx=None):
+    """({file: description}, [other lines]) from root's index.txt: a line that begins
+    with the name of a file (in double quotes if it has blanks) describes it."""
+    text = text_file(root, "index.txt", ctx=ctx) or ""
+    known = set(names)
+    found, other = {}, []
+    for line in text.splitlines():
+        s = line.strip()
+        if not s:
+            continue
+        if s.startswith('"') and '"' in s[1:]:
+            name, rest = s[1:].split('"', 1)
+        else:
+            name, _, rest = s.partition(" ")
+            if "\t" in name:
+                name, _, more = name.partition("\t")
+                rest = more + " " + rest
+        if name in known:
+            found[name] = " ".join(rest.split())
+        else:
+            other.append(line.rstrip())
+    return found, other
+
+
+# --- sizes and limits ------------------------------------------------------------
+
+def size_text(n):
+    if n < 10240:
+        return "{:,} bytes".format(n)
+    if n < 10 * 1024 * 1024:
+        return "%.1f KB" % (n / 1024.0)
+    return "%.1f MB" % (n / 1048576.0)
+
+
+def max_reply(ctx):
+    return ctx.config.globals("MaxReplySize") * 1024
+
+
+def max_file(ctx):
+    return ctx.config.globals("MaxFileSize") * 1024
+
+
+# --- the budgets of what requests send ---------------------------------------------------
+# GET, FETCH, CONFIG SENDFILE/ATTACH, INDEX and SEARCH share one budget per
+# command message (MaxReplySize, all files and copies together) and one per
+# sender per day (MaxReplyDaily, see quotas). What counts is what is sent: a
+# file attached as its encoding takes it, a message of its own (FETCH, CONFIG
+# SENDFILE) whole, a listing line by line. One copy counts each time it goes.
+
+def carried(n):
+    """The bytes a file of n bytes takes at most attached to a message (base64, lines
+    of 76 characters and CRLF)."""
+    n4 = (n + 2) // 3 * 4
+    return n4 + (n4 + 75) // 76 * 2
+
+
+def room(s):
+    """The bytes the commands of Session s may still send: what is left of MaxReplySize
+    for its message and of MaxReplyDaily for its sender today."""
+    return max(0, min(max_reply(s.ctx) - s.sent, quotas.daily_left(s.ctx, s.sender)))
+
+
+def afford(s, n):
+    """Spend n bytes of s's budgets; False (nothing spent) when they cannot hold them."""
+    if n > room(s):
+        return False
+    s.sent += n
+    quotas.spend(s.ctx, s.sender, n)
+    return True
+
+
+def fitting(s, lines):
+    """How many of lines (the text of a listing) the budgets hold; those are spent."""
+    left, total, count = room(s), 0, 0
+    for line in lines:
+        n = len(line.encode("utf-8")) + 2
+        if total + n > left:
+            break
+        total, count = total + n, count + 1
+    if total:
+        afford(s, total)
+    return count
+
+
+def over_budget(s, verb, what):
+    """Say, in a REFUSED line, that what (the files or lines of verb) was not sent: a
+    budget is spent."""
+    ctx = s.ctx
+    if max_reply(ctx) - s.sent <= quotas.daily_left(ctx, s.sender):
+        why = ("the requests of one message send at most %s in all (MaxReplySize), and too "
+               "little of it is left" % size_text(max_reply(ctx)))
+    else:
+        why = ("one sender is sent at most %s a day on its requests (MaxReplyDaily), and too "
+               "little of it is left today; the count starts again tomorrow (UTC)"
+               % size_text(ctx.config.globals("MaxReplyDaily") * 1024))
+    s.result("refused", "%s: %s not sent: %s" % (verb, what, why))
+    ctx.act("%s for %s: %s not sent (budget)" % (verb, s.sender, what),
+            "MaxReplySize" if "MaxReplySize" in why else "MaxReplyDaily")
+
+
+def folder(ctx, listname):
+    """The folder of a list (None: the default archive); raises Refused when archive/ or
+    the list's folder is a link, not a folder, or resolves anywhere but archive/NNNNNNNN."""
+    number = lists.number(ctx.config, listname) if listname else DEFAULT
+    path = ctx.site.archive_dir(number)
+    archive = ctx.site.archive
+    for p in (archive, path):
+        try:
+            st = os.lstat(p)
+        except FileNotFoundError:
+            continue
+        if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode):
+            ctx.act("the folder %s is %s: not used" % (p, "a link" if stat.S_ISLNK(st.st_mode)
+                                                        else "not a folder"), "repository")
+            raise Refused("the folder of %s cannot be used (a person must look)" % label(listname))
+    if os.path.realpath(path) != os.path.join(os.path.realpath(archive), os.path.basename(path)):
+        ctx.act("the folder %s leads elsewhere: not used" % path, "repository")
+        raise Refused("the folder of %s cannot be used (a person must look)" % label(listname))
+    return path
+
+
+# --- what this run has staged ------------------------------------------------------------
+# A file stored, appended to or removed by a message reaches the disk when its
+# transaction commits (every CommitEvery messages). Until then the reads below
+# see it as it will be (read your writes): what the open transaction has
+# staged (ctx.txn) and then what the current message has asked for
+# (ctx.outcome), in the order the commit applies them. A name that makes one
+# of those files a folder, or makes a folder of one, would make a transaction
+# that cannot be applied (staged_conflict).
+
+def _changes(ctx, path):
+    """[(kind, size, data)] staged for path, in the order they are applied: kind is
+    "replace", "append" or "delete", data() the bytes of a replace or append."""
+    out = []
+    txn = ctx.txn
+    for op in (txn.changes().get(path, ()) if txn is not None else ()):
+        if op[0] in ("replace", "append"):
+            out.append((op[0], txn.size(op), lambda op=op: txn.data(op)))
+        elif op[0] == "delete":
+            out.append(("delete", 0, None))
+    outcome = ctx.outcome
+    for kind, pairs in (("append", outcome.appends), ("replace", outcome.writes)):
+        # bytes(): an append may be a stream written when staged (a big post, see streams).
+        out.extend((kind, len(data), lambda data=data: bytes(data)) for p, data in pairs if p == path)
+    if path in outcome.deletes:
+        out.append(("delete", 0, None))
+    return out
+
+
+_DISK = object()       # in the walks below: what the disk holds, no change seen yet
+
+
+def staged_state(ctx, path):
+    """(True, size) when the run has staged path to be a file of size bytes, (False, 0)
+    when it has staged its removal, None when it has staged nothing for it."""
+    changes = _changes(ctx, path)
+    if not changes:
+        return None
+    size = _DISK
+    for kind, n, _ in changes:
+        if kind == "replace":
+            size = n
+        elif kind == "append":
+            size = (_disk_size(path) if size is _DISK else size or 0) + n
+        else:
+            size = None
+    return (size is not None, size or 0)
+
+
+def _disk_size(path):
+    try:
+        st = os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return 0
+    return st.st_size if stat.S_ISREG(st.st_mode) else 0
+
+
+def _staged_read(ctx, path, limit, what):
+    """The bytes path holds once the run's staged changes are applied, or None when none
+    are staged for it (the disk decides); raises Missing when they remove it."""
+    changes = _changes(ctx, path)
+    if not changes:
+        return None
+    state = staged_state(ctx, path)
+    if not state[0]:
+        raise Missing("there is no file %s" % what)
+    if state[1] > limit:
+        raise Refused("%s is %s; at most %s go in one message (MaxReplySize)"
+                      % (what, size_text(state[1]), size_text(limit)))
+    data = _DISK
+    for kind, _, get in changes:
+        if kind == "replace":
+            data = get()
+        elif kind == "append":
+            if data is _DISK:
+                try:
+                    data = _read_disk(path, limit, what)
+                except Missing:
+                    data = b""
+            data = (data or b"") + get()
+        else:
+            data = None
+    return data
+
+
+def present(ctx, path):
+    """True when something is at path once the run's staged changes are applied."""
+    state = staged_state(ctx, path)
+    return state[0] if state is not None else os.path.lexists(path)
+
+
+def staged_paths(ctx, root):
+    """The paths below root that the run has staged changes for."""
+    prefix = root + os.sep
+    txn = ctx.txn
+    paths = {p for p in (txn.changes() if txn is not None else ()) if p.startswith(prefix)}
+    outcome = ctx.outcome
+    paths.update(p for p, _ in outcome.appends + outcome.writes if p.startswith(prefix))
+    paths.update(p for p in outcome.deletes if p.startswith(prefix))
+    return paths
+
+
+def staged_conflict(ctx, path, root):
+    """Why path cannot be a file beside what this run has staged, or None (names
+    relative to root)."""
+    txn = ctx.txn
+    outcome = ctx.outcome
+    files = [p for p, _ in outcome.appends + outcome.writes]
+    if (txn is not None and path in txn.folders()) or any(f.startswith(path + os.sep) for f in files):
+        return "%s is a folder of files stored in this run" % os.path.relpath(path, root)
+    parent = os.path.dirname(path)
+    while parent and parent != os.path.dirname(parent) and len(parent) >= len(root):
+        state = staged_state(ctx, parent)
+        if state is not None and state[0]:
+            return "%s is a file stored in this run, not a folder" % os.path.relpath(parent, root)
+        parent = os.path.dirname(parent)
+    return None
+
+
+def archive_name_problem(parts):
+    """Why parts (a path in a list's folder) is a name the archive writes, or None."""
+    first = parts[0]
+    if _DAY_FILE.fullmatch(first):
+        return "%s is a name the archive keeps for its posts" % "/".join(parts)
+    if first.lower() == "files":
+        return "files/ is the archive's folder of attachments (files/YYYYMMDD/)"
+    return None
+
+
+def label(listname):
+    return listname if listname else "the default archive"
+
+
+# --- helpers of the file commands ----------------------------------------------------
+
+def allowed(s, action, listname, what):
+    """rights.may through the robot's one check (refusals said and audited)."""
+    return session.allowed(s, action, listname, what)
+
+
+def where(s, args, need):
+    """(list or None for the default archive, its folder, the arguments left) of a file command;
+    the folder is None (and the refusal said) when it cannot be used (see folder).
+
+    A first argument naming a list picks that list when more than need
+    arguments are given; otherwise the folder is the one CD chose, else the
+    list of a LIST-request address, else the default archive.
+    """
+    args = list(args)
+    listname = None
+    if len(args) > need:
+        listname = session.find_list(s, args[0])
+        if listname is not None:
+            args = args[1:]
+    if listname is None:
+        current = s.folder if s.folder is not None else (s.default_list or "")
+        listname = current or None
+    try:
+        return listname, folder(s.ctx, listname), args
+    except Refused as e:
+        # The folder is None: the command says so and does nothing.
+        s.result("refused", str(e))
+        return listname, None, args
+
+
+def _day(name):
+    """A day of the archive may be asked for as 20261120 or 2026-11-20."""
+    if re.fullmatch(r"\d{8}", name):
+        return name + ".txt"
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", name):
+        return name.replace("-", "") + ".txt"
+    return name
+
+
+def _refused_name(s, listname, verb, name, e):
+    """Say why a name was refused; an unsafe one is logged and goes to the security trail."""
+    s.say("  %s: %s" % (messages.clean(name, 80), e))
+    if not isinstance(e, Missing):
+        s.ctx.act("%s %s refused for %s: %s" % (verb, messages.clean(name, 80), s.sender, e), "repository")
+        audit.security(s.ctx, s.sender, listname, "%s %s" % (verb, messages.clean(name, 80)), "refused: %s" % e)
+
+
+def _report(s, done, failed, what):
+    """One result line for the command: OK when something was done."""
+    if done:
+        s.result("ok", what)
+    elif failed and all(isinstance(e, Missing) for e in failed):
+        s.result("error", what)
+    else:
+        s.result("refused", what)
+
+
+# --- GET, FETCH, INDEX, KILL, CD -------------------------------------------------------
+
+def _fetch_files(s, root, names, cost):
+    """([(name, bytes)], failed, notes, over) of the files named, each checked; cost(name,
+    bytes) says what sending one takes, and it is spent from the budgets (see afford):
+    over holds the names of the files they could not hold, not read. Failures are said
+    in the reply."""
+    got, failed, notes, over = [], [], [], []
+    for name in names[:MAX_PER_COMMAND]:
+        name = _day(name)
+        if over or not room(s):
+            over.append(name)
+            continue
+        try:
+            path = resolve(root, name)
+            state = staged_state(s.ctx, path)
+            size = state[1] if state is not None and state[0] else _disk_size(path)
+            if room(s) < size <= max_reply(s.ctx):
+                over.append(name)       # too big for what is left: not even read
+                continue
+            data = read(path, max_reply(s.ctx), name, s.ctx)
+        except Refused as e:
+            failed.append(e)
+            notes.append((name, e))
+            continue
+        if not afford(s, cost(os.path.basename(path), data)):
+            over.append(name)
+            continue
+        got.append((os.path.basename(path), data))
+    if len(names) > MAX_PER_COMMAND:
+        notes.append((" ".join(names[MAX_PER_COMMAND:]), Missing(
+            "not sent: at most %d files per command" % MAX_PER_COMMAND)))
+    return got, failed, notes, over
+
+
+def _over(s, verb, over):
+    if over:
+        over_budget(s, verb, "%d file(s) (%s)" % (len(over), messages.clean(" ".join(over), 120)))
+
+
+def _file_args(s, cmd, verb):
+    """(list, folder, names) of "VERB [list] file ...", or None after saying why not."""
+    listname, root, names = where(s, cmd.args, 1)
+    if root is None:
+        return None
+    if not names:
+        s.result("error", "usage: %s [list] file (INDEX [list] shows the files)" % verb)
+        return None
+    if not allowed(s, "download", listname, verb):
+        return None
+    return listname, root, names
+
+
+def get(s, cmd):
+    """GET/ATTACH [list] file ...: the files, attached to the reply."""
+    args = _file_args(s, cmd, "GET")
+    if args is None:
+        return
+    listname, root, names = args
+    got, failed, notes, over = _fetch_files(s, root, names, lambda name, data: carried(len(data)))
+    s.attachments.extend(got)
+    if got or failed:
+        _report(s, got, failed, "%d file(s) of %s attached%s" % (
+            len(got), label(listname), ": " + ", ".join("%s (%s)" % (n, size_text(len(d))) for n, d in got)
+            if got else ""))
+    for name, e in notes:
+        _refused_name(s, listname, "GET", name, e)
+    _over(s, "GET", over)
+    if got:
+        s.ctx.act("GET %s from %s by %s" % (", ".join(n for n, _ in got), label(listname), s.sender), "GET")
+
+
+def fetch(s, cmd):
+    """FETCH/SEND/SENDFILE/FTP [list] file ...: each file as a message of its own."""
+    args = _file_args(s, cmd, "FETCH")
+    if args is None:
+        return
+    listname, root, names = args
+    if s.m.automatic:
+        s.result("refused", "files are not sent in answer to automatic mail (%s)" % s.m.automatic)
+        return
+    made = []
+
+    def cost(name, data):
+        # The message is made to be measured: what it takes is what is sent.
+        text = "The file %s of %s, as you asked (FETCH %s).\n" % (
+            messages.clean(name, 200), label(listname), messages.clean(name, 200))
+        made.append(messages.serialize(file_message(
+            s.ctx, s.sender, "%s: %s" % (label(listname), name), name, data, s.m.id, text)))
+        return len(made[-1])
+
+    got, failed, notes, over = _fetch_files(s, root, names, cost)
+    for data in made[:len(got)]:
+        s.ctx.send("", [s.sender], data)
+    if got or failed:
+        _report(s, got, failed, "%d file(s) of %s sent, each as a message of its own%s" % (
+            len(got), label(listname), ": " + ", ".join(n for n, _ in got) if got else ""))
+    for name, e in notes:
+        _refused_name(s, listname, "FETCH", name, e)
+    _over(s, "FETCH", over)
+    if got:
+        s.ctx.act("FETCH %s from %s by %s" % (", ".join(n for n, _ in got), label(listname), s.sender), "FETCH")
+
+
+def send_file(ctx, to, subject, name, data, in_reply_to=None, text=None):
+    """A message of its own for one file: a short text saying what it is, the file attached.
+
+    Never the file as the whole body: an uploaded page FETCHed for forged
+    addresses would make the site a relay of whatever it says.
+    """
+    ctx.send_message(file_message(ctx, to, subject, name, data, in_reply_to, text), [to])
+
+
+def file_message(ctx, to, subject, name, data, in_reply_to=None, text=None):
+    """The message send_file sends."""
+    text = text or "The file %s, as you asked.\n" % messages.clean(name, 200)
+    msg = ctx.message(to, subject, text, in_reply_to)
+    messages.attach(msg, [(name, data)])
+    return msg
+
+
+def index(s, cmd):
+    """INDEX [list] [keyword]: the files, with sizes, dates and index.txt's descriptions."""
+    listname, root, words = where(s, cmd.args, 0)
+    if root is None:
+        return
+    if not allowed(s, "index", listname, "INDEX"):
+        return
+    keyword = " ".join(words).lower()
+    files = listing(root, s.ctx)
+    found, other = descriptions(root, [n for n, _, _ in files], s.ctx)
+    if keyword:
+        files = [f for f in files if keyword in f[0].lower() or keyword in found.get(f[0], "").lower()]
+    s.result("ok", "%d file(s) in %s%s" % (len(files), label(listname),
+                                          " matching %s" % messages.clean(keyword, 80) if keyword else ""))
+    lines = ["  " + messages.clean(line, 200) for line in other[:100]] if not keyword else []
+    tz = s.ctx.now.tzinfo
+    for name, size, mtime in files[:MAX_LISTED]:
+        day = datetime.datetime.fromtimestamp(mtime, tz).strftime("%Y-%m-%d")
+        desc = found.get(name, "")
+        lines.append("  %s %11s  %s%s" % (day, "{:,}".format(size), messages.clean(name, 200),
+                                          "  " + messages.clean(desc, 200) if desc else ""))
+    if len(files) > MAX_LISTED:
+        lines.append("  ... and %d more" % (len(files) - MAX_LISTED))
+    shown = fitting(s, lines)
+    for line in lines[:shown]:
+        s.say(line)
+    if shown < len(lines):
+        over_budget(s, "INDEX", "%d line(s) of the listing" % (len(lines) - shown))
+    if files:
+        prefix = _quoted(listname) + " " if listname else ""
+        s.say("GET %sfile attaches a file to the reply; FETCH %sfile sends it on its own." % (prefix, prefix))
+
+
+def _quoted(name):
+    return '"%s"' % name if " " in name else name
+
+
+def kill(s, cmd):
+    """KILL list file ...: remove files (the list's owner, a PostMaster, the SuperUser)."""
+    listname, root, names = where(s, cmd.args, 1)
+    if root is None:
+        return
+    if not names:
+        s.result("error", "usage: KILL list file")
+        return
+    if not allowed(s, "delete", listname, "KILL"):
+        return
+    done, failed, notes = [], [], []
+    for name in names[:MAX_PER_COMMAND]:
+        name = _day(name)
+        try:
+            path = resolve(root, name)
+            state = staged_state(s.ctx, path)
+            if state is not None and not state[0]:
+                raise FileNotFoundError(path)
+            # A file this run stored and nothing on the disk yet: removed with it.
+            if state is None or os.path.lexists(path):
+                st = os.lstat(path)
+                if not stat.S_ISREG(st.st_mode):
+                    raise Refused("%s is %s: KILL removes files" % (name, _KINDS.get(stat.S_IFMT(st.st_mode),
+                                                                                    "not a file")))
+                if st.st_nlink > 1:
+                    raise Refused("%s has other names (hard links): it is left to the site's administrator"
+                                  % name)
+        except FileNotFoundError:
+            e = Missing("there is no file %s" % name)
+            failed.append(e)
+            notes.append((name, e))
+            continue
+        except Refused as e:
+            failed.append(e)
+            notes.append((name, e))
+            continue
+        s.ctx.delete(path)
+        done.append(name)
+    _report(s, done, failed, "%d file(s) removed from %s%s" % (
+        len(done), label(listname), ": " + ", ".join(done) if done else ""))
+    for name, e in notes:
+        _refused_name(s, listname, "KILL", name, e)
+    if done:
+        s.ctx.act("KILL %s in %s by %s" % (", ".join(done), label(listname), s.sender), "KILL")
+
+
+def cd(s, cmd):
+    """CD/CHDIR list: the folder of the file commands for the rest of the message (CD alone:
+    the default archive)."""
+    if not cmd.args:
+        s.folder = ""
+        s.result("ok", "file commands now use the default archive")
+        return
+    found = session.find_list(s, cmd.args[0])
+    if found is None:
+        s.result("error", "there is no list called %s (send LISTS for the lists here)"
+                 % messages.clean(cmd.args[0], 80))
+        return
+    s.folder = found
+    s.result("ok", "file commands now use the folder of %s" % found)
+
+
+# --- PUT -------------------------------------------------------------------------------
+
+def attachments_of(msg):
+    """[(file name or None, bytes)] of the files a message carries: its parts with a
+    file name or marked attachment (not its text), in order."""
+    out = []
+
+    def visit(part):
+        if part.get_content_maintype() == "multipart":
+            for sub in part.iter_parts():
+                visit(sub)
+            return
+        try:
+            name = part.get_filename()
+        except Exception:
+            name = ""
+        if name is None and part.get_content_disposition() != "attachment":
+            return
+        try:
+            data = part.get_payload(decode=True)
+            if data is None and part.get_content_maintype() == "message":
+                data = part.get_payload(0).as_bytes()
+        except Exception:
+            data = None
+        out.append((readable_name(name), data or b""))
+
+    visit(msg)
+    return out
+
+
+def readable_name(name):
+    """An attachment's name as its sender meant it: RFC 2231 is already decoded; raw
+    UTF-8 and RFC 2047 encoded words (which some mailers put there) are decoded too."""
+    if not name:
+        return name
+    try:
+        name = name.encode("utf-8", "surrogateescape").decode("utf-8")
+    except UnicodeError:
+        pass
+    if "=?" in name:
+        try:
+            name = str(email.header.make_header(email.header.decode_header(name)))
+        except Exception:
+            pass
+    return name
+
+
+def _upload_action(parts):
+    """The right a write to parts needs beyond upload: (action, why) or (None, None)."""
+    first = parts[0].lower()
+    if len(parts) == 1 and first in EXECUTABLE:
+        return "postmaster", "%s acts with the site's authority" % parts[0]
+    if (len(parts) == 1 and first in CONTROL) or (len(parts) > 1 and first in CONTROL_FOLDERS):
+        return "manage", "%s is part of the list's own messages" % "/".join(parts)
+    return None, None
+
+
+def put(s, cmd):
+    """PUT [list] [subdir] [FORCE]: store the files attached to the command message."""
+    args = list(cmd.args)
+    force = bool(args) and args[-1].upper() == "FORCE"
+    if force:
+        args = args[:-1]
+    listname, root, rest = where(s, args, 0)
+    if root is None:
+        return
+    if len(rest) > 1:
+        s.result("error", "usage: PUT [list] [folder] [FORCE] (the files attached to this message)")
+        return
+    sub = rest[0] if rest else ""
+    if not allowed(s, "upload", listname, "PUT"):
+        return
+    files = attachments_of(s.m.msg)
+    if not files:
+        s.result("error", "PUT stores the files attached to the command message; this message has none")
+        return
+    ctx = s.ctx
+    done, failed, notes = [], [], []
+    limit = max_file(ctx)
+    for name, data in files:
+        try:
+            if not name:
+                raise Missing("an attachment without a file name was not stored")
+            check_name(name, single=True)
+            target = (sub.strip("/") + "/" + name) if sub else name
+            parts = check_name(target)
+            why = archive_name_problem(parts)
+            if why:
+                raise Refused(why)
+            path = resolve(root, target)
+            why = staged_conflict(ctx, path, root)
+            if why:
+                raise Refused("%s cannot be stored: %s" % (target, why))
+            if len(data) > limit:
+                raise Refused("%s is %s; at most %s is stored (MaxFileSize)"
+                              % (target, size_text(len(data)), size_text(limit)))
+            action, why = _upload_action(parts)
+            if action and not rights.may(ctx, s.sender, action, listname, s.password_now())[0]:
+                raise Refused("%s: only %s may write it" % (
+                    why, "a PostMaster or the SuperUser" if action == "postmaster" else
+                    "the list's owner, a PostMaster or the SuperUser"))
+            exists = present(ctx, path)
+            if exists and os.path.isdir(path):
+                raise Refused("%s is a folder" % target)
+            if exists and not force:
+                raise Missing("%s exists and was kept (PUT ... FORCE replaces it)" % target)
+            if exists and not rights.may(ctx, s.sender, "delete", listname, s.password_now())[0]:
+                raise Refused("%s exists: only the list's owner, a PostMaster or the SuperUser may "
+                              "replace it" % target)
+        except Refused as e:
+            failed.append(e)
+            notes.append((name or "(no name)", e))
+            continue
+        ctx.write(path, data)
+        done.append("%s (%s%s)" % (target, size_text(len(data)), ", replaced" if exists else ""))
+    _report(s, done, failed, "%d file(s) stored in %s%s" % (
+        len(done), label(listname), ": " + ", ".join(done) if done else ""))
+    for name, e in notes:
+        _refused_name(s, listname, "PUT", name, e)
+    if done:
+        ctx.act("PUT %s into %s by %s" % (", ".join(done), label(listname), s.sender), "PUT")
+
+
+# --- CONFIG ATTACH, SENDFILE, PUTFILE (the SuperUser) ------------------------------------
+# The SuperUser reaches the site's own files, relative to its home (an absolute
+# path inside the home is taken too), checked as above: nothing outside the
+# home, no hidden folder (.git, .venv), no link. Never the cookie secret; SENDFILE,
+# which mails a file anywhere, only for a SuperUser with a password, never
+# spool/, member files only by list name (_never_sent). Files
+# are stored by mail only under archive/: the configuration, member files,
+# logs and spools change through their own commands, and the program's code
+# is not replaced by mail.
+
+SECRET = {"tristero.key"}
+
+
+def _home_path(s, name):
+    home = s.ctx.site.home
+    if os.path.isabs(name):
+        rel = os.path.relpath(os.path.normpath(name), home)
+        if rel == ".." or rel.startswith(".." + os.sep):
+            raise Refused("%s is outside the site's folder %s" % (messages.clean(name, 80), home))
+        name = rel.replace(os.sep, "/")
+    path = resolve(home, name)
+    if name.lower() in SECRET:
+        raise Refused("%s is the site's secret and is never sent by mail" % name)
+    return name, path
+
+
+def config_attach(s, args):
+    if not args:
+        s.result("error", "usage: CONFIG ATTACH file (relative to the site's folder)")
+        return
+    try:
+        name, path = _home_path(s, args[0])
+        data = read(path, max_reply(s.ctx), name, s.ctx)
+    except Refused as e:
+        s.result(e.status, str(e))
+        return
+    if not afford(s, carried(len(data))):
+        over_budget(s, "CONFIG ATTACH", name)
+        return
+    s.attachments.append((os.path.basename(path), data))
+    s.result("ok", "%s attached (%s)" % (name, size_text(len(data))))
+
+
+def _never_sent(name):
+    """Why CONFIG SENDFILE does not send the site's file name (relative, "/" between
+    parts), or None: what an administrator would not mean to mail away, whatever the
+    command says. spool/ holds mail as it came (and the site's state), lists/ the
+    member files (sent only when asked for by list name: CONFIG SENDFILE LIST name)."""
+    parts = [p.lower() for p in name.split("/") if p not in ("", ".")]
+    if not parts or parts[0] in SECRET:
+        return "%s is the site's secret and is never sent by mail" % name
+    if parts[0] == "spool":
+        return "%s is under spool/ (mail as it came, the site's state): never sent by mail" % name
+    if parts[0] == "lists":
+        return ("%s is a member file: CONFIG SENDFILE LIST name [address] sends the members "
+                "of the list called name" % name)
+    return None
+
+
+def config_sendfile(s, args):
+    """CONFIG SENDFILE file [address] | CONFIG SENDFILE LIST name [address]: a file of the
+    site as a message of its own, for a SuperUser with a password only (a forged From
+    must not mail the site's files anywhere)."""
+    by_list = bool(args) and args[0].upper() == "LIST"
+    words = args[1:] if by_list else args
+    if not words or len(words) > 2:
+        s.result("error", "usage: CONFIG SENDFILE file [address] | CONFIG SENDFILE LIST name [address]")
+        return
+    if not rights.password_of(s.ctx, s.sender):
+        s.result("refused", "CONFIG SENDFILE is only for a SuperUser with a password (SETPASS "
+                            "password FOR %s first), so that a forged From cannot mail the site's "
+                            "files away" % s.sender)
+        audit.security(s.ctx, s.sender, None, "CONFIG SENDFILE", "refused: no password is set")
+        return
+    to = words[1] if len(words) > 1 else s.sender
+    if not messages.is_address(to):
+        s.result("error", "%s is not a mail address" % messages.clean(to, 80))
+        return
+    try:
+        if by_list:
+            listname = lists.find(s.ctx.config, words[0])
+            if listname is None:
+                raise Missing("there is no list called %s" % messages.clean(words[0], 80))
+            name = "lists/%s.ini" % lists.number(s.ctx.config, listname)
+            path = resolve(s.ctx.site.home, name)
+        else:
+            name, path = _home_path(s, words[0])
+            rel = os.path.relpath(path, s.ctx.site.home).replace(os.sep, "/")
+            why = _never_sent(name) or _never_sent(rel)
+            if why:
+                raise Refused(why)
+        data = read(path, max_reply(s.ctx), name, s.ctx)
+    except Refused as e:
+        s.result(e.status, str(e))
+        if e.status == "refused":
+            audit.security(s.ctx, s.sender, None, "CONFIG SENDFILE", "refused: " + str(e))
+        return
+    msg = messages.serialize(file_message(
+        s.ctx, to, "%s from %s" % (name, s.ctx.config.globals("ServerName")), os.path.basename(path), data,
+        text="The file %s of the site, sent by its SuperUser (CONFIG SENDFILE).\n" % messages.clean(name, 200)))
+    if not afford(s, len(msg)):
+        over_budget(s, "CONFIG SENDFILE", name)
+        return
+    s.ctx.send("", [to], msg)
+    s.result("ok", "%s (%s) sent to %s as a message of its own" % (name, size_text(len(data)), to))
+
+
+def config_putfile(s, args):
+    force = bool(args) and args[-1].upper() == "FORCE"
+    args = args[:-1] if force else args
+    if len(args) != 1:
+        s.result("error", "usage: CONFIG PUTFILE folder [FORCE] (a folder under archive/)")
+        return
+    try:
+        folder_name, _ = _home_path(s, args[0].rstrip("/"))
+    except Refused as e:
+        s.result("refused", str(e))
+        return
+    if folder_name.split("/")[0] != "archive":
+        s.result("refused", "CONFIG PUTFILE stores files under archive/ only; the configuration, member "
+                            "files, logs and spools change through their own commands")
+        return
+    files = attachments_of(s.m.msg)
+    if not files:
+        s.result("error", "CONFIG PUTFILE stores the files attached to the command message; there are none")
+        return
+    done, failed = [], []
+    for name, data in files:
+        try:
+            if not name:
+                raise Missing("an attachment without a file name was not stored")
+            check_name(name, single=True)
+            rel = folder_name + "/" + name
+            parts = rel.split("/")
+            if len(parts) > 2 and re.fullmatch(r"\d{8}", parts[1]):
+                why = archive_name_problem(parts[2:])
+                if why:
+                    raise Refused(why)
+            path = resolve(s.ctx.site.home, rel)
+            why = staged_conflict(s.ctx, path, s.ctx.site.home)
+            if why:
+                raise Refused("%s cannot be stored: %s" % (name, why))
+            if len(data) > max_file(s.ctx):
+                raise Refused("%s is %s; at most %s is stored (MaxFileSize)"
+                              % (name, size_text(len(data)), size_text(max_file(s.ctx))))
+            exists = present(s.ctx, path)
+            if exists and (os.path.isdir(path) or not force):
+                raise Missing("%s exists and was kept (FORCE replaces it)" % name)
+        except Refused as e:
+            failed.append((name or "(no name)", e))
+            continue
+        s.ctx.write(path, data)
+        done.append("%s/%s (%s)" % (folder_name, name, size_text(len(data))))
+    _report(s, done, [e for _, e in failed], "%d file(s) stored%s" % (len(done), ": " + ", ".join(done)
+                                                                   if done else ""))
+    for name, e in failed:
+        s.say("  %s: %s" % (messages.clean(name, 80), e))
