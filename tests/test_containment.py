@@ -370,7 +370,7 @@ def test_a_full_disk_stops_the_batch_with_74_and_loses_nothing(site):
     def small_files():
         resource.setrlimit(resource.RLIMIT_FSIZE, (1000, 1000))
 
-    p = site.run(check=False, preexec_fn=small_files, env={"PYTHONDONTWRITEBYTECODE": "1"})
+    p = site.run(check=False, preexec_fn=small_files, env={"PYTHONDONTWRITEBYTECODE": "1"}, subprocess=True)
     assert p.returncode == 74 and b"Traceback" not in p.stderr
     assert p.stderr.splitlines()[-1].startswith(b"tristero: disk failure, batch stopped (nothing lost; run again): ")
     assert b"File too large" in p.stderr

@@ -28,11 +28,17 @@ import time
 
 import pytest
 
-from conftest import TRISTERO, TestSite as Site, mail
+from conftest import TRISTERO, TestSite, mail
 from tristero import durable, journal
 from tristero.spools import BsmtpFile
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and rlimits")
+
+
+def Site(home):
+    """A site whose every run is a real process: killed, limited, on a full disk (and
+    run from the sweep's threads)."""
+    return TestSite(home, subprocess=True)
 
 NOW = "2023-11-15T10:00:00"     # a day after the drops' mtimes: nothing inbound expires
 
@@ -326,7 +332,7 @@ def test_a_run_killed_at_random_times_then_run_again_ends_as_if_never_killed(wor
 def test_per_recipient_copies_are_the_same_files_whether_or_not_the_run_was_cut(tmp_path):
     """A run cut after its first transaction (as a crash there would) and run again
     writes the same files as one run, with one-click unsubscribe links per recipient."""
-    sites = [Site(tmp_path / "one"), Site(tmp_path / "cut")]
+    sites = [TestSite(tmp_path / "one"), TestSite(tmp_path / "cut")]
     for site in sites:
         os.makedirs(site.home)
         site.write_ini(INI.replace("CommitEvery = 3", "UnsubscribeURL = https://example.org/u/{list}/{address}"))
