@@ -20,6 +20,7 @@ import subprocess as _subprocess
 import sys
 import textwrap
 import threading
+import time
 
 import pytest
 
@@ -223,6 +224,22 @@ def site(tmp_path, request):
     os.makedirs(s.home)
     s.write_ini(BASE_INI)
     return s
+
+
+def growth(work, small, large, tries=5):
+    """How many times the work of work(large) is that of work(small), measured in CPU time
+    (the best of tries, so that the machine being busy counts for neither): for work
+    that grows with the length of its input, about len(large) / len(small); with its
+    square, the square of that. For code that Python cannot count the steps of (a
+    regular expression): compare it with a bound halfway, never with a time."""
+    def best(arg):
+        spent = []
+        for _ in range(tries):
+            start = time.process_time()
+            work(arg)
+            spent.append(time.process_time() - start)
+        return min(spent)
+    return best(large) / max(best(small), 1e-9)
 
 
 def mail(frm="alice@example.net", to="tristero@example.org", subject="test", body="", headers=""):
