@@ -126,6 +126,8 @@ class TestSite:
     subprocess: True to run tristero.py as a real process, False in this process, None
     as pytest was asked (--subprocess; else in this process; see the top)."""
 
+    __test__ = False        # a helper, not a class of tests, wherever a test module imports it
+
     def __init__(self, home, subprocess=None):
         self.home = str(home)
         self.seq = 0
