@@ -46,6 +46,10 @@ MemberFile = 00000001
 # durable.py reads these when it is imported, and each ends the process (SIGKILL).
 CRASH_HOOKS = ("TRISTERO_CRASH_AFTER", "TRISTERO_CRASH_ON")
 EVERY_RUN_A_PROCESS = False     # pytest --subprocess
+# For a process whose disk is made to fail: the interpreter writes nothing of its own
+# (byte code; coverage's data when the suite is measured), which would fail as well.
+INTERPRETER_WRITES_NOTHING = {"PYTHONDONTWRITEBYTECODE": "1", "COVERAGE_PROCESS_CONFIG": None,
+                              "COVERAGE_PROCESS_START": None}
 
 
 def pytest_addoption(parser):

@@ -28,7 +28,7 @@ import time
 
 import pytest
 
-from conftest import TRISTERO, TestSite, mail
+from conftest import INTERPRETER_WRITES_NOTHING, TRISTERO, TestSite, mail
 from tristero import durable, journal
 from tristero.spools import BsmtpFile
 
@@ -459,7 +459,7 @@ def test_a_run_that_fills_the_disk_stops_with_74_and_the_next_ends_as_if_never_s
     for limit in [0, 300] + [final * k // 8 for k in range(1, 8)]:
         site = Site(base / ("limit%d" % limit))
         shutil.copytree(pristine.home, site.home, symlinks=True)
-        p = site.run(now=NOW, check=False, preexec_fn=_limited(limit), env={"PYTHONDONTWRITEBYTECODE": "1"})
+        p = site.run(now=NOW, check=False, preexec_fn=_limited(limit), env=INTERPRETER_WRITES_NOTHING)
         _check_stopped(p, want, site, names)
         assert "File too large" in p.stderr.decode()
         stopped[limit] = (bool(journal.pending(site.home)), len(site.listdir("spool", "in", "new")))
@@ -514,7 +514,7 @@ def test_a_run_on_a_really_full_disk_stops_with_74_and_the_next_ends_as_if_never
         site = Site(os.path.join(tmpfs, "site%d" % leave))
         shutil.copytree(pristine.home, site.home, symlinks=True)
         ballast = _fill(tmpfs, leave)
-        p = site.run(now=NOW, check=False, env={"PYTHONDONTWRITEBYTECODE": "1"})
+        p = site.run(now=NOW, check=False, env=INTERPRETER_WRITES_NOTHING)
         if p.returncode != 0:
             _check_stopped(p, want, site, names)
             assert "No space left on device" in p.stderr.decode()
@@ -533,7 +533,7 @@ def test_a_run_on_a_read_only_disk_stops_with_74_and_changes_nothing(workload, t
     before = snapshot(site.home)
     subprocess.run(["mount", "-o", "remount,ro", tmpfs], check=True)
     try:
-        p = site.run(now=NOW, check=False, env={"PYTHONDONTWRITEBYTECODE": "1"})
+        p = site.run(now=NOW, check=False, env=INTERPRETER_WRITES_NOTHING)
     finally:
         subprocess.run(["mount", "-o", "remount,rw", tmpfs], check=True)
     _check_stopped(p, want, site, names)
