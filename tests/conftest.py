@@ -77,7 +77,9 @@ def _process_state():
     """What a run in this process must leave as it found it."""
     umask = os.umask(0o022)
     os.umask(umask)
+    fds = "/proc/self/fd"
     return {"cwd": os.getcwd(), "umask": umask,
+            "open files": sorted(os.listdir(fds)) if os.path.isdir(fds) else None,
             "signals": {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP,
                                                          signal.SIGPIPE, signal.SIGALRM)},
             "logging": {name: list(logging.getLogger(name).handlers) for name in ("", "watchdog")},
