@@ -1,10 +1,26 @@
-"""Shared test tools: a site in a temporary folder, driven through tristero.py."""
+"""Shared test tools: a site in a temporary folder, driven through tristero.py's entry point.
+
+A scenario runs in this process by default: site.tristero() calls tristero.cli.main,
+the function tristero.py hands its arguments to, with stdout, stderr and the
+environment as a process of its own would have them, and returns what
+subprocess.run would. A test where the process itself is the point (exit by a signal,
+resource limits, the crash hooks of durable.py, the interpreter's start) asks for a
+real process: site.tristero(..., subprocess=True), TestSite(home, subprocess=True),
+or @pytest.mark.subprocess on a test that uses the site fixture. "pytest --subprocess"
+runs every scenario as a real process, as before.
+"""
 
 import hashlib
+import io
+import locale
+import logging
 import os
-import subprocess
+import signal
+import subprocess as _subprocess
 import sys
 import textwrap
+import threading
+import time
 
 import pytest
 
@@ -27,12 +43,101 @@ MemberFile = 00000001
 """
 
 
-class TestSite:
-    """A site folder with helpers to drop mail, run, and read what came out."""
+# durable.py reads these when it is imported, and each ends the process (SIGKILL).
+CRASH_HOOKS = ("TRISTERO_CRASH_AFTER", "TRISTERO_CRASH_ON")
+EVERY_RUN_A_PROCESS = False     # pytest --subprocess
+# For a process whose disk is made to fail: the interpreter writes nothing of its own
+# (byte code; coverage's data when the suite is measured), which would fail as well.
+INTERPRETER_WRITES_NOTHING = {"PYTHONDONTWRITEBYTECODE": "1", "COVERAGE_PROCESS_CONFIG": None,
+                              "COVERAGE_PROCESS_START": None}
 
-    def __init__(self, home):
+
+def pytest_addoption(parser):
+    parser.addoption("--subprocess", action="store_true",
+                     help="run every tristero.py scenario as a real process (slower; as a check of the harness)")
+
+
+def pytest_configure(config):
+    global EVERY_RUN_A_PROCESS
+    EVERY_RUN_A_PROCESS = config.getoption("--subprocess")
+    config.addinivalue_line("markers", "subprocess: the site fixture runs tristero.py as a real process")
+
+
+def _exit_status(code):
+    """What the interpreter makes of sys.exit(code)."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    sys.stderr.write("%s\n" % code)
+    return 1
+
+
+def _process_state():
+    """What a run in this process must leave as it found it."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    fds = "/proc/self/fd"
+    return {"cwd": os.getcwd(), "umask": umask,
+            "open files": sorted(os.listdir(fds)) if os.path.isdir(fds) else None,
+            "signals": {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP,
+                                                         signal.SIGPIPE, signal.SIGALRM)},
+            "logging": {name: list(logging.getLogger(name).handlers) for name in ("", "watchdog")},
+            "streams": (sys.stdin, sys.stdout, sys.stderr)}
+
+
+def run_main(argv, env=None):
+    """tristero.py's entry point (tristero.cli.main) in this process, as tristero.py would
+    run it: returns a CompletedProcess with stdout and stderr as bytes. env: variables to
+    set (None: to unset) for the call; TRISTERO_HOME is unset. An exception that escapes
+    main() is raised here, with its traceback."""
+    from tristero.cli import main
+    # The streams and the environment are the process's: one run at a time, from the main thread.
+    assert threading.current_thread() is threading.main_thread(), "a run in process from another thread"
+    before = _process_state()
+    saved_env = dict(os.environ)
+    encoding = locale.getpreferredencoding(False)
+    out, err = io.BytesIO(), io.BytesIO()
+    # As in a process whose output is a pipe: stderr escapes what it cannot encode.
+    stdout = io.TextIOWrapper(out, encoding=encoding, errors="strict", write_through=True)
+    stderr = io.TextIOWrapper(err, encoding=encoding, errors="backslashreplace", write_through=True)
+    os.environ.pop("TRISTERO_HOME", None)
+    for key, value in (env or {}).items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    sys.stdout, sys.stderr = stdout, stderr
+    try:
+        try:
+            code = _exit_status(main(list(argv)))
+        except SystemExit as e:       # argparse: --help, --version, a wrong argument
+            code = _exit_status(e.code)
+        stdout.flush()
+        stderr.flush()
+        result = _subprocess.CompletedProcess(["tristero.py"] + list(argv), code, out.getvalue(), err.getvalue())
+    finally:
+        sys.stdin, sys.stdout, sys.stderr = before["streams"]
+        os.environ.clear()
+        os.environ.update(saved_env)
+    after = _process_state()
+    assert after == before, "a run in process left the process changed: %r" % {
+        k: (before[k], after[k]) for k in before if before[k] != after[k]}
+    return result
+
+
+class TestSite:
+    """A site folder with helpers to drop mail, run, and read what came out.
+
+    subprocess: True to run tristero.py as a real process, False in this process, None
+    as pytest was asked (--subprocess; else in this process; see the top)."""
+
+    __test__ = False        # a helper, not a class of tests, wherever a test module imports it
+
+    def __init__(self, home, subprocess=None):
         self.home = str(home)
         self.seq = 0
+        self.subprocess = subprocess
 
     def path(self, *parts):
         return os.path.join(self.home, *parts)
@@ -58,14 +163,29 @@ class TestSite:
         os.rename(tmp, os.path.join(new, name))
         return name
 
-    def tristero(self, *args, check=True, env=None, timeout=300, **kw):
-        """Run tristero.py with --home this site; returns the CompletedProcess."""
-        cmd = [sys.executable, TRISTERO] + list(args[:1]) + ["--home", self.home] + list(args[1:])
-        e = dict(os.environ)
-        e.pop("TRISTERO_HOME", None)
-        if env:
-            e.update(env)
-        p = subprocess.run(cmd, capture_output=True, timeout=timeout, env=e, **kw)
+    def tristero(self, *args, check=True, env=None, timeout=300, subprocess=None, **kw):
+        """Run tristero.py with --home this site; returns the CompletedProcess.
+
+        subprocess: True for a real process, False in this process (a test that
+        monkeypatches), None as the site says; kw go to subprocess.run, so they need a
+        process (preexec_fn, ...), as do durable.py's crash hooks."""
+        argv = list(args[:1]) + ["--home", self.home] + list(args[1:])
+        if subprocess is None:
+            subprocess = self.subprocess
+        if subprocess is None:
+            subprocess = EVERY_RUN_A_PROCESS
+        if subprocess:
+            e = dict(os.environ)
+            e.pop("TRISTERO_HOME", None)
+            e.update(env or {})
+            p = _subprocess.run([sys.executable, TRISTERO] + argv, capture_output=True, timeout=timeout,
+                                env={k: v for k, v in e.items() if v is not None}, **kw)
+        else:
+            hooks = set(env or ()) & set(CRASH_HOOKS)
+            if kw or hooks:
+                raise TypeError("%s need(s) a process of its own: pass subprocess=True"
+                                % ", ".join(sorted(set(kw) | hooks)))
+            p = run_main(argv, env)
         if check and p.returncode != 0:
             raise AssertionError("tristero %s exited %d\nstdout:%s\nstderr:%s"
                                  % (" ".join(args), p.returncode, p.stdout.decode(errors="replace"),
@@ -107,11 +227,27 @@ class TestSite:
 
 
 @pytest.fixture
-def site(tmp_path):
-    s = TestSite(tmp_path / "site")
+def site(tmp_path, request):
+    s = TestSite(tmp_path / "site", subprocess=True if request.node.get_closest_marker("subprocess") else None)
     os.makedirs(s.home)
     s.write_ini(BASE_INI)
     return s
+
+
+def growth(work, small, large, tries=5):
+    """How many times the work of work(large) is that of work(small), measured in CPU time
+    (the best of tries, so that the machine being busy counts for neither): for work
+    that grows with the length of its input, about len(large) / len(small); with its
+    square, the square of that. For code that Python cannot count the steps of (a
+    regular expression): compare it with a bound halfway, never with a time."""
+    def best(arg):
+        spent = []
+        for _ in range(tries):
+            start = time.process_time()
+            work(arg)
+            spent.append(time.process_time() - start)
+        return min(spent)
+    return best(large) / max(best(small), 1e-9)
 
 
 def mail(frm="alice@example.net", to="tristero@example.org", subject="test", body="", headers=""):

@@ -21,7 +21,7 @@ from email import policy
 
 import pytest
 
-from conftest import BASE_INI, NEWS_LIST, TRISTERO, mail
+from conftest import BASE_INI, INTERPRETER_WRITES_NOTHING, NEWS_LIST, TRISTERO, mail
 from tristero.runtime import batch
 from tristero.model import spools
 from tristero.model.site import Site
@@ -371,7 +371,7 @@ def test_a_full_disk_stops_the_batch_with_74_and_loses_nothing(site):
     def small_files():
         resource.setrlimit(resource.RLIMIT_FSIZE, (1000, 1000))
 
-    p = site.run(check=False, preexec_fn=small_files, env={"PYTHONDONTWRITEBYTECODE": "1"})
+    p = site.run(check=False, preexec_fn=small_files, env=INTERPRETER_WRITES_NOTHING, subprocess=True)
     assert p.returncode == 74 and b"Traceback" not in p.stderr
     assert p.stderr.splitlines()[-1].startswith(b"tristero: disk failure, batch stopped (nothing lost; run again): ")
     assert b"File too large" in p.stderr

@@ -28,11 +28,17 @@ import time
 
 import pytest
 
-from conftest import TRISTERO, TestSite as Site, mail
+from conftest import INTERPRETER_WRITES_NOTHING, TRISTERO, TestSite, mail
 from tristero.model import durable, journal
 from tristero.model.spools import BsmtpFile
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and rlimits")
+
+
+def Site(home):
+    """A site whose every run is a real process: killed, limited, on a full disk (and
+    run from the sweep's threads)."""
+    return TestSite(home, subprocess=True)
 
 NOW = "2023-11-15T10:00:00"     # a day after the drops' mtimes: nothing inbound expires
 
@@ -326,7 +332,7 @@ def test_a_run_killed_at_random_times_then_run_again_ends_as_if_never_killed(wor
 def test_per_recipient_copies_are_the_same_files_whether_or_not_the_run_was_cut(tmp_path):
     """A run cut after its first transaction (as a crash there would) and run again
     writes the same files as one run, with one-click unsubscribe links per recipient."""
-    sites = [Site(tmp_path / "one"), Site(tmp_path / "cut")]
+    sites = [TestSite(tmp_path / "one"), TestSite(tmp_path / "cut")]
     for site in sites:
         os.makedirs(site.home)
         site.write_ini(INI.replace("CommitEvery = 3", "UnsubscribeURL = https://example.org/u/{list}/{address}"))
@@ -453,7 +459,7 @@ def test_a_run_that_fills_the_disk_stops_with_74_and_the_next_ends_as_if_never_s
     for limit in [0, 300] + [final * k // 8 for k in range(1, 8)]:
         site = Site(base / ("limit%d" % limit))
         shutil.copytree(pristine.home, site.home, symlinks=True)
-        p = site.run(now=NOW, check=False, preexec_fn=_limited(limit), env={"PYTHONDONTWRITEBYTECODE": "1"})
+        p = site.run(now=NOW, check=False, preexec_fn=_limited(limit), env=INTERPRETER_WRITES_NOTHING)
         _check_stopped(p, want, site, names)
         assert "File too large" in p.stderr.decode()
         stopped[limit] = (bool(journal.pending(site.home)), len(site.listdir("spool", "in", "new")))
@@ -508,7 +514,7 @@ def test_a_run_on_a_really_full_disk_stops_with_74_and_the_next_ends_as_if_never
         site = Site(os.path.join(tmpfs, "site%d" % leave))
         shutil.copytree(pristine.home, site.home, symlinks=True)
         ballast = _fill(tmpfs, leave)
-        p = site.run(now=NOW, check=False, env={"PYTHONDONTWRITEBYTECODE": "1"})
+        p = site.run(now=NOW, check=False, env=INTERPRETER_WRITES_NOTHING)
         if p.returncode != 0:
             _check_stopped(p, want, site, names)
             assert "No space left on device" in p.stderr.decode()
@@ -527,7 +533,7 @@ def test_a_run_on_a_read_only_disk_stops_with_74_and_changes_nothing(workload, t
     before = snapshot(site.home)
     subprocess.run(["mount", "-o", "remount,ro", tmpfs], check=True)
     try:
-        p = site.run(now=NOW, check=False, env={"PYTHONDONTWRITEBYTECODE": "1"})
+        p = site.run(now=NOW, check=False, env=INTERPRETER_WRITES_NOTHING)
     finally:
         subprocess.run(["mount", "-o", "remount,rw", tmpfs], check=True)
     _check_stopped(p, want, site, names)

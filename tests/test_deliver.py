@@ -18,6 +18,9 @@ from aiosmtpd.smtp import AuthResult
 
 from tristero.model import locks, spools
 
+# deliver runs as a real process: against a real server, killed at its disk steps.
+pytestmark = pytest.mark.subprocess
+
 GLOBALS = """\
 [Globals]
 Domain = example.org

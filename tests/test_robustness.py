@@ -200,7 +200,7 @@ SOON = "2023-11-15T10:00:00"    # a day after the drops' times: no processed mai
 
 def killed(site):
     """Run with the testing hook: a message that holds PILL kills the run (SIGKILL)."""
-    p = site.run(now=SOON, check=False, env={"TRISTERO_CRASH_ON": PILL})
+    p = site.run(now=SOON, check=False, env={"TRISTERO_CRASH_ON": PILL}, subprocess=True)
     assert b"Traceback" not in p.stderr
     return p.returncode == -signal.SIGKILL
 

@@ -151,6 +151,6 @@ def test_help_describes_every_command_and_the_exit_codes():
 
 
 def test_a_bad_now_is_a_usage_error(site):
-    p = site.tristero("run", "--now", "yesterday", check=False)
+    p = site.tristero("run", "--now", "yesterday", check=False, subprocess=True)
     assert p.returncode == 2
     assert b"is not an ISO 8601 time" in p.stderr
