@@ -8,6 +8,7 @@ import traceback
 
 from tristero import __version__
 from tristero.core.exits import EX_CONFIG, EX_OK, EX_SOFTWARE
+from tristero.core.text import Texts
 from tristero.model import access, lists, members
 from tristero.model import config as configmod
 from tristero.model.site import Site
@@ -162,6 +163,9 @@ def check(site):
     if cfg is not None and not any(p.fatal for p in problems):
         count, more = _check_lists(site, cfg)
         problems += more
+    # The site's own wording: an entry that is not used is a warning (the built-in text is).
+    problems += [configmod.Problem(path, line, why, fatal=False)
+                 for path, line, why in Texts(site.templates).check()]
     for p in problems:
         sys.stderr.write("tristero: %s\n" % p)
     if any(p.fatal for p in problems):

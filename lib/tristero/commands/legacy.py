@@ -823,7 +823,7 @@ def setpass(s, cmd):
             return
         why = rights.password_refusal(s.ctx, s.sender, s.password_now())
         if why:
-            why = "send PASSWORD oldpassword before SETPASS" if why.startswith(rights.NEEDED) else why
+            why = "send PASSWORD oldpassword before SETPASS" if why.key == rights.PASSWORD_NEEDED else why
             s.result("refused", why)
             audit.security(s.ctx, s.sender, None, "SETPASS", "refused: " + why)
             return

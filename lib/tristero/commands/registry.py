@@ -104,7 +104,7 @@ def run(s, cmd):
         return
     cmd.usage = command.usage
     if command.membership and rights.unproven(s.ctx, s.sender):
-        s.result("refused", rights.UNPROVEN)
+        s.result("refused", rights.refusal(s.ctx, s.sender, rights.UNPROVEN_AUTHOR))
         audit.security(s.ctx, s.sender, None, command.name, "refused: author read from the text")
         return
     try:

@@ -30,8 +30,9 @@ class Unit:
 
 
 class Failure:
-    """How a unit that fails is reported: a log line and a notice to the SuperUser,
-    each with %s for what went wrong."""
+    """How a unit that fails is reported: a log line with %s for what went wrong, and a
+    notice to the SuperUser, the texts (keys) subject and text filled in with fields
+    and why (what went wrong)."""
 
-    def __init__(self, log, subject, text):
-        self.log, self.subject, self.text = log, subject, text
+    def __init__(self, log, subject, text, **fields):
+        self.log, self.subject, self.text, self.fields = log, subject, text, fields

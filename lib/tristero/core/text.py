@@ -2,20 +2,26 @@
 
 A catalog is a file of entries, lib/tristero/templates/LANG/*.txt:
 
-    # a comment (only before the first entry, or a line of its own starting "# ")
+    # a comment (only before the first entry: inside one, every line is its text)
     [subscribe.done]
     You are now a member of {list}.
 
 An entry runs from its [key] line to the next [key] line; its blank lines at the
-start and end are dropped and no line break ends it (the code adds the ones it
-needs). {name} is a field the code fills in, with Python's format specifications
-({name:<20}); {{ and }} are braces. A field is a plain name: no attribute or index.
+start and end are dropped (the blanks that begin its first line are kept) and no
+line break ends it (the code adds the ones it needs). {name} is a field the code
+fills in, with Python's format specifications ({name:<20}, {name!r}); {{ and }}
+are braces. A field is a plain name: no attribute or index.
 
 An administrator rewords any text without touching code: an entry in
 SITE/templates/LANG/*.txt replaces the built-in entry of that key. A text is
 looked up in the reader's language, then in English; a site's entry that names a
-field the code does not give is not used (the built-in one is), and 'tristero.py
-check' reports it.
+field the code does not give, or a site's file that does not read, is not used
+(the built-in text is), and 'tristero.py check' reports it.
+
+Code that has no reader at hand (a reason raised or returned from below the
+Context) makes a Text: the key and its fields, put in words where it is shown
+(Texts.get and Context.text take one for a key); str() of it is the built-in
+English, for the log.
 """
 
 import os
@@ -30,6 +36,20 @@ LANGUAGE = re.compile(r"^[a-z]{2}$")
 
 class TemplateError(ValueError):
     """A catalog that does not read, or an entry that does not fill in."""
+
+
+class Text:
+    """A text by key and its fields, not yet in a reader's language (see the module's
+    docstring); a field may itself be a Text."""
+
+    def __init__(self, key, **fields):
+        self.key, self.fields = key.lower(), fields
+
+    def __str__(self):
+        return english(self.key, **self.fields)
+
+    def __repr__(self):
+        return "Text(%r, %r)" % (self.key, self.fields)
 
 
 class _Formatter(string.Formatter):
@@ -53,19 +73,24 @@ def fill(template, fields):
     """template with its {fields} filled in (TemplateError when one is not given)."""
     try:
         return _FORMAT.vformat(template, (), fields)
-    except (ValueError, IndexError, KeyError) as e:
+    except (ValueError, IndexError, KeyError, TypeError) as e:
         raise TemplateError(str(e)) from None
 
 
 def parse(data, path):
     """{key: template} of a catalog file's text; TemplateError (path:line) when it does not read."""
-    entries, key, lines = {}, None, []
+    return {key: template for key, (template, _) in parse_lines(data, path).items()}
+
+
+def parse_lines(data, path):
+    """{key: (template, the line of its [key])} of a catalog file's text (see parse)."""
+    entries, key, lines, at = {}, None, [], 0
     for n, line in enumerate(data.splitlines(), 1):
         found = _KEY.match(line)
         if found:
             if key is not None:
-                entries[key] = _entry(lines)
-            key, lines = found.group(1).lower(), []
+                entries[key] = (_entry(lines), at)
+            key, lines, at = found.group(1).lower(), [], n
             if key in entries:
                 raise TemplateError("%s:%d: [%s] is there twice" % (path, n, key))
         elif key is not None:
@@ -73,7 +98,7 @@ def parse(data, path):
         elif line.strip() and not line.startswith("#"):
             raise TemplateError("%s:%d: text before the first [key] line" % (path, n))
     if key is not None:
-        entries[key] = _entry(lines)
+        entries[key] = (_entry(lines), at)
     return entries
 
 
@@ -85,27 +110,56 @@ def _entry(lines):
     return "\n".join(lines)
 
 
-def load_folder(folder):
-    """{language: {key: template}} of a templates folder (absent: {})."""
-    catalogs = {}
+def _catalog_files(folder):
+    """[(language, path of a catalog file)] of a templates folder, in order (absent: [])."""
+    found = []
     try:
         languages = sorted(os.listdir(folder))
     except (FileNotFoundError, NotADirectoryError):
-        return catalogs
+        return found
     for lang in languages:
         sub = os.path.join(folder, lang)
-        if not LANGUAGE.match(lang) or not os.path.isdir(sub):
-            continue
+        if LANGUAGE.match(lang) and os.path.isdir(sub):
+            found += [(lang, os.path.join(sub, name)) for name in sorted(os.listdir(sub)) if name.endswith(".txt")]
+    return found
+
+
+def _read_catalog(path):
+    """{key: (template, line)} of one catalog file; TemplateError when it does not read."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = f.read()
+    except UnicodeDecodeError as e:
+        raise TemplateError("%s: not UTF-8 text (%s)" % (path, e.reason)) from None
+    except OSError as e:
+        raise TemplateError("%s: cannot be read: %s" % (path, e.strerror or e)) from None
+    return parse_lines(data, path)
+
+
+def load_folder(folder, problems=None):
+    """{language: {key: template}} of a templates folder (absent: {}).
+
+    A file that does not read raises TemplateError; with problems (a list), it is
+    noted there instead and left out, and so is a key another file of its
+    language has already."""
+    catalogs = {}
+    for lang, path in _catalog_files(folder):
         catalog = catalogs.setdefault(lang, {})
-        for name in sorted(os.listdir(sub)):
-            if not name.endswith(".txt"):
+        try:
+            entries = _read_catalog(path)
+        except TemplateError as e:
+            if problems is None:
+                raise
+            problems.append(str(e))
+            continue
+        for key, (template, line) in entries.items():
+            if key in catalog:
+                why = "%s:%d: [%s] is also in another file of %s" % (path, line, key, os.path.dirname(path))
+                if problems is None:
+                    raise TemplateError(why)
+                problems.append(why)
                 continue
-            path = os.path.join(sub, name)
-            with open(path, encoding="utf-8") as f:
-                for key, template in parse(f.read(), path).items():
-                    if key in catalog:
-                        raise TemplateError("%s: [%s] is also in another file of %s" % (path, key, sub))
-                    catalog[key] = template
+            catalog[key] = template
     return catalogs
 
 
@@ -131,63 +185,142 @@ def add_builtin(lang, entries):
         catalog[key] = template
 
 
+def english(key, **fields):
+    """The built-in English text key, its fields filled in (for the log, and str(Text))."""
+    template = builtin().get(DEFAULT, {}).get(key.lower())
+    if template is None:
+        raise KeyError("no text [%s]" % key)
+    return fill(template, _words(fields, english_text))
+
+
+def english_text(t):
+    return english(t.key, **t.fields)
+
+
+def _words(fields, say):
+    """fields with each Text among them put in words by say."""
+    if not any(isinstance(v, Text) for v in fields.values()):
+        return fields
+    return {k: say(v) if isinstance(v, Text) else v for k, v in fields.items()}
+
+
 class Texts:
     """The texts of one site: its own templates folder over the built-in catalogs."""
 
     def __init__(self, site_folder=None):
         self.site_folder = site_folder
         self._site = None
-        self.problems = []          # (key, language, why) of site entries not used
+        self.problems = []          # (key, language, why) of site entries not used, each once
 
     def _site_catalogs(self):
         if self._site is None:
-            try:
-                self._site = load_folder(self.site_folder) if self.site_folder else {}
-            except (TemplateError, OSError, UnicodeDecodeError) as e:
-                self.problems.append(("*", "*", str(e)))
-                self._site = {}
+            found = []
+            self._site = load_folder(self.site_folder, found) if self.site_folder else {}
+            for why in found:
+                self._problem("*", "*", why)
         return self._site
 
+    def _problem(self, key, lang, why):
+        if (key, lang, why) not in self.problems:
+            self.problems.append((key, lang, why))
+
     def get(self, key, lang=DEFAULT, **fields):
-        """The text key in lang (else English), its fields filled in."""
+        """The text key (or a Text, its fields then filled in too) in lang (else English),
+        its fields filled in; a field that is a Text is put in words in lang as well."""
+        if isinstance(key, Text):
+            key, fields = key.key, dict(key.fields, **fields)
         key = key.lower()
+        fields = _words(fields, lambda t: self.get(t, lang))
         for language in ((lang, DEFAULT) if lang != DEFAULT else (DEFAULT,)):
             own = self._site_catalogs().get(language, {}).get(key)
             if own is not None:
                 try:
                     return fill(own, fields)
                 except TemplateError as e:
-                    self.problems.append((key, language, str(e)))
+                    self._problem(key, language, str(e))
             template = builtin().get(language, {}).get(key)
             if template is not None:
                 return fill(template, fields)
         raise KeyError("no text [%s]" % key)
 
     def check(self):
-        """Problems of the site's templates: entries that do not read, keys that are no
-        text of Tristero, fields the built-in text does not have."""
+        """Problems of the site's templates, as (path, line or None, why): files that do
+        not read, folders that are no language of Tristero, keys that are no text of
+        Tristero, fields the built-in text does not have."""
         problems = []
+        if not self.site_folder:
+            return problems
         try:
-            catalogs = load_folder(self.site_folder) if self.site_folder else {}
-        except (TemplateError, OSError, UnicodeDecodeError) as e:
-            return [str(e)]
+            names = sorted(os.listdir(self.site_folder))
+        except (FileNotFoundError, NotADirectoryError):
+            return problems
+        for name in names:
+            if name not in builtin():
+                problems.append((os.path.join(self.site_folder, name), None,
+                                 "not a language of Tristero's texts (%s): not read"
+                                 % ", ".join(sorted(builtin()))))
         english = builtin().get(DEFAULT, {})
-        for lang, catalog in sorted(catalogs.items()):
-            for key, template in sorted(catalog.items()):
+        seen = {}
+        for lang, path in _catalog_files(self.site_folder):
+            if lang not in builtin():
+                continue
+            try:
+                entries = _read_catalog(path)
+            except TemplateError as e:
+                where, line, why = _where(str(e), path)
+                problems.append((path, line, why + " (the file is not used)"))
+                continue
+            for key, (template, line) in sorted(entries.items(), key=lambda e: e[1][1]):
+                if (lang, key) in seen:
+                    problems.append((path, line, "[%s] is also in %s (this one is not used)" % (key, seen[lang, key])))
+                    continue
+                seen[lang, key] = path
                 if key not in english:
-                    problems.append("templates/%s: [%s] is no text of Tristero" % (lang, key))
+                    problems.append((path, line, "[%s] is no text of Tristero: not used" % key))
+                    continue
+                broken = _unreadable(template)
+                if broken:
+                    problems.append((path, line, "[%s] does not read: %s (the built-in text is used)" % (key, broken)))
                     continue
                 known = set(fields_of(english[key]))
-                unknown = [f for f in fields_of(template) if f not in known]
+                unknown = ["{%s}" % f for f in fields_of(template) if f not in known]
                 if unknown:
-                    problems.append("templates/%s: [%s] names field(s) the text does not have: %s; "
-                                    "it has: %s" % (lang, key, ", ".join(unknown), ", ".join(sorted(known)) or "none"))
+                    problems.append((path, line, "[%s] names %s, not a field of this text (a field is a plain "
+                                     "name; it has: %s): the built-in text is used"
+                                     % (key, ", ".join(unknown), ", ".join(sorted(known)) or "none")))
         return problems
 
 
-def fields_of(template):
-    """The field names a template uses."""
+def _where(message, path):
+    """(path, line, why) of a TemplateError's message "path:line: why" (or "path: why")."""
+    rest = message[len(path) + 1:] if message.startswith(path + ":") else message
+    found = re.match(r"(\d+): (.*)", rest, re.S)
+    if found:
+        return path, int(found.group(1)), found.group(2)
+    return path, None, rest.lstrip()
+
+
+def _unreadable(template):
+    """Why template is no format string (a lone brace), or None."""
     try:
-        return [name for _, name, _, _ in string.Formatter().parse(template) if name]
+        fields_of(template, strict=True)
+    except ValueError as e:
+        return str(e)
+    return None
+
+
+def fields_of(template, strict=False):
+    """The field names a template uses (those inside a format specification too; "" for
+    a field with no name). strict: a template that does not read raises ValueError."""
+    found = []
+    try:
+        for _, name, spec, _ in string.Formatter().parse(template):
+            if name is not None:
+                found.append(name)
+            if spec and "{" in spec:
+                found += fields_of(spec, strict)
     except ValueError:
-        return ["(unbalanced braces)"]
+        if strict:
+            raise
+        return found + ["(unbalanced braces)"]
+    return found

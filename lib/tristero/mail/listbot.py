@@ -26,9 +26,9 @@ def executable(ctx, m, listname, rule):
     listbot = repository.find(root, "listbot.txt", ctx)
     if filelist is None and listbot is None:
         ctx.act("Executable list %s has no FILELIST.TXT or LISTBOT.TXT" % listname, rule)
-        ctx.reply(m, "The list %s answers with files or commands, but none are set up yet.\n"
-                     "Its owner can be reached at %s-owner@%s.\n"
-                  % (listname, lists.local_part(listname), ctx.domain), subject="Re: " + (m.subject() or listname))
+        ctx.reply(m, ctx.text("listbot.not-set-up", m.author, list=listname,
+                              owner="%s-owner@%s" % (lists.local_part(listname), ctx.domain)) + "\n",
+                  subject="Re: " + (m.subject() or listname))
         return
     if filelist is not None:
         _send_filelist(ctx, m, listname, root, filelist, rule)
@@ -61,12 +61,15 @@ def _send_filelist(ctx, m, listname, root, path, rule):
                 file_path = repository.resolve(root, name)
             data = repository.read(file_path, left, name, ctx)
         except repository.Refused as e:
-            lines.append("  %s: not sent (%s)" % (messages.clean(name, 80), e))
+            lines.append(ctx.text("listbot.not-sent", m.author, name=messages.clean(name, 80),
+                                  why=e.text(ctx, m.author)))
             ctx.act("FILELIST.TXT of %s: %s not sent: %s" % (listname, messages.clean(name, 80), e), rule)
             continue
         files.append((os.path.basename(file_path), data))
-        lines.append("  %s (%s)" % (os.path.basename(file_path), repository.size_text(len(data))))
+        lines.append(ctx.text("listbot.file", m.author, name=os.path.basename(file_path),
+                              size=repository.size_text(len(data))))
         left -= len(data)
-    ctx.reply(m, "The files of %s, as you asked:\n\n%s\n" % (listname, "\n".join(lines) or "  (none)"),
+    ctx.reply(m, ctx.text("listbot.files", m.author, list=listname,
+                          files="\n".join(lines) or ctx.text("listbot.no-files", m.author)) + "\n",
               subject="Re: " + (m.subject() or listname), attachments=files)
     ctx.act("%d file(s) of %s sent to %s" % (len(files), listname, m.author), rule)

@@ -155,10 +155,9 @@ def too_many_parts(ctx, m):
     if m.too_many_parts is None:
         return None
     why, rule = m.too_many_parts
-    ctx.reply(m, "Your message was not read: it has %s (%s). Nothing in it was done\n"
-                 "or sent on; send it again with fewer parts, its files in one archive\n"
-                 "(zip, tar) if it has many.\n" % (why, rule),
-              subject="Not read: " + (m.subject()[:60] or "your message"))
+    ctx.reply(m, ctx.text("pipeline.too-many-parts", m.author, why=why, rule=rule) + "\n",
+              subject=ctx.text("pipeline.too-many-parts.subject", m.author,
+                               subject=m.subject()[:60] or ctx.text("reply.your-message", m.author)))
     return Disposition("done", "refused: %s (%s)" % (why, rule), rule)
 
 

@@ -103,7 +103,7 @@ def _approval_list(ctx, m, listname):
 
 def refuse(ctx, m, listname, reason):
     ctx.act("post to %s refused: %s" % (listname, reason), "rights")
-    if reason == "barred":
+    if getattr(reason, "key", None) == rights.BARRED:
         return  # Barred takes the robot's answer away too
     ctx.reply(m, "Your message to %s was not sent to the list:\n\n  %s\n\n"
                  "Send INFO %s to %s for how to join.\n"
@@ -141,7 +141,7 @@ def _approved(ctx, m):
     given = messages.header(m.msg, "Approved") or messages.header(m.msg, "Approve") \
         or redact.body_approval(m.msg)
     why = rights.password_refusal(ctx, m.author, given or None)
-    if why == rights.WRONG or (given and isinstance(why, rights.Locked)):
+    if (why is not None and why.key == rights.WRONG_PASSWORD) or (given and isinstance(why, rights.Locked)):
         audit.security(ctx, m.author, None, "Approved: header", "refused: " + why)
     return why is None
 

@@ -195,18 +195,19 @@ def answer(ctx, m, default_list, text=None):
                 # A one-click unsubscription from a mail client, or a command
                 # sent to a list: the body is prose, the subject the command.
                 found, extra = from_subject, 0
-                session.say("The text of your message holds no command; its subject was read as one.")
+                session.say(session.text("robot.subject-read"))
                 session.say()
     else:
         found, extra = parse(text, "", "", MAX_LINES)
     if not found:
-        session.say("No command was found in your message.")
+        session.say(session.text("robot.no-command"))
         session.say()
         session.unknown = 1
     # A subject read as a command may hold a password (approve ...): it is not
     # repeated in the reply's subject.
     from_subject = subject_command(m.subject(), quote_chars)
-    subject = "Re: your commands" if found and from_subject and found[0].line == from_subject[0].line else None
+    read_subject = found and from_subject and found[0].line == from_subject[0].line
+    subject = session.text("robot.subject") if read_subject else None
     unread = 0
     stranger = text is None and ctx.stranger(m.author)
     for i, cmd in enumerate(found):
@@ -218,7 +219,7 @@ def answer(ctx, m, default_list, text=None):
         # (one may have made them a member); LISTBOT.TXT (text) is the site's own.
         if session.unknown >= MAX_UNKNOWN:
             # Prose or spam, not commands: echoing it back would amplify it.
-            session.say("The rest of your message was not read: %d lines in it are not commands." % MAX_UNKNOWN)
+            session.say(session.text("robot.rest-not-read", lines=MAX_UNKNOWN))
             session.say()
             break
         if i == cfg.globals("MaxStrangerCommands"):
@@ -235,24 +236,22 @@ def answer(ctx, m, default_list, text=None):
         session.say(session.text("robot.short-help", robot=ctx.robot_address()))
         session.say()
     if unread:
-        session.say("%d more command line(s) were not run: at most %d commands are run from one "
-                    "message of an address that is not a member of a list here (MaxStrangerCommands)."
-                    % (unread, cfg.globals("MaxStrangerCommands")))
+        session.say(session.text("robot.stranger-limit", count=unread, limit=cfg.globals("MaxStrangerCommands")))
         session.say()
     elif extra:
-        session.say("%d more command line(s) were not run: at most %d commands are run from "
-                    "one message (MaxCommands; %d for a list owner, PostMaster or SuperUser)."
-                    % (extra, limit, MAX_LINES))
+        session.say(session.text("robot.command-limit", count=extra, limit=limit, privileged=MAX_LINES))
         session.say()
     c = session.counts
     summary = "%d command(s): %d ok, %d held, %d refused, %d error(s)" % (
         len(found), c["ok"], c["held"], c["refused"], c["error"])
-    session.say(summary + ".")
+    session.say(session.text("robot.summary", commands=len(found), ok=c["ok"], held=c["held"],
+                             refused=c["refused"], errors=c["error"]))
     ctx.act("robot: " + summary, "robot" + (" for %s" % default_list if default_list else ""))
     ctx.log.log(logbook.DEBUG, "  robot reply has %d line(s)" % len(session.out))
-    head = "Results of your commands to %s at %s:\n\n" % (ctx.robot_address(), ctx.config.globals("ServerName"))
+    head = session.text("robot.head", robot=ctx.robot_address(), server=ctx.config.globals("ServerName")) + "\n\n"
     ctx.reply(m, head + "\n".join(session.out) + "\n", subject=subject, attachments=session.attachments)
     if session.refused_privileged:
-        ctx.notify("Tristero: refused privileged commands from %s" % m.author,
-                   "%s (message %s) was refused:\n\n%s\n\nThe security trail is logs/security.at "
-                   "(AUDIT SECURITY).\n" % (m.author, m.id, "\n".join("  " + r for r in session.refused_privileged)))
+        superuser = cfg.globals("SuperUser")
+        ctx.notify(ctx.text("robot.refused-privileged.subject", superuser, author=m.author),
+                   ctx.text("robot.refused-privileged", superuser, author=m.author, message=m.id,
+                            refusals="\n".join("  " + r for r in session.refused_privileged)) + "\n")

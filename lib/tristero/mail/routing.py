@@ -83,7 +83,6 @@ def forward(ctx, m, to, rule, mark):
 
 def unknown(ctx, m, address):
     ctx.act("unknown address %s" % address, "routing")
-    ctx.reply(m, "There is no list or mailbox %s at %s.\n\n"
-                 "To see the lists here, send the word LISTS to %s.\n"
-              % (address, ctx.domain, ctx.robot_address()),
-              subject="Unknown address: %s" % address)
+    ctx.reply(m, ctx.text("routing.unknown-address", m.author, address=address, domain=ctx.domain,
+                          robot=ctx.robot_address()) + "\n",
+              subject=ctx.text("routing.unknown-address.subject", m.author, address=address))

@@ -51,14 +51,15 @@ def _exempt(ctx, m, routes):
         and all(h == "robot" for _, h, _ in routes)
 
 
-def _warn(ctx, m, why):
-    """Tell an author in the site's own domains why the mail went nowhere (outside ones are not told)."""
+def _warn(ctx, m, why, **fields):
+    """Tell an author in the site's own domains why the mail went nowhere, the text why
+    (outside ones are not told)."""
     if not ctx.ours(m.author) or m.automatic:
         return
-    subject = m.subject() or "(no subject)"
-    ctx.reply(m, "Your message \"%s\" was not delivered: %s.\n\nIf you think this is wrong, "
-                 "write to postmaster@%s.\n" % (subject, why, ctx.domain),
-              subject="Not delivered: " + subject)
+    subject = m.subject() or ctx.text("screening.no-subject", m.author)
+    ctx.reply(m, ctx.text("screening.not-delivered", m.author, subject=subject, domain=ctx.domain,
+                          why=ctx.text(why, m.author, **fields)) + "\n",
+              subject=ctx.text("screening.not-delivered.subject", m.author, subject=subject))
     ctx.act("%s warned" % m.author, "local author")
 
 
@@ -268,22 +269,25 @@ def spam_list(ctx, m):
         return None
     if m.author not in ctx.state.members(lists.number(cfg, listname)):
         return None
-    _warn(ctx, m, "its author is on the spam list of this site")
+    _warn(ctx, m, "screening.spam-list")
     return _end("author %s is on the spam list %s" % (m.author, listname), "SpamCheckList %s" % listname)
 
 
 def kill_authors(ctx, m):
     """[Kill Authors] against the From address."""
-    return _kill(ctx, m, "Kill Authors", m.author, "author %s" % m.author)
+    return _kill(ctx, m, "Kill Authors", m.author, "author %s" % m.author, "screening.kill-author", author=m.author)
 
 
 def kill_subjects(ctx, m):
     """[Kill Subjects] against the subject."""
     subject = m.subject()
-    return _kill(ctx, m, "Kill Subjects", subject, "subject \"%s\"" % subject)
+    return _kill(ctx, m, "Kill Subjects", subject, "subject \"%s\"" % subject, "screening.kill-subject",
+                 subject=subject)
 
 
-def _kill(ctx, m, name, field, what):
+def _kill(ctx, m, name, field, what, why, **fields):
+    """[name] against field: a hit drops m (what: the log's words for field) and warns its
+    author with the text why, its fields and the filter."""
     section = compiled(ctx, name)
     if not section.entries:
         return None
@@ -294,7 +298,7 @@ def _kill(ctx, m, name, field, what):
     if hit is None:
         return None
     entry = hit[0]
-    _warn(ctx, m, "its %s matches the filter \"%s\" of this site" % (what, entry.text))
+    _warn(ctx, m, why, filter=entry.text, **fields)
     return _end("killed: %s matches \"%s\"" % (what, entry.text), "[%s] %s" % (name, entry.text))
 
 

@@ -587,15 +587,12 @@ def _remove(ctx, listname, address, score, failure):
     owner = cfg.raw(lists.section(listname), "Owner") or cfg.globals("SuperUser")
     if not owner:
         return
-    text = ("%s was removed from the list %s (%s) on %s: mail to it failed permanently on %d days,\n"
-            "each within %d days of the one before (BounceScore %d, BounceDays %d).\n\n"
-            "The last report said:\n  %s\n\n%s"
-            "To take it back, send ADD %s %s to %s.\n" % (
-                address, listname, lists.address(cfg, listname), ctx.now.date(), score, days, score, days,
-                failure.reason, "It is now a member of %s (BounceList).\n\n" % target if target else "",
-                '"%s"' % listname if " " in listname else listname, address, ctx.robot_address()))
-    msg = ctx.message(owner, "%s: %s removed after %d delivery failures" % (listname, address, score), text,
-                      kind="auto-generated")
+    text = ctx.text("bounces.removed", owner, address=address, list=listname, list_address=lists.address(cfg, listname),
+                    date=ctx.now.date().isoformat(), score=score, days=days, reason=failure.reason,
+                    moved=ctx.text("bounces.removed.moved", owner, list=target) + "\n\n" if target else "",
+                    quoted='"%s"' % listname if " " in listname else listname, robot=ctx.robot_address()) + "\n"
+    msg = ctx.message(owner, ctx.text("bounces.removed.subject", owner, list=listname, address=address, score=score),
+                      text, kind="auto-generated")
     ctx.send_message(msg, [owner])
     ctx.act("owner %s told" % owner, "BounceScore")
 

@@ -17,6 +17,7 @@ import hmac
 import os
 import re
 
+from tristero.core import text
 from tristero.model import access, audit, lists, lockouts
 from tristero.model.members import address_key
 
@@ -71,9 +72,34 @@ NO_STRANGER_UPLOADS = {"U"}
 # for everyone), never these: no privilege, no membership change, no upload.
 UNPROVEN_NEVER = frozenset("LMOPSU")
 UNPROVEN_ACTIONS = {"manage", "postmaster", "superuser", "create", "delete", "subscribe", "options", "upload"}
-UNPROVEN = ("your address was read from a From: line in the text of your message (its From field "
-            "holds no address), which proves nothing: such an author has no privilege and changes "
-            "no membership")
+
+# The refusals callers tell apart, by the key of their text (Refusal.key): a site may
+# reword a text, so its words are never compared.
+UNPROVEN_AUTHOR = "rights.unproven"
+WRONG_PASSWORD = "rights.password-wrong"
+EARLIER_WRONG = "rights.password-earlier"
+PASSWORD_NEEDED = "rights.password-needed"
+BARRED = "rights.barred"
+
+
+class Refusal(str):
+    """Why something is refused, in the words of the reader's language; key is the
+    text it was made from."""
+
+    def __new__(cls, words, key):
+        self = super().__new__(cls, words)
+        self.key = key
+        return self
+
+
+class Locked(Refusal):
+    """A refusal because a password is locked (lockouts): audited, and the SuperUser,
+    told once when the lock began, is not told again for each refusal."""
+
+
+def refusal(ctx, who, key, kind=Refusal, **fields):
+    """The Refusal of the text key for who (its reader), its fields filled in."""
+    return kind(ctx.text(key, who, **fields), key)
 
 
 def unproven(ctx, who):
@@ -180,7 +206,7 @@ def may(ctx, who, action, listname=None, password=None):
     """(allowed, reason) for who doing action (to listname), the password given or not."""
     cfg = ctx.config
     if action in UNPROVEN_ACTIONS and unproven(ctx, who):
-        return False, UNPROVEN
+        return False, refusal(ctx, who, UNPROVEN_AUTHOR)
     if action == "create":
         if cfg.globals("OpenCreation"):
             return True, "OpenCreation"
@@ -213,32 +239,35 @@ def _grounds(ctx, who, listname, need):
 
 
 def _refusal(ctx, who, action, listname, held):
-    """Why an action is refused, in the list type's words where they explain it."""
+    """Why an action is refused (a Refusal), in the list type's words where they explain it."""
     if "C" not in held:
-        return "barred"
+        return refusal(ctx, who, BARRED)
     need = ACTIONS["manage" if action == "delete" else action]
     if listname is not None:
         kind = ctx.config.list_value(listname, "Type")
+        typed = dict(list=listname, a=_a(kind), type=kind)
         if need in flags_without_rules(ctx, who, listname):
-            return "access.ini takes %s away from you on %s" % (need, listname)
+            return refusal(ctx, who, "rights.taken-away", flag=need, list=listname)
         if action == "post":
             if kind == "Moderated":
-                return "%s is moderated: posts come from its moderators" % listname
+                return refusal(ctx, who, "rights.moderated", list=listname)
             if kind in ("Closed", "Subscription", "Hidden", "Executable"):
-                return "%s is %s %s list: members only" % (listname, _a(kind), kind)
-            return "%s is %s %s list: you may not post to it" % (listname, _a(kind), kind)
+                return refusal(ctx, who, "rights.members-only", **typed)
+            return refusal(ctx, who, "rights.no-posts", **typed)
         if action == "subscribe":
-            return "%s is %s %s list: closed to subscription" % (listname, _a(kind), kind)
+            return refusal(ctx, who, "rights.closed", **typed)
         if action == "review":
-            return "%s is %s %s list: members only" % (listname, _a(kind), kind)
-    names = {"L": "the list's owner, a PostMaster or the SuperUser", "P": "a PostMaster or the SuperUser",
-             "S": "the SuperUser"}
-    if need in names:
-        return "only %s may do this" % names[need]
-    return "your rights%s do not include %s" % (" on " + listname if listname else "", need)
+            return refusal(ctx, who, "rights.members-only", **typed)
+    only = {"L": "rights.only-owner", "P": "rights.only-postmaster", "S": "rights.only-superuser"}
+    if need in only:
+        return refusal(ctx, who, only[need])
+    if listname:
+        return refusal(ctx, who, "rights.lacking-on", list=listname, flag=need)
+    return refusal(ctx, who, "rights.lacking", flag=need)
 
 
 def _a(word):
+    """The English article of word (the field {a} of the texts that name a list's type)."""
     return "an" if word[:1] in "AEIOU" else "a"
 
 
@@ -262,41 +291,33 @@ def sees(ctx, who, listname):
 _PASSWORD_RE = re.compile(r"[A-Za-z0-9]{8,64}")
 _N, _R, _P = 2 ** 14, 8, 1
 
-WRONG = "that is not your password"
-EARLIER = "not run: a wrong password was given earlier in this message"
-NEEDED = "a password is set for "
-
-
-class Locked(str):
-    """A refusal because a password is locked (lockouts): audited, and the SuperUser,
-    told once when the lock began, is not told again for each refusal."""
 
 
 def password_problem(pw):
+    """Why pw cannot be a new password (a text.Text), or None."""
     if not _PASSWORD_RE.fullmatch(pw or ""):
-        return "a password is 8 to 64 letters and digits"
+        return text.Text("rights.password-form")
     return None
 
 
 def password_refusal(ctx, who, password):
     """None when who may use what a password guards: none is set for who, or password
-    is it. Otherwise why not; a wrong password counts against the password (lockouts),
+    is it. Otherwise why not (a Refusal); a wrong password counts against the password (lockouts),
     and after one the message's other privileged acts are not tried (ctx.password_failed)."""
     rule = password_rule(ctx, who)
     if rule is None:
         return None
     if unproven(ctx, who):
-        return UNPROVEN
+        return refusal(ctx, who, UNPROVEN_AUTHOR)
     user = rule.user.lower()
     until = lockouts.locked_until(ctx, user)
     if until is not None:
-        return Locked("the password of %s is locked until %s after more than %d wrong passwords within "
-                      "an hour: privileged commands are refused until then"
-                      % (rule.user, until.strftime("%Y-%m-%d %H:%M:%S"), lockouts.LIMIT))
+        return refusal(ctx, who, "rights.password-locked", Locked, user=rule.user,
+                       until=until.strftime("%Y-%m-%d %H:%M:%S"), limit=lockouts.LIMIT)
     if user in ctx.password_failed:
-        return EARLIER
+        return refusal(ctx, who, EARLIER_WRONG)
     if not password:
-        return NEEDED + "%s: send PASSWORD yourpassword before the command" % who
+        return refusal(ctx, who, PASSWORD_NEEDED, address=who)
     if verify(password, rule.password):
         return None
     ctx.password_failed.add(user)
@@ -305,13 +326,11 @@ def password_refusal(ctx, who, password):
         result = "locked until %s: more than %d wrong passwords within an hour" % (
             started.strftime("%Y-%m-%d %H:%M:%S"), lockouts.LIMIT)
         audit.security(ctx, who, None, "PASSWORD of %s" % rule.user, result)
-        ctx.notify("Tristero: the password of %s is locked" % rule.user,
-                   "The password of %s was given wrong more than %d times within an hour, the last\n"
-                   "time by %s. Until %s every privileged command and post it guards is\n"
-                   "refused without the password being tried. To lift the lock sooner, delete its\n"
-                   "line from spool/lockouts.csv. The security trail is logs/security.at (AUDIT SECURITY).\n"
-                   % (rule.user, lockouts.LIMIT, who, started.strftime("%Y-%m-%d %H:%M:%S")))
-    return WRONG
+        superuser = ctx.config.globals("SuperUser")
+        ctx.notify(ctx.text("rights.lock-notice.subject", superuser, user=rule.user),
+                   ctx.text("rights.lock-notice", superuser, user=rule.user, limit=lockouts.LIMIT, address=who,
+                            until=started.strftime("%Y-%m-%d %H:%M:%S")) + "\n")
+    return refusal(ctx, who, WRONG_PASSWORD)
 
 
 def hash_password(pw, salt=None):

@@ -215,10 +215,8 @@ class Batch:
         if unit is HOUSEKEEPING:
             day = self.now.strftime("%Y-%m-%d")
             self.log.log(logbook.ERROR, "housekeeping could not be committed, skipped until tomorrow: " + why)
-            self.notify("housekeeping-commit:" + day,
-                        "Tristero: the housekeeping of %s could not be committed" % day,
-                        "The day's housekeeping could not be committed (%s): nothing of it\n"
-                        "was done. It is tried again tomorrow.\n" % why)
+            self.notify("housekeeping-commit:" + day, self.text("batch.housekeeping-commit.subject", day=day),
+                        self.text("batch.housekeeping-commit", why=why) + "\n")
             self.store(self.txn.replace, housekeeping.stamp_path(self.site), (day + "\n").encode())
         else:
             self.stats["messages"] += 1
@@ -243,9 +241,9 @@ class Batch:
             told = False
         if told:
             return
-        self.notify("diskreserve:" + day, "Tristero: the site's disk is nearly full", text + ".\n\nRuns go on "
-                    "taking no message (exit 75) until DiskReserve is free again; free some space, "
-                    "or lower DiskReserve in tristero.ini.\n")
+        self.notify("diskreserve:" + day, self.text("batch.disk-reserve.subject"),
+                    self.text("batch.disk-reserve", free=free, reserve=reserve, held=held,
+                              waiting="" if held else self.text("batch.disk-reserve.housekeeping-waits")) + "\n")
         self.store(self.txn.replace, stamp, (day + "\n").encode())
         self._commit()
 
@@ -265,14 +263,18 @@ class Batch:
         self.units.append(HOUSEKEEPING)
         housekeeping.run(self)
 
+    def text(self, key, **fields):
+        """The text key to the SuperUser (see Context.text)."""
+        return self.ctx.text(key, self.config.globals("SuperUser") or None, **fields)
+
     def _notify_failures(self):
-        lines = ["%d message(s) could not be processed and were moved, whole, to" % len(self.failures),
-                 os.path.join(self.site.failed, "new") + ":", ""]
+        lines = [self.text("batch.failures", count=len(self.failures), folder=os.path.join(self.site.failed, "new")),
+                 ""]
         lines += ["  %s: %s" % (name, reason) for name, reason in self.failures[:200]]
         if len(self.failures) > 200:
-            lines.append("  ... and %d more (see the log)" % (len(self.failures) - 200))
+            lines.append(self.text("batch.failures.more", count=len(self.failures) - 200))
         self.notify("failures:" + self.failures[0][0],
-                    "Tristero: %d message(s) moved to spool/failed" % len(self.failures), "\n".join(lines) + "\n")
+                    self.text("batch.failures.subject", count=len(self.failures)), "\n".join(lines) + "\n")
 
     # --- outcomes ---
 
@@ -301,11 +303,9 @@ class Batch:
                 continue
             self.log.log(logbook.ERROR, marker)
             self.reported_today.add(marker)
-            self.ctx.notify("Tristero: %s needs a look" % rel,
-                            "These lines of %s were not read as written:\n\n%s\n\n"
-                            "Members on such lines get no mail until the file is mended; "
-                            "'tristero.py check' lists them too.\nYou are told once a day.\n"
-                            % (rel, "\n".join("  line %d: %s" % p for p in problems)))
+            self.ctx.notify(self.text("batch.member-file.subject", file=rel),
+                            self.text("batch.member-file", file=rel, lines="\n".join(
+                                self.text("batch.member-file.line", line=n, why=why) for n, why in problems)) + "\n")
 
     def _todays_log(self):
         if self.todays_log is None:
@@ -384,7 +384,9 @@ class Batch:
         if unit.error is not None and failure is not None:
             why = "%s: %s" % (type(unit.error).__name__, messages.clean(unit.error, 300))
             self.log.log(logbook.ERROR, failure.log % why)
-            self.notify("failure:" + label, failure.subject, failure.text % why)
+            fields = dict(failure.fields, why=why)
+            self.notify("failure:" + label, self.text(failure.subject, **fields),
+                        self.text(failure.text, **fields) + "\n")
 
     def notify(self, label, subject, text):
         """Tell the SuperUser, in a unit of its own; a notice that cannot be staged

@@ -22,6 +22,7 @@ a kill can send twice is the one transaction that was on the wire.
 import datetime
 import email.utils
 import errno
+import functools
 import hashlib
 import ipaddress
 import json
@@ -34,7 +35,7 @@ import subprocess
 import sys
 from email.message import EmailMessage, Message
 
-from tristero.core import messages
+from tristero.core import messages, text
 from tristero.core.exits import EX_IOERR, EX_OK, EX_TEMPFAIL
 from tristero.model import config, durable, locks, logbook, spools
 
@@ -270,6 +271,7 @@ class Run:
 
     def __init__(self, site, cfg, log, now, transport):
         self.site, self.cfg, self.log, self.now, self.transport = site, cfg, log, now, transport
+        self.texts = text.Texts(site.templates)
         self.new = os.path.join(site.outbox, "new")
         self.queue = sorted(n for n in os.listdir(self.new) if not n.startswith("."))
         self.counts = {"files": 0, "delivered": 0, "deferred": 0, "failed": 0}
@@ -446,7 +448,7 @@ class Run:
         if not to:
             self.log.direct(logbook.ERROR, "deliver: no delivery report: the failed mail had a null sender")
             return None
-        return to, delivery_report(self.cfg, self.now, env, attempt, to)
+        return to, delivery_report(self.cfg, self.now, env, attempt, to, self.texts)
 
     def write_report(self, name, failed, to, message):
         self.reports += 1
@@ -473,21 +475,25 @@ class Run:
                 % (c["files"], c["delivered"], c["deferred"], c["failed"]))
 
 
-def delivery_report(cfg, now, env, attempt, to):
+def delivery_report(cfg, now, env, attempt, to, texts=None):
     """An RFC 3464 delivery report (multipart/report) as bytes with LF lines: a text for
-    people, the delivery-status fields for bounce processing, the original's headers."""
+    people (texts: the site's, text.Texts; in its Language), the delivery-status fields
+    for bounce processing, the original's headers."""
+    say = functools.partial((texts or text.Texts()).get, lang=cfg.globals("Language"))
     domain = cfg.globals("Domain")
     head = env.data.split(b"\n\n", 1)[0] + b"\n"
     original = messages.parse(head)
     subject = messages.header(original, "Subject")
     msg = EmailMessage(policy=messages.POLICY)
-    msg["From"] = "Mail Delivery System <%s@%s>" % (cfg.globals("ListProcName")[0].lower(), domain)
+    msg["From"] = email.utils.formataddr((say("delivery.report.from"),
+                                          "%s@%s" % (cfg.globals("ListProcName")[0].lower(), domain)))
     msg["To"] = to
-    msg["Subject"] = messages.clean("Undelivered mail: " + subject if subject else "Undelivered mail", 200)
+    msg["Subject"] = messages.clean(say("delivery.report.subject", subject=subject) if subject
+                                    else say("delivery.report.subject-none"), 200)
     msg["Date"] = email.utils.format_datetime(now)
     msg["Message-ID"] = email.utils.make_msgid(domain=domain)
     msg["Auto-Submitted"] = "auto-replied"
-    msg.set_content(_report_text(domain, original, attempt, cfg.get("Delivery", "RetryDays")))
+    msg.set_content(_report_text(say, domain, original, attempt, cfg.get("Delivery", "RetryDays")))
     msg.make_mixed()
     msg.set_type("multipart/report")
     msg.set_param("report-type", "delivery-status")
@@ -498,16 +504,15 @@ def delivery_report(cfg, now, env, attempt, to):
     return msg.as_bytes()
 
 
-def _report_text(domain, original, attempt, days):
-    lines = ["This is the mail system at %s." % domain, "",
-             "Your message could not be delivered to the recipients below."]
+def _report_text(say, domain, original, attempt, days):
+    lines = [say("delivery.report", domain=domain)]
     if attempt.expired:
-        lines.append("For more than %d days the mail server answered \"try again later\"; it was given up." % days)
+        lines.append(say("delivery.report.expired", days=days))
     lines.append("")
     lines += ["<%s>: %s" % (r, reply) for r, reply in attempt.failed.items()]
     message_id = messages.header(original, "Message-ID")
-    lines += ["", "The message%s is not sent again; its headers are attached."
-              % (" " + message_id if message_id else "")]
+    lines += ["", say("delivery.report.end", message_id=message_id) if message_id
+              else say("delivery.report.end-no-id")]
     return "\n".join(lines) + "\n"
 
 

@@ -43,9 +43,8 @@ def send_digests(batch):
     today = batch.now.date()
     for listname in batch.config.list_names():
         failure = Failure("housekeeping: digests of %s not sent: %%s" % listname,
-                          "Tristero: the digests of %s were not sent" % listname,
-                          "The digests of %s due on %s could not be made (%%s); they are tried\n"
-                          "again by the first run of tomorrow, with the days they missed.\n" % (listname, today))
+                          "housekeeping.digests-failed.subject", "housekeeping.digests-failed",
+                          list=listname, day=today.isoformat())
         with batch.unit_of_work("digests:%s:%s" % (listname, today), failure):
             digests.list_digests(batch.ctx, listname, today)
     return ()
@@ -110,9 +109,7 @@ def run(batch):
     for name, step in STEPS:
         batch.log.log(logbook.ACTION, "housekeeping: " + name)
         failure = Failure("housekeeping: %s failed, rolled back: %%s" % name,
-                          "Tristero: housekeeping step %r failed" % name,
-                          "The housekeeping step %r of %s failed and was rolled back (%%s);\n"
-                          "the other steps ran. It is tried again tomorrow.\n" % (name, day))
+                          "housekeeping.step-failed.subject", "housekeeping.step-failed", step=name, day=day)
         removed = 0
         with batch.unit_of_work("housekeeping:%s:%s" % (name, day), failure):
             for path in step(batch):

@@ -119,7 +119,7 @@ def append(ctx, m, listname, mode):
     why = _problem(ctx, root, day_file, "file")
     raw = m.raw
     if mode != "COMPLETE" and not why:
-        raw, files = _text_only(m, listname, day, mode == "FILEONLY",
+        raw, files = _text_only(ctx, m, listname, day, mode == "FILEONLY",
                                 lambda rel: repository.present(ctx, os.path.join(root, rel)))
         for rel, data in files:
             why = why or _problem(ctx, root, rel, "file")
@@ -171,7 +171,7 @@ def attachments(msg):
     return [p for p in _leaves(msg) if is_attachment(p)]
 
 
-def _text_only(m, listname, day, keep_files, taken):
+def _text_only(ctx, m, listname, day, keep_files, taken):
     """(the post without its attachments, [(path in the folder, bytes)] kept as files).
 
     Each attachment is replaced by a line that names it; with keep_files it is
@@ -191,7 +191,7 @@ def _text_only(m, listname, day, keep_files, taken):
             name = None
         data = part.get_payload(decode=True) or b""
         ctype = part.get_content_type()
-        shown = messages.clean(name or "(no name)", 200)
+        shown = messages.clean(name or ctx.text("archive.no-name"), 200)
         if keep_files:
             stored = "%s-%s" % (tag, repository.safe_name(name, "attachment-%d" % (n + 1)))
             while stored in used:
@@ -201,11 +201,11 @@ def _text_only(m, listname, day, keep_files, taken):
             used.add(stored)
             rel = folder + stored
             files.append((rel, data))
-            note = "[Attachment %s (%s, %s) kept in the archive: GET %s %s]" % (
-                shown, ctype, repository.size_text(len(data)), _quoted(listname), rel)
+            note = ctx.text("archive.attachment-kept", name=shown, type=ctype, size=repository.size_text(len(data)),
+                            quoted=_quoted(listname), file=rel)
         else:
-            note = "[Attachment %s (%s, %s) not kept in the archive]" % (shown, ctype,
-                                                                        repository.size_text(len(data)))
+            note = ctx.text("archive.attachment-not-kept", name=shown, type=ctype,
+                            size=repository.size_text(len(data)))
         # Readable in the file as it stands: no quoted-printable.
         part.set_content(note + "\n", charset="utf-8", cte="7bit" if note.isascii() else "8bit")
     try:

@@ -98,8 +98,8 @@ class Context:
         self.sent_now = set()
 
     def text(self, key, reader=None, **fields):
-        """The text key (core.text) in the language of reader (an address; None: the
-        site's Language), its fields filled in."""
+        """The text key (core.text; or a text.Text) in the language of reader (an address;
+        None: the site's Language), its fields filled in."""
         return self.texts.get(key, self.language(reader), **fields)
 
     def language(self, reader=None):
@@ -202,7 +202,7 @@ class Context:
                          "MaxStrangerReplies")
                 return False
         if not subject:
-            original = inbound.subject() or "your message"
+            original = inbound.subject() or self.text("reply.your-message", inbound.author)
             subject = original if original.lower().startswith("re:") else "Re: " + original
         if stranger:
             subject = messages.clean(subject, STRANGER_SUBJECT)

@@ -100,8 +100,9 @@ _MARK = re.compile(r"^\s*(?:re|aw|sv|antw|odp|fwd?|wg|tr|rif|vs)\s*(?:\[\s*\d+\s
                    re.IGNORECASE)
 
 
-def topic(subject, prefix=""):
-    """A subject without its reply and forward marks and the list's ForwardPrefix."""
+def topic(subject, prefix="", empty="(no subject)"):
+    """A subject without its reply and forward marks and the list's ForwardPrefix (empty
+    when nothing is left: the digest's text digest.no-subject)."""
     s = " ".join((subject or "").split())
     while True:
         before = s
@@ -109,14 +110,14 @@ def topic(subject, prefix=""):
             s = s[len(prefix):].strip()
         s = _MARK.sub("", s, count=1).strip()
         if s == before:
-            return s or "(no subject)"
+            return s or empty
 
 
-def topics(subjects, prefix=""):
+def topics(subjects, prefix="", empty="(no subject)"):
     """[(topic, count)] in order of first appearance (manual: "topics du jour")."""
     counts, shown = {}, {}
     for subject in subjects:
-        t = topic(subject, prefix)
+        t = topic(subject, prefix, empty)
         key = t.casefold()
         if key not in counts:
             counts[key] = 0
@@ -142,27 +143,38 @@ class Day:
 
 
 def _span(start, end):
+    """The days a digest covers, for the log."""
     if start == end:
         return start.isoformat()
     return "%s to %s" % (start.isoformat(), end.isoformat())
 
 
+def _span_text(ctx, start, end):
+    if start == end:
+        return start.isoformat()
+    return ctx.text("digest.span", start=start.isoformat(), end=end.isoformat())
+
+
 def build(ctx, listname, days, style, form, start, end):
     """The digest of days ([Day] between start and end) as bytes, ready to send."""
     cfg = ctx.config
+    say = ctx.text             # to the members: the site's Language
     local = lists.local_part(listname)
     prefix = cfg.list_value(listname, "ForwardPrefix")
     count = sum(len(d.posts) for d in days)
     subjects = [p.subject() for d in days for p in d.posts]
-    found = topics(subjects, prefix) if style != "NOSUMMARY" else []
+    found = topics(subjects, prefix, say("digest.no-subject")) if style != "NOSUMMARY" else []
     volume, issue = end.year, end.timetuple().tm_yday
+    span = _span_text(ctx, start, end)
     if form == "PLAIN":
+        # RFC 1153's subject, read by programs.
         subject = "%s Digest V%d #%d" % (listname, volume, issue)
     else:
-        subject = "%s digest, %s (%d message%s)" % (listname, _span(start, end), count, "" if count == 1 else "s")
-    head = ["%s digest, %s" % (listname, _span(start, end))]
+        subject = say("digest.subject-one" if count == 1 else "digest.subject", list=listname, span=span,
+                      count=count)
+    head = [say("digest.title", list=listname, span=span)]
     if style != "NOSUMMARY":
-        head.append("%d message(s), %d subject(s)." % (count, len(found)))
+        head.append(say("digest.tally", count=count, subjects=len(found)))
     left = repository.max_reply(ctx)
     inline, files, over = [], [], []
     if style != "SUMMARYONLY":
@@ -178,40 +190,40 @@ def build(ctx, listname, days, style, form, start, end):
     extras, extra_over = ([], []) if style == "SUMMARYONLY" else _post_files(ctx, listname, days, left)
     notes = []
     for d, name in files:
-        notes.append("The %d post(s) of %s (%s) are attached as %s." % (
-            len(d.posts), d.date.isoformat(), repository.size_text(len(d.data)), name))
+        notes.append(say("digest.day-attached", count=len(d.posts), day=d.date.isoformat(),
+                         size=repository.size_text(len(d.data)), name=name))
     for d in over:
-        notes.append("The posts of %s (%s) are too many for one message (MaxReplySize): GET %s %s" % (
-            d.date.isoformat(), repository.size_text(len(d.data)), _quoted(listname), archive.day_name(d.date)))
+        notes.append(say("digest.day-too-big", day=d.date.isoformat(), size=repository.size_text(len(d.data)),
+                         quoted=_quoted(listname), file=archive.day_name(d.date)))
     if extras:
-        notes.append("%d file(s) attached to the posts are added at the end." % len(extras))
-    notes += ["Not added (MaxReplySize): %s" % name for name in extra_over]
+        notes.append(say("digest.files-added", count=len(extras)))
+    notes += [say("digest.file-left-out", name=name) for name in extra_over]
     robot = ctx.robot_address()
     if style == "SUMMARYONLY":
-        notes += ["To get the posts, reply to this message keeping the lines below in your reply",
-                  "(or send them to %s):" % robot, "", "---", "START"]
+        # The commands a reply sends back (see robot.parse: "---", then START).
+        notes += [say("digest.get-posts", robot=robot), "", "---", "START"]
         notes += ["GET %s %s" % (_quoted(listname), archive.day_name(d.date)) for d in days]
         notes += ["STOP"]
-    foot = ["Your digest: SET %s DIGEST DAILY|WEEKLY|MONTHLY SUMMARY|NOSUMMARY|SUMMARYONLY MIME|PLAIN;"
-            % _quoted(listname),
-            "each post as it is sent: SET %s MAIL (to %s)." % (_quoted(listname), robot)]
+    foot = [say("digest.foot", quoted=_quoted(listname), robot=robot)]
     if form == "PLAIN" and style != "SUMMARYONLY":
-        text = _rfc1153(listname, head, found, notes + ([""] if notes else []) + foot, inline, volume, issue, end)
+        text = _rfc1153(ctx, listname, head, found, notes + ([""] if notes else []) + foot, inline, volume, issue,
+                        end)
     else:
         lines = head + [""]
         if found:
-            lines += ["Topics du jour:"] + ["  %s%s" % (t, " (%d)" % n if n > 1 else "") for t, n in found] + [""]
+            lines += [say("digest.topics")] + [say("digest.topic-count", topic=t, count=n) if n > 1 else
+                                               say("digest.topic", topic=t) for t, n in found] + [""]
         lines += notes + ([""] if notes else []) + foot
         text = "\n".join(lines) + "\n"
     reply_to = "%s-request@%s" % (local, ctx.domain) if style == "SUMMARYONLY" else lists.address(cfg, listname)
     msg = messages.new_message(
-        email.utils.formataddr(("%s digest" % listname, "%s-request@%s" % (local, ctx.domain))),
+        email.utils.formataddr((say("digest.from", list=listname), "%s-request@%s" % (local, ctx.domain))),
         lists.address(cfg, listname), subject, text, ctx.now, ctx.ids.message_id(ctx.ids.next()),
         [("Reply-To", reply_to)])
     if form == "MIME" and inline:
         msg.make_mixed()
         for d in inline:
-            msg.attach(_digest_part(listname, d))
+            msg.attach(_digest_part(ctx, listname, d))
     messages.attach(msg, [(name, d.data) for d, name in files] + extras)
     messages.fix_boundaries(msg)
     head_bytes, body = messages.split_raw(messages.serialize(msg))
@@ -222,11 +234,12 @@ def _quoted(name):
     return '"%s"' % name if " " in name else name
 
 
-def _digest_part(listname, day):
+def _digest_part(ctx, listname, day):
     """A day's posts as multipart/digest (RFC 2046): one message/rfc822 part each."""
     part = MIMEPart(policy=messages.POLICY)
     part["Content-Type"] = "multipart/digest"
-    part["Content-Description"] = "%s, %s: %d message(s)" % (listname, day.date.isoformat(), len(day.posts))
+    part["Content-Description"] = ctx.text("digest.part", list=listname, day=day.date.isoformat(),
+                                           count=len(day.posts))
     for p in day.posts:
         inner = MIMEPart(policy=messages.POLICY)
         post = messages.parse(p.raw)
@@ -269,14 +282,16 @@ def _post_files(ctx, listname, days, left):
     return kept, over
 
 
-def _rfc1153(listname, head, found, notes, inline, volume, issue, end):
-    """The digest as RFC 1153 text: heading, topics, the posts between dashed lines, trailer."""
+def _rfc1153(ctx, listname, head, found, notes, inline, volume, issue, end):
+    """The digest as RFC 1153 text: heading, topics, the posts between dashed lines, trailer
+    (the heading, "Today's Topics:" and the trailer are the format's own words)."""
     title = "%s Digest" % listname
     out = ["%-30s%s   Volume %d : Issue %d" % (title, end.strftime("%a, %d %b %Y"), volume, issue), ""]
     out += head
     if found:
         out += ["", "Today's Topics:", ""]
-        out += ["   %s%s" % (t, " (%d msgs)" % n if n > 1 else "") for t, n in found]
+        out += [ctx.text("digest.rfc1153-topic-count", topic=t, count=n) if n > 1 else
+                ctx.text("digest.rfc1153-topic", topic=t) for t, n in found]
     out += [""] + notes + ["", "-" * 70, ""]
     for d in inline:
         for p in d.posts:
@@ -356,10 +371,8 @@ def archive_off(ctx, listname, why):
             moved.append(address)
     if not moved:
         return 0
-    text = ("The list %s no longer keeps an archive, so it sends no digests. From now on you\n"
-            "receive each post as it is sent. To receive none, send SET %s NOMAIL to %s.\n"
-            % (listname, _quoted(listname), ctx.robot_address()))
-    msg = ctx.message(lists.address(ctx.config, listname), "Your digest of %s has ended" % listname, text,
+    text = ctx.text("digest.ended", list=listname, quoted=_quoted(listname), robot=ctx.robot_address()) + "\n"
+    msg = ctx.message(lists.address(ctx.config, listname), ctx.text("digest.ended.subject", list=listname), text,
                       kind="auto-generated")
     ctx.send_message(msg, moved)
     ctx.act("%d digest member(s) of %s moved back to mail" % (len(moved), listname), why)

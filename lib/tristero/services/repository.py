@@ -23,6 +23,7 @@ import stat
 import unicodedata
 
 from tristero.core import messages
+from tristero.core.text import Text
 from tristero.model import audit, lists, quotas
 from tristero.policy import rights
 from tristero.services import session
@@ -50,8 +51,17 @@ _DAY_FILE = re.compile(r"\d{8}\.txt")
 
 
 class Refused(ValueError):
-    """A name or file the repository will not use; str() says why."""
+    """A name or file the repository will not use: why, a text.Text (or, raised by code
+    that words it itself, a str); str() says it in English (the log), text() to a reader."""
     status = "refused"
+
+    def __init__(self, why):
+        super().__init__(str(why))
+        self.why = why
+
+    def text(self, ctx, reader=None):
+        """Why, in the words of reader's language (ctx.text)."""
+        return ctx.text(self.why, reader) if isinstance(self.why, Text) else str(self.why)
 
 
 class Missing(Refused):
@@ -61,27 +71,27 @@ class Missing(Refused):
 # --- names and paths -------------------------------------------------------
 
 def _part_problem(part):
-    """Why part cannot be one part of a file name, or None."""
+    """Why part cannot be one part of a file name (a text.Text), or None."""
     if part in ("", ".", ".."):
-        return "an empty part, '.' or '..'"
+        return Text("repository.part-empty")
     if part.startswith("."):
-        return "a hidden name (it begins with a dot)"
+        return Text("repository.part-hidden")
     if part != part.strip(" ") or part.endswith("."):
-        return "a part that begins or ends with a blank, or ends with a dot"
+        return Text("repository.part-blank")
     for ch in part:
         if ch in _SLASHES:
-            return "a slash, a backslash or a look-alike of one (U+%04X)" % ord(ch)
+            return Text("repository.part-slash", code=ord(ch))
         if ch in _RESERVED:
-            return "the character %s" % ch
+            return Text("repository.part-reserved", char=ch)
         if ch != " " and unicodedata.category(ch)[0] in "CZ":
-            return "a control, format or blank character (U+%04X)" % ord(ch)
+            return Text("repository.part-control", code=ord(ch))
     folded = unicodedata.normalize("NFKC", part)
     if folded.startswith(".") or any(c in _SLASHES or c in _RESERVED for c in folded):
-        return "characters that normalise to a slash, a dot or a reserved character"
+        return Text("repository.part-normalises")
     if any(p.split(".", 1)[0].rstrip(" ").upper() in _DEVICES for p in (part, folded)):
-        return "a device name (%s)" % part.split(".", 1)[0]
+        return Text("repository.part-device", device=part.split(".", 1)[0])
     if len(part.encode("utf-8")) > 255:
-        return "a part longer than 255 bytes"
+        return Text("repository.part-long")
     return None
 
 
@@ -91,23 +101,22 @@ def check_name(name, single=False):
     single: name must be one file name (an attachment's), not a path.
     """
     if not isinstance(name, str) or not name:
-        raise Refused("no file name was given")
+        raise Refused(Text("repository.no-name"))
     if "\x00" in name:
-        raise Refused("a file name may not contain a NUL character")
+        raise Refused(Text("repository.nul"))
     if len(name) > MAX_NAME:
-        raise Refused("a file name may have at most %d characters" % MAX_NAME)
+        raise Refused(Text("repository.name-too-long", limit=MAX_NAME))
     if name.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", name):
-        raise Refused("%s is an absolute path: names are relative to the list's folder"
-                      % messages.clean(name, 80))
+        raise Refused(Text("repository.absolute", name=messages.clean(name, 80)))
     parts = name.split("/")
     if single and len(parts) > 1:
-        raise Refused("%s is a path, not a file name" % messages.clean(name, 80))
+        raise Refused(Text("repository.not-single", name=messages.clean(name, 80)))
     if len(parts) > MAX_DEPTH + 1:
-        raise Refused("at most %d folders deep" % MAX_DEPTH)
+        raise Refused(Text("repository.too-deep", limit=MAX_DEPTH))
     for part in parts:
         why = _part_problem(part)
         if why:
-            raise Refused("%s is not allowed as a file name: %s" % (messages.clean(name, 80), why))
+            raise Refused(Text("repository.bad-name", name=messages.clean(name, 80), why=why))
     return parts
 
 
@@ -119,7 +128,7 @@ def resolve(root, name, single=False):
     """
     parts = check_name(name, single)
     if os.path.islink(root):
-        raise Refused("the folder of %s is a link: links are not followed" % messages.clean(name, 80))
+        raise Refused(Text("repository.root-link", name=messages.clean(name, 80)))
     path = root
     for i, part in enumerate(parts):
         path = os.path.join(path, part)
@@ -128,15 +137,15 @@ def resolve(root, name, single=False):
         except FileNotFoundError:
             break
         except NotADirectoryError:
-            raise Refused("%s: a part of it is a file, not a folder" % name)
+            raise Refused(Text("repository.part-is-file", name=name))
         if stat.S_ISLNK(st.st_mode):
-            raise Refused("%s is a link: links are not followed" % "/".join(parts[:i + 1]))
+            raise Refused(Text("repository.link", name="/".join(parts[:i + 1])))
         if i < len(parts) - 1 and not stat.S_ISDIR(st.st_mode):
-            raise Refused("%s is not a folder" % "/".join(parts[:i + 1]))
+            raise Refused(Text("repository.not-folder", name="/".join(parts[:i + 1])))
     full = os.path.join(root, *parts)
     real_root = os.path.realpath(root)
     if os.path.commonpath([real_root, os.path.realpath(full)]) != real_root:
-        raise Refused("%s is outside the folder" % name)
+        raise Refused(Text("repository.outside", name=name))
     return full
 
 
@@ -153,8 +162,9 @@ def safe_name(name, fallback):
 
 # --- reading and listing -------------------------------------------------------
 
-_KINDS = {stat.S_IFDIR: "a folder", stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket",
-          stat.S_IFCHR: "a device", stat.S_IFBLK: "a device"}
+_KINDS = {stat.S_IFDIR: Text("repository.kind-folder"), stat.S_IFIFO: Text("repository.kind-fifo"),
+          stat.S_IFSOCK: Text("repository.kind-socket"), stat.S_IFCHR: Text("repository.kind-device"),
+          stat.S_IFBLK: Text("repository.kind-device")}
 
 
 def read(path, limit, what=None, ctx=None):
@@ -174,22 +184,22 @@ def _read_disk(path, limit, what):
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except FileNotFoundError:
-        raise Missing("there is no file %s" % what)
+        raise Missing(Text("repository.missing", name=what))
     except OSError as e:
         if e.errno == errno.ELOOP:
-            raise Refused("%s is a link: links are not followed" % what)
+            raise Refused(Text("repository.link", name=what))
         if e.errno == errno.ENOTDIR:
-            raise Missing("there is no file %s" % what)
-        raise Refused("%s cannot be read: %s" % (what, e.strerror))
+            raise Missing(Text("repository.missing", name=what))
+        raise Refused(Text("repository.unreadable", name=what, why=e.strerror))
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise Refused("%s is %s, not a file" % (what, _KINDS.get(stat.S_IFMT(st.st_mode), "not a file")))
+            raise Refused(Text("repository.not-file", name=what,
+                               kind=_KINDS.get(stat.S_IFMT(st.st_mode), Text("repository.kind-other"))))
         if st.st_nlink > 1:
-            raise Refused("%s has other names (hard links): it is not sent" % what)
+            raise Refused(Text("repository.hard-links", name=what))
         if st.st_size > limit:
-            raise Refused("%s is %s; at most %s go in one message (MaxReplySize)"
-                          % (what, size_text(st.st_size), size_text(limit)))
+            raise Refused(Text("repository.too-big", name=what, size=size_text(st.st_size), limit=size_text(limit)))
         chunks, left = [], limit + 1
         while left > 0:
             chunk = os.read(fd, min(left, 1 << 20))
@@ -199,7 +209,7 @@ def _read_disk(path, limit, what):
             left -= len(chunk)
         data = b"".join(chunks)
         if len(data) > limit:
-            raise Refused("%s grew past %s while it was read" % (what, size_text(limit)))
+            raise Refused(Text("repository.grew", name=what, limit=size_text(limit)))
         return data
     finally:
         os.close(fd)
@@ -415,10 +425,10 @@ def folder(ctx, listname):
         if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode):
             ctx.act("the folder %s is %s: not used" % (p, "a link" if stat.S_ISLNK(st.st_mode)
                                                         else "not a folder"), "repository")
-            raise Refused("the folder of %s cannot be used (a person must look)" % label(listname))
+            raise Refused(Text("repository.folder-unusable", list=label(listname)))
     if os.path.realpath(path) != os.path.join(os.path.realpath(archive), os.path.basename(path)):
         ctx.act("the folder %s leads elsewhere: not used" % path, "repository")
-        raise Refused("the folder of %s cannot be used (a person must look)" % label(listname))
+        raise Refused(Text("repository.folder-unusable", list=label(listname)))
     return path
 
 
@@ -486,10 +496,9 @@ def _staged_read(ctx, path, limit, what):
         return None
     state = staged_state(ctx, path)
     if not state[0]:
-        raise Missing("there is no file %s" % what)
+        raise Missing(Text("repository.missing", name=what))
     if state[1] > limit:
-        raise Refused("%s is %s; at most %s go in one message (MaxReplySize)"
-                      % (what, size_text(state[1]), size_text(limit)))
+        raise Refused(Text("repository.too-big", name=what, size=size_text(state[1]), limit=size_text(limit)))
     data = _DISK
     for kind, _, get in changes:
         if kind == "replace":
@@ -524,34 +533,36 @@ def staged_paths(ctx, root):
 
 
 def staged_conflict(ctx, path, root):
-    """Why path cannot be a file beside what this run has staged, or None (names
-    relative to root)."""
+    """Why path cannot be a file beside what this run has staged (a text.Text), or None
+    (names relative to root)."""
     txn = ctx.txn
     outcome = ctx.outcome
     files = [p for p, _ in outcome.appends + outcome.writes]
     if (txn is not None and path in txn.folders()) or any(f.startswith(path + os.sep) for f in files):
-        return "%s is a folder of files stored in this run" % os.path.relpath(path, root)
+        return Text("repository.staged-folder", name=os.path.relpath(path, root))
     parent = os.path.dirname(path)
     while parent and parent != os.path.dirname(parent) and len(parent) >= len(root):
         state = staged_state(ctx, parent)
         if state is not None and state[0]:
-            return "%s is a file stored in this run, not a folder" % os.path.relpath(parent, root)
+            return Text("repository.staged-file", name=os.path.relpath(parent, root))
         parent = os.path.dirname(parent)
     return None
 
 
 def archive_name_problem(parts):
-    """Why parts (a path in a list's folder) is a name the archive writes, or None."""
+    """Why parts (a path in a list's folder) is a name the archive writes (a text.Text),
+    or None."""
     first = parts[0]
     if _DAY_FILE.fullmatch(first):
-        return "%s is a name the archive keeps for its posts" % "/".join(parts)
+        return Text("repository.archive-day", name="/".join(parts))
     if first.lower() == "files":
-        return "files/ is the archive's folder of attachments (files/YYYYMMDD/)"
+        return Text("repository.archive-files")
     return None
 
 
 def label(listname):
-    return listname if listname else "the default archive"
+    """The list's name, or the text that names the default archive (a text.Text)."""
+    return listname if listname else Text("repository.default-archive")
 
 
 # --- helpers of the file commands ----------------------------------------------------

@@ -1,0 +1,227 @@
+"""Texts by key: the site rewords a reply in SITE/templates/LANG/*.txt, and check reports
+what of its wording is not used."""
+
+import ast
+import os
+import re
+
+import pytest
+from conftest import REPO, mail
+
+import tristero.commands  # noqa: F401  (the commands' own texts join the English catalog)
+from tristero.core import text
+
+LIB = os.path.join(REPO, "lib", "tristero")
+
+NEWS_INI = """\
+    [Globals]
+    Domain = example.org
+    SuperUser = boss@example.org
+
+    [LIST news]
+    MemberFile = 00000001
+    Type = Open
+    Owner = owner@example.org
+    """
+
+
+def write_template(site, name, content, lang="en"):
+    folder = site.path("templates", lang)
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, name)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(content)
+    return path
+
+
+def reply_to(site, who="alice@example.net"):
+    found = site.messages_to(who)
+    assert len(found) == 1, [m["Subject"] for m in found]
+    return found[0]
+
+
+def check(site):
+    p = site.tristero("check", check=False)
+    assert p.returncode == 0, p.stderr
+    return p.stderr.decode()
+
+
+# --- through the front door ------------------------------------------------------------
+
+def test_a_site_rewords_a_reply_in_its_templates_folder(site):
+    write_template(site, "x.txt", "# our own words\n\n[robot.no-command]\n"
+                                  "Nothing in your note looked like a command.\n\n"
+                                  "[routing.unknown-address.subject]\nNo such address here: {address}\n")
+    site.drop(mail(body="", subject="Re: hi"))
+    site.drop(mail(frm="bob@example.net", to="nobody@example.org", subject="hi"))
+    site.run()
+    text_ = reply_to(site).get_content()
+    assert text_.startswith("Results of your commands to tristero@example.org at Tristero:\n\n"
+                            "Nothing in your note looked like a command.\n\n")
+    assert "No command was found" not in text_
+    assert reply_to(site, "bob@example.net")["Subject"] == "No such address here: nobody@example.org"
+    assert "templates" not in check(site)            # every entry is used
+
+
+def test_an_entry_naming_a_field_the_text_lacks_falls_back_and_check_reports_it(site):
+    path = write_template(site, "routing.txt", "[routing.unknown-address]\n"
+                                               "There is no {mailbox} here; ask {robot}.\n")
+    site.drop(mail(to="nobody@example.org"))
+    site.run()
+    body = reply_to(site).get_content()
+    assert body == ("There is no list or mailbox nobody@example.org at example.org.\n\n"
+                    "To see the lists here, send the word LISTS to tristero@example.org.\n")
+    err = check(site)
+    assert "%s:1: warning: [routing.unknown-address] names {mailbox}, not a field of this text" % path in err
+    assert "it has: address, domain, robot" in err
+
+
+def test_text_before_the_first_key_makes_check_name_the_file_and_line(site):
+    path = write_template(site, "broken.txt", "# a comment is fine\n\nThis line is no [key]\n"
+                                              "[robot.no-command]\nNothing here.\n")
+    site.drop(mail(body="", subject="Re: hi"))
+    site.run()
+    # The file is not used: the built-in text answers.
+    assert "No command was found in your message." in reply_to(site).get_content()
+    err = check(site)
+    assert "%s:3: warning: text before the first [key] line (the file is not used)" % path in err
+
+
+def test_check_reports_a_key_that_is_no_text_and_a_folder_that_is_no_language(site):
+    path = write_template(site, "x.txt", "[robot.no-commandd]\nTypo.\n")
+    os.makedirs(site.path("templates", "english"))
+    err = check(site)
+    assert "%s:1: warning: [robot.no-commandd] is no text of Tristero: not used" % path in err
+    assert "%s: warning: not a language of Tristero's texts" % site.path("templates", "english") in err
+
+
+@pytest.mark.parametrize("template", ["{robot.__class__}", "{robot.__class__.__init__.__globals__}",
+                                      "{0.__class__}", "{robot[0]}", "{}"])
+def test_a_field_is_a_plain_name_and_never_reaches_an_attribute(site, template):
+    write_template(site, "x.txt", "[robot.head]\nAnswers " + template + "\n")
+    site.drop(mail(body="lists"))
+    site.run()
+    body = reply_to(site).get_content()
+    assert body.startswith("Results of your commands to tristero@example.org at Tristero:\n\n")
+    assert "class" not in body and "globals" not in body
+    assert "[robot.head] names {%s}" % template[1:-1] in check(site)
+
+
+def test_a_reworded_refusal_is_still_told_apart_by_its_key(site):
+    """Barred takes the answer to a post away: the refusal is known by its key, not its words."""
+    site.write_ini(NEWS_INI)
+    os.makedirs(site.path("lists"))
+    with open(site.path("lists", "00000001.ini"), "w") as f:
+        f.write("[Members]\n")
+    with open(site.path("access.ini"), "w") as f:
+        f.write('"spammer@x.example",Barred,"","","",""\n')
+    write_template(site, "rights.txt", "[rights.barred]\nshut out\n\n"
+                                       "[rights.members-only]\n{list} takes posts from its members alone\n")
+    site.drop(mail(frm="spammer@x.example", to="news@example.org", subject="buy"))
+    site.run()
+    assert site.messages_to("spammer@x.example") == []
+    assert "post to news refused: shut out" in site.log()
+
+
+def test_a_reworded_digest_notice_reaches_the_members(site):
+    """The site's words reach mail to many readers too (the site's Language)."""
+    site.write_ini(NEWS_INI.replace("Type = Open", "Type = Open\n    Archive = N"))
+    os.makedirs(site.path("lists"))
+    with open(site.path("lists", "00000001.ini"), "w") as f:
+        f.write("[Members]\ncarol@example.com = DIGEST DAILY SUMMARY MIME 2026-11-19\n")
+    write_template(site, "digest.txt", "[digest.ended.subject]\nNo more digests of {list}\n")
+    site.run()
+    told = site.messages_to("carol@example.com")
+    assert [m["Subject"] for m in told] == ["No more digests of news"]
+    assert "The list news no longer keeps an archive" in told[0].get_content()
+
+
+# --- units -----------------------------------------------------------------------------
+
+class _Secret:
+    site = "the secret"
+
+
+@pytest.mark.parametrize("template", ["{ctx.site}", "{0.__class__}", "{ctx[site]}", "{}", "{x:{ctx.site}}"])
+def test_fill_refuses_anything_but_plain_names(template):
+    with pytest.raises(text.TemplateError):
+        text.fill(template, {"ctx": _Secret(), "x": 1})
+
+
+def test_a_text_field_is_put_in_words_in_the_readers_language():
+    texts = text.Texts()
+    why = text.Text("repository.missing", name="a.txt")
+    assert str(why) == "there is no file a.txt"
+    assert texts.get("listbot.not-sent", name="a.txt", why=why) == "  a.txt: not sent (there is no file a.txt)"
+
+
+KEY = re.compile(r"^[a-z0-9][a-z0-9_-]*(\.[a-z0-9][a-z0-9_-]*)+$")
+# Keys the code builds from a name (the commands' descriptions, HELP's headings).
+DYNAMIC = ("help.",)
+# File names of the areas' form (housekeeping.day, listbot.txt) are no keys.
+FILES = {"txt", "day", "ini", "log", "csv", "key", "at", "lock"}
+# Calls whose first argument is a text's key (ctx.text, s.text, digests' say, text.Text ...).
+TEXT_CALLS = {"text", "say", "Text", "english"}
+
+
+def _sources():
+    for folder, _, names in os.walk(LIB):
+        for name in sorted(names):
+            if name.endswith(".py"):
+                path = os.path.join(folder, name)
+                with open(path, encoding="utf-8") as f:
+                    yield path, ast.parse(f.read(), path)
+
+
+def _literals(node):
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, ast.IfExp):
+        return _literals(node.body) + _literals(node.orelse)
+    return []
+
+
+def _scan():
+    """(keys named as the key of a text call, every other string literal of lib) with where."""
+    called, literals = [], set()
+    for path, tree in _sources():
+        texts_dicts = set()
+        for node in ast.walk(tree):
+            # A command's own texts = {key: template}: defining a key is not using it.
+            if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "texts"
+                                                    for t in node.targets) and isinstance(node.value, ast.Dict):
+                texts_dicts.update(id(k) for k in node.value.keys)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and node.args:
+                func = node.func
+                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+                if name in TEXT_CALLS:
+                    called += [(key, "%s:%d" % (os.path.relpath(path, LIB), node.lineno))
+                               for key in _literals(node.args[0])]
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in texts_dicts:
+                literals.add(node.value)
+    return called, literals
+
+
+def test_every_key_the_code_names_is_in_the_english_catalog_and_every_entry_is_used():
+    english = text.builtin()[text.DEFAULT]
+    areas = {key.split(".")[0] for key in english}
+    called, literals = _scan()
+    assert len(called) > 100
+    missing = ["%s [%s]" % (where, key) for key, where in called if KEY.match(key) and key not in english]
+    assert missing == [], "texts named in the code but in no catalog"
+    # A key held in a constant or passed on (rights.WRONG_PASSWORD, screening's _warn) is a
+    # literal of an area's form: it must be a text as well.
+    named = {s for s in literals if KEY.match(s) and s.split(".")[0] in areas
+             and not s.endswith(("-", ".")) and s.rpartition(".")[2] not in FILES}
+    assert sorted(named - set(english)) == []
+    unused = [key for key in english if key not in literals and not key.startswith(DYNAMIC)]
+    assert unused == [], "catalog entries no code uses"
+
+
+def test_the_built_in_catalogs_read_and_their_templates_fill():
+    for lang, catalog in text.load_folder(text.BUILTIN).items():
+        for key, template in catalog.items():
+            assert KEY.match(key), key
+            fields = {name: 1 for name in text.fields_of(template)}
+            text.fill(template, fields)      # no lone brace, no field that is not a plain name
