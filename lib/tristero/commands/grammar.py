@@ -9,6 +9,7 @@ with an error that says why and shows its usage (the texts grammar.*).
 """
 
 from tristero.core import messages
+from tristero.services import repository
 from tristero.services import session as sessions
 
 
@@ -155,4 +156,55 @@ class Rest(Element):
         if not words and not self.optional:
             raise usage_error(s, cmd)
         setattr(args, self.name, " ".join(words) if self.join else list(words))
+        return []
+
+
+class Folder(Element):
+    """The folder a file command works in (repository.where): the list the first word
+    names when more than need words are given, else the one CD chose, else the list
+    of a LIST-request address, else the default archive. Sets args.list (None: the
+    default archive) and args.folder (its path); a folder that cannot be used is
+    refused."""
+
+    def __init__(self, need=0):
+        super().__init__("folder")
+        self.need = need
+
+    def take(self, s, cmd, args, words):
+        args.list, args.folder, left = repository.where(s, words, self.need)
+        if args.folder is None:
+            raise Unusable()
+        return list(left)
+
+
+class Final(Element):
+    """An optional literal word at the end of the words (FORCE, NEW-LIST): taken when it
+    is there; args.<name> (the word in lower case, "-" as "_") says whether."""
+
+    def __init__(self, word):
+        super().__init__(word.lower().replace("-", "_"))
+        self.word = word.upper()
+
+    def take(self, s, cmd, args, words):
+        there = bool(words) and words[-1].upper() == self.word
+        setattr(args, self.name, there)
+        return words[:-1] if there else words
+
+
+class Words(Element):
+    """The words left: at least least and at most most of them (None: any number), and,
+    joined with spaces, from shortest to longest characters; args.<name> is the list
+    (the text, when join). Otherwise the error is the text problem (its field: usage)."""
+
+    def __init__(self, name, least=0, most=None, join=False, shortest=0, longest=None, problem="grammar.usage"):
+        super().__init__(name)
+        self.least, self.most, self.join = least, most, join
+        self.shortest, self.longest, self.problem = shortest, longest, problem
+
+    def take(self, s, cmd, args, words):
+        joined = " ".join(words)
+        if len(words) < self.least or (self.most is not None and len(words) > self.most) or \
+                len(joined) < self.shortest or (self.longest is not None and len(joined) > self.longest):
+            raise Unusable(s.text(self.problem, usage=cmd.usage))
+        setattr(args, self.name, joined if self.join else list(words))
         return []

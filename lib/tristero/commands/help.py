@@ -1,7 +1,16 @@
-"""HELP [command]: the commands, or more on one, made from the registry."""
+"""HELP [command [subcommand]]: the commands, or more on one, made from the registry."""
 
 from tristero.commands.grammar import Word
-from tristero.commands.registry import Audience, Command, first_sentence, in_order, lookup, register
+from tristero.commands.registry import (
+    Audience,
+    Command,
+    first_sentence,
+    help_key,
+    in_order,
+    lookup,
+    register,
+    subcommands,
+)
 from tristero.core import messages
 
 
@@ -10,7 +19,7 @@ class Help(Command):
     names = ("HELP", "AYUDA")
     usage = "HELP [command]"
     help = "This help, or more on one command."
-    grammar = (Word("about", optional=True),)
+    grammar = (Word("about", optional=True), Word("sub", optional=True))
 
     def run(self, s, args):
         if args.about:
@@ -18,8 +27,10 @@ class Help(Command):
             if command is None:
                 s.result("error", s.text("help.no-command", name=messages.clean(args.about, 40)))
                 return
+            if args.sub and subcommands(command.name):
+                command = lookup("%s %s" % (command.name, args.sub)) or command
             s.result("ok", command.usage)
-            s.say("  " + s.text("help." + command.name.lower()))
+            s.say("  " + s.text(help_key(command)))
             if len(command.names) > 1:
                 s.say(s.text("help.also", names=", ".join(command.names[1:])))
             return
@@ -31,6 +42,6 @@ class Help(Command):
             for command in commands:
                 if command.audience is audience:
                     s.say(s.text("help.line", usage=command.usage,
-                                 summary=first_sentence(s.text("help." + command.name.lower()))))
+                                 summary=first_sentence(s.text(help_key(command)))))
         s.say("")
         s.say(s.text("help.footer"))

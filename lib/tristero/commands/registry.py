@@ -8,13 +8,20 @@ English texts. HELP and HELP command are made from these, so they cannot drift.
 
 To add a command: write lib/tristero/commands/NAME.py with a subclass of Command
 decorated with @register. The package imports every module in it.
+
+A subcommand (CONFIG SECURITY) is a command like the others whose name is its
+parent's name, a space and its own word: "CONFIG KILLADD x" runs the command
+"CONFIG KILLADD" with the words after KILLADD. The parent's right is the
+group's: checked for the subcommand before its words are read; a first word
+that names none of the subcommands is an error that lists them. HELP shows the
+parent (its usage made of its subcommands' usages); HELP CONFIG KILLADD the one.
 """
 
 import enum
 import re
 
 from tristero.commands import grammar
-from tristero.core import text
+from tristero.core import messages, text
 from tristero.model import audit
 from tristero.policy import rights
 from tristero.services import session as sessions
@@ -43,17 +50,24 @@ class Command:
     help = ""                   # what it does; HELP's list shows the first sentence
     audience = Audience.ANYONE
     # rights.may's action checked before run() for the list the arguments name (None: the
-    # command checks what it needs itself, when that depends on its arguments).
+    # command checks what it needs itself, when that depends on its arguments). A command
+    # made of subcommands: the right of each, checked before the subcommand's words are read.
     right = None
     # Changes or shows memberships: never run for an author read from the text of a
     # message (rights.unproven), whose address proves nothing.
     membership = False
     grammar = ()                # grammar elements, parsed into run()'s args
     texts = {}                  # its own English texts: {key: template}
+    order = 0                   # a subcommand's place among its parent's (then by name)
 
     @property
     def name(self):
         return self.names[0]
+
+    @property
+    def parent(self):
+        """The name of the command this one is a subcommand of, or None."""
+        return self.name.split(" ", 1)[0] if " " in self.name else None
 
     def run(self, s, args):
         raise NotImplementedError
@@ -73,35 +87,78 @@ def register(cls):
     COMMANDS[command.name] = command
     # Its description is a text like the others (braces in it are no fields).
     text.add_builtin(text.DEFAULT, dict(command.texts, **{
-        "help." + command.name.lower(): command.help.replace("{", "{{").replace("}", "}}")}))
+        help_key(command): command.help.replace("{", "{{").replace("}", "}}")}))
     return cls
 
 
+def help_key(command):
+    """The key of a command's description (help.config.killadd for CONFIG KILLADD)."""
+    return "help." + command.name.lower().replace(" ", ".")
+
+
 def lookup(verb):
-    """The command a verb names (a name or a synonym, any case), or None."""
+    """The command a verb names (a name or a synonym, any case; "CONFIG KILLADD" names a
+    subcommand), or None."""
     name = _NAMES.get(verb.upper())
     return COMMANDS[name] if name else None
 
 
 def known(verb):
-    """Is verb a command (or a synonym of one)?"""
-    return lookup(verb) is not None
+    """Is verb a command (or a synonym of one) a command line may begin with? A
+    subcommand's name is none: "CONFIG KILLADD" in quotes, one word, would pass by its
+    parent's right."""
+    command = lookup(verb)
+    return command is not None and command.parent is None
 
 
 def in_order():
-    """The commands, for HELP: by audience, then by name."""
+    """The commands, for HELP: by audience, then by name (subcommands are their parent's)."""
     order = list(Audience)
-    return sorted(COMMANDS.values(), key=lambda c: (order.index(c.audience), c.name))
+    return sorted((c for c in COMMANDS.values() if c.parent is None),
+                  key=lambda c: (order.index(c.audience), c.name))
+
+
+def subcommands(parent):
+    """The subcommands of the command called parent, in their order."""
+    return sorted((c for c in COMMANDS.values() if c.parent == parent), key=lambda c: (c.order, c.name))
+
+
+def group_usage(parent):
+    """The usage line of a command made of subcommands: CONFIG A | B x | C [y]."""
+    prefix = parent + " "
+    return prefix + " | ".join(way[len(prefix):] if way.startswith(prefix) else way
+                               for c in subcommands(parent) for way in c.usage.split(" | "))
+
+
+def _subcommand(s, cmd, command):
+    """(the command line as its subcommand's, the subcommand) named by cmd's first word,
+    its parent's right checked; (None, None) after saying why not."""
+    word = cmd.args[0].upper() if cmd.args else ""
+    sub = COMMANDS.get("%s %s" % (command.name, word))
+    if sub is None:
+        s.result("error", s.text("commands.unknown-subcommand", command=command.name,
+                                 word=messages.clean(word, 30),
+                                 choices="|".join(c.name.split(" ", 1)[1] for c in subcommands(command.name))))
+        return None, None
+    cmd = sessions.Command(cmd.line, [sub.name] + cmd.args[1:], cmd.password)
+    s.command = cmd
+    if command.right is not None and not sessions.allowed(s, command.right, None, sub.name):
+        return None, None
+    return cmd, sub
 
 
 def run(s, cmd):
     """Run one command line: find the command, parse its arguments, check its right, run it."""
     s.command = cmd
-    command = lookup(cmd.verb)
+    command = lookup(cmd.verb) if known(cmd.verb) else None
     if command is None:
         s.result("error", s.text("robot.unknown-command"))
         s.unknown += 1
         return
+    if subcommands(command.name):
+        cmd, command = _subcommand(s, cmd, command)
+        if command is None:
+            return
     cmd.usage = command.usage
     if command.membership and rights.unproven(s.ctx, s.sender):
         s.result("refused", rights.refusal(s.ctx, s.sender, rights.UNPROVEN_AUTHOR))
@@ -117,6 +174,8 @@ def run(s, cmd):
                                                           command.name):
         return
     command.run(s, args)
+    if command.parent is not None:
+        s.ctx.act("%s by %s" % (command.name, s.sender), command.parent)
 
 
 _SENTENCE_END = re.compile(r"(?<!\be\.g)(?<!\bi\.e)(?<!\betc)\.(\s|$)")

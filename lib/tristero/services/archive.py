@@ -346,37 +346,3 @@ def _around(line, at, width, room=160):
         line = ("..." if start else "") + line[start:start + room] + ("..." if start + room < len(line) else "")
     return messages.clean(line, room + 6)
 
-
-def search(s, cmd):
-    """SEARCH/GREP/FIND [list] text: posts of the list's archive that hold text (case ignored)."""
-    listname, root, words = repository.where(s, cmd.args, 1)
-    if root is None:
-        return
-    text = " ".join(words)
-    if len(text) < 2 or len(text) > 200:
-        s.result("error", "usage: SEARCH [list] text (2 to 200 characters)")
-        return
-    if not repository.allowed(s, "search", listname, "SEARCH"):
-        return
-    s.searches += 1
-    if s.searches > MAX_SEARCHES:
-        s.result("refused", "at most %d searches are run from one message" % MAX_SEARCHES)
-        return
-    found, searched, more = search_files(root, text, ctx=s.ctx)
-    where = "the archive of %s" % listname if listname else "the default archive"
-    s.result("ok", "%d post(s) hold \"%s\" in %s (%d day file(s) searched, newest first)"
-             % (len(found) + more, messages.clean(text, 200), where, searched))
-    out = []
-    for day, author, subject, lines in found:
-        out.append("  %s  %s: %s" % (day.isoformat(), author, subject or "(no subject)"))
-        out.extend("    | " + line for line in lines)
-    if more:
-        out.append("  ... and %d more post(s); a longer text narrows the search" % more)
-    shown = repository.fitting(s, out)
-    for line in out[:shown]:
-        s.say(line)
-    if shown < len(out):
-        repository.over_budget(s, "SEARCH", "%d line(s) of the results" % (len(out) - shown))
-    if found:
-        s.say("GET %sYYYYMMDD.txt sends the posts of a day." % (_quoted(listname) + " " if listname else ""))
-

@@ -1,4 +1,5 @@
-"""The file repository: each list's folder, archive/NNNNNNNN/, and the robot's file commands.
+"""The file repository: each list's folder, archive/NNNNNNNN/, and what the file commands
+(commands/get.py, put.py, kill.py, config_putfile.py ...) share.
 
 No name from mail reaches the disk unchecked. A name is whitelisted part by
 part (no empty, "." or ".." part, no leading dot, no slash, backslash or
@@ -14,7 +15,6 @@ name no list (rights: rights.FILE_ACTIONS). CD changes the folder for the
 rest of a message.
 """
 
-import datetime
 import email.header
 import errno
 import os
@@ -25,7 +25,6 @@ import unicodedata
 from tristero.core import messages
 from tristero.core.text import Text
 from tristero.model import audit, lists, quotas
-from tristero.policy import rights
 from tristero.services import session
 
 DEFAULT = "00000000"
@@ -399,16 +398,14 @@ def over_budget(s, verb, what):
     """Say, in a REFUSED line, that what (the files or lines of verb) was not sent: a
     budget is spent."""
     ctx = s.ctx
-    if max_reply(ctx) - s.sent <= quotas.daily_left(ctx, s.sender):
-        why = ("the requests of one message send at most %s in all (MaxReplySize), and too "
-               "little of it is left" % size_text(max_reply(ctx)))
+    per_message = max_reply(ctx) - s.sent <= quotas.daily_left(ctx, s.sender)
+    if per_message:
+        why = s.text("files.over-reply", size=size_text(max_reply(ctx)))
     else:
-        why = ("one sender is sent at most %s a day on its requests (MaxReplyDaily), and too "
-               "little of it is left today; the count starts again tomorrow (UTC)"
-               % size_text(ctx.config.globals("MaxReplyDaily") * 1024))
-    s.result("refused", "%s: %s not sent: %s" % (verb, what, why))
+        why = s.text("files.over-daily", size=size_text(ctx.config.globals("MaxReplyDaily") * 1024))
+    s.result("refused", s.text("files.over-budget", verb=verb, what=what, why=why))
     ctx.act("%s for %s: %s not sent (budget)" % (verb, s.sender, what),
-            "MaxReplySize" if "MaxReplySize" in why else "MaxReplyDaily")
+            "MaxReplySize" if per_message else "MaxReplyDaily")
 
 
 def folder(ctx, listname):
@@ -565,7 +562,8 @@ def label(listname):
     return listname if listname else Text("repository.default-archive")
 
 
-# --- helpers of the file commands ----------------------------------------------------
+# --- what the file commands share -------------------------------------------------------
+# Their reply texts are the area files (templates/en/files.txt).
 
 def allowed(s, action, listname, what):
     """rights.may through the robot's one check (refusals said and audited)."""
@@ -593,12 +591,28 @@ def where(s, args, need):
         return listname, folder(s.ctx, listname), args
     except Refused as e:
         # The folder is None: the command says so and does nothing.
-        s.result("refused", str(e))
+        s.result("refused", reason(s, e))
         return listname, None, args
 
 
-def _day(name):
-    """A day of the archive may be asked for as 20261120 or 2026-11-20."""
+def named(s, listname):
+    """A list's name in a reply to s's sender, or the words for the default archive."""
+    return listname if listname else s.text("files.default-archive")
+
+
+def reason(s, e):
+    """Why (a Refused) in a reply to s's sender."""
+    return str(e)
+
+
+def kind_of(mode):
+    """What a file of this st_mode is when it is no regular file (a folder, a FIFO ...)."""
+    return _KINDS.get(stat.S_IFMT(mode), "not a file")
+
+
+def asked(name):
+    """The name of a file as asked for: a day of the archive may be asked for as 20261120
+    or 2026-11-20."""
     if re.fullmatch(r"\d{8}", name):
         return name + ".txt"
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", name):
@@ -606,15 +620,15 @@ def _day(name):
     return name
 
 
-def _refused_name(s, listname, verb, name, e):
+def refused_name(s, listname, verb, name, e):
     """Say why a name was refused; an unsafe one is logged and goes to the security trail."""
-    s.say("  %s: %s" % (messages.clean(name, 80), e))
+    s.say(s.text("files.refused-name", name=messages.clean(name, 80), why=reason(s, e)))
     if not isinstance(e, Missing):
         s.ctx.act("%s %s refused for %s: %s" % (verb, messages.clean(name, 80), s.sender, e), "repository")
         audit.security(s.ctx, s.sender, listname, "%s %s" % (verb, messages.clean(name, 80)), "refused: %s" % e)
 
 
-def _report(s, done, failed, what):
+def report(s, done, failed, what):
     """One result line for the command: OK when something was done."""
     if done:
         s.result("ok", what)
@@ -624,16 +638,14 @@ def _report(s, done, failed, what):
         s.result("refused", what)
 
 
-# --- GET, FETCH, INDEX, KILL, CD -------------------------------------------------------
-
-def _fetch_files(s, root, names, cost):
+def fetch_files(s, root, names, cost):
     """([(name, bytes)], failed, notes, over) of the files named, each checked; cost(name,
     bytes) says what sending one takes, and it is spent from the budgets (see afford):
     over holds the names of the files they could not hold, not read. Failures are said
     in the reply."""
     got, failed, notes, over = [], [], [], []
     for name in names[:MAX_PER_COMMAND]:
-        name = _day(name)
+        name = asked(name)
         if over or not room(s):
             over.append(name)
             continue
@@ -655,77 +667,15 @@ def _fetch_files(s, root, names, cost):
         got.append((os.path.basename(path), data))
     if len(names) > MAX_PER_COMMAND:
         notes.append((" ".join(names[MAX_PER_COMMAND:]), Missing(
-            "not sent: at most %d files per command" % MAX_PER_COMMAND)))
+            s.text("files.too-many", limit=MAX_PER_COMMAND))))
     return got, failed, notes, over
 
 
-def _over(s, verb, over):
+def over_files(s, verb, over):
+    """Say that the files over (names) were not sent: a budget is spent (see over_budget)."""
     if over:
-        over_budget(s, verb, "%d file(s) (%s)" % (len(over), messages.clean(" ".join(over), 120)))
-
-
-def _file_args(s, cmd, verb):
-    """(list, folder, names) of "VERB [list] file ...", or None after saying why not."""
-    listname, root, names = where(s, cmd.args, 1)
-    if root is None:
-        return None
-    if not names:
-        s.result("error", "usage: %s [list] file (INDEX [list] shows the files)" % verb)
-        return None
-    if not allowed(s, "download", listname, verb):
-        return None
-    return listname, root, names
-
-
-def get(s, cmd):
-    """GET/ATTACH [list] file ...: the files, attached to the reply."""
-    args = _file_args(s, cmd, "GET")
-    if args is None:
-        return
-    listname, root, names = args
-    got, failed, notes, over = _fetch_files(s, root, names, lambda name, data: carried(len(data)))
-    s.attachments.extend(got)
-    if got or failed:
-        _report(s, got, failed, "%d file(s) of %s attached%s" % (
-            len(got), label(listname), ": " + ", ".join("%s (%s)" % (n, size_text(len(d))) for n, d in got)
-            if got else ""))
-    for name, e in notes:
-        _refused_name(s, listname, "GET", name, e)
-    _over(s, "GET", over)
-    if got:
-        s.ctx.act("GET %s from %s by %s" % (", ".join(n for n, _ in got), label(listname), s.sender), "GET")
-
-
-def fetch(s, cmd):
-    """FETCH/SEND/SENDFILE/FTP [list] file ...: each file as a message of its own."""
-    args = _file_args(s, cmd, "FETCH")
-    if args is None:
-        return
-    listname, root, names = args
-    if s.m.automatic:
-        s.result("refused", "files are not sent in answer to automatic mail (%s)" % s.m.automatic)
-        return
-    made = []
-
-    def cost(name, data):
-        # The message is made to be measured: what it takes is what is sent.
-        text = "The file %s of %s, as you asked (FETCH %s).\n" % (
-            messages.clean(name, 200), label(listname), messages.clean(name, 200))
-        made.append(messages.serialize(file_message(
-            s.ctx, s.sender, "%s: %s" % (label(listname), name), name, data, s.m.id, text)))
-        return len(made[-1])
-
-    got, failed, notes, over = _fetch_files(s, root, names, cost)
-    for data in made[:len(got)]:
-        s.ctx.send("", [s.sender], data)
-    if got or failed:
-        _report(s, got, failed, "%d file(s) of %s sent, each as a message of its own%s" % (
-            len(got), label(listname), ": " + ", ".join(n for n, _ in got) if got else ""))
-    for name, e in notes:
-        _refused_name(s, listname, "FETCH", name, e)
-    _over(s, "FETCH", over)
-    if got:
-        s.ctx.act("FETCH %s from %s by %s" % (", ".join(n for n, _ in got), label(listname), s.sender), "FETCH")
+        over_budget(s, verb, s.text("files.over-files", count=len(over),
+                                    names=messages.clean(" ".join(over), 120)))
 
 
 def send_file(ctx, to, subject, name, data, in_reply_to=None, text=None):
@@ -739,112 +689,13 @@ def send_file(ctx, to, subject, name, data, in_reply_to=None, text=None):
 
 def file_message(ctx, to, subject, name, data, in_reply_to=None, text=None):
     """The message send_file sends."""
-    text = text or "The file %s, as you asked.\n" % messages.clean(name, 200)
+    text = text or ctx.text("files.file-message", to, name=messages.clean(name, 200)) + "\n"
     msg = ctx.message(to, subject, text, in_reply_to)
     messages.attach(msg, [(name, data)])
     return msg
 
 
-def index(s, cmd):
-    """INDEX [list] [keyword]: the files, with sizes, dates and index.txt's descriptions."""
-    listname, root, words = where(s, cmd.args, 0)
-    if root is None:
-        return
-    if not allowed(s, "index", listname, "INDEX"):
-        return
-    keyword = " ".join(words).lower()
-    files = listing(root, s.ctx)
-    found, other = descriptions(root, [n for n, _, _ in files], s.ctx)
-    if keyword:
-        files = [f for f in files if keyword in f[0].lower() or keyword in found.get(f[0], "").lower()]
-    s.result("ok", "%d file(s) in %s%s" % (len(files), label(listname),
-                                          " matching %s" % messages.clean(keyword, 80) if keyword else ""))
-    lines = ["  " + messages.clean(line, 200) for line in other[:100]] if not keyword else []
-    tz = s.ctx.now.tzinfo
-    for name, size, mtime in files[:MAX_LISTED]:
-        day = datetime.datetime.fromtimestamp(mtime, tz).strftime("%Y-%m-%d")
-        desc = found.get(name, "")
-        lines.append("  %s %11s  %s%s" % (day, "{:,}".format(size), messages.clean(name, 200),
-                                          "  " + messages.clean(desc, 200) if desc else ""))
-    if len(files) > MAX_LISTED:
-        lines.append("  ... and %d more" % (len(files) - MAX_LISTED))
-    shown = fitting(s, lines)
-    for line in lines[:shown]:
-        s.say(line)
-    if shown < len(lines):
-        over_budget(s, "INDEX", "%d line(s) of the listing" % (len(lines) - shown))
-    if files:
-        prefix = _quoted(listname) + " " if listname else ""
-        s.say("GET %sfile attaches a file to the reply; FETCH %sfile sends it on its own." % (prefix, prefix))
-
-
-def _quoted(name):
-    return '"%s"' % name if " " in name else name
-
-
-def kill(s, cmd):
-    """KILL list file ...: remove files (the list's owner, a PostMaster, the SuperUser)."""
-    listname, root, names = where(s, cmd.args, 1)
-    if root is None:
-        return
-    if not names:
-        s.result("error", "usage: KILL list file")
-        return
-    if not allowed(s, "delete", listname, "KILL"):
-        return
-    done, failed, notes = [], [], []
-    for name in names[:MAX_PER_COMMAND]:
-        name = _day(name)
-        try:
-            path = resolve(root, name)
-            state = staged_state(s.ctx, path)
-            if state is not None and not state[0]:
-                raise FileNotFoundError(path)
-            # A file this run stored and nothing on the disk yet: removed with it.
-            if state is None or os.path.lexists(path):
-                st = os.lstat(path)
-                if not stat.S_ISREG(st.st_mode):
-                    raise Refused("%s is %s: KILL removes files" % (name, _KINDS.get(stat.S_IFMT(st.st_mode),
-                                                                                    "not a file")))
-                if st.st_nlink > 1:
-                    raise Refused("%s has other names (hard links): it is left to the site's administrator"
-                                  % name)
-        except FileNotFoundError:
-            e = Missing("there is no file %s" % name)
-            failed.append(e)
-            notes.append((name, e))
-            continue
-        except Refused as e:
-            failed.append(e)
-            notes.append((name, e))
-            continue
-        s.ctx.delete(path)
-        done.append(name)
-    _report(s, done, failed, "%d file(s) removed from %s%s" % (
-        len(done), label(listname), ": " + ", ".join(done) if done else ""))
-    for name, e in notes:
-        _refused_name(s, listname, "KILL", name, e)
-    if done:
-        s.ctx.act("KILL %s in %s by %s" % (", ".join(done), label(listname), s.sender), "KILL")
-
-
-def cd(s, cmd):
-    """CD/CHDIR list: the folder of the file commands for the rest of the message (CD alone:
-    the default archive)."""
-    if not cmd.args:
-        s.folder = ""
-        s.result("ok", "file commands now use the default archive")
-        return
-    found = session.find_list(s, cmd.args[0])
-    if found is None:
-        s.result("error", "there is no list called %s (send LISTS for the lists here)"
-                 % messages.clean(cmd.args[0], 80))
-        return
-    s.folder = found
-    s.result("ok", "file commands now use the folder of %s" % found)
-
-
-# --- PUT -------------------------------------------------------------------------------
+# --- the files a message carries (PUT, CONFIG PUTFILE) ------------------------------------
 
 def attachments_of(msg):
     """[(file name or None, bytes)] of the files a message carries: its parts with a
@@ -891,88 +742,22 @@ def readable_name(name):
     return name
 
 
-def _upload_action(parts):
+def upload_action(s, parts):
     """The right a write to parts needs beyond upload: (action, why) or (None, None)."""
     first = parts[0].lower()
     if len(parts) == 1 and first in EXECUTABLE:
-        return "postmaster", "%s acts with the site's authority" % parts[0]
+        return "postmaster", s.text("files.executable", name=parts[0])
     if (len(parts) == 1 and first in CONTROL) or (len(parts) > 1 and first in CONTROL_FOLDERS):
-        return "manage", "%s is part of the list's own messages" % "/".join(parts)
+        return "manage", s.text("files.control", name="/".join(parts))
     return None, None
 
 
-def put(s, cmd):
-    """PUT [list] [subdir] [FORCE]: store the files attached to the command message."""
-    args = list(cmd.args)
-    force = bool(args) and args[-1].upper() == "FORCE"
-    if force:
-        args = args[:-1]
-    listname, root, rest = where(s, args, 0)
-    if root is None:
-        return
-    if len(rest) > 1:
-        s.result("error", "usage: PUT [list] [folder] [FORCE] (the files attached to this message)")
-        return
-    sub = rest[0] if rest else ""
-    if not allowed(s, "upload", listname, "PUT"):
-        return
-    files = attachments_of(s.m.msg)
-    if not files:
-        s.result("error", "PUT stores the files attached to the command message; this message has none")
-        return
-    ctx = s.ctx
-    done, failed, notes = [], [], []
-    limit = max_file(ctx)
-    for name, data in files:
-        try:
-            if not name:
-                raise Missing("an attachment without a file name was not stored")
-            check_name(name, single=True)
-            target = (sub.strip("/") + "/" + name) if sub else name
-            parts = check_name(target)
-            why = archive_name_problem(parts)
-            if why:
-                raise Refused(why)
-            path = resolve(root, target)
-            why = staged_conflict(ctx, path, root)
-            if why:
-                raise Refused("%s cannot be stored: %s" % (target, why))
-            if len(data) > limit:
-                raise Refused("%s is %s; at most %s is stored (MaxFileSize)"
-                              % (target, size_text(len(data)), size_text(limit)))
-            action, why = _upload_action(parts)
-            if action and not rights.may(ctx, s.sender, action, listname, s.password_now())[0]:
-                raise Refused("%s: only %s may write it" % (
-                    why, "a PostMaster or the SuperUser" if action == "postmaster" else
-                    "the list's owner, a PostMaster or the SuperUser"))
-            exists = present(ctx, path)
-            if exists and os.path.isdir(path):
-                raise Refused("%s is a folder" % target)
-            if exists and not force:
-                raise Missing("%s exists and was kept (PUT ... FORCE replaces it)" % target)
-            if exists and not rights.may(ctx, s.sender, "delete", listname, s.password_now())[0]:
-                raise Refused("%s exists: only the list's owner, a PostMaster or the SuperUser may "
-                              "replace it" % target)
-        except Refused as e:
-            failed.append(e)
-            notes.append((name or "(no name)", e))
-            continue
-        ctx.write(path, data)
-        done.append("%s (%s%s)" % (target, size_text(len(data)), ", replaced" if exists else ""))
-    _report(s, done, failed, "%d file(s) stored in %s%s" % (
-        len(done), label(listname), ": " + ", ".join(done) if done else ""))
-    for name, e in notes:
-        _refused_name(s, listname, "PUT", name, e)
-    if done:
-        ctx.act("PUT %s into %s by %s" % (", ".join(done), label(listname), s.sender), "PUT")
-
-
-# --- CONFIG ATTACH, SENDFILE, PUTFILE (the SuperUser) ------------------------------------
+# --- the site's own files (CONFIG ATTACH, SENDFILE, PUTFILE: the SuperUser) ---------------
 # The SuperUser reaches the site's own files, relative to its home (an absolute
 # path inside the home is taken too), checked as above: nothing outside the
 # home, no hidden folder (.git, .venv), no link. Never the cookie secret; SENDFILE,
 # which mails a file anywhere, only for a SuperUser with a password, never
-# spool/, member files only by list name (_never_sent). Files
+# spool/, member files only by list name (never_sent). Files
 # are stored by mail only under archive/: the configuration, member files,
 # logs and spools change through their own commands, and the program's code
 # is not replaced by mail.
@@ -980,147 +765,30 @@ def put(s, cmd):
 SECRET = {"tristero.key"}
 
 
-def _home_path(s, name):
+def home_path(s, name):
+    """(name relative to the site's folder, its path) of a file of the site; raises Refused."""
     home = s.ctx.site.home
     if os.path.isabs(name):
         rel = os.path.relpath(os.path.normpath(name), home)
         if rel == ".." or rel.startswith(".." + os.sep):
-            raise Refused("%s is outside the site's folder %s" % (messages.clean(name, 80), home))
+            raise Refused(s.text("files.outside-home", name=messages.clean(name, 80), home=home))
         name = rel.replace(os.sep, "/")
     path = resolve(home, name)
     if name.lower() in SECRET:
-        raise Refused("%s is the site's secret and is never sent by mail" % name)
+        raise Refused(s.text("files.secret", name=name))
     return name, path
 
 
-def config_attach(s, args):
-    if not args:
-        s.result("error", "usage: CONFIG ATTACH file (relative to the site's folder)")
-        return
-    try:
-        name, path = _home_path(s, args[0])
-        data = read(path, max_reply(s.ctx), name, s.ctx)
-    except Refused as e:
-        s.result(e.status, str(e))
-        return
-    if not afford(s, carried(len(data))):
-        over_budget(s, "CONFIG ATTACH", name)
-        return
-    s.attachments.append((os.path.basename(path), data))
-    s.result("ok", "%s attached (%s)" % (name, size_text(len(data))))
-
-
-def _never_sent(name):
+def never_sent(s, name):
     """Why CONFIG SENDFILE does not send the site's file name (relative, "/" between
     parts), or None: what an administrator would not mean to mail away, whatever the
     command says. spool/ holds mail as it came (and the site's state), lists/ the
     member files (sent only when asked for by list name: CONFIG SENDFILE LIST name)."""
     parts = [p.lower() for p in name.split("/") if p not in ("", ".")]
     if not parts or parts[0] in SECRET:
-        return "%s is the site's secret and is never sent by mail" % name
+        return s.text("files.secret", name=name)
     if parts[0] == "spool":
-        return "%s is under spool/ (mail as it came, the site's state): never sent by mail" % name
+        return s.text("files.spool", name=name)
     if parts[0] == "lists":
-        return ("%s is a member file: CONFIG SENDFILE LIST name [address] sends the members "
-                "of the list called name" % name)
+        return s.text("files.member-file", name=name)
     return None
-
-
-def config_sendfile(s, args):
-    """CONFIG SENDFILE file [address] | CONFIG SENDFILE LIST name [address]: a file of the
-    site as a message of its own, for a SuperUser with a password only (a forged From
-    must not mail the site's files anywhere)."""
-    by_list = bool(args) and args[0].upper() == "LIST"
-    words = args[1:] if by_list else args
-    if not words or len(words) > 2:
-        s.result("error", "usage: CONFIG SENDFILE file [address] | CONFIG SENDFILE LIST name [address]")
-        return
-    if not rights.password_of(s.ctx, s.sender):
-        s.result("refused", "CONFIG SENDFILE is only for a SuperUser with a password (SETPASS "
-                            "password FOR %s first), so that a forged From cannot mail the site's "
-                            "files away" % s.sender)
-        audit.security(s.ctx, s.sender, None, "CONFIG SENDFILE", "refused: no password is set")
-        return
-    to = words[1] if len(words) > 1 else s.sender
-    if not messages.is_address(to):
-        s.result("error", "%s is not a mail address" % messages.clean(to, 80))
-        return
-    try:
-        if by_list:
-            listname = lists.find(s.ctx.config, words[0])
-            if listname is None:
-                raise Missing("there is no list called %s" % messages.clean(words[0], 80))
-            name = "lists/%s.ini" % lists.number(s.ctx.config, listname)
-            path = resolve(s.ctx.site.home, name)
-        else:
-            name, path = _home_path(s, words[0])
-            rel = os.path.relpath(path, s.ctx.site.home).replace(os.sep, "/")
-            why = _never_sent(name) or _never_sent(rel)
-            if why:
-                raise Refused(why)
-        data = read(path, max_reply(s.ctx), name, s.ctx)
-    except Refused as e:
-        s.result(e.status, str(e))
-        if e.status == "refused":
-            audit.security(s.ctx, s.sender, None, "CONFIG SENDFILE", "refused: " + str(e))
-        return
-    msg = messages.serialize(file_message(
-        s.ctx, to, "%s from %s" % (name, s.ctx.config.globals("ServerName")), os.path.basename(path), data,
-        text="The file %s of the site, sent by its SuperUser (CONFIG SENDFILE).\n" % messages.clean(name, 200)))
-    if not afford(s, len(msg)):
-        over_budget(s, "CONFIG SENDFILE", name)
-        return
-    s.ctx.send("", [to], msg)
-    s.result("ok", "%s (%s) sent to %s as a message of its own" % (name, size_text(len(data)), to))
-
-
-def config_putfile(s, args):
-    force = bool(args) and args[-1].upper() == "FORCE"
-    args = args[:-1] if force else args
-    if len(args) != 1:
-        s.result("error", "usage: CONFIG PUTFILE folder [FORCE] (a folder under archive/)")
-        return
-    try:
-        folder_name, _ = _home_path(s, args[0].rstrip("/"))
-    except Refused as e:
-        s.result("refused", str(e))
-        return
-    if folder_name.split("/")[0] != "archive":
-        s.result("refused", "CONFIG PUTFILE stores files under archive/ only; the configuration, member "
-                            "files, logs and spools change through their own commands")
-        return
-    files = attachments_of(s.m.msg)
-    if not files:
-        s.result("error", "CONFIG PUTFILE stores the files attached to the command message; there are none")
-        return
-    done, failed = [], []
-    for name, data in files:
-        try:
-            if not name:
-                raise Missing("an attachment without a file name was not stored")
-            check_name(name, single=True)
-            rel = folder_name + "/" + name
-            parts = rel.split("/")
-            if len(parts) > 2 and re.fullmatch(r"\d{8}", parts[1]):
-                why = archive_name_problem(parts[2:])
-                if why:
-                    raise Refused(why)
-            path = resolve(s.ctx.site.home, rel)
-            why = staged_conflict(s.ctx, path, s.ctx.site.home)
-            if why:
-                raise Refused("%s cannot be stored: %s" % (name, why))
-            if len(data) > max_file(s.ctx):
-                raise Refused("%s is %s; at most %s is stored (MaxFileSize)"
-                              % (name, size_text(len(data)), size_text(max_file(s.ctx))))
-            exists = present(s.ctx, path)
-            if exists and (os.path.isdir(path) or not force):
-                raise Missing("%s exists and was kept (FORCE replaces it)" % name)
-        except Refused as e:
-            failed.append((name or "(no name)", e))
-            continue
-        s.ctx.write(path, data)
-        done.append("%s/%s (%s)" % (folder_name, name, size_text(len(data))))
-    _report(s, done, [e for _, e in failed], "%d file(s) stored%s" % (len(done), ": " + ", ".join(done)
-                                                                   if done else ""))
-    for name, e in failed:
-        s.say("  %s: %s" % (messages.clean(name, 80), e))

@@ -1,0 +1,97 @@
+"""CREATE list description [HIDE]: a new list, with the sender as owner and first member."""
+
+import os
+
+from tristero.commands.grammar import Final, Rest, Word
+from tristero.commands.registry import Audience, Command, register
+from tristero.core import messages
+from tristero.model import audit, config, lists
+from tristero.policy import addresses
+from tristero.services import membership, session
+
+# The default archive's friendlier-message files, copied into a new list's folder.
+DEFAULT_FILES = ("readme.txt", "welcome.txt", "farewell.txt", "index.txt")
+DEFAULT_FOLDERS = ("readme", "welcome", "farewell")
+
+
+@register
+class Create(Command):
+    names = ("CREATE",)
+    usage = "CREATE list description [HIDE]"
+    help = "Create a list, with you as owner and first member."
+    audience = Audience.POSTMASTER
+    grammar = (Word("name", upper=False), Final("HIDE"), Rest("words"))
+    texts = {
+        "create.bad-name": "{name} is not a list name: {why}",
+        "create.taken": "the name {list} is taken",
+        "create.remote": "client lists of a remote list (CREATE list remote-address) are not supported yet; "
+                         "give a description",
+        "create.done": "created {list} ({address}), owned by {owner}, with you as its first member",
+        "create.announce.subject": "New list: {list}",
+        "create.announce": "A new list has been created: {address}\n\n  {description}\n\n"
+                           "To join, send SUBSCRIBE {quoted} to {robot}.",
+    }
+
+    def run(self, s, args):
+        name, words = args.name, args.words
+        why = lists.name_problem(name)
+        if why:
+            s.result("error", s.text("create.bad-name", name=messages.clean(name, 80), why=why))
+            return
+        if not session.allowed(s, "create", None, "CREATE"):
+            return
+        cfg = s.ctx.config
+        taken = lists.find(cfg, name) or lists.by_local(cfg, lists.local_part(name))
+        if taken or addresses.resolve(cfg, lists.local_part(name))[0] != "unknown":
+            s.result("error", s.text("create.taken", list=name))
+            return
+        description = " ".join(words)
+        if len(words) == 1 and messages.is_address(words[0]):
+            s.result("error", s.text("create.remote"))
+            return
+        for key, value in (("Owner", s.sender), ("Description", description)):
+            why = config.value_problem(lists.section(name), key, value)
+            if why:
+                s.result("error", s.text("admin.problem", what=key, why=why))
+                return
+        number = lists.next_number(cfg, s.ctx.site)
+        s.ctx.state.add_section(lists.section(name), {
+            "Type": cfg.globals("Type"), "Owner": s.sender, "Description": description, "MemberFile": number})
+        s.ctx.state.clear_list(number)
+        s.ctx.state.add_member(number, s.sender)
+        audit.list_event(s.ctx, number, "create", s.sender, s.sender)
+        _copy_defaults(s, number)
+        s.result("ok", s.text("create.done", list=name, address=lists.address(cfg, name), owner=s.sender))
+        s.ctx.act("list %s created as %s by %s" % (name, number, s.sender), "CREATE")
+        if not args.hide and not cfg.globals("SilentCreate"):
+            ctx = s.ctx
+            membership.announce(s, ctx.text("create.announce.subject", list=name), ctx.text(
+                "create.announce", address=lists.address(cfg, name), description=description,
+                quoted=membership.quoted(name), robot=ctx.robot_address()) + "\n", exclude=name)
+
+
+def _copy_defaults(s, number):
+    """The default archive's friendlier-message files, copied into a new list's folder."""
+    site = s.ctx.site
+    source = site.archive_dir("00000000")
+    target = site.archive_dir(number)
+    s.ctx.mkdir(target)
+    for name in DEFAULT_FILES:
+        path = os.path.join(source, name)
+        if os.path.isfile(path) and not os.path.islink(path):
+            with open(path, "rb") as f:
+                s.ctx.write(os.path.join(target, name), f.read())
+    for sub in DEFAULT_FOLDERS:
+        for name in _files_in(os.path.join(source, sub)):
+            with open(os.path.join(source, sub, name), "rb") as f:
+                s.ctx.write(os.path.join(target, sub, name), f.read())
+
+
+def _files_in(folder):
+    """The names of the regular files (no link) in folder, sorted."""
+    try:
+        names = sorted(os.listdir(folder))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return [n for n in names if os.path.isfile(os.path.join(folder, n))
+            and not os.path.islink(os.path.join(folder, n))]
