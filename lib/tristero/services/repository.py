@@ -597,12 +597,12 @@ def where(s, args, need):
 
 def named(s, listname):
     """A list's name in a reply to s's sender, or the words for the default archive."""
-    return listname if listname else s.text("files.default-archive")
+    return listname if listname else s.text("repository.default-archive")
 
 
 def reason(s, e):
-    """Why (a Refused) in a reply to s's sender."""
-    return str(e)
+    """Why (a Refused) in a reply to s's sender, in the sender's language."""
+    return e.text(s.ctx, s.sender)
 
 
 def kind_of(mode):
