@@ -1,7 +1,7 @@
 """ANNOUNCE list [recipient] [NEW-LIST]: a list announced, with its readme.txt and the files
 of readme/, to the AnnounceList, another list or an address."""
 
-from tristero.commands.grammar import Final, ListName, Words
+from tristero.commands.grammar import Trailing, ListName, Words
 from tristero.commands.registry import Audience, Command, register
 from tristero.core import messages
 from tristero.model import lists, members
@@ -17,7 +17,7 @@ class Announce(Command):
             "(NEW-LIST: in the NEW-LIST format).")
     audience = Audience.OWNER
     right = "manage"
-    grammar = (ListName(), Final("NEW-LIST"), Words("recipient", most=1))
+    grammar = (ListName(), Trailing("NEW-LIST"), Words("recipient", most=1))
     texts = {
         "announce.no-target": "name a list or an address: no AnnounceList is set",
         "announce.bad-target": "{target} is neither a list here nor a mail address outside the robot's",

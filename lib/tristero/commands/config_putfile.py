@@ -3,7 +3,7 @@
 import os
 import re
 
-from tristero.commands.grammar import Final, Words
+from tristero.commands.grammar import Trailing, Words
 from tristero.commands.registry import Audience, Command, register
 from tristero.core import messages
 from tristero.services import repository
@@ -16,7 +16,7 @@ class ConfigPutFile(Command):
     help = "Store the files attached to this message in a folder under archive/ (FORCE replaces)."
     audience = Audience.SUPERUSER
     order = 7
-    grammar = (Final("FORCE"), Words("folder", least=1, most=1, problem="config.putfile.usage"))
+    grammar = (Trailing("FORCE"), Words("folder", least=1, most=1, problem="config.putfile.usage"))
     texts = {
         "config.putfile.usage": "usage: CONFIG PUTFILE folder [FORCE] (a folder under archive/)",
         "config.putfile.archive-only": "CONFIG PUTFILE stores files under archive/ only; the configuration, "

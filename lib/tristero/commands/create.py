@@ -2,7 +2,7 @@
 
 import os
 
-from tristero.commands.grammar import Final, Rest, Word
+from tristero.commands.grammar import Trailing, Rest, Word
 from tristero.commands.registry import Audience, Command, register
 from tristero.core import messages
 from tristero.model import audit, config, lists
@@ -20,7 +20,7 @@ class Create(Command):
     usage = "CREATE list description [HIDE]"
     help = "Create a list, with you as owner and first member."
     audience = Audience.POSTMASTER
-    grammar = (Word("name", upper=False), Final("HIDE"), Rest("words"))
+    grammar = (Word("name", upper=False), Trailing("HIDE"), Rest("words"))
     texts = {
         "create.bad-name": "{name} is not a list name: {why}",
         "create.taken": "the name {list} is taken",

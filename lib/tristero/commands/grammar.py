@@ -177,12 +177,22 @@ class Folder(Element):
         return list(left)
 
 
-class Final(Element):
-    """An optional literal word at the end of the words (FORCE, NEW-LIST): taken when it
-    is there; args.<name> (the word in lower case, "-" as "_") says whether."""
+class ListOrAll(ListName):
+    """A list (as ListName), or * for every list: args.<name> is then "*"."""
 
-    def __init__(self, word):
-        super().__init__(word.lower().replace("-", "_"))
+    def take(self, s, cmd, args, words):
+        if words and words[0] == "*":
+            setattr(args, self.name, "*")
+            return words[1:]
+        return super().take(s, cmd, args, words)
+
+
+class Trailing(Element):
+    """An optional literal word (HIDE, NEW-LIST) as the last of the words left: taken when
+    it is there; args.<name> says whether."""
+
+    def __init__(self, word, name=None):
+        super().__init__(name or word.lower().replace("-", "_"))
         self.word = word.upper()
 
     def take(self, s, cmd, args, words):
@@ -208,3 +218,28 @@ class Words(Element):
             raise Unusable(s.text(self.problem, usage=cmd.usage))
         setattr(args, self.name, joined if self.join else list(words))
         return []
+
+
+class AtLeast(Element):
+    """A check, taking nothing: at least count words are left, else the usage."""
+
+    def __init__(self, count):
+        super().__init__(None)
+        self.count = count
+
+    def take(self, s, cmd, args, words):
+        if len(words) < self.count:
+            raise usage_error(s, cmd)
+        return words
+
+
+class End(Element):
+    """A check, taking nothing: no word is left, else the usage."""
+
+    def __init__(self):
+        super().__init__(None)
+
+    def take(self, s, cmd, args, words):
+        if words:
+            raise usage_error(s, cmd)
+        return words

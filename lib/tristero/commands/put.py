@@ -2,7 +2,7 @@
 
 import os
 
-from tristero.commands.grammar import Final, Folder, Words
+from tristero.commands.grammar import Trailing, Folder, Words
 from tristero.commands.registry import Command, register
 from tristero.policy import rights
 from tristero.services import repository
@@ -14,7 +14,7 @@ class Put(Command):
     usage = "PUT [list] [folder] [FORCE]"
     help = "Store the files attached to this message in a list's folder (FORCE replaces)."
     right = "upload"
-    grammar = (Final("FORCE"), Folder(0), Words("sub", most=1, problem="put.usage"))
+    grammar = (Trailing("FORCE"), Folder(0), Words("sub", most=1, problem="put.usage"))
     texts = {
         "put.usage": "usage: PUT [list] [folder] [FORCE] (the files attached to this message)",
         "put.no-files": "PUT stores the files attached to the command message; this message has none",

@@ -21,7 +21,7 @@ from email.message import MIMEPart
 from tristero.core import messages
 from tristero.model import lists, members
 from tristero.policy import bounces
-from tristero.services import archive, headers, repository, session
+from tristero.services import archive, headers, repository
 
 FREQUENCIES = ("DAILY", "WEEKLY", "MONTHLY")
 STYLES = ("SUMMARY", "NOSUMMARY", "SUMMARYONLY")
@@ -378,77 +378,3 @@ def archive_off(ctx, listname, why):
     ctx.act("%d digest member(s) of %s moved back to mail" % (len(moved), listname), why)
     return len(moved)
 
-
-# --- the members' commands ------------------------------------------------------------------
-
-def set_digest(s, listname, words):
-    """SET list DIGEST [DAILY|WEEKLY|MONTHLY] [SUMMARY|NOSUMMARY|SUMMARYONLY] [MIME|PLAIN]."""
-    ctx = s.ctx
-    entry = ctx.state.members(lists.number(ctx.config, listname)).get(s.sender)
-    if entry is None:
-        s.result("error", "you are not a member of %s" % listname)
-        return
-    if not ctx.config.list_value(listname, "Archive"):
-        s.result("refused", "%s keeps no archive (Archive = N), so it sends no digests" % listname)
-        return
-    c = choice_of(entry[1]) or Choice(last=ctx.now.date() - _ONE)
-    for word in words:
-        if not c.take(word):
-            s.result("error", "%s is not a digest option (%s; %s; %s)" % (
-                messages.clean(word, 40), "|".join(FREQUENCIES), "|".join(STYLES), "|".join(FORMATS)))
-            return
-    if not repository.allowed(s, "options", listname, "SET DIGEST"):
-        return
-    options = members.with_option(members.with_option(entry[1], "NOMAIL"), "DIGEST", c.value())
-    ctx.state.set_options(lists.number(ctx.config, listname), s.sender, options)
-    s.result("ok", "%s: %s %s %s digest for %s, from the posts of %s on" % (
-        listname, c.frequency, c.style, c.form, s.sender, (c.last + _ONE).isoformat()))
-
-
-def _digest_member(s, cmd, verb):
-    """(list, arguments after it, member entry, Choice) of REWIND or CATCHUP, or None after
-    saying why."""
-    listname, rest = session.list_arg(s, cmd)
-    if listname is None:
-        return None
-    entry = s.ctx.state.members(lists.number(s.ctx.config, listname)).get(s.sender)
-    c = choice_of(entry[1]) if entry else None
-    if c is None:
-        s.result("error", "you do not receive digests of %s (SET %s DIGEST)" % (listname, _quoted(listname)))
-        return None
-    if not repository.allowed(s, "options", listname, verb):
-        return None
-    return listname, rest, entry, c
-
-
-def rewind(s, cmd):
-    """REWIND list [days]: the next digest starts days earlier (default 1)."""
-    found = _digest_member(s, cmd, "REWIND")
-    if found is None:
-        return
-    listname, rest, entry, c = found
-    try:
-        days = int(rest[0]) if rest else 1
-    except ValueError:
-        days = 0
-    if not 1 <= days <= MAX_DAYS:
-        s.result("error", "usage: REWIND list [days] (1 to %d)" % MAX_DAYS)
-        return
-    today = s.ctx.now.date()
-    c.last = max(min(last_day(c, today), today - _ONE) - datetime.timedelta(days=days),
-                 today - datetime.timedelta(days=MAX_DAYS + 1))
-    s.ctx.state.set_options(lists.number(s.ctx.config, listname), s.sender,
-                            members.with_option(entry[1], "DIGEST", c.value()))
-    s.result("ok", "%s: your next digest starts with the posts of %s" % (listname, (c.last + _ONE).isoformat()))
-
-
-def catchup(s, cmd):
-    """CATCHUP list: the digests not yet sent are skipped; the next starts with today's posts."""
-    found = _digest_member(s, cmd, "CATCHUP")
-    if found is None:
-        return
-    listname, _, entry, c = found
-    c.last = s.ctx.now.date() - _ONE
-    s.ctx.state.set_options(lists.number(s.ctx.config, listname), s.sender,
-                            members.with_option(entry[1], "DIGEST", c.value()))
-    s.result("ok", "%s: your next digest starts with the posts of %s" % (listname, s.ctx.now.date().isoformat()))

@@ -1,17 +1,141 @@
-"""What the commands share about lists and their members: a list's name as a command
-word, the AnnounceList, and who outranks a user. Shared by several commands
-(ANNOUNCE, CREATE, DESTROY, GRANT, REVOKE, INDEX, SEARCH ...).
+"""Memberships as the commands change them: joining and leaving a list, the cookie
+confirmation, a request held for the owner, the welcome and farewell files, the
+AnnounceList, list settings set by mail, a digest member's entry, and who outranks a
+user. Shared by several commands (SUBSCRIBE, ADD, UNSUBSCRIBE, REMOVE, SET, REWIND,
+CATCHUP, SETPASS, GRANT, CREATE ...); each says its result on the Session, in texts
+of the area membership (templates/en/membership.txt).
 """
 
-from tristero.core import messages
-from tristero.model import access, lists, members
+import datetime
+
+from tristero.core import fields, messages
+from tristero.model import access, audit, cookies, lists, members
+from tristero.model.members import address_key
 from tristero.policy.bounces import record_sent
-from tristero.services import session
+from tristero.services import digests, repository, session
+
+# SET list OPTION value: the list settings an owner sets by mail (TYPE: a PostMaster).
+LIST_OPTIONS = {"REPLY": "Reply", "TYPE": "Type", "FORWARDPREFIX": "ForwardPrefix",
+                "FORCEPRIORITY": "ForcePriority", "ARCHIVE": "Archive", "ARCHIVEDAYS": "ArchiveDays"}
 
 
 def quoted(name):
     """A list's name as a command word: in double quotes when it holds a space."""
     return '"%s"' % name if " " in name else name
+
+
+# --- joining and leaving ---------------------------------------------------------------
+
+def may_join(s, listname, target, name_words=()):
+    """True when target (called name_words) can become a member of listname; else says why not."""
+    name = " ".join(name_words)
+    why = session.address_problem(s, target, listname)
+    if not why and fields.problem(name):
+        why = s.text("membership.bad-name", name=messages.clean(name, 80), why=fields.problem(name))
+    if why:
+        s.result("refused", why)
+        return False
+    if target in session.members_of(s, listname):
+        s.result("ok", s.text("membership.already-member", address=target, list=listname))
+        return False
+    return True
+
+
+def join(s, listname, target, name_words):
+    """Make target (called name_words) a member of listname, audited."""
+    options = members.clean_options(["NAME " + " ".join(name_words)] if name_words else [])
+    number = lists.number(s.ctx.config, listname)
+    s.ctx.state.add_member(number, target, options)
+    audit.list_event(s.ctx, number, "subscribe", target, s.sender)
+
+
+def leave(s, listname, target, by=None):
+    """target leaves listname (by: the owner who removed them), told with the farewell."""
+    number = lists.number(s.ctx.config, listname)
+    s.ctx.state.remove_member(number, target)
+    audit.list_event(s.ctx, number, "unsubscribe", target, s.sender)
+    s.result("ok", s.text("membership.left", address=target, list=listname))
+    s.ctx.act("%s left %s" % (target, listname), "removed by " + by if by else "unsubscribe")
+    if not s.ctx.config.globals("SilentAdd"):
+        friendly(s, listname, "farewell", target, s.ctx.text("membership.farewell.subject", target, list=listname))
+
+
+def welcome(s, listname, target, lead=""):
+    """The list's welcome (welcome.txt and welcome/) to a new member, unless SilentAdd."""
+    if not s.ctx.config.globals("SilentAdd"):
+        friendly(s, listname, "welcome", target, s.ctx.text("membership.welcome.subject", target, list=listname),
+                 lead)
+
+
+def friendly(s, listname, name, to, subject, lead=""):
+    """Send the list's name.txt (welcome, farewell) to, with lead text before it and the
+    files of the list's name/ folder attached."""
+    root = repository.folder(s.ctx, listname)
+    text = repository.text_file(root, name + ".txt", ctx=s.ctx)
+    files = repository.folder_files(s.ctx, root, name)
+    if text is None and not lead and not files:
+        return
+    ctx = s.ctx
+    msg = ctx.message(to, subject, lead + ("\n" + text if text else ""), kind="auto-generated")
+    if files:
+        messages.attach(msg, files)
+    ctx.send_message(msg, [to])
+
+
+# --- confirmation and the owner's consent ------------------------------------------------
+
+def needs_confirmation(s, listname, target, other, policy):
+    """Cookie confirmation: +confirm policies, InternetPolicySub 1 (for another address)
+    and 2 (also for every address outside the site's domains)."""
+    level = s.ctx.config.get("Security", "InternetPolicySub")
+    return policy.endswith("+confirm") or (other and level >= 1) or (level >= 2 and not s.ctx.ours(target))
+
+
+def confirmed(s, listname, target):
+    """Did the sender give (COOKIE) a valid cookie for target joining listname?"""
+    ctx = s.ctx
+    return cookies.valid(ctx.cookie_key(), s.cookie or "", "SUB", listname, target, ctx.now.date())
+
+
+def ask_confirmation(s, listname, target):
+    """Send target a cookie to join listname with; the subscription waits for the reply."""
+    ctx = s.ctx
+    days = ctx.config.get("Security", "CookieDays")
+    code = cookies.bake(ctx.cookie_key(), "SUB", listname, target,
+                        ctx.now.date() + datetime.timedelta(days=days))
+    # The name is not repeated: a confirmation goes to an address the requester
+    # chose, and must carry nothing of theirs. The name can be given in the reply.
+    command = "SUBSCRIBE %s" % quoted(listname)
+    other = address_key(target) != address_key(s.sender)
+    text = ctx.text("membership.confirm-other" if other else "membership.confirm", target, address=target,
+                    list=listname, requester=s.sender, days=days)
+    # The commands a reply sends back (robot.parse: "---", then START).
+    text += "\n\n---\nSTART\nCOOKIE %s\n%s\nSTOP\n" % (code, command)
+    msg = ctx.message(target, ctx.text("membership.confirm.subject", target, list=listname), text,
+                      kind="auto-replied", headers=[("Reply-To", ctx.robot_address())])
+    ctx.send_message(msg, [target])
+    ctx.confirmations_sent.add(address_key(target))
+    s.result("held", s.text("membership.confirm-sent", address=target))
+    ctx.act("confirmation of %s for %s sent" % (target, listname), "cookie")
+
+
+def hold_for_owner(s, listname, target, name):
+    """Pass a subscription to the owner in a form the owner only has to reply to."""
+    cfg = s.ctx.config
+    owner = cfg.raw(lists.section(listname), "Owner") or cfg.globals("SuperUser")
+    if not owner:
+        s.result("refused", s.text("membership.no-owner", list=listname))
+        return
+    add = "ADD %s %s%s" % (quoted(listname), target, " " + name if name else "")
+    ctx = s.ctx
+    text = ctx.text("membership.owner-request", owner, requester=s.sender, address=target, list=listname,
+                    type=cfg.list_value(listname, "Type"))
+    text += "\n\n---\nSTART\n%s\nSTOP\n" % add
+    msg = ctx.message(owner, ctx.text("membership.owner-request.subject", owner, address=target, list=listname),
+                      text, kind="auto-generated", headers=[("Reply-To", ctx.robot_address())])
+    ctx.send_message(msg, [owner])
+    s.result("held", s.text("membership.held-for-owner", list=listname))
+    ctx.act("subscription of %s to %s passed to %s" % (target, listname, owner), "list type")
 
 
 # --- the AnnounceList ---------------------------------------------------------------------
@@ -30,6 +154,75 @@ def announce(s, subject, text, exclude=None):
              members.recipients(session.members_of(s, listname)), data)
     record_sent(ctx, listname, data, "announcement")
     ctx.act("announced to %s" % listname, "AnnounceList")
+
+
+# --- options and settings set by mail -----------------------------------------------------
+
+def mail_options(options, option):
+    """A member's options for SET MAIL (each post) or NOMAIL (none): no digest either way."""
+    options = members.with_option(options, "DIGEST")
+    return members.with_option(options, "NOMAIL", "" if option == "NOMAIL" else None)
+
+
+def set_value(s, section, key, value, what):
+    """Set key of section to value (the file's checks apply); says the result."""
+    try:
+        s.ctx.state.set_config(section, key, value)
+    except ValueError as e:
+        s.result("error", str(e))
+        return False
+    s.result("ok", s.text("membership.set-value", what=what, setting=key, value=value))
+    s.ctx.act("%s %s set to %r by %s" % (what, key, value, s.sender), "SET")
+    return True
+
+
+def set_global(s, option, value):
+    """SET * MAIL|NOMAIL (the sender, on every list) or SET * OPTION value (every list)."""
+    if option in ("MAIL", "NOMAIL"):
+        cfg = s.ctx.config
+        names = [n for n in cfg.list_names() if s.sender in session.members_of(s, n)]
+        for n in names:
+            entry = session.members_of(s, n).get(s.sender)
+            s.ctx.state.set_options(lists.number(cfg, n), s.sender, mail_options(entry[1], option))
+        s.result("ok", s.text("membership.set-everywhere", option=option, address=s.sender, count=len(names)))
+        return
+    key = LIST_OPTIONS.get(option)
+    if key is None:
+        s.result("error", s.text("membership.unknown-option", option=option, options=", ".join(LIST_OPTIONS)))
+        return
+    if session.allowed(s, "postmaster", None, "SET *") and \
+            set_value(s, "Globals", key, value, s.text("membership.every-list")) and key == "Archive":
+        archive_changed(s, s.ctx.config.list_names())
+
+
+def archive_changed(s, names):
+    """Archiving turned off: the digest members of those lists go back to mail, told."""
+    for n in names:
+        if not s.ctx.config.list_value(n, "Archive"):
+            moved = digests.archive_off(s.ctx, n, "SET ARCHIVE by %s" % s.sender)
+            if moved:
+                s.say("  " + s.text("membership.digests-ended", list=n, count=moved))
+
+
+# --- digest members -------------------------------------------------------------------------
+
+def digest_member(s, listname, verb):
+    """(member entry, digests.Choice) of the sender on listname for REWIND or CATCHUP (verb),
+    or None after saying why."""
+    entry = s.ctx.state.members(lists.number(s.ctx.config, listname)).get(s.sender)
+    c = digests.choice_of(entry[1]) if entry else None
+    if c is None:
+        s.result("error", s.text("membership.no-digest", list=listname, quoted=quoted(listname)))
+        return None
+    if not session.allowed(s, "options", listname, verb):
+        return None
+    return entry, c
+
+
+def set_digest_choice(s, listname, entry, c):
+    """Store the sender's digest Choice c on listname (entry: the member's)."""
+    s.ctx.state.set_options(lists.number(s.ctx.config, listname), s.sender,
+                            members.with_option(entry[1], "DIGEST", c.value()))
 
 
 # --- rank ----------------------------------------------------------------------------------------

@@ -1,0 +1,42 @@
+"""ADD list address [name] [HIDE]: the owner adds a member (HIDE: without telling them)."""
+
+from tristero.commands.grammar import Address, ListName, Rest, Trailing
+from tristero.commands.registry import Audience, Command, register
+from tristero.core import messages
+from tristero.model import lists
+from tristero.services import membership
+
+
+@register
+class Add(Command):
+    names = ("ADD",)
+    usage = "ADD list address [name] [HIDE]"
+    help = "Add a member (HIDE: tell them nothing)."
+    audience = Audience.OWNER
+    right = "manage"
+    membership = True
+    grammar = (ListName(), Address(), Trailing("HIDE"), Rest("name"))
+    texts = {
+        "add.not-address": "{words} is not a mail address (local@domain)",
+        "add.done": "{address} added to {list}",
+        "add.welcome-lead": "You have been added to the list {list} ({address}) by {owner}.\n"
+                            "To leave it, send UNSUBSCRIBE {quoted} to {robot}.",
+    }
+
+    def run(self, s, args):
+        listname, target, rest = args.list, args.address, args.name
+        if target is None and not rest and not args.hide:
+            s.result("error", s.text("grammar.usage", usage=self.usage))
+            return
+        if target is None:
+            s.result("refused", s.text("add.not-address", words=messages.clean(" ".join(rest), 80)))
+            return
+        if not membership.may_join(s, listname, target, rest):
+            return
+        membership.join(s, listname, target, rest)
+        s.result("ok", s.text("add.done", address=target, list=listname))
+        s.ctx.act("%s added to %s by %s" % (target, listname, s.sender), "ADD")
+        if not args.hide:
+            membership.welcome(s, listname, target, s.ctx.text(
+                "add.welcome-lead", target, list=listname, address=lists.address(s.ctx.config, listname),
+                owner=s.sender, quoted=membership.quoted(listname), robot=s.ctx.robot_address()) + "\n")

@@ -1,0 +1,29 @@
+"""LISTS [address]: the lists here (with an address: WHICH address)."""
+
+from tristero.commands.grammar import Word
+from tristero.commands.registry import Command, lookup, register
+from tristero.model import lists
+
+
+@register
+class Lists(Command):
+    names = ("LISTS",)
+    usage = "LISTS [address]"
+    help = "The lists here (or those an address is in)."
+    grammar = (Word("address", optional=True, upper=False),)
+    texts = {
+        "lists.title": "{count} list(s) at {domain}",
+        "lists.line": "{address:<24} {description} ({type})",
+    }
+
+    def run(self, s, args):
+        if args.address is not None:
+            lookup("WHICH").run(s, args)
+            return
+        cfg = s.ctx.config
+        shown = [n for n in cfg.list_names() if not lists.hidden(cfg, n)]
+        s.result("ok", s.text("lists.title", count=len(shown), domain=s.ctx.domain))
+        for n in shown:
+            s.say("  " + s.text("lists.line", address=lists.address(cfg, n),
+                                description=cfg.raw(lists.section(n), "Description") or "",
+                                type=cfg.list_value(n, "Type")))

@@ -1,0 +1,41 @@
+"""REMOVE list address|*part*: the owner removes a member."""
+
+from tristero.commands.grammar import ListName, Word
+from tristero.commands.registry import Audience, Command, register
+from tristero.services import membership, session
+
+
+@register
+class Remove(Command):
+    names = ("REMOVE", "DELETE")
+    usage = "REMOVE list address|*part*"
+    help = "Remove a member."
+    audience = Audience.OWNER
+    right = "manage"
+    membership = True
+    grammar = (ListName(), Word("address", optional=True, upper=False))
+    texts = {
+        "remove.no-match": "{count} members match {pattern}",
+        "remove.matches": "{count} members match {pattern}: {matches}; name one",
+    }
+
+    def run(self, s, args):
+        listname = args.list
+        if args.address is None:
+            s.result("error", s.text("grammar.usage", usage=self.usage))
+            return
+        target = args.address.strip("<>\"'")
+        roster = session.members_of(s, listname)
+        if len(target) > 2 and target.startswith("*") and target.endswith("*"):
+            needle = target[1:-1].lower()
+            matches = [a for a, _ in roster.items() if needle in a.lower()]
+            if len(matches) != 1:
+                s.result("error", s.text("remove.matches", count=len(matches), pattern=target,
+                                         matches=", ".join(matches[:20])) if matches else
+                         s.text("remove.no-match", count=len(matches), pattern=target))
+                return
+            target = matches[0]
+        if target not in roster:
+            s.result("error", s.text("membership.not-member", address=target, list=listname))
+            return
+        membership.leave(s, listname, roster.get(target)[0], by=s.sender)

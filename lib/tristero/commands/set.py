@@ -1,0 +1,88 @@
+"""SET list MAIL|NOMAIL|DIGEST ...: how a member receives a list; owners: SET list OPTION
+value (a list's setting), SET * ... (every list)."""
+
+import datetime
+
+from tristero.commands.grammar import AtLeast, ListOrAll, Rest
+from tristero.commands.registry import Command, register
+from tristero.core import messages
+from tristero.model import lists, members
+from tristero.services import digests, membership, session
+
+_ONE = datetime.timedelta(days=1)
+
+
+@register
+class Set(Command):
+    names = ("SET",)
+    usage = ("SET list MAIL|NOMAIL|DIGEST [DAILY|WEEKLY|MONTHLY] [SUMMARY|NOSUMMARY|SUMMARYONLY] "
+             "[MIME|PLAIN]")
+    help = ("Receive a list's posts one by one (MAIL), not at all (NOMAIL) or in digests (DIGEST). Owners: "
+            "SET list REPLY|TYPE|FORWARDPREFIX|FORCEPRIORITY|ARCHIVE|ARCHIVEDAYS value; SET * ... for every list.")
+    membership = True
+    grammar = (AtLeast(2), ListOrAll(), Rest("value"))
+    texts = {
+        "set.not-member": "you are not a member of {list}",
+        "set.mail": "{list}: {option} for {address}",
+        "set.unknown-option": "unknown option {option} (MAIL, NOMAIL, DIGEST, {options})",
+        "set.no-archive": "{list} keeps no archive (Archive = N), so it sends no digests",
+        "set.not-digest-option": "{word} is not a digest option ({frequencies}; {styles}; {formats})",
+        "set.digest": "{list}: {frequency} {style} {form} digest for {address}, from the posts of {day} on",
+    }
+
+    def run(self, s, args):
+        # The option is the second word and its value the words after it, also where
+        # the list may be left out (at LIST-request@) and the first word names none.
+        option, words = args.words[1].upper(), args.words[2:]
+        value = " ".join(words)
+        if args.list == "*":
+            membership.set_global(s, option, value)
+            return
+        listname = args.list
+        if option in ("MAIL", "NOMAIL"):
+            entry = session.members_of(s, listname).get(s.sender)
+            if entry is None:
+                s.result("error", s.text("set.not-member", list=listname))
+                return
+            if not session.allowed(s, "options", listname, "SET " + option):
+                return
+            s.ctx.state.set_options(lists.number(s.ctx.config, listname), s.sender,
+                                    membership.mail_options(entry[1], option))
+            s.result("ok", s.text("set.mail", list=listname, option=option, address=s.sender))
+            return
+        if option == "DIGEST":
+            self.set_digest(s, listname, words)
+            return
+        key = membership.LIST_OPTIONS.get(option)
+        if key is None:
+            s.result("error", s.text("set.unknown-option", option=option,
+                                     options=", ".join(membership.LIST_OPTIONS)))
+            return
+        if not session.allowed(s, "postmaster" if key == "Type" else "manage", listname, "SET " + option):
+            return
+        if membership.set_value(s, lists.section(listname), key, value, listname) and key == "Archive":
+            membership.archive_changed(s, [listname])
+
+    def set_digest(self, s, listname, words):
+        """SET list DIGEST [DAILY|WEEKLY|MONTHLY] [SUMMARY|NOSUMMARY|SUMMARYONLY] [MIME|PLAIN]."""
+        ctx = s.ctx
+        entry = session.members_of(s, listname).get(s.sender)
+        if entry is None:
+            s.result("error", s.text("set.not-member", list=listname))
+            return
+        if not ctx.config.list_value(listname, "Archive"):
+            s.result("refused", s.text("set.no-archive", list=listname))
+            return
+        c = digests.choice_of(entry[1]) or digests.Choice(last=ctx.now.date() - _ONE)
+        for word in words:
+            if not c.take(word):
+                s.result("error", s.text("set.not-digest-option", word=messages.clean(word, 40),
+                                         frequencies="|".join(digests.FREQUENCIES), styles="|".join(digests.STYLES),
+                                         formats="|".join(digests.FORMATS)))
+                return
+        if not session.allowed(s, "options", listname, "SET DIGEST"):
+            return
+        options = members.with_option(members.with_option(entry[1], "NOMAIL"), "DIGEST", c.value())
+        ctx.state.set_options(lists.number(ctx.config, listname), s.sender, options)
+        s.result("ok", s.text("set.digest", list=listname, frequency=c.frequency, style=c.style, form=c.form,
+                              address=s.sender, day=(c.last + _ONE).isoformat()))
