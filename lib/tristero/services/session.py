@@ -74,16 +74,16 @@ def list_arg(s, cmd, args=None):
     if s.default_list and (not args or find_list(s, args[0]) is None):
         return s.default_list, args
     if not args:
-        s.result("error", "name a list: %s" % cmd.usage)
+        s.result("error", s.text("session.name-a-list", usage=cmd.usage))
         return None, args
     name = args[0]
     why = lists.name_problem(name)
     if why:
-        s.result("error", "%s is not a list name: %s" % (messages.clean(name, 80), why))
+        s.result("error", s.text("session.not-a-list-name", name=messages.clean(name, 80), why=why))
         return None, args[1:]
     found = find_list(s, name)
     if found is None:
-        s.result("error", "there is no list called %s (send LISTS for the lists here)" % name)
+        s.result("error", s.text("session.no-such-list", name=name))
     return found, args[1:]
 
 
@@ -114,15 +114,15 @@ def members_of(s, listname):
 def address_problem(s, address, listname=None):
     """Why address cannot be a member (of listname), or None."""
     if not messages.is_address(address):
-        return "%s is not a mail address (local@domain)" % messages.clean(address, 80)
+        return s.text("session.not-an-address", address=messages.clean(address, 80))
     if not address.isascii():
-        return "%s has characters beyond ASCII, which this site cannot send to (no SMTPUTF8)" % address
+        return s.text("session.not-ascii", address=address)
     if s.ctx.ours(address):
         handler, target = addresses.resolve(s.ctx.config, address.rpartition("@")[0])
         if handler == "post" and listname and target == listname:
-            return "a list cannot be a member of itself"
+            return s.text("session.list-in-itself")
         if handler not in ("post", "unknown"):
-            return "%s is an address of the robot or of a list's administration" % address
+            return s.text("session.robot-address", address=address)
     return None
 
 
