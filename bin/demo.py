@@ -80,7 +80,7 @@ def build():
         f.write(INI)
     with open(os.path.join(HOME, "archive", "00000000", "welcome.txt"), "w") as f:
         f.write("Welcome! Send HELP to tristero@example.org for the commands.\n")
-    for n, (name, members) in enumerate(MEMBERS.items(), 1):
+    for n, (_name, members) in enumerate(MEMBERS.items(), 1):
         with open(os.path.join(HOME, "lists", "%08d.ini" % n), "w") as f:
             f.write("[Members]\n" + "".join(m + ("\n" if "=" in m else " =\n") for m in members))
     for i, text in enumerate(MAIL):
@@ -102,7 +102,8 @@ def summary():
         print("  %-34s from <%s> to %s" % ('"%s"' % msg["Subject"][:32], b.sender, ", ".join(b.recipients)))
     failed = os.listdir(os.path.join(HOME, "spool", "failed", "new"))
     print("\nSet aside whole in spool/failed/new: %s" % (", ".join(failed) or "nothing"))
-    print("Processed mail kept in spool/in/cur: %d message(s)" % len(os.listdir(os.path.join(HOME, "spool", "in", "cur"))))
+    kept = os.listdir(os.path.join(HOME, "spool", "in", "cur"))
+    print("Processed mail kept in spool/in/cur: %d message(s)" % len(kept))
     print("\nThe log, one line per message (%s):" % os.path.relpath(os.path.join(HOME, "logs")))
     for name in sorted(n for n in os.listdir(os.path.join(HOME, "logs")) if n.startswith("tristero-")):
         with open(os.path.join(HOME, "logs", name)) as f:

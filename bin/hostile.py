@@ -214,7 +214,8 @@ def case(name, tristero, ceiling, timeout, keep, max_parts=None):
         except (FileNotFoundError, ValueError):
             vm = None
         log = ""
-        for logname in sorted(os.listdir(os.path.join(home, "logs"))) if os.path.isdir(os.path.join(home, "logs")) else []:
+        logs = os.path.join(home, "logs")
+        for logname in sorted(os.listdir(logs)) if os.path.isdir(logs) else []:
             with open(os.path.join(home, "logs", logname), errors="replace") as f:
                 log += f.read()
         why = [l for l in log.splitlines() if "hostile" in l or "failed" in l][:1]

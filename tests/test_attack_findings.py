@@ -8,13 +8,11 @@ import os
 import pytest
 
 from conftest import mail
-
-
 from test_secrets import PW, ssite  # noqa: F401  (ssite: the site of those tests)
 
 
 @pytest.fixture
-def asite(ssite):
+def asite(ssite):  # noqa: F811  (the fixture imported above)
     return ssite
 
 

@@ -12,10 +12,10 @@ import os
 
 import flufl.bounce
 import pytest
-from conftest import REPO
 
-from tristero.policy import bounces
+from conftest import REPO
 from tristero.core import messages
+from tristero.policy import bounces
 
 DATA = os.path.join(REPO, "tests", "data", "flufl-bounce")
 SAMPLES = sorted(n for n in os.listdir(DATA) if n.endswith(".txt"))

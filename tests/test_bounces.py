@@ -4,10 +4,10 @@ import csv
 import os
 
 import pytest
-from conftest import REPO, growth, mail
 
-from tristero.policy import bounces
+from conftest import REPO, growth, mail
 from tristero.core import messages
+from tristero.policy import bounces
 
 DATA = os.path.join(REPO, "tests", "data", "bounces")
 P, POLICY, T = bounces.PERMANENT, bounces.POLICY, bounces.TEMPORARY

@@ -3,7 +3,6 @@
 import os
 
 from conftest import BASE_INI, REPO, mail
-
 from tristero.model import config as configmod
 
 
@@ -139,14 +138,15 @@ def test_set_patterns_replaces_entries_in_place_keeping_comments():
     text = "[Globals]\nDomain = example.org\n\n[Kill Subjects]\n; keep me\nold one\nold two\n\n[Kill Authors]\nx\n"
     cfg = configmod.Config("x", text, configmod.load_defaults())
     cfg.set_patterns("Kill Subjects", ["new one"])
-    assert cfg.render() == "[Globals]\nDomain = example.org\n\n[Kill Subjects]\n; keep me\nnew one\n\n[Kill Authors]\nx\n"
+    assert cfg.render() == ("[Globals]\nDomain = example.org\n\n[Kill Subjects]\n; keep me\nnew one\n\n"
+                            "[Kill Authors]\nx\n")
 
 
 def test_an_edit_saved_during_a_run_is_not_overwritten(site, tmp_path):
     """The run's change (a CREATE) is replayed on the person's newer file."""
+    from tristero.model import journal
     from tristero.model import state as statemod
     from tristero.model.site import Site
-    from tristero.model import journal
     s = Site(site.home)
     s.ensure()
     cfg = configmod.load(site.home)
@@ -165,10 +165,11 @@ def test_an_edit_saved_during_a_run_is_not_overwritten(site, tmp_path):
 
 
 def test_a_broken_edit_saved_during_a_run_stops_it_without_overwriting(site):
+    import pytest
+
+    from tristero.model import journal
     from tristero.model import state as statemod
     from tristero.model.site import Site
-    from tristero.model import journal
-    import pytest
     s = Site(site.home)
     s.ensure()
     cfg = configmod.load(site.home)

@@ -22,9 +22,9 @@ from email import policy
 import pytest
 
 from conftest import BASE_INI, INTERPRETER_WRITES_NOTHING, NEWS_LIST, TRISTERO, mail
-from tristero.runtime import batch
 from tristero.model import spools
 from tristero.model.site import Site
+from tristero.runtime import batch
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="FIFOs, symlinks, rlimits")
 

@@ -10,7 +10,6 @@ import os
 import pytest
 
 from conftest import mail
-
 from tristero.services import digests
 
 INI = """\

@@ -10,8 +10,8 @@ every list only on such proof.
 import os
 
 import pytest
-from conftest import mail
 
+from conftest import mail
 from tristero.policy import authresults
 
 INI = """\

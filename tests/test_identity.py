@@ -10,8 +10,8 @@ import hashlib
 import os
 
 import pytest
-from conftest import mail
 
+from conftest import mail
 from tristero.model import access
 from tristero.policy import rights
 
@@ -289,7 +289,8 @@ def test_a_wrong_approved_header_counts_as_a_wrong_password(isite):
     isite.run(now="2026-11-21T10:00:00")
     assert len(notices(isite, "is locked")) == 1
     clear_outbound(isite)
-    isite.drop(mail(frm="owner@example.org", to="notices@example.org", subject="real", headers="Approved: Correct123\n"))
+    isite.drop(mail(frm="owner@example.org", to="notices@example.org", subject="real",
+                    headers="Approved: Correct123\n"))
     isite.run(now="2026-11-21T10:30:00")
     assert not [b for b in isite.outbound() if b"X-Loop: notices@example.org" in b.data]
 

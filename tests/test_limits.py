@@ -13,7 +13,6 @@ import sys
 import pytest
 
 from conftest import NEWS_LIST, TRISTERO, mail
-
 from tristero.core import messages
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS and /proc are Linux's")
@@ -61,7 +60,7 @@ def run_capped(site, ceiling=None):
 def ceiling(tmp_path_factory):
     """The virtual size of a normal run (one post, archived), plus 200 MB."""
     if not _baseline:
-        from conftest import TestSite, BASE_INI
+        from conftest import BASE_INI, TestSite
         site = TestSite(tmp_path_factory.mktemp("baseline") / "site")
         os.makedirs(site.home)
         site.write_ini(BASE_INI + NEWS_LIST)

@@ -5,8 +5,8 @@ import datetime
 import os
 
 import pytest
-from conftest import mail
 
+from conftest import mail
 from tristero.model import access, cookies
 
 TYPES = ("Open", "Free", "Internal", "Closed", "Moderated", "Subscription", "Approval",
@@ -71,7 +71,7 @@ def test_every_cell_of_the_list_type_table(site):
         # Rights are the matter here, not the short replies strangers get (test_output_bounds).
         f.write(ini_for(TYPES, "MaxStrangerCommands = 100\nMaxStrangerReplies = 100\n"
                                "\n[Security]\nOpenReview = Y\n"))
-    for n, t in enumerate(TYPES, 1):
+    for n in range(1, len(TYPES) + 1):
         write_members(site, n, ["member@example.net"])
     # Posts: the non-member and the member post to every list.
     for t in TYPES:
@@ -113,7 +113,7 @@ def test_rosters_are_for_members_by_default(site):
     members see them where their profile gives review."""
     with open(site.path("tristero.ini"), "w") as f:
         f.write(ini_for(TYPES))
-    for n, t in enumerate(TYPES, 1):
+    for n in range(1, len(TYPES) + 1):
         write_members(site, n, ["member@example.net"])
     site.drop(mail(frm="outsider@example.com", body="".join("who %s\n" % t.lower() for t in TYPES)))
     site.drop(mail(frm="member@example.net", body="".join("who %s\n" % t.lower() for t in TYPES)))
@@ -375,7 +375,8 @@ def test_setpass_without_for_changes_ones_own_password_given_the_old(site):
 
 def test_a_password_must_be_eight_or_more_letters_and_digits(site):
     site.drop(mail(frm="boss@example.org", body="setpass abc for x@example.org\nsetpass ab-cd for x@example.org\n"
-                                                "setpass abcd123 for x@example.org\nsetpass abcd-1234 for x@example.org"))
+                                                "setpass abcd123 for x@example.org\n"
+                                                "setpass abcd-1234 for x@example.org"))
     site.run()
     assert replies(site, "boss@example.org").count("ERROR: a password is 8 to 64 letters and digits") == 4
     assert not os.path.exists(site.path("access.ini"))
@@ -427,7 +428,8 @@ def test_a_cookie_is_worth_nothing_to_another_address(site):
     internet_policy_site(site)
     site.drop(mail(frm="frenesi@outside.example", body="subscribe open"))
     site.run()
-    body = [m for m in site.messages_to("frenesi@outside.example") if m["Subject"].startswith("Confirm")][0].get_content()
+    body = [m for m in site.messages_to("frenesi@outside.example")
+            if m["Subject"].startswith("Confirm")][0].get_content()
     code = body.split("COOKIE ")[1].split()[0]
     site.drop(mail(frm="thief@outside.example", body="cookie %s\nsubscribe open" % code))
     site.run()

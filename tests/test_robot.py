@@ -3,8 +3,8 @@
 import os
 
 import pytest
-from conftest import mail
 
+from conftest import mail
 from tristero.mail import robot
 
 LISTS_INI = """\

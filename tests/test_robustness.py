@@ -7,10 +7,10 @@ import signal
 import pytest
 
 from conftest import mail
-from tristero.policy import bounces
+from test_repository import put_file, read, reply, with_files
 from tristero.model import cookies
 from tristero.model.site import Site
-from test_repository import put_file, read, reply, with_files
+from tristero.policy import bounces
 
 INI = """\
 [Globals]

@@ -4,8 +4,8 @@ import csv
 import os
 
 import pytest
-from conftest import growth, mail
 
+from conftest import growth, mail
 from tristero.core import patterns
 from tristero.mail import screening
 

@@ -12,7 +12,6 @@ from email import policy
 import pytest
 
 from conftest import mail
-
 from tristero.policy import rights
 
 PW = "S3cretPw"          # the SuperUser's password in these tests

@@ -11,9 +11,9 @@ import pytest
 
 from conftest import mail
 from test_repository import INI, fresh, put_file, run_commands, with_files
-from tristero.runtime import batch, housekeeping
 from tristero.model import durable, journal
 from tristero.model.site import Site
+from tristero.runtime import batch, housekeeping
 
 NOW = "2026-11-21T10:00:00"
 

@@ -6,9 +6,9 @@ import os
 import re
 
 import pytest
-from conftest import REPO, mail
 
 import tristero.commands  # noqa: F401  (the commands' own texts join the English catalog)
+from conftest import REPO, mail
 from tristero.core import text
 
 LIB = os.path.join(REPO, "lib", "tristero")
@@ -220,7 +220,7 @@ def test_every_key_the_code_names_is_in_the_english_catalog_and_every_entry_is_u
 
 
 def test_the_built_in_catalogs_read_and_their_templates_fill():
-    for lang, catalog in text.load_folder(text.BUILTIN).items():
+    for _lang, catalog in text.load_folder(text.BUILTIN).items():
         for key, template in catalog.items():
             assert KEY.match(key), key
             fields = {name: 1 for name in text.fields_of(template)}

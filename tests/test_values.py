@@ -19,12 +19,14 @@ import sys
 
 import pytest
 
-from conftest import BASE_INI, REPO, TestSite as SiteDir, mail
-from test_crash import check_invariants, check_same, files as files_in, snapshot
-from tristero.runtime import batch, housekeeping
+from conftest import BASE_INI, REPO, mail
+from conftest import TestSite as SiteDir
+from test_crash import check_invariants, check_same, snapshot
+from test_crash import files as files_in
 from tristero import cli
 from tristero.core import fields, messages
 from tristero.model.site import Site
+from tristero.runtime import batch, housekeeping
 
 INI = BASE_INI + """\
 LogLevel = 2

@@ -86,7 +86,8 @@ def names(site, *folder):
 
 
 def processed(site):
-    return names(site, "spool", "in", "cur") | names(site, "spool", "failed", "new") | names(site, "spool", "failed", "cur")
+    return (names(site, "spool", "in", "cur") | names(site, "spool", "failed", "new")
+            | names(site, "spool", "failed", "cur"))
 
 
 def wait_processed(site, expected, w, timeout=20):
