@@ -347,3 +347,50 @@ def test_envelope_fields_of_the_original_are_not_passed_on(site):
     assert post["Delivered-To"] is None
     assert post["X-Original-To"] is None
     assert len(posts(site)) == 1
+
+
+# --- the steps, in the order of their table ----------------------------------------
+
+def test_posting_runs_its_refusals_before_it_composes_archives_or_sends():
+    """posting.STEPS is the order a post goes through: every step that may end it
+    comes before the post is redacted, composed, sent, archived and receipted."""
+    from tristero.mail import posting
+    names = [name for name, _ in posting.STEPS]
+    assert names == ["automatic", "who may post", "moderation", "password", "size", "executable",
+                     "override", "redact", "headers", "envelopes", "fan-out", "archive", "receipt"]
+    assert all(callable(step) for _, step in posting.STEPS)
+
+
+def test_a_post_refused_for_its_size_reaches_neither_the_members_nor_the_archive(site):
+    build(site, options="MaxMessageSize = 100\n", members=["carol@example.com"])
+    post_to_news(site, headers="Return-Receipt-To: alice@example.net\n", body="Far too long a body. " * 20)
+    assert posts(site) == []
+    [refusal] = site.outbound()
+    assert refusal.recipients == ["alice@example.net"]
+    assert "more than the 100 this list takes (MaxMessageSize)" in parsed(refusal).get_content()
+    assert parsed(refusal)["Subject"] == "Not posted: Meeting"
+    assert site.listdir("archive", "00000001") == []
+    assert "posted to news" not in site.log() and "receipt sent" not in site.log()
+
+
+def test_a_post_held_for_moderation_reaches_neither_the_members_nor_the_archive_of_its_list(site):
+    build(site, news=NEWS + "Type = Moderated\n", members=["carol@example.com"],
+          extra="\n[LIST news-approval]\nMemberFile = 00000002\nType = Approval\nArchive = N\n")
+    with open(site.path("lists", "00000002.ini"), "w") as f:
+        f.write("[Members]\nmoderator@example.net =\n")
+    post_to_news(site)
+    [held] = site.outbound()
+    assert held.sender == "owner-news-approval@example.org" and held.recipients == ["moderator@example.net"]
+    assert site.listdir("archive", "00000001") == []
+    assert "sent to news-approval for moderation" in site.log()
+    assert "posted to news," not in site.log()
+
+
+def test_mail_to_an_executable_list_is_answered_never_passed_on_nor_archived(site):
+    build(site, news=NEWS + "Type = Executable\n", members=["alice@example.net", "carol@example.com"])
+    post_to_news(site)
+    assert posts(site) == []
+    [answer] = site.outbound()
+    assert answer.recipients == ["alice@example.net"]
+    assert "none are set up yet" in parsed(answer).get_content()
+    assert site.listdir("archive", "00000001") == []

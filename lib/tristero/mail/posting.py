@@ -1,12 +1,24 @@
-"""Posting: a message to a list, checked, given the list's headers, sent to its members."""
+"""Posting: a message to a list, checked, given the list's headers, sent to its members.
+
+Each step takes the Context and the Post (what the steps learn about it) and either
+returns None (go on) or a Result that ends the posting. The order is the table STEPS,
+read top to bottom, as in the pipeline. A post that passes every step was posted.
+"""
+
+from __future__ import annotations
 
 import email.utils
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import Enum
+from typing import Optional
 
 from tristero.core import messages, redact, streams
 from tristero.mail import listbot
 from tristero.model import audit, lists, members
 from tristero.policy import bounces, rights
 from tristero.services import archive, headers
+from tristero.services.context import Context, Inbound
 
 # Fields of the original that a list replaces or must not pass on.
 _DROP = {"return-path", "delivered-to", "x-original-to", "envelope-to", "precedence",
@@ -21,74 +33,210 @@ _PRIORITY = {"Low": ("5", "low"), "Normal": ("3", "normal"), "Urgent": ("1", "hi
 _NOT_POSTS = ("Auto-Submitted", "empty Return-Path", "from MAILER-DAEMON", "delivery report")
 
 
-def post(ctx, m, listname):
+class Result(Enum):
+    """How a posting ended: refused (its author told why, unless the mail was automatic
+    or the author Barred), held (sent on to the list's moderators), done (posted, or
+    answered by an Executable list)."""
+
+    REFUSED = "refused"
+    HELD = "held"
+    DONE = "done"
+
+
+@dataclass
+class Post:
+    """One post to one list, and what the steps learn about it as they go."""
+
+    m: Inbound                       # the message (from "redact" on, as members get it)
+    listname: str
+    rule: str = ""                   # what rights.may said: the rule that lets it through, or why not
+    approval: Optional[str] = None   # the LIST-approval list a refused post goes to
+    override: Optional[str] = None   # the subject, when OverRideSubject skips the list's settings
+    head: bytes = b""                # the header block members get (without List-Unsubscribe)
+    body: Optional[memoryview] = None   # the body, a view of the inbound bytes (never copied)
+    sender: str = ""                 # the envelope sender: owner-LIST@
+    roster: Optional[members.MemberList] = None   # the member file the recipients stream from
+    envelopes: Iterable = ()         # (sender, recipients, data) of each envelope, streamed
+    count: int = 0                   # the recipients it was sent to
+
+
+def post(ctx: Context, m: Inbound, listname: str) -> Result:
     """Send m to the members of listname, or refuse it with the reason."""
+    return run(ctx, Post(m, listname))
+
+
+def run(ctx: Context, post: Post) -> Result:
+    """Run the steps over post; how its posting ended."""
+    for _, step in STEPS:
+        result = step(ctx, post)
+        if result is not None:
+            return result
+    return Result.DONE
+
+
+# --- the steps ---
+
+def not_automatic(ctx: Context, post: Post) -> Optional[Result]:
+    """Automatic mail (auto-replies, bounces) never reaches a list's members."""
+    m = post.m
     if m.automatic and m.automatic.startswith(_NOT_POSTS):
-        ctx.act("automatic mail to %s not posted" % listname, m.automatic)
-        return
-    ok, rule = rights.may(ctx, m.author, "post", listname)
-    if not ok:
-        approval = _approval_list(ctx, m, listname)
-        if approval:
-            # Manual, "Moderated Lists": the post goes to the moderators, who
-            # forward what they approve.
-            ctx.act("post to %s sent to %s for moderation" % (listname, approval), "Type=Moderated")
-            post(ctx, m, approval)
-            return
-        refuse(ctx, m, listname, rule)
-        return
+        ctx.act("automatic mail to %s not posted" % post.listname, m.automatic)
+        return Result.REFUSED
+    return None
+
+
+def may_post(ctx: Context, post: Post) -> Optional[Result]:
+    """Who may post (rights.may); a post refused to a Moderated list goes on to moderation."""
+    ok, post.rule = rights.may(ctx, post.m.author, "post", post.listname)
+    if ok:
+        return None
+    post.approval = _approval_list(ctx, post.m, post.listname)
+    if post.approval:
+        return None
+    return refuse(ctx, post.m, post.listname, post.rule)
+
+
+def moderation(ctx: Context, post: Post) -> Optional[Result]:
+    """Manual, "Moderated Lists": a post its author may not make goes to the moderators
+    (LIST-approval), who forward what they approve."""
+    if not post.approval:
+        return None
+    ctx.act("post to %s sent to %s for moderation" % (post.listname, post.approval), "Type=Moderated")
+    run(ctx, Post(post.m, post.approval))
+    return Result.HELD
+
+
+def password(ctx: Context, post: Post) -> Optional[Result]:
+    """A list only the privileged post to needs the poster's password (Approved:)."""
+    m, listname = post.m, post.listname
     if rights.posts_closed(ctx.config.list_value(listname, "Type")) and not _approved(ctx, m):
-        refuse(ctx, m, listname, "a password is set for %s: a post only the privileged may make needs "
-                                 "it in an Approved: header" % m.author)
-        return
-    cfg = ctx.config
-    limit = cfg.list_value(listname, "MaxMessageSize")
+        return refuse(ctx, m, listname, "a password is set for %s: a post only the privileged may make needs "
+                                        "it in an Approved: header" % m.author,
+                      ctx.text("posting.password-needed", m.author, author=m.author))
+    return None
+
+
+def size(ctx: Context, post: Post) -> Optional[Result]:
+    """No post larger than the list's MaxMessageSize."""
+    m, listname = post.m, post.listname
+    limit = ctx.config.list_value(listname, "MaxMessageSize")
     if len(m.raw) > limit:
-        refuse(ctx, m, listname, "the message is %d bytes, more than the %d this list takes (MaxMessageSize)"
-               % (len(m.raw), limit))
-        return
-    if cfg.list_value(listname, "Type") == "Executable":
-        # Files on demand: answered with files or commands, never passed on.
-        listbot.executable(ctx, m, listname, rule)
-        return
-    number = lists.number(cfg, listname)
-    override = _override(ctx, m, listname)
-    # From here on the post as members and the archive get it: no password in it.
-    m = redact.public(m)
-    head, body = compose(ctx, m, listname, override)
-    sender = "owner-%s@%s" % (lists.local_part(listname), ctx.domain)
-    roster = ctx.state.members(number)
-    # Recipients stream from the member file's order, which every write keeps
-    # sorted by domain, so envelopes bunch by mail server; each envelope is
-    # sorted again when written (a file edited by hand may be in any order).
+        return refuse(ctx, m, listname, "the message is %d bytes, more than the %d this list takes "
+                                        "(MaxMessageSize)" % (len(m.raw), limit),
+                      ctx.text("posting.too-big", m.author, size=len(m.raw), limit=limit))
+    return None
+
+
+def executable(ctx: Context, post: Post) -> Optional[Result]:
+    """Files on demand: a message to an Executable list is answered with files or
+    commands (listbot), never passed on."""
+    if ctx.config.list_value(post.listname, "Type") != "Executable":
+        return None
+    listbot.executable(ctx, post.m, post.listname, post.rule)
+    return Result.DONE
+
+
+def override_subject(ctx: Context, post: Post) -> Optional[Result]:
+    """OverRideSubject: a privileged poster skips the list's subject prefix, priority and
+    reply type."""
+    post.override = _override(ctx, post.m, post.listname)
+    return None
+
+
+def redact_password(ctx: Context, post: Post) -> Optional[Result]:
+    """From here on the post as members and the archive get it: no password in it."""
+    post.m = redact.public(post.m)
+    return None
+
+
+def compose_headers(ctx: Context, post: Post) -> Optional[Result]:
+    """The header block members get (compose) and the body, a view of the inbound bytes."""
+    post.head, post.body = compose(ctx, post.m, post.listname, post.override)
+    return None
+
+
+def envelopes(ctx: Context, post: Post) -> Optional[Result]:
+    """The envelopes the post goes out in, streamed from the member file (never a copy
+    of it): one for all, or with VERP (or a one-click link that names its recipient)
+    one for each recipient.
+
+    Recipients stream from the member file's order, which every write keeps sorted by
+    domain, so envelopes bunch by mail server; each envelope is sorted again when
+    written (a file edited by hand may be in any order).
+    """
+    cfg, listname = ctx.config, post.listname
+    post.sender = "owner-%s@%s" % (lists.local_part(listname), ctx.domain)
+    post.roster = ctx.state.members(lists.number(cfg, listname))
     personal = "{address}" in cfg.globals("UnsubscribeURL")
     verp = cfg.list_value(listname, "VERP")
     if personal or verp:
-        # A one-click link names its recipient, so each gets a copy of their own;
-        # with VERP each gets an envelope of its own, whose sender names them.
-        shared = streams.Pieces(head + headers.unsubscribe_fields(ctx, listname, None) + b"\n", body)
-        for address in members.recipients(roster):
-            data = streams.Pieces(head + headers.unsubscribe_fields(ctx, listname, address) + b"\n", body) \
-                if personal else shared
-            reverse = bounces.envelope_sender(ctx, listname, address) if verp else sender
-            if verp and reverse == sender:
-                ctx.act("VERP: the return path for %s would pass 64 octets: sent from %s" % (address, sender),
-                        "VERP")
-            ctx.send(reverse, [address], data)
+        post.envelopes = _each_own(ctx, post, personal, verp)
     else:
-        ctx.send(sender, members.recipients(roster), streams.Pieces(head + headers.unsubscribe_fields(ctx, listname, None)
-                                                            + b"\n", body))
-    # The Message-ID a true delivery report to owner-LIST@ quotes (see bounces).
-    bounces.record_sent(ctx, listname, head, "post")
-    count = sum(1 for _ in members.recipients(roster))
-    ctx.act("posted to %s, %d recipient(s)" % (listname, count), rule)
-    if cfg.list_value(listname, "Archive"):
-        archive.append(ctx, m, listname, cfg.list_value(listname, "Archive"))
+        post.envelopes = [(post.sender, members.recipients(post.roster),
+                           streams.Pieces(post.head + headers.unsubscribe_fields(ctx, listname, None) + b"\n",
+                                          post.body))]
+    return None
+
+
+def _each_own(ctx, post, personal, verp):
+    """An envelope of its own for each recipient: a one-click link names its recipient,
+    so each gets a copy of their own; with VERP the envelope's sender names them."""
+    listname, sender = post.listname, post.sender
+    shared = streams.Pieces(post.head + headers.unsubscribe_fields(ctx, listname, None) + b"\n", post.body)
+    for address in members.recipients(post.roster):
+        data = streams.Pieces(post.head + headers.unsubscribe_fields(ctx, listname, address) + b"\n", post.body) \
+            if personal else shared
+        reverse = bounces.envelope_sender(ctx, listname, address) if verp else sender
+        if verp and reverse == sender:
+            ctx.act("VERP: the return path for %s would pass 64 octets: sent from %s" % (address, sender), "VERP")
+        yield reverse, [address], data
+
+
+def fan_out(ctx: Context, post: Post) -> Optional[Result]:
+    """Send the envelopes; note the Message-ID a true delivery report to owner-LIST@
+    quotes (see bounces)."""
+    for sender, recipients, data in post.envelopes:
+        ctx.send(sender, recipients, data)
+    bounces.record_sent(ctx, post.listname, post.head, "post")
+    post.count = sum(1 for _ in members.recipients(post.roster))
+    ctx.act("posted to %s, %d recipient(s)" % (post.listname, post.count), post.rule)
+    return None
+
+
+def archive_copy(ctx: Context, post: Post) -> Optional[Result]:
+    """The post appended to the list's archive, as its Archive mode says."""
+    mode = ctx.config.list_value(post.listname, "Archive")
+    if mode:
+        archive.append(ctx, post.m, post.listname, mode)
+    return None
+
+
+def receipt(ctx: Context, post: Post) -> Optional[Result]:
+    """A receipt to a poster who asked for one (Return-Receipt-To, Disposition-Notification-To)."""
+    m, listname = post.m, post.listname
     if m.msg.get("Return-Receipt-To") or m.msg.get("Disposition-Notification-To"):
-        ctx.reply(m, "Your message \"%s\" was sent to the %d recipient(s) of %s.\n"
-                  % (redact.subject(messages.clean(m.subject(), 80)), count, listname),
-                  subject="Receipt: " + (m.subject() or listname))
+        ctx.reply(m, ctx.text("posting.receipt", m.author, subject=redact.subject(messages.clean(m.subject(), 80)),
+                              count=post.count, list=listname) + "\n",
+                  subject=ctx.text("posting.receipt-subject", m.author, subject=m.subject() or listname))
         ctx.act("receipt sent", "receipt requested")
+    return None
+
+
+STEPS = (
+    ("automatic", not_automatic),
+    ("who may post", may_post),
+    ("moderation", moderation),
+    ("password", password),
+    ("size", size),
+    ("executable", executable),
+    ("override", override_subject),
+    ("redact", redact_password),
+    ("headers", compose_headers),
+    ("envelopes", envelopes),
+    ("fan-out", fan_out),
+    ("archive", archive_copy),
+    ("receipt", receipt),
+)
 
 
 def _approval_list(ctx, m, listname):
@@ -101,21 +249,24 @@ def _approval_list(ctx, m, listname):
     return None
 
 
-def refuse(ctx, m, listname, reason):
+def refuse(ctx: Context, m: Inbound, listname: str, reason: str, said: Optional[str] = None) -> Result:
+    """Refuse m: reason is logged, and the author is told it (said: as the author reads it,
+    when the log's wording is not the reader's text)."""
     ctx.act("post to %s refused: %s" % (listname, reason), "rights")
     if getattr(reason, "key", None) == rights.BARRED:
-        return  # Barred takes the robot's answer away too
-    ctx.reply(m, "Your message to %s was not sent to the list:\n\n  %s\n\n"
-                 "Send INFO %s to %s for how to join.\n"
-              % (lists.address(ctx.config, listname), reason, _quoted(listname), ctx.robot_address()),
-              subject="Not posted: " + (m.subject()[:60] or listname))
+        return Result.REFUSED  # Barred takes the robot's answer away too
+    ctx.reply(m, ctx.text("posting.refused", m.author, address=lists.address(ctx.config, listname),
+                          reason=reason if said is None else said, list=_quoted(listname),
+                          robot=ctx.robot_address()) + "\n",
+              subject=ctx.text("posting.refused-subject", m.author, subject=m.subject()[:60] or listname))
+    return Result.REFUSED
 
 
 def _quoted(name):
     return '"%s"' % name if " " in name else name
 
 
-def reply_to(ctx, m, listname):
+def reply_to(ctx: Context, m: Inbound, listname: str) -> Optional[str]:
     """The Reply-To (or None to leave the poster's own) for the list's reply type."""
     kind = ctx.config.list_value(listname, "Reply")
     list_addr = lists.address(ctx.config, listname)
@@ -157,7 +308,8 @@ def _override(ctx, m, listname):
     return " ".join(subject.replace(word, " ").split())
 
 
-def compose(ctx, m, listname, override=None):
+def compose(ctx: Context, m: Inbound, listname: str,
+            override: Optional[str] = None) -> tuple[bytes, memoryview]:
     """The post as members receive it (without List-Unsubscribe): (its header block, its
     body), the body a view of the inbound bytes (a big post is not copied).
 
