@@ -3,6 +3,7 @@
 import email.utils
 
 from tristero.core import messages, redact, streams
+from tristero.core.kinds import AutoReason
 from tristero.mail import listbot
 from tristero.model import audit, lists, members
 from tristero.policy import bounces, rights
@@ -18,12 +19,12 @@ _PRIORITY = {"Low": ("5", "low"), "Normal": ("3", "normal"), "Urgent": ("1", "hi
 
 
 # Automatic mail that must never reach a list's members (auto-replies, bounces).
-_NOT_POSTS = ("Auto-Submitted", "empty Return-Path", "from MAILER-DAEMON", "delivery report")
+_NOT_POSTS = (AutoReason.AUTO_SUBMITTED, AutoReason.NULL_SENDER, AutoReason.MAILER_DAEMON, AutoReason.REPORT)
 
 
 def post(ctx, m, listname):
     """Send m to the members of listname, or refuse it with the reason."""
-    if m.automatic and m.automatic.startswith(_NOT_POSTS):
+    if m.automatic and m.automatic.reason in _NOT_POSTS:
         ctx.act("automatic mail to %s not posted" % listname, m.automatic)
         return
     ok, rule = rights.may(ctx, m.author, "post", listname)

@@ -397,6 +397,18 @@ class Config:
                     return seg.start + n
         return None
 
+    def reread(self, text):
+        """Take the file's text anew (a person saved it during the run): its sections,
+        values and pattern entries replace those in memory; path, defaults and the
+        fingerprint of the text first read stay. Raises ConfigError, and changes
+        nothing, when the new text does not read (a fatal Problem)."""
+        fresh = Config(self.path, text, self.defaults)
+        fatal = [p for p in fresh.check() if p.fatal]
+        if fatal:
+            raise ConfigError(fatal)
+        self.problems, self.segments = fresh.problems, fresh.segments
+        self.sections, self.patterns = fresh.sections, fresh.patterns
+
     def line_of(self, section, key=None):
         for seg in self.segments:
             if seg.obj is not None and section in seg.obj:
@@ -511,7 +523,7 @@ class Config:
         """Names of the lists, in file order."""
         return [n[5:].strip() for n in self.sections if n.startswith("LIST ")]
 
-    # --- changing (used by state.ConfigState, which journals the changes) ---
+    # --- changing (used by state.State, which journals the changes) ---
 
     def set_value(self, section, key, value):
         """Set key in section; raises ValueError when the value would not read back

@@ -22,7 +22,7 @@ import traceback
 from tristero.core import kinds, messages, redact
 from tristero.core.errors import StoreError
 from tristero.core.exits import EX_IOERR, EX_OK, EX_TEMPFAIL
-from tristero.core.kinds import Unit
+from tristero.core.kinds import Fate, Unit
 from tristero.mail import pipeline
 from tristero.model import config as configmod
 from tristero.model import durable, journal, lists, locks, logbook, poison, spools
@@ -419,7 +419,7 @@ class Batch:
         result = kept = None
         with self.unit_of_work(name) as unit:
             result = pipeline.process(self.ctx, m)
-            if result.kind == "failed":
+            if result.kind == Fate.FAILED:
                 unit.cancel()
             else:
                 self.report_member_problems()
@@ -431,7 +431,7 @@ class Batch:
                 type(e).__name__, messages.clean(e, 300), os.path.basename(where.filename), where.lineno),
                 "pipeline", m)
             return
-        if result.kind == "failed":
+        if result.kind == Fate.FAILED:
             self._fail(name, path, result.action, result.rule, m)
             return
         self.stats[result.kind] += 1
@@ -451,7 +451,7 @@ class Batch:
         self.store(self.txn.move, path, done)
 
     def _log_message(self, m, result, name=None):
-        self.log.log(logbook.MESSAGE if result.kind != "failed" else logbook.ERROR,
+        self.log.log(logbook.MESSAGE if result.kind != Fate.FAILED else logbook.ERROR,
                      "%s %s from=<%s> to=<%s>: %s [%s]" % (
                          name or m.name, messages.clean(m.id, 200), m.author,
                          ",".join(m.destinations), result.action, result.rule))

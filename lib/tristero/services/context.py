@@ -1,33 +1,40 @@
 """The Context: what the pipeline's steps, the handlers and the commands work with (the
 site, its state, the clock) and the Outcome they collect, which the batch commits."""
 
+from __future__ import annotations
+
 import collections
 import email.utils
 import os
 import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from tristero.core import messages, redact, text
 from tristero.model import cookies, lists, logbook, quotas
 from tristero.policy import rights
 
 
+@dataclass
 class Outgoing:
     """One message to send: envelope sender, recipients (may be a lazy iterable), bytes."""
 
-    def __init__(self, sender, recipients, data):
-        self.sender, self.recipients, self.data = sender, recipients, data
+    sender: str
+    recipients: Iterable[str]
+    data: bytes
 
 
+@dataclass
 class Outcome:
     """Everything one message causes, collected before anything is written."""
 
-    def __init__(self):
-        self.mails = []
-        self.appends = []      # (path, bytes)
-        self.writes = []       # (path, bytes)
-        self.deletes = []      # paths
-        self.folders = []      # paths of folders to create
-        self.actions = []      # (what was done, the rule or setting that decided it)
+    mails: list[Outgoing] = field(default_factory=list)
+    appends: list[tuple[str, bytes]] = field(default_factory=list)   # (path, bytes)
+    writes: list[tuple[str, bytes]] = field(default_factory=list)    # (path, bytes)
+    deletes: list[str] = field(default_factory=list)                 # paths
+    folders: list[str] = field(default_factory=list)                 # paths of folders to create
+    # (what was done, the rule or setting that decided it)
+    actions: list[tuple[str, str]] = field(default_factory=list)
 
 
 class Inbound:
@@ -136,6 +143,7 @@ class Context:
 
     def act(self, action, rule):
         """Record what was done and which rule or setting decided it."""
+        rule = str(rule)   # a string, or what prints as one (an Automatic reason)
         self.outcome.actions.append((action, rule))
         self.log.log(logbook.ACTION, "  %s (%s)" % (action, rule))
 
