@@ -18,9 +18,12 @@ field the code does not give is not used (the built-in one is), and 'tristero.py
 check' reports it.
 """
 
+from __future__ import annotations
+
 import os
 import re
 import string
+from collections.abc import Mapping
 
 BUILTIN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "templates")
 DEFAULT = "en"
@@ -49,7 +52,7 @@ class _Formatter(string.Formatter):
 _FORMAT = _Formatter()
 
 
-def fill(template, fields):
+def fill(template: str, fields: Mapping[str, object]) -> str:
     """template with its {fields} filled in (TemplateError when one is not given)."""
     try:
         return _FORMAT.vformat(template, (), fields)
@@ -57,7 +60,7 @@ def fill(template, fields):
         raise TemplateError(str(e)) from None
 
 
-def parse(data, path):
+def parse(data: str, path: str) -> dict[str, str]:
     """{key: template} of a catalog file's text; TemplateError (path:line) when it does not read."""
     entries, key, lines = {}, None, []
     for n, line in enumerate(data.splitlines(), 1):
@@ -85,7 +88,7 @@ def _entry(lines):
     return "\n".join(lines)
 
 
-def load_folder(folder):
+def load_folder(folder: str) -> dict[str, dict[str, str]]:
     """{language: {key: template}} of a templates folder (absent: {})."""
     catalogs = {}
     try:
@@ -112,7 +115,7 @@ def load_folder(folder):
 _builtin = None
 
 
-def builtin():
+def builtin() -> dict[str, dict[str, str]]:
     """The catalogs shipped with Tristero (read once)."""
     global _builtin
     if _builtin is None:
@@ -120,7 +123,7 @@ def builtin():
     return _builtin
 
 
-def add_builtin(lang, entries):
+def add_builtin(lang: str, entries: Mapping[str, str]) -> None:
     """Add entries to a built-in catalog (the commands' own texts); a key already
     there is a mistake."""
     catalog = builtin().setdefault(lang, {})
@@ -134,7 +137,7 @@ def add_builtin(lang, entries):
 class Texts:
     """The texts of one site: its own templates folder over the built-in catalogs."""
 
-    def __init__(self, site_folder=None):
+    def __init__(self, site_folder: str | None = None) -> None:
         self.site_folder = site_folder
         self._site = None
         self.problems = []          # (key, language, why) of site entries not used
@@ -148,7 +151,7 @@ class Texts:
                 self._site = {}
         return self._site
 
-    def get(self, key, lang=DEFAULT, **fields):
+    def get(self, key: str, lang: str = DEFAULT, **fields: object) -> str:
         """The text key in lang (else English), its fields filled in."""
         key = key.lower()
         for language in ((lang, DEFAULT) if lang != DEFAULT else (DEFAULT,)):
@@ -163,7 +166,7 @@ class Texts:
                 return fill(template, fields)
         raise KeyError("no text [%s]" % key)
 
-    def check(self):
+    def check(self) -> list[str]:
         """Problems of the site's templates: entries that do not read, keys that are no
         text of Tristero, fields the built-in text does not have."""
         problems = []
@@ -185,7 +188,7 @@ class Texts:
         return problems
 
 
-def fields_of(template):
+def fields_of(template: str) -> list[str]:
     """The field names a template uses."""
     try:
         return [name for _, name, _, _ in string.Formatter().parse(template) if name]

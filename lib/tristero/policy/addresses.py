@@ -11,16 +11,19 @@ not itself end that way: list-request (and list-l-request for a '-l' list)
 anything else -> a reply saying the address is unknown.
 """
 
+from __future__ import annotations
+
 import collections
 
 from tristero.core import messages
 from tristero.core.kinds import Handler
 from tristero.model import lists
+from tristero.model.config import Config
 
 PEOPLE = ("postmaster", "administrator")
 
 
-def loop_marks(m):
+def loop_marks(m) -> collections.Counter[str]:
     """How often each address stands in the message's X-Loop headers."""
     found = collections.Counter()
     # As written, cut: each is a few addresses, and parsing a long field costs its square.
@@ -31,7 +34,7 @@ def loop_marks(m):
     return found
 
 
-def resolve(config, local):
+def resolve(config: Config, local: str) -> tuple[Handler, str | None]:
     """(Handler, list name or None) for a local part of the site."""
     lp = local.lower()
     # Before the robot's names: the manual's ListProcName had Postmaster and
