@@ -8,12 +8,14 @@ the terminal of the person who reads it. Such a value is refused where it is
 accepted, with the reason.
 """
 
+from __future__ import annotations
+
 import re
 
 _BAD = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 
-def problem(value):
+def problem(value: str) -> str | None:
     """Why value cannot be written as a field of one line of a site file, or None."""
     found = _BAD.search(value)
     if found is None:

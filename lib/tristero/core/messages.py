@@ -1,7 +1,10 @@
 """Messages: reading inbound mail's parts and text, and making the mail Tristero sends."""
 
+from __future__ import annotations
+
 import binascii
 import codecs
+import datetime
 import email
 import email.header
 import email.utils
@@ -10,6 +13,7 @@ import html.parser
 import mimetypes
 import re
 import secrets
+from collections.abc import Iterable
 from email import policy
 from email.message import EmailMessage
 
@@ -24,7 +28,7 @@ PARSE_POLICY = policy.default.clone(linesep="\n", raise_on_defect=False)
 _ADDRESS_RE = re.compile(r"[!#-'*+\-/-9=?A-Z^-~.]+@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+")
 
 
-def parse(raw, like=None):
+def parse(raw: bytes, like: EmailMessage | None = None) -> EmailMessage:
     """raw bytes as an EmailMessage; never raises on hostile input (see read for the
     bounds inbound mail is read within). like: a message read from the same bytes,
     whose fields, parsed once, serve again."""
@@ -67,12 +71,12 @@ class TooManyParts(ValueError):
     """A message of more MIME parts than the limit given to read (rule "MaxParts"), or of
     parts nested deeper than MAX_DEPTH (rule "MIME nesting"): the reason is the message."""
 
-    def __init__(self, reason, rule):
+    def __init__(self, reason: str, rule: str) -> None:
         super().__init__(reason)
         self.rule = rule
 
 
-def field_problem(name, value):
+def field_problem(name: str, value: str | bytes) -> str | None:
     """Why a header field is not given to the parser (beyond MAX_FIELD, MAX_ENCODED_WORDS
     or MAX_MIME_FIELD), or None. name: str; value: the field as written (str or bytes)."""
     what = "header field %s" % clean(name, 40)
@@ -159,7 +163,7 @@ _PARSE_GUARDED = _GuardedPolicy(linesep="\n", raise_on_defect=False)
 _HEADER_LINES = re.compile(rb"(?:(?:From |[!-9;-~]*:|[ \t])[^\n]*(?:\n|\Z))*")
 
 
-def read(raw, max_parts, like=None):
+def read(raw: bytes, max_parts: int, like: EmailMessage | None = None) -> EmailMessage:
     """raw inbound mail as an EmailMessage, read within the bounds above and at most
     max_parts MIME parts (the message itself and every part and message in it
     count; 0: no limit) nested at most MAX_DEPTH deep. Raises Unreadable (the
@@ -198,7 +202,7 @@ def read(raw, max_parts, like=None):
     return msg
 
 
-def clean(value, limit=998):
+def clean(value: object, limit: int = 998) -> str:
     """A header value safe to reuse: one line, no control characters, bounded, and
     no encoded word left: the email package would decode "=?...?=" again when the
     value is set into a header (a second level of RFC 2047 could carry CR/LF and
@@ -208,7 +212,7 @@ def clean(value, limit=998):
     return " ".join(text.split())[:limit].replace("=?", "= ?")
 
 
-def header(msg, name):
+def header(msg: EmailMessage, name: str) -> str:
     """A header's decoded value, cleaned (see clean); "" when absent or unreadable."""
     want = name.lower()
     try:
@@ -220,7 +224,7 @@ def header(msg, name):
     return ""
 
 
-def message_id_text(value):
+def message_id_text(value: str | None) -> str:
     """value as a Message-ID to put in In-Reply-To or References, or "" when it is not one."""
     value = (value or "").strip()
     if re.fullmatch(r"<[!-;=?-~]{1,250}>", value) and "=?" not in value:
@@ -228,13 +232,13 @@ def message_id_text(value):
     return ""
 
 
-def is_address(text):
+def is_address(text: str) -> bool:
     """True when text is a plain mail address local@domain (no name, no brackets),
     in ASCII (the export spool does not offer SMTPUTF8)."""
     return bool(text) and len(text) <= 254 and text.isascii() and bool(_ADDRESS_RE.fullmatch(text))
 
 
-def addresses(msg, *names):
+def addresses(msg: EmailMessage, *names: str) -> list[tuple[str, str]]:
     """Every (name, address) in the named headers, as written (bad entries skipped).
 
     The fields are split as written (email.utils.getaddresses, in time linear in
@@ -269,7 +273,7 @@ def _decoded(msg, text):
         return text
 
 
-def first_address(msg, name):
+def first_address(msg: EmailMessage, name: str) -> tuple[str, str]:
     found = addresses(msg, name)
     return found[0] if found else ("", "")
 
@@ -299,7 +303,7 @@ class _Text(html.parser.HTMLParser):
             self.parts.append(data)
 
 
-def html_to_text(text):
+def html_to_text(text: str) -> str:
     # html.parser rescans the rest of the text for every "<" that opens no tag,
     # which is quadratic: such a "<" is made text first.
     text = re.sub(r"<(?![^<>]{0,1000}>)", "&lt;", text)
@@ -330,7 +334,7 @@ MAIL_CHARSETS = frozenset("""
     """.split())
 
 
-def mail_charset(name):
+def mail_charset(name: str) -> str | None:
     """The codec of a charset named in mail (its canonical name), or None when the
     name is not a mail charset (see MAIL_CHARSETS)."""
     try:
@@ -343,7 +347,7 @@ def mail_charset(name):
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def scrub(text):
+def scrub(text: str) -> str:
     """text with each lone surrogate (which no file can hold) made U+FFFD."""
     return _SURROGATE.sub("\ufffd", text)
 
@@ -352,7 +356,7 @@ def scrub(text):
 _WORD_CHARSET = re.compile(r"=\?([^?*\s]{1,60})(\*[^?\s]*)?\?")
 
 
-def mail_words(value):
+def mail_words(value: str) -> str:
     """A raw header value whose encoded words in no mail charset are marked
     unknown-8bit: the email package then reads them as the bytes they are."""
     if "=?" not in value:
@@ -361,7 +365,7 @@ def mail_words(value):
         lambda w: w.group(0) if mail_charset(w.group(1)) else "=?unknown-8bit?", value)
 
 
-def decode_part(part, notes=None):
+def decode_part(part: EmailMessage, notes: list[str] | None = None) -> str:
     """The text of a text/* part: declared charset first, chardet for undeclared 8-bit.
 
     Only a mail charset is believed (see MAIL_CHARSETS); another is noted and
@@ -401,7 +405,7 @@ def decode_part(part, notes=None):
     return scrub(data.decode(encoding, "replace"))
 
 
-def body_text(msg, notes=None):
+def body_text(msg: EmailMessage, notes: list[str] | None = None) -> str:
     """The readable text of a message: its first text/plain part, else its HTML as text."""
     plain = html = None
     for part in msg.walk():
@@ -429,29 +433,30 @@ class Ids:
     """Message-IDs and spool names, derived from what is being answered, so that a
     batch run again with the same --now writes the same files."""
 
-    def __init__(self, domain, now):
+    def __init__(self, domain: str, now: datetime.datetime) -> None:
         self.domain = domain
         self.now = now
         self.seed = "0"
         self.n = 0
 
-    def start(self, key):
+    def start(self, key: str) -> None:
         self.seed = hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()[:16]
         self.n = 0
 
-    def next(self):
+    def next(self) -> str:
         self.n += 1
         # Zero-padded, so that name order is the order of writing.
         return "%s.%05d" % (self.seed, self.n)
 
-    def message_id(self, token):
+    def message_id(self, token: str) -> str:
         return "<%s.%s@%s>" % (self.now.strftime("%Y%m%d%H%M%S"), token, self.domain)
 
-    def file_name(self, token):
+    def file_name(self, token: str) -> str:
         return "%d.T%s.tristero" % (int(self.now.timestamp()), token)
 
 
-def new_message(frm, to, subject, text, now, message_id, headers=()):
+def new_message(frm: str, to: str, subject: str, text: str, now: datetime.datetime, message_id: str,
+                headers: Iterable[tuple[str, str]] = ()) -> EmailMessage:
     """A text/plain UTF-8 message (an EmailMessage) ready for serialize()."""
     msg = EmailMessage(policy=POLICY)
     msg["From"] = frm
@@ -471,7 +476,7 @@ def new_message(frm, to, subject, text, now, message_id, headers=()):
 _FIELD_LINE = re.compile(rb"[!-9;-~]+:|[ \t]")
 
 
-def serialize(msg):
+def serialize(msg: EmailMessage) -> bytes:
     """The message as bytes with LF line ends (the form BSMTP files carry).
 
     Raises ValueError if its header holds a line that is neither a field nor
@@ -490,7 +495,7 @@ def serialize(msg):
 _TYPES = mimetypes.MimeTypes()
 
 
-def file_type(name, data):
+def file_type(name: str, data: bytes) -> tuple[str, str, dict[str, str]]:
     """(maintype, subtype, params) of a file sent as an attachment.
 
     Text goes as text/* with its charset declared (UTF-8 when it reads as
@@ -513,7 +518,7 @@ def file_type(name, data):
     return maintype, subtype, {"charset": charset}
 
 
-def transfer_encoding(maintype, data):
+def transfer_encoding(maintype: str, data: bytes) -> str:
     """7bit for ASCII text in lines SMTP carries as they are, else base64."""
     if maintype == "text" and data.isascii() and b"\r" not in data and b"\x00" not in data \
             and all(len(line) <= 998 for line in data.split(b"\n")):
@@ -521,7 +526,7 @@ def transfer_encoding(maintype, data):
     return "base64"
 
 
-def attach(msg, files):
+def attach(msg: EmailMessage, files: Iterable[tuple[str, bytes]]) -> None:
     """Add files, [(name, bytes)], to msg as attachments named by RFC 2231: base64, but
     ASCII text that SMTP carries as it is goes as it is."""
     for name, data in files:
@@ -535,7 +540,7 @@ def attach(msg, files):
     fix_boundaries(msg)
 
 
-def fix_boundaries(msg):
+def fix_boundaries(msg: EmailMessage) -> None:
     """Give each multipart of msg that has none a boundary derived from its Message-ID,
     so that the same input and --now give the same bytes (the email package's are random).
     Messages inside (message/rfc822) keep theirs."""
@@ -552,7 +557,7 @@ def fix_boundaries(msg):
         todo.extend(reversed(list(part.iter_parts())))
 
 
-def split_raw(raw):
+def split_raw(raw: bytes) -> tuple[bytes, bytes]:
     """(header block, body) of raw message bytes, line ends made LF."""
     raw = raw.replace(b"\r\n", b"\n")
     cut = raw.find(b"\n\n")
@@ -561,7 +566,7 @@ def split_raw(raw):
     return raw[:cut + 1], raw[cut + 2:]
 
 
-def raw_headers(block):
+def raw_headers(block: bytes) -> list[list]:
     """[(name, raw bytes of the whole field)] of a header block, in order."""
     fields = []
     for line in block.splitlines(keepends=True):
@@ -575,7 +580,7 @@ def raw_headers(block):
 _BLANK_LINE = re.compile(rb"\n\r?\n")
 
 
-def split_view(raw):
+def split_view(raw: bytes) -> tuple[bytes, memoryview]:
     """(header block with LF line ends, body): like split_raw, but the body is a
     memoryview of raw (no copy of a big message), its line ends as they came."""
     found = _BLANK_LINE.search(raw)
@@ -588,7 +593,7 @@ def split_view(raw):
 _FIELD_NAME = re.compile(r"[!-9;-~]+")
 
 
-def decode_header_bytes(data):
+def decode_header_bytes(data: bytes) -> str:
     """Raw 8-bit header text as text: UTF-8 first, else chardet's guess (as decode_part
     reads an undeclared body), windows-1252 when the guess is weak."""
     try:
@@ -602,7 +607,7 @@ def decode_header_bytes(data):
     return scrub(data.decode(encoding, "replace"))
 
 
-def ascii_field(name, raw):
+def ascii_field(name: str, raw: bytes) -> bytes:
     """A header field (raw: its bytes, name and line end included) as Tristero writes
     it: as it came when it is ASCII, else decoded (decode_header_bytes) and written
     again in RFC 2047 encoded words, folded; b"" for a field whose name is not ASCII."""
@@ -724,7 +729,7 @@ def _skeleton(raw, start, end, out, spans, mark, depth=0, guard=None):
 READ_AGAIN_PARTS = 10000
 
 
-def parse_inbound(raw, like=None):
+def parse_inbound(raw: bytes, like: EmailMessage | None = None) -> EmailMessage:
     """raw read again as read reads inbound mail (the bounds, big bodies left in raw),
     at most READ_AGAIN_PARTS parts; see read for like and what it raises."""
     return read(raw, READ_AGAIN_PARTS, like)

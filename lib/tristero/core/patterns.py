@@ -12,7 +12,10 @@ address, <> or not. No pattern can try an address at a place more than one way
 ("@" is in no part of %1; one entry holds %1 once).
 """
 
+from __future__ import annotations
+
 import re
+from collections.abc import Container
 
 ACTIONS = ("BOUNCE", "SPAM", "ADMIN", "DROP")
 MAX_ENTRY = 500
@@ -31,7 +34,7 @@ _SECTION_LIKE = re.compile(r"^\s*\[.*\]\s*(#.*)?$")
 
 # --- patterns -----------------------------------------------------------------------
 
-def entry_problem(text, prescan=False):
+def entry_problem(text: str, prescan: bool = False) -> str | None:
     """Why a line of a pattern section cannot work as an entry, or None."""
     if len(text) > MAX_ENTRY:
         return "longer than %d characters" % MAX_ENTRY
@@ -83,7 +86,7 @@ def _tokens(text, prescan):
 class Entry:
     """One entry of a pattern section: as written, its action (prescan), how it matches."""
 
-    def __init__(self, text, prescan=False):
+    def __init__(self, text: str, prescan: bool = False) -> None:
         self.text = text
         self.action = None
         body = text
@@ -130,17 +133,17 @@ def _compile(entries, start):
 class Section:
     """A pattern section, compiled: does anything match, and which entry first."""
 
-    def __init__(self, source, prescan=False):
+    def __init__(self, source: list[str], prescan: bool = False) -> None:
         self.source = source          # the configuration's list, to know when it changed
         self.entries = [Entry(t, prescan) for t in source if not entry_problem(t, prescan)]
         self._anywhere = _compile([e for e in self.entries if not e.start], False)
         self._start = _compile([e for e in self.entries if e.start], True)
 
-    def matches(self, text):
+    def matches(self, text: str) -> bool:
         """True when some entry matches text (in lower case)."""
         return bool((self._anywhere and self._anywhere.search(text)) or (self._start and self._start.search(text)))
 
-    def first(self, text, allowed=None):
+    def first(self, text: str, allowed: Container[str] | None = None) -> tuple[Entry, re.Match] | None:
         """(entry, match) of the first entry in file order that matches text (lower case)
         and whose action is allowed (None: any); None when none does."""
         if not self.matches(text):
@@ -154,7 +157,7 @@ class Section:
         return None
 
 
-def compiled(ctx, name):
+def compiled(ctx, name: str) -> Section:
     """The pattern section name, compiled once per run (again after CONFIG KILLADD)."""
     source = ctx.config.patterns[name]
     section = ctx.compiled.get(name)

@@ -17,11 +17,14 @@ Lines are read as the robot reads them (robot.parse): a command is at the
 start of a line, after blanks and quote marks (and, in HTML, tags).
 """
 
+from __future__ import annotations
+
 import base64
 import codecs
 import copy
 import quopri
 import re
+from email.message import EmailMessage
 
 from tristero.core import messages
 
@@ -70,7 +73,7 @@ def _line(line, first):
         pos = s.end()
 
 
-def text(value, first=True):
+def text(value: str, first: bool = True) -> str:
     """A text (a part's, decoded) with every secret of its command lines replaced; first:
     its first line that is not blank may be Majordomo's Approved: line."""
     out = []
@@ -85,7 +88,7 @@ def text(value, first=True):
     return "".join(out)
 
 
-def subject(value):
+def subject(value: str) -> str:
     """A subject (a command, or an echo of one) without the secrets it holds, wherever in it."""
     if not value:
         return value
@@ -93,7 +96,7 @@ def subject(value):
     return _VERB_ANYWHERE.sub(lambda m: m.group(0)[:m.start(2) - m.start(0)] + STARS, value)
 
 
-def has_secret(value):
+def has_secret(value: str) -> bool:
     return text(value) != value or subject(value) != value
 
 
@@ -257,7 +260,7 @@ _APPROVAL_LINE = re.compile("(?i)[^\\S%s]*approved?:[^\\S%s]*([^%s]*[^\\s])[^\\S
                             % (_BREAKS, _BREAKS, _BREAKS, _BREAKS))
 
 
-def body_approval(msg):
+def body_approval(msg: EmailMessage | None) -> str | None:
     """Majordomo's approval in the body: the password of an Approved: line that is the
     first line (blank lines aside) of the first text/plain part, or None."""
     part = _first_plain(msg) if msg is not None else None
@@ -297,7 +300,7 @@ def _serialized(msg, raw):
                                            b"rewritten without it: left out.]\n"
 
 
-def stored(m):
+def stored(m) -> bytes | None:
     """The bytes of inbound m to keep in spool/in/cur/: each secret replaced by
     ******** (see the module's text); None when it holds none."""
     raw = m.raw

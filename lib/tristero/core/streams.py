@@ -5,13 +5,17 @@ A Stream is what the journal stages (durable.write_file takes a function that
 writes to the open file) and has a len(), like the bytes it stands for.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+
 CHUNK = 1 << 20     # bytes transformed at a time
 
 
 class Stream:
     """Bytes made by make() (a function returning an iterator of bytes) when written."""
 
-    def __init__(self, make):
+    def __init__(self, make: Callable[[], Iterator[bytes]]) -> None:
         self.make = make
         self._len = None
 
@@ -32,7 +36,7 @@ class Pieces:
     """A message as pieces of bytes (bytes or memoryviews), not joined: a header made
     for it and the body as a view of the inbound message."""
 
-    def __init__(self, *pieces):
+    def __init__(self, *pieces: bytes | memoryview) -> None:
         self.pieces = pieces
 
     def __len__(self):
@@ -59,7 +63,7 @@ def _chunks(pieces):
             yield chunk
 
 
-def stuffed(pieces):
+def stuffed(pieces: Iterable[bytes | memoryview]) -> Iterator[bytes]:
     """The lines of pieces as BSMTP carries them (see spools.dot_stuff): CR LF and a bare
     CR made LF, "." doubled at line starts, LF at the end; an iterator of bytes."""
     at_start = True
@@ -76,7 +80,7 @@ def stuffed(pieces):
         yield b"\n"
 
 
-def mbox_quoted(pieces):
+def mbox_quoted(pieces: Iterable[bytes | memoryview]) -> Iterator[bytes]:
     """The lines of pieces as an mbox file keeps them (see archive): CR LF made LF, a line
     that begins "From " made ">From "; an iterator of bytes."""
     at_start = True

@@ -10,7 +10,7 @@ to log) that the batch commits in one place.
 import email.utils
 
 from tristero.core import messages
-from tristero.core.kinds import Disposition, failed
+from tristero.core.kinds import Automatic, AutoReason, Disposition, Fate, failed
 from tristero.core.messages import clean
 from tristero.mail import routing, screening
 
@@ -135,17 +135,17 @@ def detect_automatic(ctx, m):
     msg = m.msg
     auto = messages.header(msg, "Auto-Submitted").lower()
     if auto and auto != "no":
-        m.automatic = "Auto-Submitted: " + auto
+        m.automatic = Automatic(AutoReason.AUTO_SUBMITTED, auto)
     elif messages.header(msg, "Precedence").lower() in _BULK:
-        m.automatic = "Precedence: " + messages.header(msg, "Precedence").lower()
+        m.automatic = Automatic(AutoReason.PRECEDENCE, messages.header(msg, "Precedence").lower())
     elif m.return_path == "":
-        m.automatic = "empty Return-Path"
+        m.automatic = Automatic(AutoReason.NULL_SENDER)
     elif m.author.split("@")[0].lower() in ("mailer-daemon", "mailer_daemon"):
-        m.automatic = "from MAILER-DAEMON"
+        m.automatic = Automatic(AutoReason.MAILER_DAEMON)
     elif msg.get_content_type() == "multipart/report":
-        m.automatic = "delivery report"
+        m.automatic = Automatic(AutoReason.REPORT)
     elif "List-Id" in msg:
-        m.automatic = "mail from a list (List-Id)"
+        m.automatic = Automatic(AutoReason.LIST)
     return None
 
 
@@ -158,13 +158,13 @@ def too_many_parts(ctx, m):
     ctx.reply(m, ctx.text("pipeline.too-many-parts", m.author, why=why, rule=rule) + "\n",
               subject=ctx.text("pipeline.too-many-parts.subject", m.author,
                                subject=m.subject()[:60] or ctx.text("reply.your-message", m.author)))
-    return Disposition("done", "refused: %s (%s)" % (why, rule), rule)
+    return Disposition(Fate.DONE, "refused: %s (%s)" % (why, rule), rule)
 
 
 def dispatch(ctx, m):
     """Hand the message to the handler of each address it was sent to."""
     handled = [routing.route(ctx, m, address) for address in m.destinations]
-    return Disposition("done" if any(handled) else "dropped",
+    return Disposition(Fate.DONE if any(handled) else Fate.DROPPED,
                        "; ".join(a for a, _ in ctx.outcome.actions[:3]) or "nothing to do",
                        ", ".join(sorted({r for _, r in ctx.outcome.actions})) or "routing")
 

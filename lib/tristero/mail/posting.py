@@ -14,6 +14,7 @@ from enum import Enum
 from typing import Optional
 
 from tristero.core import messages, redact, streams
+from tristero.core.kinds import AutoReason
 from tristero.mail import listbot
 from tristero.model import audit, lists, members
 from tristero.policy import bounces, rights
@@ -30,7 +31,7 @@ _PRIORITY = {"Low": ("5", "low"), "Normal": ("3", "normal"), "Urgent": ("1", "hi
 
 
 # Automatic mail that must never reach a list's members (auto-replies, bounces).
-_NOT_POSTS = ("Auto-Submitted", "empty Return-Path", "from MAILER-DAEMON", "delivery report")
+_NOT_POSTS = (AutoReason.AUTO_SUBMITTED, AutoReason.NULL_SENDER, AutoReason.MAILER_DAEMON, AutoReason.REPORT)
 
 
 class Result(Enum):
@@ -79,7 +80,7 @@ def run(ctx: Context, post: Post) -> Result:
 def not_automatic(ctx: Context, post: Post) -> Optional[Result]:
     """Automatic mail (auto-replies, bounces) never reaches a list's members."""
     m = post.m
-    if m.automatic and m.automatic.startswith(_NOT_POSTS):
+    if m.automatic and m.automatic.reason in _NOT_POSTS:
         ctx.act("automatic mail to %s not posted" % post.listname, m.automatic)
         return Result.REFUSED
     return None

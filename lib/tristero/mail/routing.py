@@ -3,6 +3,7 @@
 reader, or a person it is forwarded to."""
 
 from tristero.core import redact
+from tristero.core.kinds import Handler
 from tristero.mail import posting, robot
 from tristero.model import lists
 from tristero.policy import bounces, rights
@@ -17,42 +18,42 @@ def route(ctx, m, address):
     local = address.rpartition("@")[0]
     # Screening may send mail for a list to the robot instead (admin subjects, prescan).
     handler, listname = m.redirects.get(address) or resolve(ctx.config, local)
-    if handler == "filtered":
+    if handler == Handler.FILTERED:
         return False        # screening dropped this copy, and said why
     # The mark this handler puts on what it sends out: the robot's and a list's
     # (see X-Loop in posting), or, for mail passed on to a person, the address
     # it came in at (see forward).
-    mark = ctx.robot_address() if handler == "robot" else (
-        lists.address(ctx.config, listname) if handler == "post" else address.lower())
+    mark = ctx.robot_address() if handler == Handler.ROBOT else (
+        lists.address(ctx.config, listname) if handler == Handler.POST else address.lower())
     marks = loop_marks(m)[mark]
     if marks:
-        if marks == 1 and handler == "robot":
+        if marks == 1 and handler == Handler.ROBOT:
             # BreakLoop: the robot's own mail came back; a person should look.
             forward(ctx, m, ctx.config.globals("SuperUser"), "robot mail came back to the robot", mark)
             return True
         ctx.act("dropped: already passed %s (X-Loop)" % mark, "loop")
         return False
-    if m.own and handler in ("post", "bounces"):
+    if m.own and handler in (Handler.POST, Handler.BOUNCES):
         # Never a post (a loop) nor a failure charged to a member: it is no report.
-        ctx.act("dropped: %s, not %s" % (m.own, "posted" if handler == "post" else "read as a bounce"), "loop")
+        ctx.act("dropped: %s, not %s" % (m.own, "posted" if handler == Handler.POST else "read as a bounce"), "loop")
         return False
-    if m.own and handler == "robot":
+    if m.own and handler == Handler.ROBOT:
         forward(ctx, m, ctx.config.globals("SuperUser"), "the site's own mail came to the robot (%s)" % m.own, mark)
         return True
-    if listname and handler in ("robot", "post", "owner", "approval", "bounces") \
-            and not (handler == "bounces" and m.return_path == "") and not rights.sees(ctx, m.author, listname):
+    if listname and handler in (Handler.ROBOT, Handler.POST, Handler.OWNER, Handler.APPROVAL, Handler.BOUNCES) \
+            and not (handler == Handler.BOUNCES and m.return_path == "") and not rights.sees(ctx, m.author, listname):
         # A Hidden list's addresses answer a stranger as addresses that do not exist
         # (owner-LIST@ still takes the delivery reports of the list's own mail).
-        handler = "unknown"
-    if handler == "robot":
+        handler = Handler.UNKNOWN
+    if handler == Handler.ROBOT:
         robot.answer(ctx, m, listname)
-    elif handler == "post":
+    elif handler == Handler.POST:
         posting.post(ctx, m, listname)
-    elif handler == "superuser":
+    elif handler == Handler.SUPERUSER:
         forward(ctx, m, ctx.config.globals("SuperUser"), "%s reaches the SuperUser" % local.lower(), mark)
-    elif handler in ("owner", "approval"):
+    elif handler in (Handler.OWNER, Handler.APPROVAL):
         forward(ctx, m, _owner(ctx, listname), "%s-%s reaches the owner" % (listname, handler), mark)
-    elif handler == "bounces":
+    elif handler == Handler.BOUNCES:
         if not bounces.handle(ctx, m, listname, address):
             forward(ctx, m, _owner(ctx, listname), "owner-%s reaches the owner" % listname, mark)
     else:

@@ -16,6 +16,7 @@ import email.utils
 import re
 
 from tristero.core import kinds, messages
+from tristero.core.kinds import Automatic, AutoReason, Handler
 from tristero.core.patterns import MAX_LINE, compiled
 from tristero.model import audit, lists, members
 from tristero.policy import addresses, authresults, bounces, rights
@@ -24,7 +25,7 @@ _HEADER_LINE = re.compile(r"^\s*(?:from|sender)[ \t]*:[ \t]*(\S.*)$", re.I)
 
 # --- what a message is ------------------------------------------------------------
 
-def _end(reason, rule, kind="dropped"):
+def _end(reason, rule, kind=kinds.Fate.DROPPED):
     return kinds.Disposition(kind, reason, rule)
 
 
@@ -41,14 +42,14 @@ def _for_bounce_processing(ctx, m, routes):
 
 def _to_bounce_addresses(routes):
     """True when every address the message was sent to is a list's bounce address."""
-    return bool(routes) and all(h == "bounces" for _, h, _ in routes)
+    return bool(routes) and all(h == Handler.BOUNCES for _, h, _ in routes)
 
 
 def _exempt(ctx, m, routes):
     """Commands from the SuperUser: a filter must never lock out the one who can repair it.
     (Not an author read from the text: that proves nothing.)"""
     return not m.author_recovered and rights.is_superuser(ctx.config, m.author) \
-        and all(h == "robot" for _, h, _ in routes)
+        and all(h == Handler.ROBOT for _, h, _ in routes)
 
 
 def _warn(ctx, m, why, **fields):
@@ -89,15 +90,19 @@ def recovered_author(ctx, m):
 
 # --- the steps (pipeline.STEPS) -----------------------------------------------------
 
+# The site's addresses whose mail, come back, is its own (not a person's).
+_OWN_HANDLERS = (Handler.ROBOT, Handler.BOUNCES, Handler.OWNER, Handler.APPROVAL)
+
+
 def own_mail(ctx, m):
     """Mark mail the site itself sent that came back: never answered, posted, nor read as a bounce."""
     if addresses.loop_marks(m)[ctx.robot_address()]:
         m.own = "the robot's own mail (X-Loop)"
     elif ctx.ours(m.author) and not bounces.null_sender(m) and addresses.resolve(
-            ctx.config, m.author.rpartition("@")[0])[0] in ("robot", "bounces", "owner", "approval"):
+            ctx.config, m.author.rpartition("@")[0])[0] in _OWN_HANDLERS:
         m.own = "mail from %s, an address of this site" % m.author
     if m.own:
-        m.automatic = m.automatic or m.own
+        m.automatic = m.automatic or Automatic(AutoReason.OWN, m.own)
     return None
 
 
@@ -111,8 +116,8 @@ def prescan(ctx, m):
     routes = _routes(ctx, m)
     if _exempt(ctx, m, routes):
         return None
-    report = bounces.is_report(m) or bool(m.automatic and any(h == "bounces" for _, h, _ in routes))
-    to_list = any(h == "post" for _, h, _ in routes)
+    report = bounces.is_report(m) or bool(m.automatic and any(h == Handler.BOUNCES for _, h, _ in routes))
+    to_list = any(h == Handler.POST for _, h, _ in routes)
     if not (report or mode == 3 or (mode == 2 and to_list)):
         return None
     original = "\n".join(_scan_lines(ctx, m, report))
@@ -202,7 +207,7 @@ def _prescan_bounce(ctx, m, entry, address, routes):
                 charged.append(listname)
     result = "%s charged a permanent failure on %s" % (address, ", ".join(charged) or "no list")
     audit.security(ctx, m.author, _first_list(routes), "PRESCAN BOUNCE %s" % address, result)
-    return _end("prescan BOUNCE: " + result, rule, kind="done")
+    return _end("prescan BOUNCE: " + result, rule, kind=kinds.Fate.DONE)
 
 
 def _prescan_spam(ctx, m, entry, address, routes):
@@ -223,7 +228,7 @@ def _prescan_spam(ctx, m, entry, address, routes):
             scope = "every list: DMARC pass for its From by %s" % why
         else:
             # From is anybody's to write: a forged one must not take its owner off every list.
-            names = _addressed(ctx, author, routes, "post")
+            names = _addressed(ctx, author, routes, Handler.POST)
             scope = "the lists it wrote to: From not vouched for (%s)" % why
         left, target = bounces.move(ctx, author, names, "SpamCheckList", "prescan SPAM")
         result = "dropped; %s left %d list(s)%s%s (%s)" % (
@@ -236,8 +241,8 @@ def _prescan_spam(ctx, m, entry, address, routes):
 def _prescan_admin(ctx, m, entry, address, routes):
     rule = _rule(entry)
     for address, handler, listname in routes:
-        if handler == "post":
-            m.redirects[address] = ("robot", listname)
+        if handler == Handler.POST:
+            m.redirects[address] = (Handler.ROBOT, listname)
             ctx.act("prescan: sent to the robot instead of %s" % listname, rule)
             audit.security(ctx, m.author, listname, "PRESCAN ADMIN", "sent to the robot")
     return None
@@ -308,7 +313,7 @@ def admin_subjects(ctx, m):
     section = compiled(ctx, "Admin Subjects")
     if not section.entries:
         return None
-    posts = [(a, n) for a, h, n in _routes(ctx, m) if h == "post"]
+    posts = [(a, n) for a, h, n in _routes(ctx, m) if h == Handler.POST]
     if not posts:
         return None
     hit = section.first(m.subject().lower())
@@ -319,11 +324,11 @@ def admin_subjects(ctx, m):
         proxy = ctx.config.raw(lists.section(listname), "Proxy")
         if proxy:
             # The manual: the remote list does its own admin; processed here too, it would be done twice.
-            m.redirects[address] = ("filtered", listname)
+            m.redirects[address] = (Handler.FILTERED, listname)
             ctx.act("admin subject to %s, a client of %s: filtered out" % (listname, proxy), rule)
         else:
-            m.redirects[address] = ("robot", listname)
+            m.redirects[address] = (Handler.ROBOT, listname)
             ctx.act("admin subject: sent to the robot instead of %s" % listname, rule)
-    if all(m.redirects.get(a, ("",))[0] == "filtered" for a in m.destinations):
+    if all(m.redirects.get(a, ("",))[0] == Handler.FILTERED for a in m.destinations):
         return _end("admin subject to a proxy list: filtered out", rule)
     return None

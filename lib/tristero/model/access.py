@@ -10,8 +10,11 @@ masks the right whatever else gives it. A custom status may also be letters
 alone (``W``, ``RM``), as GRANT writes them in the manual.
 """
 
+from __future__ import annotations
+
 import csv
 import io
+from collections.abc import Collection
 
 from tristero.core import fields
 
@@ -34,7 +37,7 @@ MACROS = {
 _MACRO_NAMES = {k.lower(): k for k in MACROS}
 
 
-def parse_status(status):
+def parse_status(status: str) -> tuple[frozenset[str], frozenset[str]]:
     """(granted, masked) flag sets of a status; raises ValueError when it is not one.
 
     Barred masks every right: it "takes every right away, the robot's answer
@@ -59,7 +62,7 @@ def parse_status(status):
                      % (status, ", ".join(MACROS)))
 
 
-def status_string(granted, masked=frozenset()):
+def status_string(granted: Collection[str], masked: Collection[str] = frozenset()) -> str:
     """The status to write for these flags: a macro's name when one fits exactly."""
     if masked == frozenset(FLAGS) and not granted:
         return "Barred"
@@ -70,15 +73,15 @@ def status_string(granted, masked=frozenset()):
     return "".join("X" if f in masked else f if f in granted else "-" for f in FLAGS)
 
 
-def flag_string(flags):
+def flag_string(flags: Collection[str]) -> str:
     return "".join(f if f in flags else "-" for f in FLAGS)
 
 
 class Rule:
     """One line of access.ini."""
 
-    def __init__(self, user, status="", listname="", language="", password="", flag="", line=None,
-                 broken=None):
+    def __init__(self, user: str, status: str = "", listname: str = "", language: str = "", password: str = "",
+                 flag: str = "", line: int | None = None, broken: str | None = None) -> None:
         self.broken = broken      # why the line as written did not read (it then bars)
         self.user = user.strip()
         self.status = status.strip()
@@ -89,13 +92,13 @@ class Rule:
         self.line = line
         self.granted, self.masked = parse_status(self.status)
 
-    def fields(self):
+    def fields(self) -> list[str]:
         return [self.user, self.status, self.list, self.language, self.password, self.flag]
 
-    def same_target(self, user, listname):
+    def same_target(self, user: str, listname: str) -> bool:
         return self.user.lower() == user.lower() and _list_key(self.list) == _list_key(listname)
 
-    def priority(self, address, listname):
+    def priority(self, address: str, listname: str | None) -> int | None:
         """The manual's priority (1 most specific .. 6) of this rule for address and
         list, or None when it does not apply."""
         if not user_matches(self.user, address):
@@ -117,7 +120,7 @@ def _list_key(name):
     return "*" if name in ("", "*") else name.lower()
 
 
-def user_matches(pattern, address):
+def user_matches(pattern: str, address: str) -> bool:
     """Does a user pattern (at most one '*'; '*@*' any address) match address?"""
     p = pattern.lower()
     a = address.lower()
@@ -129,7 +132,7 @@ def user_matches(pattern, address):
     return len(a) >= len(head) + len(tail) and a.startswith(head) and a.endswith(tail)
 
 
-def patterns_overlap(p, q):
+def patterns_overlap(p: str, q: str) -> bool:
     """Could one address match both user patterns p and q (addresses or patterns with one '*')?
 
     Two patterns with one '*' each overlap unless their fixed parts rule it out:
@@ -150,7 +153,7 @@ def patterns_overlap(p, q):
     return heads and tails
 
 
-def valid_pattern(pattern):
+def valid_pattern(pattern: str) -> str | None:
     """Why pattern cannot be a user pattern, or None."""
     if not pattern or (pattern.count("*") > 1 and pattern != "*@*"):
         return "a user is an address with at most one '*' wildcard (or *@*)"
@@ -159,7 +162,7 @@ def valid_pattern(pattern):
     return fields.problem(pattern)
 
 
-def parse(text):
+def parse(text: str) -> tuple[list[Rule], list[tuple[int, str]]]:
     """(rules, problems) of access.ini's text; problems are (line number, why).
 
     A line that does not read is reported, and fails closed: when its user can
@@ -194,7 +197,7 @@ def parse(text):
     return rules, problems
 
 
-def split_comment(line):
+def split_comment(line: str) -> tuple[str, str]:
     """(content, comment) of a line: a comment is a line whose first non-blank character
     is ';' or '#', or what follows " ;" or " #" outside double quotes (with the blanks
     before it, as typed); comment is "" when there is none."""
@@ -216,7 +219,7 @@ def _line(rule):
     return out.getvalue()
 
 
-def render(rules, old_text=""):
+def render(rules: list[Rule], old_text: str = "") -> str:
     """access.ini's text for rules (quoted the way the manual writes them), laid out as
     old_text (the file as it is) was: its comments, blank lines and header stay where
     they stand, each rule takes the place of the line that held its user and list
@@ -248,7 +251,7 @@ def render(rules, old_text=""):
     return "\n".join(out) + "\n"
 
 
-def load(path):
+def load(path: str) -> tuple[list[Rule], list[tuple[int, str]]]:
     try:
         with open(path, encoding="utf-8", errors="replace") as f:
             return parse(f.read())

@@ -8,9 +8,13 @@ the transaction of the message that caused them, so they never hold an act
 that did not happen, nor one twice. Passwords never reach either.
 """
 
+from __future__ import annotations
+
 import csv
 import io
 import os
+
+from tristero.model.site import Site
 
 LIST_COLUMNS = ("date", "time", "action", "address", "by", "how")
 SECURITY_COLUMNS = ("date", "time", "address", "list", "command", "result")
@@ -22,15 +26,15 @@ def _row(fields):
     return out.getvalue().encode("utf-8")
 
 
-def list_file(site, number):
+def list_file(site: Site, number: str) -> str:
     return os.path.join(site.logs, "%s.csv" % number)
 
 
-def security_file(site):
+def security_file(site: Site) -> str:
     return os.path.join(site.logs, "security.at")
 
 
-def list_event(ctx, number, action, address, by, how=None):
+def list_event(ctx, number: str, action: str, address: str, by: str, how: str | None = None) -> None:
     """Record a change of membership of list number (by: who acted; how: by default
     subscriber or privileged, from by)."""
     how = how or ("subscriber" if by.lower() == address.lower() else "privileged")
@@ -38,13 +42,13 @@ def list_event(ctx, number, action, address, by, how=None):
         (ctx.now.strftime("%Y-%m-%d"), ctx.now.strftime("%H:%M:%S"), action, address, by, how)))
 
 
-def security(ctx, who, listname, command, result):
+def security(ctx, who: str, listname: str | None, command: str, result: str) -> None:
     """Record a privileged command, or a refused attempt at one."""
     ctx.append(security_file(ctx.site), _row(
         (ctx.now.strftime("%Y-%m-%d"), ctx.now.strftime("%H:%M:%S"), who, listname or "", command, result)))
 
 
-def read(path, since=None, limit=1000):
+def read(path: str, since: str | None = None, limit: int = 1000) -> list[list[str]]:
     """The rows of a trail (dates from since on), the newest limit of them."""
     rows = []
     try:

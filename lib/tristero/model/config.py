@@ -8,8 +8,12 @@ of its own, so that a rewrite gives back every line a person wrote, in place.
 Defaults come from ``tristero.ini.example`` beside ``tristero.py``.
 """
 
+from __future__ import annotations
+
 import os
 import re
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from configobj import ConfigObj, ConfigObjError
 
@@ -39,7 +43,7 @@ _KEY_RE = re.compile(r"^\s*([^=#\[\s][^=]*?)\s*=")
 class Problem:
     """One thing wrong in a configuration file."""
 
-    def __init__(self, path, line, message, fatal=True):
+    def __init__(self, path: str, line: int | None, message: str, fatal: bool = True) -> None:
         self.path, self.line, self.message, self.fatal = path, line, message, fatal
 
     def __str__(self):
@@ -51,21 +55,21 @@ class ConfigError(Exception):
     """The configuration cannot be used; carries every Problem found."""
 
 
-    def __init__(self, problems):
+    def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
 
 
 # --- value types -----------------------------------------------------------
 
-def as_int(text):
+def as_int(text: str) -> int:
     text = text.strip()
     if not re.fullmatch(r"-?\d+", text):
         raise ValueError("%r is not a whole number" % text)
     return int(text)
 
 
-def as_bool(text):
+def as_bool(text: str) -> bool:
     t = text.strip().lower()
     if t in _TRUE:
         return True
@@ -74,14 +78,14 @@ def as_bool(text):
     raise ValueError("%r is not Y or N" % text)
 
 
-def as_text(text):
+def as_text(text: str) -> str:
     return text.strip()
 
 
 ARCHIVE_MODES = ("Y", "COMPLETE", "FILEONLY")
 
 
-def as_archive(text):
+def as_archive(text: str) -> str:
     """A list's Archive: "" (off: N), "Y" (the posts' text), "COMPLETE" (posts whole,
     attachments included) or "FILEONLY" (text, attachments kept as files beside it)."""
     t = text.strip().upper()
@@ -93,29 +97,29 @@ def as_archive(text):
         raise ValueError("%r is not Y, N, COMPLETE or FILEONLY" % text.strip())
 
 
-def as_names(text):
+def as_names(text: str) -> list[str]:
     return [p.strip() for p in text.split(",") if p.strip()]
 
 
-def as_address(text):
+def as_address(text: str) -> str:
     text = text.strip()
     if text and not re.fullmatch(r"[^@\s<>\"]+@[A-Za-z0-9.-]+", text):
         raise ValueError("%r is not a mail address" % text)
     return text
 
 
-def as_domain(text):
+def as_domain(text: str) -> str:
     text = text.strip().lower()
     if not re.fullmatch(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*", text):
         raise ValueError("%r is not a domain name" % text)
     return text
 
 
-def as_domains(text):
+def as_domains(text: str) -> list[str]:
     return [as_domain(d) for d in as_names(text)]
 
 
-def choice(options):
+def choice(options: Sequence[str]) -> Callable[[str], str]:
     lower = {o.lower(): o for o in options}
 
     def parse(text):
@@ -126,7 +130,7 @@ def choice(options):
     return parse
 
 
-def as_reply(text):
+def as_reply(text: str) -> str:
     t = text.strip()
     for r in REPLY_TYPES:
         if t.lower() == r.lower():
@@ -136,21 +140,21 @@ def as_reply(text):
     raise ValueError("%r is not a reply type (%s) or an address" % (t, ", ".join(REPLY_TYPES)))
 
 
-def as_priority(text):
+def as_priority(text: str) -> str:
     t = text.strip()
     if not t:
         return ""
     return choice(("Low", "Normal", "Urgent"))(t)
 
 
-def as_member_file(text):
+def as_member_file(text: str) -> str:
     t = text.strip()
     if not re.fullmatch(r"\d{8}", t):
         raise ValueError("%r is not an 8-digit list number" % t)
     return t
 
 
-def as_policy(text):
+def as_policy(text: str) -> str:
     """Majordomo's subscribe_policy: open, closed or auto, each optionally +confirm."""
     t = text.strip().lower().replace(" ", "")
     base = t[:-len("+confirm")] if t.endswith("+confirm") else t
@@ -159,7 +163,7 @@ def as_policy(text):
     return t
 
 
-def as_prescan_mode(text):
+def as_prescan_mode(text: str) -> int:
     """PreScanMode: 0 off, 1 delivery reports, 2 also mail to lists, 3 everything."""
     value = as_int(text)
     if not 0 <= value <= 3:
@@ -167,7 +171,7 @@ def as_prescan_mode(text):
     return value
 
 
-def as_authserv_ids(text):
+def as_authserv_ids(text: str) -> list[str]:
     """Authentication-Results authserv-ids (RFC 8601: a token, in practice the mail
     server's host name), comma-separated, in lower case."""
     ids = [p.lower() for p in as_names(text)]
@@ -177,7 +181,7 @@ def as_authserv_ids(text):
     return ids
 
 
-def as_language(text):
+def as_language(text: str) -> str:
     """Language: a language Tristero has texts in (a folder of lib/tristero/templates)."""
     t = text.strip().lower()
     if t not in texts.builtin():
@@ -185,7 +189,7 @@ def as_language(text):
     return t
 
 
-def as_url(text):
+def as_url(text: str) -> str:
     t = text.strip()
     if t and not re.fullmatch(r"(https?|mailto):\S+", t):
         raise ValueError("%r is not an http(s) or mailto URL" % t)
@@ -275,7 +279,7 @@ _POSITIVE = {"MaxRecipients", "CommitEvery", "MaxCommands", "MaxFileSize", "MaxR
              "MaxMessageSize", "MaxParts", "MaxStrangerCommands"}
 
 
-def list_section(name):
+def list_section(name: str) -> str:
     """The section name of list name."""
     return "LIST " + name
 
@@ -293,7 +297,7 @@ class _Segment:
 _PATTERN_NAMES = {name.lower(): name for name in PATTERN_SECTIONS}
 
 
-def canonical_section(name):
+def canonical_section(name: str) -> str:
     """A section's name as the program spells it: INI section names (Windows', the
     manual's) are read without regard to case."""
     low = " ".join(name.lower().split())
@@ -321,7 +325,7 @@ def _split(lines):
 class Config:
     """The configuration of one site: typed values, list sections, pattern sections."""
 
-    def __init__(self, path, text, defaults=None):
+    def __init__(self, path: str, text: str, defaults: Config | None = None) -> None:
         self.path = path
         self.defaults = defaults
         self.problems = []
@@ -397,7 +401,19 @@ class Config:
                     return seg.start + n
         return None
 
-    def line_of(self, section, key=None):
+    def reread(self, text: str) -> None:
+        """Take the file's text anew (a person saved it during the run): its sections,
+        values and pattern entries replace those in memory; path, defaults and the
+        fingerprint of the text first read stay. Raises ConfigError, and changes
+        nothing, when the new text does not read (a fatal Problem)."""
+        fresh = Config(self.path, text, self.defaults)
+        fatal = [p for p in fresh.check() if p.fatal]
+        if fatal:
+            raise ConfigError(fatal)
+        self.problems, self.segments = fresh.problems, fresh.segments
+        self.sections, self.patterns = fresh.sections, fresh.patterns
+
+    def line_of(self, section: str, key: str | None = None) -> int | None:
         for seg in self.segments:
             if seg.obj is not None and section in seg.obj:
                 return self._line_of(seg, section, key)
@@ -405,7 +421,7 @@ class Config:
 
     # --- checking ---
 
-    def check(self):
+    def check(self) -> list[Problem]:
         """Every problem in the file: syntax, unknown sections and keys, bad values."""
         problems = list(self.problems)
         numbers = {}
@@ -480,7 +496,7 @@ class Config:
 
     # --- values ---
 
-    def get(self, section, key):
+    def get(self, section: str, key: str) -> Any:
         """The typed value of key in section, falling back to the example's default."""
         sec = self.sections.get(section)
         if sec is not None and key in sec:
@@ -489,10 +505,10 @@ class Config:
             return self.defaults.get(section, key)
         raise KeyError("%s has no default for [%s] %s" % (EXAMPLE, section, key))
 
-    def globals(self, key):
+    def globals(self, key: str) -> Any:
         return self.get("Globals", key)
 
-    def list_value(self, listname, key):
+    def list_value(self, listname: str, key: str) -> Any:
         """A list's own value, or the [Globals] default for all lists (SET *)."""
         sec = self.sections.get(list_section(listname))
         if sec is not None and key in sec:
@@ -501,19 +517,19 @@ class Config:
             return self.get("Globals", key)
         return LIST_SCHEMA[key]("")
 
-    def raw(self, section, key, default=None):
+    def raw(self, section: str, key: str, default: Any = None) -> Any:
         sec = self.sections.get(section)
         if sec is None:
             return default
         return unquote(sec.get(key, default))
 
-    def list_names(self):
+    def list_names(self) -> list[str]:
         """Names of the lists, in file order."""
         return [n[5:].strip() for n in self.sections if n.startswith("LIST ")]
 
-    # --- changing (used by state.ConfigState, which journals the changes) ---
+    # --- changing (used by state.State, which journals the changes) ---
 
-    def set_value(self, section, key, value):
+    def set_value(self, section: str, key: str, value: str) -> None:
         """Set key in section; raises ValueError when the value would not read back
         as itself, or is not one the key takes (a change by mail must never leave
         a file that stops the site)."""
@@ -524,12 +540,12 @@ class Config:
             self.add_section(section)
         self.sections[section][key] = written(value)
 
-    def del_value(self, section, key):
+    def del_value(self, section: str, key: str) -> None:
         sec = self.sections.get(section)
         if sec is not None and key in sec:
             del sec[key]
 
-    def add_section(self, section, values=None):
+    def add_section(self, section: str, values: dict[str, str] | None = None) -> None:
         seg = next((s for s in reversed(self.segments) if s.kind == "ini"), None)
         if seg is None or seg.obj is None:
             seg = _Segment("ini", 0, [])
@@ -540,13 +556,13 @@ class Config:
         seg.obj.comments[section] = [""]
         self.sections[section] = seg.obj[section]
 
-    def del_section(self, section):
+    def del_section(self, section: str) -> None:
         for seg in self.segments:
             if seg.obj is not None and section in seg.obj:
                 del seg.obj[section]
         self.sections.pop(section, None)
 
-    def set_patterns(self, name, entries):
+    def set_patterns(self, name: str, entries: Iterable[str]) -> None:
         """Replace the entries of a pattern section where they stand, keeping comments."""
         self.patterns[name] = list(entries)
         seg = next((s for s in self.segments if s.kind == name), None)
@@ -566,7 +582,7 @@ class Config:
         before = sum(1 for e in is_entry[:at] if not e)
         seg.lines = [seg.lines[0]] + kept[:before] + list(entries) + kept[before:]
 
-    def render(self):
+    def render(self) -> str:
         """The file's text, with every segment written back in place."""
         out = []
         for seg in self.segments:
@@ -594,7 +610,7 @@ def _value_problem(parse, key, raw):
     return None
 
 
-def value_problem(section, key, value):
+def value_problem(section: str, key: str, value: str) -> str | None:
     """Why value cannot be written as key in section, or None: it must read back as
     itself (no line breaks, quotes or '#' that the INI syntax would take) and be a
     value the key takes."""
@@ -629,7 +645,7 @@ def _semicolons(line):
     return line
 
 
-def split_comment(line):
+def split_comment(line: str) -> tuple[str, str]:
     """(content, comment) of an ini line: a whole-line comment starts with ';' or '#'
     (after blanks); an inline one is " ;" or " #" after a value that is not in
     quotes, kept with the blanks before it."""
@@ -649,7 +665,7 @@ def split_comment(line):
     return line[:cut], line[cut:]
 
 
-def unquote(value):
+def unquote(value: Any) -> Any:
     """A value as meant: a value in matching quotes (how one holding " ;" or " #" is
     written) without them."""
     if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
@@ -657,7 +673,7 @@ def unquote(value):
     return value
 
 
-def written(value):
+def written(value: str) -> str:
     """value as tristero.ini holds it: in double quotes when it would otherwise read
     differently (a " ;" or " #" in it, quotes around it, blanks at its ends)."""
     if (re.search(r"[ \t][;#]", value) or value != value.strip() or unquote(value) != value) \
@@ -681,7 +697,7 @@ def _schema_for(section):
     return SCHEMA.get(section, {})
 
 
-def load_defaults(path=EXAMPLE):
+def load_defaults(path: str = EXAMPLE) -> Config:
     """The example configuration, whose values are the defaults."""
     with open(path, encoding="utf-8") as f:
         cfg = Config(path, f.read())
@@ -691,7 +707,7 @@ def load_defaults(path=EXAMPLE):
     return cfg
 
 
-def read_text(path):
+def read_text(path: str) -> str:
     """The file's text; undecodable bytes are a Problem, not a traceback."""
     with open(path, "rb") as f:
         data = f.read()
@@ -702,7 +718,7 @@ def read_text(path):
         raise ConfigError([Problem(path, line, "not UTF-8 text (byte 0x%02x)" % data[e.start])])
 
 
-def load(home, create=True):
+def load(home: str, create: bool = True) -> Config:
     """Read and check home/tristero.ini; raise ConfigError if it cannot be used.
 
     A missing file starts from the example (and is written, when create).

@@ -6,11 +6,15 @@ storing, nothing can be guessed, and a cookie for one user, list or function
 is worth nothing for another. ``*`` stands for any of them (BAKE's wildcards).
 """
 
+from __future__ import annotations
+
 import datetime
 import hashlib
 import hmac
 import os
 import secrets
+
+from tristero.model.site import Site
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 EPOCH = datetime.date(2000, 1, 1)
@@ -18,11 +22,11 @@ DAY_CHARS = 4
 LENGTH = 32
 
 
-def key_path(site):
+def key_path(site: Site) -> str:
     return os.path.join(site.home, "tristero.key")
 
 
-def key(site):
+def key(site: Site) -> bytes:
     """The site's secret (created, readable by its owner only, on first use)."""
     path = key_path(site)
     try:
@@ -63,13 +67,13 @@ def _mac(secret, day, function, listname, user):
     return _encode(digest, LENGTH - DAY_CHARS)
 
 
-def bake(secret, function, listname, user, expires):
+def bake(secret: bytes, function: str, listname: str, user: str, expires: datetime.date) -> str:
     """A cookie for function on listname by user, valid to the end of date expires."""
     day = (expires - EPOCH).days
     return _encode(day, DAY_CHARS) + _mac(secret, day, function, listname, user)
 
 
-def valid(secret, code, function, listname, user, today):
+def valid(secret: bytes, code: str, function: str, listname: str, user: str, today: datetime.date) -> bool:
     """Is code a cookie, not expired on today, for this function, list and user?"""
     if len(code) != LENGTH or any(c not in ALPHABET for c in code):
         return False

@@ -9,15 +9,21 @@ when it reads a message that holds TEXT (crash_on). Unset, as in production,
 each costs one comparison.
 """
 
+from __future__ import annotations
+
 import errno
 import os
 import shutil
 import signal
 import stat
+from typing import BinaryIO, Callable, Union
 
 _CRASH_AFTER = int(os.environ.get("TRISTERO_CRASH_AFTER") or 0)
 _CRASH_ON = os.environ.get("TRISTERO_CRASH_ON", "").encode()
 _steps = 0
+
+# What a file is written from: its bytes, or a function that writes them to the open file.
+Data = Union[bytes, Callable[[BinaryIO], object]]
 
 
 def _step():
@@ -28,7 +34,7 @@ def _step():
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def crash_on(message):
+def crash_on(message: bytes) -> None:
     """The testing hook TRISTERO_CRASH_ON=TEXT: a message that holds TEXT kills the
     process (SIGKILL) that reads it, as a poison message would."""
     if _CRASH_ON and _CRASH_ON in message:
@@ -42,7 +48,7 @@ class NotAFile(OSError):
     """
 
 
-def fsync_file(path):
+def fsync_file(path: str) -> None:
     """Flush a file already written (without fsync) to disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -51,7 +57,7 @@ def fsync_file(path):
         os.close(fd)
 
 
-def fsync_dir(path):
+def fsync_dir(path: str) -> None:
     """Flush a folder's entries (new names, renames) to disk."""
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
@@ -60,7 +66,7 @@ def fsync_dir(path):
         os.close(fd)
 
 
-def write_file(path, data, sync=True):
+def write_file(path: str, data: Data, sync: bool = True) -> None:
     """Write a new file at path (which must not be in use), fsynced.
 
     data is bytes, or a function that writes to the open binary file.
@@ -79,7 +85,7 @@ def write_file(path, data, sync=True):
     _step()
 
 
-def atomic_write(path, data):
+def atomic_write(path: str, data: Data) -> None:
     """Replace path with data: written beside it, fsynced, renamed into place."""
     folder = os.path.dirname(path) or "."
     tmp = os.path.join(folder, ".%s.tmp%d" % (os.path.basename(path), os.getpid()))
@@ -96,7 +102,7 @@ def atomic_write(path, data):
     fsync_dir(folder)
 
 
-def replace(src, dst):
+def replace(src: str, dst: str) -> str:
     """Rename src to dst (replacing it), making dst's folder first if need be.
 
     Returns the folder of dst, whose entries the caller fsyncs.
@@ -108,14 +114,14 @@ def replace(src, dst):
     return folder
 
 
-def make_dirs(path):
+def make_dirs(path: str) -> None:
     """Create a folder and any missing parents (nothing when it exists)."""
     if not os.path.isdir(path):
         os.makedirs(path, exist_ok=True)
         _step()
 
 
-def remove(path):
+def remove(path: str) -> None:
     """Remove a file, a link or a whole folder; nothing when it is absent."""
     if os.path.isdir(path) and not os.path.islink(path):
         shutil.rmtree(path)
@@ -126,7 +132,7 @@ def remove(path):
     _step()
 
 
-def append_at(path, offset, data, start=None):
+def append_at(path: str, offset: int, data: bytes, start: int | None = None) -> int:
     """Append data to path exactly once, however often this is repeated.
 
     offset is the file's size when the append was planned; start, where the
@@ -192,7 +198,7 @@ def _named(e, path):
     return e
 
 
-def file_size(path):
+def file_size(path: str) -> int:
     """Size of path in bytes, 0 when it does not exist."""
     try:
         return os.path.getsize(path)
@@ -200,7 +206,7 @@ def file_size(path):
         return 0
 
 
-def fingerprint(path):
+def fingerprint(path: str) -> tuple[int, int, int] | None:
     """What identifies one version of a file on disk, or None when it is absent."""
     try:
         st = os.stat(path)

@@ -16,11 +16,14 @@ able to stop every later run. A failure of the disk itself (full, read-only,
 I/O error) still stops the run, and the repeat finishes the work.
 """
 
+from __future__ import annotations
+
 import errno
 import json
 import os
 import shutil
 import stat
+from collections.abc import Callable
 
 from tristero.model import durable, spools
 
@@ -44,7 +47,7 @@ class Recovered(tuple):
 class Transaction:
     """Work staged for one commit."""
 
-    def __init__(self, home, number):
+    def __init__(self, home: str, number: int) -> None:
         self.home = home
         self.name = "%08d-%d" % (number, os.getpid())
         self.root = os.path.join(home, TXN_DIR)
@@ -72,7 +75,7 @@ class Transaction:
     def _rel(self, path):
         return os.path.relpath(path, self.home)
 
-    def outbound(self, name, data):
+    def outbound(self, name: str, data: durable.Data) -> str:
         """Stage one BSMTP file to appear in spool/out/new/; returns its name: name, or
         the first of its variants (see free_name) that no file in new/ or cur/ has."""
         new = os.path.join(self.home, "spool", "out", "new")
@@ -82,11 +85,11 @@ class Transaction:
         self.ops.append(["replace", self._stage(data), os.path.join("spool", "out", "new", name)])
         return name
 
-    def replace(self, path, data):
+    def replace(self, path: str, data: durable.Data) -> None:
         """Stage a new version of a state file (bytes, or a writer function)."""
         self.ops.append(["replace", self._stage(data), self._rel(path)])
 
-    def append(self, path, data):
+    def append(self, path: str, data: bytes) -> None:
         """Stage bytes to append to path (a log, an archive file)."""
         offset = self._sizes.get(path)
         if offset is None:
@@ -94,7 +97,7 @@ class Transaction:
         self._sizes[path] = offset + len(data)
         self.ops.append(["append", self._stage(data), self._rel(path), offset])
 
-    def move(self, src, dst):
+    def move(self, src: str, dst: str) -> str:
         """Stage the move of a file already on disk (an inbound message); returns where
         it goes: dst, or the first variant of its name (see free_name) not taken."""
         folder = os.path.dirname(dst)
@@ -103,15 +106,15 @@ class Transaction:
         self.ops.append(["move", self._rel(src), self._rel(dst)])
         return dst
 
-    def delete(self, path):
+    def delete(self, path: str) -> None:
         """Stage the removal of a file or folder."""
         self.ops.append(["delete", self._rel(path)])
 
-    def mkdir(self, path):
+    def mkdir(self, path: str) -> None:
         """Stage the creation of a folder."""
         self.ops.append(["mkdir", self._rel(path)])
 
-    def taken(self, path):
+    def taken(self, path: str) -> bool:
         """True when a file is at path, or this transaction puts one there."""
         ops = self.changes().get(path)
         if not ops:
@@ -119,7 +122,7 @@ class Transaction:
         last = ops[-1]
         return not (last[0] == "delete" or last[0] == "move" and self._rel(path) == last[1])
 
-    def changes(self):
+    def changes(self) -> dict[str, list[list]]:
         """{absolute path: [op, ...]} of the paths the ops staged so far write, append
         to, move to or from, delete or make, each with its ops in the order of applying."""
         for op in self.ops[self._indexed:]:
@@ -136,25 +139,25 @@ class Transaction:
         self._indexed = len(self.ops)
         return self._changes
 
-    def folders(self):
+    def folders(self) -> set[str]:
         """The folders (absolute paths) that the files and folders staged so far go into."""
         self.changes()
         return self._folders
 
-    def data(self, op):
+    def data(self, op: list) -> bytes:
         """The bytes a replace or append op stages."""
         with open(os.path.join(self.staging, op[1]), "rb") as f:
             return f.read()
 
-    def size(self, op):
+    def size(self, op: list) -> int:
         """The number of bytes a replace or append op stages."""
         return os.path.getsize(os.path.join(self.staging, op[1]))
 
-    def mark(self):
+    def mark(self) -> tuple[int, int, dict[str, int]]:
         """A point to roll back to if the next message fails."""
         return (len(self.ops), self.staged, dict(self._sizes))
 
-    def rollback(self, mark):
+    def rollback(self, mark: tuple[int, int, dict[str, int]]) -> None:
         """Forget everything staged since mark."""
         nops, staged, sizes = mark
         for n in range(staged + 1, self.staged + 1):
@@ -169,10 +172,10 @@ class Transaction:
         if nops < self._indexed:
             self._changes, self._folders, self._indexed = {}, set(), 0
 
-    def discard(self):
+    def discard(self) -> None:
         shutil.rmtree(self.staging, ignore_errors=True)
 
-    def commit(self):
+    def commit(self) -> list[tuple[str, str]]:
         """Make the transaction durable; from here on it will be applied.
 
         Returns [(step, why)] of the steps skipped because they cannot be done
@@ -193,7 +196,7 @@ class Transaction:
         return self.skipped
 
 
-def free_name(name, taken):
+def free_name(name: str, taken: Callable[[str], bool]) -> str:
     """name, or the first of NAME-2.EXT, NAME-3.EXT ... (a maildir's ":2,S" kept at the
     end) for which taken(candidate) is false: a new file never replaces another, and
     the same site state gives the same names."""
@@ -275,7 +278,7 @@ def _apply_op(home, folder, op, touched, ends, safe):
         raise ValueError("unknown journal operation %r in %s" % (kind, folder))
 
 
-def apply(home, folder):
+def apply(home: str, folder: str) -> list[tuple[str, str]]:
     """Apply a committed transaction folder, then remove it. Repeatable.
 
     Returns [(step, why)] of the steps skipped: those that cannot be done
@@ -309,7 +312,7 @@ def apply(home, folder):
     return skipped
 
 
-def recover(home):
+def recover(home: str) -> Recovered:
     """Finish committed transactions a crash left behind; drop uncommitted ones.
 
     Returns (applied, discarded) counts as a Recovered, whose .skipped lists
@@ -338,7 +341,7 @@ def recover(home):
     return done
 
 
-def pending(home):
+def pending(home: str) -> list[str]:
     """Names of committed transactions not yet applied (for --dry-run reports)."""
     root = os.path.join(home, TXN_DIR)
     if not os.path.isdir(root):

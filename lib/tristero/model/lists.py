@@ -1,13 +1,17 @@
 """Lists: names, numbers, and the addresses a list answers at."""
 
+from __future__ import annotations
+
 import os
 import re
+
+from tristero.model.site import Site
 
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._ -]*")
 MAX_NAME = 64
 
 
-def name_problem(name):
+def name_problem(name: str) -> str | None:
     """Why name cannot be a list name, or None when it can."""
     if not name:
         return "a list name may not be empty"
@@ -21,16 +25,16 @@ def name_problem(name):
     return None
 
 
-def local_part(name):
+def local_part(name: str) -> str:
     """The local part of a list's address: its name, lower case, spaces as '_'."""
     return name.lower().replace(" ", "_")
 
 
-def section(name):
+def section(name: str) -> str:
     return "LIST " + name
 
 
-def find(config, name):
+def find(config, name: str) -> str | None:
     """The list called name (case ignored), as the configuration spells it, or None.
 
     A list is also found by the local part of its address ("my_list" for the
@@ -43,7 +47,7 @@ def find(config, name):
     return by_local(config, want)
 
 
-def by_local(config, local):
+def by_local(config, local: str) -> str | None:
     """The list whose address has this local part, or None."""
     want = local.lower()
     for n in config.list_names():
@@ -52,16 +56,16 @@ def by_local(config, local):
     return None
 
 
-def number(config, name):
+def number(config, name: str) -> str | None:
     """The list's 8-digit number (its member file and archive folder)."""
     return config.raw(section(name), "MemberFile")
 
 
-def address(config, name):
+def address(config, name: str) -> str:
     return "%s@%s" % (local_part(name), config.globals("Domain"))
 
 
-def next_number(config, site):
+def next_number(config, site: Site) -> str:
     """A number no list, member file or archive folder uses (numbers are never reused)."""
     used = {0}
     for n in config.list_names():
@@ -80,6 +84,6 @@ def next_number(config, site):
     return "%08d" % (max(used) + 1)
 
 
-def hidden(config, name):
+def hidden(config, name: str) -> bool:
     """Internal and Hidden lists are not shown by LISTS."""
     return config.list_value(name, "Type") in ("Internal", "Hidden")

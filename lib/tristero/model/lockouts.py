@@ -10,10 +10,15 @@ the run's journal (a message rolled back takes its failures with it), written
 at commit, and a person may delete a line to lift a lock.
 """
 
+from __future__ import annotations
+
 import csv
 import datetime
 import io
 import os
+from collections.abc import Iterable
+
+from tristero.model.site import Site
 
 LIMIT = 5                                   # more wrong passwords than this within WINDOW lock
 WINDOW = datetime.timedelta(hours=1)
@@ -24,12 +29,12 @@ COLUMNS = ("user", "failures", "locked_until")
 class Entry:
     """The recent failures of one user's password, and its lock (None: not locked)."""
 
-    def __init__(self, failures=(), until=None):
+    def __init__(self, failures: Iterable[datetime.datetime] = (), until: datetime.datetime | None = None) -> None:
         self.failures = tuple(failures)
         self.until = until
 
 
-def path(site):
+def path(site: Site) -> str:
     return os.path.join(site.spool, "lockouts.csv")
 
 
@@ -42,7 +47,7 @@ def _time(text):
     return when if when.tzinfo else when.replace(tzinfo=datetime.timezone.utc)
 
 
-def parse(text):
+def parse(text: str) -> dict[str, Entry]:
     """{user (lower case): Entry} of the file's text; a line that does not read is skipped."""
     table = {}
     for row in csv.reader(io.StringIO(text)):
@@ -54,7 +59,7 @@ def parse(text):
     return table
 
 
-def load(file):
+def load(file: str) -> dict[str, Entry]:
     try:
         with open(file, encoding="utf-8", errors="replace", newline="") as f:
             return parse(f.read())
@@ -62,7 +67,7 @@ def load(file):
         return {}
 
 
-def render(table):
+def render(table: dict[str, Entry]) -> bytes:
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
     w.writerow(COLUMNS)
@@ -72,7 +77,7 @@ def render(table):
     return out.getvalue().encode("utf-8")
 
 
-def locked_until(ctx, user):
+def locked_until(ctx, user: str) -> datetime.datetime | None:
     """When the lock on user's password ends, or None when it is not locked now."""
     entry = ctx.state.lockouts().get(user.lower())
     if entry is not None and entry.until is not None and entry.until > ctx.now:
@@ -80,7 +85,7 @@ def locked_until(ctx, user):
     return None
 
 
-def failed(ctx, user):
+def failed(ctx, user: str) -> datetime.datetime | None:
     """Count a wrong password for user; returns the end of the lock this failure
     started, or None."""
     key = user.lower()

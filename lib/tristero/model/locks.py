@@ -1,5 +1,7 @@
 """Locks that keep two runs (or two delivers) from overlapping."""
 
+from __future__ import annotations
+
 import filelock
 
 
@@ -7,7 +9,7 @@ class Busy(Exception):
     """Another process holds the lock."""
 
 
-def hold(path):
+def hold(path: str) -> _Held:
     """Take the lock at path at once, or raise Busy. Use as a context manager."""
     lock = filelock.FileLock(path, timeout=0)
     try:

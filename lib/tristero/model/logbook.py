@@ -5,14 +5,20 @@ that commits their work (so a redone message is never logged twice); lines
 about the run itself (and deliver's) are appended directly.
 """
 
+from __future__ import annotations
+
+import datetime
 import os
 import sys
+
+from tristero.model.site import Site
 
 ERROR, MESSAGE, ACTION, DEBUG = 0, 1, 2, 3
 
 
 class Logbook:
-    def __init__(self, site, now, level=MESSAGE, screen=MESSAGE, echo=False):
+    def __init__(self, site: Site, now: datetime.datetime, level: int = MESSAGE, screen: int = MESSAGE,
+                 echo: bool = False) -> None:
         self.site = site
         self.now = now
         self.level = level
@@ -24,7 +30,7 @@ class Logbook:
     def _format(self, text):
         return "%s %s" % (self.now.strftime("%Y-%m-%d %H:%M:%S"), _one_line(text))
 
-    def log(self, level, text):
+    def log(self, level: int, text: str) -> None:
         """Collect a line for the next commit (and show it, on a terminal)."""
         line = self._format(text)
         if level <= self.level:
@@ -41,22 +47,22 @@ class Logbook:
             if self.progress is not None:
                 self.progress.redraw()
 
-    def mark(self):
+    def mark(self) -> int:
         return len(self.pending)
 
-    def rollback(self, mark):
+    def rollback(self, mark: int) -> None:
         del self.pending[mark:]
 
-    def take(self):
+    def take(self) -> bytes:
         """The collected lines as bytes for the transaction, and forget them."""
         data = "".join(l + "\n" for l in self.pending).encode("utf-8", "replace")
         self.pending = []
         return data
 
-    def path(self):
+    def path(self) -> str:
         return self.site.log_file(self.now)
 
-    def direct(self, level, text):
+    def direct(self, level: int, text: str) -> None:
         """Append a line now, outside any transaction (best effort: a full disk
         must not hide the error being reported)."""
         line = self._format(text)

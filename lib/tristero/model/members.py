@@ -16,8 +16,12 @@ first line wins) and a file without ``[Members]`` (read as if it had it).
 ``Name <address>`` is read as that member, with the option ``NAME Name``.
 """
 
+from __future__ import annotations
+
 import io
 import re
+from collections.abc import Iterable, Iterator, ValuesView
+from typing import BinaryIO
 
 from tristero.core import fields
 from tristero.model import spools
@@ -26,7 +30,7 @@ HEADER = "[Members]"
 _NAMED = re.compile(r"^(.*?)\s*<([^<>\s]+)>$")
 
 
-def address_key(address):
+def address_key(address: str) -> str:
     """What two spellings of one address have in common: case ignored.
 
     The domain's case never matters; the local part's may, by the letter of
@@ -39,13 +43,13 @@ def address_key(address):
     return address if low == address else low
 
 
-def domain_order(key):
+def domain_order(key: str) -> tuple[str, str]:
     """Sort key of a member: by domain (the envelopes of the export spool list their recipients by domain),
     then by the whole key."""
     return (key.rpartition("@")[2], key)
 
 
-def sorted_keys(keys):
+def sorted_keys(keys: Iterable[str]) -> list[str]:
     """keys in domain_order, without a key tuple per member: grouped by domain,
     the domains sorted, each group sorted as plain strings."""
     groups = {}
@@ -59,7 +63,7 @@ def sorted_keys(keys):
     return out
 
 
-def clean_options(words):
+def clean_options(words: Iterable[str]) -> str:
     """Options as stored: comma-separated, with no '=' or line breaks in them."""
     out = []
     for w in words:
@@ -69,7 +73,7 @@ def clean_options(words):
     return ", ".join(out)
 
 
-def entry_problem(address, options):
+def entry_problem(address: str, options: str) -> str | None:
     """Why a member (address, options) cannot be written as a line of a member file, or None."""
     if not address or address != address.strip().strip('"') or address[0] in "[;#":
         return "%r cannot stand first on a member line" % address
@@ -88,11 +92,11 @@ def _unusable(address):
     return None
 
 
-def options_list(options):
+def options_list(options: str) -> list[str]:
     return [o.strip() for o in options.split(",") if o.strip()]
 
 
-def option_word(options, word):
+def option_word(options: str, word: str) -> str | None:
     """The option starting with word (case ignored), e.g. 'NAME Joe', or None."""
     word = word.upper()
     for o in options_list(options):
@@ -102,12 +106,12 @@ def option_word(options, word):
     return None
 
 
-def receives_posts(options):
+def receives_posts(options: str) -> bool:
     """True when a member with these options gets each post by mail (neither NOMAIL nor DIGEST)."""
     return not options or (option_word(options, "NOMAIL") is None and option_word(options, "DIGEST") is None)
 
 
-def with_option(options, word, value=None):
+def with_option(options: str, word: str, value: str | None = None) -> str:
     """options with the option word set (value after it) or removed (value None)."""
     kept = [o for o in options_list(options) if o.split(None, 1)[0].upper() != word.upper()]
     if value is not None:
@@ -118,7 +122,7 @@ def with_option(options, word, value=None):
 class MemberList:
     """The members of one list: key -> (address as given, options)."""
 
-    def __init__(self, number):
+    def __init__(self, number: str) -> None:
         self.number = number
         self.header = ["; Members: one per line, \"address = options\" (see README)."]
         self.members = {}
@@ -131,15 +135,15 @@ class MemberList:
     def __contains__(self, address):
         return address_key(address) in self.members
 
-    def get(self, address):
+    def get(self, address: str) -> tuple[str, str] | None:
         """(address, options) of a member, or None."""
         return self.members.get(address_key(address))
 
-    def items(self):
+    def items(self) -> ValuesView[tuple[str, str]]:
         """(address, options) of every member, in file order."""
         return self.members.values()
 
-    def parse(self, lines):
+    def parse(self, lines: Iterable[str]) -> MemberList:
         """Read the file's lines (any iterable of str, so a file streams).
 
         The members are kept in domain order (see write); a file a person
@@ -200,7 +204,7 @@ class MemberList:
             self.header = header
         return self
 
-    def write(self, f):
+    def write(self, f: BinaryIO) -> None:
         """Write the file to the binary file f, streaming (a list may be large).
 
         Members are written sorted by domain, and the list in memory takes the
@@ -224,7 +228,7 @@ class MemberList:
         self.members = {key: members[key] for key in order}
 
 
-def load(number, path):
+def load(number: str, path: str) -> MemberList:
     """The member list stored at path (empty if there is no file)."""
     ml = MemberList(number)
     try:
@@ -235,7 +239,7 @@ def load(number, path):
         return ml.parse(f)
 
 
-def recipients(roster):
+def recipients(roster: MemberList) -> Iterator[str]:
     """The addresses a post goes to: every member but those set NOMAIL or DIGEST, in file
     order (streamed)."""
     for address, options in roster.items():

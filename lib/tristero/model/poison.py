@@ -20,9 +20,12 @@ A message charged with CRASHES deaths is not read again: it is moved whole to
 spool/failed/new/ and the SuperUser is told (Batch.set_aside_poison).
 """
 
+from __future__ import annotations
+
 import os
 
 from tristero.model import durable
+from tristero.model.site import Site
 
 CRASHES = 3
 FILE = "processing"
@@ -31,7 +34,7 @@ FILE = "processing"
 class Watch:
     """What the previous run had in hand when it died, and the note of what this one has."""
 
-    def __init__(self, site, names):
+    def __init__(self, site: Site, names: list[str]) -> None:
         """names: the inbound messages of this run, in order."""
         self.path = os.path.join(site.spool, FILE)
         self.tmp = self.path + ".tmp"
@@ -52,7 +55,7 @@ class Watch:
         else:
             self.suspects = {name: number + 1}
 
-    def report(self):
+    def report(self) -> str:
         """What the run found: a line for the log."""
         kind, number, name = self.found
         if kind == "transaction":
@@ -60,7 +63,7 @@ class Watch:
                     "before it is processed, to find the one in hand" % (len(self.suspects), name))
         return "the last run died while processing %s (%d of %d times)" % (name, number + 1, CRASHES)
 
-    def before(self, name, opening, left):
+    def before(self, name: str, opening: bool, left: int) -> int:
         """Note what the run takes in hand next: name, in a transaction just opened
         (opening) that may take left messages more. Returns the deaths charged to name."""
         deaths = self.suspects.get(name, 0)
@@ -80,7 +83,7 @@ class Watch:
         durable.write_file(self.tmp, line.encode("utf-8", "surrogateescape"), sync=False)
         durable.replace(self.tmp, self.path)
 
-    def clear(self):
+    def clear(self) -> None:
         """The run ends in order: nothing was in hand when it died."""
         for path in (self.path, self.tmp):
             try:

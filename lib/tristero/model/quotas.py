@@ -11,9 +11,13 @@ message rolled back takes its counts with it), written at commit; a person
 may delete a line to give a sender a new day.
 """
 
+from __future__ import annotations
+
 import csv
 import io
 import os
+
+from tristero.model.site import Site
 
 COLUMNS = ("sender", "day", "bytes", "stranger_replies")
 
@@ -21,15 +25,15 @@ COLUMNS = ("sender", "day", "bytes", "stranger_replies")
 class Entry:
     """One sender's day: the bytes sent on its requests, the replies sent to it as a stranger."""
 
-    def __init__(self, day, sent=0, replies=0):
+    def __init__(self, day: str, sent: int = 0, replies: int = 0) -> None:
         self.day, self.sent, self.replies = day, sent, replies
 
 
-def path(site):
+def path(site: Site) -> str:
     return os.path.join(site.spool, "quotas.csv")
 
 
-def parse(text):
+def parse(text: str) -> dict[str, Entry]:
     """{sender (lower case): Entry} of the file's text; a line that does not read is skipped."""
     table = {}
     for row in csv.reader(io.StringIO(text)):
@@ -42,7 +46,7 @@ def parse(text):
     return table
 
 
-def load(file):
+def load(file: str) -> dict[str, Entry]:
     try:
         with open(file, encoding="utf-8", errors="replace", newline="") as f:
             return parse(f.read())
@@ -50,7 +54,7 @@ def load(file):
         return {}
 
 
-def render(table):
+def render(table: dict[str, Entry]) -> bytes:
     """The file's bytes: the lines of the newest day in it (older ones count nothing)."""
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
@@ -63,29 +67,29 @@ def render(table):
     return out.getvalue().encode("utf-8")
 
 
-def today(ctx):
+def today(ctx) -> str:
     return ctx.now.date().isoformat()
 
 
-def entry(ctx, sender):
+def entry(ctx, sender: str) -> Entry:
     """sender's Entry for today (a fresh one when the file has none of today)."""
     e = ctx.state.quotas().get(sender.lower())
     day = today(ctx)
     return Entry(day, e.sent, e.replies) if e is not None and e.day == day else Entry(day)
 
 
-def daily_left(ctx, sender):
+def daily_left(ctx, sender: str) -> int:
     """The bytes sender may still be sent today on its requests (MaxReplyDaily)."""
     return max(0, ctx.config.globals("MaxReplyDaily") * 1024 - entry(ctx, sender).sent)
 
 
-def spend(ctx, sender, n):
+def spend(ctx, sender: str, n: int) -> None:
     """Count n bytes sent on sender's request today."""
     e = entry(ctx, sender)
     ctx.state.set_quota(sender.lower(), Entry(e.day, e.sent + n, e.replies))
 
 
-def stranger_reply(ctx, sender):
+def stranger_reply(ctx, sender: str) -> bool:
     """Count a reply to sender as a stranger; False (nothing counted) when today's
     MaxStrangerReplies are spent."""
     e = entry(ctx, sender)

@@ -1,17 +1,21 @@
 """The spools: inbound maildir, export spool of BSMTP files, failed maildir
 (maildirs spool/in and spool/failed; BSMTP files in spool/out/new, written whole then renamed)."""
 
+from __future__ import annotations
+
 import itertools
 import os
 import re
+from collections.abc import Iterable
 
 from tristero.core import streams
+from tristero.model.site import Site
 
 # What may stand between the angle brackets of MAIL FROM / RCPT TO.
 _ENVELOPE_RE = re.compile(r"[^\s<>\"(),;:\\\[\]\x00-\x1f\x7f]+@[A-Za-z0-9.-]+|")
 
 
-def inbound(site):
+def inbound(site: Site) -> list[str]:
     """Names of the messages in spool/in/new, oldest first (mtime, then name)."""
     folder = os.path.join(site.inbox, "new")
     entries = []
@@ -30,13 +34,13 @@ def inbound(site):
     return [name for _, name in entries]
 
 
-def processed_name(name):
+def processed_name(name: str) -> str:
     """The name a processed message takes in a maildir's cur/ (flag: seen)."""
     base = name.split(":", 1)[0]
     return base + ":2,S"
 
 
-def valid_envelope_address(address):
+def valid_envelope_address(address: str) -> bool:
     """True when address can go into MAIL FROM/RCPT TO as it is (empty: null sender).
 
     ASCII only: the export spool does not offer SMTPUTF8.
@@ -44,7 +48,7 @@ def valid_envelope_address(address):
     return address.isascii() and bool(_ENVELOPE_RE.fullmatch(address))
 
 
-def dot_stuff(data):
+def dot_stuff(data: bytes | streams.Pieces) -> bytes | streams.Stream:
     """The message as BSMTP carries it: LF lines, '.' doubled at line starts, LF at the end.
 
     data is bytes, or streams.Pieces (a big post), for which a streams.Stream
@@ -63,12 +67,12 @@ def dot_stuff(data):
     return re.sub(rb"(?m)^\.", b"..", data)
 
 
-def unstuff(data):
+def unstuff(data: bytes) -> bytes:
     """Undo dot_stuff: the message as SMTP DATA should carry it (LF lines)."""
     return re.sub(rb"(?m)^\.\.", b".", data)
 
 
-def bsmtp(sender, recipients, stuffed):
+def bsmtp(sender: str, recipients: Iterable[str], stuffed: bytes | streams.Stream) -> bytes | streams.Stream:
     """One BSMTP file: the envelope, then the dot-stuffed message."""
     head = ["MAIL FROM:<%s>" % sender]
     head.extend("RCPT TO:<%s>" % r for r in recipients)
@@ -82,13 +86,13 @@ def bsmtp(sender, recipients, stuffed):
 class BsmtpFile:
     """A BSMTP file read back from the export spool."""
 
-    def __init__(self, sender, recipients, data):
+    def __init__(self, sender: str, recipients: list[str], data: bytes) -> None:
         self.sender = sender
         self.recipients = recipients
         self.data = data          # the message, unstuffed, LF lines
 
     @classmethod
-    def parse(cls, raw):
+    def parse(cls, raw: bytes) -> BsmtpFile:
         """Read a BSMTP file; raises ValueError when it is not one."""
         pos = 0
         sender = None

@@ -1,26 +1,308 @@
 """The site's state during a run: configuration and member lists, changed in memory.
 
-Every change is journalled with what it replaced, so that a message whose
-processing fails can be rolled back (``savepoint``/``rollback``), and so that
-a file a person saved during the run is re-read and the run's changes replayed
-on top of it at commit instead of being overwritten (``stage``).
+Every change is a Change record (one small class per kind of change) that knows
+how to make itself (apply) and how to take itself back (undo), and which file it
+changes (target). The records since the last commit are the journal: a message
+whose processing fails is rolled back by undoing them, newest first
+(``savepoint``/``rollback``); at commit each changed file is written once
+(``stage``), and a file a person saved during the run is re-read and the run's
+changes applied again on top of it instead of being overwritten.
 """
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
 
 from tristero.core import fields as fieldsmod
 from tristero.model import access as accessmod
 from tristero.model import config as configmod
-from tristero.model import durable, members
+from tristero.model import durable, journal, members
 from tristero.model import lockouts as lockoutsmod
 from tristero.model import quotas as quotasmod
+from tristero.model.site import Site
+
+
+class Change:
+    """One change of the state, with what it replaced.
+
+    apply(state) makes the change (when it is made, and again on a file re-read
+    at commit); undo(state) puts back what it replaced. target names the file it
+    changes; stage(state, txn) writes that file with every change made to it.
+    """
+
+    target: Any = None
+
+    def apply(self, state: State) -> None:
+        raise NotImplementedError(type(self).__name__)
+
+    def undo(self, state: State) -> None:
+        raise NotImplementedError(type(self).__name__)
+
+    def stage(self, state: State, txn: journal.Transaction) -> None:
+        raise NotImplementedError(type(self).__name__)
+
+
+def _put_back(table: dict, key: Any, before: Any) -> None:
+    """table[key] as it was: before, or no entry when before is None."""
+    if before is None:
+        table.pop(key, None)
+    else:
+        table[key] = before
+
+
+# --- member lists (target: the list's number) ---
+
+class MemberChange(Change):
+    number: str
+
+    @property
+    def target(self) -> str:
+        return self.number
+
+    def stage(self, state: State, txn: journal.Transaction) -> None:
+        state._stage_members(self.number, txn)
+
+
+@dataclass
+class PutMember(MemberChange):
+    """A member added, or its options changed; before: its (address, options) or None."""
+
+    number: str
+    key: str
+    address: str
+    options: str
+    before: tuple[str, str] | None
+
+    def apply(self, state: State) -> None:
+        state.members(self.number).members[self.key] = (self.address, self.options)
+
+    def undo(self, state: State) -> None:
+        _put_back(state.members(self.number).members, self.key, self.before)
+
+
+@dataclass
+class RemoveMember(MemberChange):
+    number: str
+    key: str
+    before: tuple[str, str]
+
+    def apply(self, state: State) -> None:
+        state.members(self.number).members.pop(self.key, None)
+
+    def undo(self, state: State) -> None:
+        _put_back(state.members(self.number).members, self.key, self.before)
+
+
+@dataclass
+class ClearList(MemberChange):
+    """Every member removed; before: {key: (address, options)}, or None when the list
+    was not loaded (undo then forgets it)."""
+
+    number: str
+    before: dict | None
+
+    def apply(self, state: State) -> None:
+        state.members(self.number).members.clear()
+
+    def undo(self, state: State) -> None:
+        ml = state._lists[self.number]
+        ml.members.clear()
+        if self.before is None:
+            del state._lists[self.number]
+        else:
+            ml.members.update(self.before)
+
+
+@dataclass
+class DropList(MemberChange):
+    """The member file deleted at commit."""
+
+    number: str
+
+    def apply(self, state: State) -> None:
+        state._dropped.add(self.number)
+
+    def undo(self, state: State) -> None:
+        state._dropped.discard(self.number)
+
+
+# --- access.ini ---
+
+@dataclass
+class SetRule(Change):
+    """The rule for exactly (user, list) changed, added or removed (put_rule);
+    before: the rule it replaced, or None."""
+
+    user: str
+    listname: str
+    fields: dict
+    before: accessmod.Rule | None
+    target = "access"
+
+    def apply(self, state: State) -> None:
+        put_rule(state.access(), self.user, self.listname, self.fields)
+
+    def undo(self, state: State) -> None:
+        rules = state.access()
+        index = next((i for i, r in enumerate(rules) if r.same_target(self.user, self.listname)), None)
+        if index is not None:
+            del rules[index]
+        if self.before is not None:
+            rules.insert(index if index is not None else len(rules), self.before)
+
+    def stage(self, state: State, txn: journal.Transaction) -> None:
+        state._stage_access(txn)
+
+
+def put_rule(rules: list[accessmod.Rule], user: str, listname: str, fields: dict) -> None:
+    """Change the rule for exactly (user, listname) in rules, or add one; a rule left
+    granting, masking and holding nothing is removed."""
+    index = next((i for i, r in enumerate(rules) if r.same_target(user, listname)), None)
+    old = rules[index].fields() if index is not None else [user, "", listname, "", "", ""]
+    new = accessmod.Rule(old[0], fields.get("status", old[1]), old[2], fields.get("language", old[3]),
+                         fields.get("password", old[4]), old[5])
+    empty = not (new.status or new.language or new.password or new.flag)
+    if index is None:
+        if not empty:
+            rules.append(new)
+    elif empty:
+        del rules[index]
+    else:
+        rules[index] = new
+
+
+# --- spool/lockouts.csv and spool/quotas.csv: {who: Entry} ---
+
+class _SetEntry(Change):
+    who: str
+    entry: Any
+    before: Any
+
+    def table(self, state: State) -> dict:
+        raise NotImplementedError(type(self).__name__)
+
+    def apply(self, state: State) -> None:
+        self.table(state)[self.who] = self.entry
+
+    def undo(self, state: State) -> None:
+        _put_back(self.table(state), self.who, self.before)
+
+
+@dataclass
+class SetLockout(_SetEntry):
+    """A user's wrong passwords and lock; before: the entry it replaced, or None."""
+
+    who: str
+    entry: lockoutsmod.Entry
+    before: lockoutsmod.Entry | None
+    target = "lockouts"
+
+    def table(self, state: State) -> dict:
+        return state.lockouts()
+
+    def stage(self, state: State, txn: journal.Transaction) -> None:
+        state._stage_lockouts(txn)
+
+
+@dataclass
+class SetQuota(_SetEntry):
+    """What a sender was sent today; before: the entry it replaced, or None."""
+
+    who: str
+    entry: quotasmod.Entry
+    before: quotasmod.Entry | None
+    target = "quotas"
+
+    def table(self, state: State) -> dict:
+        return state.quotas()
+
+    def stage(self, state: State, txn: journal.Transaction) -> None:
+        state._stage_quotas(txn)
+
+
+# --- tristero.ini ---
+
+class ConfigChange(Change):
+    target = "config"
+
+    def stage(self, state: State, txn: journal.Transaction) -> None:
+        state._stage_config(txn)
+
+
+@dataclass
+class SetValue(ConfigChange):
+    """key set in section; before: its value as read (None: it had none); existed:
+    whether the section did (undo removes a section the change made)."""
+
+    section: str
+    key: str
+    value: str
+    before: str | None
+    existed: bool
+
+    def apply(self, state: State) -> None:
+        state.config.set_value(self.section, self.key, self.value)
+
+    def undo(self, state: State) -> None:
+        cfg = state.config
+        if not self.existed:
+            cfg.del_section(self.section)
+        elif self.before is None:
+            cfg.del_value(self.section, self.key)
+        else:
+            # As it was read (a person's value is not checked again).
+            cfg.sections[self.section][self.key] = self.before
+
+
+@dataclass
+class AddSection(ConfigChange):
+    section: str
+    values: dict
+
+    def apply(self, state: State) -> None:
+        state.config.add_section(self.section, self.values)
+
+    def undo(self, state: State) -> None:
+        state.config.del_section(self.section)
+
+
+@dataclass
+class DeleteSection(ConfigChange):
+    """A section removed; values: what it held."""
+
+    section: str
+    values: dict
+
+    def apply(self, state: State) -> None:
+        state.config.del_section(self.section)
+
+    def undo(self, state: State) -> None:
+        state.config.add_section(self.section, self.values)
+
+
+@dataclass
+class SetPatterns(ConfigChange):
+    """The entries of a pattern section replaced; before: the entries it had."""
+
+    name: str
+    entries: list[str]
+    before: list[str]
+
+    def apply(self, state: State) -> None:
+        state.config.set_patterns(self.name, self.entries)
+
+    def undo(self, state: State) -> None:
+        state.config.set_patterns(self.name, self.before)
 
 
 class State:
-    def __init__(self, site, config):
+    def __init__(self, site: Site, config: configmod.Config) -> None:
         self.site = site
         self.config = config
         self._lists = {}          # number -> MemberList
         self._prints = {}         # number -> fingerprint when loaded
-        self._journal = []        # (target, op, args, undo) since the last commit
+        self._journal = []        # the Changes made since the last commit
         self._dropped = set()     # numbers whose member file is to be deleted
         self._rules = None        # access.ini's rules, when loaded
         self.access_problems = []  # (line, why) of access.ini lines that did not read
@@ -28,9 +310,14 @@ class State:
         self.member_problems = []  # (path, [(line, why)]) of member files read amiss, not yet reported
         self._quotas = None       # spool/quotas.csv, when loaded
 
+    def _make(self, change: Change) -> None:
+        """Make the change and journal it (not when it raises)."""
+        change.apply(self)
+        self._journal.append(change)
+
     # --- member lists ---
 
-    def members(self, number):
+    def members(self, number: str) -> members.MemberList:
         """The MemberList of list number (loaded on first use)."""
         ml = self._lists.get(number)
         if ml is None:
@@ -42,62 +329,55 @@ class State:
                 self.member_problems.append((path, ml.problems))
         return ml
 
-    def _record(self, target, op, args, undo):
-        self._journal.append((target, op, args, undo))
-
-    def add_member(self, number, address, options=""):
+    def add_member(self, number: str, address: str, options: str = "") -> bool:
         """Add (or update) a member; returns True when the address is new.
         Raises ValueError when the member cannot be written in the file."""
         why = members.entry_problem(address, options)
         if why:
             raise ValueError("not written in the member file: %s" % why)
-        ml = self.members(number)
         key = members.address_key(address)
-        before = ml.members.get(key)
-        ml.members[key] = (address, options)
-        self._record(number, "put", (key, address, options), (key, before))
+        before = self.members(number).members.get(key)
+        self._make(PutMember(number, key, address, options, before))
         return before is None
 
-    def set_options(self, number, address, options):
+    def set_options(self, number: str, address: str, options: str) -> None:
         ml = self.members(number)
         key = members.address_key(address)
         before = ml.members[key]
         self.add_member(number, before[0], options)
 
-    def remove_member(self, number, address):
+    def remove_member(self, number: str, address: str) -> tuple[str, str] | None:
         """Remove a member; returns the (address, options) removed, or None."""
-        ml = self.members(number)
         key = members.address_key(address)
-        before = ml.members.pop(key, None)
+        before = self.members(number).members.get(key)
         if before is not None:
-            self._record(number, "del", (key,), (key, before))
+            self._make(RemoveMember(number, key, before))
         return before
 
-    def clear_list(self, number):
+    def clear_list(self, number: str) -> None:
         """Create a new empty member list (CREATE), or empty one (DESTROY)."""
-        ml = self._lists.get(number) or members.MemberList(number)
-        old = dict(ml.members) if number in self._lists else None
-        ml.members.clear()
-        self._lists[number] = ml
+        # A list loaded empty is kept as it is (its header, its lines that did not read).
+        before = dict(self._lists[number].members) if number in self._lists else None
+        if before is None:
+            self._lists[number] = members.MemberList(number)
         self._prints.setdefault(number, durable.fingerprint(self.site.member_file(number)))
-        self._record(number, "clear", (), ("clear", old))
+        self._make(ClearList(number, before))
 
-    def drop_list(self, number):
+    def drop_list(self, number: str) -> None:
         """Delete a list's member file at commit (DESTROY)."""
         self.clear_list(number)
-        self._dropped.add(number)
-        self._record(number, "drop", (), ("drop", None))
+        self._make(DropList(number))
 
     # --- access.ini ---
 
-    def access(self):
+    def access(self) -> list[accessmod.Rule]:
         """The rules of access.ini (loaded on first use)."""
         if self._rules is None:
             self._prints["access"] = durable.fingerprint(self.site.access)
             self._rules, self.access_problems = accessmod.load(self.site.access)
         return self._rules
 
-    def set_rule(self, user, listname, **fields):
+    def set_rule(self, user: str, listname: str, **fields: str) -> None:
         """Change the rule for exactly (user, list), or add one; fields: status, password,
         language. A rule left granting, masking and holding nothing is removed.
         Raises ValueError when a field cannot be written in access.ini."""
@@ -108,28 +388,11 @@ class State:
             raise ValueError("not written in access.ini: %s" % why)
         rules = self.access()
         index = next((i for i, r in enumerate(rules) if r.same_target(user, listname)), None)
-        before = rules[index] if index is not None else None
-        self._put_rule(rules, user, listname, fields)
-        self._record("access", "rule", (user, listname, fields), (user, listname, before))
-
-    @staticmethod
-    def _put_rule(rules, user, listname, fields):
-        index = next((i for i, r in enumerate(rules) if r.same_target(user, listname)), None)
-        old = rules[index].fields() if index is not None else [user, "", listname, "", "", ""]
-        new = accessmod.Rule(old[0], fields.get("status", old[1]), old[2], fields.get("language", old[3]),
-                             fields.get("password", old[4]), old[5])
-        empty = not (new.status or new.language or new.password or new.flag)
-        if index is None:
-            if not empty:
-                rules.append(new)
-        elif empty:
-            del rules[index]
-        else:
-            rules[index] = new
+        self._make(SetRule(user, listname, fields, rules[index] if index is not None else None))
 
     # --- wrong passwords (lockouts) ---
 
-    def lockouts(self):
+    def lockouts(self) -> dict[str, lockoutsmod.Entry]:
         """{user: lockouts.Entry} of spool/lockouts.csv (loaded on first use)."""
         if self._lockouts is None:
             path = lockoutsmod.path(self.site)
@@ -137,14 +400,12 @@ class State:
             self._lockouts = lockoutsmod.load(path)
         return self._lockouts
 
-    def set_lockout(self, user, entry):
-        table = self.lockouts()
-        self._record("lockouts", "set", (user, entry), (user, table.get(user)))
-        table[user] = entry
+    def set_lockout(self, user: str, entry: lockoutsmod.Entry) -> None:
+        self._make(SetLockout(user, entry, self.lockouts().get(user)))
 
     # --- what each sender was sent today (quotas) ---
 
-    def quotas(self):
+    def quotas(self) -> dict[str, quotasmod.Entry]:
         """{sender: quotas.Entry} of spool/quotas.csv (loaded on first use)."""
         if self._quotas is None:
             path = quotasmod.path(self.site)
@@ -152,175 +413,87 @@ class State:
             self._quotas = quotasmod.load(path)
         return self._quotas
 
-    def set_quota(self, sender, entry):
-        table = self.quotas()
-        self._record("quotas", "set", (sender, entry), (sender, table.get(sender)))
-        table[sender] = entry
+    def set_quota(self, sender: str, entry: quotasmod.Entry) -> None:
+        self._make(SetQuota(sender, entry, self.quotas().get(sender)))
 
     # --- configuration ---
 
-    def set_config(self, section, key, value):
+    def set_config(self, section: str, key: str, value: str) -> None:
         """Set key in section; raises ValueError when it cannot be written (config.value_problem)."""
         sec = self.config.sections.get(section)
-        before = sec.get(key) if sec is not None else None
-        existed = sec is not None
-        self.config.set_value(section, key, value)
-        self._record("config", "set", (section, key, value), (section, key, before, existed))
+        self._make(SetValue(section, key, value, sec.get(key) if sec is not None else None, sec is not None))
 
-    def add_section(self, section, values):
+    def add_section(self, section: str, values: dict[str, str]) -> None:
         """Add a section; raises ValueError when its name or a value cannot be written."""
         for key, value in values.items():
             why = fieldsmod.problem(section) or configmod.value_problem(section, key, value)
             if why:
                 raise ValueError("[%s] %s: %s" % (section, key, why))
-        self.config.add_section(section, values)
-        self._record("config", "addsec", (section, dict(values)), (section,))
+        self._make(AddSection(section, dict(values)))
 
-    def del_section(self, section):
+    def del_section(self, section: str) -> None:
         before = self.config.sections.get(section)
-        if before is None:
-            return
-        values = dict(before)
-        self.config.del_section(section)
-        self._record("config", "delsec", (section,), (section, values))
+        if before is not None:
+            self._make(DeleteSection(section, dict(before)))
 
-    def set_patterns(self, name, entries):
+    def set_patterns(self, name: str, entries: list[str]) -> None:
         """Replace the entries of a pattern section; raises ValueError when one cannot be written."""
         for entry in set(entries) - set(self.config.patterns[name]):
             why = fieldsmod.problem(entry)
             if why:
                 raise ValueError("[%s]: %s" % (name, why))
-        before = list(self.config.patterns[name])
-        self.config.set_patterns(name, entries)
-        self._record("config", "patterns", (name, list(entries)), (name, before))
+        self._make(SetPatterns(name, list(entries), list(self.config.patterns[name])))
 
     # --- savepoints ---
 
-    def savepoint(self):
+    def savepoint(self) -> int:
         return len(self._journal)
 
-    def rollback(self, point):
+    def rollback(self, point: int) -> None:
         """Undo every change made since point, newest first."""
         while len(self._journal) > point:
-            target, op, args, undo = self._journal.pop()
-            if target == "config":
-                self._undo_config(op, undo)
-                continue
-            if target in ("lockouts", "quotas"):
-                user, before = undo
-                table = self._lockouts if target == "lockouts" else self._quotas
-                if before is None:
-                    table.pop(user, None)
-                else:
-                    table[user] = before
-                continue
-            if target == "access":
-                user, listname, before = undo
-                rules = self._rules
-                index = next((i for i, r in enumerate(rules) if r.same_target(user, listname)), None)
-                if index is not None:
-                    del rules[index]
-                if before is not None:
-                    rules.insert(index if index is not None else len(rules), before)
-                continue
-            ml = self._lists[target]
-            if op in ("put", "del"):
-                key, before = undo
-                if before is None:
-                    ml.members.pop(key, None)
-                else:
-                    ml.members[key] = before
-            elif op == "clear":
-                old = undo[1]
-                ml.members.clear()
-                if old is None:
-                    del self._lists[target]
-                else:
-                    ml.members.update(old)
-            elif op == "drop":
-                self._dropped.discard(target)
-
-    def _undo_config(self, op, undo):
-        cfg = self.config
-        if op in ("set", "del"):
-            section, key, before, existed = undo
-            if not existed:
-                cfg.del_section(section)
-            elif before is None:
-                cfg.del_value(section, key)
-            else:
-                # As it was read (a person's value is not checked again).
-                cfg.sections[section][key] = before
-        elif op == "addsec":
-            cfg.del_section(undo[0])
-        elif op == "delsec":
-            cfg.add_section(undo[0], undo[1])
-        elif op == "patterns":
-            cfg.set_patterns(undo[0], undo[1])
+            self._journal.pop().undo(self)
 
     # --- commit ---
 
-    def _replay(self, target, obj):
-        """Apply this run's journalled changes to target again, on a fresh copy obj."""
-        for t, op, args, _ in self._journal:
-            if t != target:
-                continue
-            if target == "access":
-                self._put_rule(obj, *args)
-            elif target in ("lockouts", "quotas"):
-                obj[args[0]] = args[1]
-            elif target == "config":
-                {"set": obj.set_value, "del": obj.del_value, "addsec": obj.add_section,
-                 "delsec": obj.del_section, "patterns": obj.set_patterns}[op](*args)
-            elif op == "put":
-                obj.members[args[0]] = (args[1], args[2])
-            elif op == "del":
-                obj.members.pop(args[0], None)
-            elif op in ("clear", "drop"):
-                obj.members.clear()
+    def _replay(self, target: Any) -> None:
+        """Apply this run's changes to target again, on its file as re-read."""
+        for change in self._journal:
+            if change.target == target:
+                change.apply(self)
 
-    def stage(self, txn):
+    def stage(self, txn: journal.Transaction) -> None:
         """Stage every changed file into txn.
 
         Raises ConfigError when tristero.ini was changed on disk during the
         run and no longer reads: the person's edit is not overwritten, and
         the transaction must not be committed.
         """
-        targets = []
-        for t, _, _, _ in self._journal:
-            if t not in targets:
-                targets.append(t)
-        for target in targets:
-            if target == "config":
-                self._stage_config(txn)
-                continue
-            if target == "access":
-                self._stage_access(txn)
-                continue
-            if target == "lockouts":
-                self._stage_lockouts(txn)
-                continue
-            if target == "quotas":
-                self._stage_quotas(txn)
-                continue
-            path = self.site.member_file(target)
-            if target in self._dropped:
-                txn.delete(path)
-                continue
-            ml = self._lists[target]
-            if durable.fingerprint(path) != self._prints.get(target):
-                fresh = members.load(target, path)
-                self._replay(target, fresh)
-                ml.members = fresh.members
-                ml.header = fresh.header
-            txn.replace(path, ml.write)
+        staged = set()
+        for change in self._journal:
+            if change.target not in staged:
+                staged.add(change.target)
+                change.stage(self, txn)
+
+    def _stage_members(self, number, txn):
+        path = self.site.member_file(number)
+        if number in self._dropped:
+            txn.delete(path)
+            return
+        ml = self._lists[number]
+        if durable.fingerprint(path) != self._prints.get(number):
+            fresh = members.load(number, path)
+            ml.members = fresh.members
+            ml.header = fresh.header
+            self._replay(number)
+        txn.replace(path, ml.write)
 
     def _stage_access(self, txn):
         path = self.site.access
         if durable.fingerprint(path) != self._prints.get("access"):
             fresh, self.access_problems = accessmod.load(path)
-            self._replay("access", fresh)
             self._rules[:] = fresh
+            self._replay("access")
         try:
             with open(path, encoding="utf-8", errors="replace") as f:
                 old_text = f.read()
@@ -333,9 +506,9 @@ class State:
         if durable.fingerprint(path) != self._prints.get("lockouts"):
             # A person lifted a lock (or another run counted failures): theirs, then ours.
             fresh = lockoutsmod.load(path)
-            self._replay("lockouts", fresh)
             self._lockouts.clear()
             self._lockouts.update(fresh)
+            self._replay("lockouts")
         txn.replace(path, lockoutsmod.render(self._lockouts))
 
     def _stage_quotas(self, txn):
@@ -343,24 +516,20 @@ class State:
         if durable.fingerprint(path) != self._prints.get("quotas"):
             # Another run counted too (or a person gave a sender a new day): theirs, then ours.
             fresh = quotasmod.load(path)
-            self._replay("quotas", fresh)
             self._quotas.clear()
             self._quotas.update(fresh)
+            self._replay("quotas")
         txn.replace(path, quotasmod.render(self._quotas))
 
     def _stage_config(self, txn):
         cfg = self.config
         if durable.fingerprint(cfg.path) != cfg.fingerprint and cfg.fingerprint is not None:
-            fresh = configmod.Config(cfg.path, configmod.read_text(cfg.path), cfg.defaults)
-            fatal = [p for p in fresh.check() if p.fatal]
-            if fatal:
-                raise configmod.ConfigError(fatal)
-            self._replay("config", fresh)
-            fresh.fingerprint = cfg.fingerprint
-            self.config.__dict__.update(fresh.__dict__)
+            # A person saved it during the run: theirs, then ours (ConfigError when it no longer reads).
+            cfg.reread(configmod.read_text(cfg.path))
+            self._replay("config")
         txn.replace(cfg.path, cfg.render().encode("utf-8"))
 
-    def committed(self):
+    def committed(self) -> None:
         """The staged changes are on disk: start a new journal."""
         for number in list(self._dropped):
             self._lists.pop(number, None)

@@ -11,15 +11,19 @@ not itself end that way: list-request (and list-l-request for a '-l' list)
 anything else -> a reply saying the address is unknown.
 """
 
+from __future__ import annotations
+
 import collections
 
 from tristero.core import messages
+from tristero.core.kinds import Handler
 from tristero.model import lists
+from tristero.model.config import Config
 
 PEOPLE = ("postmaster", "administrator")
 
 
-def loop_marks(m):
+def loop_marks(m) -> collections.Counter[str]:
     """How often each address stands in the message's X-Loop headers."""
     found = collections.Counter()
     # As written, cut: each is a few addresses, and parsing a long field costs its square.
@@ -30,19 +34,20 @@ def loop_marks(m):
     return found
 
 
-def resolve(config, local):
-    """(handler name, list name or None) for a local part of the site."""
+def resolve(config: Config, local: str) -> tuple[Handler, str | None]:
+    """(Handler, list name or None) for a local part of the site."""
     lp = local.lower()
     # Before the robot's names: the manual's ListProcName had Postmaster and
     # Administrator in it, and a site that copies it must still reach a person.
     if lp in PEOPLE:
-        return "superuser", None
+        return Handler.SUPERUSER, None
     if lp in [n.lower() for n in config.globals("ListProcName")]:
-        return "robot", None
+        return Handler.ROBOT, None
     name = lists.by_local(config, lp)
     if name:
-        return "post", name
-    for suffix, handler in (("-request", "robot"), ("-owner", "owner"), ("-approval", "approval")):
+        return Handler.POST, name
+    for suffix, handler in (("-request", Handler.ROBOT), ("-owner", Handler.OWNER),
+                            ("-approval", Handler.APPROVAL)):
         if lp.endswith(suffix):
             base = lp[:-len(suffix)]
             name = lists.by_local(config, base) or (
@@ -52,5 +57,5 @@ def resolve(config, local):
     if lp.startswith("owner-"):
         name = lists.by_local(config, lp[6:].split("+", 1)[0])
         if name:
-            return "bounces", name
-    return "unknown", None
+            return Handler.BOUNCES, name
+    return Handler.UNKNOWN, None

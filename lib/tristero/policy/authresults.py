@@ -14,9 +14,13 @@ The grammar read (RFC 8601 2.2, comments removed first; CFWS around "/" and
                             [reason "=" value] *( ptype.property "=" value ) ) )
 """
 
+from __future__ import annotations
+
 import re
+from email.message import EmailMessage
 
 from tristero.core import messages
+from tristero.model.config import Config
 
 MAX_FIELD = 4096        # a longer field is no server's: not read
 MAX_FIELDS = 50         # Authentication-Results fields of one message read at most
@@ -118,7 +122,7 @@ def _expect(tokens, i, special):
         raise Unreadable("%r expected" % special)
 
 
-def parse(text):
+def parse(text: str) -> tuple[str, list[tuple[str, str, dict[str, str]]]]:
     """(authserv-id in lower case, [(method, result, {ptype.property: value})]) of an
     Authentication-Results field's value; raises Unreadable."""
     if len(text) > MAX_FIELD:
@@ -154,7 +158,7 @@ def parse(text):
     return authserv, results
 
 
-def dmarc_vouches(config, msg, author):
+def dmarc_vouches(config: Config, msg: EmailMessage, author: str) -> tuple[bool, str]:
     """(True, authserv-id) when a trusted Authentication-Results field of msg reports a
     DMARC pass for author's domain and none reports anything else; else (False, why)."""
     trusted = config.get("Security", "TrustedAuthservIds")

@@ -41,6 +41,8 @@ Each failure is one of:
   retries: not a failure at all.
 """
 
+from __future__ import annotations
+
 import base64
 import datetime
 import email.parser
@@ -48,11 +50,13 @@ import hashlib
 import hmac
 import os
 import re
+from email.message import EmailMessage
 
 import flufl.bounce
 
 from tristero.core import messages
 from tristero.model import audit, lists, members
+from tristero.model.site import Site
 from tristero.policy import addresses
 
 PERMANENT, POLICY, TEMPORARY = "permanent", "policy", "temporary"
@@ -89,19 +93,19 @@ MAX_QUOTED = 20         # Message-IDs of a report looked up in the sent index
 class Failure:
     """One recipient a report names: address, kind (PERMANENT, POLICY, TEMPORARY), reason."""
 
-    def __init__(self, address, kind, reason):
+    def __init__(self, address: str, kind: str, reason: str) -> None:
         self.address, self.kind, self.reason = address, kind, reason
 
 
 class Report:
     """What a delivery report says: its failures, and the post it is about."""
 
-    def __init__(self, failures, original, standard):
+    def __init__(self, failures: list[Failure], original: str, standard: bool) -> None:
         self.failures = failures      # [Failure], one per address
         self.original = original      # Message-ID of the post that failed, or ""
         self.standard = standard      # True: read from RFC 3464 fields
 
-    def verdict(self):
+    def verdict(self) -> Failure | None:
         """The one kind that stands for the whole report (VERP): policy first, never
         charging a member for a refusal of the post."""
         kinds = {f.kind for f in self.failures}
@@ -113,7 +117,7 @@ class Report:
 
 # --- reading reports ------------------------------------------------------------
 
-def null_sender(m):
+def null_sender(m) -> bool:
     """True when m came with the null envelope sender, as delivery reports do.
 
     The only sign of a report a sender cannot forge: the mail server that
@@ -122,7 +126,7 @@ def null_sender(m):
     return m.return_path == ""
 
 
-def is_report(m):
+def is_report(m) -> bool:
     """True when m looks like a delivery report (not merely automatic mail).
 
     Every sign but the null sender is forgeable: enough not to answer m, never
@@ -139,7 +143,7 @@ def is_report(m):
     return m.report
 
 
-def read(msg, raw=b""):
+def read(msg: EmailMessage, raw: bytes = b"") -> Report:
     """The Report of a message: RFC 3464 fields when it has them, else flufl.bounce's finds."""
     original = _original_id(raw)
     blocks = [b for part in msg.walk() if part.get_content_type() in
@@ -219,7 +223,7 @@ def _from_block(block):
     return Failure(address, kind, messages.clean(reason, 300))
 
 
-def classify(action, status, diagnostic):
+def classify(action: str, status: str, diagnostic: str) -> str | None:
     """PERMANENT, POLICY or TEMPORARY for one recipient of an RFC 3464 report; None when
     it reports no failure (delivered, relayed, expanded)."""
     action = action.strip().lower()
@@ -233,7 +237,7 @@ def classify(action, status, diagnostic):
     return POLICY if blames_post(status + " " + diagnostic) else PERMANENT
 
 
-def blames_post(text):
+def blames_post(text: str) -> bool:
     """True when a failure's text is a refusal of the post for policy or content."""
     for _, subject, detail in _ENHANCED.findall(text):
         if subject in _POST_SUBJECTS or (subject, detail) in _POST_CODES:
@@ -243,7 +247,7 @@ def blames_post(text):
     return bool(_POLICY_WORDS.search(words))
 
 
-def classify_text(text, temporary=False):
+def classify_text(text: str, temporary: bool = False) -> str | None:
     """The kind of failure a report's free text describes (around one address, or the whole
     text of a report to a VERP address); None when it shows no failure."""
     if not temporary and not (_FAIL_WORDS.search(text) or _ENHANCED.search(text) or _BASIC.search(text)
@@ -299,7 +303,7 @@ def _original_id(raw):
     return found[0] if found else ""
 
 
-def quoted_ids(raw, limit=MAX_QUOTED):
+def quoted_ids(raw: bytes, limit: int = MAX_QUOTED) -> list[str]:
     """The Message-IDs a report quotes in its body (the returned post's header), at most limit."""
     head_end = raw.find(b"\n\n")
     start = head_end + 2 if head_end >= 0 else len(raw)
@@ -317,7 +321,7 @@ TAG_LENGTH = 8
 _TAG = re.compile(r"[a-z2-7]{%d}" % TAG_LENGTH, re.I)
 
 
-def verp_tag(ctx, listname, recipient):
+def verp_tag(ctx, listname: str, recipient: str) -> str:
     """The keyed tag of listname's VERP address for recipient: 8 characters of base32
     (lower case, so that a mail server that lowers local parts keeps it valid)
     from an HMAC-SHA256 under the site's key of the list and the address (case
@@ -327,7 +331,7 @@ def verp_tag(ctx, listname, recipient):
     return base64.b32encode(digest[:5]).decode("ascii").lower()
 
 
-def envelope_sender(ctx, listname, recipient):
+def envelope_sender(ctx, listname: str, recipient: str) -> str:
     """The reverse path of a post to recipient: owner-LIST+local=domain+TAG@Domain (VERP),
     or owner-LIST@Domain when that local part would pass RFC 5321's 64 octets."""
     base = "owner-" + lists.local_part(listname)
@@ -338,7 +342,7 @@ def envelope_sender(ctx, listname, recipient):
     return "%s@%s" % (base, ctx.domain)
 
 
-def verp_parts(address):
+def verp_parts(address: str) -> tuple[str, str | None] | None:
     """(recipient, tag or None) of a VERP bounce address: owner-LIST+local=domain+TAG@...
     or the old untagged owner-LIST+local=domain@...; None when it is neither."""
     local = address.rpartition("@")[0]
@@ -357,7 +361,7 @@ def verp_parts(address):
     return (candidate, tag) if eq and messages.is_address(candidate) else None
 
 
-def verp_recipient(address):
+def verp_recipient(address: str) -> str | None:
     """The member a VERP bounce address names (tag or no tag), or None."""
     parts = verp_parts(address)
     return parts[0] if parts else None
@@ -368,7 +372,7 @@ def verp_recipient(address):
 _DAY_FILE = re.compile(r"\d{8}\.txt")
 
 
-def sent_folder(site):
+def sent_folder(site: Site) -> str:
     return os.path.join(site.spool, "sent")
 
 
@@ -377,7 +381,7 @@ def _id_key(message_id):
     return hashlib.sha256(message_id.lower().encode("utf-8", "replace")).hexdigest()[:16]
 
 
-def record_sent(ctx, listname, data, kind):
+def record_sent(ctx, listname: str, data: bytes, kind: str) -> None:
     """Note in today's sent index that listname sent data (the message's bytes, or its
     header) to its members: one line "KEY LIST KIND", appended in the batch's transaction.
 
@@ -430,7 +434,7 @@ def _sent_index(ctx):
     return ctx.sent_index
 
 
-def sent_quoted(ctx, listname, raw):
+def sent_quoted(ctx, listname: str, raw: bytes) -> str | None:
     """The first Message-ID the report raw quotes that listname sent in the last
     BounceDays (the sent index), or None."""
     local = lists.local_part(listname)
@@ -441,7 +445,7 @@ def sent_quoted(ctx, listname, raw):
     return None
 
 
-def expired_sent(site, today, days):
+def expired_sent(site: Site, today: datetime.date, days: int) -> list[str]:
     """The files of the sent index older than days (BounceDays)."""
     return [path for keep, path in _sent_days(site, today, days) if not keep]
 
@@ -452,11 +456,11 @@ class Proof:
     """Why a report to a bounce address is believed (ok), or why not; member: the
     recipient its VERP address names, or None (the report names the failures)."""
 
-    def __init__(self, ok, why, member=None):
+    def __init__(self, ok: bool, why: str, member: str | None = None) -> None:
         self.ok, self.why, self.member = ok, why, member
 
 
-def believe(ctx, m, listname, address):
+def believe(ctx, m, listname: str, address: str) -> Proof:
     """Is the report m, sent to listname's bounce address, about mail the site sent there?
 
     * a VERP address with a tag: believed when the tag is the one the site
@@ -491,7 +495,7 @@ def believe(ctx, m, listname, address):
 
 # --- charging failures ------------------------------------------------------------
 
-def handle(ctx, m, listname, address):
+def handle(ctx, m, listname: str, address: str) -> bool:
     """Read m, sent to listname's bounce address, and charge what it reports.
 
     Returns False when m is no report (a person wrote to owner-LIST: the caller
@@ -529,7 +533,7 @@ def handle(ctx, m, listname, address):
     return True
 
 
-def charge(ctx, listname, failure, original=""):
+def charge(ctx, listname: str, failure: Failure, original: str = "") -> None:
     """Charge one failure: to the member (permanent), to the post (policy), to nobody."""
     who = failure.address
     if failure.kind == TEMPORARY:
@@ -568,7 +572,7 @@ def charge(ctx, listname, failure, original=""):
             % (address, failure.reason, score, limit or "no limit", listname), "BounceScore")
 
 
-def score_of(options):
+def score_of(options: str | None) -> tuple[int, datetime.date | None]:
     """(score, date of the last failure or None) from a member's BOUNCE option."""
     option = members.option_word(options or "", "BOUNCE")
     words = option.split() if option else []
@@ -597,7 +601,7 @@ def _remove(ctx, listname, address, score, failure):
     ctx.act("owner %s told" % owner, "BounceScore")
 
 
-def move(ctx, address, names, target_key, how):
+def move(ctx, address: str, names: list[str], target_key: str, how: str) -> tuple[list[str], str | None]:
     """address leaves each list of names and joins the list [Security] target_key names
     (BounceList, SpamCheckList; with NOMAIL: nothing is sent to it there).
 

@@ -11,15 +11,21 @@ Free list ignores access.ini; ``SecurePost = 0`` ignores it for posts only.
 a message's text proves nothing and holds what a stranger holds (unproven).
 """
 
+from __future__ import annotations
+
 import base64
 import hashlib
 import hmac
 import os
 import re
+from collections.abc import Collection
 
 from tristero.core import text
 from tristero.model import access, audit, lists, lockouts
+from tristero.model.access import Rule
+from tristero.model.config import Config
 from tristero.model.members import address_key
+from tristero.model.state import State
 
 ALL = frozenset(access.FLAGS)
 
@@ -102,27 +108,27 @@ def refusal(ctx, who, key, kind=Refusal, **fields):
     return kind(ctx.text(key, who, **fields), key)
 
 
-def unproven(ctx, who):
+def unproven(ctx, who: str) -> bool:
     """True when who is the author of the message being processed, read from its text."""
     author = getattr(ctx, "unproven", None)
     return bool(author) and address_key(author) == address_key(who)
 
 
-def is_superuser(config, who):
+def is_superuser(config: Config, who: str) -> bool:
     su = config.globals("SuperUser")
     return bool(su) and address_key(su) == address_key(who)
 
 
-def is_owner(config, who, listname):
+def is_owner(config: Config, who: str, listname: str) -> bool:
     owner = config.raw(lists.section(listname), "Owner") or ""
     return bool(owner) and address_key(owner) == address_key(who)
 
 
-def is_member(state, config, who, listname):
+def is_member(state: State, config: Config, who: str, listname: str) -> bool:
     return who in state.members(lists.number(config, listname))
 
 
-def member(ctx, who, listname):
+def member(ctx, who: str, listname: str) -> bool:
     """Is who a member of listname, as far as rights go (an unproven author is not)?"""
     return not unproven(ctx, who) and is_member(ctx.state, ctx.config, who, listname)
 
@@ -131,7 +137,7 @@ def _profile(name):
     return access.parse_status(name)[0]
 
 
-def flags(ctx, who, listname=None, action=None):
+def flags(ctx, who: str, listname: str | None = None, action: str | None = None) -> set[str]:
     """The set of flags who holds on listname (None: site-wide rights)."""
     granted = flags_without_rules(ctx, who, listname)
     if listname is None and action in FILE_ACTIONS:
@@ -148,7 +154,7 @@ def flags(ctx, who, listname=None, action=None):
     return granted
 
 
-def flags_without_rules(ctx, who, listname=None):
+def flags_without_rules(ctx, who: str, listname: str | None = None) -> set[str]:
     """The flags SuperUser, ownership, membership and the list type give who."""
     cfg = ctx.config
     # Everyone may talk to the robot (the None profile) unless a rule bars them.
@@ -177,7 +183,7 @@ def flags_without_rules(ctx, who, listname=None):
     return granted
 
 
-def rule_flags(ctx, who, listname):
+def rule_flags(ctx, who: str, listname: str | None) -> tuple[set[str], set[str]]:
     """(granted, masked) by the rules of access.ini that match who and listname."""
     granted, masked = set(), set()
     superuser = is_superuser(ctx.config, who) and not unproven(ctx, who)
@@ -193,16 +199,16 @@ def rule_flags(ctx, who, listname):
     return granted, masked
 
 
-def posts_closed(kind):
+def posts_closed(kind: str) -> bool:
     """True when a list type lets only the privileged post (List-Post: NO)."""
     return not any("W" in _profile(p) for p in PROFILES[kind])
 
 
-def has(held, flag):
+def has(held: Collection[str], flag: str) -> bool:
     return any(f in held for f in _IMPLIED.get(flag, flag))
 
 
-def may(ctx, who, action, listname=None, password=None):
+def may(ctx, who: str, action: str, listname: str | None = None, password: str | None = None) -> tuple[bool, str]:
     """(allowed, reason) for who doing action (to listname), the password given or not."""
     cfg = ctx.config
     if action in UNPROVEN_ACTIONS and unproven(ctx, who):
@@ -271,12 +277,12 @@ def _a(word):
     return "an" if word[:1] in "AEIOU" else "a"
 
 
-def privileged(ctx, who, listname=None):
+def privileged(ctx, who: str, listname: str | None = None) -> bool:
     """ListOwner (of listname), PostMaster or SuperUser."""
     return has(flags(ctx, who, listname), "L" if listname else "P")
 
 
-def sees(ctx, who, listname):
+def sees(ctx, who: str, listname: str) -> bool:
     """May who learn that listname exists? A Hidden list is, to whoever holds no right on
     it beyond the robot's answer (a member, its owner, the privileged, a GRANT), a list
     that does not exist."""
@@ -293,14 +299,14 @@ _N, _R, _P = 2 ** 14, 8, 1
 
 
 
-def password_problem(pw):
+def password_problem(pw: str | None) -> text.Text | None:
     """Why pw cannot be a new password (a text.Text), or None."""
     if not _PASSWORD_RE.fullmatch(pw or ""):
         return text.Text("rights.password-form")
     return None
 
 
-def password_refusal(ctx, who, password):
+def password_refusal(ctx, who: str, password: str | None) -> str | None:
     """None when who may use what a password guards: none is set for who, or password
     is it. Otherwise why not (a Refusal); a wrong password counts against the password (lockouts),
     and after one the message's other privileged acts are not tried (ctx.password_failed)."""
@@ -333,7 +339,7 @@ def password_refusal(ctx, who, password):
     return refusal(ctx, who, WRONG_PASSWORD)
 
 
-def hash_password(pw, salt=None):
+def hash_password(pw: str, salt: bytes | None = None) -> str:
     """A salted scrypt hash of pw, as stored in access.ini."""
     salt = salt or os.urandom(16)
     digest = hashlib.scrypt(pw.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=32)
@@ -341,7 +347,7 @@ def hash_password(pw, salt=None):
     return "scrypt$%d$%d$%d$%s$%s" % (_N, _R, _P, b64(salt), b64(digest))
 
 
-def verify(pw, stored):
+def verify(pw: str, stored: str) -> bool:
     """Does pw match the stored hash? (constant time; a malformed hash never matches)"""
     try:
         scheme, n, r, p, salt, digest = stored.split("$")
@@ -355,13 +361,13 @@ def verify(pw, stored):
     return hmac.compare_digest(got, want)
 
 
-def password_of(ctx, who):
+def password_of(ctx, who: str) -> str | None:
     """The stored password hash that applies to who (the most specific rule with one)."""
     rule = password_rule(ctx, who)
     return rule.password if rule else None
 
 
-def password_rule(ctx, who):
+def password_rule(ctx, who: str) -> Rule | None:
     """The rule of access.ini whose password applies to who (the most specific with one), or None."""
     best = None
     for rule in ctx.state.access():

@@ -10,26 +10,34 @@ redone one at a time, and the one whose own commit fails is set aside whole
 in spool/failed/ (Batch.commit).
 """
 
+from __future__ import annotations
+
 import contextlib
 import copy
+import datetime
 import errno
 import os
 import stat
 import sys
 import time
 import traceback
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from tristero.core import kinds, messages, redact
 from tristero.core.errors import StoreError
 from tristero.core.exits import EX_IOERR, EX_OK, EX_TEMPFAIL
-from tristero.core.kinds import Unit
+from tristero.core.kinds import Failure, Fate, Unit
 from tristero.mail import pipeline
 from tristero.model import config as configmod
 from tristero.model import durable, journal, lists, locks, logbook, poison, spools
 from tristero.model.members import domain_order
+from tristero.model.site import Site
 from tristero.model.state import State
 from tristero.runtime import housekeeping
 from tristero.services import context
+
+T = TypeVar("T")
 
 # In Batch.units: the day's housekeeping ran in the open transaction.
 HOUSEKEEPING = None
@@ -41,43 +49,44 @@ class DryRun:
     def __init__(self):
         self.ops = []
 
-    def outbound(self, name, data):
+    def outbound(self, name: str, data: durable.Data) -> str:
         self.ops.append("write spool/out/new/%s (%d bytes)" % (name, len(data)))
         return name
 
-    def replace(self, path, data):
+    def replace(self, path: str, data: durable.Data) -> None:
         self.ops.append("write " + path)
 
-    def append(self, path, data):
+    def append(self, path: str, data: bytes) -> None:
         self.ops.append("append %d bytes to %s" % (len(data), path))
 
-    def move(self, src, dst):
+    def move(self, src: str, dst: str) -> str:
         self.ops.append("move %s to %s" % (src, os.path.dirname(dst)))
         return dst
 
-    def changes(self):
+    def changes(self) -> dict[str, list[list]]:
         # What earlier messages of a dry run staged is not kept: only the
         # current message's own changes are seen by its later commands.
         return {}
 
-    def folders(self):
+    def folders(self) -> set[str]:
         return set()
 
-    def delete(self, path):
+    def delete(self, path: str) -> None:
         self.ops.append("delete " + path)
 
-    def mkdir(self, path):
+    def mkdir(self, path: str) -> None:
         self.ops.append("create " + path)
 
-    def mark(self):
+    def mark(self) -> int:
         return len(self.ops)
 
-    def rollback(self, mark):
+    def rollback(self, mark: int) -> None:
         del self.ops[mark:]
 
 
 class Batch:
-    def __init__(self, site, config, now, log, dry_run=False):
+    def __init__(self, site: Site, config: configmod.Config, now: datetime.datetime, log: logbook.Logbook,
+                 dry_run: bool = False) -> None:
         self.site = site
         self.config = config
         self.now = now
@@ -97,7 +106,7 @@ class Batch:
         self.todays_log = None      # today's log as it was on disk (report_member_problems)
         self.reported_today = set()
 
-    def number_new_lists(self):
+    def number_new_lists(self) -> None:
         """Give a list section a person added by hand its MemberFile number."""
         for name in self.config.list_names():
             if not lists.number(self.config, name):
@@ -108,7 +117,7 @@ class Batch:
 
     # --- transactions ---
 
-    def begin(self):
+    def begin(self) -> None:
         if self.txn is None:
             if self.dry_run:
                 self.txn = DryRun()
@@ -120,14 +129,14 @@ class Batch:
             self.units = []
             self._undo = (self.state.savepoint(), self.log.mark(), dict(self.stats), _remember(self.ctx))
 
-    def store(self, fn, *args):
+    def store(self, fn: Callable[..., T], *args: Any) -> T:
         """fn(*args), a disk error raised as StoreError (the run stops)."""
         try:
             return fn(*args)
         except OSError as e:
             raise StoreError(_disk_error(e))
 
-    def commit(self):
+    def commit(self) -> None:
         """Commit the open transaction: state files, failure notice, log lines.
 
         When that fails for a reason other than the disk (a value no file can
@@ -170,7 +179,7 @@ class Batch:
         self.txn = self.ctx.txn = None
         self.failures = []
 
-    def abort(self):
+    def abort(self) -> None:
         if self.txn is not None and not self.dry_run:
             self.txn.discard()
         self.txn = self.ctx.txn = None
@@ -224,7 +233,7 @@ class Batch:
                        "its changes could not be committed: " + why, "commit")
         self._commit()
 
-    def disk_reserve(self, free, held):
+    def disk_reserve(self, free: int, held: int) -> None:
         """The run stops short of DiskReserve: say so in the log and, once a day, to the
         SuperUser (the messages held stay in spool/in/new, for a later run)."""
         reserve = self.config.globals("DiskReserve")
@@ -247,7 +256,7 @@ class Batch:
         self.store(self.txn.replace, stamp, (day + "\n").encode())
         self._commit()
 
-    def set_aside_poison(self, name, deaths):
+    def set_aside_poison(self, name: str, deaths: int) -> None:
         """Move name, which deaths runs that died had in hand (see poison), whole to
         spool/failed/ unread, in the open transaction (the SuperUser is told)."""
         self.begin()
@@ -257,7 +266,7 @@ class Batch:
                    "%d runs died while processing it (killed by a signal: out of memory, a "
                    "crash); set aside unread" % deaths, "poison message")
 
-    def housekeep(self):
+    def housekeep(self) -> None:
         """The day's housekeeping (when due), into the open transaction."""
         self.begin()
         self.units.append(HOUSEKEEPING)
@@ -278,7 +287,7 @@ class Batch:
 
     # --- outcomes ---
 
-    def stage_outcome(self, outcome):
+    def stage_outcome(self, outcome: context.Outcome) -> None:
         for mail in outcome.mails:
             self.stage_mail(mail)
         for path, data in outcome.appends:
@@ -290,7 +299,7 @@ class Batch:
         for path in outcome.folders:
             self.store(self.txn.mkdir, path)
 
-    def report_member_problems(self):
+    def report_member_problems(self) -> None:
         """Log each line of a member file that was read amiss (file:line), and tell the
         SuperUser, once a day per file (today's log says whether it was done)."""
         while self.state.member_problems:
@@ -316,7 +325,7 @@ class Batch:
                 self.todays_log = ""
         return self.todays_log + "".join(self.reported_today)
 
-    def stage_mail(self, mail):
+    def stage_mail(self, mail: context.Outgoing) -> None:
         """Write one outgoing message as BSMTP files of at most MaxRecipients each.
 
         Recipients stream in the order given (a member list's, which its file
@@ -349,7 +358,7 @@ class Batch:
     # --- units of work ---
 
     @contextlib.contextmanager
-    def unit_of_work(self, label, failure=None):
+    def unit_of_work(self, label: str, failure: Failure | None = None) -> Iterator[Unit]:
         """One unit of work in the open transaction: a message, a list's digests, a
         housekeeping step, a notice.
 
@@ -388,7 +397,7 @@ class Batch:
             self.notify("failure:" + label, self.text(failure.subject, **fields),
                         self.text(failure.text, **fields) + "\n")
 
-    def notify(self, label, subject, text):
+    def notify(self, label: str, subject: str, text: str) -> None:
         """Tell the SuperUser, in a unit of its own; a notice that cannot be staged
         either is only logged."""
         with self.unit_of_work(label) as unit:
@@ -399,7 +408,7 @@ class Batch:
 
     # --- messages ---
 
-    def process(self, name):
+    def process(self, name: str) -> None:
         """Process one inbound message into the open transaction."""
         self.begin()
         self.units.append(name)
@@ -421,7 +430,7 @@ class Batch:
         result = kept = None
         with self.unit_of_work(name) as unit:
             result = pipeline.process(self.ctx, m)
-            if result.kind == "failed":
+            if result.kind == Fate.FAILED:
                 unit.cancel()
             else:
                 self.report_member_problems()
@@ -433,7 +442,7 @@ class Batch:
                 type(e).__name__, messages.clean(e, 300), os.path.basename(where.filename), where.lineno),
                 "pipeline", m)
             return
-        if result.kind == "failed":
+        if result.kind == Fate.FAILED:
             self._fail(name, path, result.action, result.rule, m)
             return
         self.stats[result.kind] += 1
@@ -453,7 +462,7 @@ class Batch:
         self.store(self.txn.move, path, done)
 
     def _log_message(self, m, result, name=None):
-        self.log.log(logbook.MESSAGE if result.kind != "failed" else logbook.ERROR,
+        self.log.log(logbook.MESSAGE if result.kind != Fate.FAILED else logbook.ERROR,
                      "%s %s from=<%s> to=<%s>: %s [%s]" % (
                          name or m.name, messages.clean(m.id, 200), m.author,
                          ",".join(m.destinations), result.action, result.rule))
@@ -467,7 +476,7 @@ class Batch:
         self.in_txn += 1
 
 
-def read_inbound(path):
+def read_inbound(path: str) -> bytes:
     """The bytes of an inbound message; refuses anything but a regular file.
 
     A FIFO would block the batch and a link could point anywhere, so both are
@@ -518,7 +527,7 @@ _KINDS = {stat.S_IFDIR: "a folder", stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a so
           stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device"}
 
 
-def run(site, now, dry_run=False, verbose=False):
+def run(site: Site, now: datetime.datetime, dry_run: bool = False, verbose: bool = False) -> int:
     """One batch (tristero.py run); returns the exit status (0, or sysexits.h's 70, 74, 75, 78)."""
     try:
         if dry_run:
@@ -560,7 +569,7 @@ def run(site, now, dry_run=False, verbose=False):
         return EX_IOERR
 
 
-def disk_short(site, config):
+def disk_short(site: Site, config: configmod.Config) -> int | None:
     """The megabytes free on the site's disk when fewer than DiskReserve (0: no reserve),
     else None."""
     reserve = config.globals("DiskReserve")
@@ -665,12 +674,12 @@ class Progress:
     """A progress bar on the terminal, redrawn at most ten times a second; the log
     (logbook) wipes it before a line and draws it again after."""
 
-    def __init__(self, total):
+    def __init__(self, total: int) -> None:
         self.total = total
         self.last = 0.0
         self.done_count = 0
 
-    def show(self, done):
+    def show(self, done: int) -> None:
         self.done_count = done
         t = time.monotonic()
         if t - self.last < 0.1 and done < self.total:
@@ -678,15 +687,15 @@ class Progress:
         self.last = t
         self.redraw()
 
-    def redraw(self):
+    def redraw(self) -> None:
         width = 30
         filled = width * self.done_count // self.total
         sys.stderr.write("\rtristero: [%s%s] %d/%d" % ("#" * filled, "." * (width - filled),
                                                       self.done_count, self.total))
         sys.stderr.flush()
 
-    def clear(self):
+    def clear(self) -> None:
         sys.stderr.write("\r\x1b[K")
 
-    def done(self):
+    def done(self) -> None:
         sys.stderr.write("\n")

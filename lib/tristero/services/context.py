@@ -1,39 +1,53 @@
 """The Context: what the pipeline's steps, the handlers and the commands work with (the
 site, its state, the clock) and the Outcome they collect, which the batch commits."""
 
+from __future__ import annotations
+
 import collections
+import datetime
 import email.utils
 import os
 import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from email.message import EmailMessage
 
 from tristero.core import messages, redact, text
+from tristero.core.kinds import Automatic
+from tristero.core.streams import Pieces
 from tristero.model import cookies, lists, logbook, quotas
+from tristero.model.config import Config
+from tristero.model.site import Site
+from tristero.model.state import State
 from tristero.policy import rights
 
 
+@dataclass
 class Outgoing:
     """One message to send: envelope sender, recipients (may be a lazy iterable), bytes."""
 
-    def __init__(self, sender, recipients, data):
-        self.sender, self.recipients, self.data = sender, recipients, data
+    sender: str
+    recipients: Iterable[str]
+    data: bytes | Pieces
 
 
+@dataclass
 class Outcome:
     """Everything one message causes, collected before anything is written."""
 
-    def __init__(self):
-        self.mails = []
-        self.appends = []      # (path, bytes)
-        self.writes = []       # (path, bytes)
-        self.deletes = []      # paths
-        self.folders = []      # paths of folders to create
-        self.actions = []      # (what was done, the rule or setting that decided it)
+    mails: list[Outgoing] = field(default_factory=list)
+    appends: list[tuple[str, bytes]] = field(default_factory=list)   # (path, bytes)
+    writes: list[tuple[str, bytes]] = field(default_factory=list)    # (path, bytes)
+    deletes: list[str] = field(default_factory=list)                 # paths
+    folders: list[str] = field(default_factory=list)                 # paths of folders to create
+    # (what was done, the rule or setting that decided it)
+    actions: list[tuple[str, str]] = field(default_factory=list)
 
 
 class Inbound:
     """An inbound message and what the pipeline learns about it."""
 
-    def __init__(self, name, raw):
+    def __init__(self, name: str, raw: bytes) -> None:
         self.name = name
         self.raw = raw
         self.msg = None
@@ -43,7 +57,7 @@ class Inbound:
         self.author_recovered = False  # the author was read from the text (rights.unproven)
         self.return_path = None
         self.destinations = []
-        self.automatic = None      # why it is automatic mail, or None
+        self.automatic = None      # why it is automatic mail (an Automatic), or None
         self.own = None            # why it is mail the site itself sent, come back (loops)
         self.redirects = {}        # destination -> (handler, list) chosen by screening
         self.report = None         # whether it looks like a delivery report (bounces.is_report)
@@ -52,13 +66,13 @@ class Inbound:
         self._text = None
         self._subject = None
 
-    def text(self):
+    def text(self) -> str:
         """The message's readable text (decoded once)."""
         if self._text is None:
             self._text = messages.body_text(self.msg, self.notes)
         return self._text
 
-    def subject(self):
+    def subject(self) -> str:
         if self._subject is None:
             self._subject = messages.header(self.msg, "Subject")
         return self._subject
@@ -71,7 +85,8 @@ STRANGER_SUBJECT = 60
 class Context:
     """What the steps and handlers work with: the site, its state, the clock, the outcome."""
 
-    def __init__(self, site, config, state, now, log, ids, dry_run=False):
+    def __init__(self, site: Site, config: Config, state: State, now: datetime.datetime, log: logbook.Logbook,
+                 ids: messages.Ids, dry_run: bool = False) -> None:
         self.site = site
         self.dry_run = dry_run
         self._cookie_key = None
@@ -97,16 +112,16 @@ class Context:
         self.sent_index = None
         self.sent_now = set()
 
-    def text(self, key, reader=None, **fields):
+    def text(self, key: str | text.Text, reader: str | None = None, **fields: object) -> str:
         """The text key (core.text; or a text.Text) in the language of reader (an address;
         None: the site's Language), its fields filled in."""
         return self.texts.get(key, self.language(reader), **fields)
 
-    def language(self, reader=None):
+    def language(self, reader: str | None = None) -> str:
         """The language texts to reader are written in: the site's Language."""
         return self.config.globals("Language")
 
-    def cookie_key(self):
+    def cookie_key(self) -> bytes:
         """The site's cookie secret; a dry run that finds none uses a throw-away one
         rather than write tristero.key."""
         if self._cookie_key is None:
@@ -117,48 +132,50 @@ class Context:
         return self._cookie_key
 
     @property
-    def domain(self):
+    def domain(self) -> str:
         return self.config.globals("Domain")
 
-    def domains(self):
+    def domains(self) -> list[str]:
         return [self.domain] + self.config.globals("Domains")
 
-    def robot_address(self):
+    def robot_address(self) -> str:
         return "%s@%s" % (self.config.globals("ListProcName")[0].lower(), self.domain)
 
-    def robot_from(self):
+    def robot_from(self) -> str:
         return email.utils.formataddr((self.config.globals("ServerName"), self.robot_address()))
 
-    def ours(self, address):
+    def ours(self, address: str) -> bool:
         return address.rpartition("@")[2].lower() in self.domains()
 
     # --- collecting the outcome ---
 
-    def act(self, action, rule):
+    def act(self, action: str, rule: str | Automatic) -> None:
         """Record what was done and which rule or setting decided it."""
+        rule = str(rule)   # a string, or what prints as one (an Automatic reason)
         self.outcome.actions.append((action, rule))
         self.log.log(logbook.ACTION, "  %s (%s)" % (action, rule))
 
-    def send(self, sender, recipients, data):
+    def send(self, sender: str, recipients: Iterable[str], data: bytes | Pieces) -> None:
         self.outcome.mails.append(Outgoing(sender, recipients, data))
 
-    def append(self, path, data):
+    def append(self, path: str, data: bytes) -> None:
         self.outcome.appends.append((path, data))
 
-    def write(self, path, data):
+    def write(self, path: str, data: bytes) -> None:
         # The commit stages writes before deletes: a file written after its
         # removal (KILL, then PUT) must not be removed with the old one.
         if path in self.outcome.deletes:
             self.outcome.deletes.remove(path)
         self.outcome.writes.append((path, data))
 
-    def delete(self, path):
+    def delete(self, path: str) -> None:
         self.outcome.deletes.append(path)
 
-    def mkdir(self, path):
+    def mkdir(self, path: str) -> None:
         self.outcome.folders.append(path)
 
-    def message(self, to, subject, text, in_reply_to=None, kind="auto-replied", headers=()):
+    def message(self, to: str, subject: str, text: str, in_reply_to: str | None = None, kind: str = "auto-replied",
+                headers: Iterable[tuple[str, str]] = ()) -> EmailMessage:
         """A message from the robot (RFC 3834 marked), as an EmailMessage."""
         extra = [("Auto-Submitted", kind), ("X-Loop", self.robot_address())]
         in_reply_to = messages.message_id_text(in_reply_to)
@@ -167,11 +184,11 @@ class Context:
         return messages.new_message(self.robot_from(), to, subject, text, self.now,
                                     self.ids.message_id(self.ids.next()), extra + list(headers))
 
-    def send_message(self, msg, recipients, sender=""):
+    def send_message(self, msg: EmailMessage, recipients: Iterable[str], sender: str = "") -> None:
         """Send an EmailMessage; robot mail goes with the null sender (RFC 3834)."""
         self.send(sender, list(recipients), messages.serialize(msg))
 
-    def stranger(self, who):
+    def stranger(self, who: str) -> bool:
         """True when who is neither a member nor the owner of a list here, nor a PostMaster
         or the SuperUser (an author read from the text is a stranger): a From anyone
         can forge, whom replies must not flood (MaxStrangerReplies)."""
@@ -185,7 +202,8 @@ class Context:
                 return False
         return True
 
-    def reply(self, inbound, text, subject=None, attachments=()):
+    def reply(self, inbound: Inbound, text: str, subject: str | None = None,
+              attachments: Iterable[tuple[str, bytes]] = ()) -> bool:
         """Answer the author of inbound (never automatic mail); attachments: [(name, bytes)].
 
         A stranger (see stranger) gets at most MaxStrangerReplies replies a day,
@@ -213,7 +231,7 @@ class Context:
         self.send_message(msg, [inbound.author])
         return True
 
-    def notify(self, subject, text):
+    def notify(self, subject: str, text: str) -> None:
         """Tell the SuperUser (if there is one)."""
         superuser = self.config.globals("SuperUser")
         if superuser:

@@ -4,6 +4,7 @@ list it names, an address among its words, whether the sender may (rights.may).
 """
 
 from tristero.core import messages
+from tristero.core.kinds import Handler, Status
 from tristero.model import audit, lists
 from tristero.policy import addresses, rights
 
@@ -35,7 +36,7 @@ class Session:
         self.sender = m.author
         self.default_list = default_list
         self.out = []
-        self.counts = {"ok": 0, "held": 0, "refused": 0, "error": 0}
+        self.counts = {status: 0 for status in Status}
         self.password = None       # from a PASSWORD command, for the commands after it
         self.cookie = None         # from a COOKIE command, likewise
         self.command = None        # the command being run
@@ -54,7 +55,9 @@ class Session:
         self.out.append(text)
 
     def result(self, status, text):
-        """A command's result line: OK, HELD (passed to a person), REFUSED or ERROR."""
+        """A command's result line: OK, HELD (passed to a person), REFUSED or ERROR (a
+        Status, or its value)."""
+        status = Status(status)
         self.counts[status] += 1
         self.say("%s: %s" % (status.upper(), text))
 
@@ -119,9 +122,9 @@ def address_problem(s, address, listname=None):
         return s.text("session.not-ascii", address=address)
     if s.ctx.ours(address):
         handler, target = addresses.resolve(s.ctx.config, address.rpartition("@")[0])
-        if handler == "post" and listname and target == listname:
+        if handler == Handler.POST and listname and target == listname:
             return s.text("session.list-in-itself")
-        if handler not in ("post", "unknown"):
+        if handler not in (Handler.POST, Handler.UNKNOWN):
             return s.text("session.robot-address", address=address)
     return None
 
