@@ -5,8 +5,8 @@ saved during it (replay), and can still be undone after that."""
 import datetime
 
 import pytest
-from conftest import NEWS_LIST
 
+from conftest import NEWS_LIST
 from tristero.model import access as accessmod
 from tristero.model import config as configmod
 from tristero.model import journal, lockouts, quotas, state

@@ -1,7 +1,7 @@
 """ANNOUNCE list [recipient] [NEW-LIST]: a list announced, with its readme.txt and the files
 of readme/, to the AnnounceList, another list or an address."""
 
-from tristero.commands.grammar import Trailing, ListName, Words
+from tristero.commands.grammar import ListName, Trailing, Words
 from tristero.commands.registry import Audience, Command, register
 from tristero.core import messages
 from tristero.model import lists, members

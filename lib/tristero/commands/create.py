@@ -2,7 +2,7 @@
 
 import os
 
-from tristero.commands.grammar import Trailing, Rest, Word
+from tristero.commands.grammar import Rest, Trailing, Word
 from tristero.commands.registry import Audience, Command, register
 from tristero.core import messages
 from tristero.model import audit, config, lists

@@ -2,7 +2,7 @@
 
 import os
 
-from tristero.commands.grammar import Trailing, Folder, Words
+from tristero.commands.grammar import Folder, Trailing, Words
 from tristero.commands.registry import Command, register
 from tristero.policy import rights
 from tristero.services import repository

@@ -25,7 +25,8 @@ POLICY = policy.default.clone(linesep="\n", max_line_length=78, refold_source="n
 # Parsing must never raise on hostile input: defects are recorded, not thrown.
 PARSE_POLICY = policy.default.clone(linesep="\n", raise_on_defect=False)
 
-_ADDRESS_RE = re.compile(r"[!#-'*+\-/-9=?A-Z^-~.]+@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+")
+_ADDRESS_RE = re.compile(r"[!#-'*+\-/-9=?A-Z^-~.]+@"
+                         r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+")
 
 
 def parse(raw: bytes, like: EmailMessage | None = None) -> EmailMessage:

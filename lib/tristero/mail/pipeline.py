@@ -81,7 +81,7 @@ def find_destinations(ctx, m):
     # X-Original-To may hold the address before the mail server rewrote it.
     envelope = [(name, found[0][1]) for name in ("X-Original-To", "Delivered-To", "Envelope-To")
                 for found in [messages.addresses(m.msg, name)] if found]
-    for name, address in envelope:
+    for _name, address in envelope:
         if ctx.ours(address):
             m.destinations = [address]
             return None
@@ -189,7 +189,7 @@ def process(ctx, m):
     """Run the steps over m; returns its Disposition (the outcome is in ctx.outcome)."""
     ctx.unproven, ctx.password_failed = None, set()
     try:
-        for name, step in STEPS:
+        for _name, step in STEPS:
             result = step(ctx, m)
             if result is not None:
                 return result

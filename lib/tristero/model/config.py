@@ -2,9 +2,10 @@
 
 The file is INI, handled by configobj, except for the four pattern sections
 ([Kill Subjects], [Kill Authors], [Admin Subjects], [PreScan Strings]: one bare
-entry per line, ``;`` comments, ``#{`` anchors) that configobj cannot read. The text is cut into segments at section headers:
-pattern sections are kept as lines, every other run of sections is a configobj
-of its own, so that a rewrite gives back every line a person wrote, in place.
+entry per line, ``;`` comments, ``#{`` anchors) that configobj cannot read. The
+text is cut into segments at section headers: pattern sections are kept as
+lines, every other run of sections is a configobj of its own, so that a rewrite
+gives back every line a person wrote, in place.
 Defaults come from ``tristero.ini.example`` beside ``tristero.py``.
 """
 
@@ -185,7 +186,8 @@ def as_language(text: str) -> str:
     """Language: a language Tristero has texts in (a folder of lib/tristero/templates)."""
     t = text.strip().lower()
     if t not in texts.builtin():
-        raise ValueError("%r is not a language of Tristero's texts (%s)" % (text.strip(), ", ".join(sorted(texts.builtin()))))
+        raise ValueError("%r is not a language of Tristero's texts (%s)"
+                         % (text.strip(), ", ".join(sorted(texts.builtin()))))
     return t
 
 

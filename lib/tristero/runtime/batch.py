@@ -665,7 +665,8 @@ def _run_locked(site, config, now, log, dry_run, verbose):
         sys.stderr.write("tristero: %s%s\n" % ("(dry run) " if dry_run else "", summary))
     if short is not None:
         sys.stderr.write("tristero: less than DiskReserve (%d MB) is free on the site's disk: %d "
-                         "message(s) left in spool/in/new for a later run\n" % (config.globals("DiskReserve"), short[1]))
+                         "message(s) left in spool/in/new for a later run\n"
+                         % (config.globals("DiskReserve"), short[1]))
         return EX_TEMPFAIL
     return EX_OK
 

@@ -237,7 +237,8 @@ class CommandTransport:
         try:
             p = subprocess.run(argv, input=data, capture_output=True, timeout=self.timeout)
         except subprocess.TimeoutExpired:
-            return Attempt.of(recipients, {}, Reply(451, "%s ran longer than %s seconds" % (name, self.timeout), "x-unix"))
+            late = Reply(451, "%s ran longer than %s seconds" % (name, self.timeout), "x-unix")
+            return Attempt.of(recipients, {}, late)
         except OSError as e:
             raise Unreachable("cannot run SendmailCommand: %s" % (getattr(e, "strerror", None) or e))
         if p.returncode == 0:

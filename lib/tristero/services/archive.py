@@ -121,7 +121,7 @@ def append(ctx, m, listname, mode):
     if mode != "COMPLETE" and not why:
         raw, files = _text_only(ctx, m, listname, day, mode == "FILEONLY",
                                 lambda rel: repository.present(ctx, os.path.join(root, rel)))
-        for rel, data in files:
+        for rel, _ in files:
             why = why or _problem(ctx, root, rel, "file")
     if why:
         ctx.act("not archived: %s" % why, "Archive")
@@ -197,7 +197,7 @@ def _text_only(ctx, m, listname, day, keep_files, taken):
             while stored in used:
                 stored = "%s-%d-%s" % (tag, n + 1, stored[len(tag) + 1:])
             folder = "%s/%s/" % (FILES, day)
-            stored = journal.free_name(stored, lambda c: c in used or taken(folder + c))
+            stored = journal.free_name(stored, lambda c, folder=folder: c in used or taken(folder + c))
             used.add(stored)
             rel = folder + stored
             files.append((rel, data))

@@ -227,7 +227,8 @@ def build(ctx, listname, days, style, form, start, end):
     messages.attach(msg, [(name, d.data) for d, name in files] + extras)
     messages.fix_boundaries(msg)
     head_bytes, body = messages.split_raw(messages.serialize(msg))
-    return head_bytes + headers.list_fields(ctx, listname) + headers.unsubscribe_fields(ctx, listname, None) + b"\n" + body
+    fields = headers.list_fields(ctx, listname) + headers.unsubscribe_fields(ctx, listname, None)
+    return head_bytes + fields + b"\n" + body
 
 
 def _quoted(name):

@@ -288,7 +288,7 @@ def folder_files(ctx, root, sub):
     if os.path.islink(folder):
         return []
     out, left = [], max_reply(ctx)
-    for name, size, _ in listing(folder, ctx):
+    for name, _size, _ in listing(folder, ctx):
         if "/" in name:
             continue
         try:
