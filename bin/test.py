@@ -15,8 +15,8 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import setup  # noqa: E402  (bin/setup.py)
 
-# The suite's coverage of lib/tristero must not fall below this (it was 91 % when set).
-COVERAGE_FLOOR = 90
+# The suite's coverage of lib/tristero must not fall below this (it was 92.3 % when set).
+COVERAGE_FLOOR = 92
 
 python = setup.ensure(test=True, quiet=True)
 os.chdir(setup.REPO)
