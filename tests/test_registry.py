@@ -71,3 +71,27 @@ def test_every_text_a_command_says_is_in_the_catalog_with_the_fields_it_needs():
             elif None not in given and set(text.fields_of(english[key])) - given:   # None: **fields
                 problems.append(where + " lacks %s" % sorted(set(text.fields_of(english[key])) - given))
     assert seen > 50 and problems == []
+
+
+def test_help_of_no_command_names_it_as_it_was_written(site):
+    """As before the registry: HELP frobnicate answers with the word as sent, not upper-cased."""
+    site.drop(mail(body="help frobnicate\n"))
+    site.run()
+    assert "there is no command frobnicate" in reply_text(site, "alice@example.net")
+
+
+def test_a_quoted_subcommand_is_no_command_and_config_words_are_not_read_before_the_right(site):
+    """"CONFIG KILLADD" in quotes is one word: no command, so it cannot pass by CONFIG's
+    right; CONFIG KILLADD from a stranger is refused, audited, and its words not read."""
+    site.drop(mail(body='"config killadd" free money\nconfig killadd free money\n'))
+    site.run()
+    said = reply_text(site, "alice@example.net")
+    assert "> config killadd\nERROR: unknown command" in said
+    assert "> config killadd free money\nREFUSED: only the SuperUser may do this" in said
+    with open(site.path("logs", "security.at"), encoding="utf-8") as f:
+        assert f.read().count(",alice@example.net,,CONFIG KILLADD,refused: only the SuperUser may do this") == 1
+    for folder, _, names in os.walk(site.home):
+        for name in names:
+            if not folder.startswith(site.path("spool")):
+                with open(os.path.join(folder, name), "rb") as f:
+                    assert b"free money" not in f.read(), name

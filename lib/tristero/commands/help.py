@@ -19,7 +19,7 @@ class Help(Command):
     names = ("HELP", "AYUDA")
     usage = "HELP [command]"
     help = "This help, or more on one command."
-    grammar = (Word("about", optional=True), Word("sub", optional=True))
+    grammar = (Word("about", optional=True, upper=False), Word("sub", optional=True))
 
     def run(self, s, args):
         if args.about:
