@@ -292,3 +292,13 @@ def test_a_templates_file_that_is_no_small_regular_text_file_is_not_read(site, k
     site.run()
     assert "No command was found in your message." in reply_to(site).get_content()
     assert "%s: warning:" % path in check(site)
+
+
+def test_a_site_with_too_many_catalog_files_reads_only_the_first(site):
+    for n in range(text.MAX_FILES + 1):
+        write_template(site, "%04d.txt" % n, "# nothing\n")
+    write_template(site, "zz.txt", "[robot.no-command]\nNot read.\n")
+    site.drop(mail(body="", subject="Re: hi"))
+    site.run()
+    assert "No command was found in your message." in reply_to(site).get_content()
+    assert "more than %d catalog files" % text.MAX_FILES in check(site)

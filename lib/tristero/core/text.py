@@ -38,7 +38,8 @@ LANGUAGE = re.compile(r"^[a-z]{2}$")
 # of at most MAX_WIDTH, and no field inside a specification ({name:{other}}), whose
 # value, written by a sender, would be read as a specification.
 MAX_WIDTH = 300
-MAX_FILE = 1 << 20          # bytes of one catalog file of a site
+MAX_FILE = 256 << 10        # bytes of one catalog file of a site
+MAX_FILES = 100             # catalog files of a site read, in all its languages
 _NUMBER = re.compile(r"\d+")
 
 
@@ -185,8 +186,14 @@ def load_folder(folder, problems=None):
     noted there instead and left out, and so is a key another file of its
     language has already."""
     catalogs = {}
-    for lang, path in _catalog_files(folder):
+    for n, (lang, path) in enumerate(_catalog_files(folder)):
         catalog = catalogs.setdefault(lang, {})
+        if n == MAX_FILES and folder != BUILTIN:
+            why = "%s: more than %d catalog files: this one and those after it are not read" % (path, MAX_FILES)
+            if problems is None:
+                raise TemplateError(why)
+            problems.append(why)
+            break
         try:
             entries = _read_catalog(path)
         except TemplateError as e:
@@ -303,7 +310,11 @@ class Texts:
                                  % ", ".join(sorted(builtin()))))
         english = builtin().get(DEFAULT, {})
         seen = {}
-        for lang, path in _catalog_files(self.site_folder):
+        for n, (lang, path) in enumerate(_catalog_files(self.site_folder)):
+            if n == MAX_FILES:
+                problems.append((path, None, "more than %d catalog files: this one and those after it are "
+                                             "not read" % MAX_FILES))
+                break
             if lang not in builtin():
                 continue
             try:
