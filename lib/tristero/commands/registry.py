@@ -147,6 +147,16 @@ def _subcommand(s, cmd, command):
     return cmd, sub
 
 
+def refused_unproven(s, command):
+    """True, the refusal said and audited, when command changes or shows memberships and
+    the sender is an author read from the text of the message (rights.unproven)."""
+    if not (command.membership and rights.unproven(s.ctx, s.sender)):
+        return False
+    s.result("refused", rights.refusal(s.ctx, s.sender, rights.UNPROVEN_AUTHOR))
+    audit.security(s.ctx, s.sender, None, command.name, "refused: author read from the text")
+    return True
+
+
 def run(s, cmd):
     """Run one command line: find the command, parse its arguments, check its right, run it."""
     s.command = cmd
@@ -160,9 +170,7 @@ def run(s, cmd):
         if command is None:
             return
     cmd.usage = command.usage
-    if command.membership and rights.unproven(s.ctx, s.sender):
-        s.result("refused", rights.refusal(s.ctx, s.sender, rights.UNPROVEN_AUTHOR))
-        audit.security(s.ctx, s.sender, None, command.name, "refused: author read from the text")
+    if refused_unproven(s, command):
         return
     try:
         args = grammar.parse(s, cmd, command.grammar)
