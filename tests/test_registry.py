@@ -95,3 +95,17 @@ def test_a_quoted_subcommand_is_no_command_and_config_words_are_not_read_before_
             if not folder.startswith(site.path("spool")):
                 with open(os.path.join(folder, name), "rb") as f:
                     assert b"free money" not in f.read(), name
+
+
+def test_help_lists_the_commands_in_the_order_of_the_table_before_the_registry(site):
+    """HELP's list kept the old command table's order within each audience (not by name)."""
+    site.drop(mail(frm="boss@example.org", body="help\n"))
+    site.run()
+    listing = reply_text(site, "boss@example.org").split("> help\n", 1)[1]
+    shown = [line.split()[0] for line in listing.splitlines() if line.startswith("  ") and line[2] != " "]
+    assert shown == ["HELP", "LISTS", "INFO", "SUBSCRIBE", "UNSUBSCRIBE", "MEMBERS", "WHICH", "SET", "REWIND",
+                     "CATCHUP", "INDEX", "GET", "FETCH", "SEARCH", "CD", "PUT", "START", "RIGHTS", "PASSWORD",
+                     "SETPASS", "COOKIE",
+                     "KILL", "ANNOUNCE", "ADD", "REMOVE", "CHANGE", "GRANT", "REVOKE", "AUDIT",
+                     "CREATE", "DESTROY", "BAKE",
+                     "CONFIG"]

@@ -17,6 +17,7 @@ from tristero.core import messages
 @register
 class Help(Command):
     names = ("HELP", "AYUDA")
+    order = 10
     usage = "HELP [command]"
     help = "This help, or more on one command."
     grammar = (Word("about", optional=True, upper=False), Word("sub", optional=True))

@@ -8,6 +8,7 @@ from tristero.model import lists
 @register
 class Lists(Command):
     names = ("LISTS",)
+    order = 20
     usage = "LISTS [address]"
     help = "The lists here (or those an address is in)."
     grammar = (Word("address", optional=True, upper=False),)

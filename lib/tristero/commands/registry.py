@@ -58,7 +58,8 @@ class Command:
     membership = False
     grammar = ()                # grammar elements, parsed into run()'s args
     texts = {}                  # its own English texts: {key: template}
-    order = 0                   # a subcommand's place among its parent's (then by name)
+    order = 0                   # its place in HELP's list of its audience, a subcommand's among its
+                                # parent's (then by name)
 
     @property
     def name(self):
@@ -112,10 +113,11 @@ def known(verb):
 
 
 def in_order():
-    """The commands, for HELP: by audience, then by name (subcommands are their parent's)."""
+    """The commands, for HELP: by audience, then by order, then by name (subcommands are
+    their parent's)."""
     order = list(Audience)
     return sorted((c for c in COMMANDS.values() if c.parent is None),
-                  key=lambda c: (order.index(c.audience), c.name))
+                  key=lambda c: (order.index(c.audience), c.order, c.name))
 
 
 def subcommands(parent):

@@ -12,6 +12,7 @@ from tristero.services import membership, session
 @register
 class Setpass(Command):
     names = ("SETPASS",)
+    order = 250
     usage = "SETPASS password [FOR user]"
     help = "Change your password (after PASSWORD old); PostMasters set others' (wildcards allowed)."
     grammar = (Word("new", upper=False), Keyword("FOR"), Word("user", optional=True, upper=False), End())
