@@ -179,12 +179,14 @@ def run(s, cmd):
     except grammar.Unusable as e:
         if e.why is not None:
             s.result(e.status, e.why)
-        return
-    if command.right is not None and not sessions.allowed(s, command.right, getattr(args, "list", None),
-                                                          command.name):
-        return
-    command.run(s, args)
+        args = None
+    if args is not None:
+        if command.right is not None and not sessions.allowed(s, command.right, getattr(args, "list", None),
+                                                              command.name):
+            return
+        command.run(s, args)
     if command.parent is not None:
+        # A subcommand its parent's right let through is logged, whatever its words.
         s.ctx.act("%s by %s" % (command.name, s.sender), command.parent)
 
 
