@@ -24,6 +24,7 @@ Context) makes a Text: the key and its fields, put in words where it is shown
 English, for the log.
 """
 
+import errno
 import os
 import re
 import stat
@@ -161,6 +162,8 @@ def _read_catalog(path):
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise TemplateError("%s: a symbolic link (not followed)" % path) from None
         raise TemplateError("%s: cannot be read: %s" % (path, e.strerror or e)) from None
     try:
         with os.fdopen(fd, "rb") as f:
