@@ -109,3 +109,14 @@ def test_help_lists_the_commands_in_the_order_of_the_table_before_the_registry(s
                      "KILL", "ANNOUNCE", "ADD", "REMOVE", "CHANGE", "GRANT", "REVOKE", "AUDIT",
                      "CREATE", "DESTROY", "BAKE",
                      "CONFIG"]
+
+
+def test_a_postmaster_setting_the_superusers_password_is_refused_and_the_superuser_told_by_text(site):
+    with open(site.path("access.ini"), "w") as f:
+        f.write('"pm@example.org",PostMaster,"","","",""\n')
+    site.drop(mail(frm="pm@example.org", body="setpass secret123 for boss@example.org\n"))
+    site.run()
+    assert "REFUSED: only the SuperUser sets the password of a PostMaster" in reply_text(site, "pm@example.org")
+    notice = reply_text(site, "boss@example.org")
+    assert "  " + text.english("setpass.above-rank-notice", user="boss@example.org") in notice
+    assert "  SETPASS FOR boss@example.org: above own rank" in notice
