@@ -7,7 +7,8 @@ the list its arguments name), its argument grammar (see grammar) and its own
 English texts. HELP and HELP command are made from these, so they cannot drift.
 
 To add a command: write lib/tristero/commands/NAME.py with a subclass of Command
-decorated with @register. The package imports every module in it.
+decorated with @register. The package imports every module in it. Its order
+places it in HELP's list (the commands of the old table are 10, 20 ... 330).
 
 A subcommand (CONFIG SECURITY) is a command like the others whose name is its
 parent's name, a space and its own word: "CONFIG KILLADD x" runs the command
@@ -58,8 +59,8 @@ class Command:
     membership = False
     grammar = ()                # grammar elements, parsed into run()'s args
     texts = {}                  # its own English texts: {key: template}
-    order = 0                   # its place in HELP's list of its audience, a subcommand's among its
-                                # parent's (then by name)
+    order = 1000                # its place in HELP's list of its audience, a subcommand's among its
+                                # parent's (then by name; unset: after those that set it)
 
     @property
     def name(self):
