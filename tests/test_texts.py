@@ -303,3 +303,14 @@ def test_a_site_with_too_many_catalog_files_reads_only_the_first(site):
     site.run()
     assert "No command was found in your message." in reply_to(site).get_content()
     assert "more than %d catalog files" % text.MAX_FILES in check(site)
+
+
+def test_a_site_text_that_repeats_a_field_without_end_is_not_used(site):
+    """{address} ten thousand times would make a long value ten thousand times longer."""
+    path = write_template(site, "routing.txt", "[routing.unknown-address.subject]\n%s\n" % ("{address}" * 10000))
+    site.drop(mail(to="nobody@example.org"))
+    site.run()
+    assert reply_to(site)["Subject"] == text.english("routing.unknown-address.subject", address="nobody@example.org")
+    assert "%s:1: warning: [routing.unknown-address.subject] does not read: {address} used 10000 times: at most %d" \
+           % (path, text.MAX_USES) in check(site)
+    assert text.fill("{a}" * text.MAX_USES, {"a": "x"}) == "x" * text.MAX_USES

@@ -39,6 +39,8 @@ LANGUAGE = re.compile(r"^[a-z]{2}$")
 # of at most MAX_WIDTH, and no field inside a specification ({name:{other}}), whose
 # value, written by a sender, would be read as a specification.
 MAX_WIDTH = 300
+MAX_USES = 4                # times one field may be used in a text (so a long value is not
+                            # repeated thousands of times: {lines}{lines}...)
 MAX_FILE = 256 << 10        # bytes of one catalog file of a site
 MAX_FILES = 100             # catalog files of a site read, in all its languages
 _NUMBER = re.compile(r"\d+")
@@ -62,6 +64,14 @@ class Text:
         return "Text(%r, %r)" % (self.key, self.fields)
 
 
+def uses_problem(names):
+    """Why a text whose fields are names (one per use) may not be used, or None."""
+    for name in set(names):
+        if names.count(name) > MAX_USES:
+            return "{%s} used %d times: at most %d" % (name, names.count(name), MAX_USES)
+    return None
+
+
 def spec_problem(spec):
     """Why a format specification may not be used in a text (see MAX_WIDTH), or None."""
     if "{" in spec or "}" in spec:
@@ -76,8 +86,13 @@ class _Formatter(string.Formatter):
     attributes, and its format specifications are bounded (spec_problem)."""
 
     def parse(self, format_string):
+        uses = {}
         for literal, name, spec, conversion in super().parse(format_string):
             why = spec_problem(spec) if spec else None
+            if name is not None:
+                uses[name] = uses.get(name, 0) + 1
+                if uses[name] > MAX_USES:
+                    why = uses_problem([name] * uses[name])
             if why:
                 raise TemplateError(why)
             yield literal, name, spec, conversion
@@ -359,7 +374,9 @@ def _where(message, path):
 def _unreadable(template):
     """Why template is no format string (a lone brace), or None."""
     try:
-        fields_of(template, strict=True)
+        why = uses_problem(fields_of(template, strict=True))
+        if why:
+            return why
         for _, _, spec, _ in string.Formatter().parse(template):
             why = spec_problem(spec) if spec else None
             if why:
