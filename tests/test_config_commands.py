@@ -77,3 +77,13 @@ def test_a_subcommand_named_in_quotes_as_one_word_is_no_command(site):
     assert "ERROR: unknown command" in text
     with open(site.path("tristero.ini")) as f:
         assert "free money" not in f.read()
+
+
+def test_a_config_subcommand_with_words_that_do_not_fit_is_still_logged_as_done_by_the_superuser(site):
+    """As before the registry: CONFIG word by the SuperUser is logged once its right is
+    checked, whether or not its words fit."""
+    site.drop(mail(frm="boss@example.org", body="config sendfile\nconfig internetpolicysub 5\n"))
+    site.run()
+    log = site.log()
+    assert "CONFIG SENDFILE by boss@example.org" in log
+    assert "CONFIG INTERNETPOLICYSUB by boss@example.org" in log

@@ -458,3 +458,14 @@ def test_open_review_restores_the_manuals_open_list_profile(isite):
     text = replies(isite, "anyone@example.net")
     assert "OK: 2 member(s) of news" in text
     assert "REFUSED: staff is a Closed list: members only" in text
+
+
+def test_lists_with_an_address_is_which_and_refused_to_an_author_read_from_the_text(isite):
+    """LISTS address runs WHICH address: it is refused where WHICH is (before the
+    registry it went round the check, LISTS not being a membership command)."""
+    isite.drop(gateway("carol@example.com", "lists carol@example.com\n"))
+    isite.run()
+    text = replies(isite, "carol@example.com")
+    assert "REFUSED: your address was read from a From: line in the text" in text
+    assert "is in 1 list(s)" not in text and "OK" not in text.replace("0 ok", "")
+    assert 'carol@example.com,,WHICH,refused: author read from the text' in security(isite)

@@ -71,3 +71,52 @@ def test_every_text_a_command_says_is_in_the_catalog_with_the_fields_it_needs():
             elif None not in given and set(text.fields_of(english[key])) - given:   # None: **fields
                 problems.append(where + " lacks %s" % sorted(set(text.fields_of(english[key])) - given))
     assert seen > 50 and problems == []
+
+
+def test_help_of_no_command_names_it_as_it_was_written(site):
+    """As before the registry: HELP frobnicate answers with the word as sent, not upper-cased."""
+    site.drop(mail(body="help frobnicate\n"))
+    site.run()
+    assert "there is no command frobnicate" in reply_text(site, "alice@example.net")
+
+
+def test_a_quoted_subcommand_is_no_command_and_config_words_are_not_read_before_the_right(site):
+    """"CONFIG KILLADD" in quotes is one word: no command, so it cannot pass by CONFIG's
+    right; CONFIG KILLADD from a stranger is refused, audited, and its words not read."""
+    site.drop(mail(body='"config killadd" free money\nconfig killadd free money\n'))
+    site.run()
+    said = reply_text(site, "alice@example.net")
+    assert "> config killadd\nERROR: unknown command" in said
+    assert "> config killadd free money\nREFUSED: only the SuperUser may do this" in said
+    with open(site.path("logs", "security.at"), encoding="utf-8") as f:
+        assert f.read().count(",alice@example.net,,CONFIG KILLADD,refused: only the SuperUser may do this") == 1
+    for folder, _, names in os.walk(site.home):
+        for name in names:
+            if not folder.startswith(site.path("spool")):
+                with open(os.path.join(folder, name), "rb") as f:
+                    assert b"free money" not in f.read(), name
+
+
+def test_help_lists_the_commands_in_the_order_of_the_table_before_the_registry(site):
+    """HELP's list kept the old command table's order within each audience (not by name)."""
+    site.drop(mail(frm="boss@example.org", body="help\n"))
+    site.run()
+    listing = reply_text(site, "boss@example.org").split("> help\n", 1)[1]
+    shown = [line.split()[0] for line in listing.splitlines() if line.startswith("  ") and line[2] != " "]
+    assert shown == ["HELP", "LISTS", "INFO", "SUBSCRIBE", "UNSUBSCRIBE", "MEMBERS", "WHICH", "SET", "REWIND",
+                     "CATCHUP", "INDEX", "GET", "FETCH", "SEARCH", "CD", "PUT", "START", "RIGHTS", "PASSWORD",
+                     "SETPASS", "COOKIE",
+                     "KILL", "ANNOUNCE", "ADD", "REMOVE", "CHANGE", "GRANT", "REVOKE", "AUDIT",
+                     "CREATE", "DESTROY", "BAKE",
+                     "CONFIG"]
+
+
+def test_a_postmaster_setting_the_superusers_password_is_refused_and_the_superuser_told_by_text(site):
+    with open(site.path("access.ini"), "w") as f:
+        f.write('"pm@example.org",PostMaster,"","","",""\n')
+    site.drop(mail(frm="pm@example.org", body="setpass secret123 for boss@example.org\n"))
+    site.run()
+    assert "REFUSED: only the SuperUser sets the password of a PostMaster" in reply_text(site, "pm@example.org")
+    notice = reply_text(site, "boss@example.org")
+    assert "  " + text.english("setpass.above-rank-notice", user="boss@example.org") in notice
+    assert "  SETPASS FOR boss@example.org: above own rank" in notice

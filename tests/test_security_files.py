@@ -325,3 +325,21 @@ def test_config_sendfile_of_the_configuration_needs_a_superuser_password(site):
     assert site.messages_to("thief@evil.example") == []
     answer = [m for m in site.messages_to("boss@example.org") if m["Subject"].startswith("Re:")][0]
     assert "CONFIG SENDFILE is only for a SuperUser with a password" in answer.get_content()
+
+
+def test_a_unit_inside_a_housekeeping_step_leaves_the_steps_own_mail_in_place(site, monkeypatch):
+    """A notice (a unit of its own) sent in the middle of a step must not take away the
+    mail the step had made before it."""
+    digest_site(site)
+
+    def step(b):
+        b.ctx.notify("Tristero: first", "made by the step\n")
+        b.notify("inner", "Tristero: second", "a unit of its own\n")
+        b.ctx.notify("Tristero: third", "made by the step after the inner unit\n")
+        return ()
+
+    monkeypatch.setattr(housekeeping, "STEPS", (("two notices", step),))
+    assert run_in_process(site) == 0
+    told = site.messages_to("boss@example.org")
+    assert sorted(m["Subject"] for m in told) == ["Tristero: first", "Tristero: second", "Tristero: third"]
+    assert len({m["Message-ID"] for m in told}) == 3

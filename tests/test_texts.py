@@ -225,3 +225,92 @@ def test_the_built_in_catalogs_read_and_their_templates_fill():
             assert KEY.match(key), key
             fields = {name: 1 for name in text.fields_of(template)}
             text.fill(template, fields)      # no lone brace, no field that is not a plain name
+
+
+# --- a site's templates cannot crash a run or blow up its memory --------------------------
+
+def test_a_subject_is_never_read_as_a_format_specification(site):
+    """{subject:{subject}} would make the sender's subject a format specification: a
+    subject of >999999999 a string of a gigabyte. The site's entry is not used."""
+    site.write_ini(NEWS_INI.replace("Type = Open", "Type = Closed"))
+    os.makedirs(site.path("lists"))
+    with open(site.path("lists", "00000001.ini"), "w") as f:
+        f.write("[Members]\n")
+    path = write_template(site, "posting.txt", "[posting.refused-subject]\nNot posted: {subject:{subject}}\n")
+    site.drop(mail(to="news@example.org", subject=">999999"))
+    site.run()
+    assert reply_to(site)["Subject"] == "Not posted: >999999"
+    assert "%s:1: warning: [posting.refused-subject] does not read: '{subject}': a field inside a format " \
+           "specification" % path in check(site)
+
+
+@pytest.mark.parametrize("spec", [">999999999", ".999999999", "0999999999", "x^301"])
+def test_a_site_text_with_a_huge_width_is_not_used_and_check_reports_it(site, spec):
+    path = write_template(site, "routing.txt", "[routing.unknown-address.subject]\nNo such address: {address:%s}\n"
+                          % spec)
+    site.drop(mail(to="nobody@example.org"))
+    site.run()
+    assert reply_to(site)["Subject"] == text.english("routing.unknown-address.subject", address="nobody@example.org")
+    assert "%s:1: warning: [routing.unknown-address.subject] does not read: %r: a width or precision above %d" \
+           % (path, spec, text.MAX_WIDTH) in check(site)
+
+
+@pytest.mark.parametrize("template, fields", [("{a:>301}", {"a": "x"}), ("{a:.301}", {"a": "x"}),
+                                              ("{a:c}", {"a": 10 ** 9}), ("{a:{b}}", {"a": "x", "b": ">9"})])
+def test_fill_bounds_what_a_text_can_make(template, fields):
+    with pytest.raises(text.TemplateError):
+        text.fill(template, fields)
+    assert text.fill("{a:>300}", {"a": "x"}) == " " * 299 + "x"
+
+
+def test_a_site_text_that_fails_on_a_value_falls_back_to_the_built_in_text(tmp_path):
+    os.makedirs(tmp_path / "en")
+    (tmp_path / "en" / "x.txt").write_text("[posting.too-big]\n{size:c} is too big\n")
+    texts = text.Texts(str(tmp_path))
+    assert texts.get("posting.too-big", size=10 ** 9, limit=5) == text.english("posting.too-big", size=10 ** 9,
+                                                                                limit=5)
+    assert texts.problems and texts.problems[0][0] == "posting.too-big"
+
+
+@pytest.mark.parametrize("kind", ["fifo", "link", "huge", "latin-1"])
+def test_a_templates_file_that_is_no_small_regular_text_file_is_not_read(site, kind):
+    """A pipe would block the run for ever, /dev/zero or a huge file fill its memory."""
+    folder = site.path("templates", "en")
+    os.makedirs(folder)
+    path = os.path.join(folder, "x.txt")
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "link":
+        os.symlink("/dev/zero", path)
+    elif kind == "huge":
+        with open(path, "w") as f:
+            f.write("[robot.no-command]\n" + "x" * (text.MAX_FILE + 1) + "\n")
+    else:
+        with open(path, "wb") as f:
+            f.write("[robot.no-command]\nNada \xe9\n".encode("latin-1"))
+    site.drop(mail(body="", subject="Re: hi"))
+    site.run()
+    assert "No command was found in your message." in reply_to(site).get_content()
+    assert "%s: warning: %s" % (path, {"fifo": "not a regular file", "link": "a symbolic link", "huge": "more than",
+                                       "latin-1": "not UTF-8"}[kind]) in check(site)
+
+
+def test_a_site_with_too_many_catalog_files_reads_only_the_first(site):
+    for n in range(text.MAX_FILES + 1):
+        write_template(site, "%04d.txt" % n, "# nothing\n")
+    write_template(site, "zz.txt", "[robot.no-command]\nNot read.\n")
+    site.drop(mail(body="", subject="Re: hi"))
+    site.run()
+    assert "No command was found in your message." in reply_to(site).get_content()
+    assert "more than %d catalog files" % text.MAX_FILES in check(site)
+
+
+def test_a_site_text_that_repeats_a_field_without_end_is_not_used(site):
+    """{address} ten thousand times would make a long value ten thousand times longer."""
+    path = write_template(site, "routing.txt", "[routing.unknown-address.subject]\n%s\n" % ("{address}" * 10000))
+    site.drop(mail(to="nobody@example.org"))
+    site.run()
+    assert reply_to(site)["Subject"] == text.english("routing.unknown-address.subject", address="nobody@example.org")
+    assert "%s:1: warning: [routing.unknown-address.subject] does not read: {address} used 10000 times: at most %d" \
+           % (path, text.MAX_USES) in check(site)
+    assert text.fill("{a}" * text.MAX_USES, {"a": "x"}) == "x" * text.MAX_USES

@@ -10,6 +10,7 @@ from tristero.services import membership
 @register
 class Add(Command):
     names = ("ADD",)
+    order = 200
     usage = "ADD list address [name] [HIDE]"
     help = "Add a member (HIDE: tell them nothing)."
     audience = Audience.OWNER

@@ -12,6 +12,7 @@ from tristero.services import membership, repository, session
 @register
 class Announce(Command):
     names = ("ANNOUNCE",)
+    order = 180
     usage = "ANNOUNCE list [recipient] [NEW-LIST]"
     help = ("Announce a list, with its readme, to the AnnounceList or a list or address "
             "(NEW-LIST: in the NEW-LIST format).")

@@ -11,6 +11,7 @@ from tristero.services import session
 @register
 class Audit(Command):
     names = ("AUDIT",)
+    order = 290
     usage = "AUDIT list | AUDIT SECURITY [WEEK|MONTH|date]"
     help = "The list's membership trail; the SuperUser: the security trail."
     audience = Audience.OWNER

@@ -11,6 +11,7 @@ from tristero.services import session
 @register
 class Bake(Command):
     names = ("BAKE",)
+    order = 320
     usage = "BAKE [function] FOR list TO user [USE BY n DAYS]"
     help = "Make a cookie in advance (default: SUB, 7 days; * for any)."
     audience = Audience.POSTMASTER

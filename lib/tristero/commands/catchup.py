@@ -10,6 +10,7 @@ from tristero.services import membership
 @register
 class Catchup(Command):
     names = ("CATCHUP",)
+    order = 100
     usage = "CATCHUP list"
     help = "Skip the digests of a list not yet sent: the next starts with today's posts."
     membership = True

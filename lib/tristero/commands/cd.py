@@ -9,6 +9,7 @@ from tristero.services import session
 @register
 class Cd(Command):
     names = ("CD", "CHDIR")
+    order = 150
     usage = "CD [list]"
     help = "The list the file commands after it in the message use (CD alone: the default archive)."
     grammar = (Word("list", optional=True, upper=False),)

@@ -11,6 +11,7 @@ from tristero.services import session
 @register
 class Change(Command):
     names = ("CHANGE",)
+    order = 220
     usage = "CHANGE old new [list|*]"
     help = "Change a member's address, keeping options."
     audience = Audience.OWNER

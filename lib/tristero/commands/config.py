@@ -9,6 +9,7 @@ from tristero.commands.registry import Audience, Command, group_usage, register
 @register
 class Config(Command):
     names = ("CONFIG",)
+    order = 330
     help = ("Report the security settings; set the confirmation policy; add to and list the kill "
             "subjects; send a file of the site (attached, or as a message of its own); store the "
             "attached files under archive/.")

@@ -7,6 +7,7 @@ from tristero.commands.registry import Command, register
 @register
 class Cookie(Command):
     names = ("COOKIE",)
+    order = 260
     usage = "COOKIE code"
     help = "Give a cookie for the commands after it."
     grammar = (Word("code", upper=False),)

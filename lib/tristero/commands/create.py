@@ -17,6 +17,7 @@ DEFAULT_FOLDERS = ("readme", "welcome", "farewell")
 @register
 class Create(Command):
     names = ("CREATE",)
+    order = 300
     usage = "CREATE list description [HIDE]"
     help = "Create a list, with you as owner and first member."
     audience = Audience.POSTMASTER

@@ -9,6 +9,7 @@ from tristero.services import membership, session
 @register
 class Destroy(Command):
     names = ("DESTROY",)
+    order = 310
     usage = "DESTROY list"
     help = "Close a list; its members are told."
     audience = Audience.POSTMASTER

@@ -9,6 +9,7 @@ from tristero.services import repository
 @register
 class Fetch(Command):
     names = ("FETCH", "SEND", "SENDFILE", "FTP")
+    order = 130
     usage = "FETCH [list] file ..."
     help = "Files of a list, each as a message of its own."
     right = "download"

@@ -8,6 +8,7 @@ from tristero.services import repository
 @register
 class Get(Command):
     names = ("GET", "ATTACH")
+    order = 120
     usage = "GET [list] file ..."
     help = "Files of a list, attached to the reply (a day's posts: GET list YYYYMMDD)."
     right = "download"

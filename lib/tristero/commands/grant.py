@@ -11,6 +11,7 @@ from tristero.services import membership, session
 @register
 class Grant(Command):
     names = ("GRANT",)
+    order = 270
     usage = "GRANT right [TO] user [FOR list]"
     help = "Give a privilege or flags (e.g. Member, W, CDGI-MO-R-UW) on a list (default: every list)."
     audience = Audience.OWNER

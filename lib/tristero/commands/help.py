@@ -17,9 +17,10 @@ from tristero.core import messages
 @register
 class Help(Command):
     names = ("HELP", "AYUDA")
+    order = 10
     usage = "HELP [command]"
     help = "This help, or more on one command."
-    grammar = (Word("about", optional=True), Word("sub", optional=True))
+    grammar = (Word("about", optional=True, upper=False), Word("sub", optional=True))
 
     def run(self, s, args):
         if args.about:

@@ -9,6 +9,7 @@ from tristero.services import repository, session
 @register
 class Info(Command):
     names = ("INFO",)
+    order = 30
     usage = "INFO list"
     help = "About a list, with its readme."
     grammar = (ListName(),)

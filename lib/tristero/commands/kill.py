@@ -11,6 +11,7 @@ from tristero.services import repository
 @register
 class Kill(Command):
     names = ("KILL",)
+    order = 170
     usage = "KILL list file ..."
     help = "Remove files from a list's folder."
     audience = Audience.OWNER

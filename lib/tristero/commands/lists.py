@@ -1,13 +1,14 @@
 """LISTS [address]: the lists here (with an address: WHICH address)."""
 
 from tristero.commands.grammar import Word
-from tristero.commands.registry import Command, lookup, register
+from tristero.commands.registry import Command, lookup, refused_unproven, register
 from tristero.model import lists
 
 
 @register
 class Lists(Command):
     names = ("LISTS",)
+    order = 20
     usage = "LISTS [address]"
     help = "The lists here (or those an address is in)."
     grammar = (Word("address", optional=True, upper=False),)
@@ -18,7 +19,10 @@ class Lists(Command):
 
     def run(self, s, args):
         if args.address is not None:
-            lookup("WHICH").run(s, args)
+            # LISTS address is WHICH address, refused where WHICH is.
+            which = lookup("WHICH")
+            if not refused_unproven(s, which):
+                which.run(s, args)
             return
         cfg = s.ctx.config
         shown = [n for n in cfg.list_names() if not lists.hidden(cfg, n)]

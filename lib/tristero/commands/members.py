@@ -11,6 +11,7 @@ MAX_SHOWN = 5000     # members listed in one MEMBERS answer
 @register
 class Members(Command):
     names = ("MEMBERS", "RECIPIENTS", "REVIEW", "WHO")
+    order = 60
     usage = "MEMBERS list"
     help = "The members of a list."
     right = "review"

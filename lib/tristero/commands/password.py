@@ -9,6 +9,7 @@ from tristero.policy import rights
 @register
 class Password(Command):
     names = ("PASSWORD",)
+    order = 240
     usage = "PASSWORD password"
     help = "Give your password for the commands after it."
     grammar = (Word("password", upper=False),)

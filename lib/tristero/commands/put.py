@@ -11,6 +11,7 @@ from tristero.services import repository
 @register
 class Put(Command):
     names = ("PUT",)
+    order = 160
     usage = "PUT [list] [folder] [FORCE]"
     help = "Store the files attached to this message in a list's folder (FORCE replaces)."
     right = "upload"

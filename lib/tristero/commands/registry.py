@@ -7,7 +7,8 @@ the list its arguments name), its argument grammar (see grammar) and its own
 English texts. HELP and HELP command are made from these, so they cannot drift.
 
 To add a command: write lib/tristero/commands/NAME.py with a subclass of Command
-decorated with @register. The package imports every module in it.
+decorated with @register. The package imports every module in it. Its order
+places it in HELP's list (the commands of the old table are 10, 20 ... 330).
 
 A subcommand (CONFIG SECURITY) is a command like the others whose name is its
 parent's name, a space and its own word: "CONFIG KILLADD x" runs the command
@@ -58,7 +59,8 @@ class Command:
     membership = False
     grammar = ()                # grammar elements, parsed into run()'s args
     texts = {}                  # its own English texts: {key: template}
-    order = 0                   # a subcommand's place among its parent's (then by name)
+    order = 1000                # its place in HELP's list of its audience, a subcommand's among its
+                                # parent's (then by name; unset: after those that set it)
 
     @property
     def name(self):
@@ -112,10 +114,11 @@ def known(verb):
 
 
 def in_order():
-    """The commands, for HELP: by audience, then by name (subcommands are their parent's)."""
+    """The commands, for HELP: by audience, then by order, then by name (subcommands are
+    their parent's)."""
     order = list(Audience)
     return sorted((c for c in COMMANDS.values() if c.parent is None),
-                  key=lambda c: (order.index(c.audience), c.name))
+                  key=lambda c: (order.index(c.audience), c.order, c.name))
 
 
 def subcommands(parent):
@@ -147,6 +150,16 @@ def _subcommand(s, cmd, command):
     return cmd, sub
 
 
+def refused_unproven(s, command):
+    """True, the refusal said and audited, when command changes or shows memberships and
+    the sender is an author read from the text of the message (rights.unproven)."""
+    if not (command.membership and rights.unproven(s.ctx, s.sender)):
+        return False
+    s.result("refused", rights.refusal(s.ctx, s.sender, rights.UNPROVEN_AUTHOR))
+    audit.security(s.ctx, s.sender, None, command.name, "refused: author read from the text")
+    return True
+
+
 def run(s, cmd):
     """Run one command line: find the command, parse its arguments, check its right, run it."""
     s.command = cmd
@@ -160,21 +173,21 @@ def run(s, cmd):
         if command is None:
             return
     cmd.usage = command.usage
-    if command.membership and rights.unproven(s.ctx, s.sender):
-        s.result("refused", rights.refusal(s.ctx, s.sender, rights.UNPROVEN_AUTHOR))
-        audit.security(s.ctx, s.sender, None, command.name, "refused: author read from the text")
+    if refused_unproven(s, command):
         return
     try:
         args = grammar.parse(s, cmd, command.grammar)
     except grammar.Unusable as e:
         if e.why is not None:
             s.result(e.status, e.why)
-        return
-    if command.right is not None and not sessions.allowed(s, command.right, getattr(args, "list", None),
-                                                          command.name):
-        return
-    command.run(s, args)
+        args = None
+    if args is not None:
+        if command.right is not None and not sessions.allowed(s, command.right, getattr(args, "list", None),
+                                                              command.name):
+            return
+        command.run(s, args)
     if command.parent is not None:
+        # A subcommand its parent's right let through is logged, whatever its words.
         s.ctx.act("%s by %s" % (command.name, s.sender), command.parent)
 
 

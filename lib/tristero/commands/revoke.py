@@ -8,6 +8,7 @@ from tristero.commands.registry import register
 @register
 class Revoke(Grant):
     names = ("REVOKE",)
+    order = 280
     usage = "REVOKE right [FROM] user [FOR list]"
     help = "Take rights away, whatever else gives them."
     give = False

@@ -12,6 +12,7 @@ _ONE = datetime.timedelta(days=1)
 @register
 class Rewind(Command):
     names = ("REWIND",)
+    order = 90
     usage = "REWIND list [days]"
     help = "Your next digest of a list starts days (default 1) earlier."
     membership = True

@@ -11,6 +11,7 @@ from tristero.services import session
 @register
 class Rights(Command):
     names = ("RIGHTS",)
+    order = 230
     usage = "RIGHTS [address]"
     help = "Your rights (flags %s) on each list." % access.FLAGS
     grammar = (Word("address", optional=True, upper=False),)

@@ -9,6 +9,7 @@ from tristero.services import archive, membership, repository
 @register
 class Search(Command):
     names = ("SEARCH", "GREP", "FIND")
+    order = 140
     usage = "SEARCH [list] text"
     help = "The posts of a list's archive that hold text (case ignored), newest first."
     right = "search"

@@ -15,6 +15,7 @@ _ONE = datetime.timedelta(days=1)
 @register
 class Set(Command):
     names = ("SET",)
+    order = 80
     usage = ("SET list MAIL|NOMAIL|DIGEST [DAILY|WEEKLY|MONTHLY] [SUMMARY|NOSUMMARY|SUMMARYONLY] "
              "[MIME|PLAIN]")
     help = ("Receive a list's posts one by one (MAIL), not at all (NOMAIL) or in digests (DIGEST). Owners: "

@@ -12,6 +12,7 @@ from tristero.services import membership, session
 @register
 class Setpass(Command):
     names = ("SETPASS",)
+    order = 250
     usage = "SETPASS password [FOR user]"
     help = "Change your password (after PASSWORD old); PostMasters set others' (wildcards allowed)."
     grammar = (Word("new", upper=False), Keyword("FOR"), Word("user", optional=True, upper=False), End())
@@ -22,6 +23,7 @@ class Setpass(Command):
                          "(SETPASS password FOR {address})",
         "setpass.old-needed": "send PASSWORD oldpassword before SETPASS",
         "setpass.done": "password set for {user}",
+        "setpass.above-rank-notice": "SETPASS FOR {user}: above own rank",
     }
 
     def run(self, s, args):
@@ -44,7 +46,8 @@ class Setpass(Command):
             if not rights.is_superuser(s.ctx.config, s.sender) and membership.outranks_or_is(s, user):
                 s.result("refused", s.text("setpass.above-rank"))
                 audit.security(s.ctx, s.sender, None, "SETPASS FOR %s" % user, "refused: above own rank")
-                s.refused_privileged.append("SETPASS FOR %s: above own rank" % user)
+                s.refused_privileged.append(s.ctx.text("setpass.above-rank-notice",
+                                                       s.ctx.config.globals("SuperUser") or None, user=user))
                 return
         else:
             user = s.sender

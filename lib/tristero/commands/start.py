@@ -6,6 +6,7 @@ from tristero.commands.registry import Command, register
 @register
 class Start(Command):
     names = ("START",)
+    order = 190
     usage = "START"
     help = "Commands follow (after a --- line)."
     texts = {"start.done": "START"}

@@ -9,6 +9,7 @@ from tristero.services import membership, session
 @register
 class Unsubscribe(Command):
     names = ("UNSUBSCRIBE", "UNSUB", "SIGNOFF", "LEAVE")
+    order = 50
     usage = "UNSUBSCRIBE list|*"
     help = "Leave a list, or every list (*)."
     membership = True

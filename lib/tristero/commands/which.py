@@ -9,6 +9,7 @@ from tristero.services import session
 @register
 class Which(Command):
     names = ("WHICH",)
+    order = 70
     usage = "WHICH [address]"
     help = "The lists you (or an address) are in."
     membership = True

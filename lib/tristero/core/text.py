@@ -24,14 +24,26 @@ Context) makes a Text: the key and its fields, put in words where it is shown
 English, for the log.
 """
 
+import errno
 import os
 import re
+import stat
 import string
 
 BUILTIN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "templates")
 DEFAULT = "en"
 _KEY = re.compile(r"^\[([a-z0-9][a-z0-9_.-]*)\]\s*$", re.I)
 LANGUAGE = re.compile(r"^[a-z]{2}$")
+# What a text may ask of a format specification, so that no text, a site's least of all,
+# can make a run build a string of a gigabyte ({name:>999999999}): a width or precision
+# of at most MAX_WIDTH, and no field inside a specification ({name:{other}}), whose
+# value, written by a sender, would be read as a specification.
+MAX_WIDTH = 300
+MAX_USES = 4                # times one field may be used in a text (so a long value is not
+                            # repeated thousands of times: {lines}{lines}...)
+MAX_FILE = 256 << 10        # bytes of one catalog file of a site
+MAX_FILES = 100             # catalog files of a site read, in all its languages
+_NUMBER = re.compile(r"\d+")
 
 
 class TemplateError(ValueError):
@@ -52,8 +64,38 @@ class Text:
         return "Text(%r, %r)" % (self.key, self.fields)
 
 
+def uses_problem(names):
+    """Why a text whose fields are names (one per use) may not be used, or None."""
+    for name in set(names):
+        if names.count(name) > MAX_USES:
+            return "{%s} used %d times: at most %d" % (name, names.count(name), MAX_USES)
+    return None
+
+
+def spec_problem(spec):
+    """Why a format specification may not be used in a text (see MAX_WIDTH), or None."""
+    if "{" in spec or "}" in spec:
+        return "%r: a field inside a format specification" % spec
+    if any(int(n) > MAX_WIDTH for n in _NUMBER.findall(spec)):
+        return "%r: a width or precision above %d" % (spec, MAX_WIDTH)
+    return None
+
+
 class _Formatter(string.Formatter):
-    """str.format for plain field names only: a template never reaches an object's attributes."""
+    """str.format for plain field names only: a template never reaches an object's
+    attributes, and its format specifications are bounded (spec_problem)."""
+
+    def parse(self, format_string):
+        uses = {}
+        for literal, name, spec, conversion in super().parse(format_string):
+            why = spec_problem(spec) if spec else None
+            if name is not None:
+                uses[name] = uses.get(name, 0) + 1
+                if uses[name] > MAX_USES:
+                    why = uses_problem([name] * uses[name])
+            if why:
+                raise TemplateError(why)
+            yield literal, name, spec, conversion
 
     def get_field(self, field_name, args, kwargs):
         if not field_name.isidentifier():
@@ -73,7 +115,7 @@ def fill(template, fields):
     """template with its {fields} filled in (TemplateError when one is not given)."""
     try:
         return _FORMAT.vformat(template, (), fields)
-    except (ValueError, IndexError, KeyError, TypeError) as e:
+    except (ValueError, IndexError, KeyError, TypeError, ArithmeticError) as e:
         raise TemplateError(str(e)) from None
 
 
@@ -115,24 +157,43 @@ def _catalog_files(folder):
     found = []
     try:
         languages = sorted(os.listdir(folder))
-    except (FileNotFoundError, NotADirectoryError):
+    except OSError:
         return found
     for lang in languages:
         sub = os.path.join(folder, lang)
         if LANGUAGE.match(lang) and os.path.isdir(sub):
-            found += [(lang, os.path.join(sub, name)) for name in sorted(os.listdir(sub)) if name.endswith(".txt")]
+            try:
+                names = sorted(os.listdir(sub))
+            except OSError:
+                continue
+            found += [(lang, os.path.join(sub, name)) for name in names if name.endswith(".txt")]
     return found
 
 
 def _read_catalog(path):
-    """{key: (template, line)} of one catalog file; TemplateError when it does not read."""
+    """{key: (template, line)} of one catalog file; TemplateError when it does not read:
+    a link, anything but a regular file (a pipe would never end) and a file of more
+    than MAX_FILE bytes are not read."""
     try:
-        with open(path, encoding="utf-8") as f:
-            data = f.read()
-    except UnicodeDecodeError as e:
-        raise TemplateError("%s: not UTF-8 text (%s)" % (path, e.reason)) from None
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise TemplateError("%s: a symbolic link (not followed)" % path) from None
+        raise TemplateError("%s: cannot be read: %s" % (path, e.strerror or e)) from None
+    try:
+        with os.fdopen(fd, "rb") as f:
+            st = os.fstat(f.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                raise TemplateError("%s: not a regular file" % path)
+            raw = f.read(MAX_FILE + 1)
     except OSError as e:
         raise TemplateError("%s: cannot be read: %s" % (path, e.strerror or e)) from None
+    if len(raw) > MAX_FILE:
+        raise TemplateError("%s: more than %d bytes" % (path, MAX_FILE))
+    try:
+        data = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise TemplateError("%s: not UTF-8 text (%s)" % (path, e.reason)) from None
     return parse_lines(data, path)
 
 
@@ -143,8 +204,14 @@ def load_folder(folder, problems=None):
     noted there instead and left out, and so is a key another file of its
     language has already."""
     catalogs = {}
-    for lang, path in _catalog_files(folder):
+    for n, (lang, path) in enumerate(_catalog_files(folder)):
         catalog = catalogs.setdefault(lang, {})
+        if n == MAX_FILES and folder != BUILTIN:
+            why = "%s: more than %d catalog files: this one and those after it are not read" % (path, MAX_FILES)
+            if problems is None:
+                raise TemplateError(why)
+            problems.append(why)
+            break
         try:
             entries = _read_catalog(path)
         except TemplateError as e:
@@ -252,7 +319,7 @@ class Texts:
             return problems
         try:
             names = sorted(os.listdir(self.site_folder))
-        except (FileNotFoundError, NotADirectoryError):
+        except OSError:
             return problems
         for name in names:
             if name not in builtin():
@@ -261,7 +328,11 @@ class Texts:
                                  % ", ".join(sorted(builtin()))))
         english = builtin().get(DEFAULT, {})
         seen = {}
-        for lang, path in _catalog_files(self.site_folder):
+        for n, (lang, path) in enumerate(_catalog_files(self.site_folder)):
+            if n == MAX_FILES:
+                problems.append((path, None, "more than %d catalog files: this one and those after it are "
+                                             "not read" % MAX_FILES))
+                break
             if lang not in builtin():
                 continue
             try:
@@ -303,7 +374,13 @@ def _where(message, path):
 def _unreadable(template):
     """Why template is no format string (a lone brace), or None."""
     try:
-        fields_of(template, strict=True)
+        why = uses_problem(fields_of(template, strict=True))
+        if why:
+            return why
+        for _, _, spec, _ in string.Formatter().parse(template):
+            why = spec_problem(spec) if spec else None
+            if why:
+                return why
     except ValueError as e:
         return str(e)
     return None

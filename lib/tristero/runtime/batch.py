@@ -94,6 +94,7 @@ class Batch:
         self.dry_run = dry_run
         self.state = State(site, config)
         self.ids = messages.Ids(config.globals("Domain"), now)
+        self.depth = 0              # units of work open (see unit_of_work)
         self.ctx = context.Context(site, config, self.state, now, log, self.ids, dry_run)
         self.txn = None
         self.txn_number = 0
@@ -372,6 +373,10 @@ class Batch:
         self.begin()
         marks = self.txn.mark(), self.state.savepoint(), self.log.mark(), dict(self.stats)
         unit = Unit(label)
+        # A unit opened inside another (a list's digests in the housekeeping step, a
+        # notice) gives the enclosing unit back its own Outcome and message ids after it.
+        enclosing = (self.ctx.outcome, self.ids.seed, self.ids.n) if self.depth else None
+        self.depth += 1
         self.ctx.outcome = context.Outcome()
         self.ids.start(label)
         try:
@@ -383,7 +388,11 @@ class Batch:
         except Exception as e:
             unit.error = e
         finally:
-            self.ctx.outcome = context.Outcome()
+            self.depth -= 1
+            if enclosing is None:
+                self.ctx.outcome = context.Outcome()
+            else:
+                self.ctx.outcome, self.ids.seed, self.ids.n = enclosing
         if unit.error is not None or unit.cancelled:
             txn_mark, state_mark, log_mark, stats = marks
             self.txn.rollback(txn_mark)
