@@ -44,7 +44,6 @@ class ConfigPutFile(Command):
             s.result("error", s.text("config.putfile.no-files"))
             return
         done, failed = [], []
-        limit = repository.max_file(ctx)
         for name, data in files:
             try:
                 if not name:
@@ -56,13 +55,7 @@ class ConfigPutFile(Command):
                     why = repository.archive_name_problem(parts[2:])
                     if why:
                         raise repository.Refused(why)
-                path = repository.resolve(home, rel)
-                why = repository.staged_conflict(ctx, path, home)
-                if why:
-                    raise repository.Refused(s.text("files.cannot-store", name=name, why=why))
-                if len(data) > limit:
-                    raise repository.Refused(s.text("files.too-big", name=name, size=repository.size_text(len(data)),
-                                                    limit=repository.size_text(limit)))
+                path = repository.place(s, home, rel, len(data), name)
                 exists = repository.present(ctx, path)
                 if exists and (os.path.isdir(path) or not args.force):
                     raise repository.Missing(s.text("config.putfile.kept", name=name))

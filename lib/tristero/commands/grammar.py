@@ -54,6 +54,13 @@ class Element:
         """Set args.<name> from the start of words; return the words left."""
         raise NotImplementedError
 
+    def absent(self, s, cmd, args, words):
+        """No word for this element: its default when it is optional, else the usage."""
+        if not self.optional:
+            raise usage_error(s, cmd)
+        setattr(args, self.name, self.default)
+        return words
+
 
 class ListName(Element):
     """A list of the site the sender may see (session.list_arg): first word, or, at a
@@ -79,15 +86,11 @@ class Word(Element):
 
     def take(self, s, cmd, args, words):
         if not words:
-            if not self.optional:
-                raise usage_error(s, cmd)
-            setattr(args, self.name, self.default)
-            return words
+            return self.absent(s, cmd, args, words)
         word = words[0].upper() if self.upper else words[0]
         if self.choices is not None and word not in self.choices:
             if self.optional:
-                setattr(args, self.name, self.default)
-                return words
+                return self.absent(s, cmd, args, words)
             raise Unusable(s.text("grammar.choice", word=messages.clean(words[0], 40),
                                   choices=", ".join(self.choices), usage=cmd.usage))
         setattr(args, self.name, word)
@@ -116,10 +119,7 @@ class Number(Element):
 
     def take(self, s, cmd, args, words):
         if not words:
-            if not self.optional:
-                raise usage_error(s, cmd)
-            setattr(args, self.name, self.default)
-            return words
+            return self.absent(s, cmd, args, words)
         word = words[0]
         if not (word.isascii() and word.isdigit()) or (self.low is not None and int(word) < self.low) or (
                 self.high is not None and int(word) > self.high):

@@ -40,7 +40,6 @@ class Put(Command):
             return
         ctx = s.ctx
         done, failed, notes = [], [], []
-        limit = repository.max_file(ctx)
         for name, data in files:
             try:
                 if not name:
@@ -51,13 +50,7 @@ class Put(Command):
                 why = repository.archive_name_problem(parts)
                 if why:
                     raise repository.Refused(why)
-                path = repository.resolve(root, target)
-                why = repository.staged_conflict(ctx, path, root)
-                if why:
-                    raise repository.Refused(s.text("files.cannot-store", name=target, why=why))
-                if len(data) > limit:
-                    raise repository.Refused(s.text("files.too-big", name=target, size=repository.size_text(len(data)),
-                                                    limit=repository.size_text(limit)))
+                path = repository.place(s, root, target, len(data), target)
                 action, why = repository.upload_action(s, parts)
                 if action and not rights.may(ctx, s.sender, action, listname, s.password_now())[0]:
                     raise repository.Refused(s.text("put.only", why=why, who=s.text(

@@ -103,10 +103,6 @@ class Unit:
     def cancel(self) -> None:
         self.cancelled = True
 
-    @property
-    def ok(self) -> bool:
-        return self.error is None and not self.cancelled
-
 
 class Failure:
     """How a unit that fails is reported: a log line with %s for what went wrong, and a

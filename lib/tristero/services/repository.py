@@ -678,17 +678,12 @@ def over_files(s, verb, over):
                                     names=messages.clean(" ".join(over), 120)))
 
 
-def send_file(ctx, to, subject, name, data, in_reply_to=None, text=None):
+def file_message(ctx, to, subject, name, data, in_reply_to=None, text=None):
     """A message of its own for one file: a short text saying what it is, the file attached.
 
     Never the file as the whole body: an uploaded page FETCHed for forged
     addresses would make the site a relay of whatever it says.
     """
-    ctx.send_message(file_message(ctx, to, subject, name, data, in_reply_to, text), [to])
-
-
-def file_message(ctx, to, subject, name, data, in_reply_to=None, text=None):
-    """The message send_file sends."""
     text = text or ctx.text("files.file-message", to, name=messages.clean(name, 200)) + "\n"
     msg = ctx.message(to, subject, text, in_reply_to)
     messages.attach(msg, [(name, data)])
@@ -740,6 +735,20 @@ def readable_name(name):
         except Exception:
             pass
     return name
+
+
+def place(s, root, rel, size, shown):
+    """The path rel names under root, where a file of size bytes sent by mail (PUT, CONFIG
+    PUTFILE) may be written; Refused when it cannot: an unsafe name, something this run
+    staged in the way, larger than MaxFileSize. shown: the file's name in a refusal."""
+    path = resolve(root, rel)
+    why = staged_conflict(s.ctx, path, root)
+    if why:
+        raise Refused(s.text("files.cannot-store", name=shown, why=why))
+    limit = max_file(s.ctx)
+    if size > limit:
+        raise Refused(s.text("files.too-big", name=shown, size=size_text(size), limit=size_text(limit)))
+    return path
 
 
 def upload_action(s, parts):
