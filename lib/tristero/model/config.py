@@ -18,7 +18,7 @@ from typing import Any
 
 from configobj import ConfigObj, ConfigObjError
 
-from tristero.core import fields
+from tristero.core import fields, nameservers
 from tristero.core import text as texts
 from tristero.core.patterns import entry_problem
 from tristero.model import durable
@@ -182,6 +182,13 @@ def as_authserv_ids(text: str) -> list[str]:
     return ids
 
 
+def as_nameservers(text: str) -> str:
+    """Nameservers: ``host[:port], ...`` (empty: the system's resolver)."""
+    t = " ".join(text.replace(",", " ").split())
+    nameservers.parse(t)
+    return ", ".join(t.split())
+
+
 def as_language(text: str) -> str:
     """Language: a language Tristero has texts in (a folder of lib/tristero/templates)."""
     t = text.strip().lower()
@@ -228,6 +235,7 @@ SCHEMA = {
         "OpenCreation": as_bool,
         "ArchiveURL": as_url,
         "UnsubscribeURL": as_url,
+        "Nameservers": as_nameservers,
         "LogLevel": as_int,
         "LogScreen": as_int,
         "LogDays": as_int,
