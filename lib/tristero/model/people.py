@@ -24,3 +24,9 @@ class Person:
     def domain(self) -> str:
         """The address's domain: the manual's "post office"."""
         return self.address.rpartition("@")[2].lower()
+
+
+class DirectoryError(Exception):
+    """A directory that could not be read whole (a broken line, a duplicate id, a
+    server that refused): its text names the place (file:line) or the server's answer.
+    A synchronisation that meets one changes nothing."""
