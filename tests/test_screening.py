@@ -242,6 +242,18 @@ def test_config_killadd_applies_from_the_next_message_of_the_same_run(site):
     assert "[Kill Subjects] buy now" in site.log()
 
 
+def test_config_killadd_twice_on_a_site_without_the_section_writes_one_valid_section(site):
+    """The first KILLADD creates [Kill Subjects]; the second must keep its header (it was
+    lost, and the next run refused the file with exit 78)."""
+    build(site)
+    site.drop(mail(frm="boss@example.net", body="config killadd first thing\nconfig killadd second thing\n"))
+    site.run()
+    assert ini(site).endswith("\n\n[Kill Subjects]\nfirst thing\nsecond thing\n")
+    site.drop(mail(to="news@example.org", subject="the SECOND THING again", body="x\n"))
+    assert site.run().returncode == 0
+    assert not posts(site)
+
+
 def test_config_killlist_lists_the_kill_entries(site):
     build(site, patterns=KILL_SECTION + "\n[Kill Authors]\n#{MAILER-DAEMON\n")
     site.drop(mail(frm="boss@example.net", body="config killlist\n"))

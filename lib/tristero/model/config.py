@@ -577,7 +577,9 @@ class Config:
         self.patterns[name] = list(entries)
         seg = next((s for s in self.segments if s.kind == name), None)
         if seg is None:
-            self.segments.append(_Segment(name, 0, ["", "[%s]" % name] + list(entries)))
+            # A new section: its header first (as in a section read from the file),
+            # after a blank line (render writes it: start 0 marks a section not read).
+            self.segments.append(_Segment(name, 0, ["[%s]" % name] + list(entries)))
             return
         body = seg.lines[1:]
         is_entry = [bool(l.strip()) and not l.strip().startswith(";") for l in body]
@@ -600,7 +602,7 @@ class Config:
                 # An empty value reads "Key =", as a person writes it.
                 out.extend((l[:-1] if l.endswith(" = ") else l).replace(_SEMI, "") for l in seg.obj.write())
             else:
-                out.extend(seg.lines)
+                out.extend(([""] if seg.start == 0 else []) + seg.lines)
         return "\n".join(out) + "\n"
 
 
