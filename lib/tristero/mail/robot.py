@@ -113,7 +113,8 @@ def _start_follows(lines, quote_chars):
     return any(_unquote(l, quote_chars).upper() == "START" for l in lines)
 
 
-_SECRET_AT = {"PASSWORD": 1, "SETPASS": 1, "PASSWD": 1}
+# The word of each command that is a secret: a password, or a one-click token.
+_SECRET_AT = {"PASSWORD": 1, "SETPASS": 1, "PASSWD": 1, "ONECLICK": 3}
 
 
 def echo(cmd):
