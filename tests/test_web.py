@@ -329,3 +329,18 @@ def test_the_path_of_unsubscribe_url_is_served_behind_a_prefix(site):
 def test_web_listen_must_be_host_and_port(site):
     p = site.tristero("web", "--listen", "nowhere", check=False)
     assert p.returncode == 2 and b"is not HOST:PORT" in p.stderr
+
+
+def test_a_link_naming_a_list_by_its_address_works_as_one_naming_it_as_spelt(site):
+    site.write_ini(BASE_INI + "UnsubscribeURL = %s\n\n[LIST Town Hall]\nType = Open\nMemberFile = 00000001\n"
+                   % UNSUB)
+    os.makedirs(site.path("lists"), exist_ok=True)
+    with open(site.path("lists", "00000001.ini"), "w") as f:
+        f.write("[Members]\nann@example.com =\n")
+    app = web.Web(Site(site.home), lambda: NOW)
+    query = urlsplit(oneclick.link(UNSUB, key(site), "town_hall", "ann@example.com", TODAY)).query
+    assert call(app, "POST", "/unsubscribe", query, b"List-Unsubscribe=One-Click")[0] == 200
+    [msg] = written(site)
+    assert msg.get_content().startswith('ONECLICK "Town Hall" ann@example.com ')
+    site.run()
+    assert "ann@example.com" not in members(site)

@@ -4,7 +4,7 @@ address: it is checked again here, so a forged mail with a bad token changes not
 
 from tristero.commands.grammar import Address, ListName, Word
 from tristero.commands.registry import Command, register
-from tristero.model import audit, cookies, oneclick
+from tristero.model import audit, cookies, lists, oneclick
 from tristero.services import membership, session
 
 
@@ -24,7 +24,9 @@ class OneClick(Command):
 
     def run(self, s, args):
         ctx, listname, target = s.ctx, args.list, args.address
-        if not cookies.valid(ctx.cookie_key(), args.token, oneclick.FUNCTION, listname, target, ctx.now.date()):
+        # A link names the list as the configuration spells it, or by its address's local part.
+        if not any(cookies.valid(ctx.cookie_key(), args.token, oneclick.FUNCTION, name, target, ctx.now.date())
+                   for name in (listname, lists.local_part(listname))):
             s.result("refused", s.text("oneclick.bad-token", address=target, list=listname))
             audit.security(ctx, s.sender, listname, "ONECLICK", "refused: bad token for %s" % target)
             ctx.act("one-click unsubscription of %s from %s refused: bad token" % (target, listname), "one-click")

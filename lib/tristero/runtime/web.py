@@ -198,7 +198,7 @@ class Web:
             raise Refused(400, "web.not-one-click")
         token = asked["token"]
         self.write(environ, cfg, address, "one-click unsubscription",
-                   "ONECLICK %s %s %s" % (membership.quoted(listname), address, token))
+                   "ONECLICK %s %s %s" % (membership.quoted(known), address, token))
         return Answer(200, (self.text(cfg, "web.unsubscribed", address=address, list=known) + "\n").encode("utf-8"),
                       "text/plain; charset=utf-8")
 
