@@ -45,3 +45,4 @@ class WebSubscribe(Command):
             s.result("held", s.text("websubscribe.confirmation-pending", address=target))
             return
         membership.ask_confirmation(s, listname, target)
+        s.answered = True
