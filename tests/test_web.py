@@ -347,3 +347,36 @@ def test_a_link_naming_a_list_by_its_address_works_as_one_naming_it_as_spelt(sit
     assert msg.get_content().startswith('ONECLICK "Town Hall" ann@example.com ')
     site.run()
     assert "ann@example.com" not in members(site)
+
+
+def test_a_spool_that_cannot_be_written_gets_503_and_leaves_nothing_behind(lists_site):
+    site = lists_site
+    os.makedirs(site.path("spool", "in", "tmp"))
+    with open(site.path("spool", "in", "new"), "w") as f:      # new/ is a file: the link fails
+        f.write("")
+    errors = io.StringIO()
+    code, headers, body = call(site.app, "POST", "/unsubscribe", link_query(site), b"List-Unsubscribe=One-Click",
+                               environ={"wsgi.errors": errors})
+    assert code == 503 and headers["Retry-After"] == "60" and "try again later" in body
+    assert "cannot write to" in errors.getvalue() and "Traceback" not in errors.getvalue()
+    assert site.listdir("spool", "in", "tmp") == []
+
+
+def test_a_head_request_gets_the_headers_only(lists_site):
+    code, headers, body = call(lists_site.app, "HEAD", "/")
+    assert code == 200 and body == "" and int(headers["Content-Length"]) > 0
+
+
+def test_the_per_client_counts_stay_bounded(lists_site, monkeypatch):
+    monkeypatch.setattr(web, "MAX_CLIENTS", 50)
+    for i in range(200):
+        assert call(lists_site.app, "GET", "/", client="10.0.%d.%d" % (i // 256, i % 256))[0] == 200
+    assert len(lists_site.app._seen) == 50
+
+
+def test_the_production_application_serves_the_site_of_tristero_home(lists_site, monkeypatch):
+    monkeypatch.setenv("TRISTERO_HOME", lists_site.home)
+    monkeypatch.setattr(web, "_app", None)
+    code, _, body = call(web.application, "GET", "/")
+    assert code == 200 and 'value="news"' in body
+    assert web._app.site.home == lists_site.home

@@ -314,7 +314,11 @@ class Web:
         msg = messages.new_message(sender, robot_address(cfg), subject, command + "\n", now,
                                    "<web.%s@%s>" % (secrets.token_hex(12), cfg.globals("Domain")),
                                    [("Received", received)])
-        spools.deliver_inbound(self.site, messages.serialize(msg))
+        try:
+            spools.deliver_inbound(self.site, messages.serialize(msg))
+        except OSError as e:            # the disk: nothing was written, the client may try again
+            environ["wsgi.errors"].write("tristero web: cannot write to %s: %s\n" % (self.site.inbox, e))
+            raise Refused(503, "web.unavailable", headers=[("Retry-After", "60")])
 
     # --- answers ---
 
