@@ -80,6 +80,8 @@ class Refused(Exception):
 
 
 class Answer:
+    """What a request gets: status code, body (bytes), its type, extra headers."""
+
     def __init__(self, code, body, content_type="text/html; charset=utf-8", headers=()):
         self.code, self.body, self.content_type, self.headers = code, body, content_type, list(headers)
 
