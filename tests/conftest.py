@@ -15,6 +15,7 @@ import io
 import locale
 import logging
 import os
+import shutil
 import signal
 import subprocess as _subprocess
 import sys
@@ -255,3 +256,17 @@ def mail(frm="alice@example.net", to="tristero@example.org", subject="test", bod
     digest = hashlib.sha256(("%s|%s|%s|%s" % (frm, to, subject, body)).encode()).hexdigest()[:16]
     return ("From: %s\nTo: %s\nSubject: %s\nMessage-ID: <%s@example.net>\n"
             "Date: Sat, 21 Nov 2026 09:00:00 +0000\n%s\n%s" % (frm, to, subject, digest, headers, body))
+
+
+def server_program(*candidates):
+    """The path of the first of candidates (a path, or a name looked up on PATH) that is
+    there: a real server program a test runs (exim, slapd, chromium). When none is, the
+    test skips with the reason, or fails where TRISTERO_REQUIRE_SERVERS=1 (CI)."""
+    for name in candidates:
+        found = name if os.path.isabs(name) and os.access(name, os.X_OK) else shutil.which(name)
+        if found:
+            return found
+    why = "none of %s is installed" % ", ".join(candidates)
+    if os.environ.get("TRISTERO_REQUIRE_SERVERS") == "1":
+        pytest.fail(why + " (TRISTERO_REQUIRE_SERVERS=1)")
+    pytest.skip(why)

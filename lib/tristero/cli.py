@@ -1,4 +1,4 @@
-"""The command line: init, run, deliver, watch, check."""
+"""The command line: init, run, deliver, watch, check, web."""
 
 import argparse
 import datetime
@@ -12,7 +12,7 @@ from tristero.core.text import Texts
 from tristero.model import access, lists, members
 from tristero.model import config as configmod
 from tristero.model.site import Site
-from tristero.runtime import batch, delivery, watch
+from tristero.runtime import batch, delivery, watch, web
 
 DESCRIPTION = """\
 Tristero: a mailing-list manager run in batches. The mail server delivers into
@@ -38,6 +38,14 @@ def parse_time(text):
     if when.tzinfo is None:
         when = when.astimezone()
     return when
+
+
+def listen_address(text):
+    """--listen: HOST:PORT."""
+    host, _, port = text.rpartition(":")
+    if not host or not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
+        raise argparse.ArgumentTypeError("%r is not HOST:PORT, such as 127.0.0.1:8025" % text)
+    return text
 
 
 def build_parser():
@@ -68,6 +76,10 @@ def build_parser():
     command("deliver", "Hand spool/out/new to the mail server ([Delivery] in tristero.ini).")
     command("watch", "Stay running; run a batch whenever mail lands in spool/in/new.")
     command("check", "Read the configuration and report every problem with file and line.")
+    p = command("web", "Serve the web endpoint (one-click unsubscription, subscribe forms) for development; "
+                       "it only writes command mail into spool/in/new.")
+    p.add_argument("--listen", default="127.0.0.1:8025", type=listen_address, metavar="HOST:PORT",
+                   help="the address to listen at (default 127.0.0.1:8025)")
     return parser
 
 
@@ -123,6 +135,8 @@ def main(argv):
             return delivery.deliver(site, verbose=verbose)
         if args.command == "watch":
             return watch.watch(site, verbose=verbose)
+        if args.command == "web":
+            return web.serve(site, args.listen)
     except configmod.ConfigError as e:
         for p in e.problems:
             sys.stderr.write("tristero: %s\n" % p)

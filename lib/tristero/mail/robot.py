@@ -113,7 +113,8 @@ def _start_follows(lines, quote_chars):
     return any(_unquote(l, quote_chars).upper() == "START" for l in lines)
 
 
-_SECRET_AT = {"PASSWORD": 1, "SETPASS": 1, "PASSWD": 1}
+# The word of each command that is a secret: a password, or a one-click token.
+_SECRET_AT = {"PASSWORD": 1, "SETPASS": 1, "PASSWD": 1, "ONECLICK": 3}
 
 
 def echo(cmd):
@@ -249,7 +250,11 @@ def answer(ctx, m, default_list, text=None):
     ctx.act("robot: " + summary, "robot" + (" for %s" % default_list if default_list else ""))
     ctx.log.log(logbook.DEBUG, "  robot reply has %d line(s)" % len(session.out))
     head = session.text("robot.head", robot=ctx.robot_address(), server=ctx.config.globals("ServerName")) + "\n\n"
-    ctx.reply(m, head + "\n".join(session.out) + "\n", subject=subject, attachments=session.attachments)
+    if session.answered and len(found) == 1:
+        # The one command mailed its own answer (WEBSUBSCRIBE's confirmation): no second mail.
+        ctx.act("no reply: the command's own mail answers", "robot")
+    else:
+        ctx.reply(m, head + "\n".join(session.out) + "\n", subject=subject, attachments=session.attachments)
     if session.refused_privileged:
         superuser = cfg.globals("SuperUser")
         ctx.notify(ctx.text("robot.refused-privileged.subject", superuser, author=m.author),

@@ -235,6 +235,7 @@ SCHEMA = {
         "OpenCreation": as_bool,
         "ArchiveURL": as_url,
         "UnsubscribeURL": as_url,
+        "WebRequestsPerMinute": as_int,
         "Nameservers": as_nameservers,
         "LogLevel": as_int,
         "LogScreen": as_int,
@@ -286,7 +287,7 @@ LIST_SCHEMA = dict({
 
 # Non-negative counts, and the ones that must be at least 1.
 _POSITIVE = {"MaxRecipients", "CommitEvery", "MaxCommands", "MaxFileSize", "MaxReplySize",
-             "MaxMessageSize", "MaxParts", "MaxStrangerCommands"}
+             "MaxMessageSize", "MaxParts", "MaxStrangerCommands", "WebRequestsPerMinute"}
 
 
 def list_section(name: str) -> str:

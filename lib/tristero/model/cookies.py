@@ -46,6 +46,17 @@ def key(site: Site) -> bytes:
     return data
 
 
+def existing_key(site: Site) -> bytes | None:
+    """The site's secret when it exists, else None (for a reader that must write nothing:
+    no cookie it could check has been made yet)."""
+    try:
+        with open(key_path(site), "rb") as f:
+            data = f.read(4096)
+    except FileNotFoundError:
+        return None
+    return data if len(data) >= 32 else None
+
+
 def _encode(number, width):
     chars = []
     for _ in range(width):

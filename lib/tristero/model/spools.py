@@ -6,9 +6,13 @@ from __future__ import annotations
 import itertools
 import os
 import re
+import secrets
+import socket
+import time
 from collections.abc import Iterable
 
 from tristero.core import streams
+from tristero.model import durable
 from tristero.model.site import Site
 
 # What may stand between the angle brackets of MAIL FROM / RCPT TO.
@@ -32,6 +36,29 @@ def inbound(site: Site) -> list[str]:
         return []
     entries.sort()
     return [name for _, name in entries]
+
+
+def deliver_inbound(site: Site, data: bytes) -> str:
+    """Put a message into spool/in/new as a maildir writer must (the web endpoint's command
+    mail): written whole under a unique name in spool/in/tmp, fsynced, then moved to new/
+    (a link, so that no file there is ever replaced) and the folder fsynced. Returns its name."""
+    host = re.sub(r"[^A-Za-z0-9.-]", "_", socket.gethostname())[:64] or "localhost"
+    now = time.time()
+    name = "%d.M%06dP%dR%s.%s" % (int(now), int(now % 1 * 1e6), os.getpid(), secrets.token_hex(8), host)
+    tmp = os.path.join(site.inbox, "tmp", name)
+    new = os.path.join(site.inbox, "new", name)
+    durable.make_dirs(os.path.dirname(tmp))
+    durable.make_dirs(os.path.dirname(new))
+    try:
+        durable.write_file(tmp, data)
+        os.link(tmp, new)
+    finally:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+    durable.fsync_dir(os.path.dirname(new))
+    return name
 
 
 def processed_name(name: str) -> str:

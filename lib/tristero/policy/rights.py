@@ -291,6 +291,16 @@ def sees(ctx, who: str, listname: str) -> bool:
     return bool(flags(ctx, who, listname) - {"C"})
 
 
+def open_to_strangers(config: Config, listname: str) -> bool:
+    """May anyone ask to join listname (the web endpoint's subscribe forms, WEBSUBSCRIBE)?
+    Its type gives everyone else the subscribe right (M), LISTS shows it (not Internal
+    nor Hidden) and its SubscribePolicy is not closed. access.ini's rules still apply to
+    each address when the batch runs the request."""
+    kind = config.list_value(listname, "Type")
+    return ("M" in _profile(PROFILES[kind][0]) and not lists.hidden(config, listname)
+            and not config.list_value(listname, "SubscribePolicy").startswith("closed"))
+
+
 # --- passwords ---------------------------------------------------------------------
 
 # New passwords: 8 or more (the manual's 4 fall to guessing); those set before still work.

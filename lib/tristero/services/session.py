@@ -46,6 +46,7 @@ class Session:
         self.folder = None         # the list CD chose for file commands (None: as addressed)
         self.searches = 0          # SEARCH commands run (at most archive.MAX_SEARCHES)
         self.sent = 0              # bytes its requests sent (MaxReplySize, see repository.room)
+        self.answered = False      # a command mailed its own answer (no reply when it was the only one)
 
     def password_now(self):
         """The password for the command being run: its approve prefix, else PASSWORD's."""
