@@ -255,3 +255,14 @@ def mail(frm="alice@example.net", to="tristero@example.org", subject="test", bod
     digest = hashlib.sha256(("%s|%s|%s|%s" % (frm, to, subject, body)).encode()).hexdigest()[:16]
     return ("From: %s\nTo: %s\nSubject: %s\nMessage-ID: <%s@example.net>\n"
             "Date: Sat, 21 Nov 2026 09:00:00 +0000\n%s\n%s" % (frm, to, subject, digest, headers, body))
+
+
+def require_program(path):
+    """path, when that server program is installed; else the test is skipped (or fails,
+    when TRISTERO_REQUIRE_SERVERS=1 says every server test must run, as in CI)."""
+    if os.access(path, os.X_OK):
+        return path
+    why = "%s is not installed" % path
+    if os.environ.get("TRISTERO_REQUIRE_SERVERS") == "1":
+        pytest.fail(why + " (TRISTERO_REQUIRE_SERVERS=1)")
+    pytest.skip(why)
