@@ -1,0 +1,311 @@
+"""The live LDAP directory source and the write-back of lists into its groups, against a
+real OpenLDAP server (tests/slapd.py) holding 2,000 people in 20 departments."""
+
+import collections
+import socket
+import uuid
+
+import ldap3
+import pytest
+
+from conftest import require_program
+from slapd import GROUPS, PEOPLE, READER, READER_PASSWORD, SLAPD, Slapd, directory
+from tristero.model import ldapsource
+from tristero.model.ldapsource import Settings, people, write_groups
+from tristero.model.people import DirectoryError
+
+SIZE_LIMIT = 500    # what slapd gives a search that does not page
+
+
+@pytest.fixture(scope="module")
+def ldap(tmp_path_factory):
+    require_program(SLAPD)
+    with Slapd(tmp_path_factory.mktemp("slapd"), directory(2000, 20), size_limit=SIZE_LIMIT) as server:
+        yield server
+
+
+def reader(ldap, **kw):
+    """Settings of a reader account: the password of the test, paging at 200."""
+    values = dict(uri=ldap.uri, base_dn=PEOPLE, bind_dn=READER, bind_password=READER_PASSWORD, page_size=200,
+                  timeout=10)
+    values.update(kw)
+    return Settings(**values)
+
+
+def writer(ldap, **kw):
+    return reader(ldap, **dict(dict(bind_dn=ldap.root_dn, bind_password=ldap.root_password), **kw))
+
+
+def dn(n):
+    return "uid=p%05d,%s" % (n, PEOPLE)
+
+
+def address(n):
+    return "p%05d@example.com" % n
+
+
+# --- reading ---------------------------------------------------------------
+
+def test_two_thousand_people_in_twenty_departments_are_read_as_persons(ldap):
+    found = list(people(reader(ldap)))
+    assert len(found) == 2000
+    assert len({p.id for p in found}) == 2000
+    assert all(uuid.UUID(p.id) for p in found)      # entryUUID, the inetOrgPerson default
+    departments = collections.Counter(p.attributes["ou"][0] for p in found)
+    assert len(departments) == 20 and set(departments.values()) == {100}
+    one = next(p for p in found if p.address == address(1))
+    assert one.name == "Person Number 1"            # displayName before cn
+    assert one.attributes == {"ou": ("Department 01",), "departmentnumber": ("1",)}
+    assert one.domain == "example.com"
+
+
+def test_a_directory_larger_than_the_servers_size_limit_is_read_whole_by_pages(ldap):
+    # Without paging the server stops at its limit: the proof that people() pages.
+    conn = ldap3.Connection(ldap3.Server(ldap.uri), READER, READER_PASSWORD, auto_bind=True)
+    conn.search(PEOPLE, "(objectClass=inetOrgPerson)", attributes=["mail"])
+    assert conn.result["description"] == "sizeLimitExceeded" and len(conn.entries) == SIZE_LIMIT
+    conn.unbind()
+    for size in (7, 200, SIZE_LIMIT):
+        assert sum(1 for _ in people(reader(ldap, page_size=size))) == 2000
+
+
+def test_an_anonymous_bind_reads_the_directory(ldap):
+    assert sum(1 for _ in people(reader(ldap, bind_dn="", bind_password=""))) == 2000
+
+
+def test_a_changed_address_or_dn_keeps_the_persons_id(ldap):
+    def find(uid):
+        return [p for p in people(reader(ldap, filter="(uid=%s)" % uid))]
+
+    [before] = find("p00042")
+    conn = ldap.connection()
+    try:
+        conn.modify(dn(42), {"mail": [(ldap3.MODIFY_REPLACE, ["renamed.42@example.net"])]})
+        conn.modify_dn(dn(42), "uid=q00042")
+        [after] = find("q00042")
+        assert after.id == before.id
+        assert after.address == "renamed.42@example.net" and after.domain == "example.net"
+    finally:
+        conn.modify_dn("uid=q00042," + PEOPLE, "uid=p00042")
+        conn.modify(dn(42), {"mail": [(ldap3.MODIFY_REPLACE, [address(42)])]})
+        conn.unbind()
+
+
+def test_configured_filter_and_attributes_replace_the_schemas_defaults(ldap):
+    found = list(people(reader(ldap, filter="(departmentNumber=3)", id_attribute="uid", name_attribute="cn",
+                               group_attributes=("departmentNumber",))))
+    assert len(found) == 100
+    p = next(p for p in found if p.address == address(3))
+    assert (p.id, p.name, p.attributes) == ("p00003", "Person 3", {"departmentnumber": ("3",)})
+
+
+def test_an_entry_without_an_address_is_not_a_person(ldap):
+    conn = ldap.connection()
+    conn.add("uid=service," + PEOPLE, "inetOrgPerson", {"uid": "service", "cn": "Backup robot", "sn": "robot"})
+    try:
+        assert sum(1 for _ in people(reader(ldap))) == 2000
+    finally:
+        conn.delete("uid=service," + PEOPLE)
+        conn.unbind()
+
+
+def test_two_entries_with_one_id_stop_the_read(ldap):
+    with pytest.raises(DirectoryError, match=r"departmentNumber \d+ is the id of an entry read before"):
+        list(people(reader(ldap, id_attribute="departmentNumber")))
+
+
+def test_a_name_with_a_line_break_stops_the_read_naming_the_entry(ldap):
+    conn = ldap.connection()
+    conn.add("uid=bad," + PEOPLE, "inetOrgPerson",
+             {"uid": "bad", "cn": "x", "sn": "x", "mail": "bad@example.com", "displayName": "Eve\nTo: all"})
+    try:
+        with pytest.raises(DirectoryError, match="uid=bad,ou=people,dc=example,dc=com: displayName .*line break"):
+            list(people(reader(ldap)))
+    finally:
+        conn.delete("uid=bad," + PEOPLE)
+        conn.unbind()
+
+
+def test_a_mail_value_that_is_not_an_address_stops_the_read(ldap):
+    conn = ldap.connection()
+    conn.add("uid=bad2," + PEOPLE, "inetOrgPerson",
+             {"uid": "bad2", "cn": "x", "sn": "x", "mail": "a@b.example, c@d.example"})
+    try:
+        with pytest.raises(DirectoryError, match="uid=bad2.*is not one mail address"):
+            list(people(reader(ldap)))
+    finally:
+        conn.delete("uid=bad2," + PEOPLE)
+        conn.unbind()
+
+
+# --- failures: each a DirectoryError with the server's answer ---------------
+
+def test_starttls_asked_of_a_server_without_tls_is_refused_clearly(ldap):
+    with pytest.raises(DirectoryError) as e:
+        list(people(reader(ldap, start_tls=True)))
+    assert str(e.value).startswith("LDAP %s: StartTLS" % ldap.uri)
+    assert "unavailable" in str(e.value) or "refused" in str(e.value)
+
+
+def test_a_wrong_password_is_refused_and_never_shown(ldap):
+    secret = "Wrong-Horse-Battery-9"
+    s = reader(ldap, bind_password=secret)
+    with pytest.raises(DirectoryError) as e:
+        list(people(s))
+    assert "bind as %s refused: invalidCredentials (49)" % READER in str(e.value)
+    assert secret not in str(e.value) and secret not in repr(e.value) and secret not in repr(s)
+
+
+def test_an_unreachable_server_is_named(ldap):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]       # nothing listens there once closed
+    with pytest.raises(DirectoryError, match=r"LDAP ldap://127.0.0.1:%d/: cannot connect" % port):
+        list(people(reader(ldap, uri="ldap://127.0.0.1:%d/" % port)))
+
+
+def test_a_base_that_does_not_exist_is_named(ldap):
+    with pytest.raises(DirectoryError, match="no such base ou=nobody,dc=example,dc=com: noSuchObject"):
+        list(people(reader(ldap, base_dn="ou=nobody,dc=example,dc=com")))
+
+
+def test_a_server_that_never_answers_is_a_time_out():
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()             # connections are taken by the kernel, never answered
+        uri = "ldap://127.0.0.1:%d" % silent.getsockname()[1]
+        with pytest.raises(DirectoryError, match="no answer within 1 seconds"):
+            list(people(Settings(uri=uri, base_dn=PEOPLE, bind_dn=READER, bind_password="pw", timeout=1)))
+
+
+def test_a_uri_that_is_not_ldap_is_refused():
+    with pytest.raises(DirectoryError, match="Uri is not ldap://"):
+        list(people(Settings(uri="http://127.0.0.1/", base_dn=PEOPLE)))
+
+
+# --- settings and ids -------------------------------------------------------
+
+def test_settings_are_read_from_the_directory_keys():
+    ini = {"Uri": "ldap://h:1", "BaseDN": "dc=x", "Filter": "", "BindDN": "cn=r", "BindPassword": "pw",
+           "StartTLS": "Y", "PageSize": "50", "Timeout": 5, "Schema": "ad", "IdAttribute": "",
+           "MailAttribute": "", "NameAttribute": "cn", "GroupAttributes": "department, physicalDeliveryOfficeName"}
+    s = ldapsource.settings_from(ini.get)
+    assert (s.uri, s.base_dn, s.bind_dn, s.bind_password, s.start_tls, s.page_size, s.timeout) == \
+           ("ldap://h:1", "dc=x", "cn=r", "pw", True, 50, 5)
+    spec = s.defaults()
+    assert spec["id"] == ("objectGUID",) and spec["mail"] == ("mail", "userPrincipalName")
+    assert spec["name"] == ("cn",) and spec["groups"] == ("department", "physicalDeliveryOfficeName")
+    assert "pw" not in repr(s)
+
+
+def test_an_active_directory_guid_is_rendered_as_active_directory_shows_it():
+    guid = uuid.UUID("3f2504e0-4f89-11d3-9a0c-0305e82c3301")
+    assert ldapsource.render_id("objectGUID", guid.bytes_le) == "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
+    assert ldapsource.render_id("uid", b"p00001") == "p00001"
+    assert ldapsource.render_id("employeeID", b"\xff\x00\x01") == "ff0001"
+
+
+# --- write-back -------------------------------------------------------------
+
+@pytest.fixture
+def modifies(monkeypatch):
+    """The modify operations sent to the server, as (dn, changes)."""
+    sent = []
+    original = ldap3.Connection.modify
+
+    def modify(self, dn, changes, *a, **kw):
+        sent.append((dn, changes))
+        return original(self, dn, changes, *a, **kw)
+    monkeypatch.setattr(ldap3.Connection, "modify", modify)
+    return sent
+
+
+def group(ldap, cn, members):
+    conn = ldap.connection()
+    conn.add("cn=%s,%s" % (cn, GROUPS), "groupOfNames", {"cn": cn, "member": members})
+    conn.unbind()
+    return "cn=%s,%s" % (cn, GROUPS)
+
+
+def values(ldap, entry, attribute):
+    """The values of an entry's attribute, None when there is no such entry."""
+    conn = ldap.connection()
+    try:
+        conn.search(entry, "(objectClass=*)", search_scope=ldap3.BASE, attributes=[attribute])
+        return set(conn.entries[0][attribute].values)
+    except ldap3.core.exceptions.LDAPNoSuchObjectResult:
+        return None
+    finally:
+        conn.unbind()
+
+
+def test_write_back_adds_and_deletes_only_the_differences_of_a_group_of_names(ldap, modifies):
+    news = group(ldap, "news", [dn(1), dn(2), dn(3)])
+    # dn(2) stands in the list as P00002@EXAMPLE.COM; outsider@ is in no directory.
+    result = write_groups(writer(ldap), {news: ["P00002@EXAMPLE.COM", address(3), address(4),
+                                                "outsider@elsewhere.example"]})
+    assert result.problems == []
+    [change] = result.changes
+    assert (change.dn, change.added, change.removed, change.unknown) == (news, 1, 1, 1)
+    assert modifies == [(news, {"member": [(ldap3.MODIFY_DELETE, [dn(1)]), (ldap3.MODIFY_ADD, [dn(4)])]})]
+    assert values(ldap, news, "member") == {dn(2), dn(3), dn(4)}
+    # The same list again: nothing to change, nothing sent.
+    modifies.clear()
+    again = write_groups(writer(ldap), {news: [address(2), address(3), address(4)]})
+    assert (again.changes[0].added, again.changes[0].removed, modifies) == (0, 0, [])
+
+
+def test_write_back_fills_a_whole_department_group(ldap, modifies):
+    big = group(ldap, "department-05", [dn(5)])
+    wanted = [address(n) for n in range(5, 2001, 20)]
+    result = write_groups(writer(ldap), {big: wanted})
+    assert (result.changes[0].added, result.changes[0].removed, len(modifies)) == (99, 0, 1)
+    assert values(ldap, big, "member") == {dn(n) for n in range(5, 2001, 20)}
+
+
+def test_write_back_sets_a_mail_aliass_addresses(ldap, modifies):
+    alias = "cn=staff-alias," + GROUPS
+    conn = ldap.connection()
+    conn.add(alias, "nisMailAlias", {"cn": "staff-alias", "rfc822MailMember": ["a@example.org", "B@example.org"]})
+    conn.unbind()
+    result = write_groups(writer(ldap), {alias: ["b@example.org", "c@example.net"]})
+    assert result.problems == [] and (result.changes[0].added, result.changes[0].removed) == (1, 1)
+    assert modifies == [(alias, {"rfc822MailMember": [(ldap3.MODIFY_DELETE, ["a@example.org"]),
+                                                      (ldap3.MODIFY_ADD, ["c@example.net"])]})]
+    assert values(ldap, alias, "rfc822MailMember") == {"B@example.org", "c@example.net"}
+
+
+def test_write_back_names_a_missing_group_and_does_not_create_it(ldap, modifies):
+    kept = group(ldap, "kept", [dn(1)])
+    missing = "cn=no-such-list," + GROUPS
+    result = write_groups(writer(ldap), {missing: [address(1)], kept: [address(1), address(2)]})
+    assert result.problems == ["%s: no such group (not created)" % missing]
+    assert [c.dn for c in result.changes] == [kept]
+    assert values(ldap, missing, "member") is None
+    assert values(ldap, kept, "member") == {dn(1), dn(2)}
+
+
+def test_write_back_leaves_a_group_of_names_whose_list_is_empty(ldap, modifies):
+    last = group(ldap, "last", [dn(9)])
+    result = write_groups(writer(ldap), {last: ["outsider@elsewhere.example"]})
+    assert result.changes == [] and "must keep one member" in result.problems[0]
+    assert modifies == [] and values(ldap, last, "member") == {dn(9)}
+
+
+def test_write_back_refuses_an_entry_that_is_not_a_group(ldap, modifies):
+    result = write_groups(writer(ldap), {PEOPLE: [address(1)]})
+    assert result.problems == ["%s: neither a groupOfNames nor a nisMailAlias" % PEOPLE] and modifies == []
+
+
+def test_write_back_refused_by_the_server_is_a_problem_of_that_group(ldap):
+    news = group(ldap, "readonly", [dn(1)])
+    result = write_groups(reader(ldap), {news: [address(2)]})   # the reader may only read
+    assert result.changes == []
+    assert result.problems[0].startswith("LDAP %s: modify of %s: insufficientAccessRights (50)" % (ldap.uri, news))
+
+
+def test_write_back_with_a_wrong_password_changes_nothing(ldap, modifies):
+    news = group(ldap, "guarded", [dn(1)])
+    with pytest.raises(DirectoryError, match="bind as cn=admin,dc=example,dc=com refused"):
+        write_groups(writer(ldap, bind_password="wrong"), {news: [address(2)]})
+    assert modifies == [] and values(ldap, news, "member") == {dn(1)}
