@@ -4,13 +4,14 @@
         ... ldap.uri, ldap.base, ldap.root_dn, ldap.root_password, ldap.connection() ...
 
 The configuration (slapd.conf: an mdb database, the core, cosine, inetorgperson, nis
-and misc schemas) and the database are written into ``folder``; the entries are
-loaded before the start with slapadd (thousands per second), which gives each its
-entryUUID as a server would. slapd runs in the foreground as the current user,
-listening on ``ldap://127.0.0.1:PORT/`` only, and is stopped by ``stop()``.
-``size_limit`` is what a search that does not page may return (the root DN has
-none); a paged search has no total limit. ``tls`` is never configured: a StartTLS
-request is refused, as by a server without a certificate.
+and misc schemas, or those asked for, such as msuser for Active Directory's) and the
+database are written into ``folder``; the entries are loaded before the start with
+slapadd (thousands per second), which gives each its entryUUID as a server would.
+slapd runs in the foreground as the current user, listening on
+``ldap://127.0.0.1:PORT/`` only, and is stopped by ``stop()``. ``size_limit`` is what
+a search that does not page may return (the root DN has none); a paged search has no
+total limit. TLS is never configured: a StartTLS request is refused, as by a server
+without a certificate.
 """
 
 from __future__ import annotations
@@ -79,9 +80,9 @@ def directory(count: int, departments: int = 20) -> str:
 
 class Slapd:
     def __init__(self, folder, entries: str = "", size_limit: int = 500,
-                 root_password: str = "root secret 42") -> None:
+                 root_password: str = "root secret 42", schemas: tuple[str, ...] = SCHEMAS) -> None:
         self.folder = os.path.abspath(str(folder))
-        self.entries, self.size_limit = entries, size_limit
+        self.entries, self.size_limit, self.schemas = entries, size_limit, schemas
         self.base, self.root_dn, self.root_password = BASE, "cn=admin," + BASE, root_password
         self.port = free_port()
         self.uri = "ldap://127.0.0.1:%d" % self.port
@@ -90,7 +91,7 @@ class Slapd:
     def start(self) -> Slapd:
         os.makedirs(os.path.join(self.folder, "db"), exist_ok=True)
         conf = os.path.join(self.folder, "slapd.conf")
-        includes = "\n".join("include /etc/ldap/schema/%s.schema" % s for s in SCHEMAS)
+        includes = "\n".join("include /etc/ldap/schema/%s.schema" % s for s in self.schemas)
         with open(conf, "w") as f:
             f.write(CONF % dict(includes=includes, folder=self.folder, size_limit=self.size_limit,
                                 base=self.base, root_dn=self.root_dn, root_password=self.root_password))
@@ -98,8 +99,10 @@ class Slapd:
             ldif = os.path.join(self.folder, "entries.ldif")
             with open(ldif, "w") as f:
                 f.write(self.entries)
-            subprocess.run([SLAPADD, "-q", "-f", conf, "-l", ldif], check=True,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            added = subprocess.run([SLAPADD, "-q", "-f", conf, "-l", ldif],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            if added.returncode:
+                raise RuntimeError("slapadd refused the entries: %s" % added.stderr)
         self.log = open(os.path.join(self.folder, "slapd.log"), "wb")
         # -d 0: in the foreground (a child of the test, stopped by it), logging nothing.
         self.process = subprocess.Popen([SLAPD, "-f", conf, "-h", self.uri + "/", "-d", "0"],

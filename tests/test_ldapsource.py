@@ -1,6 +1,7 @@
 """The live LDAP directory source and the write-back of lists into its groups, against a
 real OpenLDAP server (tests/slapd.py) holding 2,000 people in 20 departments."""
 
+import base64
 import collections
 import socket
 import uuid
@@ -9,7 +10,7 @@ import ldap3
 import pytest
 
 from conftest import require_program
-from slapd import GROUPS, PEOPLE, READER, READER_PASSWORD, SLAPD, Slapd, directory
+from slapd import BASE, GROUPS, PEOPLE, READER, READER_PASSWORD, SCHEMAS, SLAPD, Slapd, directory
 from tristero.model import ldapsource
 from tristero.model.ldapsource import Settings, people, write_groups
 from tristero.model.people import DirectoryError
@@ -181,6 +182,38 @@ def test_a_server_that_never_answers_is_a_time_out():
 def test_a_uri_that_is_not_ldap_is_refused():
     with pytest.raises(DirectoryError, match="Uri is not ldap://"):
         list(people(Settings(uri="http://127.0.0.1/", base_dn=PEOPLE)))
+
+
+def ad_user(n, guid, department, mail=None, upn=None):
+    """An Active Directory user as LDIF (msuser schema), its objectGUID binary (base64).
+    AD allows department through its own organizationalPerson; OpenLDAP's does not, hence
+    extensibleObject."""
+    text = ("dn: CN=User %d,%s\nobjectClass: user\nobjectClass: extensibleObject\n"
+            "cn: User %d\nsn: %d\ninstanceType: 4\n"
+            "nTSecurityDescriptor:: AQAEgA==\nobjectCategory: CN=Person,CN=Schema,CN=Configuration,%s\n"
+            "objectGUID:: %s\ndisplayName: User Number %d\ndepartment: %s\n"
+            % (n, PEOPLE, n, n, BASE, base64.b64encode(guid.bytes_le).decode(), n, department))
+    if mail:
+        text += "mail: %s\n" % mail
+    if upn:
+        text += "userPrincipalName: %s\n" % upn
+    return text
+
+
+def test_active_directory_users_are_read_with_its_default_attributes(tmp_path):
+    require_program(SLAPD)
+    guids = [uuid.UUID(int=(n * 0x9E3779B97F4A7C15) << 40) for n in (1, 2, 3)]
+    head = directory(0)
+    users = "\n".join([ad_user(1, guids[0], "Sales", mail="ann@example.com", upn="ann@corp.example.com"),
+                       ad_user(2, guids[1], "Research", upn="bob@corp.example.com"),
+                       ad_user(3, guids[2], "Research")])
+    with Slapd(tmp_path, head + "\n" + users, schemas=SCHEMAS + ("msuser",)) as ad:
+        found = list(people(Settings(uri=ad.uri, base_dn=PEOPLE, schema="ad", filter="(objectClass=user)",
+                                     bind_dn=READER, bind_password=READER_PASSWORD)))
+    # The third user has neither mail nor userPrincipalName: no person of mail.
+    assert [(p.id, p.address, p.name, p.attributes) for p in found] == [
+        (str(guids[0]), "ann@example.com", "User Number 1", {"department": ("Sales",)}),
+        (str(guids[1]), "bob@corp.example.com", "User Number 2", {"department": ("Research",)})]
 
 
 # --- settings and ids -------------------------------------------------------
