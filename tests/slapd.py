@@ -10,8 +10,9 @@ slapadd (thousands per second), which gives each its entryUUID as a server would
 slapd runs in the foreground as the current user, listening on
 ``ldap://127.0.0.1:PORT/`` only, and is stopped by ``stop()``. ``size_limit`` is what
 a search that does not page may return (the root DN has none); a paged search has no
-total limit. TLS is never configured: a StartTLS request is refused, as by a server
-without a certificate.
+total limit. Without ``tls`` a StartTLS request is refused, as by a server without a
+certificate; with it, slapd offers StartTLS with a self-signed certificate for
+127.0.0.1 (the file ``certificate``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import ldap3
 
 SLAPD = "/usr/sbin/slapd"
 SLAPADD = "/usr/sbin/slapadd"
+OPENSSL = "/usr/bin/openssl"
 SCHEMAS = ("core", "cosine", "inetorgperson", "nis", "misc")
 BASE = "dc=example,dc=com"
 PEOPLE = "ou=people," + BASE
@@ -42,7 +44,7 @@ moduleload back_mdb
 sizelimit size.soft=%(size_limit)d size.hard=%(size_limit)d size.prtotal=unlimited
 access to attrs=userPassword by self write by anonymous auth by * none
 access to * by * read
-database mdb
+%(tls)sdatabase mdb
 suffix "%(base)s"
 rootdn "%(root_dn)s"
 rootpw "%(root_password)s"
@@ -50,6 +52,11 @@ directory %(folder)s/db
 maxsize 1073741824
 dbnosync
 index objectClass eq
+"""
+
+TLS = """\
+TLSCertificateFile %(folder)s/server.pem
+TLSCertificateKeyFile %(folder)s/server.key
 """
 
 
@@ -80,9 +87,11 @@ def directory(count: int, departments: int = 20) -> str:
 
 class Slapd:
     def __init__(self, folder, entries: str = "", size_limit: int = 500,
-                 root_password: str = "root secret 42", schemas: tuple[str, ...] = SCHEMAS) -> None:
+                 root_password: str = "root secret 42", schemas: tuple[str, ...] = SCHEMAS,
+                 tls: bool = False) -> None:
         self.folder = os.path.abspath(str(folder))
-        self.entries, self.size_limit, self.schemas = entries, size_limit, schemas
+        self.entries, self.size_limit, self.schemas, self.tls = entries, size_limit, schemas, tls
+        self.certificate = os.path.join(self.folder, "server.pem")
         self.base, self.root_dn, self.root_password = BASE, "cn=admin," + BASE, root_password
         self.port = free_port()
         self.uri = "ldap://127.0.0.1:%d" % self.port
@@ -92,9 +101,17 @@ class Slapd:
         os.makedirs(os.path.join(self.folder, "db"), exist_ok=True)
         conf = os.path.join(self.folder, "slapd.conf")
         includes = "\n".join("include /etc/ldap/schema/%s.schema" % s for s in self.schemas)
+        if self.tls:
+            # A self-signed certificate for 127.0.0.1, valid a day: trusted by no one
+            # unless the test names it (SSL_CERT_FILE).
+            subprocess.run([OPENSSL, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                            "-keyout", os.path.join(self.folder, "server.key"), "-out", self.certificate],
+                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         with open(conf, "w") as f:
             f.write(CONF % dict(includes=includes, folder=self.folder, size_limit=self.size_limit,
-                                base=self.base, root_dn=self.root_dn, root_password=self.root_password))
+                                base=self.base, root_dn=self.root_dn, root_password=self.root_password,
+                                tls=TLS % dict(folder=self.folder) if self.tls else ""))
         if self.entries:
             ldif = os.path.join(self.folder, "entries.ldif")
             with open(ldif, "w") as f:

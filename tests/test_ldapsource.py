@@ -10,7 +10,7 @@ import ldap3
 import pytest
 
 from conftest import require_program
-from slapd import BASE, GROUPS, PEOPLE, READER, READER_PASSWORD, SCHEMAS, SLAPD, Slapd, directory
+from slapd import BASE, GROUPS, OPENSSL, PEOPLE, READER, READER_PASSWORD, SCHEMAS, SLAPD, Slapd, directory
 from tristero.model import ldapsource
 from tristero.model.ldapsource import Settings, people, write_groups
 from tristero.model.people import DirectoryError
@@ -342,3 +342,29 @@ def test_write_back_with_a_wrong_password_changes_nothing(ldap, modifies):
     with pytest.raises(DirectoryError, match="bind as cn=admin,dc=example,dc=com refused"):
         write_groups(writer(ldap, bind_password="wrong"), {news: [address(2)]})
     assert modifies == [] and values(ldap, news, "member") == {dn(1)}
+
+
+# --- StartTLS with a server that has a certificate --------------------------
+
+@pytest.fixture(scope="module")
+def tls_ldap(tmp_path_factory):
+    require_program(SLAPD)
+    require_program(OPENSSL)
+    with Slapd(tmp_path_factory.mktemp("slapd-tls"), directory(30, 3), tls=True) as server:
+        yield server
+
+
+def test_starttls_with_a_certificate_no_one_trusts_is_refused(tls_ldap):
+    with pytest.raises(DirectoryError, match="StartTLS refused: .*certificate verify failed"):
+        list(people(reader(tls_ldap, start_tls=True)))
+
+
+def test_starttls_with_a_trusted_certificate_reads_the_directory(tls_ldap, monkeypatch):
+    monkeypatch.setenv("SSL_CERT_FILE", tls_ldap.certificate)     # the system's trust, for this test
+    assert len(list(people(reader(tls_ldap, start_tls=True)))) == 30
+
+
+def test_starttls_to_a_server_whose_certificate_names_another_host_is_refused(tls_ldap, monkeypatch):
+    monkeypatch.setenv("SSL_CERT_FILE", tls_ldap.certificate)     # trusted, but made for 127.0.0.1 only
+    with pytest.raises(DirectoryError, match="StartTLS refused: .*doesn't match any name in \\['localhost'\\]"):
+        list(people(reader(tls_ldap, uri="ldap://localhost:%d" % tls_ldap.port, start_tls=True)))

@@ -149,7 +149,8 @@ class _Directory:
             self.close()
             raise
         except ldap_errors.LDAPStartTLSError as e:
-            answer = self.answer() if self.conn.result else e
+            # Refused by the server (its answer), or its certificate refused here (e).
+            answer = self.answer() if (self.conn.result or {}).get("result", _SUCCESS) != _SUCCESS else e
             self.close()
             raise self.fail("StartTLS refused", answer) from None
         except ldap_errors.LDAPSocketOpenError as e:
