@@ -144,8 +144,8 @@ def test_a_mail_value_that_is_not_an_address_stops_the_read(ldap):
 def test_starttls_asked_of_a_server_without_tls_is_refused_clearly(ldap):
     with pytest.raises(DirectoryError) as e:
         list(people(reader(ldap, start_tls=True)))
-    assert str(e.value).startswith("LDAP %s: StartTLS" % ldap.uri)
-    assert "unavailable" in str(e.value) or "refused" in str(e.value)
+    # slapd's answer: "protocolError (2) unsupported extended operation"
+    assert str(e.value).startswith("LDAP %s: StartTLS refused: protocolError (2)" % ldap.uri)
 
 
 def test_a_wrong_password_is_refused_and_never_shown(ldap):
@@ -366,5 +366,5 @@ def test_starttls_with_a_trusted_certificate_reads_the_directory(tls_ldap, monke
 
 def test_starttls_to_a_server_whose_certificate_names_another_host_is_refused(tls_ldap, monkeypatch):
     monkeypatch.setenv("SSL_CERT_FILE", tls_ldap.certificate)     # trusted, but made for 127.0.0.1 only
-    with pytest.raises(DirectoryError, match="StartTLS refused: .*doesn't match any name in \\['localhost'\\]"):
+    with pytest.raises(DirectoryError, match="StartTLS refused: .*Hostname mismatch.*'localhost'"):
         list(people(reader(tls_ldap, uri="ldap://localhost:%d" % tls_ldap.port, start_tls=True)))

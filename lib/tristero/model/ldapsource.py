@@ -97,6 +97,30 @@ def settings_from(get: Callable[[str], Any]) -> Settings:
                     group_attributes=tuple(g.strip() for g in groups if g.strip()))
 
 
+def _reason(error: BaseException) -> str:
+    """An exception's text (ldap3 nests some in tuples), or its name when it has none."""
+    parts, stack = [], list(error.args)
+    while stack:
+        arg = stack.pop(0)
+        if isinstance(arg, tuple):
+            stack[:0] = arg
+        else:
+            parts.append(str(arg))
+    return "; ".join(parts) or type(error).__name__
+
+
+class _Tls(ldap3.Tls):
+    """TLS as the standard library does it: the system's trusted certificates, and the
+    server's name checked in the handshake. ldap3's own Tls checks nothing by default,
+    and checks the name after the handshake with the deprecated ssl.match_hostname,
+    leaving the socket open when the name is wrong."""
+
+    def wrap_socket(self, connection, do_handshake=False):
+        context = ssl.create_default_context()
+        connection.socket = context.wrap_socket(connection.socket, server_hostname=connection.server.host,
+                                                do_handshake_on_connect=do_handshake)
+
+
 class _Directory:
     """One bound connection to the server, closed on leaving; every failure a DirectoryError."""
 
@@ -108,7 +132,7 @@ class _Directory:
         """A DirectoryError naming the server, what failed and the server's answer
         (with the password, should an answer ever hold it, blotted out)."""
         text = "LDAP %s: %s" % (self.settings.uri, what)
-        detail = str(detail).strip()
+        detail = (_reason(detail) if isinstance(detail, BaseException) else str(detail)).strip()
         if detail:
             text += ": " + detail
         if self.settings.bind_password:
@@ -132,8 +156,7 @@ class _Directory:
             port = parts.port or (636 if parts.scheme == "ldaps" else 389)
         except ValueError:
             raise self.fail("Uri has no valid port") from None
-        tls = ldap3.Tls(validate=ssl.CERT_REQUIRED)
-        server = ldap3.Server(unquote(parts.hostname), port=port, use_ssl=parts.scheme == "ldaps", tls=tls,
+        server = ldap3.Server(unquote(parts.hostname), port=port, use_ssl=parts.scheme == "ldaps", tls=_Tls(),
                               get_info=ldap3.NONE, connect_timeout=s.timeout)
         self.conn = ldap3.Connection(server, user=s.bind_dn or None, password=s.bind_password or None,
                                      receive_timeout=s.timeout, read_only=not self.write,
