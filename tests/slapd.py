@@ -12,7 +12,7 @@ slapd runs in the foreground as the current user, listening on
 a search that does not page may return (the root DN has none); a paged search has no
 total limit. Without ``tls`` a StartTLS request is refused, as by a server without a
 certificate; with it, slapd offers StartTLS with a self-signed certificate for
-127.0.0.1 (the file ``certificate``).
+127.0.0.1 (the file ``certificate``), and listens on ``ldaps_uri`` too.
 """
 
 from __future__ import annotations
@@ -95,6 +95,7 @@ class Slapd:
         self.base, self.root_dn, self.root_password = BASE, "cn=admin," + BASE, root_password
         self.port = free_port()
         self.uri = "ldap://127.0.0.1:%d" % self.port
+        self.ldaps_uri = "ldaps://127.0.0.1:%d" % free_port() if tls else None
         self.process = None
 
     def start(self) -> Slapd:
@@ -122,7 +123,8 @@ class Slapd:
                 raise RuntimeError("slapadd refused the entries: %s" % added.stderr)
         self.log = open(os.path.join(self.folder, "slapd.log"), "wb")
         # -d 0: in the foreground (a child of the test, stopped by it), logging nothing.
-        self.process = subprocess.Popen([SLAPD, "-f", conf, "-h", self.uri + "/", "-d", "0"],
+        listen = " ".join(uri + "/" for uri in (self.uri, self.ldaps_uri) if uri)
+        self.process = subprocess.Popen([SLAPD, "-f", conf, "-h", listen, "-d", "0"],
                                         stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 20
         while True:

@@ -3,6 +3,7 @@ real OpenLDAP server (tests/slapd.py) holding 2,000 people in 20 departments."""
 
 import base64
 import collections
+import re
 import socket
 import uuid
 
@@ -368,3 +369,23 @@ def test_starttls_to_a_server_whose_certificate_names_another_host_is_refused(tl
     monkeypatch.setenv("SSL_CERT_FILE", tls_ldap.certificate)     # trusted, but made for 127.0.0.1 only
     with pytest.raises(DirectoryError, match="StartTLS refused: .*Hostname mismatch.*'localhost'"):
         list(people(reader(tls_ldap, uri="ldap://localhost:%d" % tls_ldap.port, start_tls=True)))
+
+
+def test_write_back_of_many_changes_is_cut_into_requests_the_group_never_empty(ldap, modifies, monkeypatch):
+    monkeypatch.setattr(ldapsource, "MAX_VALUES_PER_MODIFY", 40)
+    big = group(ldap, "department-07", [dn(1), dn(2)])
+    wanted = [address(n) for n in range(7, 2001, 20)]       # 100 people, none of the two
+    result = write_groups(writer(ldap), {big: wanted})
+    assert (result.problems, result.changes[0].added, result.changes[0].removed) == ([], 100, 2)
+    kinds = [[(kind, len(values)) for kind, values in changes["member"]] for _, changes in modifies]
+    assert kinds == [[(ldap3.MODIFY_ADD, 40)], [(ldap3.MODIFY_ADD, 40)], [(ldap3.MODIFY_ADD, 20)],
+                     [(ldap3.MODIFY_DELETE, 2)]]
+    assert values(ldap, big, "member") == {dn(n) for n in range(7, 2001, 20)}
+
+
+def test_ldaps_reads_the_directory_when_its_certificate_is_trusted_only(tls_ldap, monkeypatch):
+    with pytest.raises(DirectoryError, match=re.escape("LDAP %s: cannot connect" % tls_ldap.ldaps_uri)
+                       + ".*certificate verify failed"):
+        list(people(reader(tls_ldap, uri=tls_ldap.ldaps_uri)))
+    monkeypatch.setenv("SSL_CERT_FILE", tls_ldap.certificate)
+    assert len(list(people(reader(tls_ldap, uri=tls_ldap.ldaps_uri)))) == 30

@@ -39,6 +39,9 @@ SCHEMAS = {
 # make the site's files or memory what it likes.
 MAX_VALUE = 1000
 
+# Values changed by one modify request (a DN is some 50 octets: 250 kB a request).
+MAX_VALUES_PER_MODIFY = 5000
+
 _SUCCESS = 0
 _NO_SUCH_OBJECT = 32
 
@@ -371,6 +374,22 @@ def _people_dns(d: _Directory) -> dict[str, str]:
     return index
 
 
+def _modifications(add: list[str], delete: list[str]) -> Iterator[list[tuple]]:
+    """The changes of one attribute's values as the modify operations that make them:
+    one, or for more values than one request should carry (a server bounds the size of
+    a request: slapd 4 MB) several, the additions first, so that a group that must keep
+    a member never has none. One that fails leaves the group part-way, which the next
+    write-back completes: it writes differences only."""
+    if len(add) + len(delete) <= MAX_VALUES_PER_MODIFY:
+        ops = ([(ldap3.MODIFY_DELETE, delete)] if delete else []) + ([(ldap3.MODIFY_ADD, add)] if add else [])
+        if ops:
+            yield ops
+        return
+    for kind, values in ((ldap3.MODIFY_ADD, add), (ldap3.MODIFY_DELETE, delete)):
+        for start in range(0, len(values), MAX_VALUES_PER_MODIFY):
+            yield [(kind, values[start:start + MAX_VALUES_PER_MODIFY])]
+
+
 def write_groups(settings: Settings, groups: Mapping[str, Iterable[str]]) -> WriteBack:
     """Make each group (a DN -> the member addresses of its list) hold those members:
     a groupOfNames the DNs of the people with those addresses (an address no one in the
@@ -420,16 +439,15 @@ def write_groups(settings: Settings, groups: Mapping[str, Iterable[str]]) -> Wri
                 outcome.problems.append("%s: a groupOfNames must keep one member; its list has none "
                                         "in the directory, so it was left as it is" % group_dn)
                 continue
-            if add or delete:
-                ops = ([(ldap3.MODIFY_DELETE, delete)] if delete else []) + ([(ldap3.MODIFY_ADD, add)] if add else [])
-                try:
-                    done = d.call("modify of %s" % group_dn, d.conn.modify, group_dn, {attribute: ops})
-                except DirectoryError as e:
-                    outcome.problems.append(str(e))
-                    continue
-                if not done:
-                    outcome.problems.append("%s: no such group (not created)" % group_dn)
-                    continue
+            try:
+                done = all(d.call("modify of %s" % group_dn, d.conn.modify, group_dn, {attribute: ops})
+                           for ops in _modifications(add, delete))
+            except DirectoryError as e:
+                outcome.problems.append(str(e))
+                continue
+            if not done:
+                outcome.problems.append("%s: no such group (not created)" % group_dn)
+                continue
             change.added, change.removed = len(add), len(delete)
             outcome.changes.append(change)
     return outcome
