@@ -128,6 +128,18 @@ def test_a_name_with_a_line_break_stops_the_read_naming_the_entry(ldap):
         conn.unbind()
 
 
+def test_a_dn_with_a_line_break_is_named_without_it(ldap):
+    conn = ldap.connection()
+    conn.add("uid=bad\nline," + PEOPLE, "inetOrgPerson", {"uid": "bad\nline", "cn": "x", "sn": "x", "mail": "x@@y"})
+    try:
+        with pytest.raises(DirectoryError) as e:
+            list(people(reader(ldap)))
+        assert "uid=bad?line,ou=people" in str(e.value) and "\n" not in str(e.value)
+    finally:
+        conn.delete("uid=bad\nline," + PEOPLE)
+        conn.unbind()
+
+
 def test_a_mail_value_that_is_not_an_address_stops_the_read(ldap):
     conn = ldap.connection()
     conn.add("uid=bad2," + PEOPLE, "inetOrgPerson",
@@ -178,6 +190,16 @@ def test_a_server_that_never_answers_is_a_time_out():
         uri = "ldap://127.0.0.1:%d" % silent.getsockname()[1]
         with pytest.raises(DirectoryError, match="no answer within 1 seconds"):
             list(people(Settings(uri=uri, base_dn=PEOPLE, bind_dn=READER, bind_password="pw", timeout=1)))
+
+
+def test_a_filter_that_is_not_one_is_named(ldap):
+    with pytest.raises(DirectoryError, match=r"search of .* for \(objectClass=inetOrgPerson: .*filter"):
+        list(people(reader(ldap, filter="(objectClass=inetOrgPerson")))
+
+
+def test_a_schema_that_is_not_known_is_named():
+    with pytest.raises(DirectoryError, match="Schema 'novell' is neither inetOrgPerson nor ad"):
+        list(people(Settings(uri="ldap://127.0.0.1:1", base_dn=PEOPLE, schema="novell")))
 
 
 def test_a_uri_that_is_not_ldap_is_refused():

@@ -66,7 +66,9 @@ class Settings:
 
     def defaults(self) -> dict[str, Any]:
         """The schema's default filter and attributes, with the configured ones in their place."""
-        d = dict(SCHEMAS.get(self.schema.lower(), SCHEMAS["inetorgperson"]))
+        if self.schema.lower() not in SCHEMAS:
+            raise DirectoryError("LDAP %s: Schema %r is neither inetOrgPerson nor ad" % (self.uri, self.schema))
+        d = dict(SCHEMAS[self.schema.lower()])
         if self.filter:
             d["filter"] = self.filter
         for key, value in (("id", self.id_attribute), ("mail", self.mail_attribute),
@@ -140,7 +142,8 @@ class _Directory:
             text += ": " + detail
         if self.settings.bind_password:
             text = text.replace(self.settings.bind_password, "********")
-        return DirectoryError(text)
+        # A DN or value of the directory may hold anything: the text goes to a log line.
+        return DirectoryError("".join(c if c.isprintable() else "?" for c in text))
 
     def answer(self) -> str:
         """The server's answer to the last operation: its result name, code and message."""
@@ -298,7 +301,7 @@ def _text(d: _Directory, dn: str, attribute: str, value: bytes) -> str:
 
 def _address(d: _Directory, dn: str, attribute: str, value: bytes) -> str:
     text = _text(d, dn, attribute, value)
-    if "@" not in text or not spools.valid_envelope_address(text):
+    if text.count("@") != 1 or not spools.valid_envelope_address(text):
         raise d.fail("%s: %s %r is not one mail address" % (dn, attribute, text[:80]))
     return text
 
@@ -321,6 +324,8 @@ def people(settings: Settings) -> Iterator[Person]:
             if found is None:
                 raise d.fail("%s has no %s" % (dn, " or ".join(spec["id"])))
             pid = render_id(*found)
+            if len(pid) > MAX_VALUE:
+                raise d.fail("%s: %s is longer than %d characters" % (dn, found[0], MAX_VALUE))
             if pid in seen:
                 raise d.fail("%s: %s %s is the id of an entry read before" % (dn, found[0], pid))
             seen.add(pid)
