@@ -227,7 +227,8 @@ def test_active_directory_users_are_read_with_its_default_attributes(tmp_path):
     require_program(SLAPD)
     guids = [uuid.UUID(int=(n * 0x9E3779B97F4A7C15) << 40) for n in (1, 2, 3)]
     head = directory(0)
-    users = "\n".join([ad_user(1, guids[0], "Sales", mail="ann@example.com", upn="ann@corp.example.com"),
+    users = "\n".join([ad_user(1, guids[0], "Sales", mail="ann@example.com", upn="ann@corp.example.com")
+                       + "company: Example Ltd\n",
                        ad_user(2, guids[1], "Research", upn="bob@corp.example.com"),
                        ad_user(3, guids[2], "Research")])
     with Slapd(tmp_path, head + "\n" + users, schemas=SCHEMAS + ("msuser",)) as ad:
@@ -235,7 +236,7 @@ def test_active_directory_users_are_read_with_its_default_attributes(tmp_path):
                                      bind_dn=READER, bind_password=READER_PASSWORD)))
     # The third user has neither mail nor userPrincipalName: no person of mail.
     assert [(p.id, p.address, p.name, p.attributes) for p in found] == [
-        (str(guids[0]), "ann@example.com", "User Number 1", {"department": ("Sales",)}),
+        (str(guids[0]), "ann@example.com", "User Number 1", {"department": ("Sales",), "company": ("Example Ltd",)}),
         (str(guids[1]), "bob@corp.example.com", "User Number 2", {"department": ("Research",)})]
 
 
@@ -251,6 +252,7 @@ def test_settings_are_read_from_the_directory_keys():
     spec = s.defaults()
     assert spec["id"] == ("objectGUID",) and spec["mail"] == ("mail", "userPrincipalName")
     assert spec["name"] == ("cn",) and spec["groups"] == ("department", "physicalDeliveryOfficeName")
+    assert Settings(uri="", base_dn="", schema="AD").defaults()["groups"] == ("department", "company")
     assert "pw" not in repr(s)
 
 

@@ -32,7 +32,7 @@ SCHEMAS = {
     "inetorgperson": dict(filter="(objectClass=inetOrgPerson)", id=("entryUUID", "uid"), mail=("mail",),
                           name=("displayName", "cn"), groups=("ou", "departmentNumber")),
     "ad": dict(filter="(&(objectCategory=person)(objectClass=user))", id=("objectGUID",),
-               mail=("mail", "userPrincipalName"), name=("displayName",), groups=("department",)),
+               mail=("mail", "userPrincipalName"), name=("displayName",), groups=("department", "company")),
 }
 
 # What one value of the directory may be, so that a broken or hostile entry cannot
