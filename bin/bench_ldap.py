@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark of the live LDAP source: reading N people from a private slapd. Prints figures.
 
-Usage: .venv/bin/python bin/bench_ldap.py [N ...]   (default: 2000 20000)
+Usage: python3 bin/bench_ldap.py [N ...]   (default: 2000 20000; runs under .venv's python)
 
 For each N a slapd of tests/slapd.py is started in a temporary folder with N people
 in 20 departments, and ``ldapsource.people`` reads them all (paged, 500 a page, as
@@ -19,6 +19,13 @@ import time
 import tracemalloc
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VENV = os.path.join(REPO, ".venv")
+if __name__ == "__main__" and os.path.realpath(sys.prefix) != os.path.realpath(VENV):
+    # ldap3 is in .venv: run there.
+    PYTHON = os.path.join(VENV, "bin", "python")
+    if not os.path.exists(PYTHON):
+        sys.exit("bench_ldap: no .venv yet: run python3 bin/setup.py --test first")
+    os.execv(PYTHON, [PYTHON, os.path.abspath(__file__)] + sys.argv[1:])
 sys.path[:0] = [os.path.join(REPO, "lib"), os.path.join(REPO, "tests")]
 
 from slapd import GROUPS, PEOPLE, READER, READER_PASSWORD, Slapd, directory  # noqa: E402
