@@ -223,21 +223,47 @@ def ad_user(n, guid, department, mail=None, upn=None):
     return text
 
 
-def test_active_directory_users_are_read_with_its_default_attributes(tmp_path):
+GUIDS = [uuid.UUID(int=(n * 0x9E3779B97F4A7C15) << 40) for n in (1, 2, 3)]
+
+
+@pytest.fixture(scope="module")
+def ad(tmp_path_factory):
+    """A slapd with Active Directory's schema (msuser): three users and a group."""
     require_program(SLAPD)
-    guids = [uuid.UUID(int=(n * 0x9E3779B97F4A7C15) << 40) for n in (1, 2, 3)]
-    head = directory(0)
-    users = "\n".join([ad_user(1, guids[0], "Sales", mail="ann@example.com", upn="ann@corp.example.com")
+    users = "\n".join([ad_user(1, GUIDS[0], "Sales", mail="ann@example.com", upn="ann@corp.example.com")
                        + "company: Example Ltd\n",
-                       ad_user(2, guids[1], "Research", upn="bob@corp.example.com"),
-                       ad_user(3, guids[2], "Research")])
-    with Slapd(tmp_path, head + "\n" + users, schemas=SCHEMAS + ("msuser",)) as ad:
-        found = list(people(Settings(uri=ad.uri, base_dn=PEOPLE, schema="ad", filter="(objectClass=user)",
-                                     bind_dn=READER, bind_password=READER_PASSWORD)))
+                       ad_user(2, GUIDS[1], "Research", upn="bob@corp.example.com"),
+                       ad_user(3, GUIDS[2], "Research")])
+    group = ("dn: CN=Research,%s\nobjectClass: group\ncn: Research\ngroupType: 8\ninstanceType: 4\n"
+             "nTSecurityDescriptor:: AQAEgA==\nobjectCategory: CN=Group,CN=Schema,CN=Configuration,%s\n"
+             "member: CN=User 3,%s\n" % (GROUPS, BASE, PEOPLE))
+    with Slapd(tmp_path_factory.mktemp("slapd-ad"), directory(0) + "\n" + users + "\n" + group,
+               schemas=SCHEMAS + ("msuser",)) as server:
+        yield server
+
+
+def ad_settings(ad, **kw):
+    return Settings(**dict(dict(uri=ad.uri, base_dn=PEOPLE, schema="ad", filter="(objectClass=user)",
+                                bind_dn=READER, bind_password=READER_PASSWORD), **kw))
+
+
+def test_active_directory_users_are_read_with_its_default_attributes(ad):
+    found = list(people(ad_settings(ad)))
     # The third user has neither mail nor userPrincipalName: no person of mail.
     assert [(p.id, p.address, p.name, p.attributes) for p in found] == [
-        (str(guids[0]), "ann@example.com", "User Number 1", {"department": ("Sales",), "company": ("Example Ltd",)}),
-        (str(guids[1]), "bob@corp.example.com", "User Number 2", {"department": ("Research",)})]
+        (str(GUIDS[0]), "ann@example.com", "User Number 1", {"department": ("Sales",), "company": ("Example Ltd",)}),
+        (str(GUIDS[1]), "bob@corp.example.com", "User Number 2", {"department": ("Research",)})]
+
+
+def test_write_back_sets_an_active_directory_groups_members_and_may_empty_it(ad, modifies):
+    research = "CN=Research," + GROUPS
+    root = ad_settings(ad, bind_dn=ad.root_dn, bind_password=ad.root_password)
+    result = write_groups(root, {research: ["ann@example.com", "BOB@corp.example.com"]})
+    assert result.problems == [] and (result.changes[0].added, result.changes[0].removed) == (2, 1)
+    assert {m.lower() for m in values(ad, research, "member")} == {"cn=user %d,%s" % (n, PEOPLE) for n in (1, 2)}
+    result = write_groups(root, {research: []})         # an AD group may be empty
+    assert result.problems == [] and result.changes[0].removed == 2
+    assert values(ad, research, "member") == set()
 
 
 # --- settings and ids -------------------------------------------------------
@@ -352,7 +378,8 @@ def test_write_back_leaves_a_group_of_names_whose_list_is_empty(ldap, modifies):
 
 def test_write_back_refuses_an_entry_that_is_not_a_group(ldap, modifies):
     result = write_groups(writer(ldap), {PEOPLE: [address(1)]})
-    assert result.problems == ["%s: neither a groupOfNames nor a nisMailAlias" % PEOPLE] and modifies == []
+    assert result.problems == ["%s: neither a groupOfNames (or AD group) nor a nisMailAlias" % PEOPLE]
+    assert modifies == []
 
 
 def test_write_back_refused_by_the_server_is_a_problem_of_that_group(ldap):

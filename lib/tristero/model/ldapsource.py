@@ -397,8 +397,9 @@ def _modifications(add: list[str], delete: list[str]) -> Iterator[list[tuple]]:
 
 def write_groups(settings: Settings, groups: Mapping[str, Iterable[str]]) -> WriteBack:
     """Make each group (a DN -> the member addresses of its list) hold those members:
-    a groupOfNames the DNs of the people with those addresses (an address no one in the
-    directory has is left out and counted), a nisMailAlias the addresses themselves.
+    a groupOfNames (or Active Directory's group) the DNs of the people with those
+    addresses (an address no one in the directory has is left out and counted), a
+    nisMailAlias the addresses themselves.
     One modify per group that differs, adding and deleting only the differences. A group
     that does not exist is a problem named, never created; a failure of the server is a
     DirectoryError."""
@@ -418,7 +419,7 @@ def write_groups(settings: Settings, groups: Mapping[str, Iterable[str]]) -> Wri
             classes = {v.decode("utf-8", "replace").lower() for v in _values(raw, "objectClass")}
             change = GroupChange(group_dn)
             wanted = {a.strip().lower(): a.strip() for a in groups[group_dn] if a.strip()}
-            if "groupofnames" in classes:
+            if "groupofnames" in classes or "group" in classes:      # group: Active Directory's
                 attribute, key = "member", _dn_key
                 if index is None:
                     index = _people_dns(d)
@@ -432,7 +433,7 @@ def write_groups(settings: Settings, groups: Mapping[str, Iterable[str]]) -> Wri
                 attribute, key = "rfc822MailMember", str.lower
                 targets = wanted
             else:
-                outcome.problems.append("%s: neither a groupOfNames nor a nisMailAlias" % group_dn)
+                outcome.problems.append("%s: neither a groupOfNames (or AD group) nor a nisMailAlias" % group_dn)
                 continue
             present = {}
             for value in _values(raw, attribute):
@@ -440,7 +441,7 @@ def write_groups(settings: Settings, groups: Mapping[str, Iterable[str]]) -> Wri
                 present[key(text)] = text
             add = sorted(targets[k] for k in targets.keys() - present.keys())
             delete = sorted(present[k] for k in present.keys() - targets.keys())
-            if attribute == "member" and not targets and present:
+            if "groupofnames" in classes and not targets and present:
                 outcome.problems.append("%s: a groupOfNames must keep one member; its list has none "
                                         "in the directory, so it was left as it is" % group_dn)
                 continue
