@@ -255,3 +255,14 @@ def mail(frm="alice@example.net", to="tristero@example.org", subject="test", bod
     digest = hashlib.sha256(("%s|%s|%s|%s" % (frm, to, subject, body)).encode()).hexdigest()[:16]
     return ("From: %s\nTo: %s\nSubject: %s\nMessage-ID: <%s@example.net>\n"
             "Date: Sat, 21 Nov 2026 09:00:00 +0000\n%s\n%s" % (frm, to, subject, digest, headers, body))
+
+
+def require_program(program):
+    """Skip the test when program (a path) is not installed; fail instead when the
+    environment has TRISTERO_REQUIRE_SERVERS=1 (CI), so a missing server is never a pass."""
+    if os.access(program, os.X_OK):
+        return
+    why = "%s is not installed" % program
+    if os.environ.get("TRISTERO_REQUIRE_SERVERS") == "1":
+        pytest.fail(why + " (TRISTERO_REQUIRE_SERVERS=1)")
+    pytest.skip(why)
