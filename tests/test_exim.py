@@ -181,3 +181,120 @@ def test_bsmtp_files_fed_to_exim_bs_are_taken_as_they_are(mx, xsite):
             (copy,) = mx.delivered(address.split("@")[0])
             assert exim_trace_and(b.data, copy), copy
             assert parse(copy)["Return-path"] == "<%s>" % b.sender
+
+
+# --- [Delivery] DeliverCommand: whole BSMTP files to a local program -----------------------
+
+def with_delivery(site, line):
+    with open(site.path("tristero.ini")) as f:
+        text = f.read()
+    site.write_ini(text.replace("[Delivery]\n", "[Delivery]\n%s\n" % line))
+
+
+def test_deliver_command_hands_each_bsmtp_file_to_exim_bs(mx, xsite):
+    subscribers = [mx.mailbox(n) for n in ("alice", "bob", "carol", "dave")]
+    members(xsite, subscribers)
+    with_delivery(xsite, "DeliverCommand = %s" % " ".join(mx.command("-bS")))
+    xsite.drop(post("alice@members.test", body=AWKWARD, subject="By pipe"))
+    xsite.run(now=NOW)
+    files = xsite.outbound()
+    assert len(files) == 2
+    xsite.tristero("deliver")
+    mx.settle()
+    assert xsite.listdir("spool", "out", "new") == []
+    assert len(xsite.listdir("spool", "out", "cur")) == 2
+    for b in files:
+        for address in b.recipients:
+            (copy,) = mx.delivered(address.split("@")[0])
+            assert exim_trace_and(b.data, copy)
+    assert "delivered to 3 recipient(s)" in xsite.log()
+
+
+FAKE = """\
+import os, sys
+data = sys.stdin.buffer.read()
+with open(os.environ["FAKE_LOG"], "ab") as f:
+    f.write(repr((sys.argv[1:], data)).encode() + b"\\n")
+sys.stdout.write(os.environ.get("FAKE_SAYS", "").replace("|", "\\n"))
+sys.exit(int(os.environ.get("FAKE_EXIT", "0")))
+"""
+
+
+@pytest.fixture
+def fake(site, tmp_path):
+    """site with DeliverCommand = a program that records its argv and stdin and answers
+    as FAKE_SAYS and FAKE_EXIT say; news has four members and one post waiting."""
+    program = tmp_path / "fake.py"
+    program.write_text(FAKE)
+    site.write_ini("""\
+        [Globals]
+        Domain = example.org
+        SuperUser = boss@example.org
+        MaxRecipients = 2
+
+        [Delivery]
+        DeliverCommand = %s %s --fixed 'two words'
+
+        [LIST news]
+        Owner = editor@example.org
+        MemberFile = 00000001
+        """ % (os.sys.executable, program))
+    members(site, ["a@example.net", "b@example.net", "c@example.net", "d@example.net"])
+    site.drop(post("a@example.net").replace("\r\n", "\n"))
+    site.run(now=NOW)
+    site.fake_log = str(tmp_path / "fake.log")
+    return site
+
+
+def fake_deliver(site, says="", status=0):
+    env = {"FAKE_LOG": site.fake_log, "FAKE_SAYS": says, "FAKE_EXIT": str(status)}
+    return site.tristero("deliver", env=env, check=False)
+
+
+def test_deliver_command_gets_the_whole_file_on_stdin_and_only_the_ini_argv(fake):
+    files = {}
+    for name in fake.listdir("spool", "out", "new"):
+        with open(fake.path("spool", "out", "new", name), "rb") as f:
+            files[name] = f.read()
+    assert fake_deliver(fake).returncode == 0
+    with open(fake.fake_log) as f:
+        calls = [eval(line) for line in f]
+    assert [argv for argv, _ in calls] == [["--fixed", "two words"]] * 2
+    assert [data for _, data in calls] == [files[n] for n in sorted(files)]
+    assert fake.listdir("spool", "out", "new") == []
+
+
+def test_an_smtp_refusal_from_the_deliver_command_fails_the_file_with_a_report(fake):
+    p = fake_deliver(fake, '554 5.6.0 message refused|Transaction started in line 0|Error detected in line 3', 2)
+    assert p.returncode == 0
+    assert "failed for <a@example.net>: 554 5.6.0 message refused" in fake.log()
+    # The report went to the program too (the same deliver sends it), to the post's sender.
+    reports = []
+    for name in fake.listdir("spool", "out", "cur"):
+        with open(fake.path("spool", "out", "cur", name), "rb") as f:
+            b = spools.BsmtpFile.parse(f.read())
+        if b.sender == "" and b.recipients == ["owner-news@example.org"]:
+            reports.append(b)
+    assert len(reports) == 2 and all(b"5.6.0 message refused" in b.data for b in reports)
+
+
+@pytest.mark.parametrize("says,status", [("421 try later", 2), ("", 1), ("", 75), ("garbage", 3)])
+def test_a_deliver_command_without_a_permanent_answer_defers_the_file(fake, says, status):
+    before = fake.listdir("spool", "out", "new")
+    assert fake_deliver(fake, says, status).returncode == 0
+    assert fake.listdir("spool", "out", "new") == before
+    assert "deferred for 2 recipient(s)" in fake.log()
+    assert fake.listdir("spool", "out", "cur") == []
+
+
+def test_a_deliver_command_that_cannot_be_run_keeps_the_files_and_exits_75(site):
+    with open(site.path("tristero.ini"), "a") as f:
+        f.write("[Delivery]\nDeliverCommand = /nonexistent/exim -bS\n")
+    members(site, ["a@example.net"], extra="[LIST news]\nOwner = editor@example.org\nMemberFile = 00000001\n")
+    site.drop(post("a@example.net").replace("\r\n", "\n"))
+    site.run(now=NOW)
+    before = site.listdir("spool", "out", "new")
+    p = site.tristero("deliver", check=False)
+    assert p.returncode == 75
+    assert b"cannot run DeliverCommand" in p.stderr
+    assert site.listdir("spool", "out", "new") == before

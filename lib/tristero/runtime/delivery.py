@@ -535,7 +535,9 @@ def _delivery_status(domain, attempt):
 
 
 def transport_for(cfg):
-    """SendmailCommand when it is set, else SMTP."""
+    """DeliverCommand when it is set, else SendmailCommand when it is set, else SMTP."""
+    if cfg.get("Delivery", "DeliverCommand"):
+        return BsmtpCommandTransport(cfg)
     if cfg.get("Delivery", "SendmailCommand"):
         return CommandTransport(cfg)
     return SmtpTransport(cfg)
@@ -575,3 +577,49 @@ def deliver(site, verbose=False):
         sys.stderr.write("tristero: deliver: %s\n" % run.unreachable)
         return EX_TEMPFAIL
     return EX_OK
+
+
+class BsmtpCommandTransport:
+    """[Delivery] DeliverCommand: a program that takes a whole BSMTP file on its stdin
+    (exim -bS), run once per file without a shell; its argv is the setting split as a
+    shell would (shlex), nothing in it comes from mail.
+
+    Exit 0: every recipient taken. Otherwise the program's verdict is the SMTP answer
+    on the first line of its stdout, as exim -bS writes it ("501 ...", then where the
+    error was): 4xx defers, 5xx fails the file's recipients. Without such an answer
+    (any other failure, a signal, SmtpTimeout) nothing is known of the mail: deferred."""
+
+    def __init__(self, cfg):
+        self.timeout = cfg.get("Delivery", "SmtpTimeout") or None
+        try:
+            self.argv = shlex.split(cfg.get("Delivery", "DeliverCommand"))
+        except ValueError as e:
+            raise config.ConfigError([config.Problem(
+                cfg.path, cfg.line_of("Delivery", "DeliverCommand"), "DeliverCommand: %s" % e)])
+
+    def refuses(self, address):
+        return unsendable(address)
+
+    def send(self, sender, recipients, data):
+        """The BSMTP file of sender, recipients and data to the program; returns an Attempt."""
+        name = os.path.basename(self.argv[0])
+        batch = spools.bsmtp(sender, recipients, spools.dot_stuff(data))
+        try:
+            p = subprocess.run(self.argv, input=batch, capture_output=True, timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            late = Reply(451, "%s ran longer than %s seconds" % (name, self.timeout), "x-unix")
+            return Attempt.of(recipients, {}, late)
+        except OSError as e:
+            raise Unreachable("cannot run DeliverCommand: %s" % (getattr(e, "strerror", None) or e))
+        if p.returncode == 0:
+            return Attempt.of(recipients, {})
+        said = p.stdout.decode("utf-8", "replace").strip()
+        answer = re.match(r"([45]\d\d)[ -](.*)", said)
+        if answer:
+            return Attempt.of(recipients, {}, Reply(int(answer.group(1)), answer.group(2)))
+        said = said or p.stderr.decode("utf-8", "replace").strip()
+        return Attempt.of(recipients, {}, Reply(451, "%s exited with status %d%s" % (
+            name, p.returncode, ": " + said if said else ""), "x-unix"))
+
+    def close(self):
+        pass
