@@ -3,11 +3,13 @@
 import argparse
 import datetime
 import os
+import subprocess
 import sys
+import tempfile
 import traceback
 
 from tristero import __version__
-from tristero.core.exits import EX_CONFIG, EX_OK, EX_SOFTWARE
+from tristero.core.exits import EX_CONFIG, EX_OK, EX_SOFTWARE, EX_TEMPFAIL
 from tristero.core.text import Texts
 from tristero.model import access, lists, members
 from tristero.model import config as configmod
@@ -65,7 +67,13 @@ def build_parser():
                    help="run as if the clock said TIME (ISO 8601, e.g. 2026-11-21T02:00:00)")
     p.add_argument("--dry-run", action="store_true",
                    help="print what the batch would do; change nothing on disk")
-    command("deliver", "Hand spool/out/new to the mail server ([Delivery] in tristero.ini).")
+    p.add_argument("--deliver", action="store_true",
+                   help="deliver as the batch goes: a deliver hands each committed file to the mail "
+                        "server while the batch goes on, and drains spool/out/new once it has ended "
+                        "(exit status: the run's when it failed, else the deliver's)")
+    p = command("deliver", "Hand spool/out/new to the mail server ([Delivery] in tristero.ini).")
+    # run --deliver's own: take the files as they come until standard input closes.
+    p.add_argument("--follow", action="store_true", help=argparse.SUPPRESS)
     command("watch", "Stay running; run a batch whenever mail lands in spool/in/new.")
     command("check", "Read the configuration and report every problem with file and line.")
     return parser
@@ -118,9 +126,11 @@ def main(argv):
             return check(site)
         if args.command == "run":
             now = args.now or datetime.datetime.now().astimezone()
+            if args.deliver and not args.dry_run:
+                return run_and_deliver(site, now, verbose)
             return batch.run(site, now, dry_run=args.dry_run, verbose=verbose)
         if args.command == "deliver":
-            return delivery.deliver(site, verbose=verbose)
+            return delivery.deliver(site, verbose=verbose, follow=sys.stdin if args.follow else None)
         if args.command == "watch":
             return watch.watch(site, verbose=verbose)
     except configmod.ConfigError as e:
@@ -137,6 +147,28 @@ def main(argv):
             type(e).__name__, e, os.path.basename(where.filename), where.lineno))
         return EX_SOFTWARE
     return EX_OK
+
+
+TRISTERO_PY = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                           "tristero.py")
+
+
+def run_and_deliver(site, now, verbose):
+    """run --deliver: a "deliver --follow" process hands the files to the mail server as
+    the batch commits them; its standard input closing tells it the batch has ended,
+    and it ends once it has drained spool/out/new. Returns the run's status when the
+    run failed (another run holding the lock is no failure), else the deliver's."""
+    argv = [sys.executable, TRISTERO_PY, "deliver", "--home", site.home, "--follow"] + (["-v"] if verbose else [])
+    with tempfile.TemporaryFile() as said:
+        child = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=said, stderr=said)
+        try:
+            status = batch.run(site, now, verbose=verbose)
+        finally:
+            child.stdin.close()
+            delivered = child.wait()
+        said.seek(0)
+        sys.stderr.write(said.read().decode("utf-8", "replace"))
+    return delivered if status in (EX_OK, EX_TEMPFAIL) else status
 
 
 def check(site):

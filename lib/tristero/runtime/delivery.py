@@ -28,6 +28,7 @@ import ipaddress
 import json
 import os
 import re
+import select
 import shlex
 import smtplib
 import ssl
@@ -543,8 +544,12 @@ def transport_for(cfg):
     return SmtpTransport(cfg)
 
 
-def deliver(site, verbose=False):
-    """tristero.py deliver: hand spool/out/new to the mail server; returns the exit code."""
+def deliver(site, verbose=False, follow=None):
+    """tristero.py deliver: hand spool/out/new to the mail server; returns the exit code.
+
+    follow: the stream of a pipe from the run that started this deliver (run --deliver):
+    the files are taken again and again as the run commits them, until the pipe closes
+    (the run has ended) and one last pass has drained the spool."""
     now = datetime.datetime.now().astimezone()
     try:
         cfg = config.load(site.home)
@@ -553,15 +558,29 @@ def deliver(site, verbose=False):
         return EX_IOERR
     log = logbook.Logbook(site, now, cfg.globals("LogLevel"), cfg.globals("LogScreen"), echo=verbose)
     transport = transport_for(cfg)
+    follow = Follow(follow) if follow is not None else None
     try:
         for sub in ("tmp", "new", "cur"):
             os.makedirs(os.path.join(site.outbox, sub), exist_ok=True)
-        with locks.hold(os.path.join(site.spool, "deliver.lock")):
-            run = Run(site, cfg, log, now, transport)
+        with _deliver_lock(site, follow):
+            counts, tried = {}, set()
             try:
-                run.run()
+                while True:
+                    last = follow is None or follow.ended
+                    run = Run(site, cfg, log, now, transport)
+                    # Each file once per deliver: one deferred waits for the next, not the next pass.
+                    run.queue = [n for n in run.queue if n not in tried]
+                    tried.update(run.queue)
+                    run.run()
+                    for k, n in run.counts.items():
+                        counts[k] = counts.get(k, 0) + n
+                    if run.unreachable or last:
+                        break
+                    follow.wait(FOLLOW_POLL)
+                    now = datetime.datetime.now().astimezone()
             finally:
                 transport.close()
+            run.counts = counts
     except locks.Busy:
         if verbose:
             sys.stderr.write("tristero: another deliver is running\n")
@@ -578,6 +597,38 @@ def deliver(site, verbose=False):
         return EX_TEMPFAIL
     return EX_OK
 
+
+# deliver --follow looks for newly committed files this often (seconds).
+FOLLOW_POLL = 0.2
+
+
+class Follow:
+    """The pipe from the run that started a deliver --follow: open while the run goes on."""
+
+    def __init__(self, stream):
+        self.fd = stream.fileno()
+        self.ended = False
+
+    def wait(self, seconds):
+        """Wait up to seconds, less when the run ends; returns True once it has ended."""
+        if not self.ended:
+            ready, _, _ = select.select([self.fd], [], [], seconds)
+            # The run writes nothing: readable means closed (a stray byte is read and ignored).
+            if ready and not os.read(self.fd, 4096):
+                self.ended = True
+        return self.ended
+
+
+def _deliver_lock(site, follow):
+    """spool/deliver.lock, taken at once; deliver --follow waits for it while its run goes on."""
+    path = os.path.join(site.spool, "deliver.lock")
+    while True:
+        try:
+            return locks.hold(path)
+        except locks.Busy:
+            if follow is None or follow.ended:
+                raise
+            follow.wait(1.0)
 
 class BsmtpCommandTransport:
     """[Delivery] DeliverCommand: a program that takes a whole BSMTP file on its stdin
