@@ -125,8 +125,9 @@ class Exim:
             self.user = pwd.getpwuid(os.geteuid()).pw_name
             self.group = grp.getgrgid(os.getegid()).gr_name
         self.uid, self.gid = pwd.getpwnam(self.user).pw_uid, grp.getgrnam(self.group).gr_gid
-        self.routers = TRISTERO_ROUTER if routers is None else routers
-        self.transports = TRISTERO_TRANSPORT if transports is None else transports
+        # The list domain's router and transport: given as they are (tristero.py maps
+        # --exim), or by default the templates above.
+        self.routers, self.transports = routers, transports
         self.port = free_port()
         self.conf = os.path.join(self.work, "exim.conf")
         self.proc = None
@@ -139,7 +140,9 @@ class Exim:
 
     def write_config(self):
         f = self.fields()
-        text = CONFIG.format(routers=self.routers.format(**f), transports=self.transports.format(**f), **f)
+        routers = TRISTERO_ROUTER.format(**f) if self.routers is None else self.routers
+        transports = TRISTERO_TRANSPORT.format(**f) if self.transports is None else self.transports
+        text = CONFIG.format(routers=routers, transports=transports, **f)
         with open(self.conf, "w") as out:
             out.write(text)
         os.chmod(self.conf, 0o644)
@@ -150,9 +153,17 @@ class Exim:
         os.chown(path, self.uid, self.gid)
 
     def start(self):
+        return self.prepare().launch()
+
+    def prepare(self):
+        """The folders, an empty site at workdir/site; the daemon is not started yet."""
         for sub in ("exim-spool", "exim-log", "mail"):
             self.own(os.path.join(self.work, sub))
         self.reset_site()
+        return self
+
+    def launch(self):
+        """Write the configuration and start the daemon."""
         self.write_config()
         self.proc = subprocess.Popen([EXIM, "-C", self.conf, "-bdf", "-q30s"], stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

@@ -12,8 +12,7 @@ from email import policy
 import pytest
 
 from conftest import TestSite
-from exim import DOMAIN, Exim
-
+from exim import Exim
 from tristero.model import spools
 
 # deliver uses the real clock: the bounces it brings back are read by a run of that day.
@@ -298,3 +297,96 @@ def test_a_deliver_command_that_cannot_be_run_keeps_the_files_and_exits_75(site)
     assert p.returncode == 75
     assert b"cannot run DeliverCommand" in p.stderr
     assert site.listdir("spool", "out", "new") == before
+
+
+# --- tristero.py maps ----------------------------------------------------------------------
+
+LISTS = """\
+    [LIST news]
+    Owner = editor@example.org
+    MemberFile = 00000001
+
+    [LIST Chat-L]
+    Owner = editor@example.org
+    MemberFile = 00000002
+    """
+
+EXPECTED = {"postmaster", "administrator", "tristero", "listproc", "listserv", "majordomo",
+            "news", "news-request", "news-owner", "owner-news", "news-approval",
+            "chat-l", "chat-l-request", "chat-request", "chat-l-owner", "owner-chat-l", "chat-l-approval"}
+
+
+def test_maps_for_exim_loaded_into_exim_deliver_every_address_of_the_site_to_the_spool():
+    mx2 = Exim().prepare()
+    try:
+        s = TestSite(mx2.site_home)
+        s.write_ini("[Globals]\nDomain = example.org\nSuperUser = boss@example.com\n\n" + LISTS.replace("    ", ""))
+        out = s.tristero("maps", "--exim").stdout.decode()
+        routers, transports = out.split("# --- the transport")
+        mx2.routers, mx2.transports = routers, "# --- the transport" + transports
+        mx2.launch()
+        alice = mx2.mailbox("alice")
+        verp = "owner-news+bob=members.test+abc123@example.org"
+        rcpts = ["%s@example.org" % lp for lp in sorted(EXPECTED)] + [verp, "nobody-here@example.org"]
+        smtp_send(mx2, alice, rcpts, post(alice))
+        landed = []
+        for name in s.listdir("spool", "in", "new"):
+            with open(s.path("spool", "in", "new", name), "rb") as f:
+                m = parse(f.read())
+            landed.append(m["X-Original-To"])
+            assert m["Return-path"] == "<%s>" % alice and m["Envelope-to"] == m["X-Original-To"]
+        assert sorted(landed) == sorted(rcpts[:-1])
+        # An address that is not the site's: Exim's own bounce to the sender, not the spool.
+        (bounce,) = mx2.delivered("alice")
+        assert b"nobody-here@example.org" in bounce and parse(bounce)["Return-path"] == "<>"
+        # Every address the map sends in is one Tristero answers.
+        s.run(now=NOW)
+        assert "unknown address" not in s.log()
+    finally:
+        mx2.stop()
+
+
+def test_maps_for_postfix_are_main_cf_lines_and_a_table_of_every_address(site):
+    site.write_ini(BASE_INI_DOMAINS + LISTS.replace("    ", ""))
+    os.makedirs(site.path("spool", "in"), exist_ok=True)
+    p = site.tristero("maps", "--postfix")
+    text = p.stdout.decode()
+    main_cf, table = text.split("# --- /etc/postfix/main.cf")[1].split("# --- /etc/postfix/tristero_mailbox")
+    settings = {}
+    for line in main_cf.splitlines()[1:]:
+        if line.startswith("#") or not line.strip():
+            continue
+        # postconf reads '#' only at the start of a line: a comment after a value is fatal.
+        assert "#" not in line, line
+        key, _, value = line.partition(" = ")
+        settings[key] = value
+    st = os.stat(site.path("spool", "in"))
+    assert settings == {"virtual_mailbox_domains": "example.org, lists.example.net",
+                        "virtual_mailbox_base": site.home,
+                        "virtual_mailbox_maps": "texthash:/etc/postfix/tristero_mailbox",
+                        "virtual_uid_maps": "static:%d" % st.st_uid,
+                        "virtual_gid_maps": "static:%d" % st.st_gid,
+                        "recipient_delimiter": "+"}
+    assert "mydestination" in text.split("# --- /etc/postfix/main.cf")[0]
+    entries = [line.split() for line in table.splitlines()[1:] if line.strip()]
+    assert all(len(e) == 2 and e[1] == "spool/in/" for e in entries)
+    assert sorted(e[0] for e in entries) == sorted("%s@%s" % (lp, d) for lp in EXPECTED
+                                                   for d in ("example.org", "lists.example.net"))
+    assert "--exim" not in text and "tristero_spool" not in text
+
+
+def test_maps_says_that_root_cannot_be_the_delivery_user(site):
+    if os.geteuid() != 0:
+        pytest.skip("the site belongs to root only when the tests run as root")
+    p = site.tristero("maps")
+    assert b"belongs to root" in p.stderr
+    assert b"virtual_mailbox_maps" in p.stdout and b"tristero_spool:" in p.stdout
+
+
+BASE_INI_DOMAINS = """\
+[Globals]
+Domain = example.org
+Domains = lists.example.net
+SuperUser = boss@example.com
+
+"""

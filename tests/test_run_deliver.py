@@ -9,7 +9,6 @@ import pytest
 
 from conftest import BASE_INI, mail
 from exim import free_port
-
 from tristero.runtime import batch
 
 MEMBERS = ["m%02d@example.net" % i for i in range(30)]

@@ -1,4 +1,4 @@
-"""The command line: init, run, deliver, watch, check."""
+"""The command line: init, run, deliver, watch, check, maps."""
 
 import argparse
 import datetime
@@ -14,14 +14,15 @@ from tristero.core.text import Texts
 from tristero.model import access, lists, members
 from tristero.model import config as configmod
 from tristero.model.site import Site
-from tristero.runtime import batch, delivery, watch
+from tristero.runtime import batch, delivery, maps, watch
 
 DESCRIPTION = """\
 Tristero: a mailing-list manager run in batches. The mail server delivers into
 the site's spool/in/ maildir; "run" processes that mail and writes outbound
 mail as BSMTP files to spool/out/new/; "deliver" hands those to the mail server.
 
-To set up a site: "tristero.py init DIR", then edit DIR/tristero.ini.
+To set up a site: "tristero.py init DIR", then edit DIR/tristero.ini; "maps"
+prints what the mail server needs to deliver the site's addresses.
 
 exit status: 0 done (messages that could not be processed are in spool/failed/),
 70 an internal error (reported in one line; nothing is lost), 74 the disk failed
@@ -75,6 +76,13 @@ def build_parser():
     # run --deliver's own: take the files as they come until standard input closes.
     p.add_argument("--follow", action="store_true", help=argparse.SUPPRESS)
     command("watch", "Stay running; run a batch whenever mail lands in spool/in/new.")
+    p = command("maps", "Print what the mail server needs to deliver the site's addresses into spool/in/ "
+                        "for the current lists (run again when lists change).")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--postfix", dest="mta", action="store_const", const="postfix",
+                       help="only Postfix: main.cf lines and a texthash table for virtual_mailbox_maps")
+    which.add_argument("--exim", dest="mta", action="store_const", const="exim",
+                       help="only Exim: the routers and the appendfile transport")
     command("check", "Read the configuration and report every problem with file and line.")
     return parser
 
@@ -133,6 +141,9 @@ def main(argv):
             return delivery.deliver(site, verbose=verbose, follow=sys.stdin if args.follow else None)
         if args.command == "watch":
             return watch.watch(site, verbose=verbose)
+        if args.command == "maps":
+            sys.stdout.write(maps.maps(site, args.mta, sys.stderr))
+            return EX_OK
     except configmod.ConfigError as e:
         for p in e.problems:
             sys.stderr.write("tristero: %s\n" % p)
