@@ -71,7 +71,7 @@ def build_parser():
     p.add_argument("--deliver", action="store_true",
                    help="deliver as the batch goes: a deliver hands each committed file to the mail "
                         "server while the batch goes on, and drains spool/out/new once it has ended "
-                        "(exit status: the run's when it failed, else the deliver's)")
+                        "(exit status: the run's when it failed, else the deliver's; ignored with --dry-run)")
     p = command("deliver", "Hand spool/out/new to the mail server ([Delivery] in tristero.ini).")
     # run --deliver's own: take the files as they come until standard input closes.
     p.add_argument("--follow", action="store_true", help=argparse.SUPPRESS)
