@@ -92,3 +92,18 @@ def test_run_deliver_reports_a_mail_server_it_cannot_reach_and_keeps_the_files(s
     assert p.returncode == 75
     assert b"cannot connect to 127.0.0.1:%d" % port in p.stderr
     assert len(site.listdir("spool", "out", "new")) == 1
+
+
+def test_run_deliver_while_another_deliver_holds_the_lock_leaves_the_files_to_it(site, sink):
+    from tristero.model import locks
+    port, seen = sink
+    site.write_ini(BASE_INI + "[Delivery]\nSmtpHost = 127.0.0.1\nSmtpPort = %d\n" % port)
+    site.drop(mail(frm="alice@example.net", body="lists\n"))
+    os.makedirs(site.path("spool"), exist_ok=True)
+    with locks.hold(site.path("spool", "deliver.lock")):
+        p = site.run("--deliver", "-v", check=False, subprocess=True)
+    # The batch was done; its file waits for the deliver that holds the lock (or the next one).
+    assert p.returncode == 75
+    assert b"another deliver is running" in p.stderr
+    assert len(site.listdir("spool", "out", "new")) == 1
+    assert transactions(seen) == []
