@@ -1,25 +1,28 @@
-"""The command line: init, run, deliver, watch, check, web."""
+"""The command line: init, run, deliver, watch, check, maps, web."""
 
 import argparse
 import datetime
 import os
+import subprocess
 import sys
+import tempfile
 import traceback
 
 from tristero import __version__
-from tristero.core.exits import EX_CONFIG, EX_OK, EX_SOFTWARE
+from tristero.core.exits import EX_CONFIG, EX_OK, EX_SOFTWARE, EX_TEMPFAIL
 from tristero.core.text import Texts
 from tristero.model import access, lists, members
 from tristero.model import config as configmod
 from tristero.model.site import Site
-from tristero.runtime import batch, delivery, watch, web
+from tristero.runtime import batch, delivery, maps, watch, web
 
 DESCRIPTION = """\
 Tristero: a mailing-list manager run in batches. The mail server delivers into
 the site's spool/in/ maildir; "run" processes that mail and writes outbound
 mail as BSMTP files to spool/out/new/; "deliver" hands those to the mail server.
 
-To set up a site: "tristero.py init DIR", then edit DIR/tristero.ini.
+To set up a site: "tristero.py init DIR", then edit DIR/tristero.ini; "maps"
+prints what the mail server needs to deliver the site's addresses.
 
 exit status: 0 done (messages that could not be processed are in spool/failed/),
 70 an internal error (reported in one line; nothing is lost), 74 the disk failed
@@ -73,8 +76,21 @@ def build_parser():
                    help="run as if the clock said TIME (ISO 8601, e.g. 2026-11-21T02:00:00)")
     p.add_argument("--dry-run", action="store_true",
                    help="print what the batch would do; change nothing on disk")
-    command("deliver", "Hand spool/out/new to the mail server ([Delivery] in tristero.ini).")
+    p.add_argument("--deliver", action="store_true",
+                   help="deliver as the batch goes: a deliver hands each committed file to the mail "
+                        "server while the batch goes on, and drains spool/out/new once it has ended "
+                        "(exit status: the run's when it failed, else the deliver's; ignored with --dry-run)")
+    p = command("deliver", "Hand spool/out/new to the mail server ([Delivery] in tristero.ini).")
+    # run --deliver's own: take the files as they come until standard input closes.
+    p.add_argument("--follow", action="store_true", help=argparse.SUPPRESS)
     command("watch", "Stay running; run a batch whenever mail lands in spool/in/new.")
+    p = command("maps", "Print what the mail server needs to deliver the site's addresses into spool/in/ "
+                        "for the current lists (run again when lists change).")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--postfix", dest="mta", action="store_const", const="postfix",
+                       help="only Postfix: main.cf lines and a texthash table for virtual_mailbox_maps")
+    which.add_argument("--exim", dest="mta", action="store_const", const="exim",
+                       help="only Exim: the routers and the appendfile transport")
     command("check", "Read the configuration and report every problem with file and line.")
     p = command("web", "Serve the web endpoint (one-click unsubscription, subscribe forms) for development; "
                        "it only writes command mail into spool/in/new.")
@@ -130,11 +146,16 @@ def main(argv):
             return check(site)
         if args.command == "run":
             now = args.now or datetime.datetime.now().astimezone()
+            if args.deliver and not args.dry_run:
+                return run_and_deliver(site, now, verbose)
             return batch.run(site, now, dry_run=args.dry_run, verbose=verbose)
         if args.command == "deliver":
-            return delivery.deliver(site, verbose=verbose)
+            return delivery.deliver(site, verbose=verbose, follow=sys.stdin if args.follow else None)
         if args.command == "watch":
             return watch.watch(site, verbose=verbose)
+        if args.command == "maps":
+            sys.stdout.write(maps.maps(site, args.mta, sys.stderr))
+            return EX_OK
         if args.command == "web":
             return web.serve(site, args.listen)
     except configmod.ConfigError as e:
@@ -151,6 +172,28 @@ def main(argv):
             type(e).__name__, e, os.path.basename(where.filename), where.lineno))
         return EX_SOFTWARE
     return EX_OK
+
+
+TRISTERO_PY = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                           "tristero.py")
+
+
+def run_and_deliver(site, now, verbose):
+    """run --deliver: a "deliver --follow" process hands the files to the mail server as
+    the batch commits them; its standard input closing tells it the batch has ended,
+    and it ends once it has drained spool/out/new. Returns the run's status when the
+    run failed (another run holding the lock is no failure), else the deliver's."""
+    argv = [sys.executable, TRISTERO_PY, "deliver", "--home", site.home, "--follow"] + (["-v"] if verbose else [])
+    with tempfile.TemporaryFile() as said:
+        child = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=said, stderr=said)
+        try:
+            status = batch.run(site, now, verbose=verbose)
+        finally:
+            child.stdin.close()
+            delivered = child.wait()
+        said.seek(0)
+        sys.stderr.write(said.read().decode("utf-8", "replace"))
+    return delivered if status in (EX_OK, EX_TEMPFAIL) else status
 
 
 def check(site):

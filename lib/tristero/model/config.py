@@ -273,6 +273,7 @@ SCHEMA = {
         "SmtpPassword": as_text,
         "SmtpTimeout": as_int,
         "SendmailCommand": as_text,
+        "DeliverCommand": as_text,
         "RetryDays": as_int,
     },
 }

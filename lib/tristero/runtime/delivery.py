@@ -28,6 +28,7 @@ import ipaddress
 import json
 import os
 import re
+import select
 import shlex
 import smtplib
 import ssl
@@ -535,14 +536,20 @@ def _delivery_status(domain, attempt):
 
 
 def transport_for(cfg):
-    """SendmailCommand when it is set, else SMTP."""
+    """DeliverCommand when it is set, else SendmailCommand when it is set, else SMTP."""
+    if cfg.get("Delivery", "DeliverCommand"):
+        return BsmtpCommandTransport(cfg)
     if cfg.get("Delivery", "SendmailCommand"):
         return CommandTransport(cfg)
     return SmtpTransport(cfg)
 
 
-def deliver(site, verbose=False):
-    """tristero.py deliver: hand spool/out/new to the mail server; returns the exit code."""
+def deliver(site, verbose=False, follow=None):
+    """tristero.py deliver: hand spool/out/new to the mail server; returns the exit code.
+
+    follow: the stream of a pipe from the run that started this deliver (run --deliver):
+    the files are taken again and again as the run commits them, until the pipe closes
+    (the run has ended) and one last pass has drained the spool."""
     now = datetime.datetime.now().astimezone()
     try:
         cfg = config.load(site.home)
@@ -551,15 +558,29 @@ def deliver(site, verbose=False):
         return EX_IOERR
     log = logbook.Logbook(site, now, cfg.globals("LogLevel"), cfg.globals("LogScreen"), echo=verbose)
     transport = transport_for(cfg)
+    follow = Follow(follow) if follow is not None else None
     try:
         for sub in ("tmp", "new", "cur"):
             os.makedirs(os.path.join(site.outbox, sub), exist_ok=True)
-        with locks.hold(os.path.join(site.spool, "deliver.lock")):
-            run = Run(site, cfg, log, now, transport)
+        with _deliver_lock(site, follow):
+            counts, tried = {}, set()
             try:
-                run.run()
+                while True:
+                    last = follow is None or follow.ended
+                    run = Run(site, cfg, log, now, transport)
+                    # Each file once per deliver: one deferred waits for the next, not the next pass.
+                    run.queue = [n for n in run.queue if n not in tried]
+                    tried.update(run.queue)
+                    run.run()
+                    for k, n in run.counts.items():
+                        counts[k] = counts.get(k, 0) + n
+                    if run.unreachable or last:
+                        break
+                    follow.wait(FOLLOW_POLL)
+                    now = datetime.datetime.now().astimezone()
             finally:
                 transport.close()
+            run.counts = counts
     except locks.Busy:
         if verbose:
             sys.stderr.write("tristero: another deliver is running\n")
@@ -575,3 +596,81 @@ def deliver(site, verbose=False):
         sys.stderr.write("tristero: deliver: %s\n" % run.unreachable)
         return EX_TEMPFAIL
     return EX_OK
+
+
+# deliver --follow looks for newly committed files this often (seconds).
+FOLLOW_POLL = 0.2
+
+
+class Follow:
+    """The pipe from the run that started a deliver --follow: open while the run goes on."""
+
+    def __init__(self, stream):
+        self.fd = stream.fileno()
+        self.ended = False
+
+    def wait(self, seconds):
+        """Wait up to seconds, less when the run ends; returns True once it has ended."""
+        if not self.ended:
+            ready, _, _ = select.select([self.fd], [], [], seconds)
+            # The run writes nothing: readable means closed (a stray byte is read and ignored).
+            if ready and not os.read(self.fd, 4096):
+                self.ended = True
+        return self.ended
+
+
+def _deliver_lock(site, follow):
+    """spool/deliver.lock, taken at once; deliver --follow waits for it while its run goes on."""
+    path = os.path.join(site.spool, "deliver.lock")
+    while True:
+        try:
+            return locks.hold(path)
+        except locks.Busy:
+            if follow is None or follow.ended:
+                raise
+            follow.wait(1.0)
+
+class BsmtpCommandTransport:
+    """[Delivery] DeliverCommand: a program that takes a whole BSMTP file on its stdin
+    (exim -bS), run once per file without a shell; its argv is the setting split as a
+    shell would (shlex), nothing in it comes from mail.
+
+    Exit 0: every recipient taken. Otherwise the program's verdict is the SMTP answer
+    on the first line of its stdout, as exim -bS writes it ("501 ...", then where the
+    error was): 4xx defers, 5xx fails the file's recipients. Without such an answer
+    (any other failure, a signal, SmtpTimeout) nothing is known of the mail: deferred."""
+
+    def __init__(self, cfg):
+        self.timeout = cfg.get("Delivery", "SmtpTimeout") or None
+        try:
+            self.argv = shlex.split(cfg.get("Delivery", "DeliverCommand"))
+        except ValueError as e:
+            raise config.ConfigError([config.Problem(
+                cfg.path, cfg.line_of("Delivery", "DeliverCommand"), "DeliverCommand: %s" % e)])
+
+    def refuses(self, address):
+        return unsendable(address)
+
+    def send(self, sender, recipients, data):
+        """The BSMTP file of sender, recipients and data to the program; returns an Attempt."""
+        name = os.path.basename(self.argv[0])
+        batch = spools.bsmtp(sender, recipients, spools.dot_stuff(data))
+        try:
+            p = subprocess.run(self.argv, input=batch, capture_output=True, timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            late = Reply(451, "%s ran longer than %s seconds" % (name, self.timeout), "x-unix")
+            return Attempt.of(recipients, {}, late)
+        except OSError as e:
+            raise Unreachable("cannot run DeliverCommand: %s" % (getattr(e, "strerror", None) or e))
+        if p.returncode == 0:
+            return Attempt.of(recipients, {})
+        said = p.stdout.decode("utf-8", "replace").strip()
+        answer = re.match(r"([45]\d\d)[ -](.*)", said)
+        if answer:
+            return Attempt.of(recipients, {}, Reply(int(answer.group(1)), answer.group(2)))
+        said = said or p.stderr.decode("utf-8", "replace").strip()
+        return Attempt.of(recipients, {}, Reply(451, "%s exited with status %d%s" % (
+            name, p.returncode, ": " + said if said else ""), "x-unix"))
+
+    def close(self):
+        pass
