@@ -31,10 +31,10 @@ from tristero.model import durable, spools
 HEADER = "[Members]"
 _NAMED = re.compile(r"^(.*?)\s*<([^<>\s]+)>$")
 
-# What an address in an envelope may not hold (see spools.valid_envelope_address),
-# besides characters beyond ASCII; a domain holds only letters, digits, '.' and '-'.
-_NOT_ENVELOPE = re.compile(r'[\x00-\x09\x0b-\x20\x7f<>"(),;:\\\[\]]')
-_NOT_DOMAIN = re.compile(r"[^a-z0-9.-]")
+# The ASCII an address in an envelope may hold (see spools.valid_envelope_address), with
+# the line end that separates addresses; a domain holds only letters, digits, '.' and '-'.
+_ENVELOPE_BYTES = bytes(c for c in range(0x21, 0x7f) if chr(c) not in '<>"(),;:\\[]') + b"\n"
+_DOMAIN_BYTES = b"abcdefghijklmnopqrstuvwxyz0123456789.-"
 _READ = 1 << 18         # characters of a member file read at a time when it streams
 
 
@@ -307,28 +307,46 @@ def _addresses(lines, order=True):
     """The addresses of lines of a member file (no line end) when each is "address ="
     or "address = options" as write() makes them, the address one an envelope takes
     and not read as a comment (parse would read it so), the options without '=':
-    (addresses, those lines' sort keys "domain key", or None unless order); None when
-    a line is not such a line. Whole lists at once, not line by line."""
-    cut = [line.find(" =") for line in lines]
+    (addresses, where each line's " =" is, those lines' sort keys "domain key" or None
+    unless order); None when a line is not such a line. Whole lists at once, with the
+    string methods mapped over them (no Python code runs per line)."""
+    repeat = itertools.repeat
+    cut = list(map(str.find, lines, repeat(" =")))
     if -1 in cut:
         return None
-    addresses = [line[:i] for line, i in zip(lines, cut)]
-    if sum(map(str.count, lines, itertools.repeat("="))) != len(lines) and any(
+    addresses = list(map(str.__getitem__, lines, map(slice, cut)))
+    if sum(map(str.count, lines, repeat("="))) != len(lines) and any(
             line.rfind("=") != i + 1 for line, i in zip(lines, cut)):
         return None     # a '=' in options: the line splits elsewhere
     joined = "\n".join(addresses)
-    if not joined.isascii() or _NOT_ENVELOPE.search(joined) or joined.startswith("#") or "\n#" in joined:
+    if not joined.isascii() or joined.encode("ascii").translate(None, _ENVELOPE_BYTES) \
+            or joined.startswith("#") or "\n#" in joined:
         return None
     if not order:
-        return addresses, None
+        return addresses, cut, None
     keys = joined.lower().split("\n")
-    domains = [key[key.rfind("@") + 1:] for key in keys]
+    domains = list(map(str.__getitem__, keys, map(slice, map((1).__add__, map(str.rfind, keys, repeat("@"))),
+                                                          repeat(None))))
     # Each key has an '@' after a local part: at least two characters more than its domain.
     if min(map(operator.sub, map(len, keys), map(len, domains)), default=2) < 2 or "" in domains \
-            or _NOT_DOMAIN.search("".join(domains)):
+            or "".join(domains).encode("ascii").translate(None, _DOMAIN_BYTES):
         return None
     # A space sorts before every character of a domain: "domain key" sorts as domain_order.
-    return addresses, [domain + " " + key for domain, key in zip(domains, keys)]
+    return addresses, cut, list(map(operator.add, map(operator.add, domains, repeat(" ")), keys))
+
+
+def _taking_posts(lines, addresses, cut):
+    """The addresses of lines (see _addresses) whose members take posts by mail."""
+    # A line longer than its address and " =" has options: few do.
+    optioned = list(map((2).__lt__, map(operator.sub, map(len, lines), cut)))
+    if not any(optioned):
+        return addresses
+    keep = [True] * len(lines)
+    for n in itertools.compress(range(len(lines)), optioned):
+        line = lines[n]
+        if not _receives(line[cut[n] + 2:]):
+            keep[n] = False
+    return list(itertools.compress(addresses, keep))
 
 
 def _receives(options):
@@ -410,12 +428,11 @@ class FileRecipients:
                 if found is None:
                     yield None
                     return
-                addresses, keys = found
+                addresses, cut, keys = found
                 if not checked:
                     # Strictly in order: no address twice, and none out of place.
                     if not last < keys[0] or not all(map(operator.lt, keys, itertools.islice(keys, 1, None))):
                         yield None
                         return
                     last = keys[-1]
-                yield [address for address, line in zip(addresses, lines)
-                       if line.endswith(" =") or _receives(line[line.rfind("=") + 1:])]
+                yield _taking_posts(lines, addresses, cut)
