@@ -155,3 +155,16 @@ def test_a_verp_local_part_over_64_octets_never_goes_out():
     assert outbound.verp_problem("owner-news+%s=example.com+abc@example.org" % ("x" * 60))
     assert outbound.verp_problem("owner-news+bob=example.com+abc@example.org") is None
     assert outbound.verp_problem("") is None
+
+
+def test_mail_forwarded_to_an_owner_with_a_raw_8bit_subject_goes_out_in_encoded_words(news):
+    news.drop("From: alice@example.net\nTo: news-owner@example.org\nSubject: Grüße\n"
+              "Message-ID: <o@example.net>\n\nHello.\n".encode("utf-8"))
+    news.run()
+    [b] = news.outbound()
+    assert b.recipients == ["editor@example.org"]
+    head = b.data.split(b"\n\n", 1)[0]
+    assert head.isascii() and b"=?utf-8?" in head.lower()
+    msg = email.message_from_bytes(b.data, policy=policy.default)
+    assert msg["Subject"] == "Grüße"
+    assert "outbound lint (8-bit header)" in news.log()

@@ -4,9 +4,10 @@ per distinct message before its files are written.
 lint(head, body) reads a message (its header block, LF line ends, and its body) and
 returns a Verdict: the message repaired where it can be (a second Subject or
 Message-ID dropped, the first kept; a part with a line over 998 octets, or 8-bit text
-labelled us-ascii, re-encoded in quoted-printable, or base64 for what is not text),
-each repair named by its rule; or the rule that refuses it (a broken encoded word, a
-header line over 998 octets, 8-bit bytes in the header); and whether its data is
+labelled us-ascii, re-encoded in quoted-printable, or base64 for what is not text; a
+field in raw 8-bit text written again in encoded words), each repair named by its
+rule; or the rule that refuses it (a broken encoded word, a header line over 998
+octets); and whether its data is
 8-bit (BODY=8BITMIME in the envelope). The body is read in pieces and not copied
 unless a part must be re-encoded.
 """
@@ -60,10 +61,14 @@ def lint(head: bytes, body: bytes | memoryview) -> Verdict:
             v.repairs.append((DUPLICATE, "a second %s field dropped, the first kept" % name))
             continue
         seen.add(lname)
-        kept.append(raw)
         if not raw.isascii():
-            v.refusal = (HEADER_8BIT, "the %s field holds 8-bit bytes" % name)
-            return v
+            # Decoded and written again in RFC 2047 encoded words, as a post's fields are.
+            raw = messages.ascii_field(name, raw)
+            v.repairs.append((HEADER_8BIT, "the %s field written again in ASCII" % name if raw else
+                              "a field whose name is not ASCII dropped"))
+            if not raw:
+                continue
+        kept.append(raw)
         if any(len(line) > MAX_LINE for line in raw.rstrip(b"\n").split(b"\n")):
             v.refusal = (HEADER_LINE, "a line of the %s field is longer than %d octets" % (name, MAX_LINE))
             return v
@@ -71,7 +76,7 @@ def lint(head: bytes, body: bytes | memoryview) -> Verdict:
         if why:
             v.refusal = (ENCODED_WORD, "the %s field has a broken encoded word: %s" % (name, why))
             return v
-    if len(kept) != len(fields):
+    if v.repairs:
         v.head = b"".join(kept)
     long_line, eight_bit = _scan(body)
     mislabelled = eight_bit and _says_ascii(v.head)

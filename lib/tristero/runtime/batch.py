@@ -370,7 +370,7 @@ class Batch:
         if verdict.refusal is not None:
             raise ValueError("outbound lint (%s): %s" % verdict.refusal)
         for rule, what in verdict.repairs:
-            self.log.log(logbook.ACTION, "  outbound lint (%s): %s" % (rule, what))
+            self.log.log(logbook.MESSAGE, "outbound lint (%s): %s, in mail from <%s>" % (rule, what, mail.sender))
         if verdict.repairs:
             raw = verdict.head + b"\n" + bytes(verdict.body)
         return raw, verdict.eight_bit
