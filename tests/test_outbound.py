@@ -168,3 +168,11 @@ def test_mail_forwarded_to_an_owner_with_a_raw_8bit_subject_goes_out_in_encoded_
     msg = email.message_from_bytes(b.data, policy=policy.default)
     assert msg["Subject"] == "Grüße"
     assert "outbound lint (8-bit header)" in news.log()
+
+
+def test_a_post_with_a_header_line_over_998_octets_is_refused_to_its_author(news):
+    post(news, "Subject: long field\nMessage-ID: <lf@example.net>\nX-Long: %s\n" % ("y" * 1200), b"Hello.\n")
+    assert raw_posts(news) == []
+    [reply] = news.messages_to("alice@example.net")
+    assert "longer than 998 octets" in reply.get_content()
+    assert "outbound lint: header line over 998 octets" in news.log()
