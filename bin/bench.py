@@ -134,13 +134,13 @@ class Site:
                 opts = "NAME User %d" % i
             else:
                 opts = ""
-            rows.append(("example.domain%d" % d, local, "%s@domain%d.example" % (local, d), opts))
-        rows.sort()      # members.domain_order: reversed domain labels, then local part
+            rows.append(("domain%d.example" % d, "%s@domain%d.example" % (local, d), opts))
+        rows.sort()      # members.domain_order: the domain, then the whole address
         reach = set()
         with open(self.path("lists", LIST_NUMBER + ".ini"), "w", encoding="utf-8") as f:
             f.write("; Members: one per line, \"address = options\" (see README).\n[Members]\n")
             chunk = []
-            for _, _, address, opts in rows:
+            for _, address, opts in rows:
                 chunk.append("%s = %s\n" % (address, opts) if opts else "%s =\n" % address)
                 if opts != "NOMAIL":
                     reach.add(address)

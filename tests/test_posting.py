@@ -353,11 +353,13 @@ def test_envelope_fields_of_the_original_are_not_passed_on(site):
 
 def test_posting_runs_its_refusals_before_it_composes_archives_or_sends():
     """posting.STEPS is the order a post goes through: every step that may end it
-    comes before the post is redacted, composed, sent, archived and receipted."""
+    comes before the post is sent, archived and receipted; all but the outbound form,
+    which checks the post as composed (issue 12), before it is redacted and composed."""
     from tristero.mail import posting
     names = [name for name, _ in posting.STEPS]
     assert names == ["automatic", "who may post", "moderation", "password", "size", "executable",
-                     "override", "redact", "headers", "envelopes", "fan-out", "archive", "receipt"]
+                     "override", "redact", "headers", "outbound form", "envelopes", "fan-out", "archive",
+                     "receipt"]
     assert all(callable(step) for _, step in posting.STEPS)
 
 

@@ -39,6 +39,10 @@ def parse(raw: bytes, like: EmailMessage | None = None) -> EmailMessage:
 
 # What a header's raw value may hold before decoding: decoding is quadratic in
 # the number of encoded words, and no header Tristero reads needs more.
+# Fields a receiving MTA adds for its own delivery (trace of one mailbox's copy): never
+# passed on in a post, never kept in an archive.
+MTA_TRACE = frozenset(("return-path", "delivered-to", "x-original-to", "envelope-to", "delivery-date"))
+
 HEADER_LIMIT = 4096
 # Text read for commands and filters (an HTML part is turned to text first).
 TEXT_LIMIT = 1 << 20

@@ -36,8 +36,9 @@ class Pieces:
     """A message as pieces of bytes (bytes or memoryviews), not joined: a header made
     for it and the body as a view of the inbound message."""
 
-    def __init__(self, *pieces: bytes | memoryview) -> None:
+    def __init__(self, *pieces: bytes | memoryview, eight_bit: bool | None = None) -> None:
         self.pieces = pieces
+        self.eight_bit = eight_bit      # None: not through the outbound gate yet (core.outbound)
 
     def __len__(self):
         return sum(len(p) for p in self.pieces)
@@ -46,7 +47,7 @@ class Pieces:
         return b"".join(bytes(p) for p in self.pieces)
 
 
-def _chunks(pieces):
+def chunks(pieces: Iterable[bytes | memoryview]) -> Iterator[bytes]:
     """The pieces as bytes of at most CHUNK, each cut just after a line end where one is
     in reach, never between CR and LF."""
     for piece in pieces:
@@ -67,7 +68,7 @@ def stuffed(pieces: Iterable[bytes | memoryview]) -> Iterator[bytes]:
     """The lines of pieces as BSMTP carries them (see spools.dot_stuff): CR LF and a bare
     CR made LF, "." doubled at line starts, LF at the end; an iterator of bytes."""
     at_start = True
-    for chunk in _chunks(pieces):
+    for chunk in chunks(pieces):
         chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         if not chunk:
             continue
@@ -84,7 +85,7 @@ def mbox_quoted(pieces: Iterable[bytes | memoryview]) -> Iterator[bytes]:
     """The lines of pieces as an mbox file keeps them (see archive): CR LF made LF, a line
     that begins "From " made ">From "; an iterator of bytes."""
     at_start = True
-    for chunk in _chunks(pieces):
+    for chunk in chunks(pieces):
         chunk = chunk.replace(b"\r\n", b"\n")
         if not chunk:
             continue

@@ -13,19 +13,19 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Optional
 
-from tristero.core import messages, redact, streams
+from tristero.core import messages, outbound, redact, streams
 from tristero.core.kinds import AutoReason
 from tristero.mail import listbot
-from tristero.model import audit, lists, members
+from tristero.model import audit, lists
 from tristero.policy import bounces, rights
 from tristero.services import archive, headers
 from tristero.services.context import Context, Inbound
 
 # Fields of the original that a list replaces or must not pass on.
-_DROP = {"return-path", "delivered-to", "x-original-to", "envelope-to", "precedence",
-         "list-id", "list-help", "list-subscribe", "list-unsubscribe", "list-unsubscribe-post",
-         "list-post", "list-owner", "list-archive", "sender", "errors-to",
-         "return-receipt-to", "disposition-notification-to", "approved", "approve"}
+_DROP = messages.MTA_TRACE | {
+    "precedence", "list-id", "list-help", "list-subscribe", "list-unsubscribe", "list-unsubscribe-post",
+    "list-post", "list-owner", "list-archive", "sender", "errors-to",
+    "return-receipt-to", "disposition-notification-to", "approved", "approve"}
 _PRIORITY_FIELDS = {"x-priority", "priority", "importance", "x-msmail-priority"}
 _PRIORITY = {"Low": ("5", "low"), "Normal": ("3", "normal"), "Urgent": ("1", "high")}
 
@@ -54,9 +54,10 @@ class Post:
     approval: Optional[str] = None   # the LIST-approval list a refused post goes to
     override: Optional[str] = None   # the subject, when OverRideSubject skips the list's settings
     head: bytes = b""                # the header block members get (without List-Unsubscribe)
-    body: Optional[memoryview] = None   # the body, a view of the inbound bytes (never copied)
+    body: Optional[memoryview] = None   # the body, a view of the inbound bytes (never copied unless re-encoded)
+    eight_bit: bool = False          # its data is 8-bit (the outbound gate says)
     sender: str = ""                 # the envelope sender: owner-LIST@
-    roster: Optional[members.MemberList] = None   # the member file the recipients stream from
+    recipients: Iterable[str] = ()   # the members it goes to, streamed (see State.recipients)
     envelopes: Iterable = ()         # (sender, recipients, data) of each envelope, streamed
     count: int = 0                   # the recipients it was sent to
 
@@ -156,6 +157,20 @@ def compose_headers(ctx: Context, post: Post) -> Optional[Result]:
     return None
 
 
+def outbound_form(ctx: Context, post: Post) -> Optional[Result]:
+    """The outbound lint gate (core.outbound), once for all the post's envelopes: what
+    can be repaired is (each repair logged with its rule), the rest refused to the author."""
+    verdict = outbound.lint(post.head, post.body)
+    for rule, what in verdict.repairs:
+        ctx.act(what, "outbound lint: " + rule)
+    if verdict.refusal is not None:
+        rule, why = verdict.refusal
+        return refuse(ctx, post.m, post.listname, "%s (outbound lint: %s)" % (why, rule),
+                      ctx.text("posting.outbound-refused", post.m.author, why=why))
+    post.head, post.body, post.eight_bit = verdict.head, verdict.body, verdict.eight_bit
+    return None
+
+
 def envelopes(ctx: Context, post: Post) -> Optional[Result]:
     """The envelopes the post goes out in, streamed from the member file (never a copy
     of it): one for all, or with VERP (or a one-click link that names its recipient)
@@ -167,15 +182,15 @@ def envelopes(ctx: Context, post: Post) -> Optional[Result]:
     """
     cfg, listname = ctx.config, post.listname
     post.sender = "owner-%s@%s" % (lists.local_part(listname), ctx.domain)
-    post.roster = ctx.state.members(lists.number(cfg, listname))
+    post.count, post.recipients = ctx.state.recipients(lists.number(cfg, listname))
     personal = "{address}" in cfg.globals("UnsubscribeURL")
     verp = cfg.list_value(listname, "VERP")
     if personal or verp:
         post.envelopes = _each_own(ctx, post, personal, verp)
     else:
-        post.envelopes = [(post.sender, members.recipients(post.roster),
+        post.envelopes = [(post.sender, post.recipients,
                            streams.Pieces(post.head + headers.unsubscribe_fields(ctx, listname, None) + b"\n",
-                                          post.body))]
+                                          post.body, eight_bit=post.eight_bit))]
     return None
 
 
@@ -183,9 +198,11 @@ def _each_own(ctx, post, personal, verp):
     """An envelope of its own for each recipient: a one-click link names its recipient,
     so each gets a copy of their own; with VERP the envelope's sender names them."""
     listname, sender = post.listname, post.sender
-    shared = streams.Pieces(post.head + headers.unsubscribe_fields(ctx, listname, None) + b"\n", post.body)
-    for address in members.recipients(post.roster):
-        data = streams.Pieces(post.head + headers.unsubscribe_fields(ctx, listname, address) + b"\n", post.body) \
+    shared = streams.Pieces(post.head + headers.unsubscribe_fields(ctx, listname, None) + b"\n", post.body,
+                            eight_bit=post.eight_bit)
+    for address in post.recipients:
+        data = streams.Pieces(post.head + headers.unsubscribe_fields(ctx, listname, address) + b"\n", post.body,
+                              eight_bit=post.eight_bit) \
             if personal else shared
         reverse = bounces.envelope_sender(ctx, listname, address) if verp else sender
         if verp and reverse == sender:
@@ -199,7 +216,6 @@ def fan_out(ctx: Context, post: Post) -> Optional[Result]:
     for sender, recipients, data in post.envelopes:
         ctx.send(sender, recipients, data)
     bounces.record_sent(ctx, post.listname, post.head, "post")
-    post.count = sum(1 for _ in members.recipients(post.roster))
     ctx.act("posted to %s, %d recipient(s)" % (post.listname, post.count), post.rule)
     return None
 
@@ -233,6 +249,7 @@ STEPS = (
     ("override", override_subject),
     ("redact", redact_password),
     ("headers", compose_headers),
+    ("outbound form", outbound_form),
     ("envelopes", envelopes),
     ("fan-out", fan_out),
     ("archive", archive_copy),

@@ -169,7 +169,7 @@ def _addressed(ctx, address, routes, handler):
     """The lists m was sent to through handler (post, bounces) that address is a member of."""
     cfg = ctx.config
     names = sorted({n for _, h, n in routes if h == handler and n})
-    return [n for n in names if address in ctx.state.members(lists.number(cfg, n))]
+    return [n for n in names if ctx.state.has_member(lists.number(cfg, n), address)]
 
 
 def _prescan_bounce(ctx, m, entry, address, routes):
@@ -193,7 +193,7 @@ def _prescan_bounce(ctx, m, entry, address, routes):
             # The list's own envelope names who the post went to: a report naming another is not about it.
             ctx.act("prescan: %s matched %s, but the report came back from %s: nothing charged on %s"
                     % (entry.text, address, proof.member, listname), rule)
-        elif not proof.member and address not in ctx.state.members(lists.number(cfg, listname)):
+        elif not proof.member and not ctx.state.has_member(lists.number(cfg, listname), address):
             ctx.act("prescan: %s matched %s, who is no member of %s (whose mail the report quotes): "
                     "nothing charged" % (entry.text, address, listname), rule)
         else:
@@ -202,7 +202,7 @@ def _prescan_bounce(ctx, m, entry, address, routes):
     if believed:
         bounce_list = lists.find(cfg, cfg.get("Security", "BounceList") or "")
         for listname in cfg.list_names():
-            if listname != bounce_list and address in ctx.state.members(lists.number(cfg, listname)):
+            if listname != bounce_list and ctx.state.has_member(lists.number(cfg, listname), address):
                 bounces.charge(ctx, listname, bounces.Failure(address, bounces.PERMANENT, "prescan " + entry.text))
                 charged.append(listname)
     result = "%s charged a permanent failure on %s" % (address, ", ".join(charged) or "no list")
@@ -224,7 +224,7 @@ def _prescan_spam(ctx, m, entry, address, routes):
     else:
         vouched, why = authresults.dmarc_vouches(cfg, m.msg, author)
         if vouched:
-            names = [n for n in cfg.list_names() if author in ctx.state.members(lists.number(cfg, n))]
+            names = [n for n in cfg.list_names() if ctx.state.has_member(lists.number(cfg, n), author)]
             scope = "every list: DMARC pass for its From by %s" % why
         else:
             # From is anybody's to write: a forged one must not take its owner off every list.
@@ -272,7 +272,7 @@ def spam_list(ctx, m):
     gateways = cfg.get("Security", "SpamCheckGateways")
     if gateways and not _under(m.author, gateways):
         return None
-    if m.author not in ctx.state.members(lists.number(cfg, listname)):
+    if not ctx.state.has_member(lists.number(cfg, listname), m.author):
         return None
     _warn(ctx, m, "screening.spam-list")
     return _end("author %s is on the spam list %s" % (m.author, listname), "SpamCheckList %s" % listname)

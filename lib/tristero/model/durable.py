@@ -11,6 +11,7 @@ each costs one comparison.
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import os
 import shutil
@@ -53,6 +54,39 @@ def fsync_file(path: str) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# From this many files on, fsync_files flushes their file system at once (syncfs).
+SYNC_AT_ONCE = 64
+
+
+def _syncfs():
+    """libc's syncfs(2) (Linux), or None."""
+    try:
+        return ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return None
+
+
+_SYNCFS = _syncfs()
+
+
+def fsync_files(paths: list[str]) -> None:
+    """Flush files already written (without fsync) to disk: each in turn, or, from
+    SYNC_AT_ONCE files on, where the system offers it, the whole file system they are
+    on with one syncfs(2): one journal commit instead of one per file (a post to a
+    large list stages thousands), with the same guarantee for every file."""
+    if len(paths) < SYNC_AT_ONCE or _SYNCFS is None:
+        for path in paths:
+            fsync_file(path)
+        return
+    fd = os.open(paths[0], os.O_RDONLY)
+    try:
+        if _SYNCFS(fd) != 0:
+            e = ctypes.get_errno()
+            raise OSError(e, os.strerror(e), paths[0])
     finally:
         os.close(fd)
 

@@ -184,8 +184,7 @@ class Transaction:
         # Every staged file is on the disk before the manifest that names it,
         # and the manifest before the rename that commits: a power loss leaves
         # an uncommitted folder or a whole committed one.
-        for n in range(1, self.staged + 1):
-            durable.fsync_file(os.path.join(self.staging, "%06d" % n))
+        durable.fsync_files([os.path.join(self.staging, "%06d" % n) for n in range(1, self.staged + 1)])
         manifest = json.dumps({"ops": self.ops}, indent=0).encode()
         durable.write_file(os.path.join(self.staging, "manifest.json"), manifest)
         durable.fsync_dir(self.staging)

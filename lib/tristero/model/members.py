@@ -19,15 +19,23 @@ first line wins) and a file without ``[Members]`` (read as if it had it).
 from __future__ import annotations
 
 import io
+import itertools
+import operator
 import re
 from collections.abc import Iterable, Iterator, ValuesView
 from typing import BinaryIO
 
 from tristero.core import fields
-from tristero.model import spools
+from tristero.model import durable, spools
 
 HEADER = "[Members]"
 _NAMED = re.compile(r"^(.*?)\s*<([^<>\s]+)>$")
+
+# The ASCII an address in an envelope may hold (see spools.valid_envelope_address), with
+# the line end that separates addresses; a domain holds only letters, digits, '.' and '-'.
+_ENVELOPE_BYTES = bytes(c for c in range(0x21, 0x7f) if chr(c) not in '<>"(),;:\\[]') + b"\n"
+_DOMAIN_BYTES = b"abcdefghijklmnopqrstuvwxyz0123456789.-"
+_READ = 1 << 18         # characters of a member file read at a time when it streams
 
 
 def address_key(address: str) -> str:
@@ -149,11 +157,35 @@ class MemberList:
         The members are kept in domain order (see write); a file a person
         edited out of order is put in order once, here.
         """
-        header = []
         members = self.members
-        seen_header = False
         in_order = True
         last = last_domain = None
+        for n, line, address, options in self.read(lines):
+            if address is None:
+                self.unread.append(line.rstrip("\n"))
+                continue
+            key = address_key(address)
+            if key in members:
+                first = members[key]
+                self.problems.append((n, "%s is listed twice%s; the first line, %s, is the one used"
+                                      % (address, " with other options" if first[1] != options else "",
+                                         "%s = %s" % first if first[1] else "%s =" % first[0])))
+                continue
+            members[key] = (address, options)
+            if in_order:
+                domain = key.rpartition("@")[2]
+                in_order = last is None or (domain, key) >= (last_domain, last)
+                last, last_domain = key, domain
+        if not in_order:
+            self.members = {k: members[k] for k in sorted_keys(members)}
+        return self
+
+    def read(self, lines: Iterable[str]) -> Iterator[tuple[int, str, str | None, str]]:
+        """(line number, line, address, options) of each member line of the file's lines,
+        streamed; address None for a line that is no member (problems says why). The
+        lines above [Members] become the header."""
+        header = []
+        seen_header = False
         for n, line in enumerate(lines, 1):
             s = line.strip()
             if not seen_header:
@@ -175,7 +207,7 @@ class MemberList:
                 # No options, or a bare address that holds '=' itself (srs=a=b@example.net).
                 address, options = s, ""
             address, options = address.strip().strip('"').strip(), options.strip()
-            named = _NAMED.match(address)
+            named = _NAMED.match(address) if "<" in address else None
             if named:
                 address = named.group(2)
                 name = " ".join(named.group(1).strip('"').replace(",", " ").split())
@@ -184,25 +216,11 @@ class MemberList:
             why = _unusable(address)
             if why:
                 self.problems.append((n, "%s: %s; the line is kept as it is and gets no mail" % (s, why)))
-                self.unread.append(line.rstrip("\n"))
+                yield n, line, None, ""
                 continue
-            key = address_key(address)
-            if key in members:
-                first = members[key]
-                self.problems.append((n, "%s is listed twice%s; the first line, %s, is the one used"
-                                      % (address, " with other options" if first[1] != options else "",
-                                         "%s = %s" % first if first[1] else "%s =" % first[0])))
-                continue
-            members[key] = (address, options)
-            if in_order:
-                domain = key.rpartition("@")[2]
-                in_order = last is None or (domain, key) >= (last_domain, last)
-                last, last_domain = key, domain
-        if not in_order:
-            self.members = {k: members[k] for k in sorted_keys(members)}
+            yield n, line, address, options
         if header:
             self.header = header
-        return self
 
     def write(self, f: BinaryIO) -> None:
         """Write the file to the binary file f, streaming (a list may be large).
@@ -245,3 +263,176 @@ def recipients(roster: MemberList) -> Iterator[str]:
     for address, options in roster.items():
         if not options or receives_posts(options):
             yield address
+
+
+def _open(path):
+    return open(path, encoding="utf-8", errors="replace", newline=None)
+
+
+def mentions(path: str, text: str) -> bool:
+    """True when the file at path holds text (in lower case) somewhere, case ignored:
+    read in pieces at the speed of a search, never loaded."""
+    try:
+        f = _open(path)
+    except FileNotFoundError:
+        return False
+    with f:
+        tail = ""
+        while True:
+            piece = f.read(_READ)
+            if not piece:
+                return False
+            piece = tail + piece.lower()
+            if text in piece:
+                return True
+            tail = piece[-len(text):]
+
+
+def find(path: str, address: str) -> tuple[str, str] | None:
+    """(address, options) of a member of the file at path, or None: what
+    load(...).get(address) says, without loading the list. The file streams; one
+    that does not hold the address in any spelling is read at the speed of a search."""
+    key = address_key(address)
+    if not key or not mentions(path, key):
+        return None
+    # Somewhere in it: the lines read as load reads them, the first that is the member.
+    with _open(path) as f:
+        for _, _, found, options in MemberList("").read(f):
+            if found is not None and address_key(found) == key:
+                return found, options
+    return None
+
+
+def _addresses(lines, order=True):
+    """The addresses of lines of a member file (no line end) when each is "address ="
+    or "address = options" as write() makes them, the address one an envelope takes
+    and not read as a comment (parse would read it so), the options without '=':
+    (addresses, where each line's " =" is, those lines' sort keys "domain key" or None
+    unless order); None when a line is not such a line. Whole lists at once, with the
+    string methods mapped over them (no Python code runs per line)."""
+    repeat = itertools.repeat
+    cut = list(map(str.find, lines, repeat(" =")))
+    if -1 in cut:
+        return None
+    addresses = list(map(str.__getitem__, lines, map(slice, cut)))
+    if sum(map(str.count, lines, repeat("="))) != len(lines) and any(
+            line.rfind("=") != i + 1 for line, i in zip(lines, cut)):
+        return None     # a '=' in options: the line splits elsewhere
+    joined = "\n".join(addresses)
+    if not joined.isascii() or joined.encode("ascii").translate(None, _ENVELOPE_BYTES) \
+            or joined.startswith("#") or "\n#" in joined:
+        return None
+    if not order:
+        return addresses, cut, None
+    keys = joined.lower().split("\n")
+    domains = list(map(str.__getitem__, keys, map(slice, map((1).__add__, map(str.rfind, keys, repeat("@"))),
+                                                          repeat(None))))
+    # Each key has an '@' after a local part: at least two characters more than its domain.
+    if min(map(operator.sub, map(len, keys), map(len, domains)), default=2) < 2 or "" in domains \
+            or "".join(domains).encode("ascii").translate(None, _DOMAIN_BYTES):
+        return None
+    # A space sorts before every character of a domain: "domain key" sorts as domain_order.
+    return addresses, cut, list(map(operator.add, map(operator.add, domains, repeat(" ")), keys))
+
+
+def _taking_posts(lines, addresses, cut):
+    """The addresses of lines (see _addresses) whose members take posts by mail."""
+    # A line longer than its address and " =" has options: few do.
+    optioned = list(map((2).__lt__, map(operator.sub, map(len, lines), cut)))
+    if not any(optioned):
+        return addresses
+    keep = [True] * len(lines)
+    for n in itertools.compress(range(len(lines)), optioned):
+        line = lines[n]
+        if not _receives(line[cut[n] + 2:]):
+            keep[n] = False
+    return list(itertools.compress(addresses, keep))
+
+
+def _receives(options):
+    upper = options.upper()
+    return ("NOMAIL" not in upper and "DIGEST" not in upper) or receives_posts(options)
+
+
+class FileRecipients:
+    """The recipients of a post (members neither NOMAIL nor DIGEST) streamed from a
+    member file that reads exactly as write() makes it, already in domain order: the
+    list is never loaded, nor sorted, and the file is read in pieces (a list of a
+    million members costs a few megabytes, not hundreds). check() says whether the
+    file is such a file; a file edited by hand (a comment, a line amiss, an address
+    twice, out of order) is loaded as ever (load), which reports what it finds.
+
+    Each address it yields is one an envelope takes (spools.valid_envelope_address),
+    in envelope order (checked).
+    """
+
+    checked = True
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.count = 0
+        self._print = None
+
+    def check(self) -> bool:
+        """True when the file reads as write() makes it, in order; counts the recipients
+        (count). One streaming pass."""
+        self._print = durable.fingerprint(self.path)
+        count = 0
+        for part in self._parts():
+            if part is None:
+                return False
+            count += len(part)
+        self.count = count
+        return True
+
+    def __iter__(self) -> Iterator[str]:
+        if durable.fingerprint(self.path) != self._print:
+            # Edited since check(): read as any member file is.
+            yield from recipients(load("", self.path))
+            return
+        for part in self._parts(checked=True):
+            if part is None:
+                raise ValueError("%s changed while a post was sent to its members" % self.path)
+            yield from part
+
+    def _parts(self, checked=False):
+        """The recipients of the file, a list per piece read; None (and the end) at the
+        first line that is not as write() makes it, or (unless checked: the order was
+        checked already) out of order or listed twice."""
+        try:
+            f = _open(self.path)
+        except FileNotFoundError:
+            return
+        with f:
+            while True:
+                line = f.readline()
+                if not line:
+                    return      # no [Members]: no members
+                s = line.strip()
+                if s.lower() == HEADER.lower():
+                    break
+                if s and s[0] not in ";#" and "@" in s:
+                    yield None      # a member above [Members]
+                    return
+            last = ""
+            rest = ""
+            while True:
+                text = f.read(_READ)
+                if not text and not rest:
+                    return
+                lines = (rest + text).split("\n") if text else [rest]
+                rest = lines.pop() if text else ""
+                if not lines:
+                    continue
+                found = _addresses(lines, order=not checked)
+                if found is None:
+                    yield None
+                    return
+                addresses, cut, keys = found
+                if not checked:
+                    # Strictly in order: no address twice, and none out of place.
+                    if not last < keys[0] or not all(map(operator.lt, keys, itertools.islice(keys, 1, None))):
+                        yield None
+                        return
+                    last = keys[-1]
+                yield _taking_posts(lines, addresses, cut)

@@ -99,9 +99,11 @@ def unstuff(data: bytes) -> bytes:
     return re.sub(rb"(?m)^\.\.", b".", data)
 
 
-def bsmtp(sender: str, recipients: Iterable[str], stuffed: bytes | streams.Stream) -> bytes | streams.Stream:
-    """One BSMTP file: the envelope, then the dot-stuffed message."""
-    head = ["MAIL FROM:<%s>" % sender]
+def bsmtp(sender: str, recipients: Iterable[str], stuffed: bytes | streams.Stream,
+          eight_bit: bool = False) -> bytes | streams.Stream:
+    """One BSMTP file: the envelope, then the dot-stuffed message; eight_bit: its data
+    is 8-bit, declared in MAIL FROM (BODY=8BITMIME, RFC 6152)."""
+    head = ["MAIL FROM:<%s>%s" % (sender, " BODY=8BITMIME" if eight_bit else "")]
     head.extend("RCPT TO:<%s>" % r for r in recipients)
     head.append("DATA")
     envelope = ("\n".join(head) + "\n").encode("ascii", "strict")
@@ -113,16 +115,18 @@ def bsmtp(sender: str, recipients: Iterable[str], stuffed: bytes | streams.Strea
 class BsmtpFile:
     """A BSMTP file read back from the export spool."""
 
-    def __init__(self, sender: str, recipients: list[str], data: bytes) -> None:
+    def __init__(self, sender: str, recipients: list[str], data: bytes, eight_bit: bool = False) -> None:
         self.sender = sender
         self.recipients = recipients
         self.data = data          # the message, unstuffed, LF lines
+        self.eight_bit = eight_bit    # MAIL FROM declared BODY=8BITMIME
 
     @classmethod
     def parse(cls, raw: bytes) -> BsmtpFile:
         """Read a BSMTP file; raises ValueError when it is not one."""
         pos = 0
         sender = None
+        eight_bit = False
         recipients = []
         while True:
             end = raw.find(b"\n", pos)
@@ -133,6 +137,7 @@ class BsmtpFile:
             upper = line.upper()
             if upper.startswith("MAIL FROM:"):
                 sender = _angle(line[10:])
+                eight_bit = "BODY=8BITMIME" in upper.partition(">")[2].split()
             elif upper.startswith("RCPT TO:"):
                 recipients.append(_angle(line[8:]))
             elif upper == "DATA":
@@ -150,7 +155,7 @@ class BsmtpFile:
             body = body[:-2]
         else:
             raise ValueError("no final '.' line")
-        return cls(sender, recipients, unstuff(body))
+        return cls(sender, recipients, unstuff(body), eight_bit)
 
 
 def _angle(text):

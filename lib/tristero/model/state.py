@@ -11,6 +11,7 @@ changes applied again on top of it instead of being overwritten.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -328,6 +329,31 @@ class State:
             if ml.problems:
                 self.member_problems.append((path, ml.problems))
         return ml
+
+    def has_member(self, number: str, address: str) -> bool:
+        """True when address is a member of list number: asked of the member file itself
+        (members.find) while the list is not loaded, so that a question does not load
+        a large list."""
+        if number in self._lists:
+            return address in self._lists[number]
+        return members.find(self.site.member_file(number), address) is not None
+
+    def mentions(self, number: str, word: str) -> bool:
+        """False when list number is not loaded and its member file holds word (in lower
+        case) nowhere, case ignored: then no member has an option of that word (a
+        question the day's digests ask of every list, without loading it)."""
+        return number in self._lists or members.mentions(self.site.member_file(number), word)
+
+    def recipients(self, number: str) -> tuple[int, Iterable[str]]:
+        """(how many, the addresses) a post to list number goes to, in member file order:
+        streamed from the file itself (members.FileRecipients) when the list is not
+        loaded and the file reads as the program writes it, else from the loaded list."""
+        if number not in self._lists:
+            stream = members.FileRecipients(self.site.member_file(number))
+            if stream.check():
+                return stream.count, stream
+        roster = self.members(number)
+        return sum(1 for _ in members.recipients(roster)), members.recipients(roster)
 
     def add_member(self, number: str, address: str, options: str = "") -> bool:
         """Add (or update) a member; returns True when the address is new.

@@ -125,7 +125,7 @@ def is_owner(config: Config, who: str, listname: str) -> bool:
 
 
 def is_member(state: State, config: Config, who: str, listname: str) -> bool:
-    return who in state.members(lists.number(config, listname))
+    return state.has_member(lists.number(config, listname), who)
 
 
 def member(ctx, who: str, listname: str) -> bool:

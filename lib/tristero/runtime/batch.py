@@ -24,7 +24,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-from tristero.core import kinds, messages, redact
+from tristero.core import kinds, messages, outbound, redact, streams
 from tristero.core.errors import StoreError
 from tristero.core.exits import EX_IOERR, EX_OK, EX_TEMPFAIL
 from tristero.core.kinds import Failure, Fate, Unit
@@ -334,25 +334,52 @@ class Batch:
         is sorted by domain again. No copy of a large list is made here.
         """
         limit = self.config.globals("MaxRecipients")
-        stuffed = spools.dot_stuff(mail.data)
         if not spools.valid_envelope_address(mail.sender):
             raise ValueError("envelope sender %r is not an address" % mail.sender)
+        data, eight_bit = self.gate(mail)
+        stuffed = spools.dot_stuff(data)
+        # Recipients a member file vouches for (members.FileRecipients) are valid and in order.
+        checked = getattr(mail.recipients, "checked", False)
         chunk = []
         for r in mail.recipients:
-            if not spools.valid_envelope_address(r) or not r:
+            if not checked and (not spools.valid_envelope_address(r) or not r):
                 self.log.log(logbook.ACTION, "  skipped recipient %r: not an address" % r)
                 continue
             chunk.append(r)
             if len(chunk) == limit:
-                self._write_envelope(mail.sender, chunk, stuffed)
+                self._write_envelope(mail.sender, chunk, stuffed, checked, eight_bit)
                 chunk = []
         if chunk:
-            self._write_envelope(mail.sender, chunk, stuffed)
+            self._write_envelope(mail.sender, chunk, stuffed, checked, eight_bit)
 
-    def _write_envelope(self, sender, recipients, stuffed):
-        recipients.sort(key=lambda r: (domain_order(r.lower()), r))
+    def gate(self, mail: context.Outgoing) -> tuple[bytes | streams.Pieces, bool]:
+        """The outbound lint gate (core.outbound) every outbound message passes once before
+        its files are written: (its data, repaired where it can be, and whether it is
+        8-bit). A post passed it already (posting), for all its envelopes. What cannot
+        be repaired raises ValueError: the message that made it is set aside, the
+        SuperUser told, the rule named."""
+        why = outbound.verp_problem(mail.sender)
+        if why:
+            raise ValueError("outbound lint (%s): %s" % (outbound.VERP, why))
+        data = mail.data
+        if isinstance(data, streams.Pieces) and data.eight_bit is not None:
+            return data, data.eight_bit
+        raw = bytes(data)
+        head, body = messages.split_view(raw)
+        verdict = outbound.lint(head, body)
+        if verdict.refusal is not None:
+            raise ValueError("outbound lint (%s): %s" % verdict.refusal)
+        for rule, what in verdict.repairs:
+            self.log.log(logbook.MESSAGE, "outbound lint (%s): %s, in mail from <%s>" % (rule, what, mail.sender))
+        if verdict.repairs:
+            raw = verdict.head + b"\n" + bytes(verdict.body)
+        return raw, verdict.eight_bit
+
+    def _write_envelope(self, sender, recipients, stuffed, ordered=False, eight_bit=False):
+        if not ordered:
+            recipients.sort(key=lambda r: (domain_order(r.lower()), r))
         name = self.ids.file_name(self.ids.next())
-        self.store(self.txn.outbound, name, spools.bsmtp(sender, recipients, stuffed))
+        self.store(self.txn.outbound, name, spools.bsmtp(sender, recipients, stuffed, eight_bit))
         self.stats["files"] += 1
         self.stats["recipients"] += len(recipients)
 

@@ -133,7 +133,7 @@ def append(ctx, m, listname, mode):
     block, body = messages.split_view(raw)
     # A field in raw 8-bit text is kept decoded and written again in ASCII.
     kept = b"".join(messages.ascii_field(name, raw) for name, raw in messages.raw_headers(block)
-                    if name.lower() not in ("return-path", "delivered-to", "x-original-to", "envelope-to"))
+                    if name.lower() not in messages.MTA_TRACE)
     stamp = time.strftime("%a %b %d %H:%M:%S %Y", ctx.now.timetuple())
     first = b"From %s %s\n" % (m.author.encode(), stamp.encode()) + kept + b"\n"
     path = os.path.join(root, day_file)

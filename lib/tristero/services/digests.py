@@ -317,6 +317,8 @@ def list_digests(ctx, listname, today):
     """Send the digests of listname due today."""
     cfg = ctx.config
     number = lists.number(cfg, listname)
+    if not ctx.state.mentions(number, "digest"):
+        return      # no member takes digests (a large list is not loaded to learn it)
     roster = ctx.state.members(number)
     takers = [(address, options, c) for address, options in roster.items()
               for c in [choice_of(options)] if c is not None]
