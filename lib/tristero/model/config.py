@@ -189,6 +189,19 @@ def as_nameservers(text: str) -> str:
     return ", ".join(t.split())
 
 
+def as_selector(text: str) -> str:
+    """A DKIM selector: empty (no signing) or DNS labels, dot-separated."""
+    t = text.strip()
+    if t and not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*",
+                              t):
+        raise ValueError("%r is not a DKIM selector (DNS labels)" % t)
+    return t
+
+
+def as_optional_domain(text: str) -> str:
+    return as_domain(text) if text.strip() else ""
+
+
 def as_language(text: str) -> str:
     """Language: a language Tristero has texts in (a folder of lib/tristero/templates)."""
     t = text.strip().lower()
@@ -273,6 +286,12 @@ SCHEMA = {
         "SmtpTimeout": as_int,
         "SendmailCommand": as_text,
         "RetryDays": as_int,
+    },
+    "DKIM": {
+        "Selector": as_selector,
+        "KeyFile": as_text,
+        "Domain": as_optional_domain,
+        "Algorithm": choice(("rsa-sha256", "ed25519-sha256")),
     },
 }
 

@@ -30,7 +30,7 @@ from tristero.core.exits import EX_IOERR, EX_OK, EX_TEMPFAIL
 from tristero.core.kinds import Failure, Fate, Unit
 from tristero.mail import pipeline
 from tristero.model import config as configmod
-from tristero.model import durable, journal, lists, locks, logbook, poison, spools
+from tristero.model import durable, journal, lists, locks, logbook, poison, signing, spools
 from tristero.model.members import domain_order
 from tristero.model.site import Site
 from tristero.model.state import State
@@ -96,6 +96,11 @@ class Batch:
         self.ids = messages.Ids(config.globals("Domain"), now)
         self.depth = 0              # units of work open (see unit_of_work)
         self.ctx = context.Context(site, config, self.state, now, log, self.ids, dry_run)
+        try:
+            self.signer = self.ctx.signer = signing.Signer.from_config(site, config, now)
+        except signing.KeyError_ as e:
+            raise configmod.ConfigError([configmod.Problem(config.path, config.line_of("DKIM", "KeyFile"),
+                                                           "[DKIM] %s" % e)]) from None
         self.txn = None
         self.txn_number = 0
         self.in_txn = 0
@@ -334,7 +339,8 @@ class Batch:
         is sorted by domain again. No copy of a large list is made here.
         """
         limit = self.config.globals("MaxRecipients")
-        stuffed = spools.dot_stuff(mail.data)
+        # Signed here, where every outbound message passes: a file in the spool is final.
+        stuffed = spools.dot_stuff(self.signer.sign(mail.data) if self.signer else mail.data)
         if not spools.valid_envelope_address(mail.sender):
             raise ValueError("envelope sender %r is not an address" % mail.sender)
         chunk = []

@@ -1,0 +1,229 @@
+"""DKIM signing of everything the site sends (README "DKIM, ARC and one-click
+unsubscribe"): every file in the export spool verifies with dkimpy against the key a
+real DNS server publishes; the key is a secret; check and dkim-keygen."""
+
+import datetime
+import os
+import re
+import shutil
+
+import dkim
+import pytest
+
+from conftest import BASE_INI, NEWS_LIST, mail
+from dnsserver import DnsServer
+from tristero.core import nameservers
+from tristero.model import signing
+
+SELECTOR = "s2026"
+NAME = "%s._domainkey.example.org" % SELECTOR
+
+
+@pytest.fixture(scope="module")
+def rsa_key(tmp_path_factory):
+    """One 2048-bit key for the module (openssl genrsa takes a while)."""
+    path = str(tmp_path_factory.mktemp("keys") / "rsa.key")
+    signing.generate(path)
+    return path
+
+
+def public_record(path):
+    with open(path, "rb") as f:
+        return signing.Signer("example.org", SELECTOR, f.read(), "rsa-sha256",
+                              datetime.datetime(2026, 1, 1).astimezone()).public_record()
+
+
+def dkim_site(site, key, dns, members=("carol@example.com", "dave@example.net"), extra="", dkim_extra=""):
+    shutil.copy(key, site.path("dkim.key"))
+    os.chmod(site.path("dkim.key"), 0o600)
+    site.write_ini(BASE_INI + "Nameservers = %s\n" % dns.setting + extra + "\n" + NEWS_LIST
+                   + "\n[DKIM]\nSelector = %s\nKeyFile = dkim.key\n" % SELECTOR + dkim_extra)
+    os.makedirs(site.path("lists"), exist_ok=True)
+    with open(site.path("lists", "00000001.ini"), "w") as f:
+        f.write("[Members]\n" + "".join("%s =\n" % m for m in members))
+
+
+def lookup(dns):
+    """dkimpy's dnsfunc, through the site's own resolver code and the test's DNS server."""
+    resolver = nameservers.resolver(dns.setting)
+
+    def txt(name, timeout=5):
+        found = nameservers.txt(resolver, name.decode().rstrip("."))
+        return found[0].encode() if found else None
+    return txt
+
+
+def wire(b):
+    """The message as the mail server sends it from a BSMTP file: CR LF lines."""
+    return b.data.replace(b"\n", b"\r\n")
+
+
+@pytest.fixture
+def dns(rsa_key):
+    server = DnsServer({NAME: [public_record(rsa_key)]}).start()
+    yield server
+    server.stop()
+
+
+def test_every_outbound_file_verifies_against_the_published_key(site, rsa_key, dns):
+    dkim_site(site, rsa_key, dns)
+    site.drop(mail(to="news@example.org", subject="Meeting", body="See you at noon.  \n\n.dot line\n\n\n"))
+    site.drop(mail(frm="zed@example.net", to="tristero@example.org", subject="", body="help\n"))
+    site.drop(mail(frm="yan@example.net", to="tristero@example.org", subject="", body="subscribe news Yan\n"))
+    site.run()
+    files = site.outbound()
+    assert len(files) >= 3
+    for b in files:
+        assert b.data.startswith(b"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=example.org;")
+        assert dkim.verify(wire(b), dnsfunc=lookup(dns)), b.data[:600]
+        assert dkim.verify(b.data, dnsfunc=lookup(dns))
+
+
+def test_a_field_changed_after_signing_fails_verification(site, rsa_key, dns):
+    dkim_site(site, rsa_key, dns)
+    site.drop(mail(to="news@example.org", subject="Meeting", body="See you at noon.\n"))
+    site.run()
+    b = site.outbound()[0]
+    assert dkim.verify(wire(b), dnsfunc=lookup(dns))
+    for before, after in ((b"Subject: Meeting", b"Subject: Meeting moved"),
+                          (b"See you at noon.", b"See you at one."),
+                          (b"List-Id: ", b"List-Id: Other ")):
+        assert before in b.data
+        assert not dkim.verify(wire(b).replace(before, after, 1), dnsfunc=lookup(dns))
+    # A second From added above the signed one: From is signed once more than it occurs.
+    assert not dkim.verify(b"From: mallory@example.net\r\n" + wire(b), dnsfunc=lookup(dns))
+
+
+def test_the_signed_fields_are_those_present_and_the_time_is_the_runs(site, rsa_key, dns):
+    dkim_site(site, rsa_key, dns)
+    site.drop(mail(to="news@example.org", subject="Meeting", body="x\n"))
+    site.run(now="2026-11-21T10:00:00+00:00")
+    field = site.outbound()[0].data.decode().split("DKIM-Signature:", 1)[1].split("b=", 2)[0]
+    sig = re.sub(r"\s+", "", field)
+    h = re.search(r";h=([^;]*);", sig).group(1).split(":")
+    assert sorted(set(h)) == ["date", "from", "list-id", "list-unsubscribe", "message-id", "subject", "to"]
+    assert "list-unsubscribe-post" not in h         # not present without an https UnsubscribeURL
+    assert ";t=%d;" % datetime.datetime(2026, 11, 21, 10, tzinfo=datetime.timezone.utc).timestamp() in sig
+
+
+def test_a_post_in_several_envelopes_is_signed_once(site, rsa_key, dns):
+    members = ["m%d@example.com" % i for i in range(7)]
+    dkim_site(site, rsa_key, dns, members=members)      # MaxRecipients = 3: three envelopes
+    site.drop(mail(to="news@example.org", subject="Meeting", body="x\n"))
+    site.run()
+    posts = [b for b in site.outbound() if b.sender == "owner-news@example.org"]
+    assert len(posts) == 3
+    assert len({b.data for b in posts}) == 1
+    assert all(dkim.verify(wire(b), dnsfunc=lookup(dns)) for b in posts)
+
+
+def test_same_input_and_now_give_byte_identical_signed_files(tmp_path, rsa_key, dns):
+    from conftest import TestSite
+    outs = []
+    for n in (1, 2):
+        s = TestSite(tmp_path / ("s%d" % n))
+        os.makedirs(s.home)
+        dkim_site(s, rsa_key, dns)
+        s.drop(mail(to="news@example.org", subject="Meeting", body="x\n"))
+        s.run()
+        outs.append([b.data for b in s.outbound()])
+    assert outs[0] == outs[1]
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o604])
+def test_a_key_file_others_may_read_is_refused_by_run_and_by_check(site, rsa_key, dns, mode):
+    dkim_site(site, rsa_key, dns)
+    os.chmod(site.path("dkim.key"), mode)
+    site.drop(mail(to="news@example.org", subject="Meeting", body="x\n"))
+    with open(rsa_key, "rb") as f:
+        secret = f.read().decode().splitlines()[1]
+    for command in (("run",), ("check",)):
+        p = site.tristero(*command, check=False)
+        err = p.stderr.decode()
+        assert p.returncode == 78, err
+        assert "readable by others" in err and "chmod 600" in err
+        assert secret not in err + p.stdout.decode()
+    assert site.listdir("spool", "out", "new") == []
+    assert len(site.listdir("spool", "in", "new")) == 1     # nothing lost: the next run sends it
+    os.chmod(site.path("dkim.key"), 0o600)
+    site.run()
+    assert site.outbound()
+    assert secret not in site.log()
+
+
+def test_a_missing_or_broken_key_stops_the_run_with_a_clear_error(site, rsa_key, dns):
+    dkim_site(site, rsa_key, dns)
+    with open(site.path("dkim.key"), "w") as f:
+        f.write("not a key\n")
+    p = site.tristero("run", check=False)
+    assert p.returncode == 78 and "[DKIM]" in p.stderr.decode() and "not an RSA private key" in p.stderr.decode()
+    os.remove(site.path("dkim.key"))
+    p = site.tristero("check", check=False)
+    assert p.returncode == 78 and "cannot be read" in p.stderr.decode()
+
+
+def test_check_says_whether_dns_publishes_the_key(site, rsa_key, dns, tmp_path):
+    dkim_site(site, rsa_key, dns)
+    p = site.tristero("check")
+    assert "the DKIM record at %s matches the key" % NAME in p.stdout.decode()
+
+    other = str(tmp_path / "other.key")
+    signing.generate(other)
+    dns.records[NAME] = [public_record(other)]
+    p = site.tristero("check")
+    err = p.stderr.decode()
+    assert "is a different key" in err and public_record(rsa_key) in err and "matches" not in p.stdout.decode()
+
+    del dns.records[NAME]
+    p = site.tristero("check")
+    assert "no DKIM record is published at %s" % NAME in p.stderr.decode()
+
+    dns.fail.add(NAME)
+    p = site.tristero("check")
+    assert "could not be looked up" in p.stderr.decode()
+
+
+def test_dkim_keygen_writes_an_owner_only_key_and_prints_the_record(site, dns):
+    p = site.tristero("dkim-keygen")
+    out = p.stdout.decode()
+    path = site.path("dkim.key")
+    assert os.stat(path).st_mode & 0o777 == 0o600
+    assert public_record(path) in out
+    assert "SELECTOR._domainkey.example.org" in out and "KeyFile = dkim.key" in out
+    with open(path, "rb") as f:
+        assert f.read().decode().splitlines()[1] not in out
+    # Never over an existing key.
+    before = os.stat(path).st_mtime_ns
+    p = site.tristero("dkim-keygen", check=False)
+    assert p.returncode == 78 and "never overwritten" in p.stderr.decode()
+    assert os.stat(path).st_mtime_ns == before
+
+
+def test_keygen_record_verifies_with_dkimpy_end_to_end(site):
+    """dkim-keygen's key and record, published as printed, verify a signed post."""
+    p = site.tristero("dkim-keygen")
+    record = re.search(r"^(v=DKIM1;.*)$", p.stdout.decode(), re.M).group(1)
+    with DnsServer({NAME: [record]}) as server:
+        dkim_site_from_home(site, server)
+        site.drop(mail(to="news@example.org", subject="Meeting", body="x\n"))
+        site.run()
+        for b in site.outbound():
+            assert dkim.verify(wire(b), dnsfunc=lookup(server))
+
+
+def dkim_site_from_home(site, dns):
+    site.write_ini(BASE_INI + "Nameservers = %s\n\n" % dns.setting + NEWS_LIST
+                   + "\n[DKIM]\nSelector = %s\nKeyFile = dkim.key\n" % SELECTOR)
+    os.makedirs(site.path("lists"), exist_ok=True)
+    with open(site.path("lists", "00000001.ini"), "w") as f:
+        f.write("[Members]\ncarol@example.com =\n")
+
+
+def test_without_dkim_nothing_is_signed(site):
+    site.write_ini(BASE_INI + "\n" + NEWS_LIST)
+    os.makedirs(site.path("lists"), exist_ok=True)
+    with open(site.path("lists", "00000001.ini"), "w") as f:
+        f.write("[Members]\ncarol@example.com =\n")
+    site.drop(mail(to="news@example.org", subject="Meeting", body="x\n"))
+    site.run()
+    assert site.outbound() and not any(b"DKIM-Signature" in b.data for b in site.outbound())
