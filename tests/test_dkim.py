@@ -227,3 +227,91 @@ def test_without_dkim_nothing_is_signed(site):
     site.drop(mail(to="news@example.org", subject="Meeting", body="x\n"))
     site.run()
     assert site.outbound() and not any(b"DKIM-Signature" in b.data for b in site.outbound())
+
+
+# --- ARC (RFC 8617) --------------------------------------------------------------------
+
+def need(module):
+    """dkimpy's extras (ARC: authres; ed25519: PyNaCl): skip without them, unless the
+    environment requires everything (TRISTERO_REQUIRE_SERVERS=1, as CI sets it)."""
+    try:
+        __import__(module)
+    except ImportError:
+        if os.environ.get("TRISTERO_REQUIRE_SERVERS") == "1":
+            pytest.fail("%s is not installed (pip install 'dkimpy[ARC,ed25519]')" % module)
+        pytest.skip("%s is not installed (pip install 'dkimpy[ARC,ed25519]')" % module)
+
+
+OURS = ("Authentication-Results: mx.example.org; dkim=pass header.d=example.net;\n"
+        " spf=pass smtp.mailfrom=example.net; dmarc=pass header.from=example.net\n"
+        "Received: from mail.example.net by mx.example.org; Sat, 21 Nov 2026 09:00:01 +0000\n")
+FORGED = "Authentication-Results: mx.example.org; dmarc=pass header.from=bank.example\n"
+OTHER = "Authentication-Results: relay.example.net; spf=pass smtp.mailfrom=example.net\n"
+
+
+def arc_post(site, top=OURS):
+    site.drop(top + mail(to="news@example.org", subject="Meeting", body="See you at noon.\n",
+                         headers=FORGED + OTHER))
+    site.run()
+    return [b for b in site.outbound() if b.sender == "owner-news@example.org"]
+
+
+def test_a_post_the_mta_authenticated_is_sealed_with_arc_and_forged_results_removed(site, rsa_key, dns):
+    need("authres")
+    dkim_site(site, rsa_key, dns, extra="", dkim_extra="")
+    with open(site.path("tristero.ini"), "a") as f:
+        f.write("\n[Security]\nTrustedAuthservIds = mx.example.org\n")
+    posts = arc_post(site)
+    assert posts
+    for b in posts:
+        cv, results, why = dkim.arc_verify(wire(b), dnsfunc=lookup(dns))
+        assert cv == b"pass", why
+        assert b"dmarc=pass header.from=example.net" in results[0]["aar-value"]
+        assert dkim.verify(wire(b), dnsfunc=lookup(dns))
+        assert b"bank.example" not in b.data                     # the forged field is gone
+        assert OTHER.strip().encode() in b.data                  # another authserv-id's: kept, not believed
+        assert b.data.count(b"Authentication-Results: mx.example.org") == 1
+    assert "1 Authentication-Results field(s) removed" in site.log()
+
+
+def test_forged_results_alone_are_removed_and_nothing_is_sealed(site, rsa_key, dns):
+    dkim_site(site, rsa_key, dns)
+    with open(site.path("tristero.ini"), "a") as f:
+        f.write("\n[Security]\nTrustedAuthservIds = mx.example.org\n")
+    # The attacker's field on top, but below the site's server's Received field.
+    posts = arc_post(site, top="Received: from evil.example by mx.example.org; Sat, 21 Nov 2026 09:00:01 +0000\n"
+                               + FORGED.replace("bank", "top"))
+    for b in posts:
+        assert b"ARC-" not in b.data
+        assert b"bank.example" not in b.data and b"top.example" not in b.data
+        assert dkim.verify(wire(b), dnsfunc=lookup(dns))
+
+
+def test_without_trusted_authserv_ids_nothing_is_removed_or_sealed(site, rsa_key, dns):
+    dkim_site(site, rsa_key, dns)
+    for b in arc_post(site):
+        assert b"ARC-" not in b.data and b"bank.example" in b.data
+
+
+# --- ed25519 (RFC 8463) ----------------------------------------------------------------
+
+def test_ed25519_keygen_signs_and_verifies(site):
+    need("nacl")
+    p = site.tristero("dkim-keygen", "--algorithm", "ed25519-sha256")
+    record = re.search(r"^(v=DKIM1; k=ed25519;.*)$", p.stdout.decode(), re.M).group(1)
+    assert "Algorithm = ed25519-sha256" in p.stdout.decode()
+    assert os.stat(site.path("dkim.key")).st_mode & 0o777 == 0o600
+    with DnsServer({NAME: [record]}) as server:
+        dkim_site_from_home(site, server)
+        with open(site.path("tristero.ini"), "a") as f:
+            f.write("Algorithm = ed25519-sha256\n")
+        site.drop(mail(to="news@example.org", subject="Meeting", body="x\n"))
+        site.drop(mail(frm="zed@example.net", to="tristero@example.org", subject="", body="help\n"))
+        site.run()
+        files = site.outbound()
+        assert len(files) >= 2
+        for b in files:
+            assert b.data.startswith(b"DKIM-Signature: v=1; a=ed25519-sha256;")
+            assert dkim.verify(wire(b), dnsfunc=lookup(server))
+            assert not dkim.verify(wire(b).replace(b"Subject: ", b"Subject: Re: ", 1), dnsfunc=lookup(server))
+        assert "matches the key" in site.tristero("check").stdout.decode()

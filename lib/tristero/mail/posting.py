@@ -16,8 +16,8 @@ from typing import Optional
 from tristero.core import messages, redact, streams
 from tristero.core.kinds import AutoReason
 from tristero.mail import listbot
-from tristero.model import audit, lists, members
-from tristero.policy import bounces, rights
+from tristero.model import audit, lists, members, signing
+from tristero.policy import authresults, bounces, rights
 from tristero.services import archive, headers
 from tristero.services.context import Context, Inbound
 
@@ -156,6 +156,31 @@ def compose_headers(ctx: Context, post: Post) -> Optional[Result]:
     return None
 
 
+def arc_seal(ctx: Context, post: Post) -> Optional[Result]:
+    """Authentication-Results: the fields that claim an authserv-id of TrustedAuthservIds
+    but were not written by the site's mail server (authresults.mta_fields) are removed;
+    with a DKIM key, the results the server wrote are sealed into an ARC set (RFC 8617)
+    on top of the post, so receivers can see the author's authentication survived the
+    list's changes."""
+    fields = messages.raw_headers(post.head)
+    ours, forged = authresults.mta_fields(ctx.config, [
+        (name, raw.decode("ascii", "replace").split(":", 1)[1]) for name, raw in fields])
+    if forged:
+        post.head = b"".join(raw for i, (_, raw) in enumerate(fields) if i not in set(forged))
+        ctx.act("%d Authentication-Results field(s) removed: they claim a trusted authserv-id but "
+                "were not written by the site's mail server" % len(forged), "TrustedAuthservIds")
+    if ours and ctx.signer is not None:
+        try:
+            arc = ctx.signer.seal(post.head + b"\n" + bytes(post.body), ours[0])
+        except signing.SealError as e:
+            ctx.act("not sealed with ARC: %s" % messages.clean(e, 200), "[DKIM]")
+        else:
+            if arc:
+                post.head = arc + post.head
+                ctx.act("sealed with ARC, results of %s" % ours[0], "TrustedAuthservIds")
+    return None
+
+
 def envelopes(ctx: Context, post: Post) -> Optional[Result]:
     """The envelopes the post goes out in, streamed from the member file (never a copy
     of it): one for all, or with VERP (or a one-click link that names its recipient)
@@ -233,6 +258,7 @@ STEPS = (
     ("override", override_subject),
     ("redact", redact_password),
     ("headers", compose_headers),
+    ("arc", arc_seal),
     ("envelopes", envelopes),
     ("fan-out", fan_out),
     ("archive", archive_copy),

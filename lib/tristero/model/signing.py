@@ -29,6 +29,17 @@ import dkim
 from dkim import crypto as dkim_crypto
 from dkim.canonicalization import CanonicalizationPolicy
 
+try:        # dkimpy's extras (dkimpy[ARC,ed25519]): ARC needs authres, ed25519 PyNaCl
+    import authres
+except ImportError:
+    authres = None
+try:
+    import nacl.encoding
+    import nacl.exceptions
+    import nacl.signing
+except ImportError:
+    nacl = None
+
 from tristero.core import streams
 from tristero.model.config import Config
 from tristero.model.site import Site
@@ -47,6 +58,10 @@ _END = re.compile(rb"(?:\r\n|\r(?!\n)|\n)(?:\r\n|\r(?!\n)|\n)")
 
 class KeyError_(Exception):
     """The DKIM key cannot be used (missing, readable by others, not a key)."""
+
+
+class SealError(Exception):
+    """dkimpy could not seal a message with ARC."""
 
 
 def configured(config: Config) -> bool:
@@ -99,8 +114,13 @@ class Signer:
                     from None
             if self.pk["modulus"].bit_length() < 1024:
                 raise KeyError_("the RSA key has fewer than 1024 bits")
+        elif nacl is None:
+            raise KeyError_("ed25519-sha256 needs PyNaCl (pip install 'dkimpy[ed25519]')")
         else:
-            raise KeyError_("Algorithm %s is not supported here" % algorithm)
+            try:
+                self.pk = nacl.signing.SigningKey(b"".join(key.split()), encoder=nacl.encoding.Base64Encoder)
+            except (nacl.exceptions.ValueError, nacl.exceptions.TypeError, ValueError):
+                raise KeyError_("the key is not an ed25519 private key (32 octets in base64)") from None
         self._last_body = None      # (the body's pieces, their hash): a post hashes its body once
         self.signed = 0
 
@@ -116,13 +136,17 @@ class Signer:
 
     def public_record(self) -> str:
         """The TXT record to publish at SELECTOR._domainkey.DOMAIN."""
+        if self.algorithm == b"ed25519-sha256":
+            return "v=DKIM1; k=ed25519; p=%s" % base64.b64encode(bytes(self.pk.verify_key)).decode("ascii")
         return "v=DKIM1; k=rsa; p=%s" % base64.b64encode(_spki(self.pk)).decode("ascii")
 
     def matches(self, record: str) -> bool:
         """True when a published TXT record holds this key's public half."""
         tags = dict((k.strip(), v.strip()) for k, _, v in (p.partition("=") for p in record.split(";")))
-        if tags.get("k", "rsa") != "rsa" or not tags.get("p"):
+        if tags.get("k", "rsa") != self.algorithm.decode().split("-")[0] or not tags.get("p"):
             return False
+        if self.algorithm == b"ed25519-sha256":
+            return "".join(tags["p"].split()) == base64.b64encode(bytes(self.pk.verify_key)).decode("ascii")
         try:
             pub = dkim_crypto.parse_public_key(base64.b64decode("".join(tags["p"].split())))
         except Exception:
@@ -173,9 +197,17 @@ class Signer:
         """The ARC set (ARC-Seal, ARC-Message-Signature, ARC-Authentication-Results, LF
         lines) that seals message with the results of authserv_id; b"" when dkimpy finds
         nothing to seal."""
-        fields = dkim.arc_sign(message.replace(b"\r\n", b"\n"), self.selector, self.domain, self.key_bytes,
-                               authserv_id.encode("ascii"), timestamp=str(self.timestamp).encode("ascii"),
-                               linesep=b"\n")
+        if authres is None:
+            raise SealError("ARC needs the authres package (pip install 'dkimpy[ARC]')")
+        if self.algorithm != b"rsa-sha256":
+            raise SealError("ARC signs with rsa-sha256 only (RFC 8617), the key is %s"
+                            % self.algorithm.decode())
+        try:
+            fields = dkim.arc_sign(message.replace(b"\r\n", b"\n"), self.selector, self.domain, self.key_bytes,
+                                   authserv_id.encode("ascii"), timestamp=self.timestamp,
+                                   linesep=b"\n")
+        except (dkim.DKIMException, ValueError, UnicodeError) as e:
+            raise SealError("%s: %s" % (type(e).__name__, str(e).split("\n")[0])) from None
         return b"".join(fields)
 
 
@@ -252,12 +284,15 @@ def _spki(pk) -> bytes:
 
 def generate(path: str, algorithm: str = "rsa-sha256") -> bytes:
     """A new private key written to path (mode 0600, never over an existing file); its bytes."""
-    if algorithm != "rsa-sha256":
-        raise KeyError_("Algorithm %s is not supported here" % algorithm)
-    try:
-        out = subprocess.run(["openssl", "genrsa", str(RSA_BITS)], capture_output=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError) as e:
-        raise KeyError_("openssl genrsa failed: %s" % e) from None
+    if algorithm == "ed25519-sha256":
+        if nacl is None:
+            raise KeyError_("ed25519-sha256 needs PyNaCl (pip install 'dkimpy[ed25519]')")
+        out = nacl.signing.SigningKey.generate().encode(encoder=nacl.encoding.Base64Encoder) + b"\n"
+    else:
+        try:
+            out = subprocess.run(["openssl", "genrsa", str(RSA_BITS)], capture_output=True, check=True).stdout
+        except (OSError, subprocess.CalledProcessError) as e:
+            raise KeyError_("openssl genrsa failed: %s" % e) from None
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as f:
         f.write(out)
