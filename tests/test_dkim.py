@@ -40,7 +40,7 @@ def dkim_site(site, key, dns, members=("carol@example.com", "dave@example.net"),
                    + "\n[DKIM]\nSelector = %s\nKeyFile = dkim.key\n" % SELECTOR + dkim_extra)
     os.makedirs(site.path("lists"), exist_ok=True)
     with open(site.path("lists", "00000001.ini"), "w") as f:
-        f.write("[Members]\n" + "".join("%s =\n" % m for m in members))
+        f.write("[Members]\n" + "".join((m if "=" in m else m + " =") + "\n" for m in members))
 
 
 def lookup(dns):
@@ -315,3 +315,77 @@ def test_ed25519_keygen_signs_and_verifies(site):
             assert dkim.verify(wire(b), dnsfunc=lookup(server))
             assert not dkim.verify(wire(b).replace(b"Subject: ", b"Subject: Re: ", 1), dnsfunc=lookup(server))
         assert "matches the key" in site.tristero("check").stdout.decode()
+
+
+# --- one-click unsubscribe (RFC 8058) --------------------------------------------------
+
+URL = "https://lists.example.org/unsubscribe"
+
+
+def test_each_recipient_gets_a_signed_one_click_link_of_their_own(site, rsa_key, dns):
+    from tristero.model import cookies, oneclick
+    from tristero.model.site import Site
+    members = ["carol@example.com", "dave@example.net", "frank+lists@example.com", "gus@example.org"]
+    dkim_site(site, rsa_key, dns, members=members, extra="UnsubscribeURL = %s\n" % URL)
+    site.drop(mail(to="news@example.org", subject="Meeting", body="See you at noon.\n"))
+    site.run()
+    posts = [b for b in site.outbound() if b.sender == "owner-news@example.org"]
+    assert sorted(r for b in posts for r in b.recipients) == sorted(members)      # one envelope each
+    key = cookies.key(Site(site.home))
+    today = datetime.date(2026, 11, 21)
+    queries = {}
+    for b in posts:
+        [rcpt] = b.recipients
+        assert dkim.verify(wire(b), dnsfunc=lookup(dns))
+        h = re.search(rb"h=([^;]*);", b.data).group(1).replace(b"\n", b"").replace(b" ", b"").split(b":")
+        assert b"list-unsubscribe" in h and b"list-unsubscribe-post" in h
+        assert b"\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\n" in b.data
+        unfolded = b.data.replace(b"\n ", b" ")
+        field = re.search(rb"\nList-Unsubscribe: <([^>]*)>, <mailto:news-request@example.org\?subject=unsubscribe>\n",
+                          unfolded).group(1).decode()
+        assert field.startswith(URL + "?list=news&address=")
+        queries[rcpt] = field.split("?", 1)[1]
+        # The link may not be changed to name someone else: the signature breaks.
+        other = wire(b).replace(field.encode(), field.replace("list=news", "list=newz").encode())
+        assert not dkim.verify(other, dnsfunc=lookup(dns))
+    assert len(set(queries.values())) == len(members)
+    for rcpt, query in queries.items():
+        assert oneclick.check(key, query, today) == ("news", rcpt)
+        for someone in members:
+            if someone != rcpt:
+                forged = query.replace(quote_address(rcpt), quote_address(someone))
+                assert oneclick.check(key, forged, today) is None
+
+
+def quote_address(address):
+    from urllib.parse import quote_plus
+    return quote_plus(address)
+
+
+def test_without_an_unsubscribe_url_only_mailto_and_no_post_field(site, rsa_key, dns):
+    dkim_site(site, rsa_key, dns, members=["carol@example.com", "dave@example.net"])
+    site.drop(mail(to="news@example.org", subject="Meeting", body="x\n"))
+    site.run()
+    [b] = [b for b in site.outbound() if b.sender == "owner-news@example.org"]
+    assert sorted(b.recipients) == ["carol@example.com", "dave@example.net"]     # one shared envelope
+    assert b"\nList-Unsubscribe: <mailto:news-request@example.org?subject=unsubscribe>\n" in b.data
+    assert b"List-Unsubscribe-Post" not in b.data
+    assert dkim.verify(wire(b), dnsfunc=lookup(dns))
+
+
+def test_a_digest_gets_the_mailto_form_only_and_is_signed(site, rsa_key, dns):
+    dkim_site(site, rsa_key, dns, members=["daily@example.com = DIGEST DAILY SUMMARY MIME 2026-11-19",
+                                           "weekly@example.com = DIGEST DAILY SUMMARY MIME 2026-11-19"],
+              extra="UnsubscribeURL = %s\n" % URL)
+    os.makedirs(site.path("archive", "00000001"), exist_ok=True)
+    with open(site.path("archive", "00000001", "20261120.txt"), "wb") as f:
+        f.write(b"From a@example.net Fri Nov 20 10:00:00 2026\nFrom: a@example.net\nSubject: One\n"
+                b"Message-ID: <1@example.net>\nDate: Fri, 20 Nov 2026 10:00:00 +0000\n\nx\n\n")
+    site.run(now="2026-11-21T02:00:00")
+    digests = [b for b in site.outbound() if b"Subject: news digest" in b.data]
+    assert digests and sorted(r for b in digests for r in b.recipients) == ["daily@example.com",
+                                                                           "weekly@example.com"]
+    for b in digests:
+        assert b"\nList-Unsubscribe: <mailto:news-request@example.org?subject=unsubscribe>\n" in b.data
+        assert b"List-Unsubscribe-Post" not in b.data and b"token=" not in b.data
+        assert dkim.verify(wire(b), dnsfunc=lookup(dns))

@@ -183,8 +183,8 @@ def arc_seal(ctx: Context, post: Post) -> Optional[Result]:
 
 def envelopes(ctx: Context, post: Post) -> Optional[Result]:
     """The envelopes the post goes out in, streamed from the member file (never a copy
-    of it): one for all, or with VERP (or a one-click link that names its recipient)
-    one for each recipient.
+    of it): one for all, or with VERP (or with UnsubscribeURL: each recipient's own
+    signed one-click link) one for each recipient.
 
     Recipients stream from the member file's order, which every write keeps sorted by
     domain, so envelopes bunch by mail server; each envelope is sorted again when
@@ -193,7 +193,7 @@ def envelopes(ctx: Context, post: Post) -> Optional[Result]:
     cfg, listname = ctx.config, post.listname
     post.sender = "owner-%s@%s" % (lists.local_part(listname), ctx.domain)
     post.roster = ctx.state.members(lists.number(cfg, listname))
-    personal = "{address}" in cfg.globals("UnsubscribeURL")
+    personal = bool(cfg.globals("UnsubscribeURL"))
     verp = cfg.list_value(listname, "VERP")
     if personal or verp:
         post.envelopes = _each_own(ctx, post, personal, verp)

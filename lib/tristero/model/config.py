@@ -202,6 +202,20 @@ def as_optional_domain(text: str) -> str:
     return as_domain(text) if text.strip() else ""
 
 
+def as_unsubscribe_url(text: str) -> str:
+    """UnsubscribeURL: an http(s) URL to which each recipient's signed one-click link
+    adds list=, address= and token= (the {list}/{address} templates of old are refused:
+    a URL that names a recipient without proof lets anyone unsubscribe anyone)."""
+    t = as_url(text)
+    if "{" in t or "}" in t:
+        raise ValueError("%r holds a {...} template: UnsubscribeURL is now the web endpoint's address, to "
+                         "which each recipient's link adds list=, address= and a token (remove the "
+                         "template)" % t)
+    if t.startswith("mailto:"):
+        raise ValueError("%r is not an http(s) URL (the mailto form is always sent)" % t)
+    return t
+
+
 def as_language(text: str) -> str:
     """Language: a language Tristero has texts in (a folder of lib/tristero/templates)."""
     t = text.strip().lower()
@@ -247,7 +261,7 @@ SCHEMA = {
         "AnnounceList": as_text,
         "OpenCreation": as_bool,
         "ArchiveURL": as_url,
-        "UnsubscribeURL": as_url,
+        "UnsubscribeURL": as_unsubscribe_url,
         "Nameservers": as_nameservers,
         "LogLevel": as_int,
         "LogScreen": as_int,
