@@ -389,3 +389,15 @@ def test_a_digest_gets_the_mailto_form_only_and_is_signed(site, rsa_key, dns):
         assert b"\nList-Unsubscribe: <mailto:news-request@example.org?subject=unsubscribe>\n" in b.data
         assert b"List-Unsubscribe-Post" not in b.data and b"token=" not in b.data
         assert dkim.verify(wire(b), dnsfunc=lookup(dns))
+
+
+def test_a_post_with_lines_that_are_no_field_is_sent_signed_without_them(site, rsa_key, dns):
+    dkim_site(site, rsa_key, dns)
+    site.drop(mail(to="news@example.org", subject="Meeting", body="x\n",
+                   headers="X Bad Name: y\n\x01Odd: z\nX-Fine:\n continued\n"))
+    site.run()
+    posts = [b for b in site.outbound() if b.sender == "owner-news@example.org"]
+    assert posts and site.listdir("spool", "failed", "new") == []
+    for b in posts:
+        assert dkim.verify(wire(b), dnsfunc=lookup(dns))
+        assert b"X Bad Name" not in b.data and b"Odd: z" not in b.data and b"X-Fine:\n continued\n" in b.data

@@ -227,7 +227,7 @@ def _check_dkim(site, cfg):
     where = (cfg.path, cfg.line_of("DKIM", "KeyFile"))
     try:
         signer = signing.Signer.from_config(site, cfg, datetime.datetime.now().astimezone())
-    except signing.KeyError_ as e:
+    except signing.KeyProblem as e:
         return [configmod.Problem(*where, "[DKIM] %s" % e)]
     name = _dkim_name(cfg)
     try:
@@ -261,7 +261,7 @@ def dkim_keygen(site, algorithm):
     try:
         key = signing.generate(path, algorithm)
         signer = signing.Signer("x", "x", key, algorithm, datetime.datetime.now().astimezone())
-    except (signing.KeyError_, OSError) as e:
+    except (signing.KeyProblem, OSError) as e:
         sys.stderr.write("tristero: dkim-keygen: %s\n" % e)
         return EX_CONFIG
     print("A %s key is in %s (mode 0600). Publish this TXT record at %s:\n\n%s\n"

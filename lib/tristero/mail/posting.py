@@ -8,6 +8,7 @@ read top to bottom, as in the pipeline. A post that passes every step was posted
 from __future__ import annotations
 
 import email.utils
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
@@ -26,6 +27,7 @@ _DROP = {"return-path", "delivered-to", "x-original-to", "envelope-to", "precede
          "list-id", "list-help", "list-subscribe", "list-unsubscribe", "list-unsubscribe-post",
          "list-post", "list-owner", "list-archive", "sender", "errors-to",
          "return-receipt-to", "disposition-notification-to", "approved", "approve"}
+_FIELD_NAME = re.compile(r"[!-9;-~]+")   # RFC 5322 field-name
 _PRIORITY_FIELDS = {"x-priority", "priority", "importance", "x-msmail-priority"}
 _PRIORITY = {"Low": ("5", "low"), "Normal": ("3", "normal"), "Urgent": ("1", "high")}
 
@@ -161,12 +163,19 @@ def arc_seal(ctx: Context, post: Post) -> Optional[Result]:
     but were not written by the site's mail server (authresults.mta_fields) are removed;
     with a DKIM key, the results the server wrote are sealed into an ARC set (RFC 8617)
     on top of the post, so receivers can see the author's authentication survived the
-    list's changes."""
+    list's changes. A line that is no field (a name with a space ...) goes too: DKIM
+    verifiers refuse a message that holds one."""
     fields = messages.raw_headers(post.head)
     ours, forged = authresults.mta_fields(ctx.config, [
         (name, raw.decode("ascii", "replace").split(":", 1)[1]) for name, raw in fields])
+    broken = [i for i, (name, _) in enumerate(fields) if not _FIELD_NAME.fullmatch(name)
+              or not fields[i][1].startswith(name.encode("ascii", "replace") + b":")]
+    if forged or broken:
+        gone = set(forged) | set(broken)
+        post.head = b"".join(raw for i, (_, raw) in enumerate(fields) if i not in gone)
+    if broken:
+        ctx.act("%d header line(s) that are no field removed" % len(broken), "RFC 5322")
     if forged:
-        post.head = b"".join(raw for i, (_, raw) in enumerate(fields) if i not in set(forged))
         ctx.act("%d Authentication-Results field(s) removed: they claim a trusted authserv-id but "
                 "were not written by the site's mail server" % len(forged), "TrustedAuthservIds")
     if ours and ctx.signer is not None:

@@ -56,7 +56,7 @@ _CANON = CanonicalizationPolicy.from_c_value(b"relaxed/relaxed")
 _END = re.compile(rb"(?:\r\n|\r(?!\n)|\n)(?:\r\n|\r(?!\n)|\n)")
 
 
-class KeyError_(Exception):
+class KeyProblem(Exception):
     """The DKIM key cannot be used (missing, readable by others, not a key)."""
 
 
@@ -75,18 +75,18 @@ def key_path(site: Site, config: Config) -> str:
 
 
 def read_key(path: str) -> bytes:
-    """The key file's bytes; KeyError_ when it is missing, not a plain file, or readable
+    """The key file's bytes; KeyProblem when it is missing, not a plain file, or readable
     or writable by anyone but its owner (a secret)."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     except OSError as e:
-        raise KeyError_("KeyFile %s cannot be read: %s" % (path, e.strerror or e)) from None
+        raise KeyProblem("KeyFile %s cannot be read: %s" % (path, e.strerror or e)) from None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise KeyError_("KeyFile %s is not a plain file" % path)
+            raise KeyProblem("KeyFile %s is not a plain file" % path)
         if st.st_mode & 0o077:
-            raise KeyError_("KeyFile %s is readable by others (mode %o): the key is a secret; "
+            raise KeyProblem("KeyFile %s is readable by others (mode %o): the key is a secret; "
                             "chmod 600 %s" % (path, stat.S_IMODE(st.st_mode), path))
         with os.fdopen(fd, "rb") as f:
             fd = None
@@ -110,23 +110,23 @@ class Signer:
             try:
                 self.pk = dkim_crypto.parse_pem_private_key(key)
             except (dkim_crypto.UnparsableKeyError, ValueError, IndexError) as e:
-                raise KeyError_("the key is not an RSA private key in PEM form (%s)" % str(e).split("\n")[0]) \
+                raise KeyProblem("the key is not an RSA private key in PEM form (%s)" % str(e).split("\n")[0]) \
                     from None
             if self.pk["modulus"].bit_length() < 1024:
-                raise KeyError_("the RSA key has fewer than 1024 bits")
+                raise KeyProblem("the RSA key has fewer than 1024 bits")
         elif nacl is None:
-            raise KeyError_("ed25519-sha256 needs PyNaCl (pip install 'dkimpy[ed25519]')")
+            raise KeyProblem("ed25519-sha256 needs PyNaCl (pip install 'dkimpy[ed25519]')")
         else:
             try:
                 self.pk = nacl.signing.SigningKey(b"".join(key.split()), encoder=nacl.encoding.Base64Encoder)
             except (nacl.exceptions.ValueError, nacl.exceptions.TypeError, ValueError):
-                raise KeyError_("the key is not an ed25519 private key (32 octets in base64)") from None
+                raise KeyProblem("the key is not an ed25519 private key (32 octets in base64)") from None
         self._last_body = None      # (the body's pieces, their hash): a post hashes its body once
         self.signed = 0
 
     @classmethod
     def from_config(cls, site: Site, config: Config, now: datetime.datetime) -> Signer | None:
-        """The site's signer, or None when [DKIM] is not set; KeyError_ when its key is bad."""
+        """The site's signer, or None when [DKIM] is not set; KeyProblem when its key is bad."""
         if not configured(config):
             return None
         return cls(config.get("DKIM", "Domain") or config.globals("Domain"), config.get("DKIM", "Selector"),
@@ -166,8 +166,7 @@ class Signer:
 
     def signature(self, head: bytes, body_hash: bytes) -> bytes:
         """The DKIM-Signature field (LF lines) for a header block and a body hash."""
-        head = head.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        headers = dkim.rfc822_parse(head + b"\n")[0]
+        headers = _fields(head)
         present = [name.lower() for name, _ in headers]
         include = []
         for name in SIGNED:
@@ -209,6 +208,25 @@ class Signer:
         except (dkim.DKIMException, ValueError, UnicodeError) as e:
             raise SealError("%s: %s" % (type(e).__name__, str(e).split("\n")[0])) from None
         return b"".join(fields)
+
+
+_NAME = re.compile(rb"([!-9;-~]+):")
+
+
+def _fields(head: bytes) -> list[list[bytes]]:
+    """[name, value with CR LF line ends] of a header block, as dkimpy reads one; a line
+    that is neither a field nor a continuation (mail is hostile) is passed over: no
+    signed field is among such lines, and one bad line must not stop the signature."""
+    fields = []
+    for line in head.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n"):
+        if line[:1] in (b" ", b"\t"):
+            if fields:
+                fields[-1][1] += line + b"\r\n"
+            continue
+        found = _NAME.match(line)
+        if found:
+            fields.append([found.group(1), line[found.end():] + b"\r\n"])
+    return fields
 
 
 def _split(data):
@@ -286,13 +304,13 @@ def generate(path: str, algorithm: str = "rsa-sha256") -> bytes:
     """A new private key written to path (mode 0600, never over an existing file); its bytes."""
     if algorithm == "ed25519-sha256":
         if nacl is None:
-            raise KeyError_("ed25519-sha256 needs PyNaCl (pip install 'dkimpy[ed25519]')")
+            raise KeyProblem("ed25519-sha256 needs PyNaCl (pip install 'dkimpy[ed25519]')")
         out = nacl.signing.SigningKey.generate().encode(encoder=nacl.encoding.Base64Encoder) + b"\n"
     else:
         try:
             out = subprocess.run(["openssl", "genrsa", str(RSA_BITS)], capture_output=True, check=True).stdout
         except (OSError, subprocess.CalledProcessError) as e:
-            raise KeyError_("openssl genrsa failed: %s" % e) from None
+            raise KeyProblem("openssl genrsa failed: %s" % e) from None
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as f:
         f.write(out)

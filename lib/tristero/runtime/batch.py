@@ -98,7 +98,7 @@ class Batch:
         self.ctx = context.Context(site, config, self.state, now, log, self.ids, dry_run)
         try:
             self.signer = self.ctx.signer = signing.Signer.from_config(site, config, now)
-        except signing.KeyError_ as e:
+        except signing.KeyProblem as e:
             raise configmod.ConfigError([configmod.Problem(config.path, config.line_of("DKIM", "KeyFile"),
                                                            "[DKIM] %s" % e)]) from None
         self.txn = None
