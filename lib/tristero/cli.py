@@ -1,4 +1,4 @@
-"""The command line: init, run, deliver, watch, check."""
+"""The command line: init, run, deliver, watch, check, dkim-keygen."""
 
 import argparse
 import datetime

@@ -219,7 +219,8 @@ def _each_own(ctx, post, personal, verp):
     listname, sender = post.listname, post.sender
     shared = streams.Pieces(post.head + headers.unsubscribe_fields(ctx, listname, None) + b"\n", post.body)
     for address in members.recipients(post.roster):
-        data = streams.Pieces(post.head + headers.unsubscribe_fields(ctx, listname, address) + b"\n", post.body) \
+        # The header block shared, not copied: only the recipient's own field is new.
+        data = streams.Pieces(post.head, headers.unsubscribe_fields(ctx, listname, address) + b"\n", post.body) \
             if personal else shared
         reverse = bounces.envelope_sender(ctx, listname, address) if verp else sender
         if verp and reverse == sender:
