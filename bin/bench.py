@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmarks: throughput and peak memory of real batch runs. Prints figures.
 
-Usage: python3 bin/bench.py [--quick] [--only NAME] [--repeat N] [--keep] [--tmp DIR]
+Usage: python3 bin/bench.py [--quick] [--only NAME[,NAME...]] [--repeat N] [--keep] [--tmp DIR]
 
 Each scenario builds a fresh site in a temporary folder, writes its mail into
 spool/in/new (distinct names and mtimes, oldest first), then runs
@@ -24,10 +24,14 @@ turn to a 100-member list), post-10k/100k/1m (one post to a list of that
 many members; aliases fanout-100k, fanout-1m), load-1m (INFO to a 1,000,000
 member list: the list loaded, nothing saved; the baseline for the fan-out's
 memory) and subscribe-1m (one SUBSCRIBE to it: load and save); then
-filters-*, digest-1k-10k and search-year (see their functions' docstrings).
+filters-*, digest-1k-10k and search-year (see their functions' docstrings); and
+DKIM: drain-dkim-rsa and drain-dkim-ed25519 (drain with every reply signed: the
+cost per signed message against drain), post-100k-dkim-rsa (the post signed once),
+post-100k-oneclick (one envelope per recipient with their own one-click link) and
+post-100k-oneclick-rsa/-ed25519 (each of those copies signed).
 
 This is not a test: nothing is asserted about speed. --quick divides every
-size by 10 (a smoke run); --only NAME runs one scenario; --repeat N runs each
+size by 10 (a smoke run); --only NAME[,NAME...] runs those scenarios; --repeat N runs each
 N times and prints medians; --keep leaves the site folders in place.
 """
 
@@ -267,8 +271,10 @@ def read_envelopes(site):
         yield lines[0][len("MAIL FROM:<"):-1], rcpts, data
 
 
-def check_post(site, reach):
-    """Every member not NOMAIL got the post exactly once, in envelopes of <= MaxRecipients."""
+def check_post(site, reach, each=False, signed=False):
+    """Every member not NOMAIL got the post exactly once, in envelopes of <= MaxRecipients
+    (each: one envelope per recipient, with their own one-click link; signed: every file
+    starts with a DKIM-Signature)."""
     check_drained(site, 1, None)
     seen = set()
     total = files = 0
@@ -282,13 +288,18 @@ def check_post(site, reach):
         if b"\nSubject: Bench post\n" not in data or b"\n..a line that starts with a dot" not in data \
                 or not data.endswith(b"\n.\nQUIT\n"):
             raise Failed("a post file without the post (subject, dot-stuffed body or end)")
+        if signed and not data.startswith(b"DKIM-Signature: v=1; a="):
+            raise Failed("a post file without a DKIM-Signature on top")
+        if each and (len(rcpts) != 1 or b"address=" + rcpts[0].replace("@", "%40").encode() not in data
+                     or b"\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\n" not in data):
+            raise Failed("a one-click post file that is not one recipient's with their own link")
         total += len(rcpts)
         seen.update(rcpts)
     if total != len(reach) or seen != reach:
         raise Failed("the post reached %d recipient line(s), %d distinct; expected exactly the %d "
                      "members not NOMAIL (missing %d, unexpected %d)"
                      % (total, len(seen), len(reach), len(reach - seen), len(seen - reach)))
-    expected_files = -(-len(reach) // MAX_RECIPIENTS)
+    expected_files = len(reach) if each else -(-len(reach) // MAX_RECIPIENTS)
     if files != expected_files:
         raise Failed("%d post files; expected %d" % (files, expected_files))
     return files
@@ -365,6 +376,54 @@ def post_scenario(members, rules=0):
         return len(reach), "recipients", measured, files
     scenario.__doc__ = "one post to a list of %d members (1%% NOMAIL), MaxRecipients %d%s" % (
         members, MAX_RECIPIENTS, ", %d rules in access.ini" % rules if rules else "")
+    return scenario
+
+
+def use_dkim(python, site, algorithm):
+    """[DKIM] on, with a key dkim-keygen writes (not measured)."""
+    env = dict(os.environ)
+    env.pop("TRISTERO_HOME", None)
+    subprocess.run([python, TRISTERO, "dkim-keygen", "--home", site.home, "--algorithm", algorithm],
+                   check=True, capture_output=True, env=env)
+    with open(site.path("tristero.ini"), "a") as f:
+        f.write("\n[DKIM]\nSelector = bench\nKeyFile = dkim.key\nAlgorithm = %s\n" % algorithm)
+
+
+def use_oneclick(site):
+    """UnsubscribeURL set: each recipient's own signed one-click link, one envelope each."""
+    with open(site.path("tristero.ini")) as f:
+        text = f.read()
+    with open(site.path("tristero.ini"), "w") as f:
+        f.write(text.replace("[Globals]\n", "[Globals]\nUnsubscribeURL = https://%s/unsubscribe\n" % DOMAIN, 1))
+
+
+def signed_post_scenario(members, algorithm=None, oneclick=False):
+    def scenario(python, site, scale):
+        n = members // scale
+        if oneclick:
+            use_oneclick(site)
+        if algorithm:
+            use_dkim(python, site, algorithm)
+        reach = site.write_members(n)
+        site.drop(post_message())
+        measured = run_batch(python, site)
+        files = check_post(site, reach, each=oneclick, signed=bool(algorithm))
+        return len(reach), "recipients", measured, files
+    scenario.__doc__ = "one post to a list of %d members%s%s" % (
+        members, ", DKIM %s" % algorithm if algorithm else "",
+        ", one-click links (one envelope each)" if oneclick else "")
+    return scenario
+
+
+def signed_drain_scenario(algorithm):
+    def scenario(python, site, scale):
+        """drain with [DKIM] on: n replies, each signed (its own header and body)."""
+        use_dkim(python, site, algorithm)
+        n = 10000 // scale
+        for i in range(n):
+            site.drop(mail(i, "user%d@example.net" % i, "tristero@" + DOMAIN, "", "lists\n"))
+        measured = run_batch(python, site)
+        return n, "messages", measured, check_drained(site, n, n)
     return scenario
 
 
@@ -505,6 +564,14 @@ SCENARIOS = [
     ("filters-1000", filter_scenario(1000, 100)),
     ("digest-1k-10k", scenario_digest),
     ("search-year", scenario_search),
+    # DKIM (issue 13): signing cost per message (drain-dkim-* against drain), and the
+    # 100,000-member post signed, and with one-click links (one signature per recipient).
+    ("drain-dkim-rsa", signed_drain_scenario("rsa-sha256")),
+    ("drain-dkim-ed25519", signed_drain_scenario("ed25519-sha256")),
+    ("post-100k-dkim-rsa", signed_post_scenario(100000, "rsa-sha256")),
+    ("post-100k-oneclick", signed_post_scenario(100000, None, oneclick=True)),
+    ("post-100k-oneclick-rsa", signed_post_scenario(100000, "rsa-sha256", oneclick=True)),
+    ("post-100k-oneclick-ed25519", signed_post_scenario(100000, "ed25519-sha256", oneclick=True)),
 ]
 ALIASES = {"fanout-100k": "post-100k", "fanout-1m": "post-1m"}
 
@@ -552,16 +619,17 @@ def main():
                                          ", ".join(names),
                                          ", ".join("%s=%s" % kv for kv in ALIASES.items())))
     parser.add_argument("--quick", action="store_true", help="every size divided by 10 (smoke run)")
-    parser.add_argument("--only", metavar="NAME", help="run one scenario")
+    parser.add_argument("--only", metavar="NAME[,NAME...]", help="run these scenarios only")
     parser.add_argument("--repeat", metavar="N", type=int, default=1,
                         help="run each scenario N times on fresh sites; print the medians "
                              "(and the highest peak)")
     parser.add_argument("--keep", action="store_true", help="keep the site folders")
     parser.add_argument("--tmp", metavar="DIR", help="where the sites go (default: the system's temp)")
     args = parser.parse_args()
-    only = ALIASES.get(args.only, args.only)
-    if only and only not in names:
-        parser.error("no scenario %r; one of %s" % (args.only, ", ".join(names + list(ALIASES))))
+    only = [ALIASES.get(n, n) for n in args.only.split(",")] if args.only else []
+    for n in only:
+        if n not in names:
+            parser.error("no scenario %r; one of %s" % (n, ", ".join(names + list(ALIASES))))
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
     python = python_for_tristero()
@@ -592,12 +660,12 @@ def main():
         print("fan-out check FAILED: %s" % e)
         return 1
     print()
-    print("%-13s %9s %-10s %9s %8s %12s %9s %7s" % ("scenario", "count", "unit", "seconds", "cpu s",
+    print("%-26s %9s %-10s %9s %8s %12s %9s %7s" % ("scenario", "count", "unit", "seconds", "cpu s",
                                                       "per second", "peak MB", "files"))
     sys.stdout.flush()
     results = {}
     for name, fn in SCENARIOS:
-        if only and name != only:
+        if only and name not in only:
             continue
         runs = []
         for _ in range(args.repeat):
@@ -605,7 +673,7 @@ def main():
             try:
                 count, unit, measured, files = fn(python, site, scale)
             except Failed as e:
-                print("%-13s FAILED: %s (site kept: %s)" % (name, e, site.home))
+                print("%-26s FAILED: %s (site kept: %s)" % (name, e, site.home))
                 site.keep = True
                 break
             finally:
@@ -615,9 +683,9 @@ def main():
             seconds = median([r[0] for r in runs])
             cpu = median([r[1] for r in runs])
             peak = max(r[2] for r in runs)
-            results[name] = (count, seconds, peak)
+            results[name] = (count, seconds, peak, cpu)
             rate = "%12.0f" % (count / seconds) if count else "%12s" % "-"
-            print("%-13s %9d %-10s %9.2f %8.2f %s %9.1f %7d%s" % (
+            print("%-26s %9d %-10s %9.2f %8.2f %s %9.1f %7d%s" % (
                 name, count, unit, seconds, cpu, rate, peak, files,
                 "  (site: %s)" % site.home if args.keep else ""))
             sys.stdout.flush()
@@ -630,13 +698,18 @@ def main():
                   post, load, post - load,
                   "; subscribe-1m (load + save) %.1f MB" % results["subscribe-1m"][2]
                   if "subscribe-1m" in results else ""))
+    for algorithm in ("rsa", "ed25519"):
+        name = "drain-dkim-" + algorithm
+        if name in results and "drain" in results:
+            print("DKIM %s: %.2f ms CPU per signed reply (%s against drain)" % (
+                algorithm, 1000.0 * (results[name][3] - results["drain"][3]) / results[name][0], name))
     if "startup" in results:
         print("start-up: %.2f s and %.1f MB of every row are the empty run's" % (
             results["startup"][1], results["startup"][2]))
     print("load average at the end: %.2f (other work on the machine makes wall times noisy; "
           "cpu s is steadier)" % os.getloadavg()[0])
     LAUNCH.close()
-    return 1 if len(results) < len([n for n in names if not only or n == only]) else 0
+    return 1 if len(results) < len([n for n in names if not only or n in only]) else 0
 
 
 if __name__ == "__main__":

@@ -412,10 +412,12 @@ def test_housekeeping_removes_day_files_older_than_archive_days(site, keep, left
     assert site.listdir("archive", "00000001") == left + ["readme.txt"]
 
 
-def test_a_digest_for_many_leaves_out_an_unsubscribe_url_that_names_its_recipient(site):
+def test_a_digest_for_many_leaves_out_the_one_click_link_that_names_its_recipient(site):
+    # Was: a {list}/{address} template in UnsubscribeURL; now each post's link is signed
+    # for its recipient, and a digest (one copy for many) has the mailto form only.
     build(site, ["a@example.com = DIGEST DAILY SUMMARY MIME 2026-11-19"],
           ini=INI.replace("MaxRecipients = 10", "MaxRecipients = 10\n"
-                          "UnsubscribeURL = https://lists.example.org/u?l={list}&a={address}"))
+                          "UnsubscribeURL = https://lists.example.org/u"))
     day_file(site, "20261120", [("x@example.net", "One", "first")])
     site.run()
     msg = one_digest(site, "a@example.com")

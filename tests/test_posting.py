@@ -182,8 +182,8 @@ def test_post_has_list_archive_with_archive_url(site):
 
 @pytest.mark.parametrize("url, one_click", [
     ("", False),
-    ("http://lists.example.org/unsubscribe/{list}", False),
-    ("https://lists.example.org/unsubscribe/{list}", True),
+    ("http://lists.example.org/unsubscribe", False),
+    ("https://lists.example.org/unsubscribe", True),
 ])
 def test_list_unsubscribe_post_only_with_an_https_unsubscribe_url(site, url, one_click):
     build(site, members=["carol@example.com"], extra="UnsubscribeURL = %s\n" % url)
@@ -194,22 +194,46 @@ def test_list_unsubscribe_post_only_with_an_https_unsubscribe_url(site, url, one
     else:
         assert post["List-Unsubscribe-Post"] is None
     if url:
-        assert post["List-Unsubscribe"].startswith("<%s>" % url.replace("{list}", "news"))
+        assert post["List-Unsubscribe"].startswith("<%s?list=news&address=carol%%40example.com&token=" % url)
+    else:
+        assert post["List-Unsubscribe"] == "<mailto:news-request@example.org?subject=unsubscribe>"
 
 
-def test_unsubscribe_url_with_address_gives_each_recipient_a_copy_naming_them(site):
+def test_unsubscribe_url_gives_each_recipient_a_copy_with_their_own_signed_link(site):
+    """Was: UnsubscribeURL's {list}/{address} template, a URL that named its recipient
+    without proof. Now each link carries a token for its own recipient only."""
+    import datetime
+    from urllib.parse import unquote
+
+    from tristero.model import cookies, oneclick
+    from tristero.model.site import Site
     build(site, members=["carol@example.com", "dave@example.net", "frank+lists@example.com"],
-          extra="UnsubscribeURL = https://lists.example.org/unsubscribe?list={list}&address={address}\n")
+          extra="UnsubscribeURL = https://lists.example.org/unsubscribe\n")
     post_to_news(site)
     files = posts(site)
     assert sorted(r for b in files for r in b.recipients) == [
         "carol@example.com", "dave@example.net", "frank+lists@example.com"]
+    key = cookies.key(Site(site.home))
+    queries = set()
     for b in files:
         [rcpt] = b.recipients
-        want = "<https://lists.example.org/unsubscribe?list=news&address=%s>" % rcpt.replace("+", "%2B")
+        want = "<https://lists.example.org/unsubscribe?list=news&address=%s&token=" % (
+            rcpt.replace("+", "%2B").replace("@", "%40"))
         # As it stands in the file: a URL, never an RFC 2047 encoded word.
-        assert ("List-Unsubscribe: " + want).encode() in b.data.replace(b"\n ", b" ")
+        field = b.data.replace(b"\n ", b" ").split(b"List-Unsubscribe: ", 1)[1].split(b"\n", 1)[0].decode()
+        assert field.startswith(want) and field.endswith(", <mailto:news-request@example.org?subject=unsubscribe>")
+        query = field[1:].split(">", 1)[0].split("?", 1)[1]
+        assert oneclick.check(key, query, datetime.date(2026, 11, 21)) == ("news", rcpt)
+        assert unquote(query).count(rcpt) == 1
+        queries.add(query)
         assert parsed(b)["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert len(queries) == 3
+
+
+def test_the_old_unsubscribe_url_template_is_refused_with_the_reason(site):
+    build(site, extra="UnsubscribeURL = https://lists.example.org/unsubscribe?list={list}&address={address}\n")
+    p = site.tristero("check", check=False)
+    assert p.returncode == 78 and "{...} template" in p.stderr.decode()
 
 
 # --- Reply ----------------------------------------------------------------------
@@ -358,7 +382,7 @@ def test_posting_runs_its_refusals_before_it_composes_archives_or_sends():
     from tristero.mail import posting
     names = [name for name, _ in posting.STEPS]
     assert names == ["automatic", "who may post", "moderation", "password", "size", "executable",
-                     "override", "redact", "headers", "outbound form", "envelopes", "fan-out", "archive",
+                     "override", "redact", "headers", "outbound form", "arc", "envelopes", "fan-out", "archive",
                      "receipt"]
     assert all(callable(step) for _, step in posting.STEPS)
 

@@ -1,4 +1,4 @@
-"""The command line: init, run, deliver, watch, check, maps, web."""
+"""The command line: init, run, deliver, watch, check, maps, web, dkim-keygen."""
 
 import argparse
 import datetime
@@ -9,9 +9,10 @@ import tempfile
 import traceback
 
 from tristero import __version__
+from tristero.core import nameservers
 from tristero.core.exits import EX_CONFIG, EX_OK, EX_SOFTWARE, EX_TEMPFAIL
 from tristero.core.text import Texts
-from tristero.model import access, lists, members
+from tristero.model import access, lists, members, signing
 from tristero.model import config as configmod
 from tristero.model.site import Site
 from tristero.runtime import batch, delivery, maps, watch, web
@@ -91,11 +92,17 @@ def build_parser():
                        help="only Postfix: main.cf lines and a texthash table for virtual_mailbox_maps")
     which.add_argument("--exim", dest="mta", action="store_const", const="exim",
                        help="only Exim: the routers and the appendfile transport")
-    command("check", "Read the configuration and report every problem with file and line.")
+    command("check", "Read the configuration and report every problem with file and line; "
+                     "with [DKIM] set, whether DNS publishes the key.")
     p = command("web", "Serve the web endpoint (one-click unsubscription, subscribe forms) for development; "
                        "it only writes command mail into spool/in/new.")
     p.add_argument("--listen", default="127.0.0.1:8025", type=listen_address, metavar="HOST:PORT",
                    help="the address to listen at (default 127.0.0.1:8025)")
+    p = command("dkim-keygen", "Write a new DKIM key to [DKIM] KeyFile (mode 0600; default dkim.key) "
+                               "and print the TXT record to publish.")
+    p.add_argument("--algorithm", choices=signing.ALGORITHMS, default=None,
+                   help="the key's algorithm (default: [DKIM] Algorithm, rsa-sha256: a %d-bit key)"
+                        % signing.RSA_BITS)
     return parser
 
 
@@ -144,6 +151,8 @@ def main(argv):
     try:
         if args.command == "check":
             return check(site)
+        if args.command == "dkim-keygen":
+            return dkim_keygen(site, args.algorithm)
         if args.command == "run":
             now = args.now or datetime.datetime.now().astimezone()
             if args.deliver and not args.dry_run:
@@ -223,6 +232,8 @@ def check(site):
     # The site's own wording: an entry that is not used is a warning (the built-in text is).
     problems += [configmod.Problem(path, line, why, fatal=False)
                  for path, line, why in Texts(site.templates).check()]
+    if cfg is not None and not any(p.fatal for p in problems):
+        problems += _check_dkim(site, cfg)
     for p in problems:
         sys.stderr.write("tristero: %s\n" % p)
     if any(p.fatal for p in problems):
@@ -258,3 +269,63 @@ def _check_lists(site, cfg):
 
 # What a run reads in a list's folder (see repository): refused when not a plain file.
 SPECIAL_FILES = ("readme.txt", "welcome.txt", "farewell.txt", "index.txt", "FILELIST.TXT", "LISTBOT.TXT")
+
+
+def _dkim_name(cfg):
+    return "%s._domainkey.%s" % (cfg.get("DKIM", "Selector") or "SELECTOR",
+                                 cfg.get("DKIM", "Domain") or cfg.globals("Domain"))
+
+
+def _check_dkim(site, cfg):
+    """[DKIM]: the key must be usable (a fatal problem otherwise) and DNS should publish
+    it (missing or different: a warning; matching: said on stdout)."""
+    if not signing.configured(cfg):
+        return []
+    where = (cfg.path, cfg.line_of("DKIM", "KeyFile"))
+    try:
+        signer = signing.Signer.from_config(site, cfg, datetime.datetime.now().astimezone())
+    except signing.KeyProblem as e:
+        return [configmod.Problem(*where, "[DKIM] %s" % e)]
+    name = _dkim_name(cfg)
+    try:
+        records = nameservers.txt(nameservers.resolver(cfg.globals("Nameservers")), name)
+    except nameservers.LookupFailed as e:
+        return [configmod.Problem(*where, "[DKIM] the DKIM record could not be looked up (%s)" % e, fatal=False)]
+    records = [r for r in records if r.replace(" ", "").startswith("v=DKIM1") or "p=" in r]
+    if not records:
+        return [configmod.Problem(*where, "[DKIM] no DKIM record is published at %s: receivers cannot verify "
+                                          "the signatures; publish: %s" % (name, signer.public_record()),
+                                  fatal=False)]
+    if not any(signer.matches(r) for r in records):
+        return [configmod.Problem(*where, "[DKIM] the record published at %s is a different key from KeyFile's: "
+                                          "receivers will reject the signatures; publish: %s"
+                                  % (name, signer.public_record()), fatal=False)]
+    print("%s: the DKIM record at %s matches the key" % (site.ini, name))
+    return []
+
+
+def dkim_keygen(site, algorithm):
+    """tristero.py dkim-keygen: a new key in KeyFile (never over an existing one), and the
+    TXT record to publish."""
+    cfg = configmod.load(site.home, create=False)
+    algorithm = algorithm or cfg.get("DKIM", "Algorithm")
+    keyfile = cfg.get("DKIM", "KeyFile") or "dkim.key"
+    path = os.path.join(site.home, os.path.expanduser(keyfile))
+    if os.path.lexists(path):
+        sys.stderr.write("tristero: dkim-keygen: %s exists; a key is never overwritten (move it away first)\n"
+                         % path)
+        return EX_CONFIG
+    try:
+        key = signing.generate(path, algorithm)
+        signer = signing.Signer("x", "x", key, algorithm, datetime.datetime.now().astimezone())
+    except (signing.KeyProblem, OSError) as e:
+        sys.stderr.write("tristero: dkim-keygen: %s\n" % e)
+        return EX_CONFIG
+    print("A %s key is in %s (mode 0600). Publish this TXT record at %s:\n\n%s\n"
+          % (algorithm, path, _dkim_name(cfg), signer.public_record()))
+    wanted = [("Selector", "(a name of your choice, e.g. the year)"), ("KeyFile", keyfile), ("Algorithm", algorithm)]
+    todo = ["%s = %s" % (k, v) for k, v in wanted if cfg.get("DKIM", k) != v and not (k == "Selector" and
+                                                                                    cfg.get("DKIM", k))]
+    if todo:
+        print("Then set in [DKIM] of %s: %s" % (site.ini, "; ".join(todo)))
+    return EX_OK

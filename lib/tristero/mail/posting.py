@@ -8,6 +8,7 @@ read top to bottom, as in the pipeline. A post that passes every step was posted
 from __future__ import annotations
 
 import email.utils
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
@@ -16,8 +17,8 @@ from typing import Optional
 from tristero.core import messages, outbound, redact, streams
 from tristero.core.kinds import AutoReason
 from tristero.mail import listbot
-from tristero.model import audit, lists
-from tristero.policy import bounces, rights
+from tristero.model import audit, lists, signing
+from tristero.policy import authresults, bounces, rights
 from tristero.services import archive, headers
 from tristero.services.context import Context, Inbound
 
@@ -26,6 +27,7 @@ _DROP = messages.MTA_TRACE | {
     "precedence", "list-id", "list-help", "list-subscribe", "list-unsubscribe", "list-unsubscribe-post",
     "list-post", "list-owner", "list-archive", "sender", "errors-to",
     "return-receipt-to", "disposition-notification-to", "approved", "approve"}
+_FIELD_NAME = re.compile(r"[!-9;-~]+")   # RFC 5322 field-name
 _PRIORITY_FIELDS = {"x-priority", "priority", "importance", "x-msmail-priority"}
 _PRIORITY = {"Low": ("5", "low"), "Normal": ("3", "normal"), "Urgent": ("1", "high")}
 
@@ -171,10 +173,42 @@ def outbound_form(ctx: Context, post: Post) -> Optional[Result]:
     return None
 
 
+def arc_seal(ctx: Context, post: Post) -> Optional[Result]:
+    """Authentication-Results: the fields that claim an authserv-id of TrustedAuthservIds
+    but were not written by the site's mail server (authresults.mta_fields) are removed;
+    with a DKIM key, the results the server wrote are sealed into an ARC set (RFC 8617)
+    on top of the post, so receivers can see the author's authentication survived the
+    list's changes. A line that is no field (a name with a space ...) goes too: DKIM
+    verifiers refuse a message that holds one."""
+    fields = messages.raw_headers(post.head)
+    ours, forged = authresults.mta_fields(ctx.config, [
+        (name, raw.decode("ascii", "replace").split(":", 1)[1]) for name, raw in fields])
+    broken = [i for i, (name, _) in enumerate(fields) if not _FIELD_NAME.fullmatch(name)
+              or not fields[i][1].startswith(name.encode("ascii", "replace") + b":")]
+    if forged or broken:
+        gone = set(forged) | set(broken)
+        post.head = b"".join(raw for i, (_, raw) in enumerate(fields) if i not in gone)
+    if broken:
+        ctx.act("%d header line(s) that are no field removed" % len(broken), "RFC 5322")
+    if forged:
+        ctx.act("%d Authentication-Results field(s) removed: they claim a trusted authserv-id but "
+                "were not written by the site's mail server" % len(forged), "TrustedAuthservIds")
+    if ours and ctx.signer is not None:
+        try:
+            arc = ctx.signer.seal(post.head + b"\n" + bytes(post.body), ours[0])
+        except signing.SealError as e:
+            ctx.act("not sealed with ARC: %s" % messages.clean(e, 200), "[DKIM]")
+        else:
+            if arc:
+                post.head = arc + post.head
+                ctx.act("sealed with ARC, results of %s" % ours[0], "TrustedAuthservIds")
+    return None
+
+
 def envelopes(ctx: Context, post: Post) -> Optional[Result]:
     """The envelopes the post goes out in, streamed from the member file (never a copy
-    of it): one for all, or with VERP (or a one-click link that names its recipient)
-    one for each recipient.
+    of it): one for all, or with VERP (or with UnsubscribeURL: each recipient's own
+    signed one-click link) one for each recipient.
 
     Recipients stream from the member file's order, which every write keeps sorted by
     domain, so envelopes bunch by mail server; each envelope is sorted again when
@@ -183,7 +217,7 @@ def envelopes(ctx: Context, post: Post) -> Optional[Result]:
     cfg, listname = ctx.config, post.listname
     post.sender = "owner-%s@%s" % (lists.local_part(listname), ctx.domain)
     post.count, post.recipients = ctx.state.recipients(lists.number(cfg, listname))
-    personal = "{address}" in cfg.globals("UnsubscribeURL")
+    personal = bool(cfg.globals("UnsubscribeURL"))
     verp = cfg.list_value(listname, "VERP")
     if personal or verp:
         post.envelopes = _each_own(ctx, post, personal, verp)
@@ -201,7 +235,8 @@ def _each_own(ctx, post, personal, verp):
     shared = streams.Pieces(post.head + headers.unsubscribe_fields(ctx, listname, None) + b"\n", post.body,
                             eight_bit=post.eight_bit)
     for address in post.recipients:
-        data = streams.Pieces(post.head + headers.unsubscribe_fields(ctx, listname, address) + b"\n", post.body,
+        # The header block shared, not copied: only the recipient's own field is new.
+        data = streams.Pieces(post.head, headers.unsubscribe_fields(ctx, listname, address) + b"\n", post.body,
                               eight_bit=post.eight_bit) \
             if personal else shared
         reverse = bounces.envelope_sender(ctx, listname, address) if verp else sender
@@ -250,6 +285,7 @@ STEPS = (
     ("redact", redact_password),
     ("headers", compose_headers),
     ("outbound form", outbound_form),
+    ("arc", arc_seal),
     ("envelopes", envelopes),
     ("fan-out", fan_out),
     ("archive", archive_copy),

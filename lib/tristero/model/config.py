@@ -189,6 +189,33 @@ def as_nameservers(text: str) -> str:
     return ", ".join(t.split())
 
 
+def as_selector(text: str) -> str:
+    """A DKIM selector: empty (no signing) or DNS labels, dot-separated."""
+    t = text.strip()
+    if t and not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*",
+                              t):
+        raise ValueError("%r is not a DKIM selector (DNS labels)" % t)
+    return t
+
+
+def as_optional_domain(text: str) -> str:
+    return as_domain(text) if text.strip() else ""
+
+
+def as_unsubscribe_url(text: str) -> str:
+    """UnsubscribeURL: an http(s) URL to which each recipient's signed one-click link
+    adds list=, address= and token= (the {list}/{address} templates of old are refused:
+    a URL that names a recipient without proof lets anyone unsubscribe anyone)."""
+    t = as_url(text)
+    if "{" in t or "}" in t:
+        raise ValueError("%r holds a {...} template: UnsubscribeURL is now the web endpoint's address, to "
+                         "which each recipient's link adds list=, address= and a token (remove the "
+                         "template)" % t)
+    if t.startswith("mailto:"):
+        raise ValueError("%r is not an http(s) URL (the mailto form is always sent)" % t)
+    return t
+
+
 def as_language(text: str) -> str:
     """Language: a language Tristero has texts in (a folder of lib/tristero/templates)."""
     t = text.strip().lower()
@@ -234,7 +261,7 @@ SCHEMA = {
         "AnnounceList": as_text,
         "OpenCreation": as_bool,
         "ArchiveURL": as_url,
-        "UnsubscribeURL": as_url,
+        "UnsubscribeURL": as_unsubscribe_url,
         "WebRequestsPerMinute": as_int,
         "Nameservers": as_nameservers,
         "LogLevel": as_int,
@@ -275,6 +302,12 @@ SCHEMA = {
         "SendmailCommand": as_text,
         "DeliverCommand": as_text,
         "RetryDays": as_int,
+    },
+    "DKIM": {
+        "Selector": as_selector,
+        "KeyFile": as_text,
+        "Domain": as_optional_domain,
+        "Algorithm": choice(("rsa-sha256", "ed25519-sha256")),
     },
 }
 

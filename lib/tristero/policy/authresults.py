@@ -192,3 +192,42 @@ def dmarc_vouches(config: Config, msg: EmailMessage, author: str) -> tuple[bool,
     if passed is None:
         return False, "no trusted Authentication-Results field reports DMARC for it"
     return True, passed
+
+
+def claimed_id(text: str) -> str:
+    """The authserv-id a field's value claims, in lower case, read even when the rest of
+    the field does not follow the grammar."""
+    text = re.sub(r"\r?\n(?=[ \t])", "", text)
+    try:
+        return parse(text)[0]
+    except Unreadable:
+        return (text.split(";", 1)[0].split() or [""])[0].strip('"').lower()
+
+
+def mta_fields(config: Config, fields: list[tuple[str, str]]) -> tuple[list[str], list[int]]:
+    """Which Authentication-Results fields of a header (fields: (name, value) in order)
+    the site's own mail server wrote: (their authserv-ids, in order; the indexes of the
+    fields that claim a trusted authserv-id but are not its, to be removed).
+
+    The server adds its fields on top of the message it receives (a milter, or Exim's
+    ``add_header = :at_start:``), above its own Received field or beside it. So only
+    the fields with a trusted authserv-id above the first Received field are its: any
+    below it came with the message, whoever wrote them, since no Received field of the
+    site's server lies between them and the sender. Fields of other authserv-ids are
+    neither believed nor removed.
+    """
+    trusted = config.get("Security", "TrustedAuthservIds")
+    ours, forged = [], []
+    above = True
+    for i, (name, value) in enumerate(fields):
+        lname = name.lower()
+        if lname == "received":
+            above = False
+        elif lname == "authentication-results" and trusted:
+            claimed = claimed_id(value)
+            if claimed in trusted:
+                if above and len(value) <= MAX_FIELD:
+                    ours.append(claimed)
+                else:
+                    forged.append(i)
+    return ours, forged

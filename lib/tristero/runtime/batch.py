@@ -30,7 +30,7 @@ from tristero.core.exits import EX_IOERR, EX_OK, EX_TEMPFAIL
 from tristero.core.kinds import Failure, Fate, Unit
 from tristero.mail import pipeline
 from tristero.model import config as configmod
-from tristero.model import durable, journal, lists, locks, logbook, poison, spools
+from tristero.model import durable, journal, lists, locks, logbook, poison, signing, spools
 from tristero.model.members import domain_order
 from tristero.model.site import Site
 from tristero.model.state import State
@@ -96,6 +96,11 @@ class Batch:
         self.ids = messages.Ids(config.globals("Domain"), now)
         self.depth = 0              # units of work open (see unit_of_work)
         self.ctx = context.Context(site, config, self.state, now, log, self.ids, dry_run)
+        try:
+            self.signer = self.ctx.signer = signing.Signer.from_config(site, config, now)
+        except signing.KeyProblem as e:
+            raise configmod.ConfigError([configmod.Problem(config.path, config.line_of("DKIM", "KeyFile"),
+                                                           "[DKIM] %s" % e)]) from None
         self.txn = None
         self.txn_number = 0
         self.in_txn = 0
@@ -337,7 +342,9 @@ class Batch:
         if not spools.valid_envelope_address(mail.sender):
             raise ValueError("envelope sender %r is not an address" % mail.sender)
         data, eight_bit = self.gate(mail)
-        stuffed = spools.dot_stuff(data)
+        # Signed here, after the gate's repairs, where every outbound message passes:
+        # a file in the spool is final.
+        stuffed = spools.dot_stuff(self.signer.sign(data) if self.signer else data)
         # Recipients a member file vouches for (members.FileRecipients) are valid and in order.
         checked = getattr(mail.recipients, "checked", False)
         chunk = []

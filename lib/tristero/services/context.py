@@ -98,6 +98,7 @@ class Context:
         self.outcome = Outcome()
         self.texts = text.Texts(site.templates)
         self.txn = None            # the open transaction (read by repository: read your writes)
+        self.signer = None         # the site's DKIM key (signing.Signer) when [DKIM] is set: ARC seals
         # Subscriptions made by each sender in this run (MaxSessionSubs), and
         # the addresses sent a confirmation (one each per run: no mail bombing).
         self.session_subs = collections.Counter()

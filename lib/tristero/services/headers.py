@@ -6,7 +6,7 @@ import string
 from urllib.parse import quote
 
 from tristero.core import messages
-from tristero.model import lists
+from tristero.model import lists, oneclick
 from tristero.policy import rights
 
 
@@ -43,7 +43,8 @@ def _list_field(name, value):
     """
     lines = [name + ":"]
     for word in value.split():
-        if len(lines[-1]) + 1 + len(word) > 78 and lines[-1].strip():
+        # Never between the name and the first word (a one-click link is longer than a line).
+        if len(lines[-1]) + 1 + len(word) > 78 and lines[-1].strip() and lines[-1] != name + ":":
             lines.append("")
         lines[-1] += " " + word
     return ("\n".join(lines) + "\n").encode("ascii", "replace")
@@ -69,23 +70,20 @@ def _url(url):
 
 
 def unsubscribe_fields(ctx, listname, address):
-    """List-Unsubscribe (RFC 2369), and List-Unsubscribe-Post (RFC 8058) with an https URL.
+    """List-Unsubscribe (RFC 2369): with UnsubscribeURL, the recipient's own signed
+    one-click link (oneclick.link: a URL that names a recipient without proof would let
+    anyone unsubscribe anyone) before the mailto form, and with an https URL
+    List-Unsubscribe-Post (RFC 8058).
 
-    address None: a copy for many (a digest); a URL that names its recipient is left out.
+    address None: a copy for many (a digest): the mailto form only.
     """
     local = lists.local_part(listname)
     value = "<mailto:%s-request@%s?subject=unsubscribe>" % (local, ctx.domain)
     url = ctx.config.globals("UnsubscribeURL")
     out = b""
-    if url and not (address is None and "{address}" in url):
-        url = url.replace("{list}", local)
-        if address is not None:
-            url = url.replace("{address}", _url_quote(address))
-        value = "<%s>, %s" % (_url(url), value)
+    if url and address is not None:
+        link = oneclick.link(_url(url), ctx.cookie_key(), listname, address, ctx.now.date())
+        value = "<%s>, %s" % (link, value)
         if url.startswith("https:"):
             out = _list_field("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
     return _list_field("List-Unsubscribe", value) + out
-
-
-def _url_quote(text):
-    return quote(text, safe="@")
