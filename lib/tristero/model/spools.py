@@ -99,11 +99,15 @@ def unstuff(data: bytes) -> bytes:
     return re.sub(rb"(?m)^\.\.", b".", data)
 
 
-def bsmtp(sender: str, recipients: Iterable[str], stuffed: bytes | streams.Stream,
-          eight_bit: bool = False) -> bytes | streams.Stream:
-    """One BSMTP file: the envelope, then the dot-stuffed message; eight_bit: its data
-    is 8-bit, declared in MAIL FROM (BODY=8BITMIME, RFC 6152)."""
-    head = ["MAIL FROM:<%s>%s" % (sender, " BODY=8BITMIME" if eight_bit else "")]
+def bsmtp(sender: str, recipients: Iterable[str], stuffed: bytes | streams.Stream) -> bytes | streams.Stream:
+    """One BSMTP file: the envelope, then the dot-stuffed message.
+
+    MAIL FROM carries no parameter, not even BODY=8BITMIME for 8-bit data: Exim's
+    ``exim -bS``, the common reader of BSMTP files, refuses every MAIL parameter
+    ("501 malformed address: BODY=8BITMIME may not follow <...>"), while it takes
+    8-bit data as it is. Delivery declares 8-bit data over SMTP (BsmtpFile.eight_bit).
+    """
+    head = ["MAIL FROM:<%s>" % sender]
     head.extend("RCPT TO:<%s>" % r for r in recipients)
     head.append("DATA")
     envelope = ("\n".join(head) + "\n").encode("ascii", "strict")
@@ -115,18 +119,21 @@ def bsmtp(sender: str, recipients: Iterable[str], stuffed: bytes | streams.Strea
 class BsmtpFile:
     """A BSMTP file read back from the export spool."""
 
-    def __init__(self, sender: str, recipients: list[str], data: bytes, eight_bit: bool = False) -> None:
+    def __init__(self, sender: str, recipients: list[str], data: bytes) -> None:
         self.sender = sender
         self.recipients = recipients
         self.data = data          # the message, unstuffed, LF lines
-        self.eight_bit = eight_bit    # MAIL FROM declared BODY=8BITMIME
+
+    @property
+    def eight_bit(self) -> bool:
+        """Its data is 8-bit: sent with BODY=8BITMIME (RFC 6152)."""
+        return not self.data.isascii()
 
     @classmethod
     def parse(cls, raw: bytes) -> BsmtpFile:
         """Read a BSMTP file; raises ValueError when it is not one."""
         pos = 0
         sender = None
-        eight_bit = False
         recipients = []
         while True:
             end = raw.find(b"\n", pos)
@@ -137,7 +144,6 @@ class BsmtpFile:
             upper = line.upper()
             if upper.startswith("MAIL FROM:"):
                 sender = _angle(line[10:])
-                eight_bit = "BODY=8BITMIME" in upper.partition(">")[2].split()
             elif upper.startswith("RCPT TO:"):
                 recipients.append(_angle(line[8:]))
             elif upper == "DATA":
@@ -155,7 +161,7 @@ class BsmtpFile:
             body = body[:-2]
         else:
             raise ValueError("no final '.' line")
-        return cls(sender, recipients, unstuff(body), eight_bit)
+        return cls(sender, recipients, unstuff(body))
 
 
 def _angle(text):

@@ -341,7 +341,7 @@ class Batch:
         limit = self.config.globals("MaxRecipients")
         if not spools.valid_envelope_address(mail.sender):
             raise ValueError("envelope sender %r is not an address" % mail.sender)
-        data, eight_bit = self.gate(mail)
+        data = self.gate(mail)
         # Signed here, after the gate's repairs, where every outbound message passes:
         # a file in the spool is final.
         stuffed = spools.dot_stuff(self.signer.sign(data) if self.signer else data)
@@ -354,23 +354,22 @@ class Batch:
                 continue
             chunk.append(r)
             if len(chunk) == limit:
-                self._write_envelope(mail.sender, chunk, stuffed, checked, eight_bit)
+                self._write_envelope(mail.sender, chunk, stuffed, checked)
                 chunk = []
         if chunk:
-            self._write_envelope(mail.sender, chunk, stuffed, checked, eight_bit)
+            self._write_envelope(mail.sender, chunk, stuffed, checked)
 
-    def gate(self, mail: context.Outgoing) -> tuple[bytes | streams.Pieces, bool]:
+    def gate(self, mail: context.Outgoing) -> bytes | streams.Pieces:
         """The outbound lint gate (core.outbound) every outbound message passes once before
-        its files are written: (its data, repaired where it can be, and whether it is
-        8-bit). A post passed it already (posting), for all its envelopes. What cannot
-        be repaired raises ValueError: the message that made it is set aside, the
-        SuperUser told, the rule named."""
+        its files are written: its data, repaired where it can be. A post passed it
+        already (posting), for all its envelopes. What cannot be repaired raises
+        ValueError: the message that made it is set aside, the SuperUser told, the rule named."""
         why = outbound.verp_problem(mail.sender)
         if why:
             raise ValueError("outbound lint (%s): %s" % (outbound.VERP, why))
         data = mail.data
         if isinstance(data, streams.Pieces) and data.eight_bit is not None:
-            return data, data.eight_bit
+            return data
         raw = bytes(data)
         head, body = messages.split_view(raw)
         verdict = outbound.lint(head, body)
@@ -380,13 +379,13 @@ class Batch:
             self.log.log(logbook.MESSAGE, "outbound lint (%s): %s, in mail from <%s>" % (rule, what, mail.sender))
         if verdict.repairs:
             raw = verdict.head + b"\n" + bytes(verdict.body)
-        return raw, verdict.eight_bit
+        return raw
 
-    def _write_envelope(self, sender, recipients, stuffed, ordered=False, eight_bit=False):
+    def _write_envelope(self, sender, recipients, stuffed, ordered=False):
         if not ordered:
             recipients.sort(key=lambda r: (domain_order(r.lower()), r))
         name = self.ids.file_name(self.ids.next())
-        self.store(self.txn.outbound, name, spools.bsmtp(sender, recipients, stuffed, eight_bit))
+        self.store(self.txn.outbound, name, spools.bsmtp(sender, recipients, stuffed))
         self.stats["files"] += 1
         self.stats["recipients"] += len(recipients)
 

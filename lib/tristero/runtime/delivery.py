@@ -404,7 +404,7 @@ class Run:
         if report:
             self.write_report(name, list(attempt.failed), *report)
         if attempt.deferred and len(attempt.deferred) < len(env.recipients):
-            data = spools.bsmtp(env.sender, list(attempt.deferred), spools.dot_stuff(env.data), env.eight_bit)
+            data = spools.bsmtp(env.sender, list(attempt.deferred), spools.dot_stuff(env.data))
             durable.atomic_write(path, data)
             # The file's age is its first try's: RetryDays counts from there.
             os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
