@@ -30,12 +30,13 @@ from tristero.core.exits import EX_IOERR, EX_OK, EX_TEMPFAIL
 from tristero.core.kinds import Failure, Fate, Unit
 from tristero.mail import pipeline
 from tristero.model import config as configmod
-from tristero.model import durable, journal, lists, locks, logbook, poison, spools
+from tristero.model import directory, durable, journal, lists, locks, logbook, poison, spools
 from tristero.model.members import domain_order
 from tristero.model.site import Site
 from tristero.model.state import State
 from tristero.runtime import housekeeping
 from tristero.services import context
+from tristero.services import directory as directories
 
 T = TypeVar("T")
 
@@ -115,6 +116,41 @@ class Batch:
                 self.state.set_config(lists.section(name), "MemberFile", number)
                 self.log.log(logbook.MESSAGE, "list %s found in tristero.ini: member file lists/%s.ini"
                              % (name, number))
+
+    def directory_sync(self) -> None:
+        """Synchronise the lists with the directory ([Directory] Source, read when it
+        changed; then each file dropped into spool/directory/, oldest first, moved to
+        cur/, failed/ or held/ after): each sync a unit of work committed alone."""
+        source = self.config.get("Directory", "Source")
+        todo = []
+        if source:
+            todo.append((os.path.join(self.site.home, source), source, False))
+        folder = directory.drop_folder(self.site)
+        try:
+            names = [n for n in os.listdir(folder) if not n.startswith(".")]
+        except FileNotFoundError:
+            names = []
+        found = []
+        for n in names:
+            try:
+                st = os.lstat(os.path.join(folder, n))
+            except FileNotFoundError:
+                continue
+            if stat.S_ISREG(st.st_mode):
+                found.append((st.st_mtime, n))
+        todo += [(os.path.join(folder, n), "spool/directory/" + n, True) for _, n in sorted(found)]
+        for path, label, dropped in todo:
+            self.begin()
+            failure = Failure("directory %s: internal error, nothing changed: %%s" % label,
+                              "batch.directory-failed.subject", "batch.directory-failed", source=label)
+            status = ("refused", "")
+            with self.unit_of_work("directory:" + label, failure) as unit:
+                status = directories.sync(self.ctx, path, label, dropped)
+            if dropped:
+                where = {"done": "cur", "held": "held"}.get(status[0], "failed") if unit.error is None else "failed"
+                self.store(self.txn.move, path, os.path.join(folder, where, status[1] if where == "held" else
+                                                            os.path.basename(path)))
+            self.commit()
 
     # --- transactions ---
 
@@ -611,6 +647,7 @@ def _run_locked(site, config, now, log, dry_run, verbose):
     progress = watch = None
     try:
         batch.number_new_lists()
+        batch.directory_sync()
         names = spools.inbound(site)
         progress = Progress(len(names)) if sys.stderr.isatty() and names else None
         log.progress = progress
