@@ -13,6 +13,7 @@ from tristero.model import access, lists, members
 from tristero.model import config as configmod
 from tristero.model.site import Site
 from tristero.runtime import batch, delivery, watch
+from tristero.services import directory as directories
 
 DESCRIPTION = """\
 Tristero: a mailing-list manager run in batches. The mail server delivers into
@@ -68,6 +69,13 @@ def build_parser():
     command("deliver", "Hand spool/out/new to the mail server ([Delivery] in tristero.ini).")
     command("watch", "Stay running; run a batch whenever mail lands in spool/in/new.")
     command("check", "Read the configuration and report every problem with file and line.")
+    p = command("directory", "The lists as directory entries: 'directory export' prints them (LDIF or CSV).")
+    p.add_argument("action", choices=("export",), help="export: print every list and its members")
+    way = p.add_mutually_exclusive_group()
+    way.add_argument("--ldif", action="store_true", help="LDIF entries (the default)")
+    way.add_argument("--csv", action="store_true", help="CSV: list, list address, member (one row a member)")
+    p.add_argument("--format", choices=directories.EXPORT_FORMATS,
+                   help="the LDIF entries' object class (default: [Directory] ExportFormat)")
     return parser
 
 
@@ -123,6 +131,8 @@ def main(argv):
             return delivery.deliver(site, verbose=verbose)
         if args.command == "watch":
             return watch.watch(site, verbose=verbose)
+        if args.command == "directory":
+            return export(site, args)
     except configmod.ConfigError as e:
         for p in e.problems:
             sys.stderr.write("tristero: %s\n" % p)
@@ -136,6 +146,26 @@ def main(argv):
         sys.stderr.write("tristero: internal error %s: %s (%s:%d)\n" % (
             type(e).__name__, e, os.path.basename(where.filename), where.lineno))
         return EX_SOFTWARE
+    return EX_OK
+
+
+def export(site, args):
+    """tristero.py directory export: the lists as directory entries, on stdout."""
+    cfg = configmod.load(site.home, create=False)
+    rosters = {}
+
+    def roster(number):
+        if number not in rosters:
+            rosters.clear()
+            rosters[number] = members.load(number, site.member_file(number))
+        return rosters[number]
+    try:
+        for piece in directories.export(cfg, site, roster, as_csv=args.csv, fmt=args.format):
+            sys.stdout.write(piece)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # A reader that stopped early (| head): what it wanted, it had.
+        sys.stdout = None
     return EX_OK
 
 

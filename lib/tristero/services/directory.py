@@ -14,8 +14,12 @@ never creates a list. Texts: templates/en/directory.txt.
 
 from __future__ import annotations
 
+import base64
+import csv
 import datetime
+import io
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -350,3 +354,87 @@ def _refused(ctx, label, why, digest, meta, old=None):
     if digest is not None:
         ctx.write(directory.state_path(ctx.site), directory.render_state(dict(meta, refused=digest), old or {}))
     return "refused", why
+
+
+# --- the lists as directory entries (tristero.py directory export, ADESYNC) -------------------
+
+EXPORT_FORMATS = ("groupOfNames", "nisMailAlias")
+_SAFE = re.compile(r"[\x01-\x09\x0b\x0c\x0e-\x1f\x21-\x39\x3b\x3d-\x7f][\x01-\x09\x0b\x0c\x0e-\x7f]*")
+
+
+def ldif_line(attr: str, value: str) -> str:
+    """One LDIF attribute line (RFC 2849): base64 when the value is not SAFE-STRING,
+    folded at 76 characters."""
+    if value and not (_SAFE.fullmatch(value) and not value.endswith(" ")):
+        line = "%s:: %s" % (attr, base64.b64encode(value.encode("utf-8")).decode("ascii"))
+    else:
+        line = "%s: %s" % (attr, value)
+    return "\n ".join(line[i:i + 76] if i == 0 else line[i:i + 75] for i in
+                      [0] + list(range(76, len(line), 75)))
+
+
+def group_dn(cfg, name: str) -> str:
+    """The DN of a list's group: its Shadow, else cn=NAME,ou=lists under BaseDN."""
+    shadow = cfg.raw(lists.section(name), "Shadow") or ""
+    if shadow.strip():
+        return shadow.strip()
+    base = cfg.get("Directory", "BaseDN")
+    return "cn=%s,ou=lists%s" % (_dn_value(name), "," + base if base else "")
+
+
+def _dn_value(value: str) -> str:
+    """value escaped for a DN (RFC 4514)."""
+    out = re.sub(r'([,+"\\<>;=])', r"\\\1", value)
+    if out[:1] in (" ", "#"):
+        out = "\\" + out
+    if out.endswith(" "):
+        out = out[:-1] + "\\ "
+    return out
+
+
+def export(cfg, site, roster, as_csv: bool = False, fmt: str | None = None, names: Iterable[str] | None = None,
+           with_members: bool = True) -> Iterable[str]:
+    """The site's lists (names: these only) as LDIF entries (fmt: groupOfNames or
+    nisMailAlias; default ExportFormat) or CSV rows (list, list address, member); roster(number)
+    gives a list's MemberList. Yields text pieces."""
+    fmt = fmt or cfg.get("Directory", "ExportFormat")
+    chosen = list(names) if names is not None else [n for n in cfg.list_names() if lists.number(cfg, n)]
+    dns = {}
+    if with_members and not as_csv and fmt == "groupOfNames":
+        try:
+            _, people = directory.load_state(site)
+        except DirectoryError:
+            people = {}
+        dns = {address_key(e.person.address): e.dn for e in people.values() if e.dn}
+    if as_csv:
+        out = io.StringIO()
+        w = csv.writer(out, lineterminator="\n")
+        w.writerow(["list", "address", "member"])
+        yield out.getvalue()
+    else:
+        yield "version: 1\n"
+    for name in chosen:
+        addresses = [a for a, _ in roster(lists.number(cfg, name)).items()] if with_members else []
+        if as_csv:
+            out = io.StringIO()
+            w = csv.writer(out, lineterminator="\n")
+            for a in addresses or [""]:
+                w.writerow([name, lists.address(cfg, name), a])
+            yield out.getvalue()
+            continue
+        lines = ["", ldif_line("dn", group_dn(cfg, name)), "objectClass: top"]
+        lines.append("objectClass: " + fmt)
+        lines.append(ldif_line("cn", name))
+        description = cfg.raw(lists.section(name), "Description") or ""
+        if fmt == "groupOfNames":
+            lines.append(ldif_line("mail", lists.address(cfg, name)))
+            if description:
+                lines.append(ldif_line("description", description))
+            for a in addresses:
+                lines.append(ldif_line("member", dns.get(address_key(a)) or "mail=%s" % _dn_value(a)))
+        else:
+            if description:
+                lines.append(ldif_line("description", description))
+            for a in addresses:
+                lines.append(ldif_line("rfc822MailMember", a))
+        yield "\n".join(lines) + "\n"
