@@ -165,7 +165,7 @@ def export(site, args):
         sys.stdout.flush()
     except BrokenPipeError:
         # A reader that stopped early (| head): what it wanted, it had.
-        sys.stdout = None
+        pass
     return EX_OK
 
 
@@ -212,6 +212,9 @@ def _check_lists(site, cfg):
     count, problems = 0, []
     for name in cfg.list_names():
         number = lists.number(cfg, name)
+        if not number:
+            # Added by hand: the next run gives it its member file.
+            continue
         path = site.member_file(number)
         if not os.path.exists(path):
             problems.append(configmod.Problem(site.ini, cfg.line_of(lists.section(name)),

@@ -9,7 +9,7 @@ from tristero.core import messages
 from tristero.model import directory
 from tristero.model.people import DirectoryError
 from tristero.services import directory as directories
-from tristero.services import repository
+from tristero.services import repository, session
 
 
 @register
@@ -22,7 +22,8 @@ class Adesync(Command):
             "named rebuilt whole from the last sync (MaxSyncRemovals still holds); after the COOKIE "
             "of a held sync's notice, it applies that sync.")
     audience = Audience.SUPERUSER
-    right = "superuser"
+    # Checked in run(), for no list: "*" names none.
+    right = None
     grammar = (ListOrAll(), Word("how", choices=("FULL", "RELOAD"), optional=True, default=""))
     texts = {
         "adesync.sent": "{count} list(s) sent as directory entries ({size} bytes) in a message of its own",
@@ -40,6 +41,8 @@ class Adesync(Command):
 
     def run(self, s, args):
         ctx, cfg = s.ctx, s.ctx.config
+        if not session.allowed(s, "superuser", None, "ADESYNC"):
+            return
         names = None if args.list == "*" else [args.list]
         what = args.list if names else s.text("adesync.every-list")
         if args.how == "RELOAD":

@@ -108,10 +108,13 @@ def entry_of(e: Entry, attrs: Attributes) -> dict[str, list[str]]:
 
 def _text(value: bytes, where: str) -> str:
     try:
-        return value.decode("utf-8")
+        text = value.decode("utf-8")
     except UnicodeDecodeError:
+        text = None
+    if text is None or any(ord(c) < 32 and c != "\t" for c in text):
         # A binary value (objectGUID): its bytes in hex, a stable id all the same.
         return value.hex()
+    return text
 
 
 # --- LDIF ---------------------------------------------------------------------------
@@ -349,14 +352,14 @@ def read_csv(path: str, name: str, attrs: Attributes) -> Snapshot:
     named by attribute (an optional "dn" column); several values in a cell separated by
     ";"."""
     try:
-        f = open(path, encoding="utf-8-sig", newline="")
+        f = open(path, "rb")
     except OSError as e:
         raise DirectoryError("%s: cannot be read: %s" % (name, e.strerror or e))
     people: Snapshot = {}
     first_line: dict[str, int] = {}
     wanted = attrs.wanted()
     with f:
-        reader = csv.reader(f)
+        reader = csv.reader(_decoded(f, name))
         try:
             header = [h.strip().lower() for h in next(reader, [])]
             if not header:
@@ -385,13 +388,20 @@ def read_csv(path: str, name: str, attrs: Attributes) -> Snapshot:
                 if person is not None:
                     _put(people, first_line, Entry(dn or "%s=%s" % (attrs.id, person.id), person),
                          int(where.rsplit(":", 1)[1]), name)
-        except UnicodeDecodeError as e:
-            raise DirectoryError("%s:%d: not UTF-8 text (%s)" % (name, reader.line_num + 1, e.reason))
         except csv.Error as e:
             raise DirectoryError("%s:%d: %s" % (name, reader.line_num, e))
     if not people:
         raise DirectoryError("%s: no people (an empty export would remove everyone)" % name)
     return people
+
+
+def _decoded(f, name):
+    """The lines of a binary file as text, an undecodable one an error naming its line."""
+    for n, raw in enumerate(f, 1):
+        try:
+            yield raw.decode("utf-8-sig" if n == 1 else "utf-8")
+        except UnicodeDecodeError as e:
+            raise DirectoryError("%s:%d: not UTF-8 text (byte 0x%02x)" % (name, n, raw[e.start]))
 
 
 def read(path: str, name: str, attrs: Attributes, previous: Snapshot) -> Snapshot:

@@ -191,6 +191,23 @@ def plan(ctx, new: Snapshot, old: Snapshot, only: Iterable[str] | None = None, r
                 {address_key(e.person.address): e.person.name for e in new.values() if e.person.name})
 
 
+class _Trail:
+    """The audit rows of a sync, gathered per list's trail and appended once each (a
+    sync may add thousands of rows: one journal step a row would be one fsync a row)."""
+
+    def __init__(self, ctx):
+        self.ctx, self.site, self.now = ctx, ctx.site, ctx.now
+        self.rows = {}
+
+    def append(self, path: str, data: bytes) -> None:
+        self.rows.setdefault(path, []).append(data)
+
+    def flush(self) -> None:
+        for path, rows in self.rows.items():
+            self.ctx.append(path, b"".join(rows))
+        self.rows = {}
+
+
 def _rebuild(lp, present, want):
     for key in sorted(set(present) - set(want)):
         lp.removes.append(present.pop(key))
@@ -204,6 +221,7 @@ def apply(ctx, p: Plan, source: str) -> dict[str, int]:
     leavers (the departed are sent nothing). Returns counts."""
     state, cfg = ctx.state, ctx.config
     counts = {"lists": 0, "added": 0, "removed": 0, "renamed": 0, "rules": 0}
+    trail = _Trail(ctx)
     for lp in p.lists:
         counts["lists"] += 1
         roster = state.members(lp.number)
@@ -211,19 +229,19 @@ def apply(ctx, p: Plan, source: str) -> dict[str, int]:
             entry = roster.get(old)
             state.remove_member(lp.number, old)
             state.add_member(lp.number, new, entry[1] if entry else "")
-            audit.list_event(ctx, lp.number, "rename", "%s -> %s" % (old, new), BY, BY)
+            audit.list_event(trail, lp.number, "rename", "%s -> %s" % (old, new), BY, BY)
             ctx.act("%s renamed %s on %s" % (old, new, lp.name), "directory " + source)
             counts["renamed"] += 1
         for address in lp.removes:
             state.remove_member(lp.number, address)
-            audit.list_event(ctx, lp.number, "unsubscribe", address, BY, BY)
+            audit.list_event(trail, lp.number, "unsubscribe", address, BY, BY)
             ctx.act("%s left %s" % (address, lp.name),
                     "directory %s: %s" % (source, "left the directory" if address in lp.leavers else "no longer selected"))
             counts["removed"] += 1
         for address in lp.adds:
             name = p.names.get(address_key(address))
             state.add_member(lp.number, address, clean_options(["NAME " + name]) if name else "")
-            audit.list_event(ctx, lp.number, "subscribe", address, BY, BY)
+            audit.list_event(trail, lp.number, "subscribe", address, BY, BY)
             ctx.act("%s joined %s" % (address, lp.name), "directory " + source)
             counts["added"] += 1
         if lp.leavers:
@@ -234,6 +252,7 @@ def apply(ctx, p: Plan, source: str) -> dict[str, int]:
                 msg = ctx.message(owner, ctx.text("directory.leavers.subject", owner, list=lp.name,
                                                   count=len(lp.leavers)), text + "\n", kind="auto-generated")
                 ctx.send_message(msg, [owner])
+    trail.flush()
     # Rights and ownership are keyed by address: a rename takes them along; a leaver's go.
     if p.renames or p.leavers:
         for rule in list(state.access()):
