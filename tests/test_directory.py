@@ -251,14 +251,16 @@ def test_a_broken_export_changes_nothing_and_is_reported_with_file_and_line(site
     assert os.listdir(site.path("spool", "directory", "failed")) == [name]
 
 
-def test_an_unreadable_source_is_reported_and_changes_nothing(site):
+def test_an_unreadable_source_is_reported_once_and_changes_nothing(site):
     staff = people(200)
     synced(site, staff)
     os.remove(site.path("people.ldif"))
     os.mkdir(site.path("people.ldif"))           # a folder where the file was
     site.run(now="2026-11-22T10:00:00")
     site.run(now="2026-11-22T11:00:00")
-    assert site.log().count("directory people.ldif refused") >= 1
+    assert site.log().count("directory people.ldif refused") == 1
+    [notice] = site.messages_to("boss@example.org")
+    assert "people.ldif: cannot be read: Is a directory" in notice.get_body(("plain",)).get_content()
     assert len(members(site, "All-Dept01")) == 10
 
 
@@ -370,3 +372,21 @@ def test_the_reader_streams_and_names_the_attributes_of_the_schema(tmp_path):
     assert entry.person.attributes == {"department": ("Sales",)}
     with pytest.raises(DirectoryError):
         directory.read(str(tmp_path / "missing.ldif"), "missing.ldif", attrs, {})
+
+
+def test_a_held_sync_overtaken_by_a_later_export_cannot_be_confirmed_any_more(site):
+    staff = people(200)
+    synced(site, staff)
+    cut = {k: v for k, v in staff.items() if k not in ("p0013", "p0033", "p0053")}    # 3 of Dept13's 10
+    write(site, "spool/directory/partial.ldif", ldif(cut))
+    site.run(now="2026-11-22T10:00:00")
+    [notice] = site.messages_to("boss@example.org")
+    commands = notice.get_body(("plain",)).get_content().split("START\n", 1)[1].split("STOP", 1)[0]
+    write(site, "spool/directory/good.ldif", ldif(staff))
+    site.run(now="2026-11-22T11:00:00")
+    assert not os.listdir(site.path("spool", "directory", "held"))
+    site.drop(mail(frm="boss@example.org", body=commands))
+    site.run(now="2026-11-22T12:00:00")
+    assert len(members(site, "All-Dept13")) == 10
+    replies = [m for m in site.messages_to("boss@example.org") if m["Subject"].startswith("Re:")]
+    assert "no held directory sync" in replies[0].get_body(("plain",)).get_content()

@@ -306,15 +306,21 @@ def hold(ctx, p: Plan, cut: list[ListPlan], source: str, held_name: str) -> None
     ctx.send_message(msg, [superuser])
 
 
+def _names(folder):
+    try:
+        return sorted(os.listdir(folder))
+    except FileNotFoundError:
+        return []
+
+
 def held_confirmed(ctx, code: str) -> str | None:
     """The file of the held sync code confirms (in spool/directory/held/), or None."""
-    folder = held_folder(ctx.site)
     try:
-        names = sorted(os.listdir(folder))
-    except FileNotFoundError:
+        meta, _ = directory.load_state(ctx.site)
+    except DirectoryError:
         return None
-    for name in names:
-        if cookies.valid(ctx.cookie_key(), code or "", FUNCTION, "*", name, ctx.now.date()):
+    for name in _names(held_folder(ctx.site)):
+        if name.split(".")[0] == (meta.get("held") or "")[:24] and cookies.valid(ctx.cookie_key(), code or "", FUNCTION, "*", name, ctx.now.date()):
             return name
     return None
 
@@ -332,10 +338,15 @@ def sync(ctx, path: str, label: str, dropped: bool, confirmed: bool = False, onl
     cfg = ctx.config
     try:
         meta, old = directory.load_state(ctx.site)
+    except DirectoryError as e:
+        return _refused(ctx, label, str(e), None, {})
+    try:
         digest = directory.digest(path)
-    except (DirectoryError, OSError) as e:
-        return _refused(ctx, label, str(e) if isinstance(e, DirectoryError) else "%s: cannot be read: %s"
-                        % (label, e.strerror or e), None, {})
+    except OSError as e:
+        why = "%s: cannot be read: %s" % (label, e.strerror or e)
+        if not dropped and meta.get("refused") == why:
+            return "unchanged", ""        # told already
+        return _refused(ctx, label, why, why, meta, old)
     if not dropped and not confirmed and digest in (meta.get("source"), meta.get("held"), meta.get("refused")):
         return "unchanged", ""
     try:
@@ -353,6 +364,10 @@ def sync(ctx, path: str, label: str, dropped: bool, confirmed: bool = False, onl
         ctx.write(directory.state_path(ctx.site), directory.render_state(dict(meta, held=digest), old))
         return "held", name
     counts = apply(ctx, p, label)
+    # A sync held before is superseded: its cookie no longer applies anything.
+    for stale in _names(held_folder(ctx.site)):
+        if not (confirmed and os.path.basename(path) == stale):
+            ctx.delete(os.path.join(held_folder(ctx.site), stale))
     meta = {k: v for k, v in meta.items() if k not in ("held", "refused")}
     meta["source"] = digest
     ctx.write(directory.state_path(ctx.site), directory.render_state(meta, new))
