@@ -203,7 +203,7 @@ def test_a_sync_that_would_cut_a_list_by_more_than_max_sync_removals_waits_for_t
     [notice] = site.messages_to("boss@example.org")
     text = notice.get_body(("plain",)).get_content()
     assert "All-Dept13: 20 of 100 member(s) removed" in text
-    assert os.listdir(site.path("spool", "directory", "held"))
+    assert [n for n in os.listdir(site.path("spool", "directory", "held")) if n.endswith(".state")]
     # A forged confirmation (a wrong cookie) applies nothing.
     site.drop(mail(frm="boss@example.org", body="COOKIE AAAAAAAAAAAAAAAA\nADESYNC * RELOAD\n"))
     site.run(now="2026-11-22T11:00:00")
@@ -390,3 +390,15 @@ def test_a_held_sync_overtaken_by_a_later_export_cannot_be_confirmed_any_more(si
     assert len(members(site, "All-Dept13")) == 10
     replies = [m for m in site.messages_to("boss@example.org") if m["Subject"].startswith("Re:")]
     assert "no held directory sync" in replies[0].get_body(("plain",)).get_content()
+
+
+def test_a_live_source_s_people_are_checked_like_a_file_s():
+    from tristero.model.people import Person
+    good = [Person("1", "a@corp.example", "A", {"ou": ("Sales",)}), Person("2", "b@corp.example")]
+    snap = directory.snapshot_of(iter(good), "ldap://dir")
+    assert sorted(snap) == ["1", "2"]
+    assert directory.digest_of(snap) == directory.digest_of(directory.snapshot_of(reversed(good), "ldap://dir"))
+    with pytest.raises(DirectoryError, match="ldap://dir: entry 3: the id 1 is also that of a@corp.example"):
+        directory.snapshot_of(good + [Person("1", "c@corp.example")], "ldap://dir")
+    with pytest.raises(DirectoryError, match="not one mail address"):
+        directory.snapshot_of([Person("9", "no address")], "ldap://dir")

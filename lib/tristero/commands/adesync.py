@@ -1,8 +1,6 @@
 """ADESYNC list|* [FULL|RELOAD]: the lists and the organisation's directory, by mail, for
 the SuperUser (the manual's ADE synchronisation; see the README, "Directory")."""
 
-import os
-
 from tristero.commands.grammar import ListOrAll, Word
 from tristero.commands.registry import Audience, Command, register
 from tristero.core import messages
@@ -68,12 +66,10 @@ class Adesync(Command):
             if held is None:
                 s.result("refused", s.text("adesync.held-gone"))
                 return
-            path = os.path.join(directories.held_folder(ctx.site), held)
-            status, why = directories.sync(ctx, path, "spool/directory/held/" + held, dropped=True, confirmed=True)
+            status, why = directories.confirm(ctx, held)
             if status != "done":
                 s.result("error", s.text("adesync.broken-state", why=why))
                 return
-            ctx.delete(path)
             s.result("ok", s.text("adesync.confirmed", name=held))
             return
         try:

@@ -21,7 +21,7 @@ import csv
 import hashlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from tristero.model import spools
@@ -237,7 +237,7 @@ def read_ldif(path: str, name: str, attrs: Attributes, previous: Snapshot) -> Sn
             else:
                 _change(entries, dn, change, body[1:], where, wanted)
         if mode == "changes":
-            for key, (dn, entry) in entries.items():
+            for dn, entry in entries.values():
                 person = person_of(entry, attrs, "%s: %s" % (name, dn))
                 if person is not None:
                     _put(people, first_line, Entry(dn, person), 0, name)
@@ -432,7 +432,31 @@ def drop_folder(site: Site) -> str:
 
 def load_state(site: Site) -> tuple[dict, Snapshot]:
     """(meta, snapshot) of the last synchronisation; ({}, {}) before the first."""
-    path = state_path(site)
+    return load_snapshot(state_path(site))
+
+
+def snapshot_of(people: Iterable[Person], name: str) -> Snapshot:
+    """The Snapshot of people from a live source (no DNs); a duplicate id or an address
+    that cannot be a member is a DirectoryError."""
+    out: Snapshot = {}
+    for n, p in enumerate(people, 1):
+        why = address_problem(p.address)
+        if why:
+            raise DirectoryError("%s: entry %d (%s): %s" % (name, n, p.id, why))
+        if p.id in out:
+            raise DirectoryError("%s: entry %d: the id %s is also that of %s"
+                                 % (name, n, p.id, out[p.id].person.address))
+        out[p.id] = Entry("", p)
+    return out
+
+
+def digest_of(people: Snapshot) -> str:
+    """A hash of a directory as the state writes it."""
+    return hashlib.sha256(render_state({}, people)).hexdigest()
+
+
+def load_snapshot(path: str) -> tuple[dict, Snapshot]:
+    """(meta, snapshot) of a file in the state's form; ({}, {}) when there is none."""
     try:
         f = open(path, encoding="utf-8")
     except FileNotFoundError:

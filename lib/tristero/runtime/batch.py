@@ -120,7 +120,7 @@ class Batch:
     def directory_sync(self) -> None:
         """Synchronise the lists with the directory ([Directory] Source, read when it
         changed; then each file dropped into spool/directory/, oldest first, moved to
-        cur/, failed/ or held/ after): each sync a unit of work committed alone."""
+        cur/ or failed/ after): each sync a unit of work committed alone."""
         source = self.config.get("Directory", "Source")
         todo = []
         if source:
@@ -147,9 +147,9 @@ class Batch:
             with self.unit_of_work("directory:" + label, failure) as unit:
                 status = directories.sync(self.ctx, path, label, dropped)
             if dropped:
-                where = {"done": "cur", "held": "held"}.get(status[0], "failed") if unit.error is None else "failed"
-                self.store(self.txn.move, path, os.path.join(folder, where, status[1] if where == "held" else
-                                                            os.path.basename(path)))
+                # A held file goes to cur/ too: the held sync is its snapshot in held/.
+                where = "cur" if status[0] in ("done", "held") and unit.error is None else "failed"
+                self.store(self.txn.move, path, os.path.join(folder, where, os.path.basename(path)))
             self.commit()
 
     # --- transactions ---

@@ -144,7 +144,7 @@ def plan(ctx, new: Snapshot, old: Snapshot, only: Iterable[str] | None = None, r
         roster = ctx.state.members(number)
         lp = ListPlan(name, number, len(roster))
         present = {}
-        for address, options in roster.items():
+        for address, _ in roster.items():
             key = address_key(address)
             if key in leavers:
                 lp.removes.append(address)
@@ -235,8 +235,8 @@ def apply(ctx, p: Plan, source: str) -> dict[str, int]:
         for address in lp.removes:
             state.remove_member(lp.number, address)
             audit.list_event(trail, lp.number, "unsubscribe", address, BY, BY)
-            ctx.act("%s left %s" % (address, lp.name),
-                    "directory %s: %s" % (source, "left the directory" if address in lp.leavers else "no longer selected"))
+            why = "left the directory" if address in lp.leavers else "no longer selected"
+            ctx.act("%s left %s" % (address, lp.name), "directory %s: %s" % (source, why))
             counts["removed"] += 1
         for address in lp.adds:
             name = p.names.get(address_key(address))
@@ -320,22 +320,21 @@ def held_confirmed(ctx, code: str) -> str | None:
     except DirectoryError:
         return None
     for name in _names(held_folder(ctx.site)):
-        if name.split(".")[0] == (meta.get("held") or "")[:24] and cookies.valid(ctx.cookie_key(), code or "", FUNCTION, "*", name, ctx.now.date()):
+        if name == (meta.get("held") or "")[:24] + ".state" and \
+                cookies.valid(ctx.cookie_key(), code or "", FUNCTION, "*", name, ctx.now.date()):
             return name
     return None
 
 
 # --- one synchronisation ------------------------------------------------------------------
 
-def sync(ctx, path: str, label: str, dropped: bool, confirmed: bool = False, only: Iterable[str] | None = None,
-         rebuild: bool = False) -> tuple[str, str]:
+def sync(ctx, path: str, label: str, dropped: bool) -> tuple[str, str]:
     """Synchronise the lists with the directory file at path (label: its name in texts):
-    ("done" | "unchanged" | "held" | "refused", the held copy's name or the reason).
+    ("done" | "unchanged" | "held" | "refused", the held snapshot's name or the reason).
     A configured Source that has not changed since it was last taken (synchronised,
     held or refused) is left alone; a file dropped into spool/directory/ is always taken.
     Everything goes through ctx (the run's transaction): a refused or held sync changes
     no list."""
-    cfg = ctx.config
     try:
         meta, old = directory.load_state(ctx.site)
     except DirectoryError as e:
@@ -347,27 +346,45 @@ def sync(ctx, path: str, label: str, dropped: bool, confirmed: bool = False, onl
         if not dropped and meta.get("refused") == why:
             return "unchanged", ""        # told already
         return _refused(ctx, label, why, why, meta, old)
-    if not dropped and not confirmed and digest in (meta.get("source"), meta.get("held"), meta.get("refused")):
+    if not dropped and digest in (meta.get("source"), meta.get("held"), meta.get("refused")):
         return "unchanged", ""
     try:
-        new = directory.read(path, label, directory.attributes(cfg), old)
+        new = directory.read(path, label, directory.attributes(ctx.config), old)
     except DirectoryError as e:
         return _refused(ctx, label, str(e), digest, meta, old)
-    p = plan(ctx, new, old, only, rebuild)
-    cut = [] if confirmed else p.held(cfg.get("Directory", "MaxSyncRemovals"))
+    return settle(ctx, new, old, meta, digest, label)
+
+
+def sync_people(ctx, people: Iterable[Person], label: str) -> tuple[str, str]:
+    """Synchronise the lists with a live directory (an LDAP search: people, which may
+    raise DirectoryError), as sync does a file; an unchanged directory is left alone."""
+    try:
+        meta, old = directory.load_state(ctx.site)
+        new = directory.snapshot_of(people, label)
+    except DirectoryError as e:
+        return _refused(ctx, label, str(e), None, {})
+    digest = directory.digest_of(new)
+    if digest in (meta.get("source"), meta.get("held")):
+        return "unchanged", ""
+    return settle(ctx, new, old, meta, digest, label)
+
+
+def settle(ctx, new: Snapshot, old: Snapshot, meta: dict, digest: str, label: str,
+           confirmed: bool = False) -> tuple[str, str]:
+    """Apply the directory new after old, or hold it (MaxSyncRemovals) unless confirmed:
+    the snapshot is kept in spool/directory/held/DIGEST.state for the confirmation."""
+    p = plan(ctx, new, old)
+    cut = [] if confirmed else p.held(ctx.config.get("Directory", "MaxSyncRemovals"))
     if cut:
-        name = digest[:24] + (".csv" if path.lower().endswith(".csv") else ".ldif")
-        if not dropped:
-            with open(path, "rb") as f:
-                ctx.write(os.path.join(held_folder(ctx.site), name), f.read())
+        name = digest[:24] + ".state"
+        ctx.write(os.path.join(held_folder(ctx.site), name), directory.render_state({"source": digest}, new))
         hold(ctx, p, cut, label, name)
         ctx.write(directory.state_path(ctx.site), directory.render_state(dict(meta, held=digest), old))
         return "held", name
     counts = apply(ctx, p, label)
-    # A sync held before is superseded: its cookie no longer applies anything.
+    # A sync held before is superseded (or, confirmed, done): its cookie applies nothing more.
     for stale in _names(held_folder(ctx.site)):
-        if not (confirmed and os.path.basename(path) == stale):
-            ctx.delete(os.path.join(held_folder(ctx.site), stale))
+        ctx.delete(os.path.join(held_folder(ctx.site), stale))
     meta = {k: v for k, v in meta.items() if k not in ("held", "refused")}
     meta["source"] = digest
     ctx.write(directory.state_path(ctx.site), directory.render_state(meta, new))
@@ -376,6 +393,17 @@ def sync(ctx, path: str, label: str, dropped: bool, confirmed: bool = False, onl
                     label, len(new), counts["lists"], counts["added"], counts["removed"], counts["renamed"],
                     counts["rules"]))
     return "done", ""
+
+
+def confirm(ctx, name: str) -> tuple[str, str]:
+    """Apply the held sync name (see held_confirmed), as it was held."""
+    path = os.path.join(held_folder(ctx.site), name)
+    try:
+        held, new = directory.load_snapshot(path)
+        meta, old = directory.load_state(ctx.site)
+    except (DirectoryError, OSError) as e:
+        return "refused", str(e)
+    return settle(ctx, new, old, meta, held.get("source", ""), "spool/directory/held/" + name, confirmed=True)
 
 
 def _refused(ctx, label, why, digest, meta, old=None):
