@@ -19,10 +19,12 @@ from __future__ import annotations
 import base64
 import csv
 import hashlib
+import io
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from tristero.model import spools
 from tristero.model.people import DirectoryError, Person
@@ -480,13 +482,25 @@ def load_snapshot(path: str) -> tuple[dict, Snapshot]:
     return meta, people
 
 
+def _state_line(e: Entry) -> str:
+    p = e.person
+    return json.dumps({"id": p.id, "dn": e.dn, "address": p.address, "name": p.name,
+                       "attributes": {k: list(v) for k, v in sorted(p.attributes.items())}},
+                      ensure_ascii=False, sort_keys=True)
+
+
 def render_state(meta: dict, people: Snapshot) -> bytes:
     """The state file's bytes (sorted: the same directory gives the same file)."""
-    lines = [json.dumps({"meta": meta}, sort_keys=True)]
-    for pid in sorted(people):
-        e = people[pid]
-        p = e.person
-        lines.append(json.dumps({"id": p.id, "dn": e.dn, "address": p.address, "name": p.name,
-                                 "attributes": {k: list(v) for k, v in sorted(p.attributes.items())}},
-                                ensure_ascii=False, sort_keys=True))
-    return ("\n".join(lines) + "\n").encode("utf-8")
+    out = io.BytesIO()
+    state_writer(meta, people)(out)
+    return out.getvalue()
+
+
+def state_writer(meta: dict, people: Snapshot) -> Callable[[BinaryIO], None]:
+    """A function that writes the state file to a binary file, line by line (100,000
+    people need no copy of the whole file in memory)."""
+    def write(f: BinaryIO) -> None:
+        f.write(json.dumps({"meta": meta}, sort_keys=True).encode("utf-8") + b"\n")
+        for pid in sorted(people):
+            f.write(_state_line(people[pid]).encode("utf-8") + b"\n")
+    return write

@@ -232,18 +232,21 @@ def apply(ctx, p: Plan, source: str) -> dict[str, int]:
             audit.list_event(trail, lp.number, "rename", "%s -> %s" % (old, new), BY, BY)
             ctx.act("%s renamed %s on %s" % (old, new, lp.name), "directory " + source)
             counts["renamed"] += 1
+        gone = set(lp.leavers)
         for address in lp.removes:
             state.remove_member(lp.number, address)
             audit.list_event(trail, lp.number, "unsubscribe", address, BY, BY)
-            why = "left the directory" if address in lp.leavers else "no longer selected"
-            ctx.act("%s left %s" % (address, lp.name), "directory %s: %s" % (source, why))
+            if address in gone:
+                ctx.act("%s left %s" % (address, lp.name), "directory %s: left the directory" % source)
             counts["removed"] += 1
         for address in lp.adds:
             name = p.names.get(address_key(address))
             state.add_member(lp.number, address, clean_options(["NAME " + name]) if name else "")
             audit.list_event(trail, lp.number, "subscribe", address, BY, BY)
-            ctx.act("%s joined %s" % (address, lp.name), "directory " + source)
             counts["added"] += 1
+        # Who joined or was no longer selected, one by one, is in the list's audit trail.
+        ctx.act("%s: %d joined, %d left (%d of them left the directory), %d renamed" % (
+            lp.name, len(lp.adds), len(lp.removes), len(lp.leavers), len(lp.renames)), "directory " + source)
         if lp.leavers:
             owner = lists.owner(cfg, lp.name)
             if owner:
@@ -387,7 +390,7 @@ def settle(ctx, new: Snapshot, old: Snapshot, meta: dict, digest: str, label: st
         ctx.delete(os.path.join(held_folder(ctx.site), stale))
     meta = {k: v for k, v in meta.items() if k not in ("held", "refused")}
     meta["source"] = digest
-    ctx.write(directory.state_path(ctx.site), directory.render_state(meta, new))
+    ctx.write(directory.state_path(ctx.site), directory.state_writer(meta, new))
     ctx.log.log(logbook.MESSAGE, "directory %s: %d people; %d list(s) changed: %d added, %d removed, "
                 "%d renamed; %d access rule(s) moved or removed" % (
                     label, len(new), counts["lists"], counts["added"], counts["removed"], counts["renamed"],
