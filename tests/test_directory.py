@@ -402,3 +402,28 @@ def test_a_live_source_s_people_are_checked_like_a_file_s():
         directory.snapshot_of(good + [Person("1", "c@corp.example")], "ldap://dir")
     with pytest.raises(DirectoryError, match="not one mail address"):
         directory.snapshot_of([Person("9", "no address")], "ldap://dir")
+
+
+def test_autoallselect_r_i_and_a_as_the_readme_maps_them(site):
+    staff = ("uid,mail,ou,departmentNumber\n"
+             "1,ann@example.org,Sales;Travel,42\n"        # a local user: her domain's list
+             "2,bob@corp.example,Sales,42\n")             # remote (not the site's domain)
+    ini = BASE_INI + ("\n[Directory]\nSource = people.csv\nAutoAllSelect = RPI\nAutoAllRemote = Remote-Staff\n"
+                      "GroupAttributes = ou, departmentNumber\n")
+    for n, name in enumerate(("Remote-Staff", "All-example.org", "All-corp.example", "All-Sales", "All-Travel",
+                              "All-42", "Sales"), 1):
+        ini += "\n[LIST %s]\nOwner = ADE\nMemberFile = %08d\n" % (name, n)
+    site.write_ini(ini)
+    write(site, "people.csv", staff)
+    site.run()
+    assert set(members(site, "Remote-Staff")) == {"bob@corp.example"}
+    assert set(members(site, "All-example.org")) == {"ann@example.org"}
+    assert members(site, "All-corp.example") == {}
+    assert set(members(site, "All-Sales")) == {"ann@example.org", "bob@corp.example"}
+    assert members(site, "All-Travel") == {} and members(site, "All-42") == {}     # I: the first value only
+    assert members(site, "Sales") == {}
+    site.write_ini(read(site.path("tristero.ini")).replace("AutoAllSelect = RPI", "AutoAllSelect = A"))
+    write(site, "people.csv", staff + "3,cat@example.org,Ops,7\n")
+    site.run(now="2026-11-21T11:00:00")
+    assert set(members(site, "Sales")) == {"ann@example.org", "bob@corp.example"}   # A: the value names a list
+    assert set(members(site, "All-42")) == {"ann@example.org", "bob@corp.example"}  # and prefix + value too
