@@ -549,6 +549,64 @@ def scenario_search(python, site, scale):
     return 365, "day files", measured, files
 
 
+def directory_site(site, n, depts, domains, changed=0):
+    """A site with 200 AutoAll lists (Owner ADE) and people.ldif of n people; changed: of
+    every 100 people, that many renamed (a new address) and as many moved to the next
+    department."""
+    if not os.path.exists(site.path("people.ldif")):
+        with open(site.path("tristero.ini"), "a") as f:
+            f.write("\n[Directory]\nSource = people.ldif\nAutoAllSelect = PB\nGroupAttributes = ou\n"
+                    "MaxSyncRemovals = 100\n")
+            for d in range(depts):
+                f.write("\n[LIST All-Dept%03d]\nOwner = ADE\nMemberFile = %08d\n" % (d, 100 + d))
+            for d in range(domains):
+                f.write("\n[LIST All-dir%d.example]\nOwner = ADE\nMemberFile = %08d\n" % (d, 100 + depts + d))
+    with open(site.path("people.ldif"), "w") as f:
+        f.write("version: 1\n")
+        chunk = []
+        for i in range(n):
+            renamed = i % 100 < changed
+            moved = changed <= i % 100 < 2 * changed
+            dept = (i + moved) % depts
+            chunk.append("\ndn: uid=u%06d,ou=Dept%03d,dc=corp,dc=example\nobjectClass: inetOrgPerson\n"
+                         "uid: u%06d\nmail: %su%06d@dir%d.example\ncn: User %d\nou: Dept%03d\n"
+                         % (i, dept, i, "new." if renamed else "", i, i % domains, i, dept))
+            if len(chunk) >= 10000:
+                f.write("".join(chunk))
+                chunk = []
+        f.write("".join(chunk))
+
+
+def scenario_directory(python, site, scale):
+    """The directory sync: an LDIF export of 100,000 people (Source) into 200 AutoAll lists,
+    190 departments and 10 mail domains, every list filled from empty."""
+    n, depts, domains = 100000 // scale, 190, 10
+    directory_site(site, n, depts, domains)
+    measured = run_batch(python, site)
+    total = 0
+    for number in range(100, 100 + depts + domains):
+        with open(site.path("lists", "%08d.ini" % number)) as f:
+            total += sum(1 for line in f if "@" in line)
+    if total != 2 * n:
+        raise Failed("the AutoAll lists hold %d members, not %d (each person in two)" % (total, 2 * n))
+    return n, "people", measured, check_drained(site, 0, 0)
+
+
+def scenario_directory_again(python, site, scale):
+    """The next export of the same 100,000 people: 1 % renamed (options kept), 1 % moved to
+    another department; only the second run is measured."""
+    n, depts, domains = 100000 // scale, 190, 10
+    directory_site(site, n, depts, domains)
+    run_batch(python, site)
+    directory_site(site, n, depts, domains, changed=1)
+    measured = run_batch(python, site)
+    with open(site.path("lists", "%08d.ini" % 100)) as f:
+        text = f.read()
+    if "new.u000000@dir0.example" not in text or "\nu000000@" in text:
+        raise Failed("the rename of u000000 was not applied")
+    return n, "people", measured, check_drained(site, 0, 0)
+
+
 SCENARIOS = [
     ("startup", scenario_startup),
     ("drain", scenario_drain),
@@ -572,6 +630,8 @@ SCENARIOS = [
     ("post-100k-oneclick", signed_post_scenario(100000, None, oneclick=True)),
     ("post-100k-oneclick-rsa", signed_post_scenario(100000, "rsa-sha256", oneclick=True)),
     ("post-100k-oneclick-ed25519", signed_post_scenario(100000, "ed25519-sha256", oneclick=True)),
+    ("directory-100k", scenario_directory),
+    ("directory-100k-again", scenario_directory_again),
 ]
 ALIASES = {"fanout-100k": "post-100k", "fanout-1m": "post-1m"}
 

@@ -108,7 +108,7 @@ def test_help_lists_the_commands_in_the_order_of_the_table_before_the_registry(s
                      "SETPASS", "COOKIE", "WEBSUBSCRIBE", "ONECLICK",
                      "KILL", "ANNOUNCE", "ADD", "REMOVE", "CHANGE", "GRANT", "REVOKE", "AUDIT",
                      "CREATE", "DESTROY", "BAKE",
-                     "CONFIG"]
+                     "CONFIG", "ADESYNC"]
 
 
 def test_a_postmaster_setting_the_superusers_password_is_refused_and_the_superuser_told_by_text(site):

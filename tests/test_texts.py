@@ -159,7 +159,7 @@ KEY = re.compile(r"^[a-z0-9][a-z0-9_-]*(\.[a-z0-9][a-z0-9_-]*)+$")
 # Keys the code builds from a name (the commands' descriptions, HELP's headings).
 DYNAMIC = ("help.",)
 # File names of the areas' form (housekeeping.day, listbot.txt) are no keys.
-FILES = {"txt", "day", "ini", "log", "csv", "key", "at", "lock"}
+FILES = {"txt", "day", "ini", "log", "csv", "key", "at", "lock", "state", "ldif"}
 # Calls whose first argument is a text's key (ctx.text, s.text, digests' say, text.Text ...).
 TEXT_CALLS = {"text", "say", "Text", "english"}
 

@@ -16,6 +16,7 @@ from tristero.model import access, lists, members, signing
 from tristero.model import config as configmod
 from tristero.model.site import Site
 from tristero.runtime import batch, delivery, maps, watch, web
+from tristero.services import directory as directories
 
 DESCRIPTION = """\
 Tristero: a mailing-list manager run in batches. The mail server delivers into
@@ -103,6 +104,13 @@ def build_parser():
     p.add_argument("--algorithm", choices=signing.ALGORITHMS, default=None,
                    help="the key's algorithm (default: [DKIM] Algorithm, rsa-sha256: a %d-bit key)"
                         % signing.RSA_BITS)
+    p = command("directory", "The lists as directory entries: 'directory export' prints them (LDIF or CSV).")
+    p.add_argument("action", choices=("export",), help="export: print every list and its members")
+    way = p.add_mutually_exclusive_group()
+    way.add_argument("--ldif", action="store_true", help="LDIF entries (the default)")
+    way.add_argument("--csv", action="store_true", help="CSV: list, list address, member (one row a member)")
+    p.add_argument("--format", choices=directories.EXPORT_FORMATS,
+                   help="the LDIF entries' object class (default: [Directory] ExportFormat)")
     return parser
 
 
@@ -167,6 +175,8 @@ def main(argv):
             return EX_OK
         if args.command == "web":
             return web.serve(site, args.listen)
+        if args.command == "directory":
+            return export(site, args)
     except configmod.ConfigError as e:
         for p in e.problems:
             sys.stderr.write("tristero: %s\n" % p)
@@ -203,6 +213,26 @@ def run_and_deliver(site, now, verbose):
         said.seek(0)
         sys.stderr.write(said.read().decode("utf-8", "replace"))
     return delivered if status in (EX_OK, EX_TEMPFAIL) else status
+
+
+def export(site, args):
+    """tristero.py directory export: the lists as directory entries, on stdout."""
+    cfg = configmod.load(site.home, create=False)
+    rosters = {}
+
+    def roster(number):
+        if number not in rosters:
+            rosters.clear()
+            rosters[number] = members.load(number, site.member_file(number))
+        return rosters[number]
+    try:
+        for piece in directories.export(cfg, site, roster, as_csv=args.csv, fmt=args.format):
+            sys.stdout.write(piece)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # A reader that stopped early (| head): what it wanted, it had.
+        pass
+    return EX_OK
 
 
 def check(site):
@@ -250,6 +280,9 @@ def _check_lists(site, cfg):
     count, problems = 0, []
     for name in cfg.list_names():
         number = lists.number(cfg, name)
+        if not number:
+            # Added by hand: the next run gives it its member file.
+            continue
         path = site.member_file(number)
         if not os.path.exists(path):
             problems.append(configmod.Problem(site.ini, cfg.line_of(lists.section(name)),

@@ -82,7 +82,7 @@ class Announce(Command):
         sec = lists.section(listname)
         address = lists.address(cfg, listname)
         description = cfg.raw(sec, "Description") or ""
-        owner = cfg.raw(sec, "Owner") or cfg.globals("SuperUser")
+        owner = lists.owner(cfg, listname)
         robot = ctx.robot_address()
         readme = ("\n" + readme.strip("\n") + "\n") if readme else ""
         quoted = membership.quoted(listname)

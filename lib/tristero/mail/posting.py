@@ -325,7 +325,7 @@ def reply_to(ctx: Context, m: Inbound, listname: str) -> Optional[str]:
     kind = ctx.config.list_value(listname, "Reply")
     list_addr = lists.address(ctx.config, listname)
     poster = messages.header(m.msg, "Reply-To") or m.author
-    owner = ctx.config.raw(lists.section(listname), "Owner") or ctx.config.globals("SuperUser")
+    owner = lists.owner(ctx.config, listname)
     return {
         "Poster": None,
         "Forwarded": None,

@@ -62,7 +62,7 @@ def route(ctx, m, address):
 
 
 def _owner(ctx, listname):
-    return ctx.config.raw(lists.section(listname), "Owner") or ctx.config.globals("SuperUser")
+    return lists.owner(ctx.config, listname)
 
 
 def forward(ctx, m, to, rule, mark):

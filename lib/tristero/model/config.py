@@ -232,6 +232,40 @@ def as_url(text: str) -> str:
     return t
 
 
+def as_owner(text: str) -> str:
+    """A list's Owner: an address, or ADE (the directory keeps the list: each sync
+    rebuilds it whole, as the manual's lists owned by user ADE)."""
+    t = text.strip()
+    if t.upper() == "ADE":
+        return "ADE"
+    return as_address(t)
+
+
+def as_percent(text: str) -> int:
+    """A share in per cent: 10 or 10 %."""
+    t = text.strip()
+    value = as_int(t[:-1] if t.endswith("%") else t)
+    if not 0 <= value <= 100:
+        raise ValueError("%d is not a percentage (0 to 100)" % value)
+    return value
+
+
+def as_ldap_uri(text: str) -> str:
+    t = text.strip()
+    if t and not re.fullmatch(r"ldaps?://[^\s/]+/?", t, re.I):
+        raise ValueError("%r is not an ldap:// or ldaps:// URI (host[:port])" % t)
+    return t
+
+
+def as_select(text: str) -> str:
+    """AutoAllSelect: the manual's letters P, B, I, A, R, S (see the README)."""
+    t = "".join(text.split()).upper()
+    bad = sorted(set(t) - set("PBIARS"))
+    if bad:
+        raise ValueError("%r: %s is none of the letters P, B, I, A, R, S" % (text.strip(), "".join(bad)))
+    return t
+
+
 # Keys a list takes from [Globals] unless its own section sets them (SET *).
 LIST_DEFAULTS = {
     "Type": choice(LIST_TYPES),
@@ -309,10 +343,36 @@ SCHEMA = {
         "Domain": as_optional_domain,
         "Algorithm": choice(("rsa-sha256", "ed25519-sha256")),
     },
+    "Directory": {
+        "Source": as_text,
+        "Uri": as_ldap_uri,
+        "BaseDN": as_text,
+        "Filter": as_text,
+        "BindDN": as_text,
+        "BindPassword": as_text,
+        "StartTLS": as_bool,
+        "PageSize": as_int,
+        "Timeout": as_int,
+        "Schema": choice(("inetOrgPerson", "ad")),
+        "IdAttribute": as_text,
+        "MailAttribute": as_text,
+        "NameAttribute": as_text,
+        "GroupAttributes": as_names,
+        "MaxSyncRemovals": as_percent,
+        "ExportFormat": choice(("groupOfNames", "nisMailAlias")),
+        "WriteBack": as_bool,
+        "AutoAllSelect": as_select,
+        "AutoAllPrefix": as_text,
+        "AutoAllSuffix": as_text,
+        "AutoAllExclude": as_text,
+        "AutoAllRemote": as_text,
+        "AutoAllSMTP": as_text,
+    },
 }
 
 LIST_SCHEMA = dict({
-    "Owner": as_address,
+    "Owner": as_owner,
+    "Shadow": as_text,
     "SubscribePolicy": as_policy,
     "Description": as_text,
     "MemberFile": as_member_file,
@@ -321,7 +381,8 @@ LIST_SCHEMA = dict({
 
 # Non-negative counts, and the ones that must be at least 1.
 _POSITIVE = {"MaxRecipients", "CommitEvery", "MaxCommands", "MaxFileSize", "MaxReplySize",
-             "MaxMessageSize", "MaxParts", "MaxStrangerCommands", "WebRequestsPerMinute"}
+             "MaxMessageSize", "MaxParts", "MaxStrangerCommands", "WebRequestsPerMinute",
+             "PageSize", "Timeout"}
 
 
 def list_section(name: str) -> str:

@@ -61,6 +61,15 @@ def number(config, name: str) -> str | None:
     return config.raw(section(name), "MemberFile")
 
 
+def owner(config, name: str) -> str:
+    """The address that answers for the list: its Owner, or the SuperUser when it has
+    none or is kept by the directory (Owner = ADE)."""
+    value = config.raw(section(name), "Owner") or ""
+    if value.strip().upper() == "ADE":
+        value = ""
+    return value or config.globals("SuperUser")
+
+
 def address(config, name: str) -> str:
     return "%s@%s" % (local_part(name), config.globals("Domain"))
 

@@ -588,7 +588,7 @@ def _remove(ctx, listname, address, score, failure):
     left, target = move(ctx, address, [listname], "BounceList", "bounces")
     ctx.act("bounce: %s removed from %s after %d permanent failures%s" % (
         address, listname, score, "; now on %s" % target if target else ""), "BounceScore")
-    owner = cfg.raw(lists.section(listname), "Owner") or cfg.globals("SuperUser")
+    owner = lists.owner(cfg, listname)
     if not owner:
         return
     text = ctx.text("bounces.removed", owner, address=address, list=listname, list_address=lists.address(cfg, listname),

@@ -30,12 +30,14 @@ from tristero.core.exits import EX_IOERR, EX_OK, EX_TEMPFAIL
 from tristero.core.kinds import Failure, Fate, Unit
 from tristero.mail import pipeline
 from tristero.model import config as configmod
-from tristero.model import durable, journal, lists, locks, logbook, poison, signing, spools
+from tristero.model import directory, durable, journal, ldapsource, lists, locks, logbook, poison, signing, spools
 from tristero.model.members import domain_order
+from tristero.model.people import DirectoryError
 from tristero.model.site import Site
 from tristero.model.state import State
 from tristero.runtime import housekeeping
 from tristero.services import context
+from tristero.services import directory as directories
 
 T = TypeVar("T")
 
@@ -120,6 +122,82 @@ class Batch:
                 self.state.set_config(lists.section(name), "MemberFile", number)
                 self.log.log(logbook.MESSAGE, "list %s found in tristero.ini: member file lists/%s.ini"
                              % (name, number))
+
+    def directory_sync(self) -> None:
+        """Synchronise the lists with the directory ([Directory] Source, read when it
+        changed; then each file dropped into spool/directory/, oldest first, moved to
+        cur/ or failed/ after): each sync a unit of work committed alone."""
+        source = self.config.get("Directory", "Source")
+        todo = []
+        if source:
+            todo.append((os.path.join(self.site.home, source), source, False))
+        folder = directory.drop_folder(self.site)
+        try:
+            names = [n for n in os.listdir(folder) if not n.startswith(".")]
+        except FileNotFoundError:
+            names = []
+        found = []
+        for n in names:
+            try:
+                st = os.lstat(os.path.join(folder, n))
+            except FileNotFoundError:
+                continue
+            if stat.S_ISREG(st.st_mode):
+                found.append((st.st_mtime, n))
+        todo += [(os.path.join(folder, n), "spool/directory/" + n, True) for _, n in sorted(found)]
+        for path, label, dropped in todo:
+            self.begin()
+            failure = Failure("directory %s: internal error, nothing changed: %%s" % label,
+                              "batch.directory-failed.subject", "batch.directory-failed", source=label)
+            status = ("refused", "")
+            with self.unit_of_work("directory:" + label, failure) as unit:
+                status = directories.sync(self.ctx, path, label, dropped)
+            if dropped:
+                # A held file goes to cur/ too: the held sync is its snapshot in held/.
+                where = "cur" if status[0] in ("done", "held") and unit.error is None else "failed"
+                self.store(self.txn.move, path, os.path.join(folder, where, os.path.basename(path)))
+            self.commit()
+        if self.config.get("Directory", "Uri") and housekeeping.due(self):
+            self.directory_live()
+
+    def directory_live(self) -> None:
+        """The live LDAP directory ([Directory] Uri), read in the day's first run (as
+        housekeeping is done), synchronised as a file is; then, with WriteBack, the
+        groups of the lists that have a Shadow DN made to hold their members."""
+        settings = ldapsource.settings_from(lambda key: self.config.get("Directory", key))
+        self.begin()
+        failure = Failure("directory %s: internal error, nothing changed: %%s" % settings.uri,
+                          "batch.directory-failed.subject", "batch.directory-failed", source=settings.uri)
+        with self.unit_of_work("directory:" + settings.uri, failure):
+            directories.sync_people(self.ctx, ldapsource.people(settings), settings.uri)
+        self.commit()
+        if self.config.get("Directory", "WriteBack") and not self.dry_run:
+            self.write_back(settings)
+
+    def write_back(self, settings: ldapsource.Settings) -> None:
+        """The Shadow lists' members into their LDAP groups (after the commit: the
+        directory is told what the lists hold); each change logged, problems told."""
+        groups = {}
+        for name in self.config.list_names():
+            shadow, number = self.config.raw(lists.section(name), "Shadow"), lists.number(self.config, name)
+            if shadow and number:
+                groups[shadow] = [address for address, _ in self.state.members(number).items()]
+        if not groups:
+            return
+        try:
+            outcome = ldapsource.write_groups(settings, groups)
+        except DirectoryError as e:
+            outcome = ldapsource.WriteBack(problems=[str(e)])
+        for c in outcome.changes:
+            self.log.log(logbook.MESSAGE, "directory write-back %s: %d added, %d removed, %d not in the directory"
+                         % (c.dn, c.added, c.removed, c.unknown))
+        for problem in outcome.problems:
+            self.log.log(logbook.ERROR, "directory write-back: %s" % problem)
+        if outcome.problems:
+            self.begin()
+            self.notify("directory-write-back", self.text("batch.write-back.subject", uri=settings.uri),
+                        self.text("batch.write-back", uri=settings.uri, problems="\n".join(outcome.problems)) + "\n")
+            self.commit()
 
     # --- transactions ---
 
@@ -644,6 +722,7 @@ def _run_locked(site, config, now, log, dry_run, verbose):
     progress = watch = None
     try:
         batch.number_new_lists()
+        batch.directory_sync()
         names = spools.inbound(site)
         progress = Progress(len(names)) if sys.stderr.isatty() and names else None
         log.progress = progress

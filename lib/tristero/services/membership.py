@@ -123,7 +123,7 @@ def ask_confirmation(s, listname, target):
 def hold_for_owner(s, listname, target, name):
     """Pass a subscription to the owner in a form the owner only has to reply to."""
     cfg = s.ctx.config
-    owner = cfg.raw(lists.section(listname), "Owner") or cfg.globals("SuperUser")
+    owner = lists.owner(cfg, listname)
     if not owner:
         s.result("refused", s.text("membership.no-owner", list=listname))
         return
