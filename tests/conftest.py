@@ -251,6 +251,23 @@ def growth(work, small, large, tries=5):
     return best(large) / max(best(small), 1e-9)
 
 
+# Runs argv as the child of a small, fresh Python and prints its exit status and peak
+# memory. Measured from the test process itself, a child's ru_maxrss would start at the
+# test process's own (Linux carries the memory high-water mark of the process that
+# forks across exec), and pytest's process grows with the suite.
+_MEASURE = ("import os, subprocess, sys\n"
+            "p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+            "_, status, usage = os.wait4(p.pid, 0)\n"
+            "print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)\n")
+
+
+def peak_memory(argv):
+    """(exit status, peak memory in KB) of a process running argv."""
+    out = _subprocess.run([sys.executable, "-c", _MEASURE] + list(argv), capture_output=True, check=True)
+    status, peak = out.stdout.split()
+    return int(status), int(peak)
+
+
 def mail(frm="alice@example.net", to="tristero@example.org", subject="test", body="", headers=""):
     """A small RFC 5322 message as text."""
     digest = hashlib.sha256(("%s|%s|%s|%s" % (frm, to, subject, body)).encode()).hexdigest()[:16]

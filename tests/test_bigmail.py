@@ -5,11 +5,10 @@ import base64
 import email
 import os
 import random
-import subprocess
 import sys
 from email import policy
 
-from conftest import TRISTERO
+from conftest import TRISTERO, peak_memory
 from test_posting import archive_file, build, posts
 
 MB = 1 << 20
@@ -26,13 +25,10 @@ def big_post(size):
 
 
 def run_measured(site):
-    """Run the batch in a child; its peak memory (ru_maxrss) in MB, read from the OS."""
-    p = subprocess.Popen([sys.executable, TRISTERO, "run", "--home", site.home, "--now", "2026-11-21T10:00:00"],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(p.pid, 0)
-    p.returncode = os.waitstatus_to_exitcode(status)
-    assert p.returncode == 0
-    return usage.ru_maxrss / 1024
+    """Run the batch as a process; its peak memory (ru_maxrss) in MB, read from the OS."""
+    status, peak = peak_memory([sys.executable, TRISTERO, "run", "--home", site.home, "--now", "2026-11-21T10:00:00"])
+    assert status == 0
+    return peak / 1024
 
 
 def test_a_50_mb_post_goes_out_and_to_the_archive_whole_in_under_300_mb(site):
