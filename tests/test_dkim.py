@@ -101,8 +101,13 @@ def test_the_signed_fields_are_those_present_and_the_time_is_the_runs(site, rsa_
     field = site.outbound()[0].data.decode().split("DKIM-Signature:", 1)[1].split("b=", 2)[0]
     sig = re.sub(r"\s+", "", field)
     h = re.search(r";h=([^;]*);", sig).group(1).split(":")
-    assert sorted(set(h)) == ["date", "from", "list-id", "list-unsubscribe", "message-id", "subject", "to"]
-    assert "list-unsubscribe-post" not in h         # not present without an https UnsubscribeURL
+    # Each field present signed once more than it occurs; those absent that no server adds
+    # signed as absent (once), so none can be added.
+    present = ["date", "from", "list-id", "list-unsubscribe", "message-id", "subject", "to"]
+    absent = ["cc", "content-transfer-encoding", "content-type", "in-reply-to", "list-unsubscribe-post",
+              "mime-version", "references", "reply-to"]
+    assert sorted(set(h)) == sorted(present + absent)
+    assert all(h.count(n) == 2 for n in present) and all(h.count(n) == 1 for n in absent), h
     assert ";t=%d;" % datetime.datetime(2026, 11, 21, 10, tzinfo=datetime.timezone.utc).timestamp() in sig
 
 
@@ -401,3 +406,29 @@ def test_a_post_with_lines_that_are_no_field_is_sent_signed_without_them(site, r
     for b in posts:
         assert dkim.verify(wire(b), dnsfunc=lookup(dns))
         assert b"X Bad Name" not in b.data and b"Odd: z" not in b.data and b"X-Fine:\n continued\n" in b.data
+
+
+def test_a_reply_to_cc_or_content_type_added_or_changed_after_signing_fails(site, rsa_key, dns):
+    """The attack: a signed post replayed with a Reply-To or Cc added (replies go to
+    the attacker), or its Content-Type changed or added (a text post shown as HTML),
+    the list's DKIM signature still passing. Fields that change what a reader sees or
+    where a reply goes are signed, and those absent signed as absent."""
+    dkim_site(site, rsa_key, dns)
+    site.drop(mail(to="news@example.org", subject="Plain", body="<a href=x>click</a>\n"))
+    site.drop(mail(to="news@example.org", subject="Typed", body="Hello.\n",
+                   headers="MIME-Version: 1.0\nContent-Type: text/plain; charset=us-ascii\n"
+                           "Content-Transfer-Encoding: 7bit\n"))
+    site.run()
+    posts = [wire(b) for b in site.outbound() if b.sender == "owner-news@example.org"]
+    [plain] = [p for p in posts if b"Plain" in p]
+    [typed] = [p for p in posts if b"Typed" in p]
+    assert dkim.verify(plain, dnsfunc=lookup(dns)) and dkim.verify(typed, dnsfunc=lookup(dns))
+    for added in (b"Reply-To: mallory@example.net\r\n", b"Cc: mallory@example.net\r\n",
+                  b"Content-Type: text/html\r\n", b"MIME-Version: 1.0\r\n",
+                  b"In-Reply-To: <x@example.net>\r\n", b"References: <x@example.net>\r\n"):
+        assert not dkim.verify(added + plain, dnsfunc=lookup(dns)), added
+    for before, after in ((b"Content-Type: text/plain; charset=us-ascii", b"Content-Type: text/html"),
+                          (b"Content-Transfer-Encoding: 7bit", b"Content-Transfer-Encoding: base64")):
+        assert before in typed
+        assert not dkim.verify(typed.replace(before, after, 1), dnsfunc=lookup(dns)), before
+    assert not dkim.verify(b"Content-Type: text/html\r\n" + typed, dnsfunc=lookup(dns))
