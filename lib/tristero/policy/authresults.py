@@ -160,7 +160,8 @@ def parse(text: str) -> tuple[str, list[tuple[str, str, dict[str, str]]]]:
 
 def dmarc_vouches(config: Config, msg: EmailMessage, author: str) -> tuple[bool, str]:
     """(True, authserv-id) when a trusted Authentication-Results field of msg reports a
-    DMARC pass for author's domain and none reports anything else; else (False, why)."""
+    DMARC pass for author's domain and none reports anything else; else (False, why).
+    Only the fields above the first Received field are read (the server's own)."""
     trusted = config.get("Security", "TrustedAuthservIds")
     if not trusted:
         return False, "no TrustedAuthservIds"
@@ -169,7 +170,7 @@ def dmarc_vouches(config: Config, msg: EmailMessage, author: str) -> tuple[bool,
         return False, "From does not hold the author's address alone"
     domain = author.rpartition("@")[2].lower().rstrip(".")
     passed = None
-    fields = [str(v) for k, v in msg.raw_items() if k.lower() == "authentication-results"][:MAX_FIELDS]
+    fields = _above_received(msg.raw_items())[:MAX_FIELDS]
     for raw in fields:
         text = re.sub(r"\r?\n(?=[ \t])", "", raw)
         try:
@@ -192,6 +193,19 @@ def dmarc_vouches(config: Config, msg: EmailMessage, author: str) -> tuple[bool,
     if passed is None:
         return False, "no trusted Authentication-Results field reports DMARC for it"
     return True, passed
+
+
+def _above_received(items) -> list[str]:
+    """The Authentication-Results fields of a header above its first Received field: the
+    only ones the site's own server can have written (see mta_fields); any below came with
+    the message, whoever wrote them."""
+    found = []
+    for name, value in items:
+        if name.lower() == "received":
+            break
+        if name.lower() == "authentication-results":
+            found.append(str(value))
+    return found
 
 
 def claimed_id(text: str) -> str:
