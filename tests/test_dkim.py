@@ -432,3 +432,26 @@ def test_a_reply_to_cc_or_content_type_added_or_changed_after_signing_fails(site
         assert before in typed
         assert not dkim.verify(typed.replace(before, after, 1), dnsfunc=lookup(dns)), before
     assert not dkim.verify(b"Content-Type: text/html\r\n" + typed, dnsfunc=lookup(dns))
+
+
+def test_a_forged_result_our_reader_cannot_read_is_removed_not_sealed_into_arc(site, rsa_key, dns):
+    """The attack: below the server's Received field, a field claiming the server's
+    authserv-id behind a comment and off RFC 8601's grammar ("action=none" is no
+    ptype.property), which dkimpy's ARC signer still reads as the server's: it must be
+    removed, not sealed into the list's ARC-Authentication-Results as a DMARC pass."""
+    need("authres")
+    dkim_site(site, rsa_key, dns)
+    with open(site.path("tristero.ini"), "a") as f:
+        f.write("\n[Security]\nTrustedAuthservIds = mx.example.org\n")
+    forged = ("Authentication-Results: (x) mx.example.org; dmarc=pass action=none header.from=bank.example\n"
+              "Authentication-Results: (a;b) mx.example.org; dkim=pass header.d=bank.example;\n")
+    site.drop(OURS + mail(to="news@example.org", subject="Meeting", body="See you at noon.\n", headers=forged))
+    site.run()
+    posts = [b for b in site.outbound() if b.sender == "owner-news@example.org"]
+    assert posts
+    for b in posts:
+        cv, results, why = dkim.arc_verify(wire(b), dnsfunc=lookup(dns))
+        assert cv == b"pass", why
+        assert b"bank.example" not in results[0]["aar-value"]
+        assert b"bank.example" not in b.data
+    assert "2 Authentication-Results field(s) removed" in site.log()

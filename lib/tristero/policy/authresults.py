@@ -176,7 +176,7 @@ def dmarc_vouches(config: Config, msg: EmailMessage, author: str) -> tuple[bool,
         try:
             authserv, results = parse(text)
         except Unreadable as e:
-            claimed = (text.split(";", 1)[0].split() or [""])[0].strip('"').lower()
+            claimed = _first_word(text)
             if claimed in trusted:
                 return False, "a field of %s does not read (%s)" % (claimed, messages.clean(e, 100))
             continue
@@ -215,7 +215,28 @@ def claimed_id(text: str) -> str:
     try:
         return parse(text)[0]
     except Unreadable:
-        return (text.split(";", 1)[0].split() or [""])[0].strip('"').lower()
+        return _first_word(text)
+
+
+def _first_word(text):
+    """The first word before ";" once comments are taken out leniently (an unclosed one
+    runs to the end): what other readers (dkimpy's ARC signer) take for the authserv-id
+    of a field off the grammar, "(x) mx.example.org; ..." included."""
+    out, depth, i = [], 0, 0
+    while i < len(text):
+        c = text[i]
+        if c == "\\" and depth:
+            i += 2
+            continue
+        if c == "(":
+            depth += 1
+            out.append(" ")
+        elif c == ")" and depth:
+            depth -= 1
+        elif not depth:
+            out.append(c)
+        i += 1
+    return ("".join(out).split(";", 1)[0].split() or [""])[0].strip('"').lower()
 
 
 def mta_fields(config: Config, fields: list[tuple[str, str]]) -> tuple[list[str], list[int]]:
