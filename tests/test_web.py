@@ -220,6 +220,24 @@ def test_a_oneclick_mail_with_a_valid_token_unsubscribes_whoever_sent_it(lists_s
     assert "ann@example.com" not in members(site)
 
 
+
+def test_a_leaked_one_click_link_posted_again_and_again_mails_its_member_once(lists_site):
+    """The attack: someone holding a member's link (a forwarded post) POSTs it over and
+    over, from run to run: each POST is a command mail answered to the member. The
+    member, on another list too, is no stranger, so no stranger's quota stops it. Only
+    the one that unsubscribes is answered; one that finds the address gone is not."""
+    site = lists_site
+    with open(site.path("lists", "00000002.ini"), "w") as f:
+        f.write("[Members]\nann@example.com =\n")
+    for _ in range(2):
+        for _ in range(6):
+            assert call(site.app, "POST", "/unsubscribe", link_query(site), b"List-Unsubscribe=One-Click")[0] == 200
+        site.run()
+    assert "ann@example.com" not in members(site) and "ann@example.com" in members(site, "00000002")
+    [answer] = site.messages_to("ann@example.com")
+    assert "ann@example.com has left news" in answer.get_content()
+    assert site.listdir("spool", "in", "new") == [] and site.listdir("spool", "failed", "new") == []
+
 # --- the subscribe forms --------------------------------------------------------------------
 
 def test_the_index_shows_a_form_for_each_public_list_only_and_escapes_what_it_shows(lists_site):
