@@ -398,3 +398,21 @@ def test_the_production_application_serves_the_site_of_tristero_home(lists_site,
     code, _, body = call(web.application, "GET", "/")
     assert code == 200 and 'value="news"' in body
     assert web._app.site.home == lists_site.home
+
+
+def test_the_subscribe_form_posted_for_a_victim_run_after_run_mails_them_a_bounded_number(lists_site):
+    """The attack: the subscribe form POSTed for someone else's address, once for each
+    run (watch starts one per mail): each run mailed a new confirmation, no quota
+    counted them. A stranger here gets at most MaxStrangerReplies mails a day."""
+    site = lists_site
+    for hour in range(10, 20):
+        assert call(site.app, "POST", "/subscribe", body=b"list=news&address=victim%40example.net")[0] == 202
+        site.clock.t += 61
+        site.run(now="2026-11-21T%02d:00:00" % hour)
+    got = site.messages_to("victim@example.net")
+    assert len(got) == 5 and all("COOKIE" in m.get_content() for m in got)
+    assert "no confirmation to victim@example.net: 5 mails went today" in site.log()
+    assert site.listdir("spool", "in", "new") == [] and site.listdir("spool", "failed", "new") == []
+    call(site.app, "POST", "/subscribe", body=b"list=news&address=victim%40example.net")
+    site.run(now="2026-11-22T10:00:00")
+    assert len(site.messages_to("victim@example.net")) == 6           # a new day
