@@ -455,3 +455,28 @@ def test_a_forged_result_our_reader_cannot_read_is_removed_not_sealed_into_arc(s
         assert b"bank.example" not in results[0]["aar-value"]
         assert b"bank.example" not in b.data
     assert "2 Authentication-Results field(s) removed" in site.log()
+
+
+def test_config_attach_never_mails_the_dkim_key(site, rsa_key, dns):
+    """The attack: a mail From the SuperUser (a From anyone can write) asking CONFIG
+    ATTACH for the DKIM private key, by its name or its absolute path: only tristero.key was the site's secret, so the key went out in the
+    reply. It is a secret too, under whatever name KeyFile gives it."""
+    dkim_site(site, rsa_key, dns)
+    with open(rsa_key, "rb") as f:
+        secret = f.read().split(b"\n")[1]
+    site.drop(mail(frm="boss@example.org", body="config attach dkim.key\nconfig attach ./dkim.key\n"
+                                                "config attach %s\n" % site.path("dkim.key")))
+    site.run()
+    [answer] = site.messages_to("boss@example.org")
+    assert answer.get_content().count("REFUSED: ") == 3, answer.get_content()
+    assert answer.get_content().count("dkim.key is the site's secret and is never sent by mail") == 2
+    assert not any(secret in b.data for b in site.outbound())
+    # Under another name, KeyFile's.
+    os.rename(site.path("dkim.key"), site.path("signing.pem"))
+    with open(site.path("tristero.ini")) as f:
+        ini = f.read().replace("KeyFile = dkim.key", "KeyFile = signing.pem")
+    site.write_ini(ini)
+    site.drop(mail(frm="boss@example.org", subject="again", body="config attach signing.pem\n"))
+    site.run()
+    assert not any(secret in b.data for b in site.outbound())
+    assert any("signing.pem is the site's secret" in m.get_content() for m in site.messages_to("boss@example.org"))
