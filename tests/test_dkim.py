@@ -101,8 +101,13 @@ def test_the_signed_fields_are_those_present_and_the_time_is_the_runs(site, rsa_
     field = site.outbound()[0].data.decode().split("DKIM-Signature:", 1)[1].split("b=", 2)[0]
     sig = re.sub(r"\s+", "", field)
     h = re.search(r";h=([^;]*);", sig).group(1).split(":")
-    assert sorted(set(h)) == ["date", "from", "list-id", "list-unsubscribe", "message-id", "subject", "to"]
-    assert "list-unsubscribe-post" not in h         # not present without an https UnsubscribeURL
+    # Each field present signed once more than it occurs; those absent that no server adds
+    # signed as absent (once), so none can be added.
+    present = ["date", "from", "list-id", "list-unsubscribe", "message-id", "subject", "to"]
+    absent = ["cc", "content-transfer-encoding", "content-type", "in-reply-to", "list-unsubscribe-post",
+              "mime-version", "references", "reply-to"]
+    assert sorted(set(h)) == sorted(present + absent)
+    assert all(h.count(n) == 2 for n in present) and all(h.count(n) == 1 for n in absent), h
     assert ";t=%d;" % datetime.datetime(2026, 11, 21, 10, tzinfo=datetime.timezone.utc).timestamp() in sig
 
 
@@ -401,3 +406,77 @@ def test_a_post_with_lines_that_are_no_field_is_sent_signed_without_them(site, r
     for b in posts:
         assert dkim.verify(wire(b), dnsfunc=lookup(dns))
         assert b"X Bad Name" not in b.data and b"Odd: z" not in b.data and b"X-Fine:\n continued\n" in b.data
+
+
+def test_a_reply_to_cc_or_content_type_added_or_changed_after_signing_fails(site, rsa_key, dns):
+    """The attack: a signed post replayed with a Reply-To or Cc added (replies go to
+    the attacker), or its Content-Type changed or added (a text post shown as HTML),
+    the list's DKIM signature still passing. Fields that change what a reader sees or
+    where a reply goes are signed, and those absent signed as absent."""
+    dkim_site(site, rsa_key, dns)
+    site.drop(mail(to="news@example.org", subject="Plain", body="<a href=x>click</a>\n"))
+    site.drop(mail(to="news@example.org", subject="Typed", body="Hello.\n",
+                   headers="MIME-Version: 1.0\nContent-Type: text/plain; charset=us-ascii\n"
+                           "Content-Transfer-Encoding: 7bit\n"))
+    site.run()
+    posts = [wire(b) for b in site.outbound() if b.sender == "owner-news@example.org"]
+    [plain] = [p for p in posts if b"Plain" in p]
+    [typed] = [p for p in posts if b"Typed" in p]
+    assert dkim.verify(plain, dnsfunc=lookup(dns)) and dkim.verify(typed, dnsfunc=lookup(dns))
+    for added in (b"Reply-To: mallory@example.net\r\n", b"Cc: mallory@example.net\r\n",
+                  b"Content-Type: text/html\r\n", b"MIME-Version: 1.0\r\n",
+                  b"In-Reply-To: <x@example.net>\r\n", b"References: <x@example.net>\r\n"):
+        assert not dkim.verify(added + plain, dnsfunc=lookup(dns)), added
+    for before, after in ((b"Content-Type: text/plain; charset=us-ascii", b"Content-Type: text/html"),
+                          (b"Content-Transfer-Encoding: 7bit", b"Content-Transfer-Encoding: base64")):
+        assert before in typed
+        assert not dkim.verify(typed.replace(before, after, 1), dnsfunc=lookup(dns)), before
+    assert not dkim.verify(b"Content-Type: text/html\r\n" + typed, dnsfunc=lookup(dns))
+
+
+def test_a_forged_result_our_reader_cannot_read_is_removed_not_sealed_into_arc(site, rsa_key, dns):
+    """The attack: below the server's Received field, a field claiming the server's
+    authserv-id behind a comment and off RFC 8601's grammar ("action=none" is no
+    ptype.property), which dkimpy's ARC signer still reads as the server's: it must be
+    removed, not sealed into the list's ARC-Authentication-Results as a DMARC pass."""
+    need("authres")
+    dkim_site(site, rsa_key, dns)
+    with open(site.path("tristero.ini"), "a") as f:
+        f.write("\n[Security]\nTrustedAuthservIds = mx.example.org\n")
+    forged = ("Authentication-Results: (x) mx.example.org; dmarc=pass action=none header.from=bank.example\n"
+              "Authentication-Results: (a;b) mx.example.org; dkim=pass header.d=bank.example;\n")
+    site.drop(OURS + mail(to="news@example.org", subject="Meeting", body="See you at noon.\n", headers=forged))
+    site.run()
+    posts = [b for b in site.outbound() if b.sender == "owner-news@example.org"]
+    assert posts
+    for b in posts:
+        cv, results, why = dkim.arc_verify(wire(b), dnsfunc=lookup(dns))
+        assert cv == b"pass", why
+        assert b"bank.example" not in results[0]["aar-value"]
+        assert b"bank.example" not in b.data
+    assert "2 Authentication-Results field(s) removed" in site.log()
+
+
+def test_config_attach_never_mails_the_dkim_key(site, rsa_key, dns):
+    """The attack: a mail From the SuperUser (a From anyone can write) asking CONFIG
+    ATTACH for the DKIM private key, by its name or its absolute path: only tristero.key was the site's secret, so the key went out in the
+    reply. It is a secret too, under whatever name KeyFile gives it."""
+    dkim_site(site, rsa_key, dns)
+    with open(rsa_key, "rb") as f:
+        secret = f.read().split(b"\n")[1]
+    site.drop(mail(frm="boss@example.org", body="config attach dkim.key\nconfig attach ./dkim.key\n"
+                                                "config attach %s\n" % site.path("dkim.key")))
+    site.run()
+    [answer] = site.messages_to("boss@example.org")
+    assert answer.get_content().count("REFUSED: ") == 3, answer.get_content()
+    assert answer.get_content().count("dkim.key is the site's secret and is never sent by mail") == 2
+    assert not any(secret in b.data for b in site.outbound())
+    # Under another name, KeyFile's.
+    os.rename(site.path("dkim.key"), site.path("signing.pem"))
+    with open(site.path("tristero.ini")) as f:
+        ini = f.read().replace("KeyFile = dkim.key", "KeyFile = signing.pem")
+    site.write_ini(ini)
+    site.drop(mail(frm="boss@example.org", subject="again", body="config attach signing.pem\n"))
+    site.run()
+    assert not any(secret in b.data for b in site.outbound())
+    assert any("signing.pem is the site's secret" in m.get_content() for m in site.messages_to("boss@example.org"))

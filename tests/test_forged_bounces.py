@@ -442,3 +442,17 @@ def test_a_trusted_authserv_id_must_be_a_token(site, value):
     build(site, security="TrustedAuthservIds = %s\n" % value)
     p = site.tristero("check", check=False)
     assert p.returncode != 0 and b"TrustedAuthservIds" in p.stdout + p.stderr
+
+
+def test_prescan_spam_with_a_forged_dmarc_pass_below_the_servers_received_field_is_not_vouched_for(site):
+    """The attack: spam From a member, carrying its own "Authentication-Results:
+    mx.example.org; dmarc=pass" in a header where the site's server wrote only an SPF
+    result above its Received field. Only the fields above that Received field are the
+    server's (as for ARC): the forged pass must not take the member off every list."""
+    build(site, security=TRUSTED, patterns=PRESCAN_SPAM)
+    site.drop("Authentication-Results: mx.example.org; spf=pass smtp.mailfrom=evil.example\n"
+              "Received: from evil.example by mx.example.org; Sat, 21 Nov 2026 09:00:01 +0000\n"
+              + spam(["mx.example.org; dmarc=pass header.from=example.com"]))
+    site.run()
+    assert "bob@example.com" in members_of(site, "00000002")
+    assert "left 1 list(s): news; now on spammers (the lists it wrote to: From not vouched for" in site.log()

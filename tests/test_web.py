@@ -220,6 +220,24 @@ def test_a_oneclick_mail_with_a_valid_token_unsubscribes_whoever_sent_it(lists_s
     assert "ann@example.com" not in members(site)
 
 
+
+def test_a_leaked_one_click_link_posted_again_and_again_mails_its_member_once(lists_site):
+    """The attack: someone holding a member's link (a forwarded post) POSTs it over and
+    over, from run to run: each POST is a command mail answered to the member. The
+    member, on another list too, is no stranger, so no stranger's quota stops it. Only
+    the one that unsubscribes is answered; one that finds the address gone is not."""
+    site = lists_site
+    with open(site.path("lists", "00000002.ini"), "w") as f:
+        f.write("[Members]\nann@example.com =\n")
+    for _ in range(2):
+        for _ in range(6):
+            assert call(site.app, "POST", "/unsubscribe", link_query(site), b"List-Unsubscribe=One-Click")[0] == 200
+        site.run()
+    assert "ann@example.com" not in members(site) and "ann@example.com" in members(site, "00000002")
+    [answer] = site.messages_to("ann@example.com")
+    assert "ann@example.com has left news" in answer.get_content()
+    assert site.listdir("spool", "in", "new") == [] and site.listdir("spool", "failed", "new") == []
+
 # --- the subscribe forms --------------------------------------------------------------------
 
 def test_the_index_shows_a_form_for_each_public_list_only_and_escapes_what_it_shows(lists_site):
@@ -380,3 +398,21 @@ def test_the_production_application_serves_the_site_of_tristero_home(lists_site,
     code, _, body = call(web.application, "GET", "/")
     assert code == 200 and 'value="news"' in body
     assert web._app.site.home == lists_site.home
+
+
+def test_the_subscribe_form_posted_for_a_victim_run_after_run_mails_them_a_bounded_number(lists_site):
+    """The attack: the subscribe form POSTed for someone else's address, once for each
+    run (watch starts one per mail): each run mailed a new confirmation, no quota
+    counted them. A stranger here gets at most MaxStrangerReplies mails a day."""
+    site = lists_site
+    for hour in range(10, 20):
+        assert call(site.app, "POST", "/subscribe", body=b"list=news&address=victim%40example.net")[0] == 202
+        site.clock.t += 61
+        site.run(now="2026-11-21T%02d:00:00" % hour)
+    got = site.messages_to("victim@example.net")
+    assert len(got) == 5 and all("COOKIE" in m.get_content() for m in got)
+    assert "no confirmation to victim@example.net: 5 mails went today" in site.log()
+    assert site.listdir("spool", "in", "new") == [] and site.listdir("spool", "failed", "new") == []
+    call(site.app, "POST", "/subscribe", body=b"list=news&address=victim%40example.net")
+    site.run(now="2026-11-22T10:00:00")
+    assert len(site.messages_to("victim@example.net")) == 6           # a new day

@@ -33,6 +33,10 @@ class OneClick(Command):
             return
         entry = session.members_of(s, listname).get(target)
         if entry is None:
+            # Not answered when it is the mail's only command (s.answered): a link used
+            # again and again (a leaked one, POSTed from run to run) must not mail its
+            # member each time; the one that unsubscribed was answered.
             s.result("ok", s.text("membership.not-member", address=target, list=listname))
+            s.answered = True
             return
         membership.leave(s, listname, entry[0], how="one-click")

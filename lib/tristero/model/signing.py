@@ -2,7 +2,8 @@
 
 ``[DKIM] Selector`` and ``KeyFile`` set: each message that goes into the export spool
 gets a DKIM-Signature field on top (relaxed/relaxed; the fields of SIGNED that it
-carries, each signed once more than it occurs so that none can be added). The body
+carries, each signed once more than it occurs so that none can be added, and those of
+SIGNED_ABSENT that it lacks signed as absent). The body
 hash is computed as the message is written (LF lines, a bare CR a line end, as the
 export spool carries it) and kept for the last body seen, so a post sent in many
 envelopes, or with a header of its own per recipient, hashes its body once.
@@ -47,9 +48,16 @@ from tristero.model.site import Site
 ALGORITHMS = ("rsa-sha256", "ed25519-sha256")
 RSA_BITS = 2048
 
-# The fields signed when present (RFC 8058 §4 asks for List-Unsubscribe and -Post).
-SIGNED = ("From", "To", "Subject", "Date", "Message-ID", "List-Id", "List-Unsubscribe",
+# The fields signed when present (RFC 8058 §4 asks for List-Unsubscribe and -Post; RFC
+# 6376 5.4.1 for those that say where a reply goes and how the body reads).
+SIGNED = ("From", "To", "Subject", "Date", "Message-ID", "Reply-To", "Cc", "In-Reply-To", "References",
+          "MIME-Version", "Content-Type", "Content-Transfer-Encoding", "List-Id", "List-Unsubscribe",
           "List-Unsubscribe-Post")
+# Of those, the ones signed even when absent (named once in h=: none may be added on the
+# way): a Reply-To or a Content-Type added to a signed copy would pass otherwise. No mail
+# server adds them (unlike Date, Message-ID or To, which a server may supply).
+SIGNED_ABSENT = ("Subject", "Reply-To", "Cc", "In-Reply-To", "References", "MIME-Version", "Content-Type",
+                 "Content-Transfer-Encoding", "List-Unsubscribe", "List-Unsubscribe-Post")
 
 _CANON = CanonicalizationPolicy.from_c_value(b"relaxed/relaxed")
 # A blank line, line ends read as the export spool writes them (CR LF, a bare CR, LF).
@@ -171,7 +179,7 @@ class Signer:
         include = []
         for name in SIGNED:
             n = present.count(name.lower().encode("ascii"))
-            if n:
+            if n or name in SIGNED_ABSENT:
                 include += [name.lower().encode("ascii")] * (n + 1)
         signer = dkim.DKIM(linesep=b"\n", signature_algorithm=self.algorithm)
         signer.headers = headers

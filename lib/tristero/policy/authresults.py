@@ -160,7 +160,8 @@ def parse(text: str) -> tuple[str, list[tuple[str, str, dict[str, str]]]]:
 
 def dmarc_vouches(config: Config, msg: EmailMessage, author: str) -> tuple[bool, str]:
     """(True, authserv-id) when a trusted Authentication-Results field of msg reports a
-    DMARC pass for author's domain and none reports anything else; else (False, why)."""
+    DMARC pass for author's domain and none reports anything else; else (False, why).
+    Only the fields above the first Received field are read (the server's own)."""
     trusted = config.get("Security", "TrustedAuthservIds")
     if not trusted:
         return False, "no TrustedAuthservIds"
@@ -169,13 +170,13 @@ def dmarc_vouches(config: Config, msg: EmailMessage, author: str) -> tuple[bool,
         return False, "From does not hold the author's address alone"
     domain = author.rpartition("@")[2].lower().rstrip(".")
     passed = None
-    fields = [str(v) for k, v in msg.raw_items() if k.lower() == "authentication-results"][:MAX_FIELDS]
+    fields = _above_received(msg.raw_items())[:MAX_FIELDS]
     for raw in fields:
         text = re.sub(r"\r?\n(?=[ \t])", "", raw)
         try:
             authserv, results = parse(text)
         except Unreadable as e:
-            claimed = (text.split(";", 1)[0].split() or [""])[0].strip('"').lower()
+            claimed = _first_word(text)
             if claimed in trusted:
                 return False, "a field of %s does not read (%s)" % (claimed, messages.clean(e, 100))
             continue
@@ -194,6 +195,19 @@ def dmarc_vouches(config: Config, msg: EmailMessage, author: str) -> tuple[bool,
     return True, passed
 
 
+def _above_received(items) -> list[str]:
+    """The Authentication-Results fields of a header above its first Received field: the
+    only ones the site's own server can have written (see mta_fields); any below came with
+    the message, whoever wrote them."""
+    found = []
+    for name, value in items:
+        if name.lower() == "received":
+            break
+        if name.lower() == "authentication-results":
+            found.append(str(value))
+    return found
+
+
 def claimed_id(text: str) -> str:
     """The authserv-id a field's value claims, in lower case, read even when the rest of
     the field does not follow the grammar."""
@@ -201,7 +215,28 @@ def claimed_id(text: str) -> str:
     try:
         return parse(text)[0]
     except Unreadable:
-        return (text.split(";", 1)[0].split() or [""])[0].strip('"').lower()
+        return _first_word(text)
+
+
+def _first_word(text):
+    """The first word before ";" once comments are taken out leniently (an unclosed one
+    runs to the end): what other readers (dkimpy's ARC signer) take for the authserv-id
+    of a field off the grammar, "(x) mx.example.org; ..." included."""
+    out, depth, i = [], 0, 0
+    while i < len(text):
+        c = text[i]
+        if c == "\\" and depth:
+            i += 2
+            continue
+        if c == "(":
+            depth += 1
+            out.append(" ")
+        elif c == ")" and depth:
+            depth -= 1
+        elif not depth:
+            out.append(c)
+        i += 1
+    return ("".join(out).split(";", 1)[0].split() or [""])[0].strip('"').lower()
 
 
 def mta_fields(config: Config, fields: list[tuple[str, str]]) -> tuple[list[str], list[int]]:

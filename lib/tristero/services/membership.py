@@ -9,7 +9,7 @@ of the area membership (templates/en/membership.txt).
 import datetime
 
 from tristero.core import fields, messages
-from tristero.model import access, audit, cookies, lists, members
+from tristero.model import access, audit, cookies, lists, members, quotas
 from tristero.model.members import address_key
 from tristero.policy.bounces import record_sent
 from tristero.services import digests, repository, session
@@ -101,6 +101,14 @@ def confirmed(s, listname, target):
 def ask_confirmation(s, listname, target):
     """Send target a cookie to join listname with; the subscription waits for the reply."""
     ctx = s.ctx
+    # Anyone may ask for anyone (the web form, a forged From), run after run: an
+    # address that is a stranger here gets at most MaxStrangerReplies mails a day.
+    if ctx.stranger(target) and not quotas.stranger_reply(ctx, target):
+        limit = ctx.config.globals("MaxStrangerReplies")
+        s.result("refused", s.text("membership.confirm-limit", address=target, limit=limit))
+        ctx.act("no confirmation to %s: %d mails went today to this address, which is not a member of a "
+                "list here" % (target, limit), "MaxStrangerReplies")
+        return
     days = ctx.config.get("Security", "CookieDays")
     code = cookies.bake(ctx.cookie_key(), "SUB", listname, target,
                         ctx.now.date() + datetime.timedelta(days=days))

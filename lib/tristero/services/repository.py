@@ -24,7 +24,7 @@ import unicodedata
 
 from tristero.core import messages
 from tristero.core.text import Text
-from tristero.model import audit, lists, quotas
+from tristero.model import audit, lists, quotas, signing
 from tristero.services import session
 
 DEFAULT = "00000000"
@@ -764,14 +764,14 @@ def upload_action(s, parts):
 # --- the site's own files (CONFIG ATTACH, SENDFILE, PUTFILE: the SuperUser) ---------------
 # The SuperUser reaches the site's own files, relative to its home (an absolute
 # path inside the home is taken too), checked as above: nothing outside the
-# home, no hidden folder (.git, .venv), no link. Never the cookie secret; SENDFILE,
+# home, no hidden folder (.git, .venv), no link. Never the cookie secret nor the DKIM key; SENDFILE,
 # which mails a file anywhere, only for a SuperUser with a password, never
 # spool/, member files only by list name (never_sent). Files
 # are stored by mail only under archive/: the configuration, member files,
 # logs and spools change through their own commands, and the program's code
 # is not replaced by mail.
 
-SECRET = {"tristero.key"}
+SECRET = {"tristero.key", "dkim.key"}
 
 
 def home_path(s, name):
@@ -783,9 +783,18 @@ def home_path(s, name):
             raise Refused(s.text("files.outside-home", name=messages.clean(name, 80), home=home))
         name = rel.replace(os.sep, "/")
     path = resolve(home, name)
-    if name.lower() in SECRET:
+    if name.lower() in SECRET or os.path.realpath(path) in _secrets(s.ctx):
         raise Refused(s.text("files.secret", name=name))
     return name, path
+
+
+def _secrets(ctx):
+    """The real paths of the site's secrets: the cookie key and the DKIM private key
+    ([DKIM] KeyFile, or dkim.key where dkim-keygen writes one by default)."""
+    found = {os.path.realpath(os.path.join(ctx.site.home, n)) for n in SECRET}
+    if ctx.config.get("DKIM", "KeyFile"):
+        found.add(os.path.realpath(signing.key_path(ctx.site, ctx.config)))
+    return found
 
 
 def never_sent(s, name):
