@@ -459,8 +459,9 @@ def test_a_forged_result_our_reader_cannot_read_is_removed_not_sealed_into_arc(s
 
 def test_config_attach_never_mails_the_dkim_key(site, rsa_key, dns):
     """The attack: a mail From the SuperUser (a From anyone can write) asking CONFIG
-    ATTACH for the DKIM private key, by its name or its absolute path: only tristero.key was the site's secret, so the key went out in the
-    reply. It is a secret too, under whatever name KeyFile gives it."""
+    ATTACH for the DKIM private key, by its name or its absolute path: only tristero.key
+    was the site's secret, so the key went out in the reply. It is a secret too, under
+    whatever name KeyFile gives it."""
     dkim_site(site, rsa_key, dns)
     with open(rsa_key, "rb") as f:
         secret = f.read().split(b"\n")[1]

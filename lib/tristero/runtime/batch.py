@@ -163,15 +163,18 @@ class Batch:
     def directory_live(self) -> None:
         """The live LDAP directory ([Directory] Uri), read in the day's first run (as
         housekeeping is done), synchronised as a file is; then, with WriteBack, the
-        groups of the lists that have a Shadow DN made to hold their members."""
+        groups of the lists that have a Shadow DN made to hold their members (not
+        after a read that failed)."""
         settings = ldapsource.settings_from(lambda key: self.config.get("Directory", key))
         self.begin()
         failure = Failure("directory %s: internal error, nothing changed: %%s" % settings.uri,
                           "batch.directory-failed.subject", "batch.directory-failed", source=settings.uri)
+        status = ("refused", "")
         with self.unit_of_work("directory:" + settings.uri, failure):
-            directories.sync_people(self.ctx, ldapsource.people(settings), settings.uri)
+            status = directories.sync_people(self.ctx, ldapsource.people(settings), settings.uri)
         self.commit()
-        if self.config.get("Directory", "WriteBack") and not self.dry_run:
+        # A directory that did not read (told already) is not written either.
+        if self.config.get("Directory", "WriteBack") and not self.dry_run and status[0] != "refused":
             self.write_back(settings)
 
     def write_back(self, settings: ldapsource.Settings) -> None:
