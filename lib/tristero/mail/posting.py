@@ -15,7 +15,7 @@ from typing import Optional
 
 from tristero.core import messages, redact, streams
 from tristero.core.kinds import AutoReason
-from tristero.mail import listbot
+from tristero.mail import listbot, mitigation
 from tristero.model import audit, lists, members
 from tristero.policy import bounces, rights
 from tristero.services import archive, headers
@@ -156,6 +156,13 @@ def compose_headers(ctx: Context, post: Post) -> Optional[Result]:
     return None
 
 
+def dmarc(ctx: Context, post: Post) -> Optional[Result]:
+    """A post whose author's domain has a strict DMARC policy goes out in the list's
+    name (DmarcMitigation: mail.mitigation); the archive keeps the author's From."""
+    mitigation.mitigate(ctx, post)
+    return None
+
+
 def envelopes(ctx: Context, post: Post) -> Optional[Result]:
     """The envelopes the post goes out in, streamed from the member file (never a copy
     of it): one for all, or with VERP (or a one-click link that names its recipient)
@@ -233,6 +240,7 @@ STEPS = (
     ("override", override_subject),
     ("redact", redact_password),
     ("headers", compose_headers),
+    ("dmarc", dmarc),
     ("envelopes", envelopes),
     ("fan-out", fan_out),
     ("archive", archive_copy),
