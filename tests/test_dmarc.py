@@ -279,3 +279,61 @@ def test_munge_reads_a_name_sent_in_raw_utf8(site, dns):
     copy = one(site, "Zoë <alice@reject.example>")
     assert copy["From"].addresses[0].display_name == "Zoë via news"
     assert author_of(copy) == ("Zoë", "alice@reject.example")
+
+
+def test_a_post_whose_from_names_no_address_goes_out_from_the_list_claiming_no_author(site, dns):
+    build(site, dns)
+    site.drop("From: Joe Bloggs at CCMAIL1\nTo: news@example.org\nSubject: gatewayed\n"
+              "Message-ID: <gw-1@example.net>\n\nDate: Sat, 21 Nov 2026 09:00:00 +0000\n"
+              "From: Joe Bloggs <joe@relaxed.example>\n\nHello\n")
+    site.run()
+    [copy] = received(site)
+    assert copy.get_all("From") == ["news <news@example.org>"]
+    assert "Author" not in copy and "Reply-To" not in copy
+    assert sum(dns.asked.values()) == 0
+
+
+# --- bounds ----------------------------------------------------------------------------
+
+def test_after_ten_failed_questions_a_run_asks_no_more():
+    """Posts from domains whose servers never answer cost a run at most MAX_FAILURES
+    time-outs; each later domain counts as strict without a question."""
+    import types
+
+    from tristero.core import nameservers
+    from tristero.policy import dmarc as policy
+
+    with DnsServer(RECORDS) as server:
+        names = ["silent%d.example" % n for n in range(policy.MAX_FAILURES + 3)]
+        server.silent.update("_dmarc." + n for n in names)
+        ctx = types.SimpleNamespace(dns=nameservers.resolver(server.setting, timeout=0.1), dmarc_answers={},
+                                    dmarc_failures=0, config=None)
+        found = [policy.policy(ctx, "a@" + n) for n in names]
+        assert all(p.policy == policy.REJECT for p in found)
+        assert [server.asked["_dmarc." + n] > 0 for n in names] == \
+            [True] * policy.MAX_FAILURES + [False] * 3
+        assert "not asked: 10 DNS questions failed in this run" in found[-1].why
+        # An answer already in hand is still used.
+        ctx.dmarc_answers["_dmarc.reject.example"] = ["v=DMARC1; p=none"]
+        assert policy.policy(ctx, "a@reject.example").policy == policy.NONE
+
+
+@pytest.mark.parametrize("address, policy_", [
+    ("a@[192.0.2.1]", "reject"),                       # an address literal: no name to ask
+    ("a@" + "x" * 64 + ".example", "reject"),          # a label DNS cannot carry
+])
+def test_a_domain_dns_cannot_ask_about_counts_as_strict(address, policy_):
+    import types
+
+    from tristero.policy import dmarc as policy
+    ctx = types.SimpleNamespace(dns=None, dmarc_answers={}, dmarc_failures=0, config=None)
+    assert policy.policy(ctx, address).policy == policy_
+
+
+def test_the_walk_stops_at_eight_labels():
+    from tristero.policy import dmarc as policy
+    names = [n for n, _ in policy.walk("a.b.c.d.e.f.g.h.i.example.com")]
+    assert names[0] == "a.b.c.d.e.f.g.h.i.example.com"
+    assert names[1] == "e.f.g.h.i.example.com"           # jumped to 7 labels (DMARCbis)
+    assert names[-2:] == ["example.com", "com"]
+    assert [s for _, s in policy.walk("x.example.co.uk")] == [False, False, True, True]

@@ -46,7 +46,10 @@ def mitigate(ctx, post) -> None:
     mode = ctx.config.list_value(listname, "DmarcMitigation")
     if mode == NONE:
         return
-    if mode == ALWAYS:
+    if m.author_recovered:
+        # No domain to look up, and a From without an address is refused by many receivers.
+        why = "the From field names no address (its author was read from the text)"
+    elif mode == ALWAYS:
         why = "DmarcMitigation = always"
     else:
         found = dmarc.policy(ctx, m.author)
@@ -59,19 +62,24 @@ def mitigate(ctx, post) -> None:
         ctx.act("post sent on attached to a message from %s" % listname, why)
     else:
         post.head = munged(ctx, post, post.head)
-        ctx.act("From of the post is %s's, the author in Author:" % listname, why)
+        ctx.act("From of the post is %s's%s" % (listname, "" if m.author_recovered else ", the author in Author:"),
+                why)
 
 
 def from_list(ctx, listname: str, name: str, author: str) -> bytes:
-    """The munged From field: "Author Name via LIST" <LIST@Domain>."""
+    """The munged From field: "Author Name via LIST" <LIST@Domain> (author "": LIST)."""
     who = messages.clean(name, NAME_LIMIT) or author.replace("@", " at ")
     local, _, domain = lists.address(ctx.config, listname).rpartition("@")
-    return _address_field("From", "%s via %s" % (who, listname), local, domain)
+    return _address_field("From", "%s via %s" % (who, listname) if who else listname, local, domain)
 
 
 def munged(ctx, post, head: bytes) -> bytes:
-    """head with the list's From, the author in Author: and in Reply-To or Cc."""
+    """head with the list's From, the author in Author: and in Reply-To or Cc; an
+    author read from the text (nothing proves it) in none of them."""
     m, listname = post.m, post.listname
+    if m.author_recovered:
+        return b"".join([from_list(ctx, listname, "", "")] + [
+            raw for field, raw in messages.raw_headers(head) if field.lower() != "from"])
     name = _author_name(head, m)
     # Written as an address field is (RFC 9057): an encoded word never holds the address.
     local, _, domain = m.author.rpartition("@")
@@ -80,11 +88,10 @@ def munged(ctx, post, head: bytes) -> bytes:
     value = b" " + _address_field("From", name, local, domain)[5:].strip() + b"\n"
     author = b"Author:" + value
     where = reply_fields(ctx, post)
-    out, has_reply_to, has_cc = [], False, False
+    out, has_reply_to, has_cc = [from_list(ctx, listname, name, m.author) + author], False, False
     for field, raw in messages.raw_headers(head):
         low = field.lower()
         if low == "from":
-            out.append(from_list(ctx, listname, name, m.author) + author)
             continue
         if low == "author":
             continue            # the poster's own claim: replaced by ours
