@@ -337,3 +337,15 @@ def test_the_walk_stops_at_eight_labels():
     assert names[1] == "e.f.g.h.i.example.com"           # jumped to 7 labels (DMARCbis)
     assert names[-2:] == ["example.com", "com"]
     assert [s for _, s in policy.walk("x.example.co.uk")] == [False, False, True, True]
+
+
+def test_a_test_site_without_nameservers_never_asks_the_machines_dns(site, quiet_dns):
+    """The harness (conftest.no_outside_dns): the world's DNS does not decide a test."""
+    site.write_ini(BASE_INI + "\n" + NEWS_LIST)
+    os.makedirs(site.path("lists"), exist_ok=True)
+    with open(site.path("lists", "00000001.ini"), "w") as f:
+        f.write("[Members]\ncarol@example.com =\n")
+    before = quiet_dns.asked["_dmarc.example.net"]
+    copy = one(site, "Alice <alice@example.net>")
+    assert quiet_dns.asked["_dmarc.example.net"] == before + 1
+    assert copy["From"].addresses[0].addr_spec == "alice@example.net"

@@ -29,6 +29,7 @@ from tristero.policy import dmarc
 MUNGE, WRAP, ALWAYS, NONE = "munge", "wrap", "always", "none"
 MODES = (MUNGE, WRAP, ALWAYS, NONE)
 NAME_LIMIT = 60     # characters of the author's name kept in the munged From
+CHUNK = 1 << 20     # bytes of a wrapped post's body checked at a time
 
 # Reply types whose Reply-To already names the poster (posting.reply_to), and those
 # where it is the poster's own Reply-To or none: the author is in Reply-To then.
@@ -149,8 +150,8 @@ def wrapped(ctx, post) -> tuple[bytes, bytes]:
     text = ctx.text("dmarc.wrapped", None, list=listname, author=m.author,
                     domain=m.author.rpartition("@")[2]) + "\n"
     data = text.encode("utf-8")
-    body = bytes(body)
-    eight_bit = not (inner.isascii() and body.isascii())
+    eight_bit = not (inner.isascii() and all(bytes(body[i:i + CHUNK]).isascii()
+                                             for i in range(0, len(body), CHUNK)))
     head = munged(ctx, post, outer) + (
         "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"%s\"\n" % boundary).encode("ascii")
     parts = b"".join((
@@ -160,7 +161,7 @@ def wrapped(ctx, post) -> tuple[bytes, bytes]:
         b"\n--", boundary.encode(), b"\n",
         b"Content-Type: message/rfc822\nContent-Disposition: inline\n",
         b"Content-Transfer-Encoding: 8bit\n" if eight_bit else b"", b"\n",
-        inner, b"\n", body, b"" if body.endswith(b"\n") else b"\n",
+        inner, b"\n", body, b"" if bytes(body[-1:]) == b"\n" else b"\n",
         b"\n--", boundary.encode(), b"--\n"))
     return head, parts
 

@@ -111,7 +111,7 @@ def handle(ctx, m, listname: str | None, address: str) -> None:
         claimed = messages.clean(report.field("Original-Rcpt-To"), 200) or "nobody"
         ctx.act("complaint (%s) about %s of %s: it names %s, which nothing proves: no one removed"
                 % (kind, quoted, listname, claimed), rule)
-        _tell_owner(ctx, listname, "feedback.unproven", claimed=claimed, message_id=quoted, kind=kind,
+        _tell_owner(ctx, listname, "feedback.unproven", "feedback.unproven.subject", claimed=claimed, message_id=quoted, kind=kind,
                     reporter=_reporter(m, report))
         return
     number = lists.number(ctx.config, listname)
@@ -122,7 +122,7 @@ def handle(ctx, m, listname: str | None, address: str) -> None:
         return
     audit.list_event(ctx, number, "remove", removed[0], ctx.robot_address(), "feedback report")
     ctx.act("complaint (%s) about %s: %s removed from %s (%s)" % (kind, quoted, removed[0], listname, proof), rule)
-    _tell_owner(ctx, listname, "feedback.removed", address=removed[0], message_id=quoted, kind=kind,
+    _tell_owner(ctx, listname, "feedback.removed", "feedback.removed.subject", address=removed[0], message_id=quoted, kind=kind,
                 reporter=_reporter(m, report))
 
 
@@ -167,7 +167,7 @@ def _reporter(m, report):
     return messages.clean(m.author, 200) + (" (%s)" % agent if agent else "")
 
 
-def _tell_owner(ctx, listname, key, **fields):
+def _tell_owner(ctx, listname, key, subject, **fields):
     cfg = ctx.config
     owner = cfg.raw(lists.section(listname), "Owner") or cfg.globals("SuperUser")
     if not owner:
@@ -175,7 +175,7 @@ def _tell_owner(ctx, listname, key, **fields):
     text = ctx.text(key, owner, list=listname, list_address=lists.address(cfg, listname),
                     date=ctx.now.date().isoformat(), robot=ctx.robot_address(),
                     quoted='"%s"' % listname if " " in listname else listname, **fields) + "\n"
-    msg = ctx.message(owner, ctx.text(key + ".subject", owner, list=listname, **fields), text,
+    msg = ctx.message(owner, ctx.text(subject, owner, list=listname, **fields), text,
                       kind="auto-generated")
     ctx.send_message(msg, [owner])
     ctx.act("owner %s told" % owner, "feedback report")
