@@ -276,6 +276,7 @@ LIST_DEFAULTS = {
     "ForcePriority": as_priority,
     "VERP": as_bool,
     "MaxMessageSize": as_int,
+    "DmarcMitigation": choice(("munge", "wrap", "always", "none")),
 }
 
 SCHEMA = {
