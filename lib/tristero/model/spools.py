@@ -86,10 +86,11 @@ def bsmtp(sender: str, recipients: Iterable[str], stuffed: bytes | streams.Strea
 class BsmtpFile:
     """A BSMTP file read back from the export spool."""
 
-    def __init__(self, sender: str, recipients: list[str], data: bytes) -> None:
+    def __init__(self, sender: str, recipients: list[str], data: bytes, eight_bit: bool = False) -> None:
         self.sender = sender
         self.recipients = recipients
         self.data = data          # the message, unstuffed, LF lines
+        self.eight_bit = eight_bit    # the MAIL FROM line says BODY=8BITMIME
 
     @classmethod
     def parse(cls, raw: bytes) -> BsmtpFile:
@@ -97,6 +98,7 @@ class BsmtpFile:
         pos = 0
         sender = None
         recipients = []
+        eight_bit = False
         while True:
             end = raw.find(b"\n", pos)
             if end < 0:
@@ -106,6 +108,7 @@ class BsmtpFile:
             upper = line.upper()
             if upper.startswith("MAIL FROM:"):
                 sender = _angle(line[10:])
+                eight_bit = "BODY=8BITMIME" in line[10:].rpartition(">")[2].upper().split()
             elif upper.startswith("RCPT TO:"):
                 recipients.append(_angle(line[8:]))
             elif upper == "DATA":
@@ -123,7 +126,7 @@ class BsmtpFile:
             body = body[:-2]
         else:
             raise ValueError("no final '.' line")
-        return cls(sender, recipients, unstuff(body))
+        return cls(sender, recipients, unstuff(body), eight_bit)
 
 
 def _angle(text):
