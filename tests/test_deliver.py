@@ -597,13 +597,14 @@ def _deliveries(handler):
     return counts
 
 
-def test_deliver_killed_after_each_of_its_disk_steps_sends_nothing_twice(site, smtp):
+def test_deliver_killed_after_each_of_its_disk_steps_never_sends_a_recorded_outcome_again(site, smtp):
     # Each kill lands right after one of deliver's own disk steps (TRISTERO_CRASH_AFTER):
-    # between transactions, or after an outcome was recorded. None of them is on the wire.
+    # an outcome recorded, or a step of committing a batch. The session goes on while a
+    # batch is committed (group commit), so a kill in a commit step may find the next
+    # transaction on the wire: that one, and only that one, may go again.
     handler = Scripted(rcpt={"r1.1@example.net": ["550 5.1.1 no such user"],
                              "r2.2@example.net": ["451 4.3.0 try later"]})
     server = smtp(handler=handler)
-    # One session: with more, another session's transaction is on the wire at each kill.
     configure(site, server.port, "Connections = 1\n")
     expected = _spool_many(site, 8)
     kills = 0
@@ -620,7 +621,10 @@ def test_deliver_killed_after_each_of_its_disk_steps_sends_nothing_twice(site, s
     assert reports == [1], "one delivery report about r1.1, however often deliver was killed"
     counts.pop(SENDER)
     assert sorted(counts) == sorted(r for r in expected if r not in ("r1.1@example.net", "r2.2@example.net"))
-    assert set(counts.values()) == {1}, ({r: n for r, n in counts.items() if n > 1}, site.log())
+    # Recorded outcomes were finished by the next deliver, not sent again...
+    assert "finishing it, not sending it again" in site.log()
+    # ...so what went twice is at most the one transaction (3 recipients) on the wire per kill.
+    assert sum(n - 1 for n in counts.values()) <= 3 * kills, site.log()
     assert not [n for n in out(site, "new") if n.startswith(".")]
 
 

@@ -22,14 +22,16 @@ it and keeping its connection with RSET between transactions; a 421 or a lost
 connection is answered by connecting again and sending the file again, once.
 
 Delivery is at-least-once with a bound: the moment a transaction's outcome is
-known it is recorded durably (spool/out/new/.NAME.done, beside the file), and
-the file's move or rewrite follows. A deliver killed at any instant finishes
-every recorded outcome on its next start without sending again, so the most
-a kill can send twice is the transaction that was on the wire in each session.
+known it is recorded (a line of the batch's journal, spool/out/new/.NAME.done),
+and the file's move or rewrite follows with its batch (see Run.settle). A
+deliver killed at any instant finishes every recorded outcome on its next start
+without sending again, so the most a kill can send twice is the transaction
+that was on the wire in each session.
 """
 
 import asyncio
 import base64
+import concurrent.futures
 import datetime
 import email.utils
 import errno
@@ -250,7 +252,8 @@ class SmtpSession:
         texts = []
         while True:
             try:
-                line = await asyncio.wait_for(self.reader.readline(), self.timeout)
+                async with asyncio.timeout(self.timeout):
+                    line = await self.reader.readline()
             except asyncio.TimeoutError:
                 raise Dropped("no answer from %s in %s seconds" % (self.where, self.timeout))
             if not line.endswith(b"\n"):
@@ -436,6 +439,15 @@ def command_line(template, sender, recipients):
     return argv
 
 
+def _outcome(attempt):
+    """An Attempt as its record says it (JSON)."""
+    def replies(d):
+        return {r: [reply.code, reply.text, reply.kind] for r, reply in d.items()}
+    whole = attempt.whole and [attempt.whole.stage, attempt.whole.reply.code, attempt.whole.reply.text]
+    return {"delivered": attempt.delivered, "deferred": replies(attempt.deferred),
+            "failed": replies(attempt.failed), "expired": attempt.expired, "whole": whole}
+
+
 class Run:
     """One deliver: the files of spool/out/new, shared out oldest first among
     [Delivery] Connections sessions (one for SendmailCommand)."""
@@ -453,6 +465,9 @@ class Run:
         self.stopped = []          # the files left whole because the server could not be reached
         self.disk = None           # the disk failure that stops the run
         self.working = 0           # sessions still taking files
+        self.batch = None          # (journal fd, journal path, [(name, path, st, env, attempt)]) being filled
+        self.committer = None      # the task committing batches
+        self.pool = None           # the one thread that commits them (the sessions go on meanwhile)
 
     def run(self):
         """Try every file; stops at an unreachable server, raises OSError when the disk fails."""
@@ -467,10 +482,20 @@ class Run:
             self.log.direct(logbook.ERROR, "deliver: " + self.unreachable)
 
     async def _run(self):
-        self.working = len(self.sessions)
+        self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
         try:
-            await asyncio.gather(*(self._work(session) for session in self.sessions))
+            while True:
+                self.working = len(self.sessions)
+                await asyncio.gather(*(self._work(session) for session in self.sessions))
+                if self.committer is not None:
+                    await self.committer
+                # Delivery reports the last batches queued are sent in this run too.
+                if not self.queue or self.unreachable or self.disk:
+                    break
         finally:
+            if self.committer is not None and not self.committer.done():
+                await asyncio.wait([self.committer])
+            self.pool.shutdown()
             await asyncio.gather(*(session.quit() for session in self.sessions))
 
     async def _work(self, session):
@@ -521,29 +546,64 @@ class Run:
         attempt = await self.attempt(env, session)
         if attempt.deferred and self.now.timestamp() - st.st_mtime > self.cfg.get("Delivery", "RetryDays") * 86400:
             attempt.give_up()
-        self.record(name, attempt)
-        self.commit(name, path, st, env, attempt)
-        self.forget(name)
+        self.settle(name, path, st, env, attempt)
 
     # --- outcomes recorded the moment they are known (see the module's docstring) ---
+    #
+    # Group commit: each outcome is appended, the moment it is known, to the journal of
+    # the current batch (spool/out/new/.NAME.done, NAME its first file), one line in one
+    # write, so that a kill from then on cannot send that file again. The session goes
+    # on with the next file at once. One thread takes the batches in turn: the journal
+    # fsynced, every file of the batch moved or rewritten, each folder fsynced once,
+    # the journal removed. A power failure can repeat, besides the transactions on the
+    # wire, the files of the batch whose journal was not yet fsynced.
+
+    def settle(self, name, path, st, env, attempt):
+        """Record one file's outcome now; it is committed with its batch."""
+        if self.batch is None:
+            marker = self._marker(name)
+            fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
+            self.batch = (fd, marker, [])
+        fd, _, items = self.batch
+        # One write: a line cut short by a kill does not read, and its file is then
+        # tried again, as the transaction on the wire would be.
+        durable.append_record(fd, (json.dumps(dict(_outcome(attempt), name=name)) + "\n").encode("utf-8"))
+        items.append((name, path, st, env, attempt))
+        if self.committer is None or self.committer.done():
+            self.committer = asyncio.ensure_future(self._commit_batches())
+
+    async def _commit_batches(self):
+        loop = asyncio.get_running_loop()
+        while self.batch is not None:
+            batch, self.batch = self.batch, None
+            try:
+                await loop.run_in_executor(self.pool, self.commit_batch, *batch)
+            except OSError as e:
+                self.disk = self.disk or e
+
+    def commit_batch(self, fd, marker, items):
+        """Commit the files of one batch (in the committing thread)."""
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        durable.fsync_dir(self.new)
+        for name, path, st, env, attempt in items:
+            try:
+                self.commit(name, path, st, env, attempt, sync=False)
+            except OSError as e:
+                if e.errno in DISK_ERRNOS:
+                    raise
+                self.log.direct(logbook.ERROR, "deliver: %s: %s; the file stays" % (name, e))
+            except Exception as e:
+                self.log.direct(logbook.ERROR, "deliver: %s: internal error %s: %s; the file stays"
+                                % (name, type(e).__name__, messages.clean(e, 300)))
+        durable.fsync_dir(os.path.join(self.site.outbox, "cur"))
+        durable.fsync_dir(self.new)
+        durable.remove(marker)
 
     def _marker(self, name):
         return os.path.join(self.new, ".%s.done" % name)
-
-    def record(self, name, attempt):
-        """Write attempt's outcome for file name durably, before anything else is done."""
-        def replies(d):
-            return {r: [reply.code, reply.text, reply.kind] for r, reply in d.items()}
-        whole = attempt.whole and [attempt.whole.stage, attempt.whole.reply.code, attempt.whole.reply.text]
-        data = json.dumps({"delivered": attempt.delivered, "deferred": replies(attempt.deferred),
-                           "failed": replies(attempt.failed), "expired": attempt.expired, "whole": whole})
-        # One write, no rename: a record cut short by a kill does not read, and its
-        # file is then tried again, as the transaction on the wire would be.
-        durable.write_file(self._marker(name), data.encode("utf-8"))
-        durable.fsync_dir(self.new)
-
-    def forget(self, name):
-        durable.remove(self._marker(name))
 
     def finish_recorded(self):
         """Finish the outcomes a killed deliver recorded but did not apply: never sent again.
@@ -551,36 +611,54 @@ class Run:
         for stale in [n for n in os.listdir(self.new) if re.fullmatch(r"\..+\.tmp\d+", n)]:
             durable.remove(os.path.join(self.new, stale))
         for marker in sorted(n for n in os.listdir(self.new) if n.startswith(".") and n.endswith(".done")):
-            name = marker[1:-len(".done")]
-            path = os.path.join(self.new, name)
-            try:
-                with open(os.path.join(self.new, marker), "rb") as f:
-                    saved = json.loads(f.read().decode("utf-8"))
-                with open(path, "rb") as f:
-                    st = os.fstat(f.fileno())
-                    env = spools.BsmtpFile.parse(f.read())
-            except FileNotFoundError:
-                pass        # moved to cur/ before the kill: only the record was left
-            except (ValueError, KeyError) as e:
-                self.log.direct(logbook.ERROR, "deliver: cannot read the record %s (%s); the file is tried again"
-                                % (marker, e))
-            else:
-                attempt = Attempt()
-                attempt.delivered = list(saved["delivered"])
-                attempt.deferred = {r: Reply(*v) for r, v in saved["deferred"].items()}
-                attempt.failed = {r: Reply(*v) for r, v in saved["failed"].items()}
-                attempt.expired = saved["expired"]
-                if saved.get("whole"):
-                    stage, code, said = saved["whole"]
-                    attempt.whole = Refusal(stage, Reply(code, said))
-                # The file may already hold only the deferred recipients (rewritten before the kill).
-                if set(env.recipients) != set(attempt.deferred):
-                    self.log.direct(logbook.MESSAGE, "deliver: %s was sent before a deliver stopped; "
-                                    "finishing it, not sending it again" % name)
-                    self.commit(name, path, st, env, attempt)
-                if name in self.queue:
-                    self.queue.remove(name)     # its deferred recipients wait for the next deliver
-            self.forget(name)
+            with open(os.path.join(self.new, marker), "rb") as f:
+                lines = f.read().decode("utf-8", "replace").splitlines()
+            saved = {}
+            for line in lines:
+                try:
+                    outcome = json.loads(line)
+                    # A batch's journal names each file; an older deliver's record, the marker.
+                    saved[outcome.get("name") or marker[1:-len(".done")]] = outcome
+                except (ValueError, AttributeError) as e:
+                    self.log.direct(logbook.ERROR, "deliver: a record in %s does not read (%s); its file is "
+                                    "tried again" % (marker, e))
+            for name, outcome in saved.items():
+                self.finish_one(name, outcome)
+            durable.fsync_dir(os.path.join(self.site.outbox, "cur"))
+            durable.fsync_dir(self.new)
+            durable.remove(os.path.join(self.new, marker))
+
+    def finish_one(self, name, saved):
+        path = os.path.join(self.new, name)
+        try:
+            with open(path, "rb") as f:
+                st = os.fstat(f.fileno())
+                env = spools.BsmtpFile.parse(f.read())
+        except FileNotFoundError:
+            return      # moved to cur/ before the kill: only the record was left
+        except ValueError as e:
+            self.log.direct(logbook.ERROR, "deliver: cannot read %s again (%s); it is tried again" % (name, e))
+            return
+        try:
+            attempt = Attempt()
+            attempt.delivered = list(saved["delivered"])
+            attempt.deferred = {r: Reply(*v) for r, v in saved["deferred"].items()}
+            attempt.failed = {r: Reply(*v) for r, v in saved["failed"].items()}
+            attempt.expired = saved["expired"]
+            if saved.get("whole"):
+                stage, code, said = saved["whole"]
+                attempt.whole = Refusal(stage, Reply(code, said))
+        except (ValueError, KeyError, TypeError) as e:
+            self.log.direct(logbook.ERROR, "deliver: cannot read the record of %s (%s); it is tried again"
+                            % (name, e))
+            return
+        # The file may already hold only the deferred recipients (rewritten before the kill).
+        if set(env.recipients) != set(attempt.deferred):
+            self.log.direct(logbook.MESSAGE, "deliver: %s was sent before a deliver stopped; "
+                            "finishing it, not sending it again" % name)
+            self.commit(name, path, st, env, attempt, sync=False)
+        if name in self.queue:
+            self.queue.remove(name)     # its deferred recipients wait for the next deliver
 
     async def attempt(self, env, session):
         """Send env to every recipient the session takes; returns the Attempt."""
@@ -596,7 +674,7 @@ class Run:
             attempt.whole = sent.whole
         return attempt
 
-    def commit(self, name, path, st, env, attempt):
+    def commit(self, name, path, st, env, attempt, sync=True):
         """Log and write the outcome: the report first (a crash then repeats, never
         loses, it), then the file rewritten for its deferred recipients or moved to cur/."""
         self.log_attempt(name, env, attempt)
@@ -624,8 +702,9 @@ class Run:
         elif not attempt.deferred:
             cur = os.path.join(self.site.outbox, "cur")
             os.rename(path, os.path.join(cur, spools.processed_name(name)))
-            durable.fsync_dir(cur)
-            durable.fsync_dir(self.new)
+            if sync:
+                durable.fsync_dir(cur)
+                durable.fsync_dir(self.new)
 
     def log_attempt(self, name, env, attempt):
         self.counts["delivered"] += len(attempt.delivered)
