@@ -167,6 +167,7 @@ class SmtpSession:
         self.helo = cfg.globals("Domain")
         self.where = "%s:%s" % (self.host, self.port)
         self.reader = self.writer = None
+        self.rbuf = b""          # what the server sent beyond the replies read so far
         self.extensions = {}
         self.used = False        # a transaction ran on this connection: RSET first
         self.connected = False   # this session has reached the server at least once
@@ -203,7 +204,7 @@ class SmtpSession:
         if "PIPELINING" in self.extensions:
             # RFC 2920: the whole group at once, the replies read in order.
             self._write(*commands)
-            replies = [await self._reply() for _ in commands]
+            replies = await self._replies(len(commands))
         else:
             replies = []
             last_rcpt = len(commands) - 2
@@ -249,25 +250,42 @@ class SmtpSession:
 
     async def _reply(self):
         """(code, text) of the server's next reply; a 421 raises Dropped."""
-        texts = []
-        while True:
-            try:
-                async with asyncio.timeout(self.timeout):
-                    line = await self.reader.readline()
-            except asyncio.TimeoutError:
-                raise Dropped("no answer from %s in %s seconds" % (self.where, self.timeout))
-            if not line.endswith(b"\n"):
-                raise Dropped("%s closed the connection" % self.where)
-            line = line.rstrip(b"\r\n").decode("utf-8", "replace")
-            if not re.match(r"[2-5]\d\d(?:[ -]|$)", line) or len(texts) >= MAX_REPLY_LINES:
-                raise Dropped("%s answered outside SMTP: %s" % (self.where, messages.clean(line, 80)))
-            texts.append(line[4:])
-            if line[3:4] != "-":
-                break
-        code = int(line[:3])
-        if code == 421:
-            raise Dropped("%d %s" % (code, messages.clean(" ".join(texts), 200)))
-        return code, "\n".join(texts)
+        return (await self._replies(1))[0]
+
+    async def _replies(self, n):
+        """The server's next n replies, [(code, text)], read in as few reads as they come;
+        a 421, a closed connection, a time-out or a line that is not SMTP raise Dropped."""
+        replies, texts = [], []
+        buf, pos = self.rbuf, 0
+        try:
+            async with asyncio.timeout(self.timeout):
+                while True:
+                    eol = buf.find(b"\n", pos)
+                    if eol < 0:
+                        if len(buf) - pos > MAX_REPLY_LINE:
+                            raise Dropped("%s sent a line of more than %d octets" % (self.where, MAX_REPLY_LINE))
+                        chunk = await self.reader.read(65536)
+                        if not chunk:
+                            raise Dropped("%s closed the connection" % self.where)
+                        buf, pos = buf[pos:] + chunk, 0
+                        continue
+                    line = buf[pos:eol].rstrip(b"\r").decode("utf-8", "replace")
+                    pos = eol + 1
+                    if not _REPLY_LINE.match(line) or len(texts) >= MAX_REPLY_LINES:
+                        raise Dropped("%s answered outside SMTP: %s" % (self.where, messages.clean(line, 80)))
+                    texts.append(line[4:])
+                    if line[3:4] == "-":
+                        continue
+                    code = int(line[:3])
+                    if code == 421:
+                        raise Dropped("%d %s" % (code, messages.clean(" ".join(texts), 200)))
+                    replies.append((code, "\n".join(texts)))
+                    texts = []
+                    if len(replies) == n:
+                        self.rbuf = buf[pos:]
+                        return replies
+        except asyncio.TimeoutError:
+            raise Dropped("no answer from %s in %s seconds" % (self.where, self.timeout))
 
     async def connect(self):
         """Connect, EHLO, STARTTLS and AUTH as configured; raises Unreachable."""
@@ -331,6 +349,7 @@ class SmtpSession:
         if self.writer is not None:
             self.writer.close()
         self.reader = self.writer = None
+        self.rbuf = b""
 
     async def quit(self):
         """QUIT politely at the end of the run."""
@@ -354,6 +373,7 @@ _MESSAGE_WORDS = re.compile(
     r"lines? (?:is |are )?too long|line length|administrative prohibition|sender|relay|"
     r"content|too (?:large|big)|size|8-?bit|header|spam|policy", re.I)
 _ADDRESS = re.compile(r"<[^<>]*>|\S+@\S+")
+_REPLY_LINE = re.compile(r"[2-5]\d\d(?:[ -]|$)")
 
 
 def whole_refusal(refused):
