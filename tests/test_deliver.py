@@ -876,3 +876,23 @@ def test_sendmail_command_that_cannot_be_run_exits_75_with_one_line(site):
     assert read(path) == before
     p = site.tristero("deliver", "-v", check=False)
     assert p.returncode == 75 and "1 file(s) stay queued" in p.stderr.decode()
+
+
+def test_a_server_that_takes_fewer_sessions_than_connections_gets_every_file_over_those_it_takes(site, smtp):
+    class TwoSessions(Scripted):
+        sessions = 0
+
+        async def handle_EHLO(self, server, session, envelope, hostname, responses):
+            self.sessions += 1
+            if self.sessions > 2:
+                return ["421 4.7.0 too many sessions from your address"]
+            return await super().handle_EHLO(server, session, envelope, hostname, responses)
+    handler = TwoSessions()
+    server = smtp(handler=handler)
+    configure(site, server.port, "Connections = 5\n")
+    expected = _spool_many(site, 10)
+    assert deliver(site).returncode == 0
+    assert sorted(_deliveries(handler)) == sorted(expected) and set(_deliveries(handler).values()) == {1}
+    assert len({r[3] for r in handler.received}) == 2
+    assert out(site, "new") == []
+    assert "one session fewer" in site.log() and "too many sessions" in site.log()

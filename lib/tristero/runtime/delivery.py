@@ -170,7 +170,6 @@ class SmtpSession:
         self.rbuf = b""          # what the server sent beyond the replies read so far
         self.extensions = {}
         self.used = False        # a transaction ran on this connection: RSET first
-        self.connected = False   # this session has reached the server at least once
 
     def refuses(self, address):
         """A Reply when address cannot be given to the server at all, else None."""
@@ -315,7 +314,6 @@ class SmtpSession:
             self.close()
             raise Unreachable("%s: %s" % (self.where, _why(e)))
         self.used = False
-        self.connected = True
 
     async def _expect(self, want, command, shown=None):
         self._write(command)
@@ -526,8 +524,9 @@ class Run:
                 try:
                     await self.deliver_file(name, session)
                 except Unreachable as e:
-                    if self.working > 1 and any(s.connected for s in self.sessions if s is not session):
-                        # The server takes fewer sessions than Connections: the others go on.
+                    if self.working > 1:
+                        # The server may take fewer sessions than Connections: the others
+                        # go on; the last one left says the server cannot be reached.
                         self.queue.insert(0, name)
                         self.log.direct(logbook.MESSAGE, "deliver: one session fewer: %s" % e)
                         return
