@@ -841,6 +841,10 @@ def delivery_report(cfg, now, env, attempt, to, texts=None):
     return msg.as_bytes()
 
 
+# Where a whole-message refusal came: the text that says it, by Refusal.stage.
+_STAGES = {"mail": "delivery.refused.mail", "rcpt": "delivery.refused.rcpt", "data": "delivery.refused.data"}
+
+
 def list_of(cfg, sender):
     """The list whose bounce address (owner-LIST@, owner-LIST+...@) sender is, or None."""
     local = sender.rpartition("@")[0].lower()
@@ -866,7 +870,7 @@ def refusal_report(cfg, now, env, whole, listname, to, texts=None):
     msg["Date"] = email.utils.format_datetime(now)
     msg["Message-ID"] = email.utils.make_msgid(domain=domain)
     msg["Auto-Submitted"] = "auto-generated"
-    lines = [say("delivery.refused", domain=domain, where=say("delivery.refused." + whole.stage),
+    lines = [say("delivery.refused", domain=domain, where=say(_STAGES[whole.stage]),
                  reply=str(whole.reply), count=len(env.recipients))]
     if listname:
         lines += ["", say("delivery.refused.list", list=listname)]
