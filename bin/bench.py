@@ -24,7 +24,9 @@ turn to a 100-member list), post-10k/100k/1m (one post to a list of that
 many members; aliases fanout-100k, fanout-1m), load-1m (INFO to a 1,000,000
 member list: the list loaded, nothing saved; the baseline for the fan-out's
 memory) and subscribe-1m (one SUBSCRIBE to it: load and save); then
-filters-*, digest-1k-10k and search-year (see their functions' docstrings); and
+filters-*, digest-1k-10k, search-year and delivery-100k (run + deliver to
+bin/sink.py, a counting SMTP sink, beside mlmmj-send: see their functions'
+docstrings); and
 DKIM: drain-dkim-rsa and drain-dkim-ed25519 (drain with every reply signed: the
 cost per signed message against drain), post-100k-dkim-rsa (the post signed once),
 post-100k-oneclick (one envelope per recipient with their own one-click link) and
@@ -607,6 +609,145 @@ def scenario_directory_again(python, site, scale):
     return n, "people", measured, check_drained(site, 0, 0)
 
 
+# --- delivery: run + deliver to a counting SMTP sink, and the same post through mlmmj ---
+
+SINK = os.path.join(BIN, "sink.py")
+MLMMJ_SEND = "/usr/bin/mlmmj-send"
+NOTES = []          # lines printed after the table
+
+
+class Sink:
+    """bin/sink.py as a process of its own: .port; stop() returns its counts and CPU."""
+
+    def __init__(self, python):
+        self.proc = subprocess.Popen([python, SINK], stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline().split()
+        if line[:2] != ["listening", "127.0.0.1"]:
+            self.proc.kill()
+            raise Failed("the sink did not start: %r" % line)
+        self.port = int(line[2])
+
+    def stop(self):
+        self.proc.terminate()
+        out, _ = self.proc.communicate(timeout=60)
+        return json.loads(out.strip().splitlines()[-1])
+
+
+def run_command(site, cmd, what):
+    """Run cmd through the launcher; returns (seconds, cpu, peak MB); raises Failed on a bad exit."""
+    env = dict(os.environ)
+    env.pop("TRISTERO_HOME", None)
+    r = LAUNCH.run(cmd, env, site.path("bench.stdout"), site.path("bench.stderr"))
+    if r["status"] != 0:
+        with open(site.path("bench.stderr"), errors="replace") as f:
+            raise Failed("%s exited %d: %s" % (what, r["status"], f.read()[-2000:]))
+    return r["seconds"], r["cpu"], r["maxrss"] / (1024.0 * 1024 if sys.platform == "darwin" else 1024.0)
+
+
+def deliver_site(site, port):
+    with open(site.path("tristero.ini"), "a") as f:
+        f.write("\n[Delivery]\nSmtpHost = 127.0.0.1\nSmtpPort = %d\nSmtpTimeout = 60\n" % port)
+
+
+def check_sunk(counts, files, reach, what):
+    if counts["messages"] != files or counts["recipients"] != len(reach):
+        raise Failed("%s: the sink took %d message(s) for %d recipient(s); expected %d for %d"
+                     % (what, counts["messages"], counts["recipients"], files, len(reach)))
+
+
+def run_with_deliver(python, site):
+    """'tristero.py run --deliver' (a run that hands files to the server as it commits them),
+    measured like run_batch; None when this tree has no such option yet."""
+    helped = subprocess.run([python, TRISTERO, "run", "--help"], capture_output=True, text=True).stdout
+    if "--deliver" not in helped:
+        return None
+    return run_command(site, [python, TRISTERO, "run", "--deliver", "--home", site.home, "--now", NOW],
+                       "tristero run --deliver")
+
+
+def mlmmj_list(root, members, port):
+    """An mlmmj list folder in root for the same members, batched (control/verp empty,
+    maxverprecips MaxRecipients) to the sink; returns its path."""
+    ml = os.path.join(root, "mlmmj-news")
+    for d in ("incoming", "queue/discarded", "archive", "text", "subconf", "unsubconf", "bounce", "control",
+              "moderation", "subscribers.d", "digesters.d", "requeue", "nomailsubs.d"):
+        os.makedirs(os.path.join(ml, d), exist_ok=True)
+    for name, value in (("listaddress", "%s@%s" % (LIST, DOMAIN)), ("verp", None),
+                        ("maxverprecips", str(MAX_RECIPIENTS)), ("relayhost", "127.0.0.1"),
+                        ("smtpport", str(port))):
+        with open(os.path.join(ml, "control", name), "w") as f:
+            f.write(value + "\n" if value is not None else "")
+    by_letter = {}
+    for address in sorted(members):
+        by_letter.setdefault(address[0], []).append(address)
+    for letter, addresses in by_letter.items():
+        with open(os.path.join(ml, "subscribers.d", letter), "w") as f:
+            f.write("".join(a + "\n" for a in addresses))
+    return ml
+
+
+def scenario_delivery(python, site, scale):
+    """one post to 100,000 members (1% NOMAIL), MaxRecipients 100: 'run' then 'deliver' to
+    bin/sink.py on loopback ([Delivery] Connections at its default); then 'run --deliver' when
+    the tree has it; then the same post through mlmmj-send (batched: control/verp empty,
+    maxverprecips 100) to a fresh sink, for the ratio"""
+    n = 100000 // scale
+    reach = site.write_members(n)
+    site.drop(post_message())
+    sink = Sink(python)
+    try:
+        deliver_site(site, sink.port)
+        ran = run_batch(python, site)
+        files = check_post(site, reach)
+        delivered = run_command(site, [python, TRISTERO, "deliver", "--home", site.home], "tristero deliver")
+    finally:
+        counts = sink.stop()
+    check_sunk(counts, files, reach, "run + deliver")
+    if site.count("spool", "out", "new"):
+        raise Failed("deliver left %d file(s) in spool/out/new" % site.count("spool", "out", "new"))
+    ours = ran[0] + delivered[0]
+    NOTES.append("delivery-100k: run %.2f s + deliver %.2f s = %.2f s wall (cpu %.2f + %.2f s); "
+                 "sink: %d messages, %d recipients, %d bytes, %d connections, its cpu %.2f s"
+                 % (ran[0], delivered[0], ours, ran[1], delivered[1], counts["messages"], counts["recipients"],
+                    counts["bytes"], counts["connections"], counts["cpu"]))
+    together = Site(os.path.dirname(site.home), keep=site.keep)
+    try:
+        together.write_members(n)
+        together.drop(post_message())
+        sink = Sink(python)
+        try:
+            deliver_site(together, sink.port)
+            measured = run_with_deliver(python, together)
+        finally:
+            counts = sink.stop()
+        if measured is None:
+            NOTES.append("delivery-100k: run --deliver: not in this tree")
+        else:
+            NOTES.append("delivery-100k: run --deliver %.2f s wall (cpu %.2f s); sink took %d messages, "
+                         "%d recipients" % (measured[0], measured[1], counts["messages"], counts["recipients"]))
+    finally:
+        together.remove()
+    if os.path.exists(MLMMJ_SEND):
+        sink = Sink(python)
+        try:
+            ml = mlmmj_list(site.home, reach, sink.port)
+            with open(os.path.join(ml, "queue", "post"), "wb") as f:
+                f.write(post_message())
+            theirs = run_command(site, [MLMMJ_SEND, "-L", ml, "-m", os.path.join(ml, "queue", "post"), "-a"],
+                                 "mlmmj-send")
+        finally:
+            counts = sink.stop()
+        check_sunk(counts, files, reach, "mlmmj-send")
+        NOTES.append("delivery-100k: mlmmj-send %.2f s wall (cpu %.2f s); sink: %d messages, %d recipients, "
+                     "%d connections, its cpu %.2f s" % (theirs[0], theirs[1], counts["messages"],
+                                                         counts["recipients"], counts["connections"], counts["cpu"]))
+        NOTES.append("delivery-100k: Tristero run + deliver is %.2fx mlmmj's speed (mlmmj %.2f s / ours %.2f s)"
+                     % (theirs[0] / ours, theirs[0], ours))
+    else:
+        NOTES.append("delivery-100k: mlmmj-send is not installed: no side-by-side figure")
+    return len(reach), "recipients", (ours, ran[1] + delivered[1], max(ran[2], delivered[2])), files
+
+
 SCENARIOS = [
     ("startup", scenario_startup),
     ("drain", scenario_drain),
@@ -632,6 +773,7 @@ SCENARIOS = [
     ("post-100k-oneclick-ed25519", signed_post_scenario(100000, "ed25519-sha256", oneclick=True)),
     ("directory-100k", scenario_directory),
     ("directory-100k-again", scenario_directory_again),
+    ("delivery-100k", scenario_delivery),
 ]
 ALIASES = {"fanout-100k": "post-100k", "fanout-1m": "post-1m"}
 
@@ -751,6 +893,8 @@ def main():
             sys.stdout.flush()
 
     print()
+    for line in NOTES:
+        print(line)
     if "post-1m" in results and "load-1m" in results:
         post, load = results["post-1m"][2], results["load-1m"][2]
         print("fan-out memory: post-1m peak %.1f MB; the member list alone (load-1m) %.1f MB: "

@@ -227,6 +227,28 @@ class TestSite:
         return text
 
 
+@pytest.fixture(scope="session")
+def quiet_dns():
+    """A DNS server on loopback that knows no name (every question: NXDOMAIN)."""
+    from dnsserver import DnsServer
+    with DnsServer({}) as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def no_outside_dns(quiet_dns, monkeypatch):
+    """No test asks the machine's DNS, whose answers are the world's and change (a post
+    from example.com is munged where _dmarc.example.com says p=reject): a site without
+    [Globals] Nameservers asks quiet_dns instead, in a run in this process. (A run as a
+    process of its own asks the system's; the tests of DMARC set Nameservers.)"""
+    from tristero.core import nameservers
+    system = nameservers.resolver
+
+    def resolver(setting="", timeout=nameservers.TIMEOUT):
+        return system(setting or quiet_dns.setting, timeout)
+    monkeypatch.setattr(nameservers, "resolver", resolver)
+
+
 @pytest.fixture
 def site(tmp_path, request):
     s = TestSite(tmp_path / "site", subprocess=True if request.node.get_closest_marker("subprocess") else None)

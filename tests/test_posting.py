@@ -382,8 +382,8 @@ def test_posting_runs_its_refusals_before_it_composes_archives_or_sends():
     from tristero.mail import posting
     names = [name for name, _ in posting.STEPS]
     assert names == ["automatic", "who may post", "moderation", "password", "size", "executable",
-                     "override", "redact", "headers", "outbound form", "arc", "envelopes", "fan-out", "archive",
-                     "receipt"]
+                     "override", "redact", "headers", "dmarc", "outbound form", "arc", "envelopes", "fan-out",
+                     "archive", "receipt"]
     assert all(callable(step) for _, step in posting.STEPS)
 
 

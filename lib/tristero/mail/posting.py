@@ -16,7 +16,7 @@ from typing import Optional
 
 from tristero.core import messages, outbound, redact, streams
 from tristero.core.kinds import AutoReason
-from tristero.mail import listbot
+from tristero.mail import listbot, mitigation
 from tristero.model import audit, lists, signing
 from tristero.policy import authresults, bounces, rights
 from tristero.services import archive, headers
@@ -159,6 +159,13 @@ def compose_headers(ctx: Context, post: Post) -> Optional[Result]:
     return None
 
 
+def dmarc(ctx: Context, post: Post) -> Optional[Result]:
+    """A post whose author's domain has a strict DMARC policy goes out in the list's
+    name (DmarcMitigation: mail.mitigation); the archive keeps the author's From."""
+    mitigation.mitigate(ctx, post)
+    return None
+
+
 def outbound_form(ctx: Context, post: Post) -> Optional[Result]:
     """The outbound lint gate (core.outbound), once for all the post's envelopes: what
     can be repaired is (each repair logged with its rule), the rest refused to the author."""
@@ -284,6 +291,7 @@ STEPS = (
     ("override", override_subject),
     ("redact", redact_password),
     ("headers", compose_headers),
+    ("dmarc", dmarc),
     ("outbound form", outbound_form),
     ("arc", arc_seal),
     ("envelopes", envelopes),

@@ -6,7 +6,7 @@ from tristero.core import redact
 from tristero.core.kinds import Handler
 from tristero.mail import posting, robot
 from tristero.model import lists
-from tristero.policy import bounces, rights
+from tristero.policy import bounces, feedback, rights
 from tristero.policy.addresses import loop_marks, resolve
 
 
@@ -39,6 +39,10 @@ def route(ctx, m, address):
         return False
     if m.own and handler == Handler.ROBOT:
         forward(ctx, m, ctx.config.globals("SuperUser"), "the site's own mail came to the robot (%s)" % m.own, mark)
+        return True
+    if handler in (Handler.ROBOT, Handler.BOUNCES) and feedback.is_feedback(m):
+        # A receiver's complaint (ARF): read where delivery reports and the robot's mail arrive.
+        feedback.handle(ctx, m, listname, address)
         return True
     if listname and handler in (Handler.ROBOT, Handler.POST, Handler.OWNER, Handler.APPROVAL, Handler.BOUNCES) \
             and not (handler == Handler.BOUNCES and m.return_path == "") and not rights.sees(ctx, m.author, listname):

@@ -276,6 +276,7 @@ LIST_DEFAULTS = {
     "ForcePriority": as_priority,
     "VERP": as_bool,
     "MaxMessageSize": as_int,
+    "DmarcMitigation": choice(("munge", "wrap", "always", "none")),
 }
 
 SCHEMA = {
@@ -333,6 +334,7 @@ SCHEMA = {
         "SmtpUser": as_text,
         "SmtpPassword": as_text,
         "SmtpTimeout": as_int,
+        "Connections": as_int,
         "SendmailCommand": as_text,
         "DeliverCommand": as_text,
         "RetryDays": as_int,
@@ -702,7 +704,8 @@ class Config:
         return "\n".join(out) + "\n"
 
 
-_RANGES = {"InternetPolicySub": (0, 2), "PreScanMode": (0, 3), "LogLevel": (0, 3), "LogScreen": (0, 3)}
+_RANGES = {"InternetPolicySub": (0, 2), "PreScanMode": (0, 3), "LogLevel": (0, 3), "LogScreen": (0, 3),
+           "Connections": (1, 100)}
 
 
 def _value_problem(parse, key, raw):

@@ -119,6 +119,12 @@ def write_file(path: str, data: Data, sync: bool = True) -> None:
     _step()
 
 
+def append_record(fd: int, data: bytes) -> None:
+    """Append data to an open file in one write, not fsynced (the caller fsyncs a batch)."""
+    os.write(fd, data)
+    _step()
+
+
 def atomic_write(path: str, data: Data) -> None:
     """Replace path with data: written beside it, fsynced, renamed into place."""
     folder = os.path.dirname(path) or "."

@@ -7,18 +7,31 @@ recipients (its age kept too) and the next deliver tries them again. *Failed*:
 a 5xx answer, any other exit status, or still deferred RetryDays after the
 file was written; a delivery report (RFC 3464, from <>) goes to the file's
 envelope sender, or to the SuperUser when that sender is null, and the
-recipient is never tried again. A file with nobody deferred moves to
-spool/out/cur. A file that is not BSMTP moves to spool/out/bad, unsent.
-A server that cannot be reached stops the run, leaves every file as it is and
-makes deliver exit 75 (try again later) with one line on stderr.
+recipient is never tried again; but a refusal of the message itself (at MAIL
+FROM, after DATA, or alike for every recipient and naming the message or its
+sender) is charged to the post: one report to the list's owner (the SuperUser
+for robot mail), none to the bounce address, so no member is charged. A file
+with nobody deferred moves to spool/out/cur. A file that is not BSMTP moves to
+spool/out/bad, unsent. A server that cannot be reached stops the run, leaves
+every file as it is and makes deliver exit 75 (try again later) with one line
+on stderr.
+
+The files are shared out, oldest first, among [Delivery] Connections SMTP
+sessions on one asyncio loop, each pipelining (RFC 2920) when the server offers
+it and keeping its connection with RSET between transactions; a 421 or a lost
+connection is answered by connecting again and sending the file again, once.
 
 Delivery is at-least-once with a bound: the moment a transaction's outcome is
-known it is recorded durably (spool/out/new/.NAME.done, beside the file), and
-the file's move or rewrite follows. A deliver killed at any instant finishes
-every recorded outcome on its next start without sending again, so the most
-a kill can send twice is the one transaction that was on the wire.
+known it is recorded (a line of the batch's journal, spool/out/new/.NAME.done),
+and the file's move or rewrite follows with its batch (see Run.settle). A
+deliver killed at any instant finishes every recorded outcome on its next start
+without sending again, so the most a kill can send twice is the transaction
+that was on the wire in each session.
 """
 
+import asyncio
+import base64
+import concurrent.futures
 import datetime
 import email.utils
 import errno
@@ -30,7 +43,6 @@ import os
 import re
 import select
 import shlex
-import smtplib
 import ssl
 import subprocess
 import sys
@@ -38,7 +50,8 @@ from email.message import EmailMessage, Message
 
 from tristero.core import messages, text
 from tristero.core.exits import EX_IOERR, EX_OK, EX_TEMPFAIL
-from tristero.model import config, durable, locks, logbook, spools
+from tristero.model import config, durable, lists, locks, logbook, spools
+from tristero.policy import bounces
 
 # A disk that fails like this fails for every file: stop the run, exit 74.
 DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EFBIG}
@@ -79,6 +92,7 @@ class Attempt:
         self.deferred = {}        # address -> Reply: try again next deliver
         self.failed = {}          # address -> Reply: report, never try again
         self.expired = False      # the failures include recipients given up after RetryDays
+        self.whole = None         # a Refusal: the server refused the message itself, not its recipients
 
     def add(self, address, reply):
         (self.failed if reply.permanent else self.deferred)[address] = reply
@@ -106,16 +120,8 @@ class Attempt:
         self.expired = True
 
 
-def _smtp_reply(code, text):
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", "replace")
-    return Reply(code, text)
-
-
 def _why(e):
     """An exception as a log reads it."""
-    if isinstance(e, smtplib.SMTPResponseException):
-        return str(_smtp_reply(e.smtp_code, e.smtp_error))
     return messages.clean(e, 300) or type(e).__name__
 
 
@@ -126,8 +132,31 @@ def unsendable(address):
     return None
 
 
-class SmtpTransport:
-    """One SMTP connection to [Delivery] SmtpHost, opened when first needed and reused."""
+# --- SMTP on asyncio streams -------------------------------------------------------
+#
+# The client is written here on asyncio streams, not taken from aiosmtplib: aiosmtplib
+# (1.x and 2.x) sends MAIL, each RCPT and DATA one at a time and waits for each reply;
+# it has no RFC 2920 pipelining, which is the whole gain on a list's envelopes.
+
+MAX_REPLY_LINE = 4096       # octets in one reply line (RFC 5321 says 512)
+MAX_REPLY_LINES = 100       # lines in one multi-line reply
+
+
+class Dropped(Exception):
+    """The connection went away (closed, reset, timed out, answered 421): what was on
+    the wire is unknown; connect again and send the transaction again."""
+
+
+class Refusal:
+    """A refusal of the whole message, not of its recipients: where (mail, rcpt, data), the reply."""
+
+    def __init__(self, stage, reply):
+        self.stage, self.reply = stage, reply
+
+
+class SmtpSession:
+    """One SMTP connection to [Delivery] SmtpHost, opened when first needed and kept:
+    transactions pipelined when the server offers PIPELINING, RSET between them."""
 
     def __init__(self, cfg):
         self.host = cfg.get("Delivery", "SmtpHost")
@@ -137,79 +166,235 @@ class SmtpTransport:
         self.password = cfg.get("Delivery", "SmtpPassword")
         self.timeout = cfg.get("Delivery", "SmtpTimeout") or None
         self.helo = cfg.globals("Domain")
-        self.conn = None
+        self.where = "%s:%s" % (self.host, self.port)
+        self.reader = self.writer = None
+        self.rbuf = b""          # what the server sent beyond the replies read so far
+        self.extensions = {}
+        self.used = False        # a transaction ran on this connection: RSET first
 
     def refuses(self, address):
         """A Reply when address cannot be given to the server at all, else None."""
         return unsendable(address)
 
-    def send(self, sender, recipients, data):
-        """Send data (LF lines, not dot-stuffed) to recipients; returns an Attempt."""
-        conn = self._session()
-        options = ["BODY=8BITMIME"] if conn.has_extn("8bitmime") and not data.isascii() else []
-        try:
-            # SMTP wants CRLF; smtplib leaves the line ends of bytes alone but stuffs the dots.
-            refused = conn.sendmail(sender, recipients, data.replace(b"\n", b"\r\n"), options)
-        except smtplib.SMTPRecipientsRefused as e:
-            # No DATA was sent: whoever was not refused for good is tried again.
-            replies = {r: _smtp_reply(*v) for r, v in e.recipients.items()}
-            return Attempt.of(recipients, replies, Reply(451, "4.4.0 not sent: the other recipients were refused"))
-        except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as e:
-            return Attempt.of(recipients, {}, _smtp_reply(e.smtp_code, e.smtp_error))
-        except (smtplib.SMTPException, OSError) as e:
-            self.close()
-            return Attempt.of(recipients, {}, Reply(451, "4.4.2 connection lost: %s" % _why(e)))
-        return Attempt.of(recipients, {r: _smtp_reply(*v) for r, v in refused.items()})
-
-    def _session(self):
-        """The open connection if it still answers NOOP, else a new one."""
-        if self.conn is not None:
+    async def send(self, sender, recipients, data, eight_bit=False):
+        """Send data (LF lines, not dot-stuffed) to recipients; returns an Attempt. A 421 or
+        a dropped connection is answered by connecting again and sending the transaction
+        again, once; raises Unreachable when the server cannot be reached."""
+        why = None
+        for _ in range(2):
+            if self.writer is None:
+                await self.connect()
             try:
-                if self.conn.noop()[0] == 250:
-                    return self.conn
-            except (smtplib.SMTPException, OSError):
-                pass
-            self.close()
-        self.conn = self._connect()
-        return self.conn
+                return await self.transaction(sender, recipients, data, eight_bit)
+            except (Dropped, OSError, EOFError, ValueError) as e:
+                why = messages.clean(e, 300) or type(e).__name__
+                self.close()
+        return Attempt.of(recipients, {}, Reply(451, "4.4.2 connection lost: %s" % why))
 
-    def _connect(self):
-        where = "%s:%s" % (self.host, self.port)
+    async def transaction(self, sender, recipients, data, eight_bit):
+        if eight_bit and "8BITMIME" not in self.extensions:
+            return Attempt.of(recipients, {}, Reply(
+                451, "4.6.3 the message is 8-bit and %s does not offer 8BITMIME: not sent" % self.where))
+        commands = ["RSET"] if self.used else []
+        commands.append("MAIL FROM:<%s>%s" % (sender, " BODY=8BITMIME" if eight_bit else ""))
+        commands += ["RCPT TO:<%s>" % r for r in recipients]
+        commands.append("DATA")
+        self.used = True
+        if "PIPELINING" in self.extensions:
+            # RFC 2920: the whole group at once, the replies read in order.
+            self._write(*commands)
+            replies = await self._replies(len(commands))
+        else:
+            replies = []
+            last_rcpt = len(commands) - 2
+            for i, command in enumerate(commands):
+                self._write(command)
+                replies.append(await self._reply())
+                if command.startswith("MAIL") and replies[-1][0] >= 300:
+                    break       # no recipient without a sender
+                if i == last_rcpt and all(c >= 300 for c, _ in replies[-len(recipients):]):
+                    break       # nobody accepted: no DATA
+        if commands[0] == "RSET":
+            if replies.pop(0)[0] >= 300:
+                raise Dropped("RSET refused")
+        mail, rcpts, last = replies[0], replies[1:1 + len(recipients)], replies[1 + len(recipients):]
+        if mail[0] >= 300:
+            if last and last[0][0] == 354:
+                raise Dropped("DATA taken after a refused MAIL FROM")
+            reply = Reply(*mail)
+            attempt = Attempt.of(recipients, {}, reply)
+            attempt.whole = Refusal("mail", reply) if reply.permanent else None
+            return attempt
+        refused = {r: Reply(c, t) for r, (c, t) in zip(recipients, rcpts) if c >= 300}
+        accepted = [r for r in recipients if r not in refused]
+        if not accepted:
+            if last and last[0][0] == 354:
+                raise Dropped("DATA taken without a recipient")
+            attempt = Attempt.of(recipients, refused)
+            attempt.whole = whole_refusal(refused)
+            return attempt
+        code, text = last[0] if last else (451, "4.4.0 DATA not sent")
+        if code == 354:
+            self.writer.write(payload(data))
+            code, text = await self._reply()
+        if code < 300:
+            return Attempt.of(recipients, refused)
+        reply = Reply(code, text)
+        attempt = Attempt.of(recipients, refused, reply)
+        attempt.whole = Refusal("data", reply) if reply.permanent else None
+        return attempt
+
+    def _write(self, *lines):
+        self.writer.write(b"".join(line.encode("ascii") + b"\r\n" for line in lines))
+
+    async def _reply(self):
+        """(code, text) of the server's next reply; a 421 raises Dropped."""
+        return (await self._replies(1))[0]
+
+    async def _replies(self, n):
+        """The server's next n replies, [(code, text)], read in as few reads as they come;
+        a 421, a closed connection, a time-out or a line that is not SMTP raise Dropped."""
+        replies, texts = [], []
+        buf, pos = self.rbuf, 0
         try:
-            conn = smtplib.SMTP(self.host, self.port, local_hostname=self.helo, timeout=self.timeout)
-        except (smtplib.SMTPException, OSError) as e:
-            raise Unreachable("cannot connect to %s: %s" % (where, _why(e)))
+            async with asyncio.timeout(self.timeout):
+                while True:
+                    eol = buf.find(b"\n", pos)
+                    if eol < 0:
+                        if len(buf) - pos > MAX_REPLY_LINE:
+                            raise Dropped("%s sent a line of more than %d octets" % (self.where, MAX_REPLY_LINE))
+                        chunk = await self.reader.read(65536)
+                        if not chunk:
+                            raise Dropped("%s closed the connection" % self.where)
+                        buf, pos = buf[pos:] + chunk, 0
+                        continue
+                    line = buf[pos:eol].rstrip(b"\r").decode("utf-8", "replace")
+                    pos = eol + 1
+                    if not _REPLY_LINE.match(line) or len(texts) >= MAX_REPLY_LINES:
+                        raise Dropped("%s answered outside SMTP: %s" % (self.where, messages.clean(line, 80)))
+                    texts.append(line[4:])
+                    if line[3:4] == "-":
+                        continue
+                    code = int(line[:3])
+                    if code == 421:
+                        raise Dropped("%d %s" % (code, messages.clean(" ".join(texts), 200)))
+                    replies.append((code, "\n".join(texts)))
+                    texts = []
+                    if len(replies) == n:
+                        self.rbuf = buf[pos:]
+                        return replies
+        except asyncio.TimeoutError:
+            raise Dropped("no answer from %s in %s seconds" % (self.where, self.timeout))
+
+    async def connect(self):
+        """Connect, EHLO, STARTTLS and AUTH as configured; raises Unreachable."""
         try:
-            conn.ehlo_or_helo_if_needed()
+            self.reader, self.writer = await asyncio.wait_for(
+                asyncio.open_connection(self.host, self.port, limit=MAX_REPLY_LINE), self.timeout)
+        except (OSError, asyncio.TimeoutError) as e:
+            raise Unreachable("cannot connect to %s: %s" % (self.where, _why(e)))
+        try:
+            code, text = await self._reply()
+            if code != 220:
+                raise Unreachable("%s: %d %s" % (self.where, code, messages.clean(text, 200)))
+            await self._ehlo()
             if self.starttls:
-                conn.starttls(context=ssl.create_default_context())
-                conn.ehlo()
+                await self._expect(220, "STARTTLS")
+                await asyncio.wait_for(self.writer.start_tls(ssl.create_default_context()), self.timeout)
+                await self._ehlo()
             if self.user:
-                if not self.starttls and not _loopback(conn):
-                    raise Unreachable("will not send SmtpPassword to %s without TLS (set SmtpStartTLS = Y)" % where)
-                conn.login(self.user, self.password)
+                if not self.starttls and not _loopback(self.writer):
+                    raise Unreachable("will not send SmtpPassword to %s without TLS (set SmtpStartTLS = Y)"
+                                      % self.where)
+                await self._login()
         except Unreachable:
-            conn.close()
+            self.close()
             raise
-        except (smtplib.SMTPException, OSError) as e:
-            conn.close()
-            raise Unreachable("%s: %s" % (where, _why(e)))
-        return conn
+        except (Dropped, OSError, EOFError, ValueError, asyncio.TimeoutError) as e:
+            self.close()
+            raise Unreachable("%s: %s" % (self.where, _why(e)))
+        self.used = False
+
+    async def _expect(self, want, command, shown=None):
+        self._write(command)
+        code, text = await self._reply()
+        if code != want:
+            raise Unreachable("%s: %s: %d %s" % (self.where, shown or command, code, messages.clean(text, 200)))
+        return text
+
+    async def _ehlo(self):
+        self._write("EHLO " + self.helo)
+        code, text = await self._reply()
+        if code == 250:
+            self.extensions = {line.split()[0].upper(): line for line in text.split("\n")[1:] if line.split()}
+        else:
+            await self._expect(250, "HELO " + self.helo)
+            self.extensions = {}
+
+    async def _login(self):
+        methods = self.extensions.get("AUTH", "").upper().split()[1:]
+        user, password = self.user.encode("utf-8"), self.password.encode("utf-8")
+        if "PLAIN" in methods or "LOGIN" not in methods:
+            secret = base64.b64encode(b"\0" + user + b"\0" + password).decode("ascii")
+            await self._expect(235, "AUTH PLAIN " + secret, "AUTH PLAIN")
+        else:
+            await self._expect(334, "AUTH LOGIN")
+            await self._expect(334, base64.b64encode(user).decode("ascii"), "AUTH LOGIN (user)")
+            await self._expect(235, base64.b64encode(password).decode("ascii"), "AUTH LOGIN (password)")
 
     def close(self):
-        if self.conn is not None:
+        """Drop the connection at once (mid-transaction, or after trouble)."""
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+        self.rbuf = b""
+
+    async def quit(self):
+        """QUIT politely at the end of the run."""
+        if self.writer is not None:
             try:
-                self.conn.quit()
-            except (smtplib.SMTPException, OSError):
-                self.conn.close()
-            self.conn = None
+                self._write("QUIT")
+                await asyncio.wait_for(self.reader.readline(), min(self.timeout or 5, 5))
+            except (OSError, asyncio.TimeoutError, ValueError):
+                pass
+            self.close()
 
 
-def _loopback(conn):
-    """True when conn's peer is this machine (a password may then travel in clear)."""
+def payload(data):
+    """The DATA of a message (LF lines, not stuffed): CRLF lines, dots doubled, the final dot."""
+    return spools.dot_stuff(data).replace(b"\n", b"\r\n") + b".\r\n"
+
+
+# Words of a refusal that name the message or its sender, not the mailbox: an answer
+# every recipient gets alike with one of these is the message's (see whole_refusal).
+_MESSAGE_WORDS = re.compile(
+    r"lines? (?:is |are )?too long|line length|administrative prohibition|sender|relay|"
+    r"content|too (?:large|big)|size|8-?bit|header|spam|policy", re.I)
+_ADDRESS = re.compile(r"<[^<>]*>|\S+@\S+")
+_REPLY_LINE = re.compile(r"[2-5]\d\d(?:[ -]|$)")
+
+
+def whole_refusal(refused):
+    """A Refusal when every recipient was refused with the same permanent answer, and
+    that answer names the message or its sender (5.7.x, 5.6.x, 5.3.4, words); else None."""
+    replies = list(refused.values())
+    if not replies or not all(r.permanent for r in replies):
+        return None
+    said = {(r.code, _ADDRESS.sub("<>", r.text)) for r in replies}
+    if len(said) != 1:
+        return None
+    reply = replies[0]
+    if re.match(r"5\.[67]\.\d+$|5\.3\.4$", reply.status()) or bounces.blames_post(reply.text) \
+            or _MESSAGE_WORDS.search(_ADDRESS.sub(" ", reply.text)):
+        return Refusal("rcpt", reply)
+    return None
+
+
+def _loopback(writer):
+    """True when the peer is this machine (a password may then travel in clear)."""
     try:
-        ip = ipaddress.ip_address(conn.sock.getpeername()[0].split("%")[0])
-    except (OSError, ValueError, AttributeError):
+        ip = ipaddress.ip_address(writer.get_extra_info("peername")[0].split("%")[0])
+    except (OSError, ValueError, AttributeError, TypeError):
         return False
     return ip.is_loopback or bool(getattr(ip, "ipv4_mapped", None) and ip.ipv4_mapped.is_loopback)
 
@@ -231,8 +416,9 @@ class CommandTransport:
             return Reply(553, "5.1.3 an address starting with '-' is not given to the sendmail program")
         return unsendable(address)
 
-    def send(self, sender, recipients, data):
-        """Run the program with data on its stdin; returns an Attempt."""
+    async def send(self, sender, recipients, data, eight_bit=False):
+        """Run the program with data on its stdin (one at a time: the run has one
+        session of this transport); returns an Attempt."""
         argv = command_line(self.template, sender, recipients)
         name = os.path.basename(argv[0]) if argv else "SendmailCommand"
         try:
@@ -253,6 +439,9 @@ class CommandTransport:
     def close(self):
         pass
 
+    async def quit(self):
+        pass
+
 
 def command_line(template, sender, recipients):
     """The program's argv: {sender} replaced ("<>" for the null sender), an argument
@@ -268,41 +457,96 @@ def command_line(template, sender, recipients):
     return argv
 
 
-class Run:
-    """One deliver: the files of spool/out/new, tried in name order."""
+def _outcome(attempt):
+    """An Attempt as its record says it (JSON)."""
+    def replies(d):
+        return {r: [reply.code, reply.text, reply.kind] for r, reply in d.items()}
+    whole = attempt.whole and [attempt.whole.stage, attempt.whole.reply.code, attempt.whole.reply.text]
+    return {"delivered": attempt.delivered, "deferred": replies(attempt.deferred),
+            "failed": replies(attempt.failed), "expired": attempt.expired, "whole": whole}
 
-    def __init__(self, site, cfg, log, now, transport):
-        self.site, self.cfg, self.log, self.now, self.transport = site, cfg, log, now, transport
+
+class Run:
+    """One deliver: the files of spool/out/new, shared out oldest first among
+    [Delivery] Connections sessions (one for SendmailCommand)."""
+
+    def __init__(self, site, cfg, log, now, sessions):
+        self.site, self.cfg, self.log, self.now = site, cfg, log, now
+        self.sessions = sessions
         self.texts = text.Texts(site.templates)
         self.new = os.path.join(site.outbox, "new")
         self.queue = sorted(n for n in os.listdir(self.new) if not n.startswith("."))
         self.counts = {"files": 0, "delivered": 0, "deferred": 0, "failed": 0}
         self.reports = 0
+        self.refusals = set()      # keys of the whole-message refusals reported in this run
         self.unreachable = None    # why the server could not be used, when it could not
+        self.stopped = []          # the files left whole because the server could not be reached
+        self.disk = None           # the disk failure that stops the run
+        self.working = 0           # sessions still taking files
+        self.batch = None          # (journal fd, journal path, [(name, path, st, env, attempt)]) being filled
+        self.committer = None      # the task committing batches
+        self.pool = None           # the one thread that commits them (the sessions go on meanwhile)
 
     def run(self):
         """Try every file; stops at an unreachable server, raises OSError when the disk fails."""
         self.finish_recorded()
-        while self.queue:
-            name = self.queue.pop(0)
-            try:
-                self.deliver_file(name)
-            except Unreachable as e:
-                self.unreachable = "%s; %d file(s) stay queued for the next deliver" % (e, len(self.queue) + 1)
-                self.log.direct(logbook.ERROR, "deliver: " + self.unreachable)
-                break
-            except OSError as e:
-                if e.errno in DISK_ERRNOS:
-                    raise
-                self.log.direct(logbook.ERROR, "deliver: %s: %s; the file stays" % (name, e))
-            except Exception as e:
-                # One file's trouble never stops the run; the file stays for a later try,
-                # and the connection, which may be mid-transaction, is opened afresh.
-                self.transport.close()
-                self.log.direct(logbook.ERROR, "deliver: %s: internal error %s: %s; the file stays"
-                                % (name, type(e).__name__, messages.clean(e, 300)))
+        if self.queue:
+            asyncio.run(self._run())
+        if self.disk is not None:
+            raise self.disk
+        if self.unreachable:
+            left = len(self.queue) + len(self.stopped)
+            self.unreachable = "%s; %d file(s) stay queued for the next deliver" % (self.unreachable, left)
+            self.log.direct(logbook.ERROR, "deliver: " + self.unreachable)
 
-    def deliver_file(self, name):
+    async def _run(self):
+        self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+        try:
+            while True:
+                self.working = len(self.sessions)
+                await asyncio.gather(*(self._work(session) for session in self.sessions))
+                if self.committer is not None:
+                    await self.committer
+                # Delivery reports the last batches queued are sent in this run too.
+                if not self.queue or self.unreachable or self.disk:
+                    break
+        finally:
+            if self.committer is not None and not self.committer.done():
+                await asyncio.wait([self.committer])
+            self.pool.shutdown()
+            await asyncio.gather(*(session.quit() for session in self.sessions))
+
+    async def _work(self, session):
+        """One session's share: the oldest file not yet taken, until none is left."""
+        try:
+            while self.queue and not (self.unreachable or self.disk):
+                name = self.queue.pop(0)
+                try:
+                    await self.deliver_file(name, session)
+                except Unreachable as e:
+                    if self.working > 1:
+                        # The server may take fewer sessions than Connections: the others
+                        # go on; the last one left says the server cannot be reached.
+                        self.queue.insert(0, name)
+                        self.log.direct(logbook.MESSAGE, "deliver: one session fewer: %s" % e)
+                        return
+                    self.unreachable = self.unreachable or str(e)
+                    self.stopped.append(name)
+                except OSError as e:
+                    if e.errno in DISK_ERRNOS:
+                        self.disk = e
+                        return
+                    self.log.direct(logbook.ERROR, "deliver: %s: %s; the file stays" % (name, e))
+                except Exception as e:
+                    # One file's trouble never stops the run; the file stays for a later try,
+                    # and the connection, which may be mid-transaction, is opened afresh.
+                    session.close()
+                    self.log.direct(logbook.ERROR, "deliver: %s: internal error %s: %s; the file stays"
+                                    % (name, type(e).__name__, messages.clean(e, 300)))
+        finally:
+            self.working -= 1
+
+    async def deliver_file(self, name, session):
         path = os.path.join(self.new, name)
         try:
             with open(path, "rb") as f:
@@ -318,31 +562,67 @@ class Run:
         except ValueError as e:
             self.set_aside(name, path, e)
             return
-        attempt = self.attempt(env)
+        attempt = await self.attempt(env, session)
         if attempt.deferred and self.now.timestamp() - st.st_mtime > self.cfg.get("Delivery", "RetryDays") * 86400:
             attempt.give_up()
-        self.record(name, attempt)
-        self.commit(name, path, st, env, attempt)
-        self.forget(name)
+        self.settle(name, path, st, env, attempt)
 
     # --- outcomes recorded the moment they are known (see the module's docstring) ---
+    #
+    # Group commit: each outcome is appended, the moment it is known, to the journal of
+    # the current batch (spool/out/new/.NAME.done, NAME its first file), one line in one
+    # write, so that a kill from then on cannot send that file again. The session goes
+    # on with the next file at once. One thread takes the batches in turn: the journal
+    # fsynced, every file of the batch moved or rewritten, each folder fsynced once,
+    # the journal removed. A power failure can repeat, besides the transactions on the
+    # wire, the files of the batch whose journal was not yet fsynced.
+
+    def settle(self, name, path, st, env, attempt):
+        """Record one file's outcome now; it is committed with its batch."""
+        if self.batch is None:
+            marker = self._marker(name)
+            fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
+            self.batch = (fd, marker, [])
+        fd, _, items = self.batch
+        # One write: a line cut short by a kill does not read, and its file is then
+        # tried again, as the transaction on the wire would be.
+        durable.append_record(fd, (json.dumps(dict(_outcome(attempt), name=name)) + "\n").encode("utf-8"))
+        items.append((name, path, st, env, attempt))
+        if self.committer is None or self.committer.done():
+            self.committer = asyncio.ensure_future(self._commit_batches())
+
+    async def _commit_batches(self):
+        loop = asyncio.get_running_loop()
+        while self.batch is not None:
+            batch, self.batch = self.batch, None
+            try:
+                await loop.run_in_executor(self.pool, self.commit_batch, *batch)
+            except OSError as e:
+                self.disk = self.disk or e
+
+    def commit_batch(self, fd, marker, items):
+        """Commit the files of one batch (in the committing thread)."""
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        durable.fsync_dir(self.new)
+        for name, path, st, env, attempt in items:
+            try:
+                self.commit(name, path, st, env, attempt, sync=False)
+            except OSError as e:
+                if e.errno in DISK_ERRNOS:
+                    raise
+                self.log.direct(logbook.ERROR, "deliver: %s: %s; the file stays" % (name, e))
+            except Exception as e:
+                self.log.direct(logbook.ERROR, "deliver: %s: internal error %s: %s; the file stays"
+                                % (name, type(e).__name__, messages.clean(e, 300)))
+        durable.fsync_dir(os.path.join(self.site.outbox, "cur"))
+        durable.fsync_dir(self.new)
+        durable.remove(marker)
 
     def _marker(self, name):
         return os.path.join(self.new, ".%s.done" % name)
-
-    def record(self, name, attempt):
-        """Write attempt's outcome for file name durably, before anything else is done."""
-        def replies(d):
-            return {r: [reply.code, reply.text, reply.kind] for r, reply in d.items()}
-        data = json.dumps({"delivered": attempt.delivered, "deferred": replies(attempt.deferred),
-                           "failed": replies(attempt.failed), "expired": attempt.expired})
-        # One write, no rename: a record cut short by a kill does not read, and its
-        # file is then tried again, as the transaction on the wire would be.
-        durable.write_file(self._marker(name), data.encode("utf-8"))
-        durable.fsync_dir(self.new)
-
-    def forget(self, name):
-        durable.remove(self._marker(name))
 
     def finish_recorded(self):
         """Finish the outcomes a killed deliver recorded but did not apply: never sent again.
@@ -350,59 +630,85 @@ class Run:
         for stale in [n for n in os.listdir(self.new) if re.fullmatch(r"\..+\.tmp\d+", n)]:
             durable.remove(os.path.join(self.new, stale))
         for marker in sorted(n for n in os.listdir(self.new) if n.startswith(".") and n.endswith(".done")):
-            name = marker[1:-len(".done")]
-            path = os.path.join(self.new, name)
-            try:
-                with open(os.path.join(self.new, marker), "rb") as f:
-                    saved = json.loads(f.read().decode("utf-8"))
-                with open(path, "rb") as f:
-                    st = os.fstat(f.fileno())
-                    env = spools.BsmtpFile.parse(f.read())
-            except FileNotFoundError:
-                pass        # moved to cur/ before the kill: only the record was left
-            except (ValueError, KeyError) as e:
-                self.log.direct(logbook.ERROR, "deliver: cannot read the record %s (%s); the file is tried again"
-                                % (marker, e))
-            else:
-                attempt = Attempt()
-                attempt.delivered = list(saved["delivered"])
-                attempt.deferred = {r: Reply(*v) for r, v in saved["deferred"].items()}
-                attempt.failed = {r: Reply(*v) for r, v in saved["failed"].items()}
-                attempt.expired = saved["expired"]
-                # The file may already hold only the deferred recipients (rewritten before the kill).
-                if set(env.recipients) != set(attempt.deferred):
-                    self.log.direct(logbook.MESSAGE, "deliver: %s was sent before a deliver stopped; "
-                                    "finishing it, not sending it again" % name)
-                    self.commit(name, path, st, env, attempt)
-                if name in self.queue:
-                    self.queue.remove(name)     # its deferred recipients wait for the next deliver
-            self.forget(name)
+            with open(os.path.join(self.new, marker), "rb") as f:
+                lines = f.read().decode("utf-8", "replace").splitlines()
+            saved = {}
+            for line in lines:
+                try:
+                    outcome = json.loads(line)
+                    # A batch's journal names each file; an older deliver's record, the marker.
+                    saved[outcome.get("name") or marker[1:-len(".done")]] = outcome
+                except (ValueError, AttributeError) as e:
+                    self.log.direct(logbook.ERROR, "deliver: a record in %s does not read (%s); its file is "
+                                    "tried again" % (marker, e))
+            for name, outcome in saved.items():
+                self.finish_one(name, outcome)
+            durable.fsync_dir(os.path.join(self.site.outbox, "cur"))
+            durable.fsync_dir(self.new)
+            durable.remove(os.path.join(self.new, marker))
 
-    def attempt(self, env):
-        """Send env to every recipient the transport takes; returns the Attempt."""
+    def finish_one(self, name, saved):
+        path = os.path.join(self.new, name)
+        try:
+            with open(path, "rb") as f:
+                st = os.fstat(f.fileno())
+                env = spools.BsmtpFile.parse(f.read())
+        except FileNotFoundError:
+            return      # moved to cur/ before the kill: only the record was left
+        except ValueError as e:
+            self.log.direct(logbook.ERROR, "deliver: cannot read %s again (%s); it is tried again" % (name, e))
+            return
+        try:
+            attempt = Attempt()
+            attempt.delivered = list(saved["delivered"])
+            attempt.deferred = {r: Reply(*v) for r, v in saved["deferred"].items()}
+            attempt.failed = {r: Reply(*v) for r, v in saved["failed"].items()}
+            attempt.expired = saved["expired"]
+            if saved.get("whole"):
+                stage, code, said = saved["whole"]
+                attempt.whole = Refusal(stage, Reply(code, said))
+        except (ValueError, KeyError, TypeError) as e:
+            self.log.direct(logbook.ERROR, "deliver: cannot read the record of %s (%s); it is tried again"
+                            % (name, e))
+            return
+        # The file may already hold only the deferred recipients (rewritten before the kill).
+        if set(env.recipients) != set(attempt.deferred):
+            self.log.direct(logbook.MESSAGE, "deliver: %s was sent before a deliver stopped; "
+                            "finishing it, not sending it again" % name)
+            self.commit(name, path, st, env, attempt, sync=False)
+        if name in self.queue:
+            self.queue.remove(name)     # its deferred recipients wait for the next deliver
+
+    async def attempt(self, env, session):
+        """Send env to every recipient the session takes; returns the Attempt."""
         attempt = Attempt()
         for r in env.recipients:
-            reply = self.transport.refuses(r)
+            reply = session.refuses(r)
             if reply:
                 attempt.add(r, reply)
         rest = [r for r in env.recipients if r not in attempt.failed]
         if rest:
-            attempt.merge(self.transport.send(env.sender, rest, env.data))
+            sent = await session.send(env.sender, rest, env.data, env.eight_bit)
+            attempt.merge(sent)
+            attempt.whole = sent.whole
         return attempt
 
-    def commit(self, name, path, st, env, attempt):
+    def commit(self, name, path, st, env, attempt, sync=True):
         """Log and write the outcome: the report first (a crash then repeats, never
         loses, it), then the file rewritten for its deferred recipients or moved to cur/."""
         self.log_attempt(name, env, attempt)
         try:
-            report = self.report(env, attempt) if attempt.failed else None
+            if attempt.whole:
+                report, key = self.refusal_report(name, env, attempt.whole)
+            else:
+                report, key = self.report(env, attempt) if attempt.failed else None, [name] + sorted(attempt.failed)
         except Exception as e:
             # The mail went out: a report that cannot be made must not make it go out twice.
             self.log.direct(logbook.ERROR, "deliver: no delivery report about %s: %s %s"
                             % (name, type(e).__name__, messages.clean(e, 300)))
             report = None
         if report:
-            self.write_report(name, list(attempt.failed), *report)
+            self.write_report(name, key, *report)
         if attempt.deferred and len(attempt.deferred) < len(env.recipients):
             data = spools.bsmtp(env.sender, list(attempt.deferred), spools.dot_stuff(env.data))
             durable.atomic_write(path, data)
@@ -411,8 +717,9 @@ class Run:
         elif not attempt.deferred:
             cur = os.path.join(self.site.outbox, "cur")
             os.rename(path, os.path.join(cur, spools.processed_name(name)))
-            durable.fsync_dir(cur)
-            durable.fsync_dir(self.new)
+            if sync:
+                durable.fsync_dir(cur)
+                durable.fsync_dir(self.new)
 
     def log_attempt(self, name, env, attempt):
         self.counts["delivered"] += len(attempt.delivered)
@@ -452,11 +759,35 @@ class Run:
             return None
         return to, delivery_report(self.cfg, self.now, env, attempt, to, self.texts)
 
-    def write_report(self, name, failed, to, message):
+    def refusal_report(self, name, env, whole):
+        """((recipient, message bytes) or None, key) of the one report about a whole-message
+        refusal: to the list's owner for a post (from owner-LIST@), else to the SuperUser;
+        never to the bounce address, so that no member is charged."""
+        listname = list_of(self.cfg, env.sender)
+        owner = listname and self.cfg.raw(lists.section(listname), "Owner")
+        to = owner or self.cfg.globals("SuperUser") or ""
+        head = messages.parse(env.data.split(b"\n\n", 1)[0] + b"\n")
+        key = ["refused", to.lower(), messages.header(head, "Message-ID") or name,
+               whole.reply.code, _ADDRESS.sub("<>", whole.reply.text)]
+        where = "the owner of %s" % listname if owner else "the SuperUser"
+        rule = "%s refused the message %s: %s" % (self.cfg.get("Delivery", "SmtpHost"), whole.stage, whole.reply)
+        if not to or to.lower() in {r.lower() for r in env.recipients}:
+            self.log.direct(logbook.ERROR, "deliver: %s: %s; no report (nobody to tell)" % (name, rule))
+            return None, key
+        if json.dumps(key) in self.refusals:
+            self.log.direct(logbook.ACTION, "deliver: %s: %s; already reported to %s" % (name, rule, where))
+            return None, key
+        self.refusals.add(json.dumps(key))
+        self.log.direct(logbook.ERROR, "deliver: %s: %s; charged to the post, reported to %s <%s>; "
+                        "no bounce counted" % (name, rule, where, to))
+        return (to, refusal_report(self.cfg, self.now, env, whole, listname, to, self.texts)), key
+
+    def write_report(self, name, key, to, message):
         self.reports += 1
-        # Named after the file and its failures, so that finishing a recorded outcome
-        # again after a kill rewrites the same report instead of sending a second one.
-        key = hashlib.sha256(json.dumps([name] + sorted(failed)).encode("utf-8")).hexdigest()[:16]
+        # Named after the file and its failures (or the post and its refusal), so that
+        # finishing a recorded outcome again after a kill rewrites the same report
+        # instead of sending a second one.
+        key = hashlib.sha256(json.dumps(key).encode("utf-8")).hexdigest()[:16]
         report = "%s.R%s.tristero" % (name.split(".", 1)[0], key)
         if report in self.queue or os.path.exists(os.path.join(self.new, report)):
             self.log.direct(logbook.ACTION, "deliver: delivery report about %s already queued as %s" % (name, report))
@@ -506,6 +837,50 @@ def delivery_report(cfg, now, env, attempt, to, texts=None):
     return msg.as_bytes()
 
 
+# Where a whole-message refusal came: the text that says it, by Refusal.stage.
+_STAGES = {"mail": "delivery.refused.mail", "rcpt": "delivery.refused.rcpt", "data": "delivery.refused.data"}
+
+
+def list_of(cfg, sender):
+    """The list whose bounce address (owner-LIST@, owner-LIST+...@) sender is, or None."""
+    local = sender.rpartition("@")[0].lower()
+    if not local.startswith("owner-"):
+        return None
+    return lists.by_local(cfg, local[len("owner-"):].partition("+")[0])
+
+
+def refusal_report(cfg, now, env, whole, listname, to, texts=None):
+    """The report (bytes, LF lines) to a person about a message the server refused whole:
+    the reason, where it was refused, the original's headers attached."""
+    say = functools.partial((texts or text.Texts()).get, lang=cfg.globals("Language"))
+    domain = cfg.globals("Domain")
+    head = env.data.split(b"\n\n", 1)[0] + b"\n"
+    original = messages.parse(head)
+    subject = messages.header(original, "Subject")
+    msg = EmailMessage(policy=messages.POLICY)
+    msg["From"] = email.utils.formataddr((say("delivery.report.from"),
+                                          "%s@%s" % (cfg.globals("ListProcName")[0].lower(), domain)))
+    msg["To"] = to
+    msg["Subject"] = messages.clean(say("delivery.refused.subject", subject=subject) if subject
+                                    else say("delivery.refused.subject-none"), 200)
+    msg["Date"] = email.utils.format_datetime(now)
+    msg["Message-ID"] = email.utils.make_msgid(domain=domain)
+    msg["Auto-Submitted"] = "auto-generated"
+    lines = [say("delivery.refused", domain=domain, where=say(_STAGES[whole.stage]),
+                 reply=str(whole.reply), count=len(env.recipients))]
+    if listname:
+        lines += ["", say("delivery.refused.list", list=listname)]
+    message_id = messages.header(original, "Message-ID")
+    lines += ["", say("delivery.report.end", message_id=message_id) if message_id
+              else say("delivery.report.end-no-id")]
+    msg.set_content("\n".join(lines) + "\n")
+    headers = EmailMessage(policy=messages.POLICY)
+    headers.set_content(head.decode("utf-8", "replace"), subtype="rfc822-headers")
+    msg.make_mixed()
+    msg.attach(headers)
+    return msg.as_bytes()
+
+
 def _report_text(say, domain, original, attempt, days):
     lines = [say("delivery.report", domain=domain)]
     if attempt.expired:
@@ -535,13 +910,14 @@ def _delivery_status(domain, attempt):
     return part
 
 
-def transport_for(cfg):
-    """DeliverCommand when it is set, else SendmailCommand when it is set, else SMTP."""
+def sessions_for(cfg):
+    """The run's sessions: one DeliverCommand when it is set, else one SendmailCommand
+    when it is set, else Connections SMTP sessions."""
     if cfg.get("Delivery", "DeliverCommand"):
-        return BsmtpCommandTransport(cfg)
+        return [BsmtpCommandTransport(cfg)]
     if cfg.get("Delivery", "SendmailCommand"):
-        return CommandTransport(cfg)
-    return SmtpTransport(cfg)
+        return [CommandTransport(cfg)]
+    return [SmtpSession(cfg) for _ in range(cfg.get("Delivery", "Connections"))]
 
 
 def deliver(site, verbose=False, follow=None):
@@ -557,29 +933,26 @@ def deliver(site, verbose=False, follow=None):
         sys.stderr.write("tristero: deliver: %s\n" % e)
         return EX_IOERR
     log = logbook.Logbook(site, now, cfg.globals("LogLevel"), cfg.globals("LogScreen"), echo=verbose)
-    transport = transport_for(cfg)
+    sessions = sessions_for(cfg)
     follow = Follow(follow) if follow is not None else None
     try:
         for sub in ("tmp", "new", "cur"):
             os.makedirs(os.path.join(site.outbox, sub), exist_ok=True)
         with _deliver_lock(site, follow):
             counts, tried = {}, set()
-            try:
-                while True:
-                    last = follow is None or follow.ended
-                    run = Run(site, cfg, log, now, transport)
-                    # Each file once per deliver: one deferred waits for the next, not the next pass.
-                    run.queue = [n for n in run.queue if n not in tried]
-                    tried.update(run.queue)
-                    run.run()
-                    for k, n in run.counts.items():
-                        counts[k] = counts.get(k, 0) + n
-                    if run.unreachable or last:
-                        break
-                    follow.wait(FOLLOW_POLL)
-                    now = datetime.datetime.now().astimezone()
-            finally:
-                transport.close()
+            while True:
+                last = follow is None or follow.ended
+                run = Run(site, cfg, log, now, sessions)
+                # Each file once per deliver: one deferred waits for the next, not the next pass.
+                run.queue = [n for n in run.queue if n not in tried]
+                tried.update(run.queue)
+                run.run()
+                for k, n in run.counts.items():
+                    counts[k] = counts.get(k, 0) + n
+                if run.unreachable or last:
+                    break
+                follow.wait(FOLLOW_POLL)
+                now = datetime.datetime.now().astimezone()
             run.counts = counts
     except locks.Busy:
         if verbose:
@@ -651,8 +1024,9 @@ class BsmtpCommandTransport:
     def refuses(self, address):
         return unsendable(address)
 
-    def send(self, sender, recipients, data):
-        """The BSMTP file of sender, recipients and data to the program; returns an Attempt."""
+    async def send(self, sender, recipients, data, eight_bit=False):
+        """The BSMTP file of sender, recipients and data to the program (one at a time:
+        the run has one session of this transport); returns an Attempt."""
         name = os.path.basename(self.argv[0])
         batch = spools.bsmtp(sender, recipients, spools.dot_stuff(data))
         try:
@@ -673,4 +1047,7 @@ class BsmtpCommandTransport:
             name, p.returncode, ": " + said if said else ""), "x-unix"))
 
     def close(self):
+        pass
+
+    async def quit(self):
         pass

@@ -112,6 +112,11 @@ class Context:
         # The sent index (see bounces): read when a report first needs it; what this run sent.
         self.sent_index = None
         self.sent_now = set()
+        # DMARC (policy.dmarc): the run's resolver, made when first needed; the TXT
+        # answers (or why none) by name asked; the questions that failed.
+        self.dns = None
+        self.dmarc_answers = {}
+        self.dmarc_failures = 0
 
     def text(self, key: str | text.Text, reader: str | None = None, **fields: object) -> str:
         """The text key (core.text; or a text.Text) in the language of reader (an address;
