@@ -40,3 +40,40 @@ def test_a_malformed_member_in_the_member_file_never_reaches_a_batch_file(site, 
     assert sorted(r for r in recipients if r.endswith("example.net")) == good
     assert address not in recipients
 
+
+@pytest.mark.parametrize("name", ["Eve\x01Bad", "Eve\x7fBad", "Eve\x9bBad", "Eve\x1bBad"])
+@pytest.mark.parametrize("source", ["people.ldif", "people.csv"])
+def test_a_directory_name_with_a_control_character_is_refused_with_its_line(site, name, source):
+    staff = people(40)
+    synced(site, staff, source)
+    before = members(site, "All-Dept01")
+    staff["p0041"] = {"uid": "p0041", "mail": "p0041@corp.example", "cn": name, "ou": "Dept01"}
+    synced(site, staff, source)
+    assert members(site, "All-Dept01") == before
+    [notice] = site.messages_to("boss@example.org")
+    assert "control character" in notice.get_body(("plain",)).get_content()
+    # The next run is not stopped by it either.
+    site.drop(mail(frm="p0002@corp.example", body="LISTS\n"))
+    site.run(now="2026-11-22T10:00:00")
+    assert site.listdir("spool", "in", "new") == []
+
+
+def test_a_directory_name_of_a_megabyte_is_refused(site):
+    staff = people(40)
+    synced(site, staff)
+    before = members(site, "All-Dept01")
+    staff["p0041"] = {"uid": "p0041", "mail": "p0041@corp.example", "cn": "N" * 900_000, "ou": "Dept01"}
+    synced(site, staff)
+    assert members(site, "All-Dept01") == before
+    [notice] = site.messages_to("boss@example.org")
+    assert "longer than 1000 characters" in notice.get_body(("plain",)).get_content()
+
+
+def test_a_refused_directory_source_is_told_once_not_at_every_run(site):
+    staff = people(40)
+    synced(site, staff)
+    staff["p0041"] = {"uid": "p0041", "mail": "p0041@corp.example", "cn": "Eve\x01", "ou": "Dept01"}
+    synced(site, staff)
+    for hour in (11, 12, 13):
+        site.run(now="2026-11-22T%02d:00:00" % hour)
+    assert len(site.messages_to("boss@example.org")) == 1

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from tristero.core import fields
 from tristero.model import spools
 from tristero.model.people import DirectoryError, Person
 from tristero.model.site import Site
@@ -38,6 +39,8 @@ SCHEMAS = {
 
 # A line (with its continuations) longer than this is refused: a file is bounded work.
 MAX_LINE = 1 << 20
+# A person's name longer than this is refused (as the live source, ldapsource.MAX_VALUE).
+MAX_NAME = 1000
 
 
 @dataclass(frozen=True)
@@ -92,9 +95,13 @@ def person_of(entry: dict[str, list[str]], attrs: Attributes, where: str) -> Per
     why = address_problem(address)
     if why:
         raise DirectoryError("%s: %s" % (where, why))
-    names = entry.get(attrs.name) or [""]
+    name = " ".join((entry.get(attrs.name) or [""])[0].split())
+    # The name goes into the member files (NAME): checked as the live source checks it.
+    why = fields.problem(name) or (len(name) > MAX_NAME and "it is longer than %d characters" % MAX_NAME)
+    if why:
+        raise DirectoryError("%s: the %s of %s: %s" % (where, attrs.name, address, why))
     groups = {g: tuple(v.strip() for v in entry[g] if v.strip()) for g in attrs.groups if entry.get(g)}
-    return Person(ids[0].strip(), address, " ".join(names[0].split()), groups)
+    return Person(ids[0].strip(), address, name, groups)
 
 
 def entry_of(e: Entry, attrs: Attributes) -> dict[str, list[str]]:
