@@ -77,3 +77,17 @@ def test_a_refused_directory_source_is_told_once_not_at_every_run(site):
     for hour in (11, 12, 13):
         site.run(now="2026-11-22T%02d:00:00" % hour)
     assert len(site.messages_to("boss@example.org")) == 1
+
+
+def test_an_export_that_renames_every_address_away_is_held_like_one_that_removes_them(site):
+    staff = people(40)
+    synced(site, staff)
+    before = {n: members(site, n) for n in ("All-Dept01", "All-Dept11")}
+    for p in staff.values():
+        p["mail"] = p["uid"] + "@evil.example"
+    synced(site, staff)
+    assert {n: members(site, n) for n in before} == before
+    [notice] = site.messages_to("boss@example.org")
+    text = notice.get_body(("plain",)).get_content()
+    assert "All-Dept11: 2 of 2 member(s) removed or renamed" in text
+    assert site.messages_to("p0011@evil.example") == []
