@@ -91,3 +91,24 @@ def test_an_export_that_renames_every_address_away_is_held_like_one_that_removes
     text = notice.get_body(("plain",)).get_content()
     assert "All-Dept11: 2 of 2 member(s) removed or renamed" in text
     assert site.messages_to("p0011@evil.example") == []
+
+
+@pytest.mark.parametrize("name", ["huge.ldif", "huge.csv"])
+def test_a_dropped_export_of_one_endless_line_is_refused_within_bounded_memory(site, tmp_path_factory, name):
+    from test_limits import ceiling, run_capped
+    staff = people(40)
+    synced(site, staff)
+    path = site.path("spool", "directory", name)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    head = b"uid,mail,cn\np0050,p0050@corp.example," if name.endswith(".csv") else b"dn: uid=x,dc=x\ncn: "
+    with open(path, "wb") as f:
+        f.write(head)
+        chunk = b"A" * (1 << 20)
+        for _ in range(210):            # 210 MB on one line: more than the ceiling's headroom
+            f.write(chunk)
+        f.write(b"\n")
+    status, _, err = run_capped(site, ceiling(tmp_path_factory))
+    assert status == 0, err
+    assert os.listdir(site.path("spool", "directory", "failed")) == [name]
+    [notice] = site.messages_to("boss@example.org")
+    assert "a line longer than" in notice.get_body(("plain",)).get_content()

@@ -131,7 +131,7 @@ def _text(value: bytes, where: str) -> str:
 def _logical_lines(f, name) -> Iterator[tuple[int, str]]:
     """(line number, line) with continuations joined; comments dropped; "" between records."""
     current, start, comment = None, 0, False
-    for n, raw in enumerate(f, 1):
+    for n, raw in _lines(f, name):
         try:
             line = raw.decode("utf-8").rstrip("\r\n")
         except UnicodeDecodeError as e:
@@ -156,6 +156,15 @@ def _logical_lines(f, name) -> Iterator[tuple[int, str]]:
         current, start = line, n
     if current is not None:
         yield start, current
+
+
+def _lines(f, name) -> Iterator[tuple[int, bytes]]:
+    """(line number, line) of a binary file, each read up to MAX_LINE bytes: a longer
+    line is an error, not read whole into memory."""
+    for n, raw in enumerate(iter(lambda: f.readline(MAX_LINE + 3), b""), 1):
+        if len(raw.rstrip(b"\r\n")) > MAX_LINE:
+            raise DirectoryError("%s:%d: a line longer than %d characters" % (name, n, MAX_LINE))
+        yield n, raw
 
 
 def _attr_value(line: str, where: str) -> tuple[str, str]:
@@ -406,7 +415,7 @@ def read_csv(path: str, name: str, attrs: Attributes) -> Snapshot:
 
 def _decoded(f, name):
     """The lines of a binary file as text, an undecodable one an error naming its line."""
-    for n, raw in enumerate(f, 1):
+    for n, raw in _lines(f, name):
         try:
             yield raw.decode("utf-8-sig" if n == 1 else "utf-8")
         except UnicodeDecodeError as e:
