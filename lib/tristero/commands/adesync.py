@@ -82,7 +82,7 @@ class Adesync(Command):
         cut = p.held(percent)
         if cut:
             s.result("refused", s.text("adesync.reload-held", percent=percent,
-                                       lists=", ".join("%s (%d of %d)" % (lp.name, len(lp.removes), lp.before)
+                                       lists=", ".join("%s (%d of %d)" % (lp.name, lp.cut(), lp.before)
                                                        for lp in cut)))
             return
         counts = directories.apply(ctx, p, "ADESYNC by " + s.sender)

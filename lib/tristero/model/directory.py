@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from tristero.core import fields
 from tristero.model import spools
 from tristero.model.people import DirectoryError, Person
 from tristero.model.site import Site
@@ -38,6 +39,8 @@ SCHEMAS = {
 
 # A line (with its continuations) longer than this is refused: a file is bounded work.
 MAX_LINE = 1 << 20
+# A person's name longer than this is refused (as the live source, ldapsource.MAX_VALUE).
+MAX_NAME = 1000
 
 
 @dataclass(frozen=True)
@@ -92,9 +95,13 @@ def person_of(entry: dict[str, list[str]], attrs: Attributes, where: str) -> Per
     why = address_problem(address)
     if why:
         raise DirectoryError("%s: %s" % (where, why))
-    names = entry.get(attrs.name) or [""]
+    name = " ".join((entry.get(attrs.name) or [""])[0].split())
+    # The name goes into the member files (NAME): checked as the live source checks it.
+    why = fields.problem(name) or (len(name) > MAX_NAME and "it is longer than %d characters" % MAX_NAME)
+    if why:
+        raise DirectoryError("%s: the %s of %s: %s" % (where, attrs.name, address, why))
     groups = {g: tuple(v.strip() for v in entry[g] if v.strip()) for g in attrs.groups if entry.get(g)}
-    return Person(ids[0].strip(), address, " ".join(names[0].split()), groups)
+    return Person(ids[0].strip(), address, name, groups)
 
 
 def entry_of(e: Entry, attrs: Attributes) -> dict[str, list[str]]:
@@ -124,7 +131,7 @@ def _text(value: bytes, where: str) -> str:
 def _logical_lines(f, name) -> Iterator[tuple[int, str]]:
     """(line number, line) with continuations joined; comments dropped; "" between records."""
     current, start, comment = None, 0, False
-    for n, raw in enumerate(f, 1):
+    for n, raw in _lines(f, name):
         try:
             line = raw.decode("utf-8").rstrip("\r\n")
         except UnicodeDecodeError as e:
@@ -149,6 +156,15 @@ def _logical_lines(f, name) -> Iterator[tuple[int, str]]:
         current, start = line, n
     if current is not None:
         yield start, current
+
+
+def _lines(f, name) -> Iterator[tuple[int, bytes]]:
+    """(line number, line) of a binary file, each read up to MAX_LINE bytes: a longer
+    line is an error, not read whole into memory."""
+    for n, raw in enumerate(iter(lambda: f.readline(MAX_LINE + 3), b""), 1):
+        if len(raw.rstrip(b"\r\n")) > MAX_LINE:
+            raise DirectoryError("%s:%d: a line longer than %d characters" % (name, n, MAX_LINE))
+        yield n, raw
 
 
 def _attr_value(line: str, where: str) -> tuple[str, str]:
@@ -399,7 +415,7 @@ def read_csv(path: str, name: str, attrs: Attributes) -> Snapshot:
 
 def _decoded(f, name):
     """The lines of a binary file as text, an undecodable one an error naming its line."""
-    for n, raw in enumerate(f, 1):
+    for n, raw in _lines(f, name):
         try:
             yield raw.decode("utf-8-sig" if n == 1 else "utf-8")
         except UnicodeDecodeError as e:

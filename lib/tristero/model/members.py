@@ -35,6 +35,8 @@ _NAMED = re.compile(r"^(.*?)\s*<([^<>\s]+)>$")
 # the line end that separates addresses; a domain holds only letters, digits, '.' and '-'.
 _ENVELOPE_BYTES = bytes(c for c in range(0x21, 0x7f) if chr(c) not in '<>"(),;:\\[]') + b"\n"
 _DOMAIN_BYTES = b"abcdefghijklmnopqrstuvwxyz0123456789.-"
+# A domain label that is empty or begins with '-' (as spools.valid_envelope_address refuses).
+_BAD_LABEL = re.compile(r"(?:^|\.)(?:[-.]|$)", re.M)
 _READ = 1 << 18         # characters of a member file read at a time when it streams
 
 
@@ -320,7 +322,7 @@ def _addresses(lines, order=True):
         return None     # a '=' in options: the line splits elsewhere
     joined = "\n".join(addresses)
     if not joined.isascii() or joined.encode("ascii").translate(None, _ENVELOPE_BYTES) \
-            or joined.startswith("#") or "\n#" in joined:
+            or joined.startswith("#") or "\n#" in joined or joined.count("@") != len(lines):
         return None
     if not order:
         return addresses, cut, None
@@ -329,7 +331,8 @@ def _addresses(lines, order=True):
                                                           repeat(None))))
     # Each key has an '@' after a local part: at least two characters more than its domain.
     if min(map(operator.sub, map(len, keys), map(len, domains)), default=2) < 2 or "" in domains \
-            or "".join(domains).encode("ascii").translate(None, _DOMAIN_BYTES):
+            or "".join(domains).encode("ascii").translate(None, _DOMAIN_BYTES) \
+            or _BAD_LABEL.search("\n".join(domains)):
         return None
     # A space sorts before every character of a domain: "domain key" sorts as domain_order.
     return addresses, cut, list(map(operator.add, map(operator.add, domains, repeat(" ")), keys))

@@ -46,6 +46,14 @@ class ListPlan:
     def empty(self) -> bool:
         return not (self.renames or self.removes or self.adds)
 
+    def cut(self) -> int:
+        """Members who would no longer get the list's mail where they get it: removed, or
+        renamed to another address (an export that changes every address takes a list
+        away as surely as one that drops every person); one renamed and then removed counts
+        once."""
+        gone = {address_key(a) for a in self.removes}
+        return len(self.removes) + sum(address_key(new) not in gone for _, new in self.renames)
+
 
 @dataclass
 class Plan:
@@ -57,7 +65,7 @@ class Plan:
     def held(self, percent: int) -> list[ListPlan]:
         """The lists it would cut by more than percent of their members (and 2 or more)."""
         return [lp for lp in self.lists
-                if len(lp.removes) >= 2 and len(lp.removes) * 100 > percent * lp.before]
+                if lp.cut() >= 2 and lp.cut() * 100 > percent * lp.before]
 
 
 class Names:
@@ -297,12 +305,12 @@ def hold(ctx, p: Plan, cut: list[ListPlan], source: str, held_name: str) -> None
     code = cookies.bake(ctx.cookie_key(), FUNCTION, "*", held_name, ctx.now.date() + datetime.timedelta(days=days))
     percent = ctx.config.get("Directory", "MaxSyncRemovals")
     ctx.log.log(logbook.MESSAGE, "directory %s held: it would remove more than %d%% of %s" % (
-        source, percent, ", ".join("%s (%d of %d)" % (lp.name, len(lp.removes), lp.before) for lp in cut)))
+        source, percent, ", ".join("%s (%d of %d)" % (lp.name, lp.cut(), lp.before) for lp in cut)))
     if not superuser:
         return
     text = ctx.text("directory.held", superuser, source=source, percent=percent, days=days,
                     lists="\n".join(ctx.text("directory.held.line", superuser, list=lp.name,
-                                             removed=len(lp.removes), members=lp.before) for lp in cut))
+                                             removed=lp.cut(), members=lp.before) for lp in cut))
     text += "\n\n---\nSTART\nCOOKIE %s\nADESYNC * RELOAD\nSTOP\n" % code
     msg = ctx.message(superuser, ctx.text("directory.held.subject", superuser, source=source), text,
                       kind="auto-generated", headers=[("Reply-To", ctx.robot_address())])
