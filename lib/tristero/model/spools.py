@@ -18,7 +18,8 @@ from tristero.model.site import Site
 # What may stand between the angle brackets of MAIL FROM / RCPT TO: one '@', a domain of
 # dot-separated labels that begin with a letter or digit (exim -bS refuses a batch whose
 # one RCPT TO is x@a..b, x@-a, x@a. or a@b@c: every recipient of the file would fail).
-_ENVELOPE_RE = re.compile(r"[^\s<>\"(),;:\\\[\]@\x00-\x1f\x7f]+@[A-Za-z0-9][A-Za-z0-9-]*(?:\.[A-Za-z0-9][A-Za-z0-9-]*)*|")
+_ENVELOPE_RE = re.compile(r"[^\s<>\"(),;:\\\[\]@\x00-\x1f\x7f]+"
+                          r"@[A-Za-z0-9][A-Za-z0-9-]*(?:\.[A-Za-z0-9][A-Za-z0-9-]*)*|")
 
 
 def inbound(site: Site) -> list[str]:
