@@ -808,10 +808,10 @@ class Run:
                 % (c["files"], c["delivered"], c["deferred"], c["failed"]))
 
 
-def delivery_report(cfg, now, env, attempt, to, texts=None):
-    """An RFC 3464 delivery report (multipart/report) as bytes with LF lines: a text for
-    people (texts: the site's, text.Texts; in its Language), the delivery-status fields
-    for bounce processing, the original's headers."""
+def _report(cfg, now, env, to, texts, subject_keys, auto):
+    """What the site's reports about a message share: (the message with its From, To,
+    Subject (subject_keys: with the original's subject, without one), Date, Message-ID
+    and Auto-Submitted; say; the original's header block; it parsed)."""
     say = functools.partial((texts or text.Texts()).get, lang=cfg.globals("Language"))
     domain = cfg.globals("Domain")
     head = env.data.split(b"\n\n", 1)[0] + b"\n"
@@ -821,19 +821,33 @@ def delivery_report(cfg, now, env, attempt, to, texts=None):
     msg["From"] = email.utils.formataddr((say("delivery.report.from"),
                                           "%s@%s" % (cfg.globals("ListProcName")[0].lower(), domain)))
     msg["To"] = to
-    msg["Subject"] = messages.clean(say("delivery.report.subject", subject=subject) if subject
-                                    else say("delivery.report.subject-none"), 200)
+    msg["Subject"] = messages.clean(say(subject_keys[0], subject=subject) if subject
+                                    else say(subject_keys[1]), 200)
     msg["Date"] = email.utils.format_datetime(now)
     msg["Message-ID"] = email.utils.make_msgid(domain=domain)
-    msg["Auto-Submitted"] = "auto-replied"
+    msg["Auto-Submitted"] = auto
+    return msg, say, head, original
+
+
+def _headers_part(head):
+    part = EmailMessage(policy=messages.POLICY)
+    part.set_content(head.decode("utf-8", "replace"), subtype="rfc822-headers")
+    return part
+
+
+def delivery_report(cfg, now, env, attempt, to, texts=None):
+    """An RFC 3464 delivery report (multipart/report) as bytes with LF lines: a text for
+    people (texts: the site's, text.Texts; in its Language), the delivery-status fields
+    for bounce processing, the original's headers."""
+    msg, say, head, original = _report(cfg, now, env, to, texts,
+                                       ("delivery.report.subject", "delivery.report.subject-none"), "auto-replied")
+    domain = cfg.globals("Domain")
     msg.set_content(_report_text(say, domain, original, attempt, cfg.get("Delivery", "RetryDays")))
     msg.make_mixed()
     msg.set_type("multipart/report")
     msg.set_param("report-type", "delivery-status")
     msg.attach(_delivery_status(domain, attempt))
-    headers = EmailMessage(policy=messages.POLICY)
-    headers.set_content(head.decode("utf-8", "replace"), subtype="rfc822-headers")
-    msg.attach(headers)
+    msg.attach(_headers_part(head))
     return msg.as_bytes()
 
 
@@ -852,21 +866,9 @@ def list_of(cfg, sender):
 def refusal_report(cfg, now, env, whole, listname, to, texts=None):
     """The report (bytes, LF lines) to a person about a message the server refused whole:
     the reason, where it was refused, the original's headers attached."""
-    say = functools.partial((texts or text.Texts()).get, lang=cfg.globals("Language"))
-    domain = cfg.globals("Domain")
-    head = env.data.split(b"\n\n", 1)[0] + b"\n"
-    original = messages.parse(head)
-    subject = messages.header(original, "Subject")
-    msg = EmailMessage(policy=messages.POLICY)
-    msg["From"] = email.utils.formataddr((say("delivery.report.from"),
-                                          "%s@%s" % (cfg.globals("ListProcName")[0].lower(), domain)))
-    msg["To"] = to
-    msg["Subject"] = messages.clean(say("delivery.refused.subject", subject=subject) if subject
-                                    else say("delivery.refused.subject-none"), 200)
-    msg["Date"] = email.utils.format_datetime(now)
-    msg["Message-ID"] = email.utils.make_msgid(domain=domain)
-    msg["Auto-Submitted"] = "auto-generated"
-    lines = [say("delivery.refused", domain=domain, where=say(_STAGES[whole.stage]),
+    msg, say, head, original = _report(cfg, now, env, to, texts,
+                                       ("delivery.refused.subject", "delivery.refused.subject-none"), "auto-generated")
+    lines = [say("delivery.refused", domain=cfg.globals("Domain"), where=say(_STAGES[whole.stage]),
                  reply=str(whole.reply), count=len(env.recipients))]
     if listname:
         lines += ["", say("delivery.refused.list", list=listname)]
@@ -874,10 +876,8 @@ def refusal_report(cfg, now, env, whole, listname, to, texts=None):
     lines += ["", say("delivery.report.end", message_id=message_id) if message_id
               else say("delivery.report.end-no-id")]
     msg.set_content("\n".join(lines) + "\n")
-    headers = EmailMessage(policy=messages.POLICY)
-    headers.set_content(head.decode("utf-8", "replace"), subtype="rfc822-headers")
     msg.make_mixed()
-    msg.attach(headers)
+    msg.attach(_headers_part(head))
     return msg.as_bytes()
 
 
