@@ -13,6 +13,7 @@ import sys
 import pytest
 
 from conftest import BASE_INI, NEWS_LIST, TRISTERO, TestSite, mail
+from test_limits import _VMPEAK
 from tristero.model import members
 
 NOW = "2026-11-21T10:00:00"
@@ -137,21 +138,6 @@ def test_a_file_the_program_wrote_streams_and_agrees_with_the_loaded_list(tmp_pa
     for address in ("user0@dom0.example", "USER0@DOM0.EXAMPLE", "User5@dom5.example", "user5@dom5.example",
                     "srs0=ab=cd=example.com=joe17@dom3.example", "nobody@dom0.example", "dom0.example"):
         assert members.find(str(path), address) == members.load("1", str(path)).get(address)
-
-
-# Runs tristero.py as __main__ and writes its peak virtual size (VmPeak, kB) to argv[1].
-_VMPEAK = r"""
-import atexit, runpy, sys
-out = sys.argv.pop(1)
-def peak():
-    with open("/proc/self/status") as f:
-        line = [l for l in f if l.startswith("VmPeak:")][0]
-    with open(out, "w") as f:
-        f.write(line.split()[1])
-atexit.register(peak)
-sys.argv = sys.argv[1:]
-runpy.run_path(sys.argv[0], run_name="__main__")
-"""
 
 
 def run_measured(site, ceiling=None):
