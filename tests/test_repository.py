@@ -468,6 +468,15 @@ def test_config_attach_sends_a_file_of_the_site_to_the_superuser(rsite):
     assert files == [("tristero.ini", INI.encode(), "application/octet-stream")]
 
 
+def test_config_attach_of_the_ini_masks_its_secret_values(rsite):
+    rsite.write_ini(INI.replace("[Globals]", "[Globals]\nSmtpPassword = relay-secret  # the smarthost's", 1))
+    rsite.drop(mail(frm="boss@example.org", body="config attach tristero.ini"))
+    rsite.run()
+    _, [(name, data, _)] = reply(rsite, "boss@example.org")
+    assert b"relay-secret" not in data and b"SmtpPassword = ********\n" in data
+    assert b"relay-secret" not in b"".join(b.data for b in rsite.outbound())
+
+
 def test_config_sendfile_sends_a_file_to_another_address_as_a_message_of_its_own(rsite):
     put_file(rsite, "00000000/ade.csv", b"a,b\n")
     from tristero.policy import rights

@@ -23,7 +23,7 @@ class ConfigAttach(Command):
     def run(self, s, args):
         try:
             name, path = repository.home_path(s, args.file[0])
-            data = repository.read(path, repository.max_reply(s.ctx), name, s.ctx)
+            data = repository.read_site_file(path, repository.max_reply(s.ctx), name, s.ctx)
         except repository.Refused as e:
             s.result(e.status, repository.reason(s, e))
             return

@@ -54,7 +54,7 @@ class ConfigSendFile(Command):
                 why = repository.never_sent(s, name) or repository.never_sent(s, rel)
                 if why:
                     raise repository.Refused(why)
-            data = repository.read(path, repository.max_reply(ctx), name, ctx)
+            data = repository.read_site_file(path, repository.max_reply(ctx), name, ctx)
         except repository.Refused as e:
             s.result(e.status, repository.reason(s, e))
             if e.status == "refused":

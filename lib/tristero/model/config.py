@@ -63,6 +63,18 @@ class ConfigError(Exception):
 
 # --- value types -----------------------------------------------------------
 
+# A key whose value is a secret (SmtpPassword, BindPassword, Majordomo's admin_passwd ...):
+# its value never leaves the site in a copy of an ini file (CONFIG ATTACH, CONFIG SENDFILE).
+_SECRET_LINE = re.compile(rb"^([ \t]*[A-Za-z_][\w.-]*(?:password|passwd|secret)[ \t]*=[ \t]*)(.*)$", re.I | re.M)
+STARS = b"********"
+
+
+def masked(data: bytes) -> bytes:
+    """data, an ini file's bytes, with the value of every secret key (and what follows
+    it on its line) replaced by STARS."""
+    return _SECRET_LINE.sub(lambda m: m.group(1) + (STARS if m.group(2).strip() else b""), data)
+
+
 def as_int(text: str) -> int:
     text = text.strip()
     if not re.fullmatch(r"-?\d+", text):

@@ -24,7 +24,7 @@ import unicodedata
 
 from tristero.core import messages
 from tristero.core.text import Text
-from tristero.model import audit, lists, quotas, signing
+from tristero.model import audit, config, lists, quotas, signing
 from tristero.services import session
 
 DEFAULT = "00000000"
@@ -177,6 +177,13 @@ def read(path, limit, what=None, ctx=None):
         if data is not None:
             return data
     return _read_disk(path, limit, what)
+
+
+def read_site_file(path, limit, what, ctx):
+    """read(), for a copy of a file of the site that leaves it (CONFIG ATTACH, CONFIG
+    SENDFILE): an ini file's secret values (SmtpPassword, BindPassword ...) masked."""
+    data = read(path, limit, what, ctx)
+    return config.masked(data) if path.lower().endswith(".ini") else data
 
 
 def _read_disk(path, limit, what):
