@@ -277,15 +277,22 @@ def growth(work, small, large, tries=5):
 # memory. Measured from the test process itself, a child's ru_maxrss would start at the
 # test process's own (Linux carries the memory high-water mark of the process that
 # forks across exec), and pytest's process grows with the suite.
-_MEASURE = ("import os, subprocess, sys\n"
-            "p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+_MEASURE = ("import os, resource, subprocess, sys\n"
+            "output, limit = sys.argv[1], int(sys.argv[2])\n"
+            "def cap():\n"
+            "    if limit:\n"
+            "        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))\n"
+            "out = open(output, 'wb') if output else subprocess.DEVNULL\n"
+            "p = subprocess.Popen(sys.argv[3:], stdin=subprocess.DEVNULL, stdout=out, stderr=out, preexec_fn=cap)\n"
             "_, status, usage = os.wait4(p.pid, 0)\n"
             "print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)\n")
 
 
-def peak_memory(argv):
-    """(exit status, peak memory in KB) of a process running argv."""
-    out = _subprocess.run([sys.executable, "-c", _MEASURE] + list(argv), capture_output=True, check=True)
+def peak_memory(argv, output=None, address_space=None, env=None):
+    """(exit status, peak memory in KB) of a process running argv; its stdout and stderr
+    written to the file output (None: thrown away), under RLIMIT_AS = address_space."""
+    out = _subprocess.run([sys.executable, "-c", _MEASURE, output or "", str(address_space or 0)] + list(argv),
+                          capture_output=True, check=True, env=env)
     status, peak = out.stdout.split()
     return int(status), int(peak)
 

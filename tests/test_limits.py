@@ -6,13 +6,12 @@ the virtual size of a normal run plus 200 MB; each run must exit 0 with every
 message set aside or refused for the right reason, its peak memory measured."""
 
 import os
-import resource
 import subprocess
 import sys
 
 import pytest
 
-from conftest import NEWS_LIST, TRISTERO, mail
+from conftest import NEWS_LIST, TRISTERO, mail, peak_memory
 from tristero.core import messages
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS and /proc are Linux's")
@@ -39,22 +38,14 @@ _baseline = []
 
 
 def run_capped(site, ceiling=None):
-    """Run a batch under RLIMIT_AS = ceiling; returns (exit status, peak RSS in bytes, stderr)."""
+    """Run a batch under RLIMIT_AS = ceiling; returns (exit status, peak RSS in bytes, its output)."""
     env = dict(os.environ)
     env.pop("TRISTERO_HOME", None)
     cmd = [sys.executable, TRISTERO, "run", "--home", site.home, "--now", NOW]
-
-    def cap():
-        if ceiling:
-            resource.setrlimit(resource.RLIMIT_AS, (ceiling, ceiling))
-
-    with open(site.path("..", "stderr"), "w+b") as err:
-        p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
-                             env=env, preexec_fn=cap)
-        _, status, usage = os.wait4(p.pid, 0)
-        p.returncode = os.waitstatus_to_exitcode(status)
-        err.seek(0)
-        return p.returncode, usage.ru_maxrss * 1024, err.read().decode(errors="replace")
+    output = site.path("..", "stderr")
+    status, peak = peak_memory(cmd, output=output, address_space=ceiling, env=env)
+    with open(output, "rb") as err:
+        return status, peak * 1024, err.read().decode(errors="replace")
 
 
 def ceiling(tmp_path_factory):
