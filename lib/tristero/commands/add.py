@@ -26,6 +26,10 @@ class Add(Command):
 
     def run(self, s, args):
         listname, target, rest = args.list, args.address, args.name
+        sub = lists.find(s.ctx.config, rest[0]) if target is None and len(rest) == 1 else None
+        if sub:
+            # Lists within lists: ADD master sales-l makes the list sales-l a member (its address).
+            target, rest = lists.address(s.ctx.config, sub), []
         if target is None and not rest and not args.hide:
             s.result("error", s.text("grammar.usage", usage=self.usage))
             return

@@ -19,7 +19,7 @@ from tristero.core.kinds import AutoReason
 from tristero.mail import listbot, mitigation
 from tristero.model import audit, lists, signing
 from tristero.policy import authresults, bounces, rights
-from tristero.services import archive, headers
+from tristero.services import archive, headers, nesting
 from tristero.services.context import Context, Inbound
 
 # Fields of the original that a list replaces or must not pass on.
@@ -91,6 +91,12 @@ def not_automatic(ctx: Context, post: Post) -> Optional[Result]:
 
 def may_post(ctx: Context, post: Post) -> Optional[Result]:
     """Who may post (rights.may); a post refused to a Moderated list goes on to moderation."""
+    if nesting.sub_list(ctx, post.m.author):
+        # A list of the site a member of another gets its posts expanded in the run, never
+        # by mail: mail that claims to come from a list's address is forged (or a loop).
+        ctx.act("post to %s from %s, a list of this site: not posted" % (post.listname, post.m.author),
+                "lists within lists")
+        return Result.REFUSED
     ok, post.rule = rights.may(ctx, post.m.author, "post", post.listname)
     if ok:
         return None
@@ -223,7 +229,7 @@ def envelopes(ctx: Context, post: Post) -> Optional[Result]:
     """
     cfg, listname = ctx.config, post.listname
     post.sender = "owner-%s@%s" % (lists.local_part(listname), ctx.domain)
-    post.count, post.recipients = ctx.state.recipients(lists.number(cfg, listname))
+    post.count, post.recipients = nesting.recipients(ctx, listname)   # its sub-lists' members too
     personal = bool(cfg.globals("UnsubscribeURL"))
     verp = cfg.list_value(listname, "VERP")
     if personal or verp:
@@ -342,6 +348,12 @@ def reply_to(ctx: Context, m: Inbound, listname: str) -> Optional[str]:
         "ListPlus": "%s, %s" % (list_addr, poster),
         "Owner": owner,
         "Tristero": ctx.robot_address(),
+        # Lists within lists: a post goes out once, from the list it was sent to (the top
+        # list), to the members of every list below it (services.nesting).
+        "TopList": list_addr,
+        "TopListPlus": "%s, %s" % (list_addr, poster),
+        "ToList": None,
+        "ToListPlus": "%s, %s" % (poster, list_addr),
     }.get(kind, kind)
 
 
@@ -408,11 +420,32 @@ def compose(ctx: Context, m: Inbound, listname: str,
                    ("Resent-Message-ID", ctx.ids.message_id(ctx.ids.next()))]
     if priority:
         fields += [("X-Priority", _PRIORITY[priority][0]), ("Importance", _PRIORITY[priority][1])]
+    if not skip and cfg.list_value(listname, "Reply") in ("ToList", "ToListPlus"):
+        out = _to_list(out, list_addr)
     if "Message-ID" not in m.msg:
         # Every post carries one: a delivery report is believed by the Message-ID it quotes.
         fields.append(("Message-ID", ctx.ids.message_id(ctx.ids.next())))
     new = b"".join(_field(n, v) for n, v in fields)
     return b"".join(out) + new + headers.list_fields(ctx, listname), body
+
+
+def _to_list(out, list_addr):
+    """ToList, ToListPlus: the header lines with the top list added to To (the original
+    line kept as written, the list on a folded line of its own; a To made when there is
+    none), unless it is there already, so that a reply to all reaches the list."""
+    lines, done = [], False
+    for line in out:
+        if not done and line.split(b":", 1)[0].strip().lower() == b"to":
+            done = True
+            value = line.split(b":", 1)[1].decode("ascii", "replace")
+            if list_addr.lower() not in [a.lower() for _, a in email.utils.getaddresses([value])]:
+                end = b"\r\n" if line.endswith(b"\r\n") else b"\n"
+                line = line[:len(line) - len(end)] if line.endswith(end) else line
+                line += b",\n " + list_addr.encode("ascii") + b"\n"
+        lines.append(line)
+    if not done:
+        lines.append(_field("To", list_addr))
+    return lines
 
 
 def _field(name, value):

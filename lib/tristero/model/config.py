@@ -29,7 +29,8 @@ PATTERN_SECTIONS = ("Admin Subjects", "Kill Subjects", "Kill Authors", "PreScan 
 LIST_TYPES = ("Open", "Free", "Internal", "Closed", "Moderated", "Subscription",
               "Approval", "Distribution", "Executable", "Passive", "Broadcast", "Hidden")
 
-REPLY_TYPES = ("Poster", "PosterPlus", "List", "ListPlus", "Owner", "Tristero", "Forwarded")
+REPLY_TYPES = ("Poster", "PosterPlus", "List", "ListPlus", "Owner", "Tristero", "Forwarded",
+               "TopList", "TopListPlus", "ToList", "ToListPlus")
 
 # The repository's top folder: lib/tristero/model/config.py is four levels below it.
 EXAMPLE = os.path.join(os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..")),
@@ -310,6 +311,8 @@ SCHEMA = {
         "MaxStrangerReplies": as_int,
         "MaxStrangerCommands": as_int,
         "DiskReserve": as_int,
+        "BreakLoop": as_bool,
+        "MaxListDepth": as_int,
     }, **LIST_DEFAULTS),
     "Security": {
         "SecurePost": as_bool,

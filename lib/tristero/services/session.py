@@ -125,6 +125,8 @@ def address_problem(s, address, listname=None):
         handler, target = addresses.resolve(s.ctx.config, address.rpartition("@")[0])
         if handler == Handler.POST and listname and target == listname:
             return s.text("session.list-in-itself")
+        if handler == Handler.POST and listname and s.ctx.config.globals("BreakLoop"):
+            return s.text("nesting.breakloop", list=target)
         if handler not in (Handler.POST, Handler.UNKNOWN):
             return s.text("session.robot-address", address=address)
     return None

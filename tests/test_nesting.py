@@ -1,0 +1,231 @@
+"""Lists within lists (README "Lists within lists"): a list's member may be another list
+of the site; a post to the top reaches every address below it, to any depth, once each,
+in the same run; loops are named to the log and the SuperUser; MEMBERS shows the tree."""
+
+import os
+
+from conftest import mail
+
+SITE_INI = """\
+[Globals]
+Domain = example.org
+SuperUser = boss@example.net
+MaxRecipients = 100
+
+[LIST master]
+Owner = chief@example.net
+Type = Closed
+MemberFile = 00000001
+
+[LIST sales-l]
+Owner = chief@example.net
+Type = Open
+MemberFile = 00000002
+
+[LIST support-l]
+Owner = chief@example.net
+Type = Closed
+MemberFile = 00000003
+
+[LIST team-a]
+Owner = chief@example.net
+Type = Open
+MemberFile = 00000004
+"""
+
+# Three levels: master > sales-l > team-a; master > support-l. alice@ is in two
+# branches (team-a and support-l), and team-a holds master: a loop.
+MEMBERS = {
+    "00000001": ["chief@example.net"],
+    "00000002": ["carol@example.com"],
+    "00000003": ["alice@example.net", "bob@example.net"],
+    "00000004": ["alice@example.net", "dave@example.com", "erin@example.com = NOMAIL"],
+}
+
+
+def build(site, extra=""):
+    site.write_ini(SITE_INI.replace("[LIST master]", extra + "\n[LIST master]") if extra else SITE_INI)
+    os.makedirs(site.path("lists"), exist_ok=True)
+    for number, lines in MEMBERS.items():
+        with open(site.path("lists", number + ".ini"), "w") as f:
+            f.write("[Members]\n" + "".join((l if "=" in l else l + " =") + "\n" for l in lines))
+
+
+def commands(site, body, frm="chief@example.net"):
+    site.drop(mail(frm=frm, subject="commands", body=body))
+    site.run()
+    [reply] = [m for m in site.messages_to(frm) if m["Subject"].startswith("Re:")]
+    return reply.get_content()
+
+
+def hierarchy(site, extra=""):
+    """The three levels built through the front door: the owner ADDs the lists by name."""
+    build(site, extra)
+    text = commands(site, "ADD master sales-l HIDE\nADD master support-l@example.org HIDE\n"
+                          "ADD sales-l team-a HIDE\nADD team-a master HIDE\n")
+    assert text.count("added to") == 4, text
+    clear(site)
+
+
+def edit_ini(site, old, new):
+    with open(site.path("tristero.ini")) as f:
+        text = f.read()
+    assert old in text
+    with open(site.path("tristero.ini"), "w") as f:
+        f.write(text.replace(old, new, 1))
+
+
+def clear(site):
+    for name in site.listdir("spool", "out", "new"):
+        os.remove(site.path("spool", "out", "new", name))
+
+
+def copies(site, sender="owner-master@example.org"):
+    """address -> copies of the post that reach it."""
+    seen = {}
+    for b in site.outbound():
+        if b.sender == sender:
+            for r in b.recipients:
+                seen[r] = seen.get(r, 0) + 1
+    return seen
+
+
+def test_a_post_to_the_top_reaches_every_address_below_once_each_in_the_same_run(site):
+    hierarchy(site)
+    site.drop(mail(frm="chief@example.net", to="master@example.org", subject="All hands", body="Noon.\n"))
+    site.run()
+    # alice is in two branches and gets one copy; erin (NOMAIL in team-a) none; the
+    # lists' own addresses none (expanded here, not mailed round the mail server).
+    assert copies(site) == {"alice@example.net": 1, "bob@example.net": 1, "carol@example.com": 1,
+                            "chief@example.net": 1, "dave@example.com": 1}
+    # One envelope set, in domain order, as every member file is.
+    [post] = [b for b in site.outbound() if b.sender == "owner-master@example.org"]
+    assert post.recipients == ["carol@example.com", "dave@example.com", "alice@example.net",
+                               "bob@example.net", "chief@example.net"]
+    [copy] = site.messages_to("dave@example.com")
+    assert copy["List-Id"] and "master" in copy["List-Id"]
+    log = site.log()
+    assert "sub-list(s) of master expanded: sales-l, team-a, support-l" in log
+    assert "posted to master, 5 recipient(s)" in log
+
+
+def test_a_loop_is_logged_and_told_to_the_superuser_and_nobody_gets_two_copies(site):
+    hierarchy(site)
+    site.drop(mail(frm="chief@example.net", to="master@example.org", subject="Loop?", body="Round.\n"))
+    site.run()
+    assert max(copies(site).values()) == 1
+    assert "master > sales-l > team-a > master" in site.log()
+    [notice] = [m for m in site.messages_to("boss@example.net") if "loop" in m["Subject"].lower()]
+    assert "master > sales-l > team-a > master" in notice.get_content()
+    # A post to a list in the middle meets the same loop from there, and reaches the top's members.
+    clear(site)
+    site.drop(mail(frm="carol@example.com", to="sales-l@example.org", subject="Middle", body="Hi.\n"))
+    site.run()
+    assert copies(site, "owner-sales-l@example.org") == {
+        "alice@example.net": 1, "bob@example.net": 1, "carol@example.com": 1, "chief@example.net": 1,
+        "dave@example.com": 1}
+    assert "sales-l > team-a > master > sales-l" in site.log()
+
+
+def test_a_closed_sub_list_receives_its_parents_posts(site):
+    # support-l is Closed: a post from outside would be refused, but its parent's posts reach it.
+    hierarchy(site)
+    site.drop(mail(frm="chief@example.net", to="master@example.org", subject="News", body="x\n"))
+    site.run()
+    assert copies(site)["bob@example.net"] == 1
+
+
+def test_sub_list_members_get_no_rights_on_the_master_unless_granted(site):
+    hierarchy(site)
+    # bob is a member of support-l, below the Closed master: not a poster there.
+    site.drop(mail(frm="bob@example.net", to="master@example.org", subject="Me too", body="x\n"))
+    site.run()
+    assert copies(site) == {}
+    [refusal] = [m for m in site.messages_to("bob@example.net") if m["Subject"].startswith("Not posted")]
+    assert "master" in refusal.get_content()
+    # Nor may he see its members.
+    clear(site)
+    text = commands(site, "MEMBERS master\n", frm="bob@example.net")
+    assert "REFUSED: master is a Closed list: members only" in text and "alice@" not in text, text
+    # A GRANT makes him one.
+    clear(site)
+    text = commands(site, "GRANT Poster TO bob@example.net FOR master\n", frm="boss@example.net")
+    assert "OK" in text, text
+    clear(site)
+    site.drop(mail(frm="bob@example.net", to="master@example.org", subject="Me too", body="x\n"))
+    site.run()
+    assert copies(site)["dave@example.com"] == 1
+
+
+def test_a_forged_post_from_a_sub_lists_address_is_not_posted(site):
+    # The sub-list's address is a member of master, but mail claiming to come from it
+    # is the site's own mail come back, never a post.
+    hierarchy(site)
+    site.drop(mail(frm="sales-l@example.org", to="master@example.org", subject="Forged", body="x\n"))
+    site.run()
+    assert copies(site) == {}
+    assert "from sales-l@example.org, a list of this site: not posted" in site.log()
+
+
+def test_members_shows_the_indented_tree_and_names_the_loop(site):
+    hierarchy(site)
+    text = commands(site, "MEMBERS master\n")
+    lines = [l for l in text.splitlines() if l.startswith("  ")]
+    assert lines == [
+        "  chief@example.net",
+        "  sales-l@example.org  (the list sales-l: its members below)",
+        "    carol@example.com",
+        "    team-a@example.org  (the list team-a: its members below)",
+        "      dave@example.com",
+        "      erin@example.com  (NOMAIL)",
+        "      alice@example.net",
+        "      master@example.org  (the list master again: a loop, each post still reaches its members once)",
+        "  support-l@example.org  (the list support-l: its members below)",
+        "    alice@example.net",
+        "    bob@example.net",
+    ]
+    assert "loop of lists: master is a member of a list below it (MEMBERS master)" in site.log()
+
+
+def test_members_stops_at_max_list_depth(site):
+    hierarchy(site)
+    edit_ini(site, "MaxRecipients = 100", "MaxRecipients = 100\nMaxListDepth = 1")
+    text = commands(site, "MEMBERS master\n")
+    assert "team-a@example.org  (the list team-a: deeper than MaxListDepth, not shown)" in text
+    assert "dave@example.com" not in text
+
+
+def test_breakloop_1_refuses_a_list_in_a_list_and_sends_none_a_copy(site):
+    build(site)
+    edit_ini(site, "MaxRecipients = 100", "MaxRecipients = 100\nBreakLoop = 1")
+    text = commands(site, "ADD master sales-l HIDE\n")
+    assert "this site does not let a list contain lists (BreakLoop = 1)" in text
+    # A list's address written into the member file by hand gets no copy.
+    with open(site.path("lists", "00000001.ini"), "a") as f:
+        f.write("sales-l@example.org =\n")
+    clear(site)
+    site.drop(mail(frm="chief@example.net", to="master@example.org", subject="Flat", body="x\n"))
+    site.run()
+    assert copies(site) == {"chief@example.net": 1}
+    assert "list(s) sales-l among the members of master get no copy" in site.log()
+    assert "BreakLoop = 1" in site.log()
+
+
+def test_reply_types_for_lists_within_lists(site):
+    hierarchy(site)
+    for reply, reply_to, to in (("TopList", "master@example.org", "master@example.org"),
+                                ("TopListPlus", "master@example.org, chief@example.net", "master@example.org"),
+                                ("ToList", None, "other@example.net,\n master@example.org"),
+                                ("ToListPlus", "chief@example.net, master@example.org",
+                                 "other@example.net,\n master@example.org")):
+        clear(site)
+        edit_ini(site, "[LIST master]\n", "[LIST master]\nReply = %s\n" % reply)
+        to_field = "master@example.org" if reply.startswith("Top") else "other@example.net"
+        site.drop(mail(frm="chief@example.net", to=to_field, subject=reply, body="x\n",
+                       headers="" if reply.startswith("Top") else "Cc: master@example.org\n"))
+        site.run()
+        [copy] = site.messages_to("dave@example.com")
+        assert copy["Reply-To"] == reply_to, reply
+        raw = bytes(copy)
+        assert ("To: " + to).encode() in raw, (reply, raw[:600])
+        edit_ini(site, "Reply = %s\n" % reply, "")
