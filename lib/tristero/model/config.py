@@ -142,6 +142,16 @@ def as_reply(text: str) -> str:
     raise ValueError("%r is not a reply type (%s) or an address" % (t, ", ".join(REPLY_TYPES)))
 
 
+def as_optional_reply(text: str) -> str:
+    """ProxyReply: a reply type or an address, or empty (the list's Reply)."""
+    return as_reply(text) if text.strip() else ""
+
+
+def as_addresses(text: str) -> list[str]:
+    """Mail addresses, comma-separated (empty: none)."""
+    return [as_address(p) for p in as_names(text)]
+
+
 def as_priority(text: str) -> str:
     t = text.strip()
     if not t:
@@ -382,6 +392,8 @@ LIST_SCHEMA = dict({
     "Description": as_text,
     "MemberFile": as_member_file,
     "Proxy": as_address,
+    "ProxySenders": as_addresses,
+    "ProxyReply": as_optional_reply,
 }, **LIST_DEFAULTS)
 
 # Non-negative counts, and the ones that must be at least 1.

@@ -119,8 +119,8 @@ class Recipients:
     reached, merged in domain order, each address once, the lists' own addresses left
     out. Iterable again and again (one pass counts, the next sends)."""
 
-    def __init__(self, ctx: Context, tree: Tree) -> None:
-        self.ctx, self.tree = ctx, tree
+    def __init__(self, ctx: Context, tree: Tree, skip: frozenset[str] = frozenset()) -> None:
+        self.ctx, self.tree, self.skip = ctx, tree, skip
 
     def __iter__(self) -> Iterator[str]:
         ctx = self.ctx
@@ -131,17 +131,18 @@ class Recipients:
             if key == last:
                 continue
             last = key
-            if sub_list(ctx, address):
+            if key in self.skip or sub_list(ctx, address):
                 continue
             yield address
 
 
-def recipients(ctx: Context, listname: str) -> tuple[int, object]:
-    """(how many, the addresses) a post to listname goes to, its sub-lists expanded:
-    State.recipients itself when no member is a list; loops and lists that BreakLoop
-    keeps out are logged, and a loop told to the SuperUser."""
+def recipients(ctx: Context, listname: str, skip: frozenset[str] = frozenset()) -> tuple[int, object]:
+    """(how many, the addresses) a post to listname goes to, its sub-lists expanded, the
+    addresses of skip (address keys) left out: State.recipients itself when no member is
+    a list and none is skipped; loops and lists that BreakLoop keeps out are logged,
+    and a loop told to the SuperUser."""
     tree = walk(ctx, listname)
-    if not tree.nested:
+    if not tree.nested and not skip:
         return ctx.state.recipients(lists.number(ctx.config, listname))
     if tree.blocked:
         ctx.act("list(s) %s among the members of %s get no copy" % (", ".join(tree.blocked), listname),
@@ -150,7 +151,7 @@ def recipients(ctx: Context, listname: str) -> tuple[int, object]:
         ctx.act("sub-list(s) of %s expanded: %s" % (listname, ", ".join(tree.reached[1:])), "lists within lists")
     for loop in tree.loops:
         report_loop(ctx, listname, loop)
-    found = Recipients(ctx, tree)
+    found = Recipients(ctx, tree, skip)
     return sum(1 for _ in found), found
 
 
