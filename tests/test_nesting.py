@@ -229,3 +229,16 @@ def test_reply_types_for_lists_within_lists(site):
         raw = bytes(copy)
         assert ("To: " + to).encode() in raw, (reply, raw[:600])
         edit_ini(site, "Reply = %s\n" % reply, "")
+
+
+def test_with_verp_a_sub_list_members_return_path_names_their_own_list(site):
+    # A delivery report for dave is charged to team-a, where he is a member, not to master.
+    hierarchy(site)
+    edit_ini(site, "[LIST master]\n", "[LIST master]\nVERP = Y\n")
+    site.drop(mail(frm="chief@example.net", to="master@example.org", subject="VERP", body="x\n"))
+    site.run()
+    senders = {r: b.sender for b in site.outbound() for r in b.recipients if b.sender.startswith("owner-")}
+    assert senders["dave@example.com"].startswith("owner-team-a+dave=example.com+")
+    assert senders["bob@example.net"].startswith("owner-support-l+bob=example.net+")
+    assert senders["chief@example.net"].startswith("owner-master+chief=example.net+")
+    assert len(senders) == 5

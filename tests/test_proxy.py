@@ -225,3 +225,29 @@ def test_the_remote_systems_syntax_is_chosen_from_its_address(address, system, r
     r = proxy.remote(address, "gw")
     assert (r.system, r.robot) == (system, robot)
     assert proxy.default_command(r, "gw@example.org", "Gateway") == command
+
+
+def test_with_trusted_authservids_the_remote_lists_sender_needs_the_mail_servers_word(sites):
+    local, remote = sites
+    client(sites)
+    with open(local.path("tristero.ini"), "a") as f:
+        f.write("\n[Security]\nTrustedAuthservIds = mx.example.org\n")
+    local.drop(mail(frm="boss@example.net", subject="x", body="ADD gw lucy@example.com HIDE\nSET gw TYPE Closed\n"))
+    local.run()
+    clear(local)
+    for subject, results in (("Claimed", ""),
+                             ("Vouched", "Authentication-Results: mx.example.org; "
+                                         "spf=pass smtp.mailfrom=owner-test-l@remote.example.net\n")):
+        remote.drop(mail(frm="rita@remote.example.net", to="test-l@remote.example.net", subject=subject, body="x\n"))
+        remote.run()
+        from tristero.model.spools import BsmtpFile
+        for name in remote.listdir("spool", "out", "new"):
+            with open(remote.path("spool", "out", "new", name), "rb") as f:
+                b = BsmtpFile.parse(f.read())
+            if "gw@example.org" in b.recipients:
+                local.drop(("Return-Path: <%s>\nDelivered-To: gw@example.org\n%s" % (b.sender, results)).encode()
+                           + b.data)
+        clear(remote)
+        local.run()
+    assert [m["Subject"] for m in local.messages_to("lucy@example.com")] == ["Vouched"]
+    assert "not taken as the remote list's mail: no trusted Authentication-Results field reports" in local.log()

@@ -297,11 +297,13 @@ def _each_own(ctx, post, personal, verp):
     shared = streams.Pieces(post.head + headers.unsubscribe_fields(ctx, listname, None) + b"\n", post.body,
                             eight_bit=post.eight_bit)
     for address in post.recipients:
+        # A sub-list's member (nesting.Via): the link and the return path name that list.
+        own = getattr(address, "via", listname)
         # The header block shared, not copied: only the recipient's own field is new.
-        data = streams.Pieces(post.head, headers.unsubscribe_fields(ctx, listname, address) + b"\n", post.body,
+        data = streams.Pieces(post.head, headers.unsubscribe_fields(ctx, own, address) + b"\n", post.body,
                               eight_bit=post.eight_bit) \
             if personal else shared
-        reverse = bounces.envelope_sender(ctx, listname, address) if verp else sender
+        reverse = bounces.envelope_sender(ctx, own, address) if verp else sender
         if verp and reverse == sender:
             ctx.act("VERP: the return path for %s would pass 64 octets: sent from %s" % (address, sender), "VERP")
         yield reverse, [address], data

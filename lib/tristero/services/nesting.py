@@ -114,26 +114,43 @@ def walk(ctx: Context, top: str) -> Tree:
     return tree
 
 
+class Via(str):
+    """An address a post reaches through a sub-list: the address, with the list it is a
+    member of (via), for what names the recipient's own list (a one-click link, VERP)."""
+
+    __slots__ = ("via",)
+
+    def __new__(cls, address: str, via: str) -> Via:
+        self = super().__new__(cls, address)
+        self.via = via
+        return self
+
+
+def _tagged(ctx: Context, listname: str, i: int) -> Iterator[tuple[tuple[str, str], int, str]]:
+    for address in _recipients(ctx, listname):
+        yield _order(address), i, address
+
+
 class Recipients:
     """The addresses a post to the lists of a Tree goes to: the recipients of every list
-    reached, merged in domain order, each address once, the lists' own addresses left
-    out. Iterable again and again (one pass counts, the next sends)."""
+    reached, merged in domain order, each address once (as a member of the highest list
+    it is in: the top, else a Via), the lists' own addresses and skip left out.
+    Iterable again and again (one pass counts, the next sends)."""
 
     def __init__(self, ctx: Context, tree: Tree, skip: frozenset[str] = frozenset()) -> None:
         self.ctx, self.tree, self.skip = ctx, tree, skip
 
     def __iter__(self) -> Iterator[str]:
-        ctx = self.ctx
+        ctx, reached = self.ctx, self.tree.reached
         last = None
-        merged = heapq.merge(*[_recipients(ctx, name) for name in self.tree.reached], key=_order)
-        for address in merged:
-            key = members.address_key(address)
+        merged = heapq.merge(*[_tagged(ctx, name, i) for i, name in enumerate(reached)])
+        for (_, key), i, address in merged:
             if key == last:
                 continue
             last = key
             if key in self.skip or sub_list(ctx, address):
                 continue
-            yield address
+            yield address if i == 0 else Via(address, reached[i])
 
 
 def recipients(ctx: Context, listname: str, skip: frozenset[str] = frozenset()) -> tuple[int, object]:

@@ -18,7 +18,7 @@ from typing import Optional
 
 from tristero.core import messages
 from tristero.model import lists, members
-from tristero.policy import rights
+from tristero.policy import authresults, rights
 from tristero.services.context import Context, Inbound
 
 REMOTE = "REMOTE"          # the member option of a remote list ([list@remote])
@@ -129,6 +129,13 @@ def from_remote(ctx: Context, m: Inbound, listname: str) -> Optional[str]:
     known = _senders(r) | extra
     for address in _claims(m):
         if _bare(address).lower() in known or address.lower() in known:
+            host = address.rpartition("@")[2]
+            if ctx.config.get("Security", "TrustedAuthservIds"):
+                # The mail server says whether the claim is true (SPF or DKIM for its host).
+                vouched, why = authresults.domain_vouched(ctx.config, m.msg, host)
+                if not vouched:
+                    ctx.act("not taken as the remote list's mail: %s" % why, "Proxy, TrustedAuthservIds")
+                    continue
             return "from the remote list %s (Proxy)" % r.address
         if rights.may(ctx, address, "post", listname)[0]:
             return "from the remote list %s: %s may post (GRANT)" % (r.address, address)
