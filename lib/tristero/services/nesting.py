@@ -141,14 +141,15 @@ class Recipients:
         self.ctx, self.tree, self.skip = ctx, tree, skip
 
     def __iter__(self) -> Iterator[str]:
-        ctx, reached = self.ctx, self.tree.reached
+        ctx, reached, skip = self.ctx, self.tree.reached, self.skip
+        ours = {d.lower() for d in ctx.domains()}
         last = None
         merged = heapq.merge(*[_tagged(ctx, name, i) for i, name in enumerate(reached)])
-        for (_, key), i, address in merged:
+        for (domain, key), i, address in merged:
             if key == last:
                 continue
             last = key
-            if key in self.skip or sub_list(ctx, address):
+            if (skip and key in skip) or (domain in ours and sub_list(ctx, address)):
                 continue
             yield address if i == 0 else Via(address, reached[i])
 
