@@ -242,3 +242,18 @@ def test_with_verp_a_sub_list_members_return_path_names_their_own_list(site):
     assert senders["bob@example.net"].startswith("owner-support-l+bob=example.net+")
     assert senders["chief@example.net"].startswith("owner-master+chief=example.net+")
     assert len(senders) == 5
+
+
+def test_only_who_manages_a_list_may_put_it_in_another(site):
+    # The owner of an Open list cannot make another owner's list a member of it (its
+    # members would get every post), by ADD or by subscribing its address.
+    build(site)
+    with open(site.path("tristero.ini"), "a") as f:
+        f.write("\n[LIST spam]\nOwner = mallory@example.com\nType = Open\nMemberFile = 00000005\n")
+    text = commands(site, "ADD spam support-l HIDE\nSUBSCRIBE spam support-l@example.org\n",
+                    frm="mallory@example.com")
+    assert text.count("support-l is a list you do not manage") == 2, text
+    clear(site)
+    site.drop(mail(frm="mallory@example.com", to="spam@example.org", subject="Buy", body="x\n"))
+    site.run()
+    assert site.messages_to("bob@example.net") == []
