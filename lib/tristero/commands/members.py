@@ -5,7 +5,7 @@ from tristero.commands.grammar import ListName
 from tristero.commands.registry import Command, register
 from tristero.model import members
 from tristero.policy import rights
-from tristero.services import nesting, session
+from tristero.services import nesting, proxy, session
 
 MAX_SHOWN = 5000     # members listed in one MEMBERS answer
 
@@ -37,8 +37,7 @@ class Members(Command):
             if i == MAX_SHOWN:
                 s.say("  " + s.text("members.more", count=len(roster) - MAX_SHOWN))
                 break
-            nomail = options and members.option_word(options, "NOMAIL")
-            s.say("  " + (s.text("members.nomail", address=address) if nomail else address))
+            s.say("  " + _shown(s, address, options))
 
     def tree(self, s, listname):
         """Lists within lists: each sub-list's members indented below it, to MaxListDepth;
@@ -55,11 +54,19 @@ class Members(Command):
                 s.say("  " + s.text("nesting.tree-more"))
                 break
             shown += 1
-            nomail = options and members.option_word(options, "NOMAIL")
-            line = s.text("members.nomail", address=address) if nomail else address
+            line = _shown(s, address, options)
             if kind:
                 line += "  " + s.text(_KINDS[kind], list=nesting.sub_list(ctx, address))
             s.say("  " * (level + 1) + line)
             if kind == "loop":
                 ctx.act("loop of lists: %s is a member of a list below it (MEMBERS %s)"
                         % (nesting.sub_list(ctx, address), listname), "lists within lists")
+
+
+def _shown(s, address, options):
+    """A member as MEMBERS shows it: a remote list in brackets (ADD list [list@remote]), NOMAIL said."""
+    if options and members.option_word(options, proxy.REMOTE):
+        address = "[%s]" % address
+    if options and members.option_word(options, "NOMAIL"):
+        return s.text("members.nomail", address=address)
+    return address

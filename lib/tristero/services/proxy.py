@@ -121,7 +121,7 @@ def from_remote(ctx: Context, m: Inbound, listname: str) -> Optional[str]:
     """Why m is mail from the remote list listname is a client of (so it is accepted for
     the list as the remote list's post), or None: its envelope sender or Sender is one
     the remote list's server sends from, an address in the list's ProxySenders, or one
-    a GRANT lets post to the list."""
+    a GRANT of its own lets post to the list."""
     r = of(ctx, listname)
     if r is None:
         return None
@@ -137,9 +137,19 @@ def from_remote(ctx: Context, m: Inbound, listname: str) -> Optional[str]:
                     ctx.act("not taken as the remote list's mail: %s" % why, "Proxy, TrustedAuthservIds")
                     continue
             return "from the remote list %s (Proxy)" % r.address
-        if rights.may(ctx, address, "post", listname)[0]:
+        if _granted(ctx, address, listname):
             return "from the remote list %s: %s may post (GRANT)" % (r.address, address)
     return None
+
+
+def _granted(ctx: Context, address: str, listname: str) -> bool:
+    """True when a rule of access.ini for address itself (no wildcard: not the list's
+    Type, nor a rule for everyone) lets it post to listname (GRANT Poster TO address)."""
+    for rule in ctx.state.access():
+        if "*" not in rule.user and rule.priority(address, listname) is not None \
+                and rights.has(rule.granted - rule.masked, "W"):
+            return True
+    return False
 
 
 def _claims(m: Inbound) -> list[str]:
