@@ -252,3 +252,18 @@ def test_with_trusted_authservids_the_remote_lists_sender_needs_the_mail_servers
         local.run()
     assert [m["Subject"] for m in local.messages_to("lucy@example.com")] == ["Vouched"]
     assert "not taken as the remote list's mail: no trusted Authentication-Results field reports" in local.log()
+
+
+def test_a_remote_address_no_envelope_takes_is_refused_before_anything_is_created(sites):
+    local, _ = sites
+    local.drop(mail(frm="boss@example.net", subject="x",
+                    body="CREATECLIENT evil a,b(c)@remote.example.net\nCREATE gw2 test-l@remote.example.net\n"
+                         "PROXY gw2 " + "x" * 500 + "\nSET gw2 PROXY a;b@remote.example.net\nPROXY gw2\n"))
+    local.run()
+    text = reply(local, "boss@example.net")
+    assert "usage: CREATECLIENT list remote-address" in text
+    with open(local.path("tristero.ini")) as f:
+        assert "[LIST evil]" not in f.read()
+    assert "created gw2" in text and "not sent: a command line of more than 400 characters" in text
+    assert "not sent: a;b-request@remote.example.net is no address a command can be sent to" in text
+    assert not [b for b in local.outbound() if "a;b-request@remote.example.net" in b.recipients]

@@ -53,6 +53,10 @@ class Create(Command):
             if s.ctx.ours(remote):
                 s.result("error", s.text("nesting.client-of-ours", address=remote))
                 return
+            why = proxy.address_problem(proxy.remote(remote, name))
+            if why:
+                s.result("error", s.text("proxy.bad-line", why=why))
+                return
             description = s.ctx.text("nesting.client-description", remote=remote)
         for key, value in (("Owner", s.sender), ("Description", description)) + (
                 (("Proxy", remote),) if remote else ()):

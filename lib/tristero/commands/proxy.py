@@ -39,7 +39,7 @@ def send(s, listname, r, line=""):
     address = lists.address(cfg, listname)
     line = " ".join(line.split()) or proxy.default_command(
         r, address, cfg.raw(lists.section(listname), "Description") or listname)
-    why = proxy.line_problem(line)
+    why = proxy.line_problem(line) or proxy.address_problem(r)
     if why:
         s.result("error", s.text("proxy.bad-line", why=why))
         return

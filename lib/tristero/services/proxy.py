@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from tristero.core import messages
-from tristero.model import lists, members
+from tristero.model import lists, members, spools
 from tristero.policy import authresults, rights
 from tristero.services.context import Context, Inbound
 
@@ -87,6 +87,13 @@ def line_problem(line: str) -> Optional[str]:
         return "a command line of more than %d characters" % MAX_LINE
     if any(ord(c) < 32 or ord(c) == 127 for c in line):
         return "a command line with control characters"
+    return None
+
+
+def address_problem(r: Remote) -> Optional[str]:
+    """Why r's robot cannot be mailed (not an address an envelope takes), or None."""
+    if not spools.valid_envelope_address(r.robot) or "@" not in r.robot or not r.name:
+        return "%s is no address a command can be sent to" % messages.clean(r.robot, 100)
     return None
 
 
