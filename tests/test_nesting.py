@@ -117,6 +117,13 @@ def test_a_loop_is_logged_and_told_to_the_superuser_and_nobody_gets_two_copies(s
     assert "master > sales-l > team-a > master" in site.log()
     [notice] = [m for m in site.messages_to("boss@example.net") if "loop" in m["Subject"].lower()]
     assert "master > sales-l > team-a > master" in notice.get_content()
+    # Three more posts in one run: each logs the loop, the SuperUser is told once.
+    clear(site)
+    for i in range(3):
+        site.drop(mail(frm="chief@example.net", to="master@example.org", subject="Again %d" % i, body="x\n"))
+    site.run()
+    assert site.log().count("master > sales-l > team-a > master") == 4
+    assert len([m for m in site.messages_to("boss@example.net") if "loop" in m["Subject"].lower()]) == 1
     # A post to a list in the middle meets the same loop from there, and reaches the top's members.
     clear(site)
     site.drop(mail(frm="carol@example.com", to="sales-l@example.org", subject="Middle", body="Hi.\n"))

@@ -174,10 +174,15 @@ def recipients(ctx: Context, listname: str, skip: frozenset[str] = frozenset()) 
 
 
 def report_loop(ctx: Context, listname: str, loop: list[str]) -> None:
-    """A loop of lists, in the log and to the SuperUser."""
+    """A loop of lists, in the log (each post that meets it) and to the SuperUser (once a
+    run: a busy list would send a notice a post)."""
     chain = " > ".join(loop)
     ctx.act("loop of lists met in a post to %s: %s (each list sent the post once)" % (listname, chain),
             "lists within lists")
+    cycle = frozenset(loop)
+    if cycle in ctx.loops_told:
+        return
+    ctx.loops_told.add(cycle)
     superuser = ctx.config.globals("SuperUser")
     ctx.notify(ctx.text("nesting.loop-subject", superuser or None, list=listname),
                ctx.text("nesting.loop", superuser or None, list=listname, chain=chain) + "\n")
