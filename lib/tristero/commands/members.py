@@ -30,7 +30,7 @@ class Members(Command):
     def run(self, s, args):
         roster = session.members_of(s, args.list)
         s.result("ok", s.text("members.title", count=len(roster), list=args.list))
-        if any(nesting.sub_list(s.ctx, address) for address, _ in roster.items()):
+        if nesting.holds_lists(s.ctx, args.list):
             self.tree(s, args.list)
             return
         for i, (address, options) in enumerate(roster.items()):

@@ -37,6 +37,12 @@ def sub_list(ctx: Context, address: str) -> Optional[str]:
     return name if handler == Handler.POST else None
 
 
+def _ours(ctx: Context) -> tuple[set[str], set[str]]:
+    """(the site's domains, the local parts of its lists), lower case: an address outside
+    both is no list of the site."""
+    return {d.lower() for d in ctx.domains()}, {lists.local_part(n) for n in ctx.config.list_names()}
+
+
 def _order(address: str) -> tuple[str, str]:
     return members.domain_order(members.address_key(address))
 
@@ -65,11 +71,26 @@ def direct(ctx: Context, listname: str) -> list[str]:
         if not any(members.mentions(path, "@" + d.lower()) for d in ctx.domains()):
             return []
     found = []
+    ours, locals_ = _ours(ctx)
     for address in ctx.state.recipients(number)[1]:
+        local, _, domain = address.rpartition("@")
+        if domain.lower() not in ours or local.lower() not in locals_:
+            continue        # the common case, decided without a look-up
         name = sub_list(ctx, address)
         if name and name not in found:
             found.append(name)      # itself among them: a loop, which walk names
     return found
+
+
+def holds_lists(ctx: Context, listname: str) -> bool:
+    """True when a member of listname (NOMAIL too) is a list of the site."""
+    number = lists.number(ctx.config, listname)
+    ours, locals_ = _ours(ctx)
+    for address, _ in ctx.state.members(number).items() if number else ():
+        local, _, domain = address.rpartition("@")
+        if domain.lower() in ours and local.lower() in locals_ and sub_list(ctx, address):
+            return True
+    return False
 
 
 @dataclass
@@ -142,14 +163,15 @@ class Recipients:
 
     def __iter__(self) -> Iterator[str]:
         ctx, reached, skip = self.ctx, self.tree.reached, self.skip
-        ours = {d.lower() for d in ctx.domains()}
+        ours, locals_ = _ours(ctx)
         last = None
         merged = heapq.merge(*[_tagged(ctx, name, i) for i, name in enumerate(reached)])
         for (domain, key), i, address in merged:
             if key == last:
                 continue
             last = key
-            if (skip and key in skip) or (domain in ours and sub_list(ctx, address)):
+            if (skip and key in skip) or (domain in ours and key.rpartition("@")[0] in locals_
+                                          and sub_list(ctx, address)):
                 continue
             yield address if i == 0 else Via(address, reached[i])
 
