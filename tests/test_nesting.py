@@ -264,3 +264,15 @@ def test_only_who_manages_a_list_may_put_it_in_another(site):
     site.drop(mail(frm="mallory@example.com", to="spam@example.org", subject="Buy", body="x\n"))
     site.run()
     assert site.messages_to("bob@example.net") == []
+
+
+def test_remove_takes_a_sub_list_by_name_and_nobody_is_sent_a_welcome_or_farewell(site):
+    build(site)
+    text = commands(site, "ADD master sales-l\nREMOVE master support-l\nADD master support-l\n"
+                          "REMOVE master sales-l\n")
+    assert "sales-l@example.org added to master" in text and "support-l@example.org added to master" in text
+    assert "sales-l@example.org has left master" in text, text
+    # No welcome nor farewell went to a list's address: its members would read them as posts.
+    assert not [b for b in site.outbound() if any(r.endswith("-l@example.org") for r in b.recipients)]
+    with open(site.path("lists", "00000001.ini")) as f:
+        assert "support-l@example.org" in f.read()

@@ -267,3 +267,13 @@ def test_a_remote_address_no_envelope_takes_is_refused_before_anything_is_create
     assert "created gw2" in text and "not sent: a command line of more than 400 characters" in text
     assert "not sent: a;b-request@remote.example.net is no address a command can be sent to" in text
     assert not [b for b in local.outbound() if "a;b-request@remote.example.net" in b.recipients]
+
+
+def test_remove_takes_a_remote_list_in_brackets_and_sends_it_no_farewell(sites):
+    local, _ = sites
+    client(sites)
+    local.drop(mail(frm="boss@example.net", subject="x", body="ADD gw [test-l@remote.example.net]\n"
+                                                                "REMOVE gw [test-l@remote.example.net]\n"))
+    local.run()
+    assert "test-l@remote.example.net has left gw" in reply(local, "boss@example.net")
+    assert local.messages_to("test-l@remote.example.net") == []
