@@ -276,3 +276,46 @@ def test_remove_takes_a_sub_list_by_name_and_nobody_is_sent_a_welcome_or_farewel
     assert not [b for b in site.outbound() if any(r.endswith("-l@example.org") for r in b.recipients)]
     with open(site.path("lists", "00000001.ini")) as f:
         assert "support-l@example.org" in f.read()
+
+
+def test_a_post_through_sub_lists_streams_every_member_file_and_loads_none(site, monkeypatch):
+    # Three member files as the program writes them, 3,000 members each, overlapping: the
+    # post merges them as sorted streams; no member file is loaded (memory stays that of
+    # one piece of each file, not of the lists).
+    from tristero.model import members
+    build(site)
+    groups = {"00000001": range(0, 3000), "00000002": range(1500, 4500), "00000003": range(3000, 6000)}
+    lists_of = {"00000001": ["sales-l@example.org", "support-l@example.org"]}
+    for number, indices in groups.items():
+        rows = sorted(members.domain_order(a) for a in
+                      ["user%d@dom%d.example" % (i, i % 7) for i in indices] + lists_of.get(number, []))
+        with open(site.path("lists", number + ".ini"), "w") as f:
+            f.write("; Members: one per line, \"address = options\" (see README).\n[Members]\n"
+                    + "".join("%s =\n" % key for _, key in rows))
+    loads = []
+    load = members.load
+    monkeypatch.setattr(members, "load", lambda number, path: loads.append(path) or load(number, path))
+    site.drop(mail(frm="chief@example.net", to="master@example.org", subject="Big", body="x\n"))
+    site.run()
+    assert loads == []
+    reached = copies(site)
+    assert len(reached) == 6000 and set(reached.values()) == {1}
+
+
+def test_a_chain_of_300_lists_reaches_its_bottom_in_one_run_and_members_stops_at_max_list_depth(site):
+    n = 300
+    ini = "[Globals]\nDomain = example.org\nSuperUser = boss@example.net\nMaxRecipients = 100\n"
+    os.makedirs(site.path("lists"))
+    for i in range(n):
+        ini += "\n[LIST c%d]\nOwner = chief@example.net\nType = Closed\nMemberFile = %08d\n" % (i, i + 1)
+        with open(site.path("lists", "%08d.ini" % (i + 1)), "w") as f:
+            f.write("[Members]\n%s =\n" % ("c%d@example.org" % (i + 1) if i < n - 1 else "deep@example.net"))
+    site.write_ini(ini)
+    site.drop(mail(frm="chief@example.net", to="c0@example.org", subject="Down", body="x\n"))
+    site.run()
+    assert copies(site, "owner-c0@example.org") == {"deep@example.net": 1}
+    text = commands(site, "MEMBERS c0\n")
+    # MaxListDepth = 5: five levels of sub-lists opened, the sixth named.
+    assert "\n          c5@example.org  (the list c5: its members below)\n" in text
+    assert "\n            c6@example.org  (the list c6: deeper than MaxListDepth, not shown)\n" in text
+    assert "c7@" not in text
