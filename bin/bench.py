@@ -30,7 +30,9 @@ docstrings); and
 DKIM: drain-dkim-rsa and drain-dkim-ed25519 (drain with every reply signed: the
 cost per signed message against drain), post-100k-dkim-rsa (the post signed once),
 post-100k-oneclick (one envelope per recipient with their own one-click link) and
-post-100k-oneclick-rsa/-ed25519 (each of those copies signed).
+post-100k-oneclick-rsa/-ed25519 (each of those copies signed); post-nested-1m (a post
+to a list of 500,000 members and two sub-lists of 500,000 each, overlapping: 1,000,000
+distinct recipients merged from three member files, against post-1m).
 
 This is not a test: nothing is asserted about speed. --quick divides every
 size by 10 (a smoke run); --only NAME[,NAME...] runs those scenarios; --repeat N runs each
@@ -748,6 +750,42 @@ def scenario_delivery(python, site, scale):
     return len(reach), "recipients", (ours, ran[1] + delivered[1], max(ran[2], delivered[2])), files
 
 
+def write_member_file(site, number, indices, lists=()):
+    """lists/NUMBER.ini holding the bench members of indices (as Site.write_members
+    writes them: every 100th NOMAIL) and the addresses of the site's lists named, in
+    the order the program writes it; returns the addresses a post to it reaches."""
+    rows = [("domain%d.example" % (i % DOMAINS), "user%d@domain%d.example" % (i, i % DOMAINS),
+             "NOMAIL" if i % 100 == 99 else "") for i in indices]
+    rows += [(DOMAIN, "%s@%s" % (name, DOMAIN), "") for name in lists]
+    rows.sort()
+    with open(site.path("lists", number + ".ini"), "w", encoding="utf-8") as f:
+        f.write("; Members: one per line, \"address = options\" (see README).\n[Members]\n")
+        for start in range(0, len(rows), 10000):
+            f.write("".join("%s = %s\n" % (a, o) if o else "%s =\n" % a for _, a, o in rows[start:start + 10000]))
+    return {a for _, a, o in rows if o != "NOMAIL" and not a.endswith("@" + DOMAIN)}
+
+
+def nested_post_scenario(members):
+    """Lists within lists: one post to a list of members/2 members and two sub-lists
+    (sub-a, sub-b) of members/2 each, overlapping by half: members distinct addresses,
+    each reached once, the member files merged as sorted streams (against post-1m: the
+    same recipients from one file)."""
+    def scenario(python, site, scale):
+        n = members // scale
+        with open(site.path("tristero.ini"), "a") as f:
+            for i, name in enumerate(("sub-a", "sub-b"), 2):
+                f.write("\n[LIST %s]\nType = Closed\nOwner = owner@%s\nMemberFile = %08d\n" % (name, DOMAIN, i))
+        reach = write_member_file(site, LIST_NUMBER, range(0, n // 2), ("sub-a", "sub-b"))
+        reach |= write_member_file(site, "00000002", range(n // 4, 3 * n // 4))
+        reach |= write_member_file(site, "00000003", range(n // 2, n))
+        site.drop(post_message())
+        measured = run_batch(python, site)
+        files = check_post(site, reach)
+        return len(reach), "recipients", measured, files
+    scenario.__doc__ = nested_post_scenario.__doc__.replace("members", "%d members" % members, 1)
+    return scenario
+
+
 SCENARIOS = [
     ("startup", scenario_startup),
     ("drain", scenario_drain),
@@ -774,6 +812,8 @@ SCENARIOS = [
     ("directory-100k", scenario_directory),
     ("directory-100k-again", scenario_directory_again),
     ("delivery-100k", scenario_delivery),
+    # Lists within lists (issue 14.2): the top list and two sub-lists merged, 1,000,000 distinct.
+    ("post-nested-1m", nested_post_scenario(1000000)),
 ]
 ALIASES = {"fanout-100k": "post-100k", "fanout-1m": "post-1m"}
 

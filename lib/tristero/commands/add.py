@@ -3,8 +3,8 @@
 from tristero.commands.grammar import Address, ListName, Rest, Trailing
 from tristero.commands.registry import Audience, Command, register
 from tristero.core import messages
-from tristero.model import lists
-from tristero.services import membership
+from tristero.model import lists, members
+from tristero.services import membership, proxy
 
 
 @register
@@ -26,6 +26,14 @@ class Add(Command):
 
     def run(self, s, args):
         listname, target, rest = args.list, args.address, args.name
+        sub = lists.find(s.ctx.config, rest[0]) if target is None and len(rest) == 1 else None
+        if sub:
+            # Lists within lists: ADD master sales-l makes the list sales-l a member (its address).
+            target, rest = lists.address(s.ctx.config, sub), []
+        remote = bool(target) and target.startswith("[") and target.endswith("]")
+        if remote:
+            # [list@remote]: a remote list, which never gets its own host's posts back (services.proxy).
+            target = target[1:-1].strip()
         if target is None and not rest and not args.hide:
             s.result("error", s.text("grammar.usage", usage=self.usage))
             return
@@ -35,9 +43,13 @@ class Add(Command):
         if not membership.may_join(s, listname, target, rest):
             return
         membership.join(s, listname, target, rest)
+        if remote:
+            number = lists.number(s.ctx.config, listname)
+            options = s.ctx.state.members(number).get(target)[1]
+            s.ctx.state.set_options(number, target, members.with_option(options, proxy.REMOTE, ""))
         s.result("ok", s.text("add.done", address=target, list=listname))
         s.ctx.act("%s added to %s by %s" % (target, listname, s.sender), "ADD")
-        if not args.hide:
+        if not args.hide and not remote and not sub:     # a list is told nothing: it would be a post there
             membership.welcome(s, listname, target, s.ctx.text(
                 "add.welcome-lead", target, list=listname, address=lists.address(s.ctx.config, listname),
                 owner=s.sender, quoted=membership.quoted(listname), robot=s.ctx.robot_address()) + "\n")

@@ -1,13 +1,15 @@
-"""CREATE list description [HIDE]: a new list, with the sender as owner and first member."""
+"""CREATE list description [HIDE]: a new list, with the sender as owner and first member;
+CREATE list remote-address: a client of a remote list (as CREATECLIENT)."""
 
 import os
 
+from tristero.commands import proxy as proxy_command
 from tristero.commands.grammar import Rest, Trailing, Word
 from tristero.commands.registry import Audience, Command, register
 from tristero.core import messages
 from tristero.model import audit, config, lists
 from tristero.policy import addresses
-from tristero.services import membership, session
+from tristero.services import membership, proxy, session
 
 # The default archive's friendlier-message files, copied into a new list's folder.
 DEFAULT_FILES = ("readme.txt", "welcome.txt", "farewell.txt", "index.txt")
@@ -25,8 +27,6 @@ class Create(Command):
     texts = {
         "create.bad-name": "{name} is not a list name: {why}",
         "create.taken": "the name {list} is taken",
-        "create.remote": "client lists of a remote list (CREATE list remote-address) are not supported yet; "
-                         "give a description",
         "create.done": "created {list} ({address}), owned by {owner}, with you as its first member",
         "create.announce.subject": "New list: {list}",
         "create.announce": "A new list has been created: {address}\n\n  {description}\n\n"
@@ -47,23 +47,35 @@ class Create(Command):
             s.result("error", s.text("create.taken", list=name))
             return
         description = " ".join(words)
-        if len(words) == 1 and messages.is_address(words[0]):
-            s.result("error", s.text("create.remote"))
-            return
-        for key, value in (("Owner", s.sender), ("Description", description)):
+        remote = words[0] if len(words) == 1 and messages.is_address(words[0]) else None
+        if remote:
+            # A client of a remote list (the manual's CREATE list remote-address).
+            if s.ctx.ours(remote):
+                s.result("error", s.text("nesting.client-of-ours", address=remote))
+                return
+            why = proxy.address_problem(proxy.remote(remote, name))
+            if why:
+                s.result("error", s.text("proxy.bad-line", why=why))
+                return
+            description = s.ctx.text("nesting.client-description", remote=remote)
+        for key, value in (("Owner", s.sender), ("Description", description)) + (
+                (("Proxy", remote),) if remote else ()):
             why = config.value_problem(lists.section(name), key, value)
             if why:
                 s.result("error", s.text("admin.problem", what=key, why=why))
                 return
         number = lists.next_number(cfg, s.ctx.site)
-        s.ctx.state.add_section(lists.section(name), {
-            "Type": cfg.globals("Type"), "Owner": s.sender, "Description": description, "MemberFile": number})
+        s.ctx.state.add_section(lists.section(name), dict({
+            "Type": cfg.globals("Type"), "Owner": s.sender, "Description": description, "MemberFile": number},
+            **({"Proxy": remote} if remote else {})))
         s.ctx.state.clear_list(number)
         s.ctx.state.add_member(number, s.sender)
         audit.list_event(s.ctx, number, "create", s.sender, s.sender)
         _copy_defaults(s, number)
         s.result("ok", s.text("create.done", list=name, address=lists.address(cfg, name), owner=s.sender))
         s.ctx.act("list %s created as %s by %s" % (name, number, s.sender), "CREATE")
+        if remote:
+            proxy_command.send(s, name, proxy.remote(remote, name))
         if not args.hide and not cfg.globals("SilentCreate"):
             ctx = s.ctx
             membership.announce(s, ctx.text("create.announce.subject", list=name), ctx.text(

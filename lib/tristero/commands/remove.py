@@ -2,7 +2,8 @@
 
 from tristero.commands.grammar import ListName, Word
 from tristero.commands.registry import Audience, Command, register
-from tristero.services import membership, session
+from tristero.model import lists, members
+from tristero.services import membership, nesting, proxy, session
 
 
 @register
@@ -26,6 +27,10 @@ class Remove(Command):
             s.result("error", s.text("grammar.usage", usage=self.usage))
             return
         target = args.address.strip("<>\"'")
+        if target.startswith("[") and target.endswith("]"):
+            target = target[1:-1].strip()        # a remote list, as ADD takes it
+        elif "@" not in target and "*" not in target and lists.find(s.ctx.config, target):
+            target = lists.address(s.ctx.config, lists.find(s.ctx.config, target))   # a sub-list by its name
         roster = session.members_of(s, listname)
         if len(target) > 2 and target.startswith("*") and target.endswith("*"):
             needle = target[1:-1].lower()
@@ -39,4 +44,7 @@ class Remove(Command):
         if target not in roster:
             s.result("error", s.text("membership.not-member", address=target, list=listname))
             return
-        membership.leave(s, listname, roster.get(target)[0], by=s.sender)
+        address, options = roster.get(target)
+        membership.leave(s, listname, address, by=s.sender,
+                         quiet=nesting.sub_list(s.ctx, address) is not None
+                         or bool(options and members.option_word(options, proxy.REMOTE)))

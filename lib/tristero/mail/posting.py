@@ -8,6 +8,7 @@ read top to bottom, as in the pipeline. A post that passes every step was posted
 from __future__ import annotations
 
 import email.utils
+import itertools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,9 +18,9 @@ from typing import Optional
 from tristero.core import messages, outbound, redact, streams
 from tristero.core.kinds import AutoReason
 from tristero.mail import listbot, mitigation
-from tristero.model import audit, lists, signing
+from tristero.model import audit, lists, members, signing
 from tristero.policy import authresults, bounces, rights
-from tristero.services import archive, headers
+from tristero.services import archive, headers, nesting, proxy
 from tristero.services.context import Context, Inbound
 
 # Fields of the original that a list replaces or must not pass on.
@@ -62,6 +63,7 @@ class Post:
     recipients: Iterable[str] = ()   # the members it goes to, streamed (see State.recipients)
     envelopes: Iterable = ()         # (sender, recipients, data) of each envelope, streamed
     count: int = 0                   # the recipients it was sent to
+    remote: Optional[str] = None     # why it is the post of the remote list the list is a client of
 
 
 def post(ctx: Context, m: Inbound, listname: str) -> Result:
@@ -84,6 +86,16 @@ def not_automatic(ctx: Context, post: Post) -> Optional[Result]:
     """Automatic mail (auto-replies, bounces) never reaches a list's members."""
     m = post.m
     if m.automatic and m.automatic.reason in _NOT_POSTS:
+        r = proxy.of(ctx, post.listname)
+        if r is not None and m.automatic.reason == AutoReason.AUTO_SUBMITTED \
+                and m.author.rpartition("@")[2].lower() == r.host:
+            # The remote robot's answer to a PROXY command: the owner reads it (as LIST-owner@ would).
+            owner = lists.owner(ctx.config, post.listname)
+            mark = lists.address(ctx.config, post.listname).encode("ascii", "replace")
+            ctx.send("", [owner], b"X-Loop: " + mark + b"\n" + (redact.stored(m) or m.raw).replace(b"\r\n", b"\n"))
+            ctx.act("automatic mail from %s to %s, a client of %s: forwarded to %s"
+                    % (m.author, post.listname, r.address, owner), m.automatic)
+            return Result.REFUSED
         ctx.act("automatic mail to %s not posted" % post.listname, m.automatic)
         return Result.REFUSED
     return None
@@ -91,6 +103,16 @@ def not_automatic(ctx: Context, post: Post) -> Optional[Result]:
 
 def may_post(ctx: Context, post: Post) -> Optional[Result]:
     """Who may post (rights.may); a post refused to a Moderated list goes on to moderation."""
+    if nesting.sub_list(ctx, post.m.author):
+        # A list of the site a member of another gets its posts expanded in the run, never
+        # by mail: mail that claims to come from a list's address is forged (or a loop).
+        ctx.act("post to %s from %s, a list of this site: not posted" % (post.listname, post.m.author),
+                "lists within lists")
+        return Result.REFUSED
+    post.remote = proxy.from_remote(ctx, post.m, post.listname)
+    if post.remote:
+        post.rule = post.remote
+        return None     # the remote list's post, for the list that is its client (Proxy)
     ok, post.rule = rights.may(ctx, post.m.author, "post", post.listname)
     if ok:
         return None
@@ -223,7 +245,8 @@ def envelopes(ctx: Context, post: Post) -> Optional[Result]:
     """
     cfg, listname = ctx.config, post.listname
     post.sender = "owner-%s@%s" % (lists.local_part(listname), ctx.domain)
-    post.count, post.recipients = ctx.state.recipients(lists.number(cfg, listname))
+    skip, proxied = _remote_lists(ctx, post)
+    post.count, post.recipients = nesting.recipients(ctx, listname, skip)   # its sub-lists' members too
     personal = bool(cfg.globals("UnsubscribeURL"))
     verp = cfg.list_value(listname, "VERP")
     if personal or verp:
@@ -232,7 +255,39 @@ def envelopes(ctx: Context, post: Post) -> Optional[Result]:
         post.envelopes = [(post.sender, post.recipients,
                            streams.Pieces(post.head + headers.unsubscribe_fields(ctx, listname, None) + b"\n",
                                           post.body, eight_bit=post.eight_bit))]
+    if proxied:
+        # ProxyReply: the remote lists among the members get their copy with its reply type.
+        kind = cfg.list_value(listname, "ProxyReply")
+        head = _with_reply_to(post.head, reply_to(ctx, post.m, listname, kind)
+                              or messages.header(post.m.msg, "Reply-To"))
+        post.envelopes = itertools.chain(post.envelopes, [(post.sender, proxied, streams.Pieces(
+            head + headers.unsubscribe_fields(ctx, listname, None) + b"\n", post.body, eight_bit=post.eight_bit))])
+        post.count += len(proxied)
     return None
+
+
+def _remote_lists(ctx, post):
+    """(the address keys of the remote lists among the members that do not get this post,
+    the remote lists that get it in a copy of their own (ProxyReply), or [])): a remote
+    list ([list@remote], proxy.REMOTE) never gets a post that came from its own host."""
+    remote = proxy.remote_members(ctx, post.listname)
+    if not remote:
+        return frozenset(), []
+    hosts = proxy.origin_hosts(post.m, proxy.of(ctx, post.listname) if post.remote else None)
+    kept = [a for a in remote if a.rpartition("@")[2].lower() not in hosts]
+    for address in remote:
+        if address not in kept:
+            ctx.act("not sent to %s: the post came from its host" % address, "remote list member")
+    own = bool(kept) and bool(ctx.config.list_value(post.listname, "ProxyReply"))
+    skip = frozenset(members.address_key(a) for a in remote if own or a not in kept)
+    return skip, kept if own else []
+
+
+def _with_reply_to(head, answer_to):
+    """head with its Reply-To fields replaced by answer_to (empty: none)."""
+    fields = messages.raw_headers(head)
+    return b"".join(raw for name, raw in fields if name.lower() != "reply-to") + (
+        _field("Reply-To", answer_to) if answer_to else b"")
 
 
 def _each_own(ctx, post, personal, verp):
@@ -242,11 +297,13 @@ def _each_own(ctx, post, personal, verp):
     shared = streams.Pieces(post.head + headers.unsubscribe_fields(ctx, listname, None) + b"\n", post.body,
                             eight_bit=post.eight_bit)
     for address in post.recipients:
+        # A sub-list's member (nesting.Via): the link and the return path name that list.
+        own = getattr(address, "via", listname)
         # The header block shared, not copied: only the recipient's own field is new.
-        data = streams.Pieces(post.head, headers.unsubscribe_fields(ctx, listname, address) + b"\n", post.body,
+        data = streams.Pieces(post.head, headers.unsubscribe_fields(ctx, own, address) + b"\n", post.body,
                               eight_bit=post.eight_bit) \
             if personal else shared
-        reverse = bounces.envelope_sender(ctx, listname, address) if verp else sender
+        reverse = bounces.envelope_sender(ctx, own, address) if verp else sender
         if verp and reverse == sender:
             ctx.act("VERP: the return path for %s would pass 64 octets: sent from %s" % (address, sender), "VERP")
         yield reverse, [address], data
@@ -328,9 +385,9 @@ def _quoted(name):
     return '"%s"' % name if " " in name else name
 
 
-def reply_to(ctx: Context, m: Inbound, listname: str) -> Optional[str]:
-    """The Reply-To (or None to leave the poster's own) for the list's reply type."""
-    kind = ctx.config.list_value(listname, "Reply")
+def reply_to(ctx: Context, m: Inbound, listname: str, kind: Optional[str] = None) -> Optional[str]:
+    """The Reply-To (or None to leave the poster's own) for the list's reply type (or kind)."""
+    kind = kind or ctx.config.list_value(listname, "Reply")
     list_addr = lists.address(ctx.config, listname)
     poster = messages.header(m.msg, "Reply-To") or m.author
     owner = lists.owner(ctx.config, listname)
@@ -342,6 +399,12 @@ def reply_to(ctx: Context, m: Inbound, listname: str) -> Optional[str]:
         "ListPlus": "%s, %s" % (list_addr, poster),
         "Owner": owner,
         "Tristero": ctx.robot_address(),
+        # Lists within lists: a post goes out once, from the list it was sent to (the top
+        # list), to the members of every list below it (services.nesting).
+        "TopList": list_addr,
+        "TopListPlus": "%s, %s" % (list_addr, poster),
+        "ToList": None,
+        "ToListPlus": "%s, %s" % (poster, list_addr),
     }.get(kind, kind)
 
 
@@ -408,11 +471,32 @@ def compose(ctx: Context, m: Inbound, listname: str,
                    ("Resent-Message-ID", ctx.ids.message_id(ctx.ids.next()))]
     if priority:
         fields += [("X-Priority", _PRIORITY[priority][0]), ("Importance", _PRIORITY[priority][1])]
+    if not skip and cfg.list_value(listname, "Reply") in ("ToList", "ToListPlus"):
+        out = _to_list(out, list_addr)
     if "Message-ID" not in m.msg:
         # Every post carries one: a delivery report is believed by the Message-ID it quotes.
         fields.append(("Message-ID", ctx.ids.message_id(ctx.ids.next())))
     new = b"".join(_field(n, v) for n, v in fields)
     return b"".join(out) + new + headers.list_fields(ctx, listname), body
+
+
+def _to_list(out, list_addr):
+    """ToList, ToListPlus: the header lines with the top list added to To (the original
+    line kept as written, the list on a folded line of its own; a To made when there is
+    none), unless it is there already, so that a reply to all reaches the list."""
+    lines, done = [], False
+    for line in out:
+        if not done and line.split(b":", 1)[0].strip().lower() == b"to":
+            done = True
+            value = line.split(b":", 1)[1].decode("ascii", "replace")
+            if list_addr.lower() not in [a.lower() for _, a in email.utils.getaddresses([value])]:
+                end = b"\r\n" if line.endswith(b"\r\n") else b"\n"
+                line = line[:len(line) - len(end)] if line.endswith(end) else line
+                line += b",\n " + list_addr.encode("ascii") + b"\n"
+        lines.append(line)
+    if not done:
+        lines.append(_field("To", list_addr))
+    return lines
 
 
 def _field(name, value):

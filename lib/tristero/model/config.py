@@ -29,7 +29,8 @@ PATTERN_SECTIONS = ("Admin Subjects", "Kill Subjects", "Kill Authors", "PreScan 
 LIST_TYPES = ("Open", "Free", "Internal", "Closed", "Moderated", "Subscription",
               "Approval", "Distribution", "Executable", "Passive", "Broadcast", "Hidden")
 
-REPLY_TYPES = ("Poster", "PosterPlus", "List", "ListPlus", "Owner", "Tristero", "Forwarded")
+REPLY_TYPES = ("Poster", "PosterPlus", "List", "ListPlus", "Owner", "Tristero", "Forwarded",
+               "TopList", "TopListPlus", "ToList", "ToListPlus")
 
 # The repository's top folder: lib/tristero/model/config.py is four levels below it.
 EXAMPLE = os.path.join(os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..")),
@@ -151,6 +152,16 @@ def as_reply(text: str) -> str:
     if re.fullmatch(r"[^@\s<>\"]+@[A-Za-z0-9.-]+", t):
         return t
     raise ValueError("%r is not a reply type (%s) or an address" % (t, ", ".join(REPLY_TYPES)))
+
+
+def as_optional_reply(text: str) -> str:
+    """ProxyReply: a reply type or an address, or empty (the list's Reply)."""
+    return as_reply(text) if text.strip() else ""
+
+
+def as_addresses(text: str) -> list[str]:
+    """Mail addresses, comma-separated (empty: none)."""
+    return [as_address(p) for p in as_names(text)]
 
 
 def as_priority(text: str) -> str:
@@ -322,6 +333,8 @@ SCHEMA = {
         "MaxStrangerReplies": as_int,
         "MaxStrangerCommands": as_int,
         "DiskReserve": as_int,
+        "BreakLoop": as_bool,
+        "MaxListDepth": as_int,
     }, **LIST_DEFAULTS),
     "Security": {
         "SecurePost": as_bool,
@@ -391,6 +404,8 @@ LIST_SCHEMA = dict({
     "Description": as_text,
     "MemberFile": as_member_file,
     "Proxy": as_address,
+    "ProxySenders": as_addresses,
+    "ProxyReply": as_optional_reply,
 }, **LIST_DEFAULTS)
 
 # Non-negative counts, and the ones that must be at least 1.

@@ -330,6 +330,10 @@ class State:
                 self.member_problems.append((path, ml.problems))
         return ml
 
+    def loaded(self, number: str) -> bool:
+        """True when list number is loaded (its members in memory may differ from its file)."""
+        return number in self._lists
+
     def has_member(self, number: str, address: str) -> bool:
         """True when address is a member of list number: asked of the member file itself
         (members.find) while the list is not loaded, so that a question does not load

@@ -117,6 +117,8 @@ class Context:
         self.dns = None
         self.dmarc_answers = {}
         self.dmarc_failures = 0
+        # Loops of lists told to the SuperUser this run (services.nesting): once each.
+        self.loops_told = set()
 
     def text(self, key: str | text.Text, reader: str | None = None, **fields: object) -> str:
         """The text key (core.text; or a text.Text) in the language of reader (an address;

@@ -17,6 +17,7 @@ from tristero.services import digests, repository, session
 # SET list OPTION value: the list settings an owner sets by mail (TYPE: a PostMaster).
 LIST_OPTIONS = {"REPLY": "Reply", "TYPE": "Type", "FORWARDPREFIX": "ForwardPrefix",
                 "FORCEPRIORITY": "ForcePriority", "ARCHIVE": "Archive", "ARCHIVEDAYS": "ArchiveDays"}
+LIST_OPTIONS.update({"PROXY": "Proxy", "PROXY-REPLY": "ProxyReply"})      # proxy lists (services.proxy)
 
 
 def quoted(name):
@@ -49,15 +50,16 @@ def join(s, listname, target, name_words):
     audit.list_event(s.ctx, number, "subscribe", target, s.sender)
 
 
-def leave(s, listname, target, by=None, how=None):
+def leave(s, listname, target, by=None, how=None, quiet=False):
     """target leaves listname (by: the owner who removed them; how: the audit's word for
-    how, when not the sender's own wish or the owner's), told with the farewell."""
+    how, when not the sender's own wish or the owner's), told with the farewell (unless
+    quiet: a list, whose members would read it as a post)."""
     number = lists.number(s.ctx.config, listname)
     s.ctx.state.remove_member(number, target)
     audit.list_event(s.ctx, number, "unsubscribe", target, s.sender, how)
     s.result("ok", s.text("membership.left", address=target, list=listname))
     s.ctx.act("%s left %s" % (target, listname), "removed by " + by if by else how or "unsubscribe")
-    if not s.ctx.config.globals("SilentAdd"):
+    if not s.ctx.config.globals("SilentAdd") and not quiet:
         friendly(s, listname, "farewell", target, s.ctx.text("membership.farewell.subject", target, list=listname))
 
 

@@ -125,6 +125,13 @@ def address_problem(s, address, listname=None):
         handler, target = addresses.resolve(s.ctx.config, address.rpartition("@")[0])
         if handler == Handler.POST and listname and target == listname:
             return s.text("session.list-in-itself")
+        if handler == Handler.POST and listname and s.ctx.config.globals("BreakLoop"):
+            return s.text("nesting.breakloop", list=target)
+        if handler == Handler.POST and listname and not rights.may(s.ctx, s.sender, "manage", target,
+                                                                   s.password_now())[0]:
+            # A list in a list gets the posts of the list above it whatever its own rules:
+            # only one who manages it may put it there.
+            return s.text("nesting.not-yours", list=target)
         if handler not in (Handler.POST, Handler.UNKNOWN):
             return s.text("session.robot-address", address=address)
     return None
