@@ -271,6 +271,7 @@ LIST_DEFAULTS = {
     "Type": choice(LIST_TYPES),
     "Archive": as_archive,
     "ArchiveDays": as_int,
+    "Language": as_language,
     "Reply": as_reply,
     "ForwardPrefix": as_text,
     "ForcePriority": as_priority,

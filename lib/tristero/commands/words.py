@@ -1,0 +1,54 @@
+"""The command words of other languages: German and Spanish words for the robot's
+commands, and the language each is in, so that a reply answers in the language its
+commands were written in (robot) and a member who subscribes with SUSCRIBIR reads
+Spanish from then on.
+
+The Spanish words are those of the Majordomo guide (ayuda, suscribir, desuscribir,
+dar de baja); the rest are the words a German or Spanish reader would write first.
+A word is a synonym like a command's own (registry.lookup); one already taken by a
+command is a mistake the registry raises at start.
+"""
+
+# word -> (the command it names, its language)
+WORDS = {
+    # Spanish
+    "AYUDA": ("HELP", "es"),
+    "SUSCRIBIR": ("SUBSCRIBE", "es"),
+    "SUSCRIBIRSE": ("SUBSCRIBE", "es"),
+    "ALTA": ("SUBSCRIBE", "es"),
+    "DESUSCRIBIR": ("UNSUBSCRIBE", "es"),
+    "DESUSCRIBIRSE": ("UNSUBSCRIBE", "es"),
+    "BAJA": ("UNSUBSCRIBE", "es"),
+    "LISTA": ("LISTS", "es"),
+    "LISTAS": ("LISTS", "es"),
+    "MIEMBROS": ("MEMBERS", "es"),
+    "SUSCRIPTORES": ("MEMBERS", "es"),
+    "QUIEN": ("MEMBERS", "es"),
+    "CUALES": ("WHICH", "es"),
+    "INDICE": ("INDEX", "es"),
+    "OBTENER": ("GET", "es"),
+    "BUSCAR": ("SEARCH", "es"),
+    "CLAVE": ("PASSWORD", "es"),
+    "OPCION": ("SET", "es"),
+    # German
+    "HILFE": ("HELP", "de"),
+    "ABONNIEREN": ("SUBSCRIBE", "de"),
+    "ANMELDEN": ("SUBSCRIBE", "de"),
+    "ABBESTELLEN": ("UNSUBSCRIBE", "de"),
+    "ABMELDEN": ("UNSUBSCRIBE", "de"),
+    "KUENDIGEN": ("UNSUBSCRIBE", "de"),
+    "KÜNDIGEN": ("UNSUBSCRIBE", "de"),
+    "LISTEN": ("LISTS", "de"),
+    "MITGLIEDER": ("MEMBERS", "de"),
+    "WELCHE": ("WHICH", "de"),
+    "VERZEICHNIS": ("INDEX", "de"),
+    "HOLEN": ("GET", "de"),
+    "SUCHEN": ("SEARCH", "de"),
+    "PASSWORT": ("PASSWORD", "de"),
+    "EINSTELLEN": ("SET", "de"),
+}
+
+
+def words_of(name):
+    """The words of other languages for the command called name, in the table's order."""
+    return [w for w, (n, _) in WORDS.items() if n == name]
