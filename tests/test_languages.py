@@ -106,6 +106,8 @@ def test_the_command_words_name_commands_and_no_command_takes_one():
         assert registry.language_of(word.lower()) == lang
         assert word not in registry._NAMES, word
     assert registry.language_of("HELP") is None
+    # A password after a word redact does not know would reach the echo, the log and spool/in/cur.
+    assert not {name for name, _ in words.WORDS.values()} & {"PASSWORD", "SETPASS", "PASSWD", "ONECLICK"}
 
 
 def test_a_command_whose_name_is_a_word_of_another_language_is_refused():
@@ -214,3 +216,63 @@ def test_a_lists_language_is_that_of_its_request_address_and_its_notices(site):
     site.run(now="2026-11-21T11:00:00")
     replies = [m.get_content() for m in site.messages_to("carol@example.net")]
     assert _say("en", "robot.head", robot="tristero@example.org", server="Tristero") in replies[-1]
+
+
+def test_a_confirmed_spanish_subscription_keeps_spanish(site):
+    _site(site)
+    site.write_ini(NEWS_INI.replace("SuperUser = boss@example.org\n",
+                                    "SuperUser = boss@example.org\n\n    [Security]\n    InternetPolicySub = 2\n"))
+    site.drop(mail(frm="bob@example.net", body="SUSCRIBIR news\n"))
+    site.run()
+    confirm = [m for m in site.messages_to("bob@example.net")
+               if m["Subject"] == _say("es", "membership.confirm.subject", list="news")]
+    assert len(confirm) == 1
+    block = confirm[0].get_content().split("---\n", 1)[1]
+    assert "SUSCRIBIR news\nSTOP" in block
+    site.drop(mail(frm="bob@example.net", subject="Re: confirm", body=block))
+    site.run(now="2026-11-21T11:00:00")
+    assert _rules(site) == [["bob@example.net", "", "news", "es", "", ""]]
+    last = site.messages_to("bob@example.net")[-1].get_content()
+    assert "OK: " + _say("es", "subscribe.done", address="bob@example.net", list="news") in last
+
+
+@pytest.mark.parametrize("lang", ["de", "es"])
+def test_a_lists_digest_is_in_the_lists_language(site, lang):
+    site.write_ini(NEWS_INI + "Language = %s\n" % lang)
+    os.makedirs(site.path("lists"))
+    with open(site.path("lists", "00000001.ini"), "w") as f:
+        f.write("[Members]\nd@example.com = DIGEST DAILY SUMMARY MIME 2026-11-19\n")
+    os.makedirs(site.path("archive", "00000001"))
+    with open(site.path("archive", "00000001", "20261120.txt"), "wb") as f:
+        f.write(b"From a@example.net Fri Nov 20 10:00:00 2026\nFrom: a@example.net\nSubject: Hola\n"
+                b"Message-ID: <1@example.net>\nDate: Fri, 20 Nov 2026 10:00:00 +0000\n\nx\n\n")
+    site.run(now="2026-11-21T02:00:00")
+    [digest] = site.messages_to("d@example.com")
+    assert digest["Subject"] == _say(lang, "digest.subject-one", list="news", span="2026-11-20", count=1)
+    summary = digest.get_body(("plain",)).get_content()
+    assert _say(lang, "digest.topics") in summary
+    assert _say(lang, "digest.tally", count=1, subjects=1) in summary
+
+
+def test_a_welcome_is_in_the_new_members_language(site):
+    _site(site)
+    os.makedirs(site.path("archive", "00000001"))
+    with open(site.path("archive", "00000001", "welcome.txt"), "w") as f:
+        f.write("Hello\n")
+    site.drop(mail(frm="bob@example.net", body="ABONNIEREN news\n"))
+    site.run()
+    subjects = [m["Subject"] for m in site.messages_to("bob@example.net")]
+    assert _say("de", "membership.welcome.subject", list="news") in subjects
+
+
+def test_who_leaves_is_told_in_their_language_and_their_language_rule_goes(site):
+    _site(site)
+    site.drop(mail(body="SET news LANGUAGE es\n"))
+    site.run()
+    assert _rules(site) == [["alice@example.net", "", "news", "es", "", ""]]
+    site.drop(mail(body="UNSUBSCRIBE news\n"))
+    site.run(now="2026-11-21T11:00:00")
+    last = site.messages_to("alice@example.net")[-1].get_content()
+    assert "OK: " + _say("es", "membership.left", address="alice@example.net", list="news") in last
+    assert _say("es", "robot.summary", commands=1, ok=1, held=0, refused=0, errors=0) in last
+    assert _rules(site) == []

@@ -66,6 +66,11 @@ def leave(s, listname, target, by=None, how=None):
     if not s.ctx.config.globals("SilentAdd"):
         friendly(s, listname, "farewell", target,
                  s.ctx.list_text(listname, "membership.farewell.subject", target, list=listname))
+    # The language chosen for the list (SET list LANGUAGE) leaves with the member: no
+    # address stays behind in access.ini for it (the rest of this answer keeps it).
+    if any(r.language and r.same_target(target, listname) for r in s.ctx.state.access()):
+        s.ctx.spoken.setdefault(target.lower(), s.ctx.own_language(target, listname))
+        s.ctx.state.set_rule(target, listname, language="")
 
 
 def welcome(s, listname, target, lead=""):
@@ -106,8 +111,10 @@ def confirmed(s, listname, target):
     return cookies.valid(ctx.cookie_key(), s.cookie or "", "SUB", listname, target, ctx.now.date())
 
 
-def ask_confirmation(s, listname, target):
-    """Send target a cookie to join listname with; the subscription waits for the reply."""
+def ask_confirmation(s, listname, target, verb="SUBSCRIBE"):
+    """Send target a cookie to join listname with; the subscription waits for the reply
+    (its commands: COOKIE, then verb, the word of SUBSCRIBE the sender used: SUSCRIBIR
+    keeps its language for the member)."""
     ctx = s.ctx
     # Anyone may ask for anyone (the web form, a forged From), run after run: an
     # address that is a stranger here gets at most MaxStrangerReplies mails a day.
@@ -122,8 +129,8 @@ def ask_confirmation(s, listname, target):
                         ctx.now.date() + datetime.timedelta(days=days))
     # The name is not repeated: a confirmation goes to an address the requester
     # chose, and must carry nothing of theirs. The name can be given in the reply.
-    command = "SUBSCRIBE %s" % quoted(listname)
     other = address_key(target) != address_key(s.sender)
+    command = "%s %s" % ("SUBSCRIBE" if other else verb, quoted(listname))
     text = ctx.list_text(listname, "membership.confirm-other" if other else "membership.confirm", target,
                          address=target, list=listname, requester=s.sender, days=days)
     # The commands a reply sends back (robot.parse: "---", then START).
