@@ -104,7 +104,7 @@ def test_the_command_words_name_commands_and_no_command_takes_one():
         assert lang in text.builtin(), word
         assert registry.lookup(word) is registry.COMMANDS[name]
         assert registry.language_of(word.lower()) == lang
-        assert word not in registry._NAMES, word
+        assert registry._NAMES.get(word, name) == name, word
     assert registry.language_of("HELP") is None
     # A password after a word redact does not know would reach the echo, the log and spool/in/cur.
     assert not {name for name, _ in words.WORDS.values()} & {"PASSWORD", "SETPASS", "PASSWD", "ONECLICK"}
@@ -276,3 +276,16 @@ def test_who_leaves_is_told_in_their_language_and_their_language_rule_goes(site)
     assert "OK: " + _say("es", "membership.left", address="alice@example.net", list="news") in last
     assert _say("es", "robot.summary", commands=1, ok=1, held=0, refused=0, errors=0) in last
     assert _rules(site) == []
+
+
+def test_who_is_added_to_a_german_list_is_welcomed_in_german(site):
+    _site(site, "Language = de\n")
+    site.drop(mail(frm="owner@example.org", body="ADD news bob@example.net\n"))
+    site.run()
+    [welcome] = site.messages_to("bob@example.net")
+    assert welcome["Subject"] == _say("de", "membership.welcome.subject", list="news")
+    assert _say("de", "add.welcome-lead", list="news", address="news@example.org", owner="owner@example.org",
+                quoted="news", robot="tristero@example.org") in welcome.get_content()
+    # The owner wrote to the site's address in English words: the owner's reply is English.
+    assert "OK: " + _say("en", "add.done", address="bob@example.net", list="news") in \
+        site.messages_to("owner@example.org")[-1].get_content()

@@ -17,7 +17,7 @@ from tristero.core import messages
 
 @register
 class Help(Command):
-    names = ("HELP",)
+    names = ("HELP", "AYUDA")
     order = 10
     usage = "HELP [command]"
     help = "This help, or more on one command."
@@ -33,7 +33,7 @@ class Help(Command):
                 command = lookup("%s %s" % (command.name, args.sub)) or command
             s.result("ok", command.usage)
             s.say("  " + s.text(help_key(command)))
-            also = list(command.names[1:]) + words.words_of(command.name)
+            also = list(command.names[1:]) + [w for w in words.words_of(command.name) if w not in command.names]
             if also:
                 s.say(s.text("help.also", names=", ".join(also)))
             return

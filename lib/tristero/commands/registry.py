@@ -85,7 +85,7 @@ def register(cls):
     for name in command.names:
         if name in _NAMES:
             raise ValueError("the command name %s is taken by %s" % (name, _NAMES[name]))
-        if name in words.WORDS:
+        if name in words.WORDS and words.WORDS[name][0] != command.name:
             raise ValueError("the command name %s is a word of %s (commands/words.py)"
                              % (name, "/".join(words.WORDS[name])))
         _NAMES[name] = command.name

@@ -5,8 +5,9 @@ Spanish from then on.
 
 The Spanish words are those of the Majordomo guide (ayuda, suscribir, desuscribir,
 dar de baja); the rest are the words a German or Spanish reader would write first.
-A word is a synonym like a command's own (registry.lookup); one already taken by a
-command is a mistake the registry raises at start. No command that carries a secret
+A word is a synonym like a command's own (registry.lookup); a command may name its
+own word among its names too (HELP has AYUDA), but a word another command takes is a
+mistake the registry raises at start. No command that carries a secret
 (PASSWORD, SETPASS, ONECLICK) has a word here: core.redact and the robot's echo know
 their English verbs only, and a password after another word would be kept and echoed.
 """
