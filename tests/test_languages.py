@@ -289,3 +289,12 @@ def test_who_is_added_to_a_german_list_is_welcomed_in_german(site):
     # The owner wrote to the site's address in English words: the owner's reply is English.
     assert "OK: " + _say("en", "add.done", address="bob@example.net", list="news") in \
         site.messages_to("owner@example.org")[-1].get_content()
+
+
+def test_a_word_with_its_accent_answers_in_its_language(site):
+    _site(site)
+    site.drop(mail(body="quién news\n"))
+    site.run()
+    body = _reply(site).get_content()
+    assert "> quién news" in body
+    assert "OK: " + _say("es", "members.title", count=1, list="news") in body
