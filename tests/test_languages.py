@@ -164,7 +164,9 @@ def test_set_language_makes_every_later_reply_the_members_language(site, lang):
     site.drop(mail(body="SET news LANGUAGE %s\n" % lang))
     site.run()
     first = _reply(site).get_content()
-    assert _say(lang, "set.language", list="news", address="alice@example.net", language=lang) in first
+    assert _say(lang, "set.language", list="news", address="alice@example.net",
+                language=text.Text("language." + lang)) in first
+    assert {"de": "auf Deutsch", "es": "en español"}[lang] in first
     assert _rules(site) == [["alice@example.net", "", "news", lang, "", ""]]
     # An English command at the list's request address: the answer is in her language.
     site.drop(mail(to="news-request@example.org", body="SET news NOMAIL\n"))
@@ -298,3 +300,10 @@ def test_a_word_with_its_accent_answers_in_its_language(site):
     body = _reply(site).get_content()
     assert "> quién news" in body
     assert "OK: " + _say("es", "members.title", count=1, list="news") in body
+
+
+def test_every_language_has_its_name_in_every_language():
+    from tristero.commands.set import LANGUAGE_NAMES
+    assert sorted(LANGUAGE_NAMES) == sorted(text.builtin())
+    names = {lang: text.Texts().get(LANGUAGE_NAMES[lang], lang) for lang in LANGUAGE_NAMES}
+    assert names == {"en": "English", "de": "Deutsch", "es": "español"}

@@ -10,6 +10,8 @@ from tristero.model import lists, members
 from tristero.services import digests, membership, session
 
 _ONE = datetime.timedelta(days=1)
+# The text of each language's name (templates/*/languages.txt), in the reader's words.
+LANGUAGE_NAMES = {"en": "language.en", "de": "language.de", "es": "language.es"}
 
 
 @register
@@ -30,7 +32,7 @@ class Set(Command):
         "set.no-archive": "{list} keeps no archive (Archive = N), so it sends no digests",
         "set.not-digest-option": "{word} is not a digest option ({frequencies}; {styles}; {formats})",
         "set.digest": "{list}: {frequency} {style} {form} digest for {address}, from the posts of {day} on",
-        "set.language": "{list}: texts to {address} are now in {language}",
+        "set.language": "{list}: the texts to {address} are now in {language}",
         "set.unknown-language": "{language} is not a language of this site's texts ({languages})",
     }
 
@@ -90,7 +92,8 @@ class Set(Command):
             s.result("error", messages.clean(str(e), 200))
             return
         s.ctx.act("%s reads %s in %s" % (s.sender, listname, language), "SET LANGUAGE")
-        s.result("ok", s.text("set.language", list=listname, address=s.sender, language=language))
+        named = text.Text(LANGUAGE_NAMES[language]) if language in LANGUAGE_NAMES else language
+        s.result("ok", s.text("set.language", list=listname, address=s.sender, language=named))
 
     def set_digest(self, s, listname, words):
         """SET list DIGEST [DAILY|WEEKLY|MONTHLY] [SUMMARY|NOSUMMARY|SUMMARYONLY] [MIME|PLAIN]."""
