@@ -307,3 +307,32 @@ def test_every_language_has_its_name_in_every_language():
     assert sorted(LANGUAGE_NAMES) == sorted(text.builtin())
     names = {lang: text.Texts().get(LANGUAGE_NAMES[lang], lang) for lang in LANGUAGE_NAMES}
     assert names == {"en": "English", "de": "Deutsch", "es": "español"}
+
+
+def test_access_ini_names_a_language_as_the_manual_writes_it(site):
+    """The manual's sample: *.jp At Internet,"","",Japanese,"","" - a language by its name.
+    A name Tristero has no texts in is passed over."""
+    _site(site)
+    with open(site.path("access.ini"), "w") as f:
+        f.write('user,status,list,language,encrypted_password,flag\n'
+                '*@example.net,"","",German,"",""\n'
+                'carol@example.net,"","",Japanese,"",""\n')
+    site.drop(mail(body="LISTS\n"))
+    site.drop(mail(frm="carol@example.net", body="LISTS\n"))
+    site.run()
+    assert _say("de", "lists.title", count=1, domain="example.org") in _reply(site).get_content()
+    assert _say("de", "lists.title", count=1, domain="example.org") in _reply(site, "carol@example.net").get_content()
+
+
+def test_set_lang_takes_a_languages_name(site):
+    _site(site)
+    site.drop(mail(body="SET news LANG Spanish\n"))
+    site.run()
+    assert _rules(site) == [["alice@example.net", "", "news", "es", "", ""]]
+
+
+@pytest.mark.parametrize("word, code", [("de", "de"), ("DE", "de"), ("German", "de"), ("Deutsch", "de"),
+                                        ("español", "es"), ("Castellano", "es"), ("English", "en"),
+                                        ("Japanese", None), ("", None), ("d", None)])
+def test_a_language_by_code_or_name(word, code):
+    assert text.language_code(word) == code

@@ -75,8 +75,8 @@ class Set(Command):
     def set_language(self, s, listname, value):
         """SET list LANGUAGE xx (LISTSERV): the language of the sender's replies and notices
         from listname (*: from every list), kept in the sender's access.ini rule."""
-        language = value.strip().lower()
-        if language not in text.builtin():
+        language = text.language_code(value)
+        if language is None:
             s.result("error", s.text("set.unknown-language", language=messages.clean(value, 20),
                                      languages=", ".join(sorted(text.builtin()))))
             return

@@ -217,9 +217,10 @@ def as_unsubscribe_url(text: str) -> str:
 
 
 def as_language(text: str) -> str:
-    """Language: a language Tristero has texts in (a folder of lib/tristero/templates)."""
-    t = text.strip().lower()
-    if t not in texts.builtin():
+    """Language: a language Tristero has texts in (a folder of lib/tristero/templates), by
+    its code or its name (German, Deutsch: texts.NAMES)."""
+    t = texts.language_code(text)
+    if t is None:
         raise ValueError("%r is not a language of Tristero's texts (%s)"
                          % (text.strip(), ", ".join(sorted(texts.builtin()))))
     return t

@@ -156,18 +156,20 @@ class Context:
 
     def own_language(self, reader: str, listname: str | None = None) -> str | None:
         """The language reader chose (SET list LANGUAGE, or their first command's): that of the
-        most specific access.ini rule for reader (and listname) that names one Tristero has;
+        most specific access.ini rule for reader (and listname) that names one Tristero has
+        (by code or name: German, as the manual writes it);
         with no listname (a reply about no list), a rule for one of their lists does too,
         after those for every list."""
         found, best = None, None
         for rule in self.state.access():
-            if rule.language and rule.language.lower() in text.builtin():
+            language = text.language_code(rule.language) if rule.language else None
+            if language:
                 rank = rule.priority(reader, listname)
                 if rank is None and listname is None and rule.list not in ("", "*"):
                     rank = rule.priority(reader, rule.list)
                     rank = None if rank is None else rank + 10
                 if rank is not None and (best is None or rank < best):
-                    found, best = rule.language.lower(), rank
+                    found, best = language, rank
         return found
 
     def cookie_key(self) -> bytes:
