@@ -336,3 +336,17 @@ def test_set_lang_takes_a_languages_name(site):
                                         ("Japanese", None), ("", None), ("d", None)])
 def test_a_language_by_code_or_name(word, code):
     assert text.language_code(word) == code
+
+
+def test_config_security_reports_the_language_settings(site):
+    """The manual: CONFIG SECURITY "Report security and language settings"."""
+    site.write_ini(NEWS_INI + "Language = Spanish\n\n    [LIST other]\n    MemberFile = 00000002\n")
+    os.makedirs(site.path("lists"))
+    with open(site.path("access.ini"), "w") as f:
+        f.write('user,status,list,language,encrypted_password,flag\nann@example.net,"",news,de,"",""\n')
+    site.drop(mail(frm="boss@example.org", body="CONFIG SECURITY\n"))
+    site.run()
+    body = site.messages_to("boss@example.org")[-1].get_content()
+    assert _say("en", "config.security.setting", name="Language:", value="en, news es") in body
+    assert _say("en", "config.security.rule", user="ann@example.net", rights="-" * 12, list="news",
+                language="de", password="-") in body
