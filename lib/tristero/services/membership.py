@@ -51,8 +51,12 @@ def join(s, listname, target, name_words):
     spoken = s.ctx.spoken.get(target.lower())
     if spoken and address_key(target) == address_key(s.sender) and \
             spoken != (s.ctx.own_language(target, listname) or s.ctx.language(None, listname)):
-        s.ctx.state.set_rule(target, listname, language=spoken)
-        s.ctx.act("%s reads %s in %s" % (target, listname, spoken), "the language of the command")
+        try:
+            s.ctx.state.set_rule(target, listname, language=spoken)
+        except ValueError as e:     # an address access.ini cannot hold: the site's Language, then
+            s.ctx.act("%s keeps the list's language: %s" % (target, e), "access.ini")
+        else:
+            s.ctx.act("%s reads %s in %s" % (target, listname, spoken), "the language of the command")
 
 
 def leave(s, listname, target, by=None, how=None):
