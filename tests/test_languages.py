@@ -350,3 +350,15 @@ def test_config_security_reports_the_language_settings(site):
     assert _say("en", "config.security.setting", name="Language:", value="en, news es") in body
     assert _say("en", "config.security.rule", user="ann@example.net", rights="-" * 12, list="news",
                 language="de", password="-") in body
+
+
+def test_check_warns_of_a_language_tristero_has_no_texts_in(site):
+    _site(site)
+    with open(site.path("access.ini"), "w") as f:
+        f.write('user,status,list,language,encrypted_password,flag\n*.jp,"","",Japanese,"",""\n'
+                'ann@example.net,"",news,German,"",""\n')
+    p = site.tristero("check", check=False)
+    assert p.returncode == 0, p.stderr
+    assert p.stderr.decode().count("not one Tristero has texts in") == 1
+    assert "%s:2: warning: the language 'Japanese' is not one Tristero has texts in: *.jp reads" \
+        % site.path("access.ini") in p.stderr.decode()
