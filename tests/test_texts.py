@@ -195,9 +195,11 @@ def _scan():
             if isinstance(node, ast.Call) and node.args:
                 func = node.func
                 name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
-                if name in TEXT_CALLS:
+                # ctx.list_text(listname, key, ...): the key second.
+                at = 1 if name == "list_text" else 0
+                if (name in TEXT_CALLS or name == "list_text") and len(node.args) > at:
                     called += [(key, "%s:%d" % (os.path.relpath(path, LIB), node.lineno))
-                               for key in _literals(node.args[0])]
+                               for key in _literals(node.args[at])]
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in texts_dicts:
                 literals.add(node.value)
     return called, literals

@@ -11,7 +11,7 @@ import traceback
 from tristero import __version__
 from tristero.core import nameservers
 from tristero.core.exits import EX_CONFIG, EX_OK, EX_SOFTWARE, EX_TEMPFAIL
-from tristero.core.text import Texts
+from tristero.core.text import Texts, language_code
 from tristero.model import access, lists, members, signing
 from tristero.model import config as configmod
 from tristero.model.site import Site
@@ -255,6 +255,9 @@ def check(site):
     rules, broken = access.load(site.access)
     problems += [configmod.Problem(site.access, line, "%s (this rule bars its user until mended)" % why)
                  for line, why in broken]
+    problems += [configmod.Problem(site.access, r.line, "the language %r is not one Tristero has texts in: %s reads "
+                                   "the list's or the site's" % (r.language, r.user), fatal=False)
+                 for r in rules if r.language and language_code(r.language) is None]
     count = 0
     if cfg is not None and not any(p.fatal for p in problems):
         count, more = _check_lists(site, cfg)

@@ -50,6 +50,6 @@ class Add(Command):
         s.result("ok", s.text("add.done", address=target, list=listname))
         s.ctx.act("%s added to %s by %s" % (target, listname, s.sender), "ADD")
         if not args.hide and not remote and not sub:     # a list is told nothing: it would be a post there
-            membership.welcome(s, listname, target, s.ctx.text(
-                "add.welcome-lead", target, list=listname, address=lists.address(s.ctx.config, listname),
+            membership.welcome(s, listname, target, s.ctx.list_text(
+                listname, "add.welcome-lead", target, list=listname, address=lists.address(s.ctx.config, listname),
                 owner=s.sender, quoted=membership.quoted(listname), robot=s.ctx.robot_address()) + "\n")

@@ -31,6 +31,10 @@ class ConfigSecurity(Command):
 
         s.result("ok", s.text("config.security.done"))
         setting("SuperUser", cfg.globals("SuperUser"))
+        # The manual: "Report security and language settings" (a member's own: the rules below).
+        setting("Language", ", ".join([cfg.globals("Language")] + [
+            "%s %s" % (n, cfg.list_value(n, "Language")) for n in cfg.list_names()
+            if cfg.list_value(n, "Language") != cfg.globals("Language")]))
         for key in ("SecurePost", "InternetPolicySub", "CookieDays", "MaxSessionSubs", "OpenReview"):
             setting(key, cfg.raw("Security", key, cfg.get("Security", key)))
         setting("OverRideSubject", s.text("config.security.set" if cfg.get("Security", "OverRideSubject")

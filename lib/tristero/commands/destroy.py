@@ -30,9 +30,11 @@ class Destroy(Command):
         roster = session.members_of(s, listname)
         addresses = [a for a, _ in roster.items()]
         if addresses:
-            msg = ctx.message(lists.address(cfg, listname), ctx.text("destroy.notice.subject", list=listname),
-                              ctx.text("destroy.notice", list=listname, address=lists.address(cfg, listname),
-                                       by=s.sender) + "\n", kind="auto-generated")
+            msg = ctx.message(lists.address(cfg, listname), ctx.list_text(listname, "destroy.notice.subject",
+                                                                          list=listname),
+                              ctx.list_text(listname, "destroy.notice", list=listname,
+                                            address=lists.address(cfg, listname), by=s.sender) + "\n",
+                              kind="auto-generated")
             ctx.send_message(msg, addresses)
         ctx.state.drop_list(number)
         ctx.state.del_section(lists.section(listname))

@@ -1,5 +1,6 @@
 """HELP [command [subcommand]]: the commands, or more on one, made from the registry."""
 
+from tristero.commands import words
 from tristero.commands.grammar import Word
 from tristero.commands.registry import (
     Audience,
@@ -32,8 +33,9 @@ class Help(Command):
                 command = lookup("%s %s" % (command.name, args.sub)) or command
             s.result("ok", command.usage)
             s.say("  " + s.text(help_key(command)))
-            if len(command.names) > 1:
-                s.say(s.text("help.also", names=", ".join(command.names[1:])))
+            also = list(command.names[1:]) + [w for w in words.words_of(command.name) if w not in command.names]
+            if also:
+                s.say(s.text("help.also", names=", ".join(also)))
             return
         s.result("ok", s.text("help.title"))
         commands = in_order()

@@ -21,7 +21,7 @@ parent (its usage made of its subcommands' usages); HELP CONFIG KILLADD the one.
 import enum
 import re
 
-from tristero.commands import grammar
+from tristero.commands import grammar, words
 from tristero.core import messages, text
 from tristero.model import audit
 from tristero.policy import rights
@@ -85,6 +85,9 @@ def register(cls):
     for name in command.names:
         if name in _NAMES:
             raise ValueError("the command name %s is taken by %s" % (name, _NAMES[name]))
+        if name in words.WORDS and words.WORDS[name][0] != command.name:
+            raise ValueError("the command name %s is a word of %s (commands/words.py)"
+                             % (name, "/".join(words.WORDS[name])))
         _NAMES[name] = command.name
     COMMANDS[command.name] = command
     # Its description is a text like the others (braces in it are no fields).
@@ -101,8 +104,15 @@ def help_key(command):
 def lookup(verb):
     """The command a verb names (a name or a synonym, any case; "CONFIG KILLADD" names a
     subcommand), or None."""
-    name = _NAMES.get(verb.upper())
-    return COMMANDS[name] if name else None
+    name = _NAMES.get(verb.upper()) or words.WORDS.get(verb.upper(), (None,))[0]
+    return COMMANDS.get(name) if name else None
+
+
+def language_of(verb):
+    """The language of a command word of another language (commands.words: HILFE is
+    German), or None."""
+    found = words.WORDS.get(verb.upper())
+    return found[1] if found and lookup(verb) is not None else None
 
 
 def known(verb):

@@ -5,11 +5,13 @@ import datetime
 
 from tristero.commands.grammar import AtLeast, ListOrAll, Rest
 from tristero.commands.registry import Command, register
-from tristero.core import messages
+from tristero.core import messages, text
 from tristero.model import lists, members
 from tristero.services import digests, membership, session
 
 _ONE = datetime.timedelta(days=1)
+# The text of each language's name (templates/*/languages.txt), in the reader's words.
+LANGUAGE_NAMES = {"en": "language.en", "de": "language.de", "es": "language.es"}
 
 
 @register
@@ -17,8 +19,9 @@ class Set(Command):
     names = ("SET",)
     order = 80
     usage = ("SET list MAIL|NOMAIL|DIGEST [DAILY|WEEKLY|MONTHLY] [SUMMARY|NOSUMMARY|SUMMARYONLY] "
-             "[MIME|PLAIN]")
-    help = ("Receive a list's posts one by one (MAIL), not at all (NOMAIL) or in digests (DIGEST). Owners: "
+             "[MIME|PLAIN] | SET list|* LANGUAGE en|de|es")
+    help = ("Receive a list's posts one by one (MAIL), not at all (NOMAIL) or in digests (DIGEST); "
+            "SET list LANGUAGE de: your texts from the list in German (en, de, es). Owners: "
             "SET list REPLY|TYPE|FORWARDPREFIX|FORCEPRIORITY|ARCHIVE|ARCHIVEDAYS value; SET * ... for every list.")
     membership = True
     grammar = (AtLeast(2), ListOrAll(), Rest("value"))
@@ -29,6 +32,8 @@ class Set(Command):
         "set.no-archive": "{list} keeps no archive (Archive = N), so it sends no digests",
         "set.not-digest-option": "{word} is not a digest option ({frequencies}; {styles}; {formats})",
         "set.digest": "{list}: {frequency} {style} {form} digest for {address}, from the posts of {day} on",
+        "set.language": "{list}: the texts to {address} are now in {language}",
+        "set.unknown-language": "{language} is not a language of this site's texts ({languages})",
     }
 
     def run(self, s, args):
@@ -36,6 +41,9 @@ class Set(Command):
         # the list may be left out (at LIST-request@) and the first word names none.
         option, words = args.words[1].upper(), args.words[2:]
         value = " ".join(words)
+        if option in ("LANGUAGE", "LANG"):
+            self.set_language(s, args.list, value)
+            return
         if args.list == "*":
             membership.set_global(s, option, value)
             return
@@ -63,6 +71,29 @@ class Set(Command):
             return
         if membership.set_value(s, lists.section(listname), key, value, listname) and key == "Archive":
             membership.archive_changed(s, [listname])
+
+    def set_language(self, s, listname, value):
+        """SET list LANGUAGE xx (LISTSERV): the language of the sender's replies and notices
+        from listname (*: from every list), kept in the sender's access.ini rule."""
+        language = text.language_code(value)
+        if language is None:
+            s.result("error", s.text("set.unknown-language", language=messages.clean(value, 20),
+                                     languages=", ".join(sorted(text.builtin()))))
+            return
+        if listname != "*":
+            if session.members_of(s, listname).get(s.sender) is None:
+                s.result("error", s.text("set.not-member", list=listname))
+                return
+            if not session.allowed(s, "options", listname, "SET LANGUAGE"):
+                return
+        try:
+            s.ctx.state.set_rule(s.sender, "" if listname == "*" else listname, language=language)
+        except ValueError as e:
+            s.result("error", messages.clean(str(e), 200))
+            return
+        s.ctx.act("%s reads %s in %s" % (s.sender, listname, language), "SET LANGUAGE")
+        named = text.Text(LANGUAGE_NAMES[language]) if language in LANGUAGE_NAMES else language
+        s.result("ok", s.text("set.language", list=listname, address=s.sender, language=named))
 
     def set_digest(self, s, listname, words):
         """SET list DIGEST [DAILY|WEEKLY|MONTHLY] [SUMMARY|NOSUMMARY|SUMMARYONLY] [MIME|PLAIN]."""

@@ -2,7 +2,7 @@
 type and the site's confirmation policy allow."""
 
 from tristero.commands.grammar import Address, ListName, Rest
-from tristero.commands.registry import Command, register
+from tristero.commands.registry import Command, language_of, register
 from tristero.model import audit
 from tristero.model.members import address_key
 from tristero.policy import rights
@@ -52,7 +52,8 @@ class Subscribe(Command):
             return
         if membership.needs_confirmation(s, listname, target, other, policy) and not membership.confirmed(
                 s, listname, target):
-            membership.ask_confirmation(s, listname, target)
+            membership.ask_confirmation(s, listname, target,
+                                        s.command.verb if language_of(s.command.verb) else "SUBSCRIBE")
             return
         self.subscribed(s, listname, target, rest, rule)
 

@@ -252,6 +252,24 @@ def add_builtin(lang, entries):
         catalog[key] = template
 
 
+# The names a person may write for a language instead of its code (access.ini's language
+# field as the manual writes it: English, German), in the languages Tristero speaks.
+NAMES = {
+    "en": ("english", "englisch", "inglés", "ingles"),
+    "de": ("german", "deutsch", "alemán", "aleman"),
+    "es": ("spanish", "spanisch", "español", "espanol", "castellano"),
+}
+
+
+def language_code(word):
+    """The code of the language of Tristero's texts word names (a code, or a name of
+    NAMES, any case), or None."""
+    w = (word or "").strip().lower()
+    if w in builtin():
+        return w
+    return next((code for code, names in NAMES.items() if w in names and code in builtin()), None)
+
+
 def english(key, **fields):
     """The built-in English text key, its fields filled in (for the log, and str(Text))."""
     template = builtin().get(DEFAULT, {}).get(key.lower())

@@ -196,3 +196,4 @@ def process(ctx, m):
         return failed("no step decided", "pipeline")
     finally:
         ctx.unproven, ctx.password_failed = None, set()
+        ctx.spoken, ctx.answering = {}, None      # the robot's, of this message only

@@ -170,6 +170,16 @@ def _unlimited(session):
     return rights.password_refusal(ctx, who, session.password_now()) is None
 
 
+def spoken(m, found):
+    """{the author: the language of the first of the commands found written in a word of
+    a language (commands.words)}, or {}."""
+    for cmd in found:
+        language = registry.language_of(cmd.verb)
+        if language:
+            return {m.author.lower(): language}
+    return {}
+
+
 def answer(ctx, m, default_list, text=None):
     """Run the commands of m (default_list from a list-request address) and reply.
 
@@ -196,10 +206,15 @@ def answer(ctx, m, default_list, text=None):
                 # A one-click unsubscription from a mail client, or a command
                 # sent to a list: the body is prose, the subject the command.
                 found, extra = from_subject, 0
+                ctx.spoken = spoken(m, found)
                 session.say(session.text("robot.subject-read"))
                 session.say()
     else:
         found, extra = parse(text, "", "", MAX_LINES)
+    # The reply is in the language of the command words used (AYUDA, HILFE ...) unless
+    # the sender chose one (SET list LANGUAGE).
+    ctx.spoken = spoken(m, found)
+    ctx.answering = (m.author.lower(), default_list) if default_list else None
     if not found:
         session.say(session.text("robot.no-command"))
         session.say()
@@ -255,6 +270,7 @@ def answer(ctx, m, default_list, text=None):
         ctx.act("no reply: the command's own mail answers", "robot")
     else:
         ctx.reply(m, head + "\n".join(session.out) + "\n", subject=subject, attachments=session.attachments)
+    ctx.spoken, ctx.answering = {}, None
     if session.refused_privileged:
         superuser = cfg.globals("SuperUser")
         ctx.notify(ctx.text("robot.refused-privileged.subject", superuser, author=m.author),

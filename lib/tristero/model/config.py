@@ -240,9 +240,10 @@ def as_unsubscribe_url(text: str) -> str:
 
 
 def as_language(text: str) -> str:
-    """Language: a language Tristero has texts in (a folder of lib/tristero/templates)."""
-    t = text.strip().lower()
-    if t not in texts.builtin():
+    """Language: a language Tristero has texts in (a folder of lib/tristero/templates), by
+    its code or its name (German, Deutsch: texts.NAMES)."""
+    t = texts.language_code(text)
+    if t is None:
         raise ValueError("%r is not a language of Tristero's texts (%s)"
                          % (text.strip(), ", ".join(sorted(texts.builtin()))))
     return t
@@ -294,6 +295,7 @@ LIST_DEFAULTS = {
     "Type": choice(LIST_TYPES),
     "Archive": as_archive,
     "ArchiveDays": as_int,
+    "Language": as_language,
     "Reply": as_reply,
     "ForwardPrefix": as_text,
     "ForcePriority": as_priority,

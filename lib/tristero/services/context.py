@@ -119,15 +119,60 @@ class Context:
         self.dmarc_failures = 0
         # Loops of lists told to the SuperUser this run (services.nesting): once each.
         self.loops_told = set()
+        # The language of the command words each sender used in the message being
+        # answered (robot; commands.words): their replies' language when they have none;
+        # and (its author, the list of its list-request address) when it came to one,
+        # whose Language it is answered in when neither the author nor the words say.
+        self.spoken = {}
+        self.answering = None
 
     def text(self, key: str | text.Text, reader: str | None = None, **fields: object) -> str:
         """The text key (core.text; or a text.Text) in the language of reader (an address;
         None: the site's Language), its fields filled in."""
         return self.texts.get(key, self.language(reader), **fields)
 
-    def language(self, reader: str | None = None) -> str:
-        """The language texts to reader are written in: the site's Language."""
+    def list_text(self, listname: str | None, key: str | text.Text, reader: str | None = None,
+                  **fields: object) -> str:
+        """The text key in the language of reader among the members of listname (see
+        language): a notice to a member, or to the list's members (reader None)."""
+        return self.texts.get(key, self.language(reader, listname), **fields)
+
+    def language(self, reader: str | None = None, listname: str | None = None) -> str:
+        """The language texts to reader are written in: the reader's own (the language of
+        their access.ini rule for listname, else of their rule for every list), else that
+        of the command words they used in the message being answered (ctx.spoken), else
+        listname's Language (or that of the list whose request address they wrote to), else
+        the site's."""
+        if reader:
+            own = self.own_language(reader, listname)
+            if own:
+                return own
+            spoken = self.spoken.get(reader.lower())
+            if spoken:
+                return spoken
+            if listname is None and self.answering and self.answering[0] == reader.lower():
+                listname = self.answering[1]
+        if listname and lists.find(self.config, listname) is not None:
+            return self.config.list_value(listname, "Language")
         return self.config.globals("Language")
+
+    def own_language(self, reader: str, listname: str | None = None) -> str | None:
+        """The language reader chose (SET list LANGUAGE, or their first command's): that of the
+        most specific access.ini rule for reader (and listname) that names one Tristero has
+        (by code or name: German, as the manual writes it);
+        with no listname (a reply about no list), a rule for one of their lists does too,
+        after those for every list."""
+        found, best = None, None
+        for rule in self.state.access():
+            language = text.language_code(rule.language) if rule.language else None
+            if language:
+                rank = rule.priority(reader, listname)
+                if rank is None and listname is None and rule.list not in ("", "*"):
+                    rank = rule.priority(reader, rule.list)
+                    rank = None if rank is None else rank + 10
+                if rank is not None and (best is None or rank < best):
+                    found, best = language, rank
+        return found
 
     def cookie_key(self) -> bytes:
         """The site's cookie secret; a dry run that finds none uses a throw-away one

@@ -14,6 +14,7 @@ archive have digests: their posts are read back from the archive's day files.
 
 import datetime
 import email.utils
+import functools
 import os
 import re
 from email.message import MIMEPart
@@ -149,23 +150,23 @@ def _span(start, end):
     return "%s to %s" % (start.isoformat(), end.isoformat())
 
 
-def _span_text(ctx, start, end):
+def _span_text(ctx, listname, start, end):
     if start == end:
         return start.isoformat()
-    return ctx.text("digest.span", start=start.isoformat(), end=end.isoformat())
+    return ctx.list_text(listname, "digest.span", start=start.isoformat(), end=end.isoformat())
 
 
 def build(ctx, listname, days, style, form, start, end):
     """The digest of days ([Day] between start and end) as bytes, ready to send."""
     cfg = ctx.config
-    say = ctx.text             # to the members: the site's Language
+    say = functools.partial(ctx.list_text, listname)    # to the members: the list's Language
     local = lists.local_part(listname)
     prefix = cfg.list_value(listname, "ForwardPrefix")
     count = sum(len(d.posts) for d in days)
     subjects = [p.subject() for d in days for p in d.posts]
     found = topics(subjects, prefix, say("digest.no-subject")) if style != "NOSUMMARY" else []
     volume, issue = end.year, end.timetuple().tm_yday
-    span = _span_text(ctx, start, end)
+    span = _span_text(ctx, listname, start, end)
     if form == "PLAIN":
         # RFC 1153's subject, read by programs.
         subject = "%s Digest V%d #%d" % (listname, volume, issue)
@@ -239,7 +240,7 @@ def _digest_part(ctx, listname, day):
     """A day's posts as multipart/digest (RFC 2046): one message/rfc822 part each."""
     part = MIMEPart(policy=messages.POLICY)
     part["Content-Type"] = "multipart/digest"
-    part["Content-Description"] = ctx.text("digest.part", list=listname, day=day.date.isoformat(),
+    part["Content-Description"] = ctx.list_text(listname, "digest.part", list=listname, day=day.date.isoformat(),
                                            count=len(day.posts))
     for p in day.posts:
         inner = MIMEPart(policy=messages.POLICY)
@@ -291,8 +292,8 @@ def _rfc1153(ctx, listname, head, found, notes, inline, volume, issue, end):
     out += head
     if found:
         out += ["", "Today's Topics:", ""]
-        out += [ctx.text("digest.rfc1153-topic-count", topic=t, count=n) if n > 1 else
-                ctx.text("digest.rfc1153-topic", topic=t) for t, n in found]
+        out += [ctx.list_text(listname, "digest.rfc1153-topic-count", topic=t, count=n) if n > 1 else
+                ctx.list_text(listname, "digest.rfc1153-topic", topic=t) for t, n in found]
     out += [""] + notes + ["", "-" * 70, ""]
     for d in inline:
         for p in d.posts:
@@ -374,8 +375,10 @@ def archive_off(ctx, listname, why):
             moved.append(address)
     if not moved:
         return 0
-    text = ctx.text("digest.ended", list=listname, quoted=_quoted(listname), robot=ctx.robot_address()) + "\n"
-    msg = ctx.message(lists.address(ctx.config, listname), ctx.text("digest.ended.subject", list=listname), text,
+    text = ctx.list_text(listname, "digest.ended", list=listname, quoted=_quoted(listname),
+                         robot=ctx.robot_address()) + "\n"
+    msg = ctx.message(lists.address(ctx.config, listname),
+                      ctx.list_text(listname, "digest.ended.subject", list=listname), text,
                       kind="auto-generated")
     ctx.send_message(msg, moved)
     ctx.act("%d digest member(s) of %s moved back to mail" % (len(moved), listname), why)

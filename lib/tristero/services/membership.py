@@ -48,6 +48,16 @@ def join(s, listname, target, name_words):
     number = lists.number(s.ctx.config, listname)
     s.ctx.state.add_member(number, target, options)
     audit.list_event(s.ctx, number, "subscribe", target, s.sender)
+    # Who joins in a language's command words (SUSCRIBIR) reads that language from then on.
+    spoken = s.ctx.spoken.get(target.lower())
+    if spoken and address_key(target) == address_key(s.sender) and \
+            spoken != (s.ctx.own_language(target, listname) or s.ctx.language(None, listname)):
+        try:
+            s.ctx.state.set_rule(target, listname, language=spoken)
+        except ValueError as e:     # an address access.ini cannot hold: the site's Language, then
+            s.ctx.act("%s keeps the list's language: %s" % (target, e), "access.ini")
+        else:
+            s.ctx.act("%s reads %s in %s" % (target, listname, spoken), "the language of the command")
 
 
 def leave(s, listname, target, by=None, how=None, quiet=False):
@@ -60,13 +70,20 @@ def leave(s, listname, target, by=None, how=None, quiet=False):
     s.result("ok", s.text("membership.left", address=target, list=listname))
     s.ctx.act("%s left %s" % (target, listname), "removed by " + by if by else how or "unsubscribe")
     if not s.ctx.config.globals("SilentAdd") and not quiet:
-        friendly(s, listname, "farewell", target, s.ctx.text("membership.farewell.subject", target, list=listname))
+        friendly(s, listname, "farewell", target,
+                 s.ctx.list_text(listname, "membership.farewell.subject", target, list=listname))
+    # The language chosen for the list (SET list LANGUAGE) leaves with the member: no
+    # address stays behind in access.ini for it (the rest of this answer keeps it).
+    if any(r.language and r.same_target(target, listname) for r in s.ctx.state.access()):
+        s.ctx.spoken.setdefault(target.lower(), s.ctx.own_language(target, listname))
+        s.ctx.state.set_rule(target, listname, language="")
 
 
 def welcome(s, listname, target, lead=""):
     """The list's welcome (welcome.txt and welcome/) to a new member, unless SilentAdd."""
     if not s.ctx.config.globals("SilentAdd"):
-        friendly(s, listname, "welcome", target, s.ctx.text("membership.welcome.subject", target, list=listname),
+        friendly(s, listname, "welcome", target,
+                 s.ctx.list_text(listname, "membership.welcome.subject", target, list=listname),
                  lead)
 
 
@@ -100,8 +117,10 @@ def confirmed(s, listname, target):
     return cookies.valid(ctx.cookie_key(), s.cookie or "", "SUB", listname, target, ctx.now.date())
 
 
-def ask_confirmation(s, listname, target):
-    """Send target a cookie to join listname with; the subscription waits for the reply."""
+def ask_confirmation(s, listname, target, verb="SUBSCRIBE"):
+    """Send target a cookie to join listname with; the subscription waits for the reply
+    (its commands: COOKIE, then verb, the word of SUBSCRIBE the sender used: SUSCRIBIR
+    keeps its language for the member)."""
     ctx = s.ctx
     # Anyone may ask for anyone (the web form, a forged From), run after run: an
     # address that is a stranger here gets at most MaxStrangerReplies mails a day.
@@ -116,13 +135,13 @@ def ask_confirmation(s, listname, target):
                         ctx.now.date() + datetime.timedelta(days=days))
     # The name is not repeated: a confirmation goes to an address the requester
     # chose, and must carry nothing of theirs. The name can be given in the reply.
-    command = "SUBSCRIBE %s" % quoted(listname)
     other = address_key(target) != address_key(s.sender)
-    text = ctx.text("membership.confirm-other" if other else "membership.confirm", target, address=target,
-                    list=listname, requester=s.sender, days=days)
+    command = "%s %s" % ("SUBSCRIBE" if other else verb, quoted(listname))
+    text = ctx.list_text(listname, "membership.confirm-other" if other else "membership.confirm", target,
+                         address=target, list=listname, requester=s.sender, days=days)
     # The commands a reply sends back (robot.parse: "---", then START).
     text += "\n\n---\nSTART\nCOOKIE %s\n%s\nSTOP\n" % (code, command)
-    msg = ctx.message(target, ctx.text("membership.confirm.subject", target, list=listname), text,
+    msg = ctx.message(target, ctx.list_text(listname, "membership.confirm.subject", target, list=listname), text,
                       kind="auto-replied", headers=[("Reply-To", ctx.robot_address())])
     ctx.send_message(msg, [target])
     ctx.confirmations_sent.add(address_key(target))
@@ -139,10 +158,11 @@ def hold_for_owner(s, listname, target, name):
         return
     add = "ADD %s %s%s" % (quoted(listname), target, " " + name if name else "")
     ctx = s.ctx
-    text = ctx.text("membership.owner-request", owner, requester=s.sender, address=target, list=listname,
-                    type=cfg.list_value(listname, "Type"))
+    text = ctx.list_text(listname, "membership.owner-request", owner, requester=s.sender, address=target,
+                         list=listname, type=cfg.list_value(listname, "Type"))
     text += "\n\n---\nSTART\n%s\nSTOP\n" % add
-    msg = ctx.message(owner, ctx.text("membership.owner-request.subject", owner, address=target, list=listname),
+    msg = ctx.message(owner, ctx.list_text(listname, "membership.owner-request.subject", owner, address=target,
+                                           list=listname),
                       text, kind="auto-generated", headers=[("Reply-To", ctx.robot_address())])
     ctx.send_message(msg, [owner])
     s.result("held", s.text("membership.held-for-owner", list=listname))
