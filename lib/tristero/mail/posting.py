@@ -16,7 +16,7 @@ from typing import Optional
 
 from tristero.core import messages, outbound, redact, streams
 from tristero.core.kinds import AutoReason
-from tristero.mail import listbot, mitigation
+from tristero.mail import listbot, merge, mitigation
 from tristero.model import audit, lists, signing
 from tristero.policy import authresults, bounces, rights
 from tristero.services import archive, headers
@@ -62,11 +62,19 @@ class Post:
     recipients: Iterable[str] = ()   # the members it goes to, streamed (see State.recipients)
     envelopes: Iterable = ()         # (sender, recipients, data) of each envelope, streamed
     count: int = 0                   # the recipients it was sent to
+    merge: bool = False              # sent to LIST-merge@ (mail.merge)
+    copy: str = ""                   # P or M: one envelope per recipient (mail.merge.method)
+    merged: bool = False             # personalised with the place-holders (owner, privileged)
 
 
 def post(ctx: Context, m: Inbound, listname: str) -> Result:
     """Send m to the members of listname, or refuse it with the reason."""
     return run(ctx, Post(m, listname))
+
+
+def merge_post(ctx: Context, m: Inbound, listname: str) -> Result:
+    """A post to LIST-merge@: personalised for each member (mail.merge)."""
+    return run(ctx, Post(m, listname, merge=True))
 
 
 def run(ctx: Context, post: Post) -> Result:
@@ -128,6 +136,21 @@ def size(ctx: Context, post: Post) -> Optional[Result]:
         return refuse(ctx, m, listname, "the message is %d bytes, more than the %d this list takes "
                                         "(MaxMessageSize)" % (len(m.raw), limit),
                       ctx.text("posting.too-big", m.author, size=len(m.raw), limit=limit))
+    return None
+
+
+def mail_merge(ctx: Context, post: Post) -> Optional[Result]:
+    """CopyMethod P or M, or LIST-merge@: one envelope per member (mail.merge). Only the
+    list's owner and the privileged (with their password, when one is set) merge: a
+    merge from anyone else is refused; their post to a P or M list goes out as written."""
+    post.copy = merge.method(ctx.config, post.listname, post.merge)
+    if not post.copy:
+        return None
+    post.merged = rights.privileged(ctx, post.m.author, post.listname) and _approved(ctx, post.m)
+    if post.merge and not post.merged:
+        return refuse(ctx, post.m, post.listname, "only the list's owner and the privileged may send a mail "
+                                                  "merge (%s-merge@)" % lists.local_part(post.listname),
+                      ctx.text("merge.not-allowed", post.m.author, list=post.listname))
     return None
 
 
@@ -226,7 +249,9 @@ def envelopes(ctx: Context, post: Post) -> Optional[Result]:
     post.count, post.recipients = ctx.state.recipients(lists.number(cfg, listname))
     personal = bool(cfg.globals("UnsubscribeURL"))
     verp = cfg.list_value(listname, "VERP")
-    if personal or verp:
+    if post.copy:
+        post.envelopes = merge.copies(ctx, post, post.copy, post.merged)
+    elif personal or verp:
         post.envelopes = _each_own(ctx, post, personal, verp)
     else:
         post.envelopes = [(post.sender, post.recipients,
@@ -287,6 +312,7 @@ STEPS = (
     ("moderation", moderation),
     ("password", password),
     ("size", size),
+    ("merge", mail_merge),
     ("executable", executable),
     ("override", override_subject),
     ("redact", redact_password),

@@ -266,6 +266,15 @@ def as_select(text: str) -> str:
     return t
 
 
+def as_copy_method(text: str) -> str:
+    """CopyMethod: "" (one envelope for many), P (Personal) or M (Mass): the manual's
+    letters (see the README, "Mail merge")."""
+    t = "".join(text.split()).upper()
+    if not re.fullmatch(r"[PM]?", t):
+        raise ValueError("%r is not empty, P or M" % text.strip())
+    return t
+
+
 # Keys a list takes from [Globals] unless its own section sets them (SET *).
 LIST_DEFAULTS = {
     "Type": choice(LIST_TYPES),
@@ -277,6 +286,7 @@ LIST_DEFAULTS = {
     "VERP": as_bool,
     "MaxMessageSize": as_int,
     "DmarcMitigation": choice(("munge", "wrap", "always", "none")),
+    "CopyMethod": as_copy_method,
 }
 
 SCHEMA = {

@@ -6,7 +6,7 @@ postmaster, administrator -> SuperUser (even when ListProcName names them);
 robot names (ListProcName) -> robot;
 a list's own address -> post; then the suffixes, only for a list that does
 not itself end that way: list-request (and list-l-request for a '-l' list)
--> robot with the list filled in; list-owner, owner-list -> the owner
+-> robot with the list filled in; list-merge -> a mail merge; list-owner, owner-list -> the owner
 (delivery reports to owner-list are bounces); list-approval -> the owner;
 anything else -> a reply saying the address is unknown.
 """
@@ -47,7 +47,7 @@ def resolve(config: Config, local: str) -> tuple[Handler, str | None]:
     if name:
         return Handler.POST, name
     for suffix, handler in (("-request", Handler.ROBOT), ("-owner", Handler.OWNER),
-                            ("-approval", Handler.APPROVAL)):
+                            ("-approval", Handler.APPROVAL), ("-merge", Handler.MERGE)):
         if lp.endswith(suffix):
             base = lp[:-len(suffix)]
             name = lists.by_local(config, base) or (

