@@ -3,13 +3,14 @@ place-holders, %%K cookies, who may merge; CLONE, RENAMELIST, SET list PosterPlu
 the manual's resubscription exercise, end to end."""
 
 import base64
+import datetime
 import email
 import os
 from email import policy
 
 from conftest import BASE_INI, NEWS_LIST, mail
-
 from tristero.mail import merge
+from tristero.model import cookies
 
 MEMBERS = ["carol@example.com = NAME Carol Jones", "dave@example.net", "erin@example.com = NOMAIL"]
 
@@ -123,10 +124,8 @@ def test_k_is_a_cookie_for_that_member_and_list_for_seven_days(site):
     build(site)
     site.drop(mail(frm="editor@example.org", to="news-merge@example.org", body="%%K\n"))
     site.run()
-    from tristero.model import cookies
     with open(site.path("tristero.key"), "rb") as f:
         key = f.read()
-    import datetime
     day = datetime.date(2026, 11, 21)
     codes = {b.recipients[0]: body_of(b).strip() for b in posts(site)}
     assert codes["carol@example.com"] != codes["dave@example.net"]
