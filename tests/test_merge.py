@@ -139,3 +139,130 @@ def test_k_is_a_cookie_for_that_member_and_list_for_seven_days(site):
 def test_substitute_unit():
     values = {"N": "Ann %%K", "F": "F!", "L": "news"}
     assert merge.substitute("%%N %F %L %%%N x%F %Fo", values) == "Ann %%K F! news %%N x%F %Fo"
+
+
+# --- CLONE, RENAMELIST, SET list type, and the manual's resubscription exercise --------
+
+AFRICA = """\
+[LIST africa-list]
+Owner = editor@example.org
+Description = Africa
+MemberFile = 00000001
+SubscribePolicy = open+confirm
+ForwardPrefix = [africa]
+"""
+
+EXERCISE = """---
+
+Dear %F
+
+
+In order to weed out old and faulty addresses from the %L list,
+all users have been automatically unsubscribed. If you wish
+to continue on this list, simply reply to this message, ensuring
+that you include this original message in the reply, and
+respond within 7 days.
+
+Yours Sincerely,
+
+%%O
+Owner of the %%L list
+
+[The commands needed to resubscribe are prebuilt for you below.
+There is no need to alter them, simply replying is sufficent]
+
+START
+COOKIE %%K
+SUBSCRIBE %%L
+STOP
+"""
+
+
+def africa(site):
+    site.write_ini(BASE_INI + "\n" + AFRICA)
+    os.makedirs(site.path("lists"), exist_ok=True)
+    with open(site.path("lists", "00000001.ini"), "w") as f:
+        f.write("[Members]\ncarol@example.com = NAME Carol Jones\ndave@example.net =\n")
+    os.makedirs(site.path("archive", "00000001"), exist_ok=True)
+    with open(site.path("archive", "00000001", "welcome.txt"), "w") as f:
+        f.write("Welcome to Africa.\n")
+
+
+def clear_out(site):
+    for name in site.listdir("spool", "out", "new"):
+        os.remove(site.path("spool", "out", "new", name))
+
+
+def members_of(site, listname):
+    from tristero.model import config as configmod
+    with open(site.path("tristero.ini")) as f:
+        cfg = configmod.Config(site.path("tristero.ini"), f.read())
+    number = cfg.raw("LIST " + listname, "MemberFile")
+    with open(site.path("lists", number + ".ini")) as f:
+        return [line.split("=")[0].strip() for line in f.read().splitlines() if "@" in line.split("=")[0]], cfg
+
+
+def test_the_manuals_resubscription_exercise_end_to_end(site):
+    africa(site)
+    # 1. Replies go back to the listbot.
+    site.drop(mail(frm="editor@example.org", body="SET africa-list REPLY Tristero\n"))
+    site.run()
+    # 2. The merge.
+    site.drop(mail(frm="editor@example.org", to="africa-list-merge@example.org",
+                   subject="Please Reply To This Message To Resubscribe", body=EXERCISE))
+    site.run()
+    letters = {b.recipients[0]: b for b in site.outbound() if b.sender == "owner-africa-list@example.org"}
+    assert sorted(letters) == ["carol@example.com", "dave@example.net"]
+    letter = parsed(letters["carol@example.com"])
+    assert letter["Reply-To"] == "tristero@example.org"
+    text = letter.get_body(("plain",)).get_content()
+    assert "Dear Carol Jones <carol@example.com>" in text and "from the africa-list list" in text
+    assert "editor@example.org\nOwner of the africa-list list" in text
+    assert "SUBSCRIBE africa-list\n" in text and "%%" not in text
+    clear_out(site)
+    # 3. Everybody off: copy the structure, destroy, rename the copy; the reply type back.
+    site.drop(mail(frm="boss@example.org", body="CLONE africa-list test-list\nDESTROY africa-list\n"
+                                                "RENAMELIST test-list africa-list\nSET africa-list PosterPlus\n"))
+    site.run()
+    [answer] = replies_to(site, "boss@example.org")
+    said = answer.get_body().get_content()
+    assert "created test-list (test-list@example.org) with the settings of africa-list, and no members" in said
+    assert "test-list is now africa-list (africa-list@example.org)" in said
+    members, cfg = members_of(site, "africa-list")
+    assert members == []
+    assert cfg.raw("LIST africa-list", "Reply") == "PosterPlus"
+    assert cfg.raw("LIST africa-list", "SubscribePolicy") == "open+confirm"
+    assert cfg.raw("LIST africa-list", "ForwardPrefix") == "[africa]"
+    assert cfg.raw("LIST africa-list", "MemberFile") != "00000001"
+    assert "LIST test-list" not in cfg.sections
+    with open(site.path("archive", cfg.raw("LIST africa-list", "MemberFile"), "welcome.txt")) as f:
+        assert f.read() == "Welcome to Africa.\n"
+    clear_out(site)
+    # 4. Carol replies, quoting the letter: she is a member again; dave did not.
+    quoted = "Yes, keep me.\n\nOn Sat, the owner wrote:\n" + "".join("> " + line + "\n" for line in text.splitlines())
+    site.drop(mail(frm="carol@example.com", to="tristero@example.org",
+                   subject="Re: Please Reply To This Message To Resubscribe", body=quoted))
+    site.run()
+    members, _ = members_of(site, "africa-list")
+    assert members == ["carol@example.com"]
+    # A cookie is the member's own: dave forwarding carol's letter joins nobody.
+    site.drop(mail(frm="dave@example.net", to="tristero@example.org", subject="Re: fwd", body=quoted))
+    site.run()
+    members, _ = members_of(site, "africa-list")
+    assert members == ["carol@example.com"]
+
+
+def test_clone_and_renamelist_need_a_postmaster_and_a_free_name(site):
+    africa(site)
+    site.drop(mail(frm="editor@example.org", body="CLONE africa-list copy\n"))
+    site.drop(mail(frm="boss@example.org", body="CLONE africa-list africa-list\nRENAMELIST africa-list ../x\n"
+                                               "RENAMELIST nosuch other\n"))
+    site.run()
+    _, cfg = members_of(site, "africa-list")
+    assert cfg.list_names() == ["africa-list"]
+    [owner] = replies_to(site, "editor@example.org")
+    assert "REFUSED: only a PostMaster or the SuperUser may do this" in owner.get_body().get_content()
+    [boss] = [m for m in replies_to(site, "boss@example.org") if m["Subject"] == "Re: test"]
+    said = boss.get_body().get_content()
+    assert "the name africa-list is taken" in said
+    assert "is not a list name" in said

@@ -6,7 +6,7 @@ import datetime
 from tristero.commands.grammar import AtLeast, ListOrAll, Rest
 from tristero.commands.registry import Command, register
 from tristero.core import messages
-from tristero.model import lists, members
+from tristero.model import config, lists, members
 from tristero.services import digests, membership, session
 
 _ONE = datetime.timedelta(days=1)
@@ -36,6 +36,10 @@ class Set(Command):
         # the list may be left out (at LIST-request@) and the first word names none.
         option, words = args.words[1].upper(), args.words[2:]
         value = " ".join(words)
+        reply = {kind.upper(): kind for kind in config.REPLY_TYPES}.get(option)
+        if reply and not words:
+            # The manual's "SET africa-list PosterPlus": a reply type alone is SET list REPLY type.
+            option, value = "REPLY", reply
         if args.list == "*":
             membership.set_global(s, option, value)
             return
