@@ -4,7 +4,7 @@ from tristero.commands.grammar import Address, ListName, Rest, Trailing
 from tristero.commands.registry import Audience, Command, register
 from tristero.core import messages
 from tristero.model import lists
-from tristero.services import membership
+from tristero.services import folders, membership
 
 
 @register
@@ -26,6 +26,9 @@ class Add(Command):
 
     def run(self, s, args):
         listname, target, rest = args.list, args.address, args.name
+        if target is None and rest and folders.is_folder(rest[0]):
+            folders.add(s, listname, folders.path_of(rest[0]))
+            return
         if target is None and not rest and not args.hide:
             s.result("error", s.text("grammar.usage", usage=self.usage))
             return

@@ -2,7 +2,7 @@
 
 from tristero.commands.grammar import ListName, Word
 from tristero.commands.registry import Audience, Command, register
-from tristero.services import membership, session
+from tristero.services import folders, membership, session
 
 
 @register
@@ -26,6 +26,9 @@ class Remove(Command):
             s.result("error", s.text("grammar.usage", usage=self.usage))
             return
         target = args.address.strip("<>\"'")
+        if folders.is_folder(target):
+            folders.remove(s, listname, folders.path_of(target))
+            return
         roster = session.members_of(s, listname)
         if len(target) > 2 and target.startswith("*") and target.endswith("*"):
             needle = target[1:-1].lower()

@@ -19,7 +19,7 @@ from tristero.core.kinds import AutoReason
 from tristero.mail import listbot, merge, mitigation
 from tristero.model import audit, lists, signing
 from tristero.policy import authresults, bounces, rights
-from tristero.services import archive, headers
+from tristero.services import archive, folders, headers
 from tristero.services.context import Context, Inbound
 
 # Fields of the original that a list replaces or must not pass on.
@@ -287,6 +287,16 @@ def fan_out(ctx: Context, post: Post) -> Optional[Result]:
     return None
 
 
+def folder_copies(ctx: Context, post: Post) -> Optional[Result]:
+    """The post written into each folder member's maildir (services.folders), once."""
+    if ctx.config.list_value(post.listname, "FolderMembers"):
+        data = bytes(streams.Pieces(post.head + headers.unsubscribe_fields(ctx, post.listname, None) + b"\n",
+                                    post.body))
+        count = folders.deliver(ctx, post.listname, data)
+        ctx.act("posted to %s, %d folder(s)" % (post.listname, count), "FolderMembers")
+    return None
+
+
 def archive_copy(ctx: Context, post: Post) -> Optional[Result]:
     """The post appended to the list's archive, as its Archive mode says."""
     mode = ctx.config.list_value(post.listname, "Archive")
@@ -322,6 +332,7 @@ STEPS = (
     ("arc", arc_seal),
     ("envelopes", envelopes),
     ("fan-out", fan_out),
+    ("folders", folder_copies),
     ("archive", archive_copy),
     ("receipt", receipt),
 )

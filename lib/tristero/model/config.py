@@ -275,6 +275,14 @@ def as_copy_method(text: str) -> str:
     return t
 
 
+def as_folder_root(text: str) -> str:
+    """Folders: a folder inside the site's (relative, no '..'), or empty."""
+    t = text.strip()
+    if t.startswith("/") or ".." in t.split("/") or "\\" in t:
+        raise ValueError("%r is not a folder inside the site's folder (relative, no '..')" % t)
+    return t.strip("/")
+
+
 # Keys a list takes from [Globals] unless its own section sets them (SET *).
 LIST_DEFAULTS = {
     "Type": choice(LIST_TYPES),
@@ -294,6 +302,7 @@ SCHEMA = {
         "Domain": as_domain,
         "Domains": as_domains,
         "ServerName": as_text,
+        "Folders": as_folder_root,
         "Language": as_language,
         "ListProcName": as_names,
         "SuperUser": as_address,
@@ -389,6 +398,7 @@ LIST_SCHEMA = dict({
     "Description": as_text,
     "MemberFile": as_member_file,
     "Proxy": as_address,
+    "FolderMembers": as_names,
 }, **LIST_DEFAULTS)
 
 # Non-negative counts, and the ones that must be at least 1.
