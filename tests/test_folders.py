@@ -109,3 +109,24 @@ def test_a_run_killed_at_any_step_writes_the_post_into_the_folder_exactly_once(t
         assert not trial.listdir("spool", "in", "new")
         shutil.rmtree(trial.home)
     assert n > 3, n
+
+
+# --- SET list COPYMETHOD FOLDER|INBOX: an address extension for the site's own members ---
+
+def test_copymethod_folder_sends_the_sites_own_members_their_post_at_an_address_extension(site):
+    build(site, options="FolderPrefix = Conf-\n")
+    with open(site.path("lists", "00000001.ini"), "w") as f:
+        f.write("[Members]\nann@example.org =\nbob+x@example.org =\ncarol@example.com =\n")
+    site.drop(mail(frm="editor@example.org", body="SET news COPYMETHOD FOLDER\n"))
+    site.run()
+    with open(site.path("tristero.ini")) as f:
+        assert "CopyMethod = F" in f.read()
+    site.drop(mail(frm="carol@example.com", to="news@example.org", subject="Filed", body="one\n"))
+    site.run()
+    got = sorted(r for b in site.outbound() if b.sender == "owner-news@example.org" for r in b.recipients)
+    # Outside the site's domains, or with an extension already: the address as it is.
+    assert got == ["ann+Conf-news@example.org", "bob+x@example.org", "carol@example.com"]
+    site.drop(mail(frm="editor@example.org", body="SET news COPYMETHOD INBOX\n"))
+    site.run()
+    with open(site.path("tristero.ini")) as f:
+        assert "CopyMethod =\n" in f.read()

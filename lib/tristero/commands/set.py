@@ -7,7 +7,7 @@ from tristero.commands.grammar import AtLeast, ListOrAll, Rest
 from tristero.commands.registry import Command, register
 from tristero.core import messages
 from tristero.model import config, lists, members
-from tristero.services import digests, membership, session
+from tristero.services import digests, folders, membership, session
 
 _ONE = datetime.timedelta(days=1)
 
@@ -65,6 +65,8 @@ class Set(Command):
             return
         if not session.allowed(s, "postmaster" if key == "Type" else "manage", listname, "SET " + option):
             return
+        if key == "CopyMethod":
+            value = folders.copy_method(s.ctx.config.list_value(listname, key), value)
         if membership.set_value(s, lists.section(listname), key, value, listname) and key == "Archive":
             membership.archive_changed(s, [listname])
 

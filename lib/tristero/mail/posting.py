@@ -280,8 +280,9 @@ def _each_own(ctx, post, personal, verp):
 def fan_out(ctx: Context, post: Post) -> Optional[Result]:
     """Send the envelopes; note the Message-ID a true delivery report to owner-LIST@
     quotes (see bounces)."""
+    deliver_to = folders.extension(ctx, post.listname)     # CopyMethod F: member+LIST@
     for sender, recipients, data in post.envelopes:
-        ctx.send(sender, recipients, data)
+        ctx.send(sender, map(deliver_to, recipients) if deliver_to else recipients, data)
     bounces.record_sent(ctx, post.listname, post.head, "post")
     ctx.act("posted to %s, %d recipient(s)" % (post.listname, post.count), post.rule)
     return None

@@ -267,11 +267,21 @@ def as_select(text: str) -> str:
 
 
 def as_copy_method(text: str) -> str:
-    """CopyMethod: "" (one envelope for many), P (Personal) or M (Mass): the manual's
-    letters (see the README, "Mail merge")."""
+    """CopyMethod: "" (one envelope for many), P (Personal) or M (Mass), then F (Folder:
+    the site's own members get it at an address extension) or not: the manual's letters
+    (see the README, "Mail merge" and "Folders")."""
     t = "".join(text.split()).upper()
-    if not re.fullmatch(r"[PM]?", t):
-        raise ValueError("%r is not empty, P or M" % text.strip())
+    if not re.fullmatch(r"[PM]?F?", t):
+        raise ValueError("%r is not empty, P or M, each with F or without" % text.strip())
+    return t
+
+
+def as_extension_part(text: str) -> str:
+    """FolderPrefix, FolderSuffix: what stands before and after the list's name in a
+    member's address extension (letters, digits, '.', '_', '-')."""
+    t = text.strip()
+    if not re.fullmatch(r"[A-Za-z0-9._-]{0,20}", t):
+        raise ValueError("%r is not up to 20 letters, digits, '.', '_' or '-'" % t)
     return t
 
 
@@ -295,6 +305,8 @@ LIST_DEFAULTS = {
     "MaxMessageSize": as_int,
     "DmarcMitigation": choice(("munge", "wrap", "always", "none")),
     "CopyMethod": as_copy_method,
+    "FolderPrefix": as_extension_part,
+    "FolderSuffix": as_extension_part,
 }
 
 SCHEMA = {

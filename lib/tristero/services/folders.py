@@ -85,6 +85,41 @@ def deliver(ctx, listname: str, data: bytes) -> int:
     return written
 
 
+def extension(ctx, listname: str):
+    """CopyMethod F (the manual's Folder copy method): a function giving the address a
+    member gets the list's posts at, local+PREFIXlistSUFFIX@domain for the site's own
+    members (the manual: "Internet users automatically have this feature disabled"),
+    whose Sieve rules can file it; None when the list is not F."""
+    cfg = ctx.config
+    if "F" not in cfg.list_value(listname, "CopyMethod"):
+        return None
+    tag = "+%s%s%s" % (cfg.list_value(listname, "FolderPrefix"), lists.local_part(listname),
+                       cfg.list_value(listname, "FolderSuffix"))
+
+    def deliver_to(address):
+        local, _, domain = address.rpartition("@")
+        if "+" in local or len(local) + len(tag) > 64 or not ctx.ours(address):
+            return address
+        return local + tag + "@" + domain
+    return deliver_to
+
+
+def copy_method(current: str, word: str) -> str:
+    """SET list COPYMETHOD word: FOLDER adds the F, INBOX takes it away, P, M or
+    STANDARD set the letter and keep it."""
+    word = word.strip().upper()
+    folder = "F" if "F" in current else ""
+    if word == "FOLDER":
+        return current.replace("F", "") + "F"
+    if word == "INBOX":
+        return current.replace("F", "")
+    if word in ("P", "M"):
+        return word + folder
+    if word in ("STANDARD", ""):
+        return folder
+    return word
+
+
 def _set(s, listname, paths):
     s.ctx.state.set_config(lists.section(listname), "FolderMembers", ", ".join(paths))
 
