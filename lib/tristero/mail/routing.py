@@ -4,7 +4,7 @@ reader, or a person it is forwarded to."""
 
 from tristero.core import redact
 from tristero.core.kinds import Handler
-from tristero.mail import posting, robot
+from tristero.mail import posting, robot, webform
 from tristero.model import lists
 from tristero.policy import bounces, feedback, rights
 from tristero.policy.addresses import loop_marks, resolve
@@ -51,7 +51,10 @@ def route(ctx, m, address):
         # (owner-LIST@ still takes the delivery reports of the list's own mail).
         handler = Handler.UNKNOWN
     if handler == Handler.ROBOT:
-        robot.answer(ctx, m, listname)
+        form = None
+        if listname is None and webform.is_form_address(local):
+            form = webform.from_address(local) or ""     # a web form by mail (its CGI address)
+        robot.answer(ctx, m, listname, form=form)
     elif handler == Handler.POST:
         posting.post(ctx, m, listname)
     elif handler == Handler.MERGE:

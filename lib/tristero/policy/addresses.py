@@ -4,7 +4,7 @@ marks a message carries.
 Checked in this order, the first that matches wins:
 postmaster, administrator -> SuperUser (even when ListProcName names them);
 robot names (ListProcName) -> robot;
-a list's own address -> post; then the suffixes, only for a list that does
+a list's own address -> post; cgi and cgi?PARAMETERS (a web form) -> robot; then the suffixes, only for a list that does
 not itself end that way: list-request (and list-l-request for a '-l' list)
 -> robot with the list filled in; list-merge -> a mail merge; list-owner, owner-list -> the owner
 (delivery reports to owner-list are bounces); list-approval -> the owner;
@@ -46,6 +46,8 @@ def resolve(config: Config, local: str) -> tuple[Handler, str | None]:
     name = lists.by_local(config, lp)
     if name:
         return Handler.POST, name
+    if lp == "cgi" or lp.startswith("cgi?"):
+        return Handler.ROBOT, None      # a web form by mail (mail.webform)
     for suffix, handler in (("-request", Handler.ROBOT), ("-owner", Handler.OWNER),
                             ("-approval", Handler.APPROVAL), ("-merge", Handler.MERGE)):
         if lp.endswith(suffix):

@@ -28,7 +28,7 @@ from tristero.core import kinds, messages, outbound, redact, streams
 from tristero.core.errors import StoreError
 from tristero.core.exits import EX_IOERR, EX_OK, EX_TEMPFAIL
 from tristero.core.kinds import Failure, Fate, Unit
-from tristero.mail import pipeline
+from tristero.mail import pipeline, webform
 from tristero.model import config as configmod
 from tristero.model import directory, durable, journal, ldapsource, lists, locks, logbook, poison, signing, spools
 from tristero.model.members import domain_order
@@ -110,7 +110,7 @@ class Batch:
         self._undo = None           # what begin() found, to forget the transaction by
         self.failures = []          # (name, reason) in the open transaction
         self.stats = {"messages": 0, "done": 0, "dropped": 0, "failed": 0, "vanished": 0,
-                      "files": 0, "recipients": 0}
+                      "files": 0, "recipients": 0, "forms": 0}
         self.todays_log = None      # today's log as it was on disk (report_member_problems)
         self.reported_today = set()
 
@@ -569,6 +569,7 @@ class Batch:
             self._fail(name, path, result.action, result.rule, m)
             return
         self.stats[result.kind] += 1
+        self.stats["forms"] += webform.RULE in str(result.rule)      # web forms by mail, counted
         self._log_message(m, result)
         for note in m.notes:
             self.log.log(logbook.ACTION, "  " + note)
@@ -778,10 +779,11 @@ def _run_locked(site, config, now, log, dry_run, verbose):
         if progress:
             progress.done()
     s = batch.stats
-    summary = ("%d message(s): %d done, %d dropped, %d failed%s; %d outbound file(s) to %d "
+    summary = ("%d message(s): %d done, %d dropped, %d failed%s%s; %d outbound file(s) to %d "
                "recipient(s); %.1f s" % (
                    s["messages"], s["done"], s["dropped"], s["failed"],
                    ", %d vanished" % s["vanished"] if s["vanished"] else "",
+                   ", %d web form(s) by mail" % s["forms"] if s["forms"] else "",
                    s["files"], s["recipients"], time.monotonic() - started))
     if not dry_run and s["messages"]:
         log.direct(logbook.MESSAGE, "run: " + summary)
