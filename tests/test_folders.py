@@ -130,3 +130,41 @@ def test_copymethod_folder_sends_the_sites_own_members_their_post_at_an_address_
     site.run()
     with open(site.path("tristero.ini")) as f:
         assert "CopyMethod =\n" in f.read()
+
+
+# --- PROXYBBS list SUB folder: a folder's new mail posted to the list ------------------
+
+def drop_into(site, rel, name, message):
+    for sub in ("tmp", "new", "cur"):
+        os.makedirs(site.path("mail", rel, sub), exist_ok=True)
+    with open(site.path("mail", rel, "new", name), "w") as f:
+        f.write(message)
+
+
+def test_proxybbs_posts_a_folders_new_mail_to_the_list_once_and_marks_it_seen(site):
+    build(site, options="FolderMembers = board\n")
+    site.drop(mail(frm="editor@example.org", body="PROXYBBS news SUB board\n"))
+    site.run()
+    assert "the new mail of the folder board is posted to news at each run" in said(site, "editor@example.org")
+    drop_into(site, "board", "1700000000.M1P1.imap", mail(frm="dave@example.net", to="board@imap.example.org",
+                                                          subject="From the board", body="hello\n",
+                                                          headers="Delivered-To: shared@imap.example.org\n"))
+    site.run()
+    [copy] = site.messages_to("carol@example.com")
+    assert copy["Subject"] == "From the board"
+    assert site.listdir("mail", "board", "cur") == ["1700000000.M1P1.imap:2,S"]
+    # The list's own post, written into the same folder (a member), is not posted again.
+    box = maildir(site, "board")
+    assert [str(m["Subject"]) for m in box].count("From the board") == 2
+    site.run()
+    site.run()
+    assert len(site.listdir("mail", "board", "cur")) == 2 and site.listdir("mail", "board", "new") == []
+    assert len(site.messages_to("carol@example.com")) == 1
+    assert "dropped: already passed news@example.org (X-Loop)" in site.log()
+
+
+def test_proxybbs_refuses_a_folder_outside_the_root(site):
+    build(site)
+    site.drop(mail(frm="editor@example.org", body="PROXYBBS news SUB ../spool\nPROXYBBS news SUB #.x\n"))
+    site.run()
+    assert said(site, "editor@example.org").count("cannot be a member") == 2

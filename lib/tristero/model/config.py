@@ -411,6 +411,7 @@ LIST_SCHEMA = dict({
     "MemberFile": as_member_file,
     "Proxy": as_address,
     "FolderMembers": as_names,
+    "FeedFolders": as_names,
 }, **LIST_DEFAULTS)
 
 # Non-negative counts, and the ones that must be at least 1.

@@ -36,7 +36,7 @@ from tristero.model.people import DirectoryError
 from tristero.model.site import Site
 from tristero.model.state import State
 from tristero.runtime import housekeeping
-from tristero.services import context
+from tristero.services import context, folders
 from tristero.services import directory as directories
 
 T = TypeVar("T")
@@ -159,6 +159,38 @@ class Batch:
             self.commit()
         if self.config.get("Directory", "Uri") and housekeeping.due(self):
             self.directory_live()
+
+    def feed_folders(self) -> None:
+        """PROXYBBS: the new mail of each folder a list is fed from (services.folders)
+        moved into spool/in/new, addressed to the list (X-Original-To), the folder's
+        copy to its cur/ (seen), in one transaction per list committed before the spool
+        is read: a kill feeds a message once or not at all. A message larger than the
+        list's MaxMessageSize, or not readable, goes to cur/ unfed, logged."""
+        for listname in self.config.list_names():
+            found = folders.feed_files(self.ctx, listname) if self.config.list_value(listname, "FeedFolders") \
+                else []
+            if not found:
+                continue
+            self.begin()
+            to = lists.address(self.config, listname)
+            with self.unit_of_work("folders:" + listname):
+                limit = self.config.list_value(listname, "MaxMessageSize")
+                for path, name in found:
+                    try:
+                        raw = read_inbound(path) if os.path.getsize(path) <= limit else None
+                    except (OSError, ValueError):
+                        raw = None
+                    if raw is None:
+                        self.log.log(logbook.ACTION, "  %s not fed into %s: unreadable or over MaxMessageSize"
+                                     % (path, listname))
+                    else:
+                        self.ctx.write(os.path.join(self.site.inbox, "new", "%s.feed-%s" % (
+                            name.split(":", 1)[0], lists.number(self.config, listname))),
+                            b"X-Original-To: " + to.encode("ascii") + b"\n" + raw)
+                        self.log.log(logbook.ACTION, "  %s fed into %s (PROXYBBS)" % (path, listname))
+                    self.store(self.txn.move, path, os.path.join(os.path.dirname(os.path.dirname(path)), "cur",
+                                                                 spools.processed_name(name)))
+            self.commit()
 
     def directory_live(self) -> None:
         """The live LDAP directory ([Directory] Uri), read in the day's first run (as
@@ -727,6 +759,7 @@ def _run_locked(site, config, now, log, dry_run, verbose):
     try:
         batch.number_new_lists()
         batch.directory_sync()
+        batch.feed_folders()
         names = spools.inbound(site)
         progress = Progress(len(names)) if sys.stderr.isatty() and names else None
         log.progress = progress

@@ -148,3 +148,54 @@ def remove(s, listname: str, rel: str) -> None:
     _set(s, listname, [p for p in have if p != rel])
     s.result("ok", s.text("folders.removed", path=rel, list=listname))
     s.ctx.act("folder %s removed from %s by %s" % (rel, listname, s.sender), "REMOVE")
+
+
+# --- PROXYBBS list SUB folder: a folder's new mail fed into the list ---------------------
+
+MAX_FEED = 1000     # messages taken from one folder in one run (the rest: the next run)
+
+
+def feeds(config, listname: str) -> list[str]:
+    """The folders (under the root) whose new mail is posted to listname."""
+    return list(config.list_value(listname, "FeedFolders"))
+
+
+def feed_files(ctx, listname: str) -> list[tuple[str, str]]:
+    """(path, name) of the regular files in the new/ of each folder fed into listname,
+    oldest first, at most MAX_FEED per folder; a folder that is a link or is outside
+    the root is passed over, logged."""
+    out = []
+    for rel in feeds(ctx.config, listname):
+        why = problem(ctx, rel)
+        if why is not None:
+            ctx.act("folder %s not fed into %s: %s" % (rel, listname, why), "FeedFolders")
+            continue
+        new = os.path.join(root(ctx), rel, "new")
+        try:
+            entries = [(e.stat(follow_symlinks=False).st_mtime, e.name) for e in os.scandir(new)
+                       if not e.name.startswith(".") and e.is_file(follow_symlinks=False)]
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        out += [(os.path.join(new, name), name) for _, name in sorted(entries)[:MAX_FEED]]
+    return out
+
+
+def feed(s, listname: str, word: str, rel: str) -> None:
+    """PROXYBBS list SUB|UNSUB folder."""
+    have = feeds(s.ctx.config, listname)
+    if word == "SUB":
+        why = problem(s.ctx, rel)
+        if why is not None:
+            s.result("refused", s.text("folders.refused", path=rel[:100], why=why))
+            return
+        if rel not in have:
+            s.ctx.state.set_config(lists.section(listname), "FeedFolders", ", ".join(have + [rel]))
+        s.result("ok", s.text("folders.fed", path=rel, list=listname))
+    else:
+        if rel not in have:
+            s.result("error", s.text("folders.not-fed", path=rel[:100], list=listname))
+            return
+        s.ctx.state.set_config(lists.section(listname), "FeedFolders", ", ".join(p for p in have if p != rel))
+        s.result("ok", s.text("folders.unfed", path=rel, list=listname))
+    s.ctx.act("folder %s %s %s by %s" % (rel, "fed into" if word == "SUB" else "no longer fed into", listname,
+                                         s.sender), "PROXYBBS")
