@@ -61,6 +61,7 @@ def test_merge_from_the_owner_personalises_each_members_copy_in_an_envelope_of_i
     assert "Name Carol Jones, first Carol, surname Jones, post office example.com, address carol@example.com" in text
     assert "Robot tristero@example.org server Tristero domain example.org owner editor@example.org" in text
     assert "on 2026-11-21 at 10:00" in text
+    assert "rights %%R" not in text and "rights " in text
     assert "Literal %%K and 50%For and %%Z stay." in text
     msg = parsed(carol)
     assert msg["To"] == "carol@example.com"          # P: the member named in To

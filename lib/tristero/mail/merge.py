@@ -64,10 +64,17 @@ def substitute(text: str, values: Mapping[str, str]) -> str:
     return _PLACE.sub(one, text)
 
 
-def values(ctx, listname: str, address: str, options: str = "", cookie: bool = True) -> dict[str, str]:
-    """The place-holders' values for address (a member of listname with options) now.
-    cookie: False to leave %%K unmade (a text that does not use it)."""
+def used(*texts: str) -> set[str]:
+    """The place-holder letters texts use (values() makes only those)."""
+    return {a or b for text in texts for a, b in _PLACE.findall(text)} - {""}
+
+
+def values(ctx, listname: str, address: str, options: str = "", letters=None) -> dict[str, str]:
+    """The place-holders' values for address (a member of listname with options) now;
+    letters: only these (used()), None: all. %%K (a cookie) and %%R (the rights) cost
+    a computation each, made only when asked."""
     cfg = ctx.config
+    want = set(PLACEHOLDERS) if letters is None else set(letters)
     name_option = members.option_word(options, "NAME") or ""
     name = messages.clean(name_option[5:].strip(), 200)
     words = name.split()
@@ -77,10 +84,11 @@ def values(ctx, listname: str, address: str, options: str = "", cookie: bool = T
         "D": ctx.now.strftime("%Y-%m-%d"), "F": "%s <%s>" % (name, address) if name else address,
         "G": cfg.globals("ServerName") or ctx.domain, "I": ctx.domain, "L": listname,
         "N": name or address, "O": lists.owner(cfg, listname), "P": domain,
-        "R": access.flag_string(rights.flags(ctx, address, listname)),
         "S": words[-1] if len(words) > 1 else "", "T": ctx.now.strftime("%H:%M"),
     }
-    if cookie:
+    if "R" in want:
+        out["R"] = access.flag_string(rights.flags(ctx, address, listname))
+    if "K" in want:
         out["K"] = cookies.bake(ctx.cookie_key(), "*", listname, address,
                                 ctx.now.date() + datetime.timedelta(days=COOKIE_DAYS))
     return out
@@ -107,14 +115,14 @@ def copies(ctx, post, how: str, merged: bool) -> Iterator[tuple[str, list[str], 
         if wanted(subject):
             fields += ("Subject",)
     template = personalise.Template(raw, wanted=wanted if merged else (lambda text: False), fields=fields)
-    uses_cookie = any("%%K" in text for _, text in template.texts) or "%%K" in subject
+    letters = used(subject, *(text for _, text in template.texts))
     roster = ctx.state.members(lists.number(ctx.config, listname)) if merged else None
     for address in post.recipients:
         given = {}
         edit = None
         if merged:
             entry = roster.get(address)
-            vals = values(ctx, listname, address, entry[1] if entry else "", cookie=uses_cookie)
+            vals = values(ctx, listname, address, entry[1] if entry else "", letters)
             edit = (lambda text, subtype, vals=vals: substitute(text, vals))
             if "Subject" in fields:
                 given["Subject"] = substitute(str(subject), vals)

@@ -223,7 +223,8 @@ def arc_seal(ctx: Context, post: Post) -> Optional[Result]:
     if forged:
         ctx.act("%d Authentication-Results field(s) removed: they claim a trusted authserv-id but "
                 "were not written by the site's mail server" % len(forged), "TrustedAuthservIds")
-    if ours and ctx.signer is not None:
+    if ours and ctx.signer is not None and not post.merged:
+        # (A merge's copies each have their own body: one seal over the template would not verify.)
         try:
             arc = ctx.signer.seal(post.head + b"\n" + bytes(post.body), ours[0])
         except signing.SealError as e:
