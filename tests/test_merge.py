@@ -11,6 +11,7 @@ from email import policy
 from conftest import BASE_INI, NEWS_LIST, mail
 from tristero.mail import merge
 from tristero.model import cookies
+from tristero.policy import rights
 
 MEMBERS = ["carol@example.com = NAME Carol Jones", "dave@example.net", "erin@example.com = NOMAIL"]
 
@@ -119,6 +120,21 @@ def test_a_merge_from_a_member_is_refused_and_told_why(site):
     assert posts(site) == []
     [reply] = site.messages_to("dave@example.net")
     assert "only the owner of news and the privileged may send a mail merge" in reply.get_body().get_content()
+
+
+def test_a_forged_owner_merge_without_the_owners_password_is_refused(site):
+    build(site)
+    with open(site.path("access.ini"), "w") as f:
+        f.write('"editor@example.org","","","","%s",""\n' % rights.hash_password("s3cret-Pw"))
+    site.drop(mail(frm="editor@example.org", to="news-merge@example.org", body="COOKIE %%K\n"))
+    site.drop(mail(frm="editor@example.org", to="news-merge@example.org", subject="real", body="Hi %%C\n",
+                   headers="Approved: s3cret-Pw\n"))
+    site.run()
+    [real] = [b for b in posts(site) if b.recipients == ["carol@example.com"]]
+    assert body_of(real) == "Hi Carol\n" and b"s3cret-Pw" not in real.data
+    assert len(posts(site)) == 2
+    assert "only the owner of news and the privileged may send a mail merge" in \
+        site.messages_to("editor@example.org")[0].get_body().get_content()
 
 
 def test_k_is_a_cookie_for_that_member_and_list_for_seven_days(site):
