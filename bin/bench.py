@@ -32,7 +32,8 @@ cost per signed message against drain), post-100k-dkim-rsa (the post signed once
 post-100k-oneclick (one envelope per recipient with their own one-click link) and
 post-100k-oneclick-rsa/-ed25519 (each of those copies signed); post-nested-1m (a post
 to a list of 500,000 members and two sub-lists of 500,000 each, overlapping: 1,000,000
-distinct recipients merged from three member files, against post-1m).
+distinct recipients merged from three member files, against post-1m); merge-10k (a mail
+merge, LIST-merge@, to 10,000 members: one personalised envelope each).
 
 This is not a test: nothing is asserted about speed. --quick divides every
 size by 10 (a smoke run); --only NAME[,NAME...] runs those scenarios; --repeat N runs each
@@ -431,6 +432,26 @@ def signed_drain_scenario(algorithm):
     return scenario
 
 
+def scenario_merge(python, site, scale):
+    """A mail merge (issue 14): the owner's post to news-merge@ with place-holders
+    (%%N, %%A, %%K: a cookie per member) to a list of 10,000 members: one envelope each,
+    each its member's own text."""
+    n = 10000 // scale
+    reach = site.write_members(n)
+    site.drop(mail(0, "owner@%s" % DOMAIN, "%s-merge@%s" % (LIST, DOMAIN), "Bench post",
+                   "Dear %%N (%%A),\nyour cookie: %%K\n\n" + BODY))
+    measured = run_batch(python, site)
+    check_drained(site, 1, len(reach))
+    seen = set()
+    for _sender, rcpts, data in read_envelopes(site):
+        if len(rcpts) != 1 or ("(%s)" % rcpts[0]).encode() not in data or b"%%" in data:
+            raise Failed("a merge file that is not one member's own copy")
+        seen.add(rcpts[0])
+    if seen != reach:
+        raise Failed("the merge reached %d members; expected the %d not NOMAIL" % (len(seen), len(reach)))
+    return len(reach), "recipients", measured, len(reach)
+
+
 def scenario_load_1m(python, site, scale):
     """INFO to a list of 1,000,000 members: the member list loaded, nothing saved."""
     n = 1000000 // scale
@@ -814,6 +835,7 @@ SCENARIOS = [
     ("delivery-100k", scenario_delivery),
     # Lists within lists (issue 14.2): the top list and two sub-lists merged, 1,000,000 distinct.
     ("post-nested-1m", nested_post_scenario(1000000)),
+    ("merge-10k", scenario_merge),
 ]
 ALIASES = {"fanout-100k": "post-100k", "fanout-1m": "post-1m"}
 

@@ -4,7 +4,7 @@ from tristero.commands.grammar import Address, ListName, Rest, Trailing
 from tristero.commands.registry import Audience, Command, register
 from tristero.core import messages
 from tristero.model import lists, members
-from tristero.services import membership, proxy
+from tristero.services import folders, membership, proxy
 
 
 @register
@@ -26,6 +26,9 @@ class Add(Command):
 
     def run(self, s, args):
         listname, target, rest = args.list, args.address, args.name
+        if target is None and rest and folders.is_folder(rest[0]):
+            folders.add(s, listname, folders.path_of(rest[0]))
+            return
         sub = lists.find(s.ctx.config, rest[0]) if target is None and len(rest) == 1 else None
         if sub:
             # Lists within lists: ADD master sales-l makes the list sales-l a member (its address).

@@ -71,7 +71,7 @@ class Create(Command):
         s.ctx.state.clear_list(number)
         s.ctx.state.add_member(number, s.sender)
         audit.list_event(s.ctx, number, "create", s.sender, s.sender)
-        _copy_defaults(s, number)
+        copy_files(s, number)
         s.result("ok", s.text("create.done", list=name, address=lists.address(cfg, name), owner=s.sender))
         s.ctx.act("list %s created as %s by %s" % (name, number, s.sender), "CREATE")
         if remote:
@@ -83,10 +83,11 @@ class Create(Command):
                 quoted=membership.quoted(name), robot=ctx.robot_address()) + "\n", exclude=name)
 
 
-def _copy_defaults(s, number):
-    """The default archive's friendlier-message files, copied into a new list's folder."""
+def copy_files(s, number, source="00000000"):
+    """The friendlier-message files of the folder of list source (the default archive's),
+    copied into a new list's folder."""
     site = s.ctx.site
-    source = site.archive_dir("00000000")
+    source = site.archive_dir(source)
     target = site.archive_dir(number)
     s.ctx.mkdir(target)
     for name in DEFAULT_FILES:

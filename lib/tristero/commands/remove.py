@@ -3,7 +3,7 @@
 from tristero.commands.grammar import ListName, Word
 from tristero.commands.registry import Audience, Command, register
 from tristero.model import lists, members
-from tristero.services import membership, nesting, proxy, session
+from tristero.services import folders, membership, nesting, proxy, session
 
 
 @register
@@ -27,6 +27,9 @@ class Remove(Command):
             s.result("error", s.text("grammar.usage", usage=self.usage))
             return
         target = args.address.strip("<>\"'")
+        if folders.is_folder(target):
+            folders.remove(s, listname, folders.path_of(target))
+            return
         if target.startswith("[") and target.endswith("]"):
             target = target[1:-1].strip()        # a remote list, as ADD takes it
         elif "@" not in target and "*" not in target and lists.find(s.ctx.config, target):

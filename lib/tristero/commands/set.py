@@ -6,8 +6,8 @@ import datetime
 from tristero.commands.grammar import AtLeast, ListOrAll, Rest
 from tristero.commands.registry import Command, register
 from tristero.core import messages, text
-from tristero.model import lists, members
-from tristero.services import digests, membership, session
+from tristero.model import config, lists, members
+from tristero.services import digests, folders, membership, session
 
 _ONE = datetime.timedelta(days=1)
 # The text of each language's name (templates/*/languages.txt), in the reader's words.
@@ -44,6 +44,10 @@ class Set(Command):
         if option in ("LANGUAGE", "LANG"):
             self.set_language(s, args.list, value)
             return
+        reply = {kind.upper(): kind for kind in config.REPLY_TYPES}.get(option)
+        if reply and not words:
+            # The manual's "SET africa-list PosterPlus": a reply type alone is SET list REPLY type.
+            option, value = "REPLY", reply
         if args.list == "*":
             membership.set_global(s, option, value)
             return
@@ -69,6 +73,8 @@ class Set(Command):
             return
         if not session.allowed(s, "postmaster" if key == "Type" else "manage", listname, "SET " + option):
             return
+        if key == "CopyMethod":
+            value = folders.copy_method(s.ctx.config.list_value(listname, key), value)
         if membership.set_value(s, lists.section(listname), key, value, listname) and key == "Archive":
             membership.archive_changed(s, [listname])
 

@@ -39,6 +39,7 @@ class Handler(_Kind):
 
     ROBOT = "robot"
     POST = "post"
+    MERGE = "merge"        # LIST-merge@: a post personalised per member (mail.merge)
     OWNER = "owner"
     APPROVAL = "approval"
     BOUNCES = "bounces"

@@ -17,10 +17,10 @@ from typing import Optional
 
 from tristero.core import messages, outbound, redact, streams
 from tristero.core.kinds import AutoReason
-from tristero.mail import listbot, mitigation
+from tristero.mail import listbot, merge, mitigation
 from tristero.model import audit, lists, members, signing
 from tristero.policy import authresults, bounces, rights
-from tristero.services import archive, headers, nesting, proxy
+from tristero.services import archive, folders, headers, nesting, proxy
 from tristero.services.context import Context, Inbound
 
 # Fields of the original that a list replaces or must not pass on.
@@ -64,11 +64,19 @@ class Post:
     envelopes: Iterable = ()         # (sender, recipients, data) of each envelope, streamed
     count: int = 0                   # the recipients it was sent to
     remote: Optional[str] = None     # why it is the post of the remote list the list is a client of
+    merge: bool = False              # sent to LIST-merge@ (mail.merge)
+    copy: str = ""                   # P or M: one envelope per recipient (mail.merge.method)
+    merged: bool = False             # personalised with the place-holders (owner, privileged)
 
 
 def post(ctx: Context, m: Inbound, listname: str) -> Result:
     """Send m to the members of listname, or refuse it with the reason."""
     return run(ctx, Post(m, listname))
+
+
+def merge_post(ctx: Context, m: Inbound, listname: str) -> Result:
+    """A post to LIST-merge@: personalised for each member (mail.merge)."""
+    return run(ctx, Post(m, listname, merge=True))
 
 
 def run(ctx: Context, post: Post) -> Result:
@@ -153,6 +161,21 @@ def size(ctx: Context, post: Post) -> Optional[Result]:
     return None
 
 
+def mail_merge(ctx: Context, post: Post) -> Optional[Result]:
+    """CopyMethod P or M, or LIST-merge@: one envelope per member (mail.merge). Only the
+    list's owner and the privileged (with their password, when one is set) merge: a
+    merge from anyone else is refused; their post to a P or M list goes out as written."""
+    post.copy = merge.method(ctx.config, post.listname, post.merge)
+    if not post.copy:
+        return None
+    post.merged = rights.privileged(ctx, post.m.author, post.listname) and _approved(ctx, post.m)
+    if post.merge and not post.merged:
+        return refuse(ctx, post.m, post.listname, "only the list's owner and the privileged may send a mail "
+                                                  "merge (%s-merge@)" % lists.local_part(post.listname),
+                      ctx.text("merge.not-allowed", post.m.author, list=post.listname))
+    return None
+
+
 def executable(ctx: Context, post: Post) -> Optional[Result]:
     """Files on demand: a message to an Executable list is answered with files or
     commands (listbot), never passed on."""
@@ -222,7 +245,8 @@ def arc_seal(ctx: Context, post: Post) -> Optional[Result]:
     if forged:
         ctx.act("%d Authentication-Results field(s) removed: they claim a trusted authserv-id but "
                 "were not written by the site's mail server" % len(forged), "TrustedAuthservIds")
-    if ours and ctx.signer is not None:
+    if ours and ctx.signer is not None and not post.merged:
+        # (A merge's copies each have their own body: one seal over the template would not verify.)
         try:
             arc = ctx.signer.seal(post.head + b"\n" + bytes(post.body), ours[0])
         except signing.SealError as e:
@@ -249,7 +273,9 @@ def envelopes(ctx: Context, post: Post) -> Optional[Result]:
     post.count, post.recipients = nesting.recipients(ctx, listname, skip)   # its sub-lists' members too
     personal = bool(cfg.globals("UnsubscribeURL"))
     verp = cfg.list_value(listname, "VERP")
-    if personal or verp:
+    if post.copy:
+        post.envelopes = merge.copies(ctx, post, post.copy, post.merged)
+    elif personal or verp:
         post.envelopes = _each_own(ctx, post, personal, verp)
     else:
         post.envelopes = [(post.sender, post.recipients,
@@ -312,10 +338,21 @@ def _each_own(ctx, post, personal, verp):
 def fan_out(ctx: Context, post: Post) -> Optional[Result]:
     """Send the envelopes; note the Message-ID a true delivery report to owner-LIST@
     quotes (see bounces)."""
+    deliver_to = folders.extension(ctx, post.listname)     # CopyMethod F: member+LIST@
     for sender, recipients, data in post.envelopes:
-        ctx.send(sender, recipients, data)
+        ctx.send(sender, map(deliver_to, recipients) if deliver_to else recipients, data)
     bounces.record_sent(ctx, post.listname, post.head, "post")
     ctx.act("posted to %s, %d recipient(s)" % (post.listname, post.count), post.rule)
+    return None
+
+
+def folder_copies(ctx: Context, post: Post) -> Optional[Result]:
+    """The post written into each folder member's maildir (services.folders), once."""
+    if ctx.config.list_value(post.listname, "FolderMembers"):
+        data = bytes(streams.Pieces(post.head + headers.unsubscribe_fields(ctx, post.listname, None) + b"\n",
+                                    post.body))
+        count = folders.deliver(ctx, post.listname, data)
+        ctx.act("posted to %s, %d folder(s)" % (post.listname, count), "FolderMembers")
     return None
 
 
@@ -344,6 +381,7 @@ STEPS = (
     ("moderation", moderation),
     ("password", password),
     ("size", size),
+    ("merge", mail_merge),
     ("executable", executable),
     ("override", override_subject),
     ("redact", redact_password),
@@ -353,6 +391,7 @@ STEPS = (
     ("arc", arc_seal),
     ("envelopes", envelopes),
     ("fan-out", fan_out),
+    ("folders", folder_copies),
     ("archive", archive_copy),
     ("receipt", receipt),
 )

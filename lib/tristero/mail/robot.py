@@ -11,6 +11,7 @@ taken off a command and kept with it; the echo shows ******** for them.
 
 from tristero.commands import registry
 from tristero.core import messages, redact
+from tristero.mail import webform
 from tristero.model import logbook
 from tristero.policy import rights
 from tristero.services.session import Command, Session
@@ -180,11 +181,13 @@ def spoken(m, found):
     return {}
 
 
-def answer(ctx, m, default_list, text=None):
+def answer(ctx, m, default_list, text=None, form=None):
     """Run the commands of m (default_list from a list-request address) and reply.
 
     text: commands to run instead of the message's own (an Executable list's
-    LISTBOT.TXT), as if its author had sent them.
+    LISTBOT.TXT), as if its author had sent them. form: the command line of a web
+    form's CGI address (mail.webform; "" when it names no action); a body whose first
+    line is a form's parameters is read as that one line too.
     """
     cfg = ctx.config
     if m.automatic:
@@ -198,7 +201,12 @@ def answer(ctx, m, default_list, text=None):
     quote_chars = cfg.globals("QuoteChars")
     session = Session(ctx, m, default_list)
     limit = cfg.globals("MaxCommands")
-    if text is None:
+    line = form if form is not None else webform.from_body(m.text()) if text is None else None
+    if line is not None:
+        # A web form by mail: its parameters make one command line, and nothing else is read.
+        found, extra = parse(line, "", "", 1)
+        ctx.act("%s: %s" % (webform.RULE, found[0].verb if found else "no action"), webform.RULE)
+    elif text is None:
         found, extra = parse(m.text(), m.subject(), quote_chars, MAX_LINES)
         if found and not any(registry.known(c.verb) for c in found):
             from_subject = subject_command(m.subject(), quote_chars)

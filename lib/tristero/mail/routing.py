@@ -4,7 +4,7 @@ reader, or a person it is forwarded to."""
 
 from tristero.core import redact
 from tristero.core.kinds import Handler
-from tristero.mail import posting, robot
+from tristero.mail import posting, robot, webform
 from tristero.model import lists
 from tristero.policy import bounces, feedback, rights
 from tristero.policy.addresses import loop_marks, resolve
@@ -24,7 +24,7 @@ def route(ctx, m, address):
     # (see X-Loop in posting), or, for mail passed on to a person, the address
     # it came in at (see forward).
     mark = ctx.robot_address() if handler == Handler.ROBOT else (
-        lists.address(ctx.config, listname) if handler == Handler.POST else address.lower())
+        lists.address(ctx.config, listname) if handler in (Handler.POST, Handler.MERGE) else address.lower())
     marks = loop_marks(m)[mark]
     if marks:
         if marks == 1 and handler == Handler.ROBOT:
@@ -33,9 +33,9 @@ def route(ctx, m, address):
             return True
         ctx.act("dropped: already passed %s (X-Loop)" % mark, "loop")
         return False
-    if m.own and handler in (Handler.POST, Handler.BOUNCES):
+    if m.own and handler in (Handler.POST, Handler.MERGE, Handler.BOUNCES):
         # Never a post (a loop) nor a failure charged to a member: it is no report.
-        ctx.act("dropped: %s, not %s" % (m.own, "posted" if handler == Handler.POST else "read as a bounce"), "loop")
+        ctx.act("dropped: %s, not %s" % (m.own, "posted" if handler != Handler.BOUNCES else "read as a bounce"), "loop")
         return False
     if m.own and handler == Handler.ROBOT:
         forward(ctx, m, ctx.config.globals("SuperUser"), "the site's own mail came to the robot (%s)" % m.own, mark)
@@ -44,15 +44,21 @@ def route(ctx, m, address):
         # A receiver's complaint (ARF): read where delivery reports and the robot's mail arrive.
         feedback.handle(ctx, m, listname, address)
         return True
-    if listname and handler in (Handler.ROBOT, Handler.POST, Handler.OWNER, Handler.APPROVAL, Handler.BOUNCES) \
+    if listname and handler in (Handler.ROBOT, Handler.POST, Handler.MERGE, Handler.OWNER, Handler.APPROVAL,
+                                Handler.BOUNCES) \
             and not (handler == Handler.BOUNCES and m.return_path == "") and not rights.sees(ctx, m.author, listname):
         # A Hidden list's addresses answer a stranger as addresses that do not exist
         # (owner-LIST@ still takes the delivery reports of the list's own mail).
         handler = Handler.UNKNOWN
     if handler == Handler.ROBOT:
-        robot.answer(ctx, m, listname)
+        form = None
+        if listname is None and webform.is_form_address(local):
+            form = webform.from_address(local) or ""     # a web form by mail (its CGI address)
+        robot.answer(ctx, m, listname, form=form)
     elif handler == Handler.POST:
         posting.post(ctx, m, listname)
+    elif handler == Handler.MERGE:
+        posting.merge_post(ctx, m, listname)
     elif handler == Handler.SUPERUSER:
         forward(ctx, m, ctx.config.globals("SuperUser"), "%s reaches the SuperUser" % local.lower(), mark)
     elif handler in (Handler.OWNER, Handler.APPROVAL):

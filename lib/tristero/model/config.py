@@ -290,6 +290,33 @@ def as_select(text: str) -> str:
     return t
 
 
+def as_copy_method(text: str) -> str:
+    """CopyMethod: "" (one envelope for many), P (Personal) or M (Mass), then F (Folder:
+    the site's own members get it at an address extension) or not: the manual's letters
+    (see the README, "Mail merge" and "Folders")."""
+    t = "".join(text.split()).upper()
+    if not re.fullmatch(r"[PM]?F?", t):
+        raise ValueError("%r is not empty, P or M, each with F or without" % text.strip())
+    return t
+
+
+def as_extension_part(text: str) -> str:
+    """FolderPrefix, FolderSuffix: what stands before and after the list's name in a
+    member's address extension (letters, digits, '.', '_', '-')."""
+    t = text.strip()
+    if not re.fullmatch(r"[A-Za-z0-9._-]{0,20}", t):
+        raise ValueError("%r is not up to 20 letters, digits, '.', '_' or '-'" % t)
+    return t
+
+
+def as_folder_root(text: str) -> str:
+    """Folders: a folder inside the site's (relative, no '..'), or empty."""
+    t = text.strip()
+    if t.startswith("/") or ".." in t.split("/") or "\\" in t:
+        raise ValueError("%r is not a folder inside the site's folder (relative, no '..')" % t)
+    return t.strip("/")
+
+
 # Keys a list takes from [Globals] unless its own section sets them (SET *).
 LIST_DEFAULTS = {
     "Type": choice(LIST_TYPES),
@@ -302,6 +329,9 @@ LIST_DEFAULTS = {
     "VERP": as_bool,
     "MaxMessageSize": as_int,
     "DmarcMitigation": choice(("munge", "wrap", "always", "none")),
+    "CopyMethod": as_copy_method,
+    "FolderPrefix": as_extension_part,
+    "FolderSuffix": as_extension_part,
 }
 
 SCHEMA = {
@@ -309,6 +339,7 @@ SCHEMA = {
         "Domain": as_domain,
         "Domains": as_domains,
         "ServerName": as_text,
+        "Folders": as_folder_root,
         "Language": as_language,
         "ListProcName": as_names,
         "SuperUser": as_address,
@@ -408,6 +439,8 @@ LIST_SCHEMA = dict({
     "Proxy": as_address,
     "ProxySenders": as_addresses,
     "ProxyReply": as_optional_reply,
+    "FolderMembers": as_names,
+    "FeedFolders": as_names,
 }, **LIST_DEFAULTS)
 
 # Non-negative counts, and the ones that must be at least 1.

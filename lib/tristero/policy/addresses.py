@@ -4,9 +4,9 @@ marks a message carries.
 Checked in this order, the first that matches wins:
 postmaster, administrator -> SuperUser (even when ListProcName names them);
 robot names (ListProcName) -> robot;
-a list's own address -> post; then the suffixes, only for a list that does
+a list's own address -> post; cgi and cgi?PARAMETERS (a web form) -> robot; then the suffixes, only for a list that does
 not itself end that way: list-request (and list-l-request for a '-l' list)
--> robot with the list filled in; list-owner, owner-list -> the owner
+-> robot with the list filled in; list-merge -> a mail merge; list-owner, owner-list -> the owner
 (delivery reports to owner-list are bounces); list-approval -> the owner;
 anything else -> a reply saying the address is unknown.
 """
@@ -46,8 +46,10 @@ def resolve(config: Config, local: str) -> tuple[Handler, str | None]:
     name = lists.by_local(config, lp)
     if name:
         return Handler.POST, name
+    if lp == "cgi" or lp.startswith("cgi?"):
+        return Handler.ROBOT, None      # a web form by mail (mail.webform)
     for suffix, handler in (("-request", Handler.ROBOT), ("-owner", Handler.OWNER),
-                            ("-approval", Handler.APPROVAL)):
+                            ("-approval", Handler.APPROVAL), ("-merge", Handler.MERGE)):
         if lp.endswith(suffix):
             base = lp[:-len(suffix)]
             name = lists.by_local(config, base) or (

@@ -28,7 +28,7 @@ from tristero.core import kinds, messages, outbound, redact, streams
 from tristero.core.errors import StoreError
 from tristero.core.exits import EX_IOERR, EX_OK, EX_TEMPFAIL
 from tristero.core.kinds import Failure, Fate, Unit
-from tristero.mail import pipeline
+from tristero.mail import pipeline, webform
 from tristero.model import config as configmod
 from tristero.model import directory, durable, journal, ldapsource, lists, locks, logbook, poison, signing, spools
 from tristero.model.members import domain_order
@@ -36,7 +36,7 @@ from tristero.model.people import DirectoryError
 from tristero.model.site import Site
 from tristero.model.state import State
 from tristero.runtime import housekeeping
-from tristero.services import context
+from tristero.services import context, folders
 from tristero.services import directory as directories
 
 T = TypeVar("T")
@@ -110,7 +110,7 @@ class Batch:
         self._undo = None           # what begin() found, to forget the transaction by
         self.failures = []          # (name, reason) in the open transaction
         self.stats = {"messages": 0, "done": 0, "dropped": 0, "failed": 0, "vanished": 0,
-                      "files": 0, "recipients": 0}
+                      "files": 0, "recipients": 0, "forms": 0}
         self.todays_log = None      # today's log as it was on disk (report_member_problems)
         self.reported_today = set()
 
@@ -159,6 +159,38 @@ class Batch:
             self.commit()
         if self.config.get("Directory", "Uri") and housekeeping.due(self):
             self.directory_live()
+
+    def feed_folders(self) -> None:
+        """PROXYBBS: the new mail of each folder a list is fed from (services.folders)
+        moved into spool/in/new, addressed to the list (X-Original-To), the folder's
+        copy to its cur/ (seen), in one transaction per list committed before the spool
+        is read: a kill feeds a message once or not at all. A message larger than the
+        list's MaxMessageSize, or not readable, goes to cur/ unfed, logged."""
+        for listname in self.config.list_names():
+            found = folders.feed_files(self.ctx, listname) if self.config.list_value(listname, "FeedFolders") \
+                else []
+            if not found:
+                continue
+            self.begin()
+            to = lists.address(self.config, listname)
+            with self.unit_of_work("folders:" + listname):
+                limit = self.config.list_value(listname, "MaxMessageSize")
+                for path, name in found:
+                    try:
+                        raw = read_inbound(path) if os.path.getsize(path) <= limit else None
+                    except (OSError, ValueError):
+                        raw = None
+                    if raw is None:
+                        self.log.log(logbook.ACTION, "  %s not fed into %s: unreadable or over MaxMessageSize"
+                                     % (path, listname))
+                    else:
+                        self.ctx.write(os.path.join(self.site.inbox, "new", "%s.feed-%s" % (
+                            name.split(":", 1)[0], lists.number(self.config, listname))),
+                            b"X-Original-To: " + to.encode("ascii") + b"\n" + raw)
+                        self.log.log(logbook.ACTION, "  %s fed into %s (PROXYBBS)" % (path, listname))
+                    self.store(self.txn.move, path, os.path.join(os.path.dirname(os.path.dirname(path)), "cur",
+                                                                 spools.processed_name(name)))
+            self.commit()
 
     def directory_live(self) -> None:
         """The live LDAP directory ([Directory] Uri), read in the day's first run (as
@@ -569,6 +601,7 @@ class Batch:
             self._fail(name, path, result.action, result.rule, m)
             return
         self.stats[result.kind] += 1
+        self.stats["forms"] += webform.RULE in str(result.rule)      # web forms by mail, counted
         self._log_message(m, result)
         for note in m.notes:
             self.log.log(logbook.ACTION, "  " + note)
@@ -726,6 +759,7 @@ def _run_locked(site, config, now, log, dry_run, verbose):
     try:
         batch.number_new_lists()
         batch.directory_sync()
+        batch.feed_folders()
         names = spools.inbound(site)
         progress = Progress(len(names)) if sys.stderr.isatty() and names else None
         log.progress = progress
@@ -778,10 +812,11 @@ def _run_locked(site, config, now, log, dry_run, verbose):
         if progress:
             progress.done()
     s = batch.stats
-    summary = ("%d message(s): %d done, %d dropped, %d failed%s; %d outbound file(s) to %d "
+    summary = ("%d message(s): %d done, %d dropped, %d failed%s%s; %d outbound file(s) to %d "
                "recipient(s); %.1f s" % (
                    s["messages"], s["done"], s["dropped"], s["failed"],
                    ", %d vanished" % s["vanished"] if s["vanished"] else "",
+                   ", %d web form(s) by mail" % s["forms"] if s["forms"] else "",
                    s["files"], s["recipients"], time.monotonic() - started))
     if not dry_run and s["messages"]:
         log.direct(logbook.MESSAGE, "run: " + summary)

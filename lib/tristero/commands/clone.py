@@ -1,0 +1,61 @@
+"""CLONE list copy: a new list with the settings of list (and the files of its folder),
+with no members (the manual's "Cloning Lists", and its resubscription exercise)."""
+
+from tristero.commands import create
+from tristero.commands.grammar import ListName, Word
+from tristero.commands.registry import Audience, Command, register
+from tristero.core import messages
+from tristero.model import audit, lists
+from tristero.policy import addresses
+
+
+def name_refused(s, name):
+    """True (and says why) when name cannot be a new list's name: not a list name, or
+    taken by a list or an address of the site."""
+    why = lists.name_problem(name)
+    if why:
+        s.result("error", s.text("create.bad-name", name=messages.clean(name, 80), why=why))
+        return True
+    cfg = s.ctx.config
+    if lists.find(cfg, name) or lists.by_local(cfg, lists.local_part(name)) \
+            or addresses.resolve(cfg, lists.local_part(name))[0] != "unknown":
+        s.result("error", s.text("create.taken", list=name))
+        return True
+    return False
+
+
+def settings(config, listname):
+    """The values a list's section sets, as written (its MemberFile too)."""
+    section = lists.section(listname)
+    return {key: config.raw(section, key) for key in config.sections[section]}
+
+
+@register
+class Clone(Command):
+    names = ("CLONE",)
+    order = 312
+    usage = "CLONE list copy"
+    help = "Create the list copy with the settings and files of list, and no members."
+    audience = Audience.POSTMASTER
+    right = "postmaster"
+    grammar = (ListName(), Word("copy", upper=False))
+    texts = {
+        "clone.done": "created {copy} ({address}) with the settings of {list}, and no members",
+    }
+
+    def run(self, s, args):
+        if args.rest:
+            s.result("error", s.text("grammar.usage", usage=self.usage))
+            return
+        if name_refused(s, args.copy):
+            return
+        ctx, cfg = s.ctx, s.ctx.config
+        values = settings(cfg, args.list)
+        source = values["MemberFile"] = lists.number(cfg, args.list)
+        number = values["MemberFile"] = lists.next_number(cfg, ctx.site)
+        ctx.state.add_section(lists.section(args.copy), values)
+        ctx.state.clear_list(number)
+        audit.list_event(ctx, number, "create", s.sender, s.sender)
+        create.copy_files(s, number, source)
+        s.result("ok", s.text("clone.done", copy=args.copy, list=args.list, address=lists.address(cfg, args.copy)))
+        ctx.act("list %s created as %s, a copy of %s, by %s" % (args.copy, number, args.list, s.sender), "CLONE")
