@@ -151,7 +151,9 @@ def _with_password(cmd):
     if len(w) >= 3 and w[0].upper() in ("APPROVE", "PASSWORD", "PASSWD"):
         cmd.password = w[1]
         cmd.words = w[2:]
-    given = [x for x in cmd.words[1:] if x[:3].upper() == "PW=" and len(x) > 3]
+    # PROXY's PW= is the remote list's, part of the line it sends (services.proxy).
+    given = [x for x in cmd.words[1:] if x[:3].upper() == "PW=" and len(x) > 3] \
+        if cmd.words[0].upper() != "PROXY" else []
     if given:
         cmd.password = cmd.password or given[0][3:]
         cmd.words = cmd.words[:1] + [x for x in cmd.words[1:] if x not in given]
