@@ -74,3 +74,89 @@ def test_a_listserv_pw_in_a_proxy_line_reaches_the_remote_robot_and_is_kept_nowh
     assert "command sent" in text and "Remote5ecret" not in text
     leaks = [path for path, data in everything(site) if b"Remote5ecret" in data and "/spool/out/" not in path]
     assert leaks == []
+
+
+def test_a_stranger_cannot_subscribe_a_list_of_the_site_to_another(site):
+    build(site, {"00000002": "[Members]\ncarol@example.com =\n"})
+    site.drop(mail(frm="mallory@evil.example", subject="x",
+                   body="SUBSCRIBE master sales-l@example.org\nSUBSCRIBE master SALES-L@EXAMPLE.ORG\n"))
+    site.drop(mail(frm="sales-l@example.org", subject="x", body="SUBSCRIBE master\n"))
+    site.run()
+    assert not os.path.exists(site.path("lists", "00000001.ini")) or "sales-l" not in open(site.path("lists", "00000001.ini")).read().lower()
+    for b in site.outbound():
+        if "sales-l@example.org" in b.recipients:
+            site.drop(b"Return-Path: <%s>\nDelivered-To: sales-l@example.org\n" % b.sender.encode() + b.data)
+    for name in site.listdir("spool", "out", "new"):
+        os.remove(site.path("spool", "out", "new", name))
+    site.run()
+    assert site.messages_to("carol@example.com") == []
+
+
+REMOTE_INI = """\
+[Globals]
+Domain = remote.example.net
+SuperUser = root@remote.example.net
+MaxRecipients = 100
+
+[LIST test-l]
+Owner = keeper@remote.example.net
+Type = Open
+MemberFile = 00000001
+"""
+
+
+def two_sites(tmp_path, local_members, remote_members):
+    from conftest import TestSite
+    local, remote = TestSite(tmp_path / "local"), TestSite(tmp_path / "remote")
+    for s, ini, members in ((local, SITE_INI, local_members), (remote, REMOTE_INI, remote_members)):
+        os.makedirs(s.home)
+        build(s, {"00000001": "[Members]\n" + "".join("%s =\n" % m if "=" not in m else m + "\n" for m in members)},
+              ini=ini)
+    return local, remote
+
+
+def carry(source, target, domain):
+    """source's outbound for domain into target's inbound, as a mail server delivers it."""
+    from tristero.model.spools import BsmtpFile
+    carried = 0
+    for name in source.listdir("spool", "out", "new"):
+        path = source.path("spool", "out", "new", name)
+        with open(path, "rb") as f:
+            b = BsmtpFile.parse(f.read())
+        for r in [r for r in b.recipients if r.endswith("@" + domain)]:
+            target.drop(b"Return-Path: <%s>\nDelivered-To: %s\n" % (b.sender.encode(), r.encode()) + b.data)
+            carried += 1
+        os.remove(path)
+    return carried
+
+
+def test_a_local_and_a_remote_list_members_of_each_other_do_not_mail_each_other_forever(tmp_path):
+    local, remote = two_sites(tmp_path, ["lucy@example.com", "test-l@remote.example.net = REMOTE"],
+                              ["rita@remote.example.net", "master@example.org"])
+    local.drop(mail(frm="lucy@example.com", to="master@example.org", subject="Ping", body="hi\n"))
+    local.run()
+    sent_local = len(local.messages_to("lucy@example.com"))
+    rounds = []
+    for _ in range(4):
+        rounds.append(carry(local, remote, "remote.example.net"))
+        remote.run()
+        rounds.append(carry(remote, local, "example.org"))
+        local.run()
+        sent_local += len(local.messages_to("lucy@example.com"))
+    print(rounds, local.log(), remote.log())
+    assert sent_local == 1
+    assert rounds[-4:] == [0, 0, 0, 0]
+
+
+def test_a_forged_sender_field_naming_the_remote_list_is_not_a_pass_into_a_closed_client_list(site):
+    build(site, {"00000003": "[Members]\nlucy@example.com =\n"})
+    site.drop(b"Return-Path: <mallory@evil.example>\nDelivered-To: gw@example.org\n"
+              + mail(frm="mallory@evil.example", to="gw@example.org", subject="Buy now", body="x\n",
+                     headers="Sender: test-l-bounces@remote.example.net\n").encode())
+    site.run()
+    assert site.messages_to("lucy@example.com") == []
+    # Its envelope sender, as the mail server delivered it, still counts.
+    site.drop(b"Return-Path: <test-l-bounces+lucy=example.org@remote.example.net>\nDelivered-To: gw@example.org\n"
+              + mail(frm="rita@remote.example.net", to="gw@example.org", subject="Real", body="x\n").encode())
+    site.run()
+    assert [m["Subject"] for m in site.messages_to("lucy@example.com")] == ["Real"]

@@ -134,10 +134,18 @@ def from_remote(ctx: Context, m: Inbound, listname: str) -> Optional[str]:
         return None
     extra = {a.lower() for a in ctx.config.list_value(listname, "ProxySenders")}
     known = _senders(r) | extra
+    trusted = ctx.config.get("Security", "TrustedAuthservIds")
+    envelope = m.return_path.strip("<> ") if m.return_path else ""
     for address in _claims(m):
         if _bare(address).lower() in known or address.lower() in known:
             host = address.rpartition("@")[2]
-            if ctx.config.get("Security", "TrustedAuthservIds"):
+            if not trusted and address != envelope:
+                # A Sender field is anyone's to write, and the remote list's addresses
+                # are public: without the mail server's word, only the envelope counts.
+                ctx.act("not taken as the remote list's mail: Sender %s is only claimed" % address,
+                        "Proxy")
+                continue
+            if trusted:
                 # The mail server says whether the claim is true (SPF or DKIM for its host).
                 vouched, why = authresults.domain_vouched(ctx.config, m.msg, host)
                 if not vouched:
