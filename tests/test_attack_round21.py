@@ -160,3 +160,15 @@ def test_a_forged_sender_field_naming_the_remote_list_is_not_a_pass_into_a_close
               + mail(frm="rita@remote.example.net", to="gw@example.org", subject="Real", body="x\n").encode())
     site.run()
     assert [m["Subject"] for m in site.messages_to("lucy@example.com")] == ["Real"]
+
+
+def test_a_remote_list_in_a_sub_list_never_gets_a_post_that_came_from_its_own_host(site):
+    # master > sales-l > [test-l@remote.example.net]: the remote list's own post, sent to
+    # master (which it is a member of), must not go back to it through sales-l.
+    build(site, {"00000001": "[Members]\nlucy@example.com =\nsales-l@example.org =\n",
+                 "00000002": "[Members]\ncarol@example.com =\ntest-l@remote.example.net = REMOTE\n"})
+    site.drop(b"Return-Path: <test-l-bounces@remote.example.net>\nDelivered-To: master@example.org\n"
+              + mail(frm="rita@remote.example.net", to="master@example.org", subject="Round", body="x\n").encode())
+    site.run()
+    assert len(site.messages_to("carol@example.com")) == 1
+    assert site.messages_to("test-l@remote.example.net") == []

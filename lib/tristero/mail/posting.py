@@ -245,8 +245,9 @@ def envelopes(ctx: Context, post: Post) -> Optional[Result]:
     """
     cfg, listname = ctx.config, post.listname
     post.sender = "owner-%s@%s" % (lists.local_part(listname), ctx.domain)
-    skip, proxied = _remote_lists(ctx, post)
-    post.count, post.recipients = nesting.recipients(ctx, listname, skip)   # its sub-lists' members too
+    tree = nesting.walk(ctx, listname)
+    skip, proxied = _remote_lists(ctx, post, tree)
+    post.count, post.recipients = nesting.recipients(ctx, listname, skip, tree)   # its sub-lists' members too
     personal = bool(cfg.globals("UnsubscribeURL"))
     verp = cfg.list_value(listname, "VERP")
     if personal or verp:
@@ -266,11 +267,16 @@ def envelopes(ctx: Context, post: Post) -> Optional[Result]:
     return None
 
 
-def _remote_lists(ctx, post):
+def _remote_lists(ctx, post, tree):
     """(the address keys of the remote lists among the members that do not get this post,
     the remote lists that get it in a copy of their own (ProxyReply), or [])): a remote
-    list ([list@remote], proxy.REMOTE) never gets a post that came from its own host."""
-    remote = proxy.remote_members(ctx, post.listname)
+    list ([list@remote], proxy.REMOTE) never gets a post that came from its own host,
+    a member of a sub-list (tree: the lists the post reaches) as well."""
+    found = {}
+    for name in tree.reached:
+        for address in proxy.remote_members(ctx, name):
+            found.setdefault(members.address_key(address), address)
+    remote = list(found.values())
     if not remote:
         return frozenset(), []
     hosts = proxy.origin_hosts(post.m, proxy.of(ctx, post.listname) if post.remote else None)
