@@ -172,3 +172,42 @@ def test_a_remote_list_in_a_sub_list_never_gets_a_post_that_came_from_its_own_ho
     site.run()
     assert len(site.messages_to("carol@example.com")) == 1
     assert site.messages_to("test-l@remote.example.net") == []
+
+
+def test_joining_an_open_sub_list_gives_no_right_on_the_closed_list_above_it(site):
+    build(site, {"00000001": "[Members]\nlucy@example.com =\nsales-l@example.org =\n",
+                 "00000002": "[Members]\ncarol@example.com =\n"},
+          ini=SITE_INI.replace("Type = Open\nMemberFile = 00000001", "Type = Closed\nMemberFile = 00000001"))
+    site.drop(mail(frm="mallory@evil.example", subject="x", body="SUBSCRIBE sales-l\n"))
+    site.run()
+    site.drop(mail(frm="mallory@evil.example", to="master@example.org", subject="Spam", body="x\n"))
+    site.drop(mail(frm="mallory@evil.example", subject="y", body="MEMBERS master\nINDEX master\nWHICH\n"))
+    site.run()
+    assert site.messages_to("lucy@example.com") == []
+    text = [m.get_content() for m in site.messages_to("mallory@evil.example")]
+    assert not any("lucy@example.com" in t for t in text)
+
+
+def test_passwords_after_german_and_spanish_command_words_are_kept_nowhere(site):
+    build(site)
+    body = ("SUSCRIBIR master PW=Geheim1x\napprove Geheim2x ABONNIEREN sales-l\n"
+            "  password Geheim3x HILFE\nOPCIÓN master NOMAIL PW=Geheim4x\n"
+            "EINSTELLEN master LANGUAGE de pw=Geheim5x\n> approve Geheim6x BAJA master\n")
+    site.drop(mail(frm="mallory@evil.example", subject="approve Geheim7x AYUDA", body=body))
+    site.drop(mail(frm="mallory@evil.example", subject="ayuda PW=Geheim8x", body=""))
+    site.run()
+    leaks = [(path, data.count(b"Geheim")) for path, data in everything(site) if b"Geheim" in data]
+    assert leaks == []
+
+
+def test_proxy_by_a_stranger_is_refused_and_a_hostile_line_is_sent_whole_or_not_at_all(site):
+    build(site, ini=SITE_INI.replace("[LIST gw]\n", "[LIST gw]\nDescription = Jürgen's \"gateway\" ☃\n"))
+    site.drop(mail(frm="mallory@evil.example", subject="x", body="PROXY gw unsubscribe test-l\n"))
+    site.drop(mail(frm="chief@example.net", subject="x",
+                   body="PROXY gw\nPROXY gw subscribe test-l Jürgen Grün\nPROXY gw " + "x" * 5000 + "\n"))
+    site.run()
+    assert "REFUSED" in reply(site, "mallory@evil.example")
+    text = reply(site, "chief@example.net")
+    sent = site.messages_to("test-l-request@remote.example.net")
+    assert [m.get_content().strip() for m in sent] == ["subscribe", "subscribe test-l Jürgen Grün"]
+    assert text.count("command sent") == 2
