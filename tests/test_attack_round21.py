@@ -211,3 +211,40 @@ def test_proxy_by_a_stranger_is_refused_and_a_hostile_line_is_sent_whole_or_not_
     sent = site.messages_to("test-l-request@remote.example.net")
     assert [m.get_content().strip() for m in sent] == ["subscribe", "subscribe test-l Jürgen Grün"]
     assert text.count("command sent") == 2
+
+
+def test_hostile_language_values_and_site_templates_fall_back_to_the_built_in_texts(site):
+    build(site, {"00000001": "[Members]\nmallory@evil.example =\n"})
+    folder = site.path("templates", "de")
+    os.makedirs(folder)
+    with open(os.path.join(folder, "local.txt"), "w") as f:
+        f.write("[set.language]\n{list.__class__.__mro__}\n\n[robot.summary]\n{commands:>999999999}\n\n"
+                "[set.unknown-language]\n{language:{language}}\n")
+    with open(site.path("access.ini"), "w") as f:
+        f.write("[Access]\nmallory@evil.example = user, , ../../../etc/passwd\n")
+    site.drop(mail(frm="mallory@evil.example", subject="x",
+                   body="SET master LANGUAGE ../en\nSET master LANGUAGE {0.__class__}\nSET master LANG %s\n"
+                        "SET master LANGUAGE Deutsch\n" % ("x" * 3000)))
+    site.run()
+    text = reply(site, "mallory@evil.example")
+    assert "<class" not in text and "__mro__" not in text and len(text) < 20000
+    assert text.count("ERROR") == 3
+    assert "Deutsch" in text or "German" in text
+    assert "Traceback" not in site.log()
+
+
+def test_a_list_added_or_removed_by_its_address_is_sent_no_welcome_or_farewell(site):
+    build(site, {"00000002": "[Members]\ncarol@example.com =\n"})
+    site.drop(mail(frm="chief@example.net", subject="x",
+                   body="ADD master sales-l@example.org\nADD master [gw@example.org]\nREMOVE master sales-l@example.org\n"
+                        "REMOVE master gw@example.org\n"))
+    site.run()
+    assert "added to" in reply(site, "chief@example.net")
+    assert [b.recipients for b in site.outbound() if set(b.recipients) & {"sales-l@example.org", "gw@example.org"}] == []
+
+
+def test_the_owner_of_both_lists_subscribing_one_to_the_other_sends_it_no_welcome(site):
+    build(site, {"00000002": "[Members]\ncarol@example.com =\n"})
+    site.drop(mail(frm="chief@example.net", subject="x", body="SUBSCRIBE master sales-l@example.org\n"))
+    site.run()
+    assert [b.recipients for b in site.outbound() if "sales-l@example.org" in b.recipients] == []
