@@ -248,3 +248,23 @@ def test_the_owner_of_both_lists_subscribing_one_to_the_other_sends_it_no_welcom
     site.drop(mail(frm="chief@example.net", subject="x", body="SUBSCRIBE master sales-l@example.org\n"))
     site.run()
     assert [b.recipients for b in site.outbound() if "sales-l@example.org" in b.recipients] == []
+
+
+def test_a_post_coming_back_from_a_remote_list_to_a_sub_list_is_not_sent_again(tmp_path):
+    # master > sales-l, and master > [test-l@remote]; the remote list has sales-l as a member:
+    # its copy of master's post comes back to sales-l, whose members had it already.
+    local, remote = two_sites(tmp_path, ["lucy@example.com", "sales-l@example.org",
+                                         "test-l@remote.example.net = REMOTE"],
+                              ["rita@remote.example.net", "sales-l@example.org"])
+    with open(local.path("lists", "00000002.ini"), "w") as f:
+        f.write("[Members]\ncarol@example.com =\n")
+    local.drop(mail(frm="lucy@example.com", to="master@example.org", subject="Ping", body="hi\n"))
+    local.run()
+    got = len(local.messages_to("carol@example.com"))
+    for _ in range(2):
+        carry(local, remote, "remote.example.net")
+        remote.run()
+        carry(remote, local, "example.org")
+        local.run()
+        got += len(local.messages_to("carol@example.com"))
+    assert got == 1

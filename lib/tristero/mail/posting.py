@@ -64,6 +64,7 @@ class Post:
     envelopes: Iterable = ()         # (sender, recipients, data) of each envelope, streamed
     count: int = 0                   # the recipients it was sent to
     remote: Optional[str] = None     # why it is the post of the remote list the list is a client of
+    tree: Optional[nesting.Tree] = None  # the lists it reaches (lists within lists)
 
 
 def post(ctx: Context, m: Inbound, listname: str) -> Result:
@@ -178,6 +179,12 @@ def redact_password(ctx: Context, post: Post) -> Optional[Result]:
 def compose_headers(ctx: Context, post: Post) -> Optional[Result]:
     """The header block members get (compose) and the body, a view of the inbound bytes."""
     post.head, post.body = compose(ctx, post.m, post.listname, post.override)
+    # Lists within lists: each sub-list the post reaches marks it as well, so that a copy
+    # coming back to a sub-list's address (through a remote list) is dropped there; but
+    # for one LISTS does not show (Hidden, Internal), whose address members must not learn.
+    post.tree = nesting.walk(ctx, post.listname)
+    post.head += b"".join(b"X-Loop: " + lists.address(ctx.config, name).encode("ascii", "replace") + b"\n"
+                          for name in post.tree.reached[1:] if not lists.hidden(ctx.config, name))
     return None
 
 
@@ -245,7 +252,7 @@ def envelopes(ctx: Context, post: Post) -> Optional[Result]:
     """
     cfg, listname = ctx.config, post.listname
     post.sender = "owner-%s@%s" % (lists.local_part(listname), ctx.domain)
-    tree = nesting.walk(ctx, listname)
+    tree = post.tree or nesting.walk(ctx, listname)
     skip, proxied = _remote_lists(ctx, post, tree)
     post.count, post.recipients = nesting.recipients(ctx, listname, skip, tree)   # its sub-lists' members too
     personal = bool(cfg.globals("UnsubscribeURL"))
