@@ -268,3 +268,13 @@ def test_a_post_coming_back_from_a_remote_list_to_a_sub_list_is_not_sent_again(t
         local.run()
         got += len(local.messages_to("carol@example.com"))
     assert got == 1
+
+
+def test_set_proxy_refuses_an_address_of_the_site_as_createclient_does(site):
+    build(site)
+    site.drop(mail(frm="chief@example.net", subject="x",
+                   body="SET sales-l PROXY master-request@EXAMPLE.ORG\nPROXY sales-l GET master 1\n"))
+    site.run()
+    text = reply(site, "chief@example.net")
+    assert "is an address of this site" in text and "is the client of no remote list" in text
+    assert [b for b in site.outbound() if b.sender == "owner-sales-l@example.org"] == []

@@ -69,6 +69,10 @@ class Set(Command):
             return
         if not session.allowed(s, "postmaster" if key == "Type" else "manage", listname, "SET " + option):
             return
+        if key == "Proxy" and "@" in value and s.ctx.ours(value.strip()):
+            # As CREATECLIENT: PROXY would send commands from the list's address to this site's robot.
+            s.result("error", s.text("nesting.client-of-ours", address=messages.clean(value, 100)))
+            return
         if membership.set_value(s, lists.section(listname), key, value, listname) and key == "Archive":
             membership.archive_changed(s, [listname])
 
