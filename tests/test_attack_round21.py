@@ -278,3 +278,13 @@ def test_set_proxy_refuses_an_address_of_the_site_as_createclient_does(site):
     text = reply(site, "chief@example.net")
     assert "is an address of this site" in text and "is the client of no remote list" in text
     assert [b for b in site.outbound() if b.sender == "owner-sales-l@example.org"] == []
+
+
+def test_mail_forged_from_a_sub_lists_address_does_not_take_it_out_of_the_list_above(site):
+    build(site, {"00000001": "[Members]\nlucy@example.com =\nsales-l@example.org =\n",
+                 "00000002": "[Members]\ncarol@example.com =\n"})
+    site.drop(mail(frm="sales-l@example.org", subject="x",
+                   body="UNSUBSCRIBE master\nSET master NOMAIL\nSET master DIGEST\nSET * NOMAIL\n"))
+    site.run()
+    with open(site.path("lists", "00000001.ini")) as f:
+        assert "sales-l@example.org =\n" in f.read()

@@ -13,6 +13,7 @@ from tristero.commands import registry
 from tristero.core import messages, redact
 from tristero.model import logbook
 from tristero.policy import rights
+from tristero.services import nesting
 from tristero.services.session import Command, Session
 
 ENDINGS = ("END", "EXIT", "QUIT", "STOP")
@@ -193,6 +194,11 @@ def answer(ctx, m, default_list, text=None):
         # An auto-reply or a bounce may quote commands; acting on them would let
         # any mail that bounces subscribe or unsubscribe people.
         ctx.act("automatic mail: no command read", m.automatic)
+        return
+    if nesting.sub_list(ctx, m.author):
+        # A list of the site sends no commands (PROXY sends to remote robots only): mail
+        # from its address is forged, and would take a sub-list out of the list above it.
+        ctx.act("mail from %s, a list of this site: no command read" % m.author, "lists within lists")
         return
     if "C" not in rights.flags(ctx, m.author, default_list):
         ctx.act("no answer: %s is barred" % m.author, "access.ini")
