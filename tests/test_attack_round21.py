@@ -288,3 +288,20 @@ def test_mail_forged_from_a_sub_lists_address_does_not_take_it_out_of_the_list_a
     site.run()
     with open(site.path("lists", "00000001.ini")) as f:
         assert "sales-l@example.org =\n" in f.read()
+
+
+def test_members_does_not_open_a_closed_sub_list_nor_name_a_hidden_one(site):
+    build(site, {"00000001": "[Members]\nlucy@example.com =\nmallory@evil.example =\nsales-l@example.org =\n",
+                 "00000002": "[Members]\ncarol@example.com =\ngw@example.org =\n",
+                 "00000003": "[Members]\nsecret-person@example.com =\n"},
+          ini=SITE_INI.replace("Type = Open\nMemberFile = 00000002", "Type = Closed\nMemberFile = 00000002")
+          .replace("Type = Closed\nProxy", "Type = Hidden\nProxy"))
+    site.drop(mail(frm="mallory@evil.example", subject="x", body="MEMBERS master\nMIEMBROS master\nQUIEN master\n"))
+    site.drop(mail(frm="carol@example.com", subject="x", body="MEMBERS sales-l\n"))
+    site.run()
+    text = reply(site, "mallory@evil.example")
+    assert "lucy@example.com" in text and "carol@" not in text and "secret-person" not in text
+    text = reply(site, "carol@example.com")
+    # gw is Hidden: to carol, who may not see it, its address is no list's.
+    assert "carol@example.com" in text and "gw@example.org" in text
+    assert "secret-person" not in text and "the list gw" not in text
