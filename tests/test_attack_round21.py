@@ -305,3 +305,21 @@ def test_members_does_not_open_a_closed_sub_list_nor_name_a_hidden_one(site):
     # gw is Hidden: to carol, who may not see it, its address is no list's.
     assert "carol@example.com" in text and "gw@example.org" in text
     assert "secret-person" not in text and "the list gw" not in text
+
+
+def test_change_does_not_put_another_owners_list_or_the_list_itself_in_a_list(site):
+    ini = SITE_INI.replace("Owner = chief@example.net\nType = Open\nMemberFile = 00000002",
+                           "Owner = other@example.net\nType = Open\nMemberFile = 00000002")
+    build(site, {"00000001": "[Members]\nlucy@example.com =\nmax@example.com =\n",
+                 "00000002": "[Members]\ncarol@example.com =\n"}, ini=ini)
+    site.drop(mail(frm="chief@example.net", subject="x",
+                   body="CHANGE lucy@example.com sales-l@example.org master\n"
+                        "CHANGE max@example.com master@example.org\n"))
+    site.run()
+    text = reply(site, "chief@example.net")
+    assert text.count("REFUSED") == 2
+    with open(site.path("lists", "00000001.ini")) as f:
+        assert f.read().count("@example.com =") == 2
+    site.drop(mail(frm="chief@example.net", to="master@example.org", subject="Hi", body="x\n"))
+    site.run()
+    assert site.messages_to("carol@example.com") == []
