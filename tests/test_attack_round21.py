@@ -323,3 +323,16 @@ def test_change_does_not_put_another_owners_list_or_the_list_itself_in_a_list(si
     site.drop(mail(frm="chief@example.net", to="master@example.org", subject="Hi", body="x\n"))
     site.run()
     assert site.messages_to("carol@example.com") == []
+
+
+def test_a_site_template_for_a_subject_cannot_add_header_fields(site):
+    build(site)
+    folder = site.path("templates", "en")
+    os.makedirs(folder)
+    with open(os.path.join(folder, "local.txt"), "w") as f:
+        f.write("[membership.welcome.subject]\nWillkommen {list}\nBcc: victim@evil.example\r\nX-Evil: 1\n")
+    site.drop(mail(frm="chief@example.net", subject="x", body="ADD master lucy@example.com\n"))
+    site.run()
+    [hello] = site.messages_to("lucy@example.com")
+    assert hello["Bcc"] is None and hello["X-Evil"] is None and "Willkommen" in hello["Subject"]
+    assert all("victim@evil.example" not in b.recipients for b in site.outbound())
