@@ -336,3 +336,15 @@ def test_a_site_template_for_a_subject_cannot_add_header_fields(site):
     [hello] = site.messages_to("lucy@example.com")
     assert hello["Bcc"] is None and hello["X-Evil"] is None and "Willkommen" in hello["Subject"]
     assert all("victim@evil.example" not in b.recipients for b in site.outbound())
+
+
+def test_a_proxy_line_that_starts_with_a_password_does_not_name_it_as_the_verb(site):
+    build(site, ini=SITE_INI.replace("test-l@remote.example.net", "test-l@listserv.remote.example.net"))
+    site.drop(mail(frm="chief@example.net", subject="x",
+                   body="PROXY gw PW=Remote5ecret SET test-l NOMAIL\nPROXY gw approve Remote5ecret\n"))
+    site.run()
+    assert len(site.messages_to("listserv@listserv.remote.example.net")) == 2
+    leaks = [path for path, data in everything(site) if b"Remote5ecret" in data.replace(b"REMOTE5ECRET", b"Remote5ecret")
+             and "/spool/out/new/" not in path]
+    assert leaks == []
+    assert "Remote5ecret" not in reply(site, "chief@example.net").replace("REMOTE5ECRET", "Remote5ecret")
