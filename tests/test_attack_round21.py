@@ -348,3 +348,20 @@ def test_a_proxy_line_that_starts_with_a_password_does_not_name_it_as_the_verb(s
              and "/spool/out/new/" not in path]
     assert leaks == []
     assert "Remote5ecret" not in reply(site, "chief@example.net").replace("REMOTE5ECRET", "Remote5ecret")
+
+
+def test_a_list_created_again_under_a_destroyed_sub_lists_name_gets_no_posts_of_the_list_above(site):
+    build(site, {"00000001": "[Members]\nlucy@example.com =\nsales-l@example.org =\n",
+                 "00000002": "[Members]\ncarol@example.com =\n"},
+          ini=SITE_INI.replace("MaxRecipients = 100", "MaxRecipients = 100\nOpenCreation = 1"))
+    site.drop(mail(frm="boss@example.net", subject="x", body="DESTROY sales-l\n"))
+    site.run()
+    site.drop(mail(frm="mallory@evil.example", subject="y", body="CREATE sales-l Mine now\n"))
+    site.run()
+    assert "created sales-l" in reply(site, "mallory@evil.example")
+    for name in site.listdir("spool", "out", "new"):
+        os.remove(site.path("spool", "out", "new", name))
+    site.drop(mail(frm="chief@example.net", to="master@example.org", subject="Private", body="x\n"))
+    site.run()
+    assert len(site.messages_to("lucy@example.com")) == 1
+    assert site.messages_to("mallory@evil.example") == []
