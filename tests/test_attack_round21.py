@@ -365,3 +365,12 @@ def test_a_list_created_again_under_a_destroyed_sub_lists_name_gets_no_posts_of_
     site.run()
     assert len(site.messages_to("lucy@example.com")) == 1
     assert site.messages_to("mallory@evil.example") == []
+
+
+def test_an_address_with_a_star_sets_no_language_for_every_address_it_matches(site):
+    build(site)
+    site.drop(mail(frm="*@example.com", subject="x", body="SUSCRIBIR master\nSET * LANGUAGE de\nSET master LANG de\n"))
+    site.run()
+    text = reply(site, "*@example.com")
+    assert text.count("access.ini") == 2
+    assert not os.path.exists(site.path("access.ini")) or "*@example.com" not in open(site.path("access.ini")).read()
