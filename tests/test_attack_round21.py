@@ -374,3 +374,22 @@ def test_an_address_with_a_star_sets_no_language_for_every_address_it_matches(si
     text = reply(site, "*@example.com")
     assert text.count("access.ini") == 2
     assert not os.path.exists(site.path("access.ini")) or "*@example.com" not in open(site.path("access.ini")).read()
+
+
+def test_an_spf_pass_for_another_list_at_the_remote_host_does_not_vouch_for_a_sender_field(site):
+    # A shared list host: the attacker's own list there passes SPF, and names the client's
+    # remote list in Sender. SPF vouches for the envelope only; a Sender needs a DKIM pass.
+    build(site, {"00000003": "[Members]\nlucy@example.com =\n"},
+          ini=SITE_INI + "\n[Security]\nTrustedAuthservIds = mx.example.org\n")
+    site.drop(b"Return-Path: <spam-l-bounces@remote.example.net>\nDelivered-To: gw@example.org\n"
+              b"Authentication-Results: mx.example.org; spf=pass smtp.mailfrom=spam-l-bounces@remote.example.net\n"
+              + mail(frm="mallory@evil.example", to="gw@example.org", subject="Buy now", body="x\n",
+                     headers="Sender: test-l-bounces@remote.example.net\n").encode())
+    site.run()
+    assert site.messages_to("lucy@example.com") == []
+    site.drop(b"Return-Path: <spam-l-bounces@remote.example.net>\nDelivered-To: gw@example.org\n"
+              b"Authentication-Results: mx.example.org; dkim=pass header.d=remote.example.net\n"
+              + mail(frm="rita@remote.example.net", to="gw@example.org", subject="Signed", body="x\n",
+                     headers="Sender: test-l-bounces@remote.example.net\n").encode())
+    site.run()
+    assert [m["Subject"] for m in site.messages_to("lucy@example.com")] == ["Signed"]

@@ -147,7 +147,10 @@ def from_remote(ctx: Context, m: Inbound, listname: str) -> Optional[str]:
                 continue
             if trusted:
                 # The mail server says whether the claim is true (SPF or DKIM for its host).
-                vouched, why = authresults.domain_vouched(ctx.config, m.msg, host)
+                # SPF vouches for the envelope sender only (another at a shared list host
+                # passes it too): a Sender field needs a DKIM signature of the host.
+                vouched, why = authresults.domain_vouched(ctx.config, m.msg, host,
+                                                          ("spf", "dkim") if address == envelope else ("dkim",))
                 if not vouched:
                     ctx.act("not taken as the remote list's mail: %s" % why, "Proxy, TrustedAuthservIds")
                     continue
