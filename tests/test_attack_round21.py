@@ -393,3 +393,18 @@ def test_an_spf_pass_for_another_list_at_the_remote_host_does_not_vouch_for_a_se
                      headers="Sender: test-l-bounces@remote.example.net\n").encode())
     site.run()
     assert [m["Subject"] for m in site.messages_to("lucy@example.com")] == ["Signed"]
+
+
+def test_createclient_with_a_name_too_long_for_an_envelope_is_refused_not_failed(site):
+    build(site)
+    long_name = "g" * 60
+    site.drop(mail(frm="boss@example.net", subject="x",
+                   body="CREATECLIENT %s test-l@remote.example.net\nCREATE %s A list\nCREATE %s A list\n"
+                        % (long_name, long_name, "h" * 55)))
+    site.run()
+    assert site.listdir("spool", "failed") == [] or site.listdir("spool", "failed", "new") == []
+    text = reply(site, "boss@example.net")
+    assert text.count("at most 55 characters") == 2 and text.count("created ") == 1
+    site.drop(mail(frm="boss@example.net", to="%s@example.org" % ("h" * 55), subject="hi", body="x\n"))
+    site.run()
+    assert "moved to spool/failed" not in site.log()
