@@ -408,3 +408,13 @@ def test_createclient_with_a_name_too_long_for_an_envelope_is_refused_not_failed
     site.drop(mail(frm="boss@example.net", to="%s@example.org" % ("h" * 55), subject="hi", body="x\n"))
     site.run()
     assert "moved to spool/failed" not in site.log()
+
+
+def test_a_remote_list_added_in_spaced_brackets_is_a_remote_list_and_gets_no_welcome(site):
+    build(site)
+    site.drop(mail(frm="chief@example.net", subject="x", body="ADD master [ test-l@remote.example.net ]\n"))
+    site.run()
+    assert "added to master" in reply(site, "chief@example.net")
+    assert site.messages_to("test-l@remote.example.net") == []
+    with open(site.path("lists", "00000001.ini")) as f:
+        assert "test-l@remote.example.net = REMOTE\n" in f.read()

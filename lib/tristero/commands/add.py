@@ -30,6 +30,8 @@ class Add(Command):
         if sub:
             # Lists within lists: ADD master sales-l makes the list sales-l a member (its address).
             target, rest = lists.address(s.ctx.config, sub), []
+        if target and [w.strip() for w in rest] == ["[", "]"]:
+            target, rest = "[%s]" % target, []     # [ list@remote ]: spaced out, still a remote list
         remote = bool(target) and target.startswith("[") and target.endswith("]")
         if remote:
             # [list@remote]: a remote list, which never gets its own host's posts back (services.proxy).
