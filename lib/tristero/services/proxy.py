@@ -126,9 +126,10 @@ def _bare(address: str) -> str:
 
 def from_remote(ctx: Context, m: Inbound, listname: str) -> Optional[str]:
     """Why m is mail from the remote list listname is a client of (so it is accepted for
-    the list as the remote list's post), or None: its envelope sender or Sender is one
-    the remote list's server sends from, an address in the list's ProxySenders, or one
-    a GRANT of its own lets post to the list."""
+    the list as the remote list's post), or None: its envelope sender (or, vouched for by
+    a DKIM pass under TrustedAuthservIds, its Sender) is one the remote list's server sends
+    from or an address in the list's ProxySenders; or it is one a GRANT of its own lets
+    post to the list."""
     r = of(ctx, listname)
     if r is None:
         return None
