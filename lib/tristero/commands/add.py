@@ -4,7 +4,7 @@ from tristero.commands.grammar import Address, ListName, Rest, Trailing
 from tristero.commands.registry import Audience, Command, register
 from tristero.core import messages
 from tristero.model import lists, members
-from tristero.services import folders, membership, proxy
+from tristero.services import folders, membership, nesting, proxy
 
 
 @register
@@ -33,6 +33,8 @@ class Add(Command):
         if sub:
             # Lists within lists: ADD master sales-l makes the list sales-l a member (its address).
             target, rest = lists.address(s.ctx.config, sub), []
+        if target and [w.strip() for w in rest] == ["[", "]"]:
+            target, rest = "[%s]" % target, []     # [ list@remote ]: spaced out, still a remote list
         remote = bool(target) and target.startswith("[") and target.endswith("]")
         if remote:
             # [list@remote]: a remote list, which never gets its own host's posts back (services.proxy).
@@ -52,7 +54,8 @@ class Add(Command):
             s.ctx.state.set_options(number, target, members.with_option(options, proxy.REMOTE, ""))
         s.result("ok", s.text("add.done", address=target, list=listname))
         s.ctx.act("%s added to %s by %s" % (target, listname, s.sender), "ADD")
-        if not args.hide and not remote and not sub:     # a list is told nothing: it would be a post there
+        # A list (by name or by its address) is told nothing: it would be a post there.
+        if not args.hide and not remote and not sub and nesting.sub_list(s.ctx, target) is None:
             membership.welcome(s, listname, target, s.ctx.list_text(
                 listname, "add.welcome-lead", target, list=listname, address=lists.address(s.ctx.config, listname),
                 owner=s.sender, quoted=membership.quoted(listname), robot=s.ctx.robot_address()) + "\n")

@@ -47,6 +47,12 @@ class Change(Command):
         if not names:
             s.result("error", s.text("change.not-managed", address=old))
             return
+        for n in names:
+            # As ADD: a list of the site in a list only for one who manages both, never in itself.
+            why = session.address_problem(s, new, n)
+            if why:
+                s.result("refused", why)
+                return
         taken = [n for n in names if new in session.members_of(s, n)]
         if taken and address_key(new) != address_key(old):
             s.result("error", s.text("change.taken", address=new, lists=", ".join(taken)))

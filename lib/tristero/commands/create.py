@@ -16,6 +16,9 @@ DEFAULT_FILES = ("readme.txt", "welcome.txt", "farewell.txt", "index.txt")
 DEFAULT_FOLDERS = ("readme", "welcome", "farewell")
 
 
+_MAX_LOCAL = 64         # octets of an envelope address's local part (RFC 5321)
+
+
 @register
 class Create(Command):
     names = ("CREATE",)
@@ -36,6 +39,10 @@ class Create(Command):
     def run(self, s, args):
         name, words = args.name, args.words
         why = lists.name_problem(name)
+        if not why and len(lists.local_part(name) + "-approval") > _MAX_LOCAL:
+            # Its addresses (owner-LIST@, the envelope of every post; LIST-approval@) must fit
+            # an envelope: a post to it would fail in the outbound gate.
+            why = "a new list's name may have at most %d characters" % (_MAX_LOCAL - len("-approval"))
         if why:
             s.result("error", s.text("create.bad-name", name=messages.clean(name, 80), why=why))
             return

@@ -2,7 +2,7 @@
 
 from tristero.commands.grammar import ListName
 from tristero.commands.registry import Audience, Command, register
-from tristero.model import lists
+from tristero.model import lists, members
 from tristero.services import membership, session
 
 
@@ -36,9 +36,26 @@ class Destroy(Command):
                                             address=lists.address(cfg, listname), by=s.sender) + "\n",
                               kind="auto-generated")
             ctx.send_message(msg, addresses)
+        _leave_lists(ctx, listname)
         ctx.state.drop_list(number)
         ctx.state.del_section(lists.section(listname))
         s.result("ok", s.text("destroy.done", list=listname, count=len(addresses), number=number))
         ctx.act("list %s (%s) destroyed by %s" % (listname, number, s.sender), "DESTROY")
         membership.announce(s, ctx.text("destroy.announce.subject", list=listname),
                             ctx.text("destroy.announce", list=listname) + "\n")
+
+
+def _leave_lists(ctx, listname):
+    """Lists within lists: the list leaves every list it is a member of, or a list created
+    later under its name would get their posts without their owners' word."""
+    cfg, local = ctx.config, lists.local_part(listname)
+    for other in cfg.list_names():
+        number = lists.number(cfg, other)
+        if other == listname or not number:
+            continue
+        for domain in ctx.domains():
+            address = "%s@%s" % (local, domain.lower())
+            if (ctx.state.loaded(number) or members.mentions(ctx.site.member_file(number), address)) \
+                    and ctx.state.members(number).get(address) is not None:
+                ctx.state.remove_member(number, address)
+                ctx.act("%s left %s (the list was destroyed)" % (address, other), "DESTROY")

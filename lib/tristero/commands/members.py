@@ -55,7 +55,8 @@ class Members(Command):
                 break
             shown += 1
             line = _shown(s, address, options)
-            if kind:
+            # A Hidden list is, to one who may not see it, an address like any other.
+            if kind and rights.sees(ctx, s.sender, nesting.sub_list(ctx, address)):
                 line += "  " + s.text(_KINDS[kind], list=nesting.sub_list(ctx, address))
             s.say("  " * (level + 1) + line)
             if kind == "loop":

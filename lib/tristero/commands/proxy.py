@@ -4,6 +4,7 @@ the subscription command of that system, services.proxy.default_command)."""
 
 from tristero.commands.grammar import ListName, Rest
 from tristero.commands.registry import Audience, Command, register
+from tristero.core import redact
 from tristero.model import lists
 from tristero.services import proxy
 
@@ -44,7 +45,7 @@ def send(s, listname, r, line=""):
         s.result("error", s.text("proxy.bad-line", why=why))
         return
     proxy.send_command(s.ctx, listname, r, line)
-    verb = line.split()[0].upper()
+    verb = redact.subject(line.split()[0]).upper()      # PW=... first: not named
     s.result("ok", s.text("proxy.sent", verb=verb, robot=r.robot, system=r.system, address=address,
                           owner="%s-owner@%s" % (lists.local_part(listname), s.ctx.domain)))
     # The line itself is not logged: it may carry the remote list's password.

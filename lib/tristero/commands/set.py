@@ -34,6 +34,8 @@ class Set(Command):
         "set.digest": "{list}: {frequency} {style} {form} digest for {address}, from the posts of {day} on",
         "set.language": "{list}: the texts to {address} are now in {language}",
         "set.unknown-language": "{language} is not a language of this site's texts ({languages})",
+        "set.wildcard-address": "{address} holds a '*', which access.ini reads as a wildcard (every address "
+                                "it matches): no language is kept for it",
     }
 
     def run(self, s, args):
@@ -73,6 +75,10 @@ class Set(Command):
             return
         if not session.allowed(s, "postmaster" if key == "Type" else "manage", listname, "SET " + option):
             return
+        if key == "Proxy" and "@" in value and s.ctx.ours(value.strip()):
+            # As CREATECLIENT: PROXY would send commands from the list's address to this site's robot.
+            s.result("error", s.text("nesting.client-of-ours", address=messages.clean(value, 100)))
+            return
         if key == "CopyMethod":
             value = folders.copy_method(s.ctx.config.list_value(listname, key), value)
         if membership.set_value(s, lists.section(listname), key, value, listname) and key == "Archive":
@@ -92,6 +98,10 @@ class Set(Command):
                 return
             if not session.allowed(s, "options", listname, "SET LANGUAGE"):
                 return
+        if "*" in s.sender:
+            # A rule for it would set the language of every address it matches.
+            s.result("error", s.text("set.wildcard-address", address=s.sender))
+            return
         try:
             s.ctx.state.set_rule(s.sender, "" if listname == "*" else listname, language=language)
         except ValueError as e:

@@ -42,6 +42,8 @@ _WORD = '(?:"[^"%s]*"?|(?!&nbsp;)[^\\s"<])+' % _BREAKS
 _VERBS = "approve|password|passwd|setpass"
 _VERB_ARG = re.compile("(?i)(?:%s)[:=]?(%s+)(%s)" % (_VERBS, _BLANK, _WORD))
 _VERB_ANYWHERE = re.compile("(?i)(?<!\\w)(?:%s)[:=]?(%s+)(%s)" % (_VERBS, _BLANK, _WORD))
+# PROXY list LINE: LINE goes to a remote robot, its approve/password prefix too.
+_PROXY = re.compile("(?i)proxy%s+%s%s+" % (_BLANK, _WORD, _BLANK))
 _PW = re.compile("(?i)(?<![\\w=])(PW=)(%s)" % _WORD)
 _APPROVED = re.compile("(?i)(approved?:%s*)([^%s]*[^\\s])" % (_BLANK, _BREAKS))
 # Stateful charsets (ISO-2022, HZ) can write "approve" with escapes between its
@@ -62,6 +64,8 @@ def _line(line, first):
         if a:
             return line[:a.start(2)] + STARS + line[a.end(2):]
     while True:
+        proxy = _PROXY.match(line, pos)
+        pos = proxy.end() if proxy else pos
         v = _VERB_ARG.match(line, pos)
         if not v:
             return line

@@ -67,6 +67,7 @@ class Post:
     merge: bool = False              # sent to LIST-merge@ (mail.merge)
     copy: str = ""                   # P or M: one envelope per recipient (mail.merge.method)
     merged: bool = False             # personalised with the place-holders (owner, privileged)
+    tree: Optional[nesting.Tree] = None  # the lists it reaches (lists within lists)
 
 
 def post(ctx: Context, m: Inbound, listname: str) -> Result:
@@ -201,6 +202,12 @@ def redact_password(ctx: Context, post: Post) -> Optional[Result]:
 def compose_headers(ctx: Context, post: Post) -> Optional[Result]:
     """The header block members get (compose) and the body, a view of the inbound bytes."""
     post.head, post.body = compose(ctx, post.m, post.listname, post.override)
+    # Lists within lists: each sub-list the post reaches marks it as well, so that a copy
+    # coming back to a sub-list's address (through a remote list) is dropped there; but
+    # for one LISTS does not show (Hidden, Internal), whose address members must not learn.
+    post.tree = nesting.walk(ctx, post.listname)
+    post.head += b"".join(b"X-Loop: " + lists.address(ctx.config, name).encode("ascii", "replace") + b"\n"
+                          for name in post.tree.reached[1:] if not lists.hidden(ctx.config, name))
     return None
 
 
@@ -269,8 +276,9 @@ def envelopes(ctx: Context, post: Post) -> Optional[Result]:
     """
     cfg, listname = ctx.config, post.listname
     post.sender = "owner-%s@%s" % (lists.local_part(listname), ctx.domain)
-    skip, proxied = _remote_lists(ctx, post)
-    post.count, post.recipients = nesting.recipients(ctx, listname, skip)   # its sub-lists' members too
+    tree = post.tree or nesting.walk(ctx, listname)
+    skip, proxied = _remote_lists(ctx, post, tree)
+    post.count, post.recipients = nesting.recipients(ctx, listname, skip, tree)   # its sub-lists' members too
     personal = bool(cfg.globals("UnsubscribeURL"))
     verp = cfg.list_value(listname, "VERP")
     if post.copy:
@@ -292,11 +300,16 @@ def envelopes(ctx: Context, post: Post) -> Optional[Result]:
     return None
 
 
-def _remote_lists(ctx, post):
+def _remote_lists(ctx, post, tree):
     """(the address keys of the remote lists among the members that do not get this post,
     the remote lists that get it in a copy of their own (ProxyReply), or [])): a remote
-    list ([list@remote], proxy.REMOTE) never gets a post that came from its own host."""
-    remote = proxy.remote_members(ctx, post.listname)
+    list ([list@remote], proxy.REMOTE) never gets a post that came from its own host,
+    a member of a sub-list (tree: the lists the post reaches) as well."""
+    found = {}
+    for name in tree.reached:
+        for address in proxy.remote_members(ctx, name):
+            found.setdefault(members.address_key(address), address)
+    remote = list(found.values())
     if not remote:
         return frozenset(), []
     hosts = proxy.origin_hosts(post.m, proxy.of(ctx, post.listname) if post.remote else None)

@@ -14,6 +14,7 @@ from tristero.core import messages, redact
 from tristero.mail import webform
 from tristero.model import logbook
 from tristero.policy import rights
+from tristero.services import nesting
 from tristero.services.session import Command, Session
 
 ENDINGS = ("END", "EXIT", "QUIT", "STOP")
@@ -152,7 +153,9 @@ def _with_password(cmd):
     if len(w) >= 3 and w[0].upper() in ("APPROVE", "PASSWORD", "PASSWD"):
         cmd.password = w[1]
         cmd.words = w[2:]
-    given = [x for x in cmd.words[1:] if x[:3].upper() == "PW=" and len(x) > 3]
+    # PROXY's PW= is the remote list's, part of the line it sends (services.proxy).
+    given = [x for x in cmd.words[1:] if x[:3].upper() == "PW=" and len(x) > 3] \
+        if cmd.words[0].upper() != "PROXY" else []
     if given:
         cmd.password = cmd.password or given[0][3:]
         cmd.words = cmd.words[:1] + [x for x in cmd.words[1:] if x not in given]
@@ -194,6 +197,11 @@ def answer(ctx, m, default_list, text=None, form=None):
         # An auto-reply or a bounce may quote commands; acting on them would let
         # any mail that bounces subscribe or unsubscribe people.
         ctx.act("automatic mail: no command read", m.automatic)
+        return
+    if nesting.sub_list(ctx, m.author):
+        # A list of the site sends no commands (PROXY sends to remote robots only): mail
+        # from its address is forged, and would take a sub-list out of the list above it.
+        ctx.act("mail from %s, a list of this site: no command read" % m.author, "lists within lists")
         return
     if "C" not in rights.flags(ctx, m.author, default_list):
         ctx.act("no answer: %s is barred" % m.author, "access.ini")

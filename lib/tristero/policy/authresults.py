@@ -268,11 +268,13 @@ def mta_fields(config: Config, fields: list[tuple[str, str]]) -> tuple[list[str]
     return ours, forged
 
 
-def domain_vouched(config: Config, msg: EmailMessage, domain: str) -> tuple[bool, str]:
+def domain_vouched(config: Config, msg: EmailMessage, domain: str,
+                   methods: tuple[str, ...] = ("spf", "dkim")) -> tuple[bool, str]:
     """(True, authserv-id) when a trusted Authentication-Results field of msg reports an
     SPF pass for an envelope sender at domain (smtp.mailfrom) or a DKIM pass for a
-    signature of domain (header.d); else (False, why). For mail that stands for a server
-    rather than a person (a remote list's posts, proxy lists), whose From is its author's."""
+    signature of domain (header.d), of methods; else (False, why). For mail that stands
+    for a server rather than a person (a remote list's posts, proxy lists), whose From is
+    its author's."""
     trusted = config.get("Security", "TrustedAuthservIds")
     if not trusted:
         return False, "no TrustedAuthservIds"
@@ -287,6 +289,7 @@ def domain_vouched(config: Config, msg: EmailMessage, domain: str) -> tuple[bool
         for method, result, properties in results:
             said = properties.get("smtp.mailfrom" if method == "spf" else "header.d", "")
             said = said.rpartition("@")[2].lower().rstrip(".")
-            if method in ("spf", "dkim") and result == "pass" and said == domain:
+            if method in methods and result == "pass" and said == domain:
                 return True, authserv
-    return False, "no trusted Authentication-Results field reports an SPF or DKIM pass for %s" % domain
+    return False, "no trusted Authentication-Results field reports %s pass for %s" % (
+        " or ".join(m.upper() for m in methods), domain)

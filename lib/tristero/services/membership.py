@@ -51,7 +51,7 @@ def join(s, listname, target, name_words):
     audit.list_event(s.ctx, number, "subscribe", target, s.sender)
     # Who joins in a language's command words (SUSCRIBIR) reads that language from then on.
     spoken = s.ctx.spoken.get(target.lower())
-    if spoken and address_key(target) == address_key(s.sender) and \
+    if spoken and address_key(target) == address_key(s.sender) and "*" not in target and \
             spoken != (s.ctx.own_language(target, listname) or s.ctx.language(None, listname)):
         try:
             s.ctx.state.set_rule(target, listname, language=spoken)

@@ -176,12 +176,13 @@ class Recipients:
             yield address if i == 0 else Via(address, reached[i])
 
 
-def recipients(ctx: Context, listname: str, skip: frozenset[str] = frozenset()) -> tuple[int, object]:
+def recipients(ctx: Context, listname: str, skip: frozenset[str] = frozenset(),
+               tree: Optional[Tree] = None) -> tuple[int, object]:
     """(how many, the addresses) a post to listname goes to, its sub-lists expanded, the
     addresses of skip (address keys) left out: State.recipients itself when no member is
     a list and none is skipped; loops and lists that BreakLoop keeps out are logged,
-    and a loop told to the SuperUser."""
-    tree = walk(ctx, listname)
+    and a loop told to the SuperUser. tree: walk(ctx, listname), when the caller has it."""
+    tree = tree or walk(ctx, listname)
     if not tree.nested and not skip:
         return ctx.state.recipients(lists.number(ctx.config, listname))
     if tree.blocked:

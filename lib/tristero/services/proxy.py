@@ -126,20 +126,32 @@ def _bare(address: str) -> str:
 
 def from_remote(ctx: Context, m: Inbound, listname: str) -> Optional[str]:
     """Why m is mail from the remote list listname is a client of (so it is accepted for
-    the list as the remote list's post), or None: its envelope sender or Sender is one
-    the remote list's server sends from, an address in the list's ProxySenders, or one
-    a GRANT of its own lets post to the list."""
+    the list as the remote list's post), or None: its envelope sender (or, vouched for by
+    a DKIM pass under TrustedAuthservIds, its Sender) is one the remote list's server sends
+    from or an address in the list's ProxySenders; or it is one a GRANT of its own lets
+    post to the list."""
     r = of(ctx, listname)
     if r is None:
         return None
     extra = {a.lower() for a in ctx.config.list_value(listname, "ProxySenders")}
     known = _senders(r) | extra
+    trusted = ctx.config.get("Security", "TrustedAuthservIds")
+    envelope = m.return_path.strip("<> ") if m.return_path else ""
     for address in _claims(m):
         if _bare(address).lower() in known or address.lower() in known:
             host = address.rpartition("@")[2]
-            if ctx.config.get("Security", "TrustedAuthservIds"):
+            if not trusted and address != envelope:
+                # A Sender field is anyone's to write, and the remote list's addresses
+                # are public: without the mail server's word, only the envelope counts.
+                ctx.act("not taken as the remote list's mail: Sender %s is only claimed" % address,
+                        "Proxy")
+                continue
+            if trusted:
                 # The mail server says whether the claim is true (SPF or DKIM for its host).
-                vouched, why = authresults.domain_vouched(ctx.config, m.msg, host)
+                # SPF vouches for the envelope sender only (another at a shared list host
+                # passes it too): a Sender field needs a DKIM signature of the host.
+                vouched, why = authresults.domain_vouched(ctx.config, m.msg, host,
+                                                          ("spf", "dkim") if address == envelope else ("dkim",))
                 if not vouched:
                     ctx.act("not taken as the remote list's mail: %s" % why, "Proxy, TrustedAuthservIds")
                     continue
