@@ -8,6 +8,7 @@ from tristero.mail import posting, robot
 from tristero.model import lists
 from tristero.policy import bounces, feedback, rights
 from tristero.policy.addresses import loop_marks, resolve
+from tristero.services import moderation
 
 
 def route(ctx, m, address):
@@ -51,6 +52,11 @@ def route(ctx, m, address):
         handler = Handler.UNKNOWN
     if handler == Handler.ROBOT:
         robot.answer(ctx, m, listname)
+        # What moderators approved goes out through the posting steps; each moderator is told.
+        for held_list, author, raw, post_id in moderation.released(ctx):
+            posting.release(ctx, held_list, author, raw, "held/" + post_id)
+        moderation.released(ctx).clear()
+        moderation.tell_moderators(ctx)
     elif handler == Handler.POST:
         posting.post(ctx, m, listname)
     elif handler == Handler.SUPERUSER:

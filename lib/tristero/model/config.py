@@ -277,6 +277,8 @@ LIST_DEFAULTS = {
     "VERP": as_bool,
     "MaxMessageSize": as_int,
     "DmarcMitigation": choice(("munge", "wrap", "always", "none")),
+    "HoldDays": as_int,
+    "HoldInsteadOfDrop": as_bool,
 }
 
 SCHEMA = {
@@ -379,6 +381,8 @@ LIST_SCHEMA = dict({
     "Description": as_text,
     "MemberFile": as_member_file,
     "Proxy": as_address,
+    "moderate": as_bool,
+    "moderator": as_address,
 }, **LIST_DEFAULTS)
 
 # Non-negative counts, and the ones that must be at least 1.
