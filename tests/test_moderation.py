@@ -258,3 +258,28 @@ def test_approve_password_subscribe_still_works(site):
     site.run()
     [(_, reply)] = texts(site, "editor@example.org")
     assert "OK" in reply and "sekrit" not in reply
+
+
+def test_check_warns_when_a_moderated_list_has_no_moderators(site):
+    build(site, mods=())
+    p = site.tristero("check")
+    assert "[LIST news]: a moderated list with no moderators" in p.stderr.decode()
+    with open(site.path("lists", "00000002.ini"), "w") as f:
+        f.write("[Members]\nmod1@example.net =\n")
+    p = site.tristero("check")
+    assert "no moderators" not in p.stderr.decode()
+
+
+def test_an_approved_header_with_the_lists_approve_passwd_posts_without_holding(site):
+    from tristero.policy import rights
+    build(site, ini=INI.replace("MemberFile = 00000001\n", "MemberFile = 00000001\napprove_passwd = %s\n"
+                                % rights.hash_password("letmein")))
+    site.drop(mail(frm="alice@example.net", to="news@example.org", subject="Approved one",
+                   headers="Approved: letmein\n"))
+    site.drop(mail(frm="carol@example.com", to="news@example.org", subject="Wrong one",
+                   headers="Approved: guess\n"))
+    site.run()
+    [post] = posts(site)
+    assert post["Subject"] == "Approved one" and "Approved" not in post and b"letmein" not in site.outbound()[0].data
+    assert len(held_files(site)) == 1
+    assert "letmein" not in site.log()

@@ -405,10 +405,12 @@ def test_a_post_held_for_moderation_reaches_neither_the_members_nor_the_archive_
     with open(site.path("lists", "00000002.ini"), "w") as f:
         f.write("[Members]\nmoderator@example.net =\n")
     post_to_news(site)
-    [held] = site.outbound()
-    assert held.sender == "owner-news-approval@example.org" and held.recipients == ["moderator@example.net"]
-    assert site.listdir("archive", "00000001") == []
-    assert "sent to news-approval for moderation" in site.log()
+    # Held in the list's folder (issue 14): its author told, the moderators sent a listing.
+    told, listing = sorted(site.outbound(), key=lambda b: b.recipients)
+    assert told.sender == "" and told.recipients == ["alice@example.net"]
+    assert listing.sender == "" and listing.recipients == ["moderator@example.net"]
+    assert site.listdir("archive", "00000001") == ["held"]
+    assert "held for moderation" in site.log()
     assert "posted to news," not in site.log()
 
 

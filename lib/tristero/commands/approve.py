@@ -4,7 +4,7 @@ authors post freely from then on. REJECT, DISCARD and BAN decide the same way.""
 
 from tristero.commands.grammar import Words
 from tristero.commands.held import keys
-from tristero.commands.registry import Command, register
+from tristero.commands.registry import Audience, Command, register
 from tristero.services import moderation
 
 MAX_NUMBERS = 500
@@ -13,7 +13,8 @@ MAX_NUMBERS = 500
 @register
 class Approve(Command):
     names = ("APPROVE",)
-    order = 346
+    order = 292
+    audience = Audience.OWNER
     usage = "APPROVE n ... [ALWAYS]"
     help = ("Approve posts held for moderation, by their numbers in the moderators' message "
             "(after its HELD lines); ALWAYS lets their authors post freely from now on.")

@@ -7,7 +7,7 @@ from tristero.commands.registry import register
 @register
 class Ban(Approve):
     names = ("BAN",)
-    order = 349
+    order = 295
     usage = "BAN n ..."
     help = "Remove posts held for moderation, by number, and take posting to the list from their authors."
     verb = "BAN"

@@ -7,7 +7,7 @@ from tristero.commands.registry import register
 @register
 class Discard(Approve):
     names = ("DISCARD",)
-    order = 348
+    order = 294
     usage = "DISCARD n ..."
     help = "Remove posts held for moderation, by number, without telling their authors."
     verb = "DISCARD"

@@ -5,7 +5,7 @@ APPROVE, REJECT, DISCARD and BAN commands after it decide on."""
 import re
 
 from tristero.commands.grammar import ListName, Words
-from tristero.commands.registry import Command, register
+from tristero.commands.registry import Audience, Command, register
 from tristero.services import moderation
 
 _KEY = re.compile(r"(\d{1,4})=(\d{8}-[0-9a-f]{12})/([0-9A-Za-z]{32})")
@@ -22,7 +22,8 @@ def keys(s):
 @register
 class Held(Command):
     names = ("HELD",)
-    order = 345
+    order = 291
+    audience = Audience.OWNER
     usage = "HELD list"
     help = ("List the posts held for a list's moderators, numbered, with a block to answer with "
             "(APPROVE, REJECT, DISCARD, BAN).")

@@ -7,7 +7,7 @@ from tristero.commands.registry import register
 @register
 class Reject(Approve):
     names = ("REJECT",)
-    order = 347
+    order = 293
     usage = "REJECT n ... [reason]"
     help = "Reject posts held for moderation, by number; their authors are told the reason."
     verb = "REJECT"

@@ -97,8 +97,9 @@ def may_post(ctx: Context, post: Post) -> Optional[Result]:
         if moderation.needs_moderation(ctx, post.m.author, post.listname) and not _list_approved(ctx, post):
             post.hold = "moderate"
         return None
-    if _moderated(ctx, post.m, post.listname) and not _list_approved(ctx, post):
-        post.hold = str(post.rule)
+    if _moderated(ctx, post.m, post.listname):
+        if not _list_approved(ctx, post):
+            post.hold = str(post.rule)
         return None
     return refuse(ctx, post.m, post.listname, post.rule)
 

@@ -28,6 +28,8 @@ HELD = "held"
 FIRST = b"X-Tristero-Held: "
 DECIDED = ".decided"
 ID = re.compile(r"\d{8}-[0-9a-f]{12}")
+VERBS = {"APPROVE": "moderation.verb.approve", "ALWAYS": "moderation.verb.always",
+         "REJECT": "moderation.verb.reject", "DISCARD": "moderation.verb.discard", "BAN": "moderation.verb.ban"}
 PREVIEW_LINES = 5
 PREVIEW_WIDTH = 72
 MAX_READ = 1 << 30        # a held post is read whole only to be posted (MaxMessageSize bounds it)
@@ -208,7 +210,7 @@ def decide(ctx, listname, pid, verb, who, why="", number=None):
         before = decided(ctx, listname, pid)
         if before:
             return False, ctx.text("moderation.already", who, n=n, verb=ctx.text(
-                "moderation.verb." + before[0].lower(), who), who=before[1])
+                VERBS.get(before[0], VERBS["APPROVE"]), who), who=before[1])
         return False, ctx.text("moderation.gone", who, n=n)
     author, raw = held
     p = path(ctx, listname, pid)
@@ -229,7 +231,7 @@ def decide(ctx, listname, pid, verb, who, why="", number=None):
     ctx.act("held post %s to %s (%s): %s by %s" % (pid, listname, author, verb.lower(), who), "moderation")
     decisions(ctx).append((listname, pid, verb, who, author, subject))
     return True, ctx.text("moderation.done", who, n=n, author=author,
-                          verb=ctx.text("moderation.verb." + verb.lower(), who))
+                          verb=ctx.text(VERBS[verb], who))
 
 
 def _set_rule(ctx, user, listname, grant="", mask=""):
@@ -266,7 +268,7 @@ def tell_moderators(ctx):
     for listname, entries in by_list.items():
         for moderator in moderators(ctx, listname):
             lines = [ctx.text("moderation.outcome-line", moderator, id=pid, author=author, subject=subject,
-                              who=who, verb=ctx.text("moderation.verb." + verb.lower(), moderator))
+                              who=who, verb=ctx.text(VERBS[verb], moderator))
                      for _, pid, verb, who, author, subject in entries]
             msg = ctx.message(moderator, ctx.text("moderation.outcome-subject", moderator, list=listname),
                               ctx.text("moderation.outcome", moderator, list=listname, lines="\n".join(lines))
