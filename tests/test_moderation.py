@@ -283,3 +283,15 @@ def test_an_approved_header_with_the_lists_approve_passwd_posts_without_holding(
     assert post["Subject"] == "Approved one" and "Approved" not in post and b"letmein" not in site.outbound()[0].data
     assert len(held_files(site)) == 1
     assert "letmein" not in site.log()
+
+
+def test_a_post_caught_by_a_prescan_admin_rule_is_held_when_the_list_says_hold(site):
+    build(site, ini="[LIST news]\nType = Open\nOwner = editor@example.org\nMemberFile = 00000001\n"
+                    "Archive = N\nHoldInsteadOfDrop = Y\n", mods=(),
+          extra="\n[Security]\nPreScanMode = 2\n\n[PreScan Strings]\nADMIN,#{unsubscribe\n")
+    site.drop(mail(frm="carol@example.com", to="news@example.org", subject="please", body="unsubscribe me\n"))
+    site.run()
+    assert posts(site) == [] and len(held_files(site)) == 1
+    block, body = notice(site, "editor@example.org")
+    assert "please" in body
+    assert "prescan: held for the moderators of news instead" in site.log()

@@ -93,6 +93,9 @@ def may_post(ctx: Context, post: Post) -> Optional[Result]:
     """Who may post (rights.may); a post refused to a Moderated list, or made to a list
     or by a member set to moderate, is held for the moderators (see moderation)."""
     ok, post.rule = rights.may(ctx, post.m.author, "post", post.listname)
+    if ok and post.m.hold and ctx.config.list_value(post.listname, "HoldInsteadOfDrop"):
+        post.hold = post.m.hold
+        return None
     if ok:
         if moderation.needs_moderation(ctx, post.m.author, post.listname) and not _list_approved(ctx, post):
             post.hold = "moderate"

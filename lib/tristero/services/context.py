@@ -63,6 +63,7 @@ class Inbound:
         self.report = None         # whether it looks like a delivery report (bounces.is_report)
         self.notes = []            # what reading it taught (charset guesses ...)
         self.too_many_parts = None  # (why, rule) it was not read whole (MaxParts), or None
+        self.hold = None           # why screening holds it for a list's moderators (ADMIN, HoldInsteadOfDrop)
         self._text = None
         self._subject = None
 
