@@ -295,3 +295,22 @@ def test_a_post_caught_by_a_prescan_admin_rule_is_held_when_the_list_says_hold(s
     block, body = notice(site, "editor@example.org")
     assert "please" in body
     assert "prescan: held for the moderators of news instead" in site.log()
+
+
+def test_the_held_folder_is_out_of_reach_of_get_index_and_put(site):
+    build(site, ini="[LIST news]\nType = Open\nOwner = editor@example.org\nMemberFile = 00000001\n"
+                    "Archive = N\nmoderate = yes\n", mods=())
+    site.drop(mail(frm="alice@example.net", to="news@example.org", subject="Secret draft",
+                   headers="Approved: hunter22\n", body="confidential words\n"))
+    site.run()
+    [pid] = held_files(site)
+    with open(site.path("archive", "00000001", "held", pid), "rb") as f:
+        assert b"hunter22" not in f.read()
+    assert "hunter22" not in "".join(b for _, b in texts(site, "editor@example.org"))
+    clear_out(site)
+    site.drop(mail(frm="carol@example.com", to="tristero@example.org", subject="x",
+                   body="GET news held/%s\nINDEX news\n" % pid))
+    site.run()
+    [(_, reply)] = texts(site, "carol@example.com")
+    assert "confidential" not in reply and pid not in reply.split("> INDEX", 1)[1]
+    assert "no command reaches it" in reply

@@ -24,7 +24,7 @@ from tristero.model import access, cookies, lists, members
 from tristero.policy import rights
 from tristero.services import repository
 
-HELD = "held"
+HELD = repository.HELD
 FIRST = b"X-Tristero-Held: "
 DECIDED = ".decided"
 ID = re.compile(r"\d{8}-[0-9a-f]{12}")
@@ -87,7 +87,9 @@ def post_id(ctx, m):
 def hold(ctx, m, listname, reason):
     """Hold m for listname's moderators; tell its author (unless automatic mail)."""
     pid = post_id(ctx, m)
-    ctx.write(path(ctx, listname, pid), FIRST + m.author.encode("ascii", "replace") + b"\n" + m.raw)
+    # Passwords (an Approved: field, a first-line approval) starred: they never reach a moderator.
+    kept = redact.stored(m) or m.raw
+    ctx.write(path(ctx, listname, pid), FIRST + m.author.encode("ascii", "replace") + b"\n" + kept)
     held_now(ctx).append((listname, pid))
     ctx.act("post to %s held for moderation as %s: %s" % (listname, pid, reason), "moderation")
     if not m.automatic:
