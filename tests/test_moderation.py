@@ -314,3 +314,16 @@ def test_the_held_folder_is_out_of_reach_of_get_index_and_put(site):
     [(_, reply)] = texts(site, "carol@example.com")
     assert "confidential" not in reply and pid not in reply.split("> INDEX", 1)[1]
     assert "no command reaches it" in reply
+
+
+def test_the_owner_sets_a_list_moderate_by_mail(site):
+    build(site, ini="[LIST news]\nType = Open\nOwner = editor@example.org\nMemberFile = 00000001\n"
+                    "Archive = N\n", mods=())
+    site.drop(mail(frm="editor@example.org", to="tristero@example.org", subject="s", body="SET news MODERATE yes\n"))
+    site.drop(mail(frm="carol@example.com", to="tristero@example.org", subject="s", body="SET news MODERATE no\n"))
+    site.run()
+    with open(site.path("tristero.ini")) as f:
+        assert "moderate = yes" in f.read()
+    site.drop(mail(frm="alice@example.net", to="news@example.org", subject="Now held"))
+    site.run()
+    assert posts(site) == [] and len(held_files(site)) == 1

@@ -16,7 +16,8 @@ from tristero.services import digests, repository, session
 
 # SET list OPTION value: the list settings an owner sets by mail (TYPE: a PostMaster).
 LIST_OPTIONS = {"REPLY": "Reply", "TYPE": "Type", "FORWARDPREFIX": "ForwardPrefix",
-                "FORCEPRIORITY": "ForcePriority", "ARCHIVE": "Archive", "ARCHIVEDAYS": "ArchiveDays"}
+                "FORCEPRIORITY": "ForcePriority", "ARCHIVE": "Archive", "ARCHIVEDAYS": "ArchiveDays",
+                "MODERATE": "moderate"}
 
 
 def quoted(name):
