@@ -327,3 +327,15 @@ def test_the_owner_sets_a_list_moderate_by_mail(site):
     site.drop(mail(frm="alice@example.net", to="news@example.org", subject="Now held"))
     site.run()
     assert posts(site) == [] and len(held_files(site)) == 1
+
+
+def test_a_member_set_moderate_is_held_and_the_others_post(site):
+    build(site, ini="[LIST news]\nType = Open\nOwner = editor@example.org\nMemberFile = 00000001\n"
+                    "Archive = N\n", mods=())
+    with open(site.path("lists", "00000001.ini"), "w") as f:
+        f.write("[Members]\ncarol@example.com = MODERATE\nalice@example.net =\n")
+    site.drop(mail(frm="carol@example.com", to="news@example.org", subject="Watched"))
+    site.drop(mail(frm="alice@example.net", to="news@example.org", subject="Free"))
+    site.run()
+    assert [p["Subject"] for p in posts(site)] == ["Free"]
+    assert len(held_files(site)) == 1

@@ -69,14 +69,16 @@ def is_moderator(ctx, who, listname):
 
 def needs_moderation(ctx, author, listname):
     """True when a post by author to listname is held though its author may post: the
-    list is set moderate (Majordomo's moderate = yes), or the member MODERATE."""
-    if is_moderator(ctx, author, listname):
-        return False
+    list is set moderate (Majordomo's moderate = yes), or the member MODERATE; never a
+    moderator's. A member file that holds the word nowhere is not loaded (a big list)."""
     if ctx.config.list_value(listname, "moderate"):
-        return True
+        return not is_moderator(ctx, author, listname)
     number = lists.number(ctx.config, listname)
-    entry = ctx.state.members(number).get(author) if number else None
-    return entry is not None and members.option_word(entry[1], "MODERATE") is not None
+    if not number or not ctx.state.mentions(number, "moderate"):
+        return False
+    entry = ctx.state.members(number).get(author)
+    return entry is not None and members.option_word(entry[1], "MODERATE") is not None \
+        and not is_moderator(ctx, author, listname)
 
 
 def post_id(ctx, m):
