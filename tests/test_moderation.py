@@ -339,3 +339,29 @@ def test_a_member_set_moderate_is_held_and_the_others_post(site):
     site.run()
     assert [p["Subject"] for p in posts(site)] == ["Free"]
     assert len(held_files(site)) == 1
+
+
+def test_an_approved_post_passes_dmarc_mitigation_like_any_post(site):
+    build(site, ini=INI.replace("MemberFile = 00000001\n", "MemberFile = 00000001\nDmarcMitigation = always\n"))
+    site.drop(mail(frm="alice@example.net", to="news@example.org", subject="Munged"))
+    site.run()
+    block, _ = notice(site, "mod1@example.net")
+    clear_out(site)
+    site.drop(mail(frm="mod1@example.net", to="tristero@example.org", subject="d", body=decide(block, "APPROVE 1")))
+    site.run()
+    [post] = posts(site)
+    assert post["From"].addresses[0].addr_spec == "news@example.org"
+    assert "alice@example.net" in str(post["Author"]) + str(post.get("Reply-To", "")) + str(post.get("Cc", ""))
+
+
+def test_decisions_written_above_the_quoted_block_find_their_numbers(site):
+    build(site)
+    site.drop(mail(frm="alice@example.net", to="news@example.org", subject="Quoted"))
+    site.run()
+    block, _ = notice(site, "mod1@example.net")
+    clear_out(site)
+    quoted = "\n".join("> " + line for line in block.splitlines())
+    site.drop(mail(frm="mod1@example.net", to="tristero@example.org", subject="Re: news: 1 post(s) held",
+                   body="APPROVE 1\n\nOn Saturday the robot wrote:\n" + quoted + "\n"))
+    site.run()
+    assert [p["Subject"] for p in posts(site)] == ["Quoted"]

@@ -6,16 +6,29 @@ import re
 
 from tristero.commands.grammar import ListName, Words
 from tristero.commands.registry import Audience, Command, register
+from tristero.model import lists
 from tristero.services import moderation
 
 _KEY = re.compile(r"(\d{1,4})=(\d{8}-[0-9a-f]{12})/([0-9A-Za-z]{32})")
 MAX_KEYS = 500
 
 
+_LINE = re.compile(r'^[>|:\s]*HELD\s+("[^"]+"|\S+)((?:\s+\d{1,4}=\S+)+)\s*$', re.I | re.M)
+
+
 def keys(s):
-    """The numbers the HELD lines of this message gave: {n: (list, id, key)}."""
+    """The numbers the HELD lines of this message give: {n: (list, id, key)}. Read from
+    the whole text at the first question, so that a decision written above the quoted
+    block (or below its STOP) finds its number; whether the sender may use a key is
+    asked when it is used."""
     if not hasattr(s, "moderation_keys"):
         s.moderation_keys = {}
+        for found in _LINE.finditer(s.m.text()):
+            listname = lists.find(s.ctx.config, found.group(1).strip('"'))
+            for word in found.group(2).split()[:MAX_KEYS]:
+                key = _KEY.fullmatch(word)
+                if listname and key:
+                    s.moderation_keys[int(key.group(1))] = (listname, key.group(2), key.group(3))
     return s.moderation_keys
 
 
