@@ -42,6 +42,10 @@ class Outcome:
     folders: list[str] = field(default_factory=list)                 # paths of folders to create
     # (what was done, the rule or setting that decided it)
     actions: list[tuple[str, str]] = field(default_factory=list)
+    # Moderation (services.moderation): held posts approved, for the posting steps, and
+    # the decisions made, for every moderator.
+    moderation_released: list[tuple] = field(default_factory=list)
+    moderation_decisions: list[tuple] = field(default_factory=list)
 
 
 class Inbound:
@@ -118,6 +122,8 @@ class Context:
         self.dns = None
         self.dmarc_answers = {}
         self.dmarc_failures = 0
+        # Posts held in this run: (list, id), for the moderators' message at its end.
+        self.moderation_held = []
 
     def text(self, key: str | text.Text, reader: str | None = None, **fields: object) -> str:
         """The text key (core.text; or a text.Text) in the language of reader (an address;

@@ -102,8 +102,6 @@ def hold(ctx, m, listname, reason):
 
 def held_now(ctx):
     """The (list, id) held in this run (the moderators' message at its end)."""
-    if not hasattr(ctx, "moderation_held"):
-        ctx.moderation_held = []
     return ctx.moderation_held
 
 
@@ -249,19 +247,12 @@ def _set_rule(ctx, user, listname, grant="", mask=""):
 
 def released(ctx):
     """[(list, author, raw, id)] approved in this unit, for the posting steps."""
-    return _outcome_list(ctx, "moderation_released")
+    return ctx.outcome.moderation_released
 
 
 def decisions(ctx):
     """[(list, id, verb, moderator, author, subject)] made in this unit: every moderator told."""
-    return _outcome_list(ctx, "moderation_decisions")
-
-
-def _outcome_list(ctx, name):
-    # On the unit's Outcome: a unit rolled back takes them with it.
-    if not hasattr(ctx.outcome, name):
-        setattr(ctx.outcome, name, [])
-    return getattr(ctx.outcome, name)
+    return ctx.outcome.moderation_decisions
 
 
 def tell_moderators(ctx):
