@@ -94,11 +94,12 @@ def may_post(ctx: Context, post: Post) -> Optional[Result]:
     or by a member set to moderate, is held for the moderators (see moderation)."""
     ok, post.rule = rights.may(ctx, post.m.author, "post", post.listname)
     if ok and post.m.hold and ctx.config.list_value(post.listname, "HoldInsteadOfDrop"):
-        post.hold = post.m.hold
+        post.hold = ctx.text("moderation.reason-filter", post.m.author)
+        ctx.act("held: %s" % post.m.hold, "HoldInsteadOfDrop")
         return None
     if ok:
         if moderation.needs_moderation(ctx, post.m.author, post.listname) and not _list_approved(ctx, post):
-            post.hold = "moderate"
+            post.hold = ctx.text("moderation.reason-moderate", post.m.author, list=post.listname)
         return None
     if _moderated(ctx, post.m, post.listname):
         if not _list_approved(ctx, post):
@@ -133,7 +134,7 @@ def size(ctx: Context, post: Post) -> Optional[Result]:
     limit = ctx.config.list_value(listname, "MaxMessageSize")
     if len(m.raw) > limit:
         if ctx.config.list_value(listname, "HoldInsteadOfDrop"):
-            moderation.hold(ctx, m, listname, "%d bytes, more than MaxMessageSize (%d)" % (len(m.raw), limit))
+            moderation.hold(ctx, m, listname, ctx.text("posting.too-big", m.author, size=len(m.raw), limit=limit))
             return Result.HELD
         return refuse(ctx, m, listname, "the message is %d bytes, more than the %d this list takes "
                                         "(MaxMessageSize)" % (len(m.raw), limit),
