@@ -365,3 +365,14 @@ def test_decisions_written_above_the_quoted_block_find_their_numbers(site):
                    body="APPROVE 1\n\nOn Saturday the robot wrote:\n" + quoted + "\n"))
     site.run()
     assert [p["Subject"] for p in posts(site)] == ["Quoted"]
+
+
+def test_one_listing_shows_at_most_max_listed_posts(site, monkeypatch):
+    from tristero.services import moderation
+    monkeypatch.setattr(moderation, "MAX_LISTED", 2)
+    build(site)
+    for i in range(3):
+        site.drop(mail(frm="alice@example.net", to="news@example.org", subject="Many %d" % i))
+    site.run()
+    block, body = notice(site, "mod1@example.net")
+    assert block.count("\nHELD news ") == 2 and "and 1 more: send HELD news" in body

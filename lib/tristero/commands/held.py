@@ -62,9 +62,12 @@ class Held(Command):
         if not entries:
             s.result("ok", s.text("moderation.queue-empty", list=listname))
             return
-        s.result("ok", s.text("moderation.queue", list=listname, count=len(entries)))
+        s.result("ok", s.text("moderation.queue", list=listname, count=len(ids)))
         for entry in entries:
             s.say(entry)
+            s.say()
+        if len(ids) > len(entries):
+            s.say(s.text("moderation.more", count=len(ids) - len(entries), list=listname))
             s.say()
         s.say("START")
         for line in block:

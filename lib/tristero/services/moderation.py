@@ -31,6 +31,7 @@ ID = re.compile(r"\d{8}-[0-9a-f]{12}")
 VERBS = {"APPROVE": "moderation.verb.approve", "ALWAYS": "moderation.verb.always",
          "REJECT": "moderation.verb.reject", "DISCARD": "moderation.verb.discard", "BAN": "moderation.verb.ban"}
 PREVIEW_LINES = 5
+MAX_LISTED = 200          # posts one listing shows (the rest: HELD list, once those are decided)
 PREVIEW_WIDTH = 72
 MAX_READ = 1 << 30        # a held post is read whole only to be posted (MaxMessageSize bounds it)
 
@@ -169,9 +170,10 @@ def _held_day(pid):
 
 
 def listing(ctx, listname, ids, moderator):
-    """The numbered listing of ids and its prebuilt block, for moderator."""
+    """The numbered listing of ids (the first MAX_LISTED of them) and its prebuilt block,
+    for moderator."""
     entries, block = [], []
-    for n, pid in enumerate(ids, 1):
+    for n, pid in enumerate(ids[:MAX_LISTED], 1):
         held = read(ctx, listname, pid)
         if held is None:
             continue
@@ -193,11 +195,13 @@ def announce(ctx, listname, ids):
         entries, block = listing(ctx, listname, ids, moderator)
         if not entries:
             continue
-        body = ctx.text("moderation.notice", moderator, list=listname, count=len(entries),
+        if len(ids) > len(entries):
+            entries.append(ctx.text("moderation.more", moderator, count=len(ids) - len(entries), list=listname))
+        body = ctx.text("moderation.notice", moderator, list=listname, count=len(ids),
                         entries="\n\n".join(entries), block="\n".join(["START"] + block + ["STOP"]),
                         robot=ctx.robot_address(), days=ctx.config.list_value(listname, "HoldDays"))
         msg = ctx.message(moderator, ctx.text("moderation.notice-subject", moderator, list=listname,
-                                              count=len(entries)), body + "\n", kind="auto-generated")
+                                              count=len(ids)), body + "\n", kind="auto-generated")
         ctx.send_message(msg, [moderator])
     ctx.act("moderators of %s told of %d held post(s)" % (listname, len(ids)), "moderation")
 
