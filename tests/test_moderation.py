@@ -376,3 +376,20 @@ def test_one_listing_shows_at_most_max_listed_posts(site, monkeypatch):
     site.run()
     block, body = notice(site, "mod1@example.net")
     assert block.count("\nHELD news ") == 2 and "and 1 more: send HELD news" in body
+
+
+def test_a_multipart_post_is_listed_with_its_text_and_approved_whole(site):
+    build(site)
+    body = ("--b1\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n\n"
+            "Gr=C3=BC=C3=9Fe aus Z=C3=BCrich\n--b1\nContent-Type: application/octet-stream\n"
+            "Content-Transfer-Encoding: base64\n\nAAEC\n--b1--\n")
+    site.drop(mail(frm="alice@example.net", to="news@example.org", subject="Parts", body=body,
+                   headers="MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b1\n"))
+    site.run()
+    block, listing = notice(site, "mod1@example.net")
+    assert "Grüße aus Zürich" in listing
+    clear_out(site)
+    site.drop(mail(frm="mod1@example.net", to="tristero@example.org", subject="d", body=decide(block, "APPROVE 1")))
+    site.run()
+    [post] = posts(site)
+    assert post.get_content_type() == "multipart/mixed" and len(list(post.iter_attachments())) == 1

@@ -342,7 +342,7 @@ def release(ctx: Context, listname: str, author: str, raw: bytes, name: str) -> 
     """Post a held post a moderator approved: the steps after moderation (and its
     password and size), with the original author in From."""
     m = Inbound(name, raw)
-    m.msg = messages.read(raw, ctx.config.globals("MaxParts"))
+    m.msg = moderation.parsed(ctx, raw)
     m.id = messages.header(m.msg, "Message-ID") or name
     m.author = author
     post = Post(m, listname, rule="approved by a moderator")

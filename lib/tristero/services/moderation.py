@@ -139,9 +139,18 @@ def queue(ctx, listname):
     return [name for name, _, _ in repository.listing(root, ctx) if ID.fullmatch(name)]
 
 
+def parsed(ctx, raw):
+    """A held post read as the pipeline read it (MaxParts); one that does not read so,
+    its header only."""
+    try:
+        return messages.read(raw, ctx.config.globals("MaxParts"))
+    except (messages.Unreadable, messages.TooManyParts):
+        return messages.read(messages.split_raw(raw)[0] + b"\n", 0)
+
+
 def summary(ctx, raw, reader):
-    """author, subject, size and first lines of a held post, as a moderator reads them."""
-    msg = messages.read(raw, 0) if raw else None
+    """subject, size and first lines of a held post, as a moderator reads them."""
+    msg = parsed(ctx, raw) if raw else None
     subject = redact.subject(messages.clean(messages.header(msg, "Subject"), 80)) if msg is not None else ""
     lines = []
     if msg is not None:
@@ -222,7 +231,7 @@ def decide(ctx, listname, pid, verb, who, why="", number=None):
     p = path(ctx, listname, pid)
     ctx.delete(p)
     ctx.write(p + DECIDED, ("%s %s\n" % (verb, who)).encode("utf-8"))
-    subject = messages.clean(messages.header(messages.read(raw, 0), "Subject"), 60)
+    subject = messages.clean(messages.header(parsed(ctx, raw), "Subject"), 60)
     if verb in ("APPROVE", "ALWAYS"):
         released(ctx).append((listname, author, raw, pid))
         if verb == "ALWAYS":
@@ -293,7 +302,7 @@ def expired(ctx, listname):
             held = read(ctx, listname, pid)
             if held is not None:
                 author, raw = held
-                subject = messages.clean(messages.header(messages.read(raw, 0), "Subject"), 60)
+                subject = messages.clean(messages.header(parsed(ctx, raw), "Subject"), 60)
                 msg = ctx.message(author, ctx.text("moderation.expired-subject", author, subject=subject or listname),
                                   ctx.text("moderation.expired", author, list=listname, subject=subject,
                                            days=keep) + "\n")
