@@ -393,3 +393,28 @@ def test_a_multipart_post_is_listed_with_its_text_and_approved_whole(site):
     site.run()
     [post] = posts(site)
     assert post.get_content_type() == "multipart/mixed" and len(list(post.iter_attachments())) == 1
+
+
+def test_an_approval_run_killed_after_any_step_then_run_again_posts_once(site, tmp_path):
+    import shutil
+    import signal
+
+    from conftest import TestSite
+    build(site)
+    site.drop(mail(frm="alice@example.net", to="news@example.org", subject="Once"))
+    site.run()
+    block, _ = notice(site, "mod1@example.net")
+    clear_out(site)
+    site.drop(mail(frm="mod1@example.net", to="tristero@example.org", subject="d", body=decide(block, "APPROVE 1")))
+    # A few steps of the run (each a real process killed by SIGKILL): the decision's
+    # files, the post's outbound files and the moderators' notices are one transaction.
+    for n in (2, 5, 9):
+        trial = TestSite(tmp_path / ("crash%d" % n), subprocess=True)
+        shutil.copytree(site.home, trial.home, symlinks=True)
+        p = trial.run(check=False, env={"TRISTERO_CRASH_AFTER": str(n)})
+        assert p.returncode in (-signal.SIGKILL, 0), p.stderr
+        trial.subprocess = False
+        trial.run()
+        assert [m["Subject"] for m in posts(trial)] == ["Once"], n
+        assert held_files(trial) == [] and not trial.listdir("spool", "txn")
+        shutil.rmtree(trial.home)
