@@ -381,7 +381,7 @@ def test_posting_runs_its_refusals_before_it_composes_archives_or_sends():
     which checks the post as composed (issue 12), before it is redacted and composed."""
     from tristero.mail import posting
     names = [name for name, _ in posting.STEPS]
-    assert names == ["automatic", "who may post", "moderation", "password", "size", "merge", "executable",
+    assert names == ["automatic", "who may post", "size", "moderation", "password", "merge", "executable",
                      "override", "redact", "headers", "dmarc", "outbound form", "arc", "envelopes", "fan-out",
                      "folders", "archive", "receipt"]
     assert all(callable(step) for _, step in posting.STEPS)
@@ -405,10 +405,12 @@ def test_a_post_held_for_moderation_reaches_neither_the_members_nor_the_archive_
     with open(site.path("lists", "00000002.ini"), "w") as f:
         f.write("[Members]\nmoderator@example.net =\n")
     post_to_news(site)
-    [held] = site.outbound()
-    assert held.sender == "owner-news-approval@example.org" and held.recipients == ["moderator@example.net"]
-    assert site.listdir("archive", "00000001") == []
-    assert "sent to news-approval for moderation" in site.log()
+    # Held in the list's folder (issue 14): its author told, the moderators sent a listing.
+    told, listing = sorted(site.outbound(), key=lambda b: b.recipients)
+    assert told.sender == "" and told.recipients == ["alice@example.net"]
+    assert listing.sender == "" and listing.recipients == ["moderator@example.net"]
+    assert site.listdir("archive", "00000001") == ["held"]
+    assert "held for moderation" in site.log()
     assert "posted to news," not in site.log()
 
 

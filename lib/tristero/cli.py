@@ -295,12 +295,29 @@ def _check_lists(site, cfg):
         ml = members.load(number, path)
         count += len(ml)
         problems += [configmod.Problem(path, line, why) for line, why in ml.problems]
+        problems += _check_moderators(site, cfg, name)
         folder = site.archive_dir(number)
         for special in SPECIAL_FILES:
             where = os.path.join(folder, special)
             if os.path.islink(where) or (os.path.lexists(where) and not os.path.isfile(where)):
                 problems.append(configmod.Problem(where, None, "not a plain file: a run will not read it"))
     return count, problems
+
+
+def _check_moderators(site, cfg, name):
+    """A Moderated list (or one set moderate) with no moderators: a warning."""
+    if cfg.list_value(name, "Type") != "Moderated" and not cfg.list_value(name, "moderate"):
+        return []
+    if cfg.list_value(name, "moderator"):
+        return []
+    approval = lists.find(cfg, name + "-approval")
+    number = approval and lists.number(cfg, approval)
+    if number and os.path.exists(site.member_file(number)) and len(members.load(number, site.member_file(number))):
+        return []
+    owner = cfg.raw(lists.section(name), "Owner") or ""
+    return [configmod.Problem(site.ini, cfg.line_of(lists.section(name)),
+                              "[LIST %s]: a moderated list with no moderators (no %s-approval list with members, "
+                              "no moderator): held posts go to %s" % (name, name, owner or "nobody"), fatal=False)]
 
 
 # What a run reads in a list's folder (see repository): refused when not a plain file.

@@ -20,7 +20,7 @@ from tristero.core.kinds import AutoReason
 from tristero.mail import listbot, merge, mitigation
 from tristero.model import audit, lists, members, signing
 from tristero.policy import authresults, bounces, rights
-from tristero.services import archive, folders, headers, nesting, proxy
+from tristero.services import archive, folders, headers, moderation, nesting, proxy
 from tristero.services.context import Context, Inbound
 
 # Fields of the original that a list replaces or must not pass on.
@@ -54,7 +54,7 @@ class Post:
     m: Inbound                       # the message (from "redact" on, as members get it)
     listname: str
     rule: str = ""                   # what rights.may said: the rule that lets it through, or why not
-    approval: Optional[str] = None   # the LIST-approval list a refused post goes to
+    hold: str = ""                   # why the post is held for the moderators ("": it is not)
     override: Optional[str] = None   # the subject, when OverRideSubject skips the list's settings
     head: bytes = b""                # the header block members get (without List-Unsubscribe)
     body: Optional[memoryview] = None   # the body, a view of the inbound bytes (never copied unless re-encoded)
@@ -111,7 +111,8 @@ def not_automatic(ctx: Context, post: Post) -> Optional[Result]:
 
 
 def may_post(ctx: Context, post: Post) -> Optional[Result]:
-    """Who may post (rights.may); a post refused to a Moderated list goes on to moderation."""
+    """Who may post (rights.may); a post refused to a Moderated list, or made to a list
+    or by a member set to moderate, is held for the moderators (see moderation)."""
     if nesting.sub_list(ctx, post.m.author):
         # A list of the site a member of another gets its posts expanded in the run, never
         # by mail: mail that claims to come from a list's address is forged (or a loop).
@@ -123,21 +124,28 @@ def may_post(ctx: Context, post: Post) -> Optional[Result]:
         post.rule = post.remote
         return None     # the remote list's post, for the list that is its client (Proxy)
     ok, post.rule = rights.may(ctx, post.m.author, "post", post.listname)
-    if ok:
+    if ok and post.m.hold and ctx.config.list_value(post.listname, "HoldInsteadOfDrop"):
+        post.hold = ctx.text("moderation.reason-filter", post.m.author)
+        ctx.act("held: %s" % post.m.hold, "HoldInsteadOfDrop")
         return None
-    post.approval = _approval_list(ctx, post.m, post.listname)
-    if post.approval:
+    if ok:
+        if moderation.needs_moderation(ctx, post.m.author, post.listname) and not _list_approved(ctx, post):
+            post.hold = ctx.text("moderation.reason-moderate", post.m.author, list=post.listname)
+        return None
+    if _moderated(ctx, post.m, post.listname):
+        if not _list_approved(ctx, post):
+            post.hold = str(post.rule)
         return None
     return refuse(ctx, post.m, post.listname, post.rule)
 
 
-def moderation(ctx: Context, post: Post) -> Optional[Result]:
-    """Manual, "Moderated Lists": a post its author may not make goes to the moderators
-    (LIST-approval), who forward what they approve."""
-    if not post.approval:
+def moderation_step(ctx: Context, post: Post) -> Optional[Result]:
+    """Manual, "Moderated Lists", with a queue: a post that needs approval is held in
+    the list's folder (held/) and its author told; the moderators get one message per
+    run listing the posts held in it (services.moderation)."""
+    if not post.hold:
         return None
-    ctx.act("post to %s sent to %s for moderation" % (post.listname, post.approval), "Type=Moderated")
-    run(ctx, Post(post.m, post.approval))
+    moderation.hold(ctx, post.m, post.listname, post.hold)
     return Result.HELD
 
 
@@ -156,6 +164,9 @@ def size(ctx: Context, post: Post) -> Optional[Result]:
     m, listname = post.m, post.listname
     limit = ctx.config.list_value(listname, "MaxMessageSize")
     if len(m.raw) > limit:
+        if ctx.config.list_value(listname, "HoldInsteadOfDrop"):
+            moderation.hold(ctx, m, listname, ctx.text("posting.too-big", m.author, size=len(m.raw), limit=limit))
+            return Result.HELD
         return refuse(ctx, m, listname, "the message is %d bytes, more than the %d this list takes "
                                         "(MaxMessageSize)" % (len(m.raw), limit),
                       ctx.text("posting.too-big", m.author, size=len(m.raw), limit=limit))
@@ -391,9 +402,9 @@ def receipt(ctx: Context, post: Post) -> Optional[Result]:
 STEPS = (
     ("automatic", not_automatic),
     ("who may post", may_post),
-    ("moderation", moderation),
-    ("password", password),
     ("size", size),
+    ("moderation", moderation_step),
+    ("password", password),
     ("merge", mail_merge),
     ("executable", executable),
     ("override", override_subject),
@@ -410,14 +421,47 @@ STEPS = (
 )
 
 
-def _approval_list(ctx, m, listname):
-    """The LIST-approval list a refused post to a Moderated list goes to, or None."""
-    if ctx.config.list_value(listname, "Type") != "Moderated":
-        return None
-    approval = lists.find(ctx.config, listname + "-approval")
-    if approval and rights.may(ctx, m.author, "post", approval)[0]:
-        return approval
-    return None
+def _moderated(ctx, m, listname):
+    """True when a post its author may not make to listname goes to moderators: the
+    list is Moderated and has some (a rule of access.ini that takes W away still refuses)."""
+    if ctx.config.list_value(listname, "Type") != "Moderated" and not ctx.config.list_value(listname, "moderate"):
+        return False
+    if "W" in rights.rule_flags(ctx, m.author, listname)[1]:
+        return False
+    return bool(moderation.moderators(ctx, listname))
+
+
+def _list_approved(ctx, post):
+    """Majordomo's Approved: header (or first body line) with the list's approve_passwd
+    (a hash) approves the post without holding it."""
+    stored = ctx.config.raw(lists.section(post.listname), "approve_passwd")
+    m = post.m
+    given = messages.header(m.msg, "Approved") or messages.header(m.msg, "Approve") \
+        or redact.body_approval(m.msg)
+    if not stored or not given:
+        return False
+    if rights.verify(given.strip(), stored):
+        ctx.act("post to %s approved by its Approved: password" % post.listname, "approve_passwd")
+        return True
+    audit.security(ctx, m.author, post.listname, "Approved: header", "refused: not the list's approve_passwd")
+    return False
+
+
+def release(ctx: Context, listname: str, author: str, raw: bytes, name: str) -> Result:
+    """Post a held post a moderator approved: the steps after moderation and the
+    password (from merge on: a P or M list's copies), with the original author in From.
+    Its size was checked before it was held."""
+    m = Inbound(name, raw)
+    m.msg = moderation.parsed(ctx, raw)
+    m.id = messages.header(m.msg, "Message-ID") or name
+    m.author = author
+    post = Post(m, listname, rule="approved by a moderator")
+    start = [name for name, _ in STEPS].index("merge")
+    for _, step in STEPS[start:]:
+        result = step(ctx, post)
+        if result is not None:
+            return result
+    return Result.DONE
 
 
 def refuse(ctx: Context, m: Inbound, listname: str, reason: str, said: Optional[str] = None) -> Result:

@@ -146,11 +146,16 @@ def _has_block(lines, quote_chars):
     return False
 
 
+def _decision(words):
+    """True for a moderator's APPROVE 1 3 5 [ALWAYS] (numbers: no password prefix)."""
+    return words[0].upper() == "APPROVE" and all(w.isdigit() or w.upper() == "ALWAYS" for w in words[1:])
+
+
 def _with_password(cmd):
     """Take Majordomo's "approve PW command" and "password PW command" prefixes off, and
     Listserv's PW=password argument (the password of the command, like approve's)."""
     w = cmd.words
-    if len(w) >= 3 and w[0].upper() in ("APPROVE", "PASSWORD", "PASSWD"):
+    if len(w) >= 3 and w[0].upper() in ("APPROVE", "PASSWORD", "PASSWD") and not _decision(w):
         cmd.password = w[1]
         cmd.words = w[2:]
     # PROXY's PW= is the remote list's, part of the line it sends (services.proxy).

@@ -8,6 +8,7 @@ from tristero.mail import posting, robot, webform
 from tristero.model import lists
 from tristero.policy import bounces, feedback, rights
 from tristero.policy.addresses import loop_marks, resolve
+from tristero.services import moderation
 
 
 def route(ctx, m, address):
@@ -55,6 +56,11 @@ def route(ctx, m, address):
         if listname is None and webform.is_form_address(local):
             form = webform.from_address(local) or ""     # a web form by mail (its CGI address)
         robot.answer(ctx, m, listname, form=form)
+        # What moderators approved goes out through the posting steps; each moderator is told.
+        for held_list, author, raw, post_id in moderation.released(ctx):
+            posting.release(ctx, held_list, author, raw, "held/" + post_id)
+        moderation.released(ctx).clear()
+        moderation.tell_moderators(ctx)
     elif handler == Handler.POST:
         posting.post(ctx, m, listname)
     elif handler == Handler.MERGE:

@@ -241,7 +241,12 @@ def _prescan_spam(ctx, m, entry, address, routes):
 def _prescan_admin(ctx, m, entry, address, routes):
     rule = _rule(entry)
     for address, handler, listname in routes:
-        if handler == Handler.POST:
+        if handler == Handler.POST and ctx.config.list_value(listname, "HoldInsteadOfDrop"):
+            # The list says hold: the post goes on to its moderators (posting's moderation).
+            m.hold = "caught by " + rule
+            ctx.act("prescan: held for the moderators of %s instead" % listname, rule)
+            audit.security(ctx, m.author, listname, "PRESCAN ADMIN", "held for the moderators")
+        elif handler == Handler.POST:
             m.redirects[address] = (Handler.ROBOT, listname)
             ctx.act("prescan: sent to the robot instead of %s" % listname, rule)
             audit.security(ctx, m.author, listname, "PRESCAN ADMIN", "sent to the robot")

@@ -332,6 +332,8 @@ LIST_DEFAULTS = {
     "CopyMethod": as_copy_method,
     "FolderPrefix": as_extension_part,
     "FolderSuffix": as_extension_part,
+    "HoldDays": as_int,
+    "HoldInsteadOfDrop": as_bool,
 }
 
 SCHEMA = {
@@ -441,6 +443,8 @@ LIST_SCHEMA = dict({
     "ProxyReply": as_optional_reply,
     "FolderMembers": as_names,
     "FeedFolders": as_names,
+    "moderate": as_bool,
+    "moderator": as_address,
 }, **LIST_DEFAULTS)
 
 # Non-negative counts, and the ones that must be at least 1.

@@ -36,7 +36,7 @@ from tristero.model.people import DirectoryError
 from tristero.model.site import Site
 from tristero.model.state import State
 from tristero.runtime import housekeeping
-from tristero.services import context, folders
+from tristero.services import context, folders, moderation
 from tristero.services import directory as directories
 
 T = TypeVar("T")
@@ -384,6 +384,20 @@ class Batch:
         self._fail(name, os.path.join(self.site.inbox, "new", name),
                    "%d runs died while processing it (killed by a signal: out of memory, a "
                    "crash); set aside unread" % deaths, "poison message")
+
+    def announce_held(self) -> None:
+        """One message to each moderator of each list with posts held in this run
+        (services.moderation), each list a unit of work of its own."""
+        held = moderation.held_now(self.ctx)
+        by_list = {}
+        for listname, post_id in held:
+            by_list.setdefault(listname, []).append(post_id)
+        held.clear()
+        for listname, ids in by_list.items():
+            failure = Failure("moderators of %s not told of held posts: %%s" % listname,
+                              "moderation.notice-failed.subject", "moderation.notice-failed", list=listname)
+            with self.unit_of_work("moderation:%s" % listname, failure):
+                moderation.announce(self.ctx, listname, ids)
 
     def housekeep(self) -> None:
         """The day's housekeeping (when due), into the open transaction."""
@@ -786,6 +800,7 @@ def _run_locked(site, config, now, log, dry_run, verbose):
                 progress.show(i)
         if short is None and not dry_run and disk_short(site, config) is not None:
             short = (disk_short(site, config), 0)
+        batch.announce_held()
         if short is None:
             batch.housekeep()
         batch.commit()

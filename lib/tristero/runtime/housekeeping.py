@@ -11,7 +11,7 @@ import os
 from tristero.core.kinds import Failure
 from tristero.model import lists, logbook
 from tristero.policy import bounces
-from tristero.services import archive, digests
+from tristero.services import archive, digests, moderation
 
 
 def expire_logs(batch):
@@ -61,6 +61,14 @@ def expire_archives(batch):
             yield from archive.expired(batch.site.archive_dir(number), today, keep)
 
 
+def expire_held(batch):
+    """Posts held for moderators longer than their list's HoldDays (each author told),
+    and the decisions kept as long."""
+    for name in batch.config.list_names():
+        if lists.number(batch.config, name):
+            yield from list(moderation.expired(batch.ctx, name))
+
+
 def expire_sent(batch):
     """Days of the sent index (spool/sent) older than BounceDays: no report of them is believed."""
     return bounces.expired_sent(batch.site, batch.now.date(), batch.config.get("Security", "BounceDays"))
@@ -72,6 +80,7 @@ STEPS = (
     ("expire processed mail", expire_processed),
     ("send digests", send_digests),
     ("expire archives", expire_archives),
+    ("expire held posts", expire_held),
     ("expire sent index", expire_sent),
 )
 

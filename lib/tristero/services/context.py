@@ -42,6 +42,10 @@ class Outcome:
     folders: list[str] = field(default_factory=list)                 # paths of folders to create
     # (what was done, the rule or setting that decided it)
     actions: list[tuple[str, str]] = field(default_factory=list)
+    # Moderation (services.moderation): held posts approved, for the posting steps, and
+    # the decisions made, for every moderator.
+    moderation_released: list[tuple] = field(default_factory=list)
+    moderation_decisions: list[tuple] = field(default_factory=list)
 
 
 class Inbound:
@@ -63,6 +67,7 @@ class Inbound:
         self.report = None         # whether it looks like a delivery report (bounces.is_report)
         self.notes = []            # what reading it taught (charset guesses ...)
         self.too_many_parts = None  # (why, rule) it was not read whole (MaxParts), or None
+        self.hold = None           # why screening holds it for a list's moderators (ADMIN, HoldInsteadOfDrop)
         self._text = None
         self._subject = None
 
@@ -125,6 +130,8 @@ class Context:
         # whose Language it is answered in when neither the author nor the words say.
         self.spoken = {}
         self.answering = None
+        # Posts held in this run: (list, id), for the moderators' message at its end.
+        self.moderation_held = []
 
     def text(self, key: str | text.Text, reader: str | None = None, **fields: object) -> str:
         """The text key (core.text; or a text.Text) in the language of reader (an address;

@@ -17,7 +17,7 @@ from tristero.services import digests, repository, session
 # SET list OPTION value: the list settings an owner sets by mail (TYPE: a PostMaster).
 LIST_OPTIONS = {"REPLY": "Reply", "TYPE": "Type", "FORWARDPREFIX": "ForwardPrefix",
                 "FORCEPRIORITY": "ForcePriority", "ARCHIVE": "Archive", "ARCHIVEDAYS": "ArchiveDays",
-                "COPYMETHOD": "CopyMethod"}
+                "COPYMETHOD": "CopyMethod", "MODERATE": "moderate"}
 LIST_OPTIONS.update({"PROXY": "Proxy", "PROXY-REPLY": "ProxyReply"})      # proxy lists (services.proxy)
 
 

@@ -47,6 +47,7 @@ CONTROL = {"readme.txt", "welcome.txt", "farewell.txt", "index.txt"}
 CONTROL_FOLDERS = {"readme", "welcome", "farewell"}
 EXECUTABLE = {"filelist.txt", "listbot.txt"}
 _DAY_FILE = re.compile(r"\d{8}\.txt")
+HELD = "held"              # a list's folder of posts held for its moderators (services.moderation)
 
 
 class Refused(ValueError):
@@ -116,6 +117,9 @@ def check_name(name, single=False):
         why = _part_problem(part)
         if why:
             raise Refused(Text("repository.bad-name", name=messages.clean(name, 80), why=why))
+    if len(parts) > 1 and parts[0].lower() == HELD:
+        # The posts held for moderators (services.moderation): never fetched, listed or written by mail.
+        raise Refused(Text("moderation.folder-reserved"))
     return parts
 
 
@@ -235,7 +239,8 @@ def listing(root, ctx=None):
     for path in staged_paths(ctx, root):
         parts = os.path.relpath(path, root).split(os.sep)
         state = staged_state(ctx, path)
-        if state is None or len(parts) > MAX_DEPTH + 1 or any(_part_problem(p) for p in parts):
+        if state is None or len(parts) > MAX_DEPTH + 1 or any(_part_problem(p) for p in parts) \
+                or (len(parts) > 1 and parts[0].lower() == HELD):
             continue
         name = "/".join(parts)
         if state[0]:
@@ -255,7 +260,7 @@ def _listing_disk(root):
         except (FileNotFoundError, NotADirectoryError, PermissionError):
             continue
         for e in entries:
-            if _part_problem(e.name):
+            if _part_problem(e.name) or (depth == 0 and e.name.lower() == HELD):
                 continue
             try:
                 st = e.stat(follow_symlinks=False)
