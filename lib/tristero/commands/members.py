@@ -3,7 +3,7 @@
 from tristero.commands.grammar import ListName
 from tristero.commands.registry import Command, register
 from tristero.model import members
-from tristero.services import session
+from tristero.services import majordomo, session
 
 MAX_SHOWN = 5000     # members listed in one MEMBERS answer
 
@@ -23,6 +23,8 @@ class Members(Command):
     }
 
     def run(self, s, args):
+        if not majordomo.access(s, args.list, "who_access", "WHO"):
+            return
         roster = session.members_of(s, args.list)
         s.result("ok", s.text("members.title", count=len(roster), list=args.list))
         for i, (address, options) in enumerate(roster.items()):

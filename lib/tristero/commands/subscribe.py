@@ -6,7 +6,7 @@ from tristero.commands.registry import Command, register
 from tristero.model import audit
 from tristero.model.members import address_key
 from tristero.policy import rights
-from tristero.services import membership, session
+from tristero.services import majordomo, membership, session
 
 
 @register
@@ -61,3 +61,4 @@ class Subscribe(Command):
         s.result("ok", s.text("subscribe.done", address=target, list=listname))
         s.ctx.act("%s subscribed to %s" % (target, listname), rule)
         membership.welcome(s, listname, target)
+        majordomo.tell_owner(s, listname, "subscribe", target)

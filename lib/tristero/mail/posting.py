@@ -19,7 +19,7 @@ from tristero.core.kinds import AutoReason
 from tristero.mail import listbot, mitigation
 from tristero.model import audit, lists, signing
 from tristero.policy import authresults, bounces, rights
-from tristero.services import archive, headers
+from tristero.services import archive, headers, majordomo
 from tristero.services.context import Context, Inbound
 
 # Fields of the original that a list replaces or must not pass on.
@@ -129,6 +129,29 @@ def size(ctx: Context, post: Post) -> Optional[Result]:
                                         "(MaxMessageSize)" % (len(m.raw), limit),
                       ctx.text("posting.too-big", m.author, size=len(m.raw), limit=limit))
     return None
+
+
+def majordomo_rules(ctx: Context, post: Post) -> Optional[Result]:
+    """Majordomo's restrict_post, taboo_headers, taboo_body and maxlength: a post they
+    stop goes to the list's owner ("BOUNCE"), and its author is told why."""
+    m, listname = post.m, post.listname
+    why = None
+    names = majordomo.restricted(ctx, m.author, listname)
+    if names is not None:
+        why = ctx.text("majordomo.why-restricted", m.author, names=names)
+    else:
+        found = majordomo.taboo(ctx, m, listname)
+        if found:
+            why = ctx.text("majordomo.why-taboo", m.author, setting=found[0], pattern=found[1])
+        else:
+            length = majordomo.body_too_long(ctx, m, listname)
+            if length is not None:
+                why = ctx.text("majordomo.why-maxlength", m.author, length=length,
+                               limit=ctx.config.list_value(listname, "maxlength"))
+    if why is None:
+        return None
+    majordomo.bounce_to_owner(ctx, m, listname, why)
+    return refuse(ctx, m, listname, why)
 
 
 def executable(ctx: Context, post: Post) -> Optional[Result]:
@@ -287,6 +310,7 @@ STEPS = (
     ("moderation", moderation),
     ("password", password),
     ("size", size),
+    ("majordomo", majordomo_rules),
     ("executable", executable),
     ("override", override_subject),
     ("redact", redact_password),

@@ -1,0 +1,158 @@
+"""Majordomo 1.94's list settings at work: who may INDEX, GET, INFO, WHICH and WHO a
+list (the *_access keys), who may post to a restricted list (restrict_post), the taboo
+patterns (taboo_headers, taboo_body), the body limit (maxlength), and the notices a
+Majordomo list owner gets (new subscriber, departure: announcements). The keys are
+declared in model/config.py (MAJORDOMO_KEYS); texts are in templates/*/majordomo.txt.
+"""
+
+import re
+
+from tristero.core import messages, redact
+from tristero.model import config as configs
+from tristero.model import lists
+from tristero.model.members import address_key
+from tristero.policy import rights
+from tristero.services import repository
+
+MAX_TABOO_TEXT = 256 << 10      # characters of a post's body the taboo_body patterns read
+MAX_RESTRICT_FILE = 1 << 20     # bytes of a restrict_post file read
+
+
+def access(s, listname, key, what):
+    """True when the sender may use what (INDEX, GET, INFO, WHICH, WHO) on listname as the
+    list's key (index_access ...) says: open (anyone), list (its members) or closed (its
+    owner and the privileged only); else says why not."""
+    if listname is None or _may(s.ctx, s.sender, listname, key):
+        return True
+    mode = configs.majordomo_value(s.ctx.config, listname, key)
+    s.result("refused", s.text(_REFUSALS[mode], command=what, list=listname, setting=key))
+    s.ctx.act("%s of %s refused to %s" % (what, listname, s.sender), "%s = %s" % (key, mode))
+    return False
+
+
+_REFUSALS = {"closed": "majordomo.access-closed", "list": "majordomo.access-list"}
+# The notices to the owner: (subject, text) of each event.
+_NOTICES = {"subscribe": ("majordomo.subscribe.subject", "majordomo.subscribe"),
+            "unsubscribe": ("majordomo.unsubscribe.subject", "majordomo.unsubscribe")}
+
+
+def _may(ctx, who, listname, key):
+    mode = configs.majordomo_value(ctx.config, listname, key)
+    if mode == "open" or rights.privileged(ctx, who, listname):
+        return True
+    return mode == "list" and rights.member(ctx, who, listname)
+
+
+def visible(s, listname, key):
+    """May the sender see listname in an answer (WHICH) without being told why not?"""
+    return _may(s.ctx, s.sender, listname, key)
+
+
+# --- posts -----------------------------------------------------------------------------
+
+def restricted(ctx, author, listname):
+    """None when author may post to listname as its restrict_post says (or it has none);
+    else the names of the files and lists the author is in none of."""
+    names = configs.majordomo_value(ctx.config, listname, "restrict_post")
+    if not names:
+        return None
+    want = address_key(author)
+    for name in names:
+        other = lists.find(ctx.config, name)
+        if other is not None:
+            if ctx.state.has_member(lists.number(ctx.config, other), author):
+                return None
+            continue
+        try:
+            text = repository.text_file(repository.folder(ctx, listname), name, MAX_RESTRICT_FILE, ctx=ctx)
+        except repository.Refused:
+            text = None
+        for line in (text or "").splitlines():
+            word = line.split("#", 1)[0].strip().strip("<>")
+            if word and address_key(word) == want:
+                return None
+    return " ".join(names)
+
+
+def taboo(ctx, m, listname):
+    """(the setting, the pattern) of the first taboo_headers or taboo_body pattern the post
+    m matches, or None. The body read is at most MAX_TABOO_TEXT characters."""
+    cfg = ctx.config
+    head = "\n".join("%s: %s" % (k, v) for k, v in m.msg.items())
+    for key, text in (("taboo_headers", head), ("taboo_body", m.text()[:MAX_TABOO_TEXT])):
+        for pattern, nocase in configs.majordomo_value(cfg, listname, key):
+            if re.search(pattern, text, re.I | re.M if nocase else re.M):
+                return key, pattern
+    return None
+
+
+def body_too_long(ctx, m, listname):
+    """The post's body length in characters when the list's own maxlength is set and the
+    body is longer; else None."""
+    sec = ctx.config.sections.get(lists.section(listname), {})
+    if "maxlength" not in sec:
+        return None
+    limit = configs.majordomo_value(ctx.config, listname, "maxlength")
+    length = len(m.text())
+    return length if limit and length > limit else None
+
+
+def bounce_to_owner(ctx, m, listname, why):
+    """Majordomo's "BOUNCE list: reason": the owner gets the post, attached, with why."""
+    owner = lists.owner(ctx.config, listname)
+    if not owner:
+        return
+    msg = ctx.message(owner, ctx.text("majordomo.bounce.subject", owner, list=listname, why=why),
+                      ctx.text("majordomo.bounce", owner, list=listname, why=why, author=m.author) + "\n",
+                      kind="auto-generated")
+    # The post as members would get it: no password (Approved:) goes to the owner either.
+    messages.attach(msg, [("post.eml", redact.public(m).raw)])
+    ctx.send_message(msg, [owner])
+    ctx.act("post to %s bounced to %s: %s" % (listname, owner, why), "Majordomo")
+
+
+# --- notices to the owner --------------------------------------------------------------
+
+def tell_owner(s, listname, event, address):
+    """Majordomo's notice to the owner (announcements = yes): event "subscribe" (a new
+    subscriber) or "unsubscribe" (a departure)."""
+    ctx = s.ctx
+    sec = ctx.config.sections.get(lists.section(listname), {})
+    if not any(k in sec for k in configs.MAJORDOMO_KEYS) or \
+            configs.majordomo_value(ctx.config, listname, "announcements") != "yes":
+        return
+    owner = lists.owner(ctx.config, listname)
+    if not owner or address_key(owner) == address_key(s.sender):
+        return
+    subject, body = _NOTICES[event]
+    msg = ctx.message(owner, ctx.text(subject, owner, list=listname, address=address),
+                      ctx.text(body, owner, list=listname, address=address,
+                               by=s.sender) + "\n", kind="auto-generated")
+    ctx.send_message(msg, [owner])
+
+
+def welcome_on(ctx, listname):
+    """Does the list send its welcome (Majordomo's welcome = yes, the default)?"""
+    return configs.majordomo_value(ctx.config, listname, "welcome") == "yes"
+
+
+def hold_departure(s, listname, target):
+    """Pass an unsubscription (closed policy, or of another address) to the owner, in a
+    form the owner only has to reply to."""
+    ctx = s.ctx
+    owner = lists.owner(ctx.config, listname)
+    if not owner:
+        s.result("refused", s.text("membership.no-owner", list=listname))
+        return
+    text = ctx.text("majordomo.unsubscribe-request", owner, requester=s.sender, address=target, list=listname)
+    text += "\n\n---\nSTART\nREMOVE %s %s\nSTOP\n" % (session_quoted(listname), target)
+    msg = ctx.message(owner, ctx.text("majordomo.unsubscribe-request.subject", owner, address=target,
+                                      list=listname),
+                      text, kind="auto-generated", headers=[("Reply-To", ctx.robot_address())])
+    ctx.send_message(msg, [owner])
+    s.result("held", s.text("majordomo.unsubscribe-held", list=listname))
+    ctx.act("unsubscription of %s from %s passed to %s" % (target, listname, owner), "unsubscribe_policy")
+
+
+def session_quoted(name):
+    return '"%s"' % name if " " in name else name
