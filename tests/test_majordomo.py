@@ -260,3 +260,51 @@ def test_subject_prefix_with_list_and_reply_to(site):
     got = [m for m in site.messages_to("carol@example.com") if "a post" in m["Subject"]]
     assert got[0]["Subject"] == "[news] a post"
     assert got[0]["Reply-To"] == "news@example.org"
+
+
+# --- passwords: passwd, approve -----------------------------------------------------------
+
+def test_passwd_sets_the_lists_password_hashed_and_approve_takes_it(site):
+    majordomo_site(site, "who_access = closed")
+    text = session(site, "passwd news none newsecret1", frm=OWNER)
+    assert "OK: the password of news is changed" in text and "newsecret1" not in text
+    with open(site.path("tristero.ini")) as f:
+        ini = f.read()
+    assert "admin_passwd = scrypt$" in ini and "newsecret1" not in ini
+    assert check(site).returncode == 0
+    # Majordomo's approve PASSWD command: anyone who has the list's password.
+    text = session(site, "approve newsecret1 who news")
+    assert "carol@example.com" in text and "newsecret1" not in text
+    assert "has left news" in session(site, "approve newsecret1 unsubscribe news carol@example.com")
+    assert "carol@example.com" not in members_of(site)
+    # The old password is now needed to change it.
+    assert "REFUSED" in session(site, "passwd news wrongpass1 other12345", frm=OWNER)
+    assert "OK" in session(site, "passwd news newsecret1 other12345", frm=OWNER)
+    logs = site.log()
+    assert "newsecret1" not in logs and "other12345" not in logs
+    for name in site.listdir("spool", "in", "cur"):
+        with open(site.path("spool", "in", "cur", name), "rb") as f:
+            data = f.read()
+        assert b"newsecret1" not in data and b"other12345" not in data
+
+
+def test_approve_with_the_approve_passwd_subscribes_another_address(site):
+    from tristero.policy.rights import hash_password
+    majordomo_site(site, "approve_passwd = %s\nsubscribe_policy = closed" % hash_password("approve99"))
+    text = session(site, "approve approve99 subscribe news bob@example.com")
+    assert "bob@example.com is now a member of news" in text
+
+
+def test_a_wrong_list_password_grants_nothing(site):
+    from tristero.policy.rights import hash_password
+    majordomo_site(site, "admin_passwd = %s\nwho_access = closed" % hash_password("rightpass1"))
+    text = session(site, "approve wrongpass1 who news")
+    assert "REFUSED" in text and "carol@example.com" not in text
+
+
+def test_a_stranger_cannot_set_the_first_list_password(site):
+    majordomo_site(site)
+    assert "REFUSED" in session(site, "passwd news none newsecret1")
+    assert check(site).returncode == 0
+    with open(site.path("tristero.ini")) as f:
+        assert "admin_passwd" not in f.read()

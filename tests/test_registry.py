@@ -106,7 +106,7 @@ def test_help_lists_the_commands_in_the_order_of_the_table_before_the_registry(s
     assert shown == ["HELP", "LISTS", "INFO", "SUBSCRIBE", "UNSUBSCRIBE", "MEMBERS", "WHICH", "SET", "REWIND",
                      "CATCHUP", "INDEX", "GET", "FETCH", "SEARCH", "CD", "PUT", "START", "RIGHTS", "PASSWORD",
                      "SETPASS", "COOKIE", "WEBSUBSCRIBE", "ONECLICK",
-                     "KILL", "ANNOUNCE", "ADD", "REMOVE", "CHANGE", "GRANT", "REVOKE", "AUDIT",
+                     "KILL", "ANNOUNCE", "ADD", "REMOVE", "CHANGE", "PASSWD", "GRANT", "REVOKE", "AUDIT",
                      "CREATE", "DESTROY", "BAKE",
                      "CONFIG", "ADESYNC"]
 

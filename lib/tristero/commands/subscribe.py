@@ -31,8 +31,8 @@ class Subscribe(Command):
             return
         ctx, cfg = s.ctx, s.ctx.config
         other = address_key(target) != address_key(s.sender)
-        if other and rights.privileged(ctx, s.sender, listname) and session.allowed(s, "manage", listname,
-                                                                                    "SUBSCRIBE"):
+        if other and rights.privileged(ctx, s.sender, listname, s.password_now()) and \
+                session.allowed(s, "manage", listname, "SUBSCRIBE"):
             self.subscribed(s, listname, target, rest, "by the owner")
             return
         ok, rule = rights.may(ctx, target, "subscribe", listname)

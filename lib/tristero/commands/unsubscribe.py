@@ -32,7 +32,7 @@ class Unsubscribe(Command):
             # Majordomo's unsubscribe_policy: auto lets anyone unsubscribe anyone; open
             # passes another address's unsubscription to the owner; closed passes all.
             policy = s.ctx.config.list_value(listname, "unsubscribe_policy")
-            owner = rights.privileged(s.ctx, s.sender, listname)
+            owner = rights.privileged(s.ctx, s.sender, listname, s.password_now())
             if owner and other and not session.allowed(s, "manage", listname, "UNSUBSCRIBE of another address"):
                 return
             if not owner and (policy.startswith("closed") or other and not policy.startswith("auto")):

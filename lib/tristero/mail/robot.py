@@ -113,16 +113,19 @@ def _start_follows(lines, quote_chars):
     return any(_unquote(l, quote_chars).upper() == "START" for l in lines)
 
 
-# The word of each command that is a secret: a password, or a one-click token.
-_SECRET_AT = {"PASSWORD": 1, "SETPASS": 1, "PASSWD": 1, "ONECLICK": 3}
+# The words of each command that are secrets: a password, or a one-click token
+# (Majordomo's PASSWD list old new; CONFIG list passwd ...).
+_SECRET_AT = {"PASSWORD": (1,), "SETPASS": (1,), "PASSWD": (1, 2, 3), "ONECLICK": (3,), "CONFIG": (2,),
+              "NEWCONFIG": (2,), "WRITECONFIG": (2,), "NEWINFO": (2,), "NEWINTRO": (2,), "MKDIGEST": (2,)}
 
 
 def echo(cmd):
     """The command as the reply shows it: passwords replaced by stars."""
     words = list(cmd.words)
-    at = _SECRET_AT.get(cmd.verb)
-    if at is not None and len(words) > at:
-        words[at] = "********"
+    subcommand = cmd.verb == "CONFIG" and len(words) > 1 and registry.lookup("CONFIG " + words[1])
+    for at in () if subcommand else _SECRET_AT.get(cmd.verb, ()):
+        if len(words) > at:
+            words[at] = "********"
     prefix = "approve ******** " if cmd.password else ""
     return redact.subject(prefix + " ".join('"%s"' % w if " " in w else w for w in words))
 
@@ -148,7 +151,7 @@ def _with_password(cmd):
     """Take Majordomo's "approve PW command" and "password PW command" prefixes off, and
     Listserv's PW=password argument (the password of the command, like approve's)."""
     w = cmd.words
-    if len(w) >= 3 and w[0].upper() in ("APPROVE", "PASSWORD", "PASSWD"):
+    if len(w) >= 3 and w[0].upper() in ("APPROVE", "PASSWORD"):
         cmd.password = w[1]
         cmd.words = w[2:]
     given = [x for x in cmd.words[1:] if x[:3].upper() == "PW=" and len(x) > 3]

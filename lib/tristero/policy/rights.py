@@ -23,7 +23,7 @@ from collections.abc import Collection
 from tristero.core import text
 from tristero.model import access, audit, lists, lockouts
 from tristero.model.access import Rule
-from tristero.model.config import Config
+from tristero.model.config import Config, majordomo_value
 from tristero.model.members import address_key
 from tristero.model.state import State
 
@@ -223,6 +223,8 @@ def may(ctx, who: str, action: str, listname: str | None = None, password: str |
     else:
         held = flags(ctx, who, listname, action)
     need = ACTIONS["manage" if action == "delete" else action]
+    if need not in "PS" and list_password(ctx, listname, password):
+        return True, "the list's password (Majordomo's approve)"
     if not has(held, need):
         return False, _refusal(ctx, who, action, listname, held)
     if action in PASSWORDED:
@@ -277,9 +279,20 @@ def _a(word):
     return "an" if word[:1] in "AEIOU" else "a"
 
 
-def privileged(ctx, who: str, listname: str | None = None) -> bool:
-    """ListOwner (of listname), PostMaster or SuperUser."""
-    return has(flags(ctx, who, listname), "L" if listname else "P")
+def privileged(ctx, who: str, listname: str | None = None, password: str | None = None) -> bool:
+    """ListOwner (of listname), PostMaster or SuperUser; or, for listname, whoever gives
+    its Majordomo password (password: the one the command gave)."""
+    return has(flags(ctx, who, listname), "L" if listname else "P") or list_password(ctx, listname, password)
+
+
+def list_password(ctx, listname: str | None, password: str | None) -> bool:
+    """Is password the list's Majordomo admin_passwd or approve_passwd (each kept hashed)?
+    Either makes whoever gives it the list's owner for the command (approve PW ...)."""
+    if not listname or not password or unproven(ctx, getattr(ctx, "unproven", None) or ""):
+        return False
+    return any(stored and verify(password, stored)
+               for stored in (majordomo_value(ctx.config, listname, "admin_passwd"),
+                              majordomo_value(ctx.config, listname, "approve_passwd")))
 
 
 def sees(ctx, who: str, listname: str) -> bool:

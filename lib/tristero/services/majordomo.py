@@ -22,7 +22,7 @@ def access(s, listname, key, what):
     """True when the sender may use what (INDEX, GET, INFO, WHICH, WHO) on listname as the
     list's key (index_access ...) says: open (anyone), list (its members) or closed (its
     owner and the privileged only); else says why not."""
-    if listname is None or _may(s.ctx, s.sender, listname, key):
+    if listname is None or _may(s.ctx, s.sender, listname, key, s.password_now()):
         return True
     mode = configs.majordomo_value(s.ctx.config, listname, key)
     s.result("refused", s.text(_REFUSALS[mode], command=what, list=listname, setting=key))
@@ -36,16 +36,16 @@ _NOTICES = {"subscribe": ("majordomo.subscribe.subject", "majordomo.subscribe"),
             "unsubscribe": ("majordomo.unsubscribe.subject", "majordomo.unsubscribe")}
 
 
-def _may(ctx, who, listname, key):
+def _may(ctx, who, listname, key, password=None):
     mode = configs.majordomo_value(ctx.config, listname, key)
-    if mode == "open" or rights.privileged(ctx, who, listname):
+    if mode == "open" or rights.privileged(ctx, who, listname, password):
         return True
     return mode == "list" and rights.member(ctx, who, listname)
 
 
 def visible(s, listname, key):
     """May the sender see listname in an answer (WHICH) without being told why not?"""
-    return _may(s.ctx, s.sender, listname, key)
+    return _may(s.ctx, s.sender, listname, key, s.password_now())
 
 
 # --- posts -----------------------------------------------------------------------------
