@@ -308,3 +308,64 @@ def test_a_stranger_cannot_set_the_first_list_password(site):
     assert check(site).returncode == 0
     with open(site.path("tristero.ini")) as f:
         assert "admin_passwd" not in f.read()
+
+
+# --- config, newconfig, writeconfig, newinfo, newintro, intro ------------------------------
+
+def test_config_returns_the_settings_as_majordomos_commented_text_and_newconfig_takes_them_back(site):
+    majordomo_site(site, "who_access = closed\nsubject_prefix = [$LIST]")
+    text = session(site, "passwd news none listpass1\nconfig news listpass1", frm=OWNER)
+    assert "who_access = closed" in text and "subject_prefix = [$LIST]" in text and "# " in text
+    assert "admin_passwd =" not in text and "listpass1" not in text
+    config = text.split("the settings of news follow", 1)[1].split("\n\n2 command(s)", 1)[0]
+    config = config.replace("who_access = closed", "who_access = list")
+    text = session(site, "newconfig news listpass1\n" + config + "\nEOF\nwho news", frm="alice@example.net")
+    assert "1 setting(s) of news changed" in text, text
+    assert "REFUSED" in text.split("> who news", 1)[1]     # alice is no member, who_access = list
+
+
+def test_newconfig_answers_each_bad_line_by_its_number_and_applies_nothing(site):
+    majordomo_site(site)
+    body = ("newconfig news whatever\n# a comment\nwho_access = closed\nmoderate = perhaps\n"
+            "frobnicate = 1\nadmin_passwd = clearpass1\ntaboo_body = /(x+)+/\nEOF\n")
+    text = session(site, body, frm=OWNER)
+    assert "nothing was changed: 4 line(s)" in text
+    for n in (3, 4, 5, 6):
+        assert "line %d:" % n in text
+    assert "line 2:" not in text and "clearpass1" not in text
+    with open(site.path("tristero.ini")) as f:
+        assert "who_access" not in f.read()
+
+
+def test_newconfig_from_a_stranger_is_refused(site):
+    majordomo_site(site)
+    text = session(site, "newconfig news guess1234\nwho_access = closed\nEOF\n")
+    assert "REFUSED" in text
+    with open(site.path("tristero.ini")) as f:
+        assert "who_access" not in f.read()
+
+
+def test_writeconfig_writes_every_setting_with_its_default(site):
+    majordomo_site(site, "who_access = closed")
+    assert "OK" in session(site, "writeconfig news x", frm=OWNER)
+    with open(site.path("tristero.ini")) as f:
+        ini = f.read()
+    assert "who_access = closed" in ini and "subscribe_policy = open" in ini and "maxlength = 40000" in ini
+    assert check(site).returncode == 0
+
+
+def test_newinfo_and_newintro_store_the_texts_info_and_intro_show(site):
+    majordomo_site(site)
+    session(site, "newinfo news x\nAll about the news.\nEOF\nnewintro news x\nWelcome, reader.\nEOF\n",
+            frm=OWNER)
+    assert "All about the news." in session(site, "info news")
+    assert "Welcome, reader." in session(site, "intro news")
+
+
+def test_a_majordomo_session_as_the_guide_types_it(site):
+    majordomo_site(site, "description = The news list")
+    text = session(site, "lists\ninfo news\nsubscribe news\nwhich\nwho news\nindex news\nhelp\nend\nthis is not read\n")
+    for echo in ("> lists", "> info news", "> subscribe news", "> which", "> who news", "> index news", "> help"):
+        assert echo in text
+    assert "alice@example.net is now a member of news" in text and "The news list" in text
+    assert "this is not read" not in text

@@ -67,7 +67,10 @@ def parse(text, subject, quote_chars, limit):
     # "---" then, further on, START: only what follows START is read.
     skipping = _has_block(lines, quote_chars)
     in_block = False
+    text_until = -1
     for i, raw in enumerate(lines):
+        if i <= text_until:
+            continue
         if raw.rstrip("\r\n") in ("-- ", "--") and not in_block:
             # A signature ends the commands, unless a block follows (a reply
             # that quotes one below the writer's signature).
@@ -94,7 +97,15 @@ def parse(text, subject, quote_chars, limit):
         if len(found) >= limit:
             extra += 1
             continue
-        found.append(_with_password(Command(line, words)))
+        cmd = _with_password(Command(line, words))
+        found.append(cmd)
+        command = registry.lookup(cmd.verb) if registry.known(cmd.verb) else None
+        if command is not None and command.takes_text:
+            # Majordomo: the text follows the command line, up to a line EOF.
+            end = next((j for j in range(i + 1, len(lines)) if _unquote(lines[j], quote_chars) == "EOF"), None)
+            if end is not None:
+                cmd.text = [_unquote(l, quote_chars) if in_block else l.rstrip("\r") for l in lines[i + 1:end]]
+                text_until = end
     if not found and not skipping:
         found = subject_command(subject, quote_chars)
     return found, extra

@@ -8,8 +8,8 @@ declared in model/config.py (MAJORDOMO_KEYS); texts are in templates/*/majordomo
 import re
 
 from tristero.core import messages, redact
+from tristero.model import audit, lists
 from tristero.model import config as configs
-from tristero.model import lists
 from tristero.model.members import address_key
 from tristero.policy import rights
 from tristero.services import repository
@@ -156,3 +156,81 @@ def hold_departure(s, listname, target):
 
 def session_quoted(name):
     return '"%s"' % name if " " in name else name
+
+
+# --- the list's settings as Majordomo's configuration text -------------------------------
+
+# Kept by PASSWD only: never shown, never set by NEWCONFIG.
+_PASSWORDS = ("admin_passwd", "approve_passwd")
+
+
+def admin(s, listname, password, what):
+    """True when password is the list's admin_passwd, or the sender is the list's owner (or
+    more) and password is their own password (or none is set for them); else says why not."""
+    ctx = s.ctx
+    stored = configs.majordomo_value(ctx.config, listname, "admin_passwd")
+    if stored and password and rights.verify(password, stored):
+        audit.security(ctx, s.sender, listname, what, "done: admin_passwd")
+        return True
+    ok, why = rights.may(ctx, s.sender, "manage", listname, password)
+    if not ok:
+        s.result("refused", why)
+        audit.security(ctx, s.sender, listname, what, "refused: " + why)
+        s.refused_privileged.append("%s %s: %s" % (what, listname, why))
+        return False
+    audit.security(ctx, s.sender, listname, what, "done")
+    return True
+
+
+def config_text(s, listname):
+    """The list's Majordomo settings as Majordomo's commented configuration text."""
+    cfg = s.ctx.config
+    out = [s.text("majordomo.config-head", list=listname), ""]
+    for key in configs.MAJORDOMO_KEYS:
+        if key in _PASSWORDS:
+            out += ["# " + s.text("majordomo.config-password", setting=key), ""]
+            continue
+        value = shown(cfg, listname, key)
+        out += ["# " + s.text("majordomo.config-default", default=configs.MAJORDOMO_DEFAULTS[key] or "''"),
+                "%s = %s" % (key, value), ""]
+    return "\n".join(out)
+
+
+def shown(cfg, listname, key):
+    """The value of the list's Majordomo key as CONFIG shows it: its own, else the Tristero
+    key's it stands for, else Majordomo's default."""
+    sec = cfg.sections.get(lists.section(listname), {})
+    if key in sec:
+        return configs.unquote(sec[key])
+    return configs.unquote(sec.get(_TRISTERO.get(key, ""), configs.MAJORDOMO_DEFAULTS[key]))
+
+
+# The Tristero key a Majordomo key shows when only the Tristero one is set.
+_TRISTERO = {"description": "Description", "subscribe_policy": "SubscribePolicy"}
+
+
+def read_config(s, listname, lines):
+    """({key: value}, [(line number, why)]) of Majordomo configuration text: "key = value"
+    lines, "#" comments, blank lines; every value checked as tristero.ini would check it."""
+    values, bad = {}, []
+    section = lists.section(listname)
+    for n, line in enumerate(lines, 1):
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        key, eq, value = text.partition("=")
+        key, value = key.strip().lower(), value.strip()
+        if not eq:
+            bad.append((n, s.text("majordomo.config-no-equals")))
+        elif key in _PASSWORDS:
+            bad.append((n, s.text("majordomo.config-password", setting=key)))
+        elif key not in configs.MAJORDOMO_KEYS:
+            bad.append((n, s.text("majordomo.config-unknown", setting=messages.clean(key, 40))))
+        elif key in values:
+            bad.append((n, s.text("majordomo.config-twice", setting=key)))
+        else:
+            why = configs.value_problem(section, key, value)
+            if why:
+                bad.append((n, messages.clean(why, 200)))
+            values[key] = value
+    return values, bad
