@@ -369,3 +369,15 @@ def test_a_majordomo_session_as_the_guide_types_it(site):
         assert echo in text
     assert "alice@example.net is now a member of news" in text and "The news list" in text
     assert "this is not read" not in text
+
+
+def test_auth_code_confirms_a_subscription_as_majordomo_users_answer(site):
+    import re
+    majordomo_site(site, "subscribe_policy = open+confirm")
+    assert "HELD" in session(site, "subscribe news")
+    [confirmation] = [m for m in site.messages_to("alice@example.net") if "Confirm" in m["Subject"]]
+    code = re.search(r"COOKIE (\S+)", confirmation.get_content()).group(1)
+    text = session(site, "auth %s subscribe news" % code)
+    assert "alice@example.net is now a member of news" in text
+    assert "ERROR" in session(site, "auth %s" % code)
+    assert "ERROR" in session(site, "auth %s auth x subscribe news" % code)

@@ -105,7 +105,7 @@ def test_help_lists_the_commands_in_the_order_of_the_table_before_the_registry(s
     shown = [line.split()[0] for line in listing.splitlines() if line.startswith("  ") and line[2] != " "]
     assert shown == ["HELP", "LISTS", "INFO", "INTRO", "SUBSCRIBE", "UNSUBSCRIBE", "MEMBERS", "WHICH", "SET", "REWIND",
                      "CATCHUP", "INDEX", "GET", "FETCH", "SEARCH", "CD", "PUT", "START", "RIGHTS", "PASSWORD",
-                     "SETPASS", "COOKIE", "WEBSUBSCRIBE", "ONECLICK",
+                     "SETPASS", "COOKIE", "AUTH", "WEBSUBSCRIBE", "ONECLICK",
                      "KILL", "ANNOUNCE", "ADD", "REMOVE", "CHANGE", "PASSWD", "NEWCONFIG",
                      "WRITECONFIG", "NEWINFO", "NEWINTRO", "GRANT", "REVOKE", "AUDIT",
                      "CREATE", "DESTROY", "BAKE",
