@@ -381,3 +381,13 @@ def test_auth_code_confirms_a_subscription_as_majordomo_users_answer(site):
     assert "alice@example.net is now a member of news" in text
     assert "ERROR" in session(site, "auth %s" % code)
     assert "ERROR" in session(site, "auth %s auth x subscribe news" % code)
+
+
+def test_guessing_a_lists_password_locks_it(site):
+    from tristero.policy.rights import hash_password
+    majordomo_site(site, "admin_passwd = %s\nwho_access = closed" % hash_password("rightpass1"))
+    for i in range(6):
+        assert "REFUSED" in session(site, "approve guess%05d who news" % i, frm="carol@example.com")
+    # Locked: even the right password is not tried now.
+    text = session(site, "approve rightpass1 who news", frm="carol@example.com")
+    assert "REFUSED" in text and "1 member(s)" not in text

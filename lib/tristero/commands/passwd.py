@@ -36,7 +36,7 @@ class Passwd(Command):
             s.result("error", s.text(why))
             return
         if majordomo_value(ctx.config, listname, "admin_passwd"):
-            if not rights.verify(args.old, majordomo_value(ctx.config, listname, "admin_passwd")):
+            if not rights.list_password(ctx, listname, args.old, s.sender, ("admin_passwd",)):
                 s.result("refused", s.text("passwd.wrong", list=listname))
                 audit.security(ctx, s.sender, listname, "PASSWD", "refused: wrong list password")
                 s.refused_privileged.append("PASSWD %s: wrong list password" % listname)

@@ -168,8 +168,7 @@ def admin(s, listname, password, what):
     """True when password is the list's admin_passwd, or the sender is the list's owner (or
     more) and password is their own password (or none is set for them); else says why not."""
     ctx = s.ctx
-    stored = configs.majordomo_value(ctx.config, listname, "admin_passwd")
-    if stored and password and rights.verify(password, stored):
+    if rights.list_password(ctx, listname, password, s.sender, ("admin_passwd",)):
         audit.security(ctx, s.sender, listname, what, "done: admin_passwd")
         return True
     ok, why = rights.may(ctx, s.sender, "manage", listname, password)
