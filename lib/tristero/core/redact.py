@@ -56,6 +56,8 @@ _MAJORDOMO = re.compile("(?i)(?:passwd%s+%s%s+(%s)%s+(%s)|(?:config(?!%s+(?:atta
                         "killlist|putfile|security|sendfile)(?![^\\s\"<]))|newconfig|writeconfig|newinfo|newintro"
                         "|mkdigest)%s+%s%s+(%s))"
                         % (_BLANK, _WORD, _BLANK, _WORD, _BLANK, _WORD, _BLANK, _BLANK, _WORD, _BLANK, _WORD))
+# A Majordomo configuration line that holds a password (in NEWCONFIG's text, refused there).
+_CONFIG_PASSWORD = re.compile("(?i)((?:admin|approve)_passwd%s*=%s*)([^%s]*[^\\s])" % (_BLANK, _BLANK, _BREAKS))
 _MAJORDOMO_ANYWHERE = re.compile("(?i)(?<!\\w)" + _MAJORDOMO.pattern[4:])
 
 
@@ -81,6 +83,9 @@ def _line(line, first):
     line = _PW.sub(lambda m: m.group(1) + STARS, line)
     pos = _LEAD.match(line).end()
     line = _majordomo(_MAJORDOMO, line, pos)
+    c = _CONFIG_PASSWORD.match(line, pos)
+    if c:
+        line = line[:c.start(2)] + STARS + line[c.end(2):]
     if first:
         a = _APPROVED.match(line, pos)
         if a:
