@@ -395,3 +395,14 @@ def test_guessing_a_lists_password_locks_it(site):
     # Locked: even the right password is not tried now.
     text = session(site, "approve rightpass1 who news", frm="carol@example.com")
     assert "REFUSED" in text and "1 member(s)" not in text
+
+
+def test_unsubscribe_policy_open_confirm_asks_the_member_first(site):
+    import re
+    majordomo_site(site, "unsubscribe_policy = open+confirm")
+    assert "HELD" in session(site, "unsubscribe news", frm="carol@example.com")
+    assert "carol@example.com" in members_of(site)
+    [confirmation] = [m for m in site.messages_to("carol@example.com") if "leave" in m["Subject"]]
+    code = re.search(r"COOKIE (\S+)", confirmation.get_content()).group(1)
+    assert "has left news" in session(site, "auth %s unsubscribe news" % code, frm="carol@example.com")
+    assert "carol@example.com" not in members_of(site)

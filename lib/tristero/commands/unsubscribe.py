@@ -42,6 +42,10 @@ class Unsubscribe(Command):
                     return
                 majordomo.hold_departure(s, listname, target)
                 return
+            if not owner and policy.endswith("+confirm") and target in session.members_of(s, listname) \
+                    and not majordomo.departure_confirmed(s, listname, target):
+                majordomo.ask_departure(s, listname, target)
+                return
         if everything:
             names = [n for n in s.ctx.config.list_names() if target in session.members_of(s, n)]
             if not names:

@@ -5,10 +5,11 @@ Majordomo list owner gets (new subscriber, departure: announcements). The keys a
 declared in model/config.py (MAJORDOMO_KEYS); texts are in templates/*/majordomo.txt.
 """
 
+import datetime
 import re
 
 from tristero.core import messages, redact
-from tristero.model import audit, lists
+from tristero.model import audit, cookies, lists
 from tristero.model import config as configs
 from tristero.model.members import address_key
 from tristero.policy import rights
@@ -233,3 +234,23 @@ def read_config(s, listname, lines):
                 bad.append((n, messages.clean(why, 200)))
             values[key] = value
     return values, bad
+
+
+def departure_confirmed(s, listname, target):
+    """Did the sender give (COOKIE, AUTH) a valid cookie for target leaving listname?"""
+    ctx = s.ctx
+    return cookies.valid(ctx.cookie_key(), s.cookie or "", "UNSUB", listname, target, ctx.now.date())
+
+
+def ask_departure(s, listname, target):
+    """unsubscribe_policy +confirm: send target a cookie to leave listname with."""
+    ctx = s.ctx
+    days = ctx.config.get("Security", "CookieDays")
+    code = cookies.bake(ctx.cookie_key(), "UNSUB", listname, target, ctx.now.date() + datetime.timedelta(days=days))
+    text = ctx.text("majordomo.unsubscribe-confirm", target, address=target, list=listname, days=days)
+    text += "\n\n---\nSTART\nCOOKIE %s\nUNSUBSCRIBE %s %s\nSTOP\n" % (code, session_quoted(listname), target)
+    msg = ctx.message(target, ctx.text("majordomo.unsubscribe-confirm.subject", target, list=listname), text,
+                      kind="auto-replied", headers=[("Reply-To", ctx.robot_address())])
+    ctx.send_message(msg, [target])
+    s.result("held", s.text("membership.confirm-sent", address=target))
+    ctx.act("confirmation of %s leaving %s sent" % (target, listname), "unsubscribe_policy")
