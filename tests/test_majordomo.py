@@ -22,7 +22,7 @@ def majordomo_site(site, settings="", members=("carol@example.com",)):
     os.makedirs(site.path("lists"), exist_ok=True)
     for number, addresses in (("00000001", members), ("00000002", ("poster@example.net",))):
         with open(site.path("lists", number + ".ini"), "w") as f:
-            f.write("[Members]\n" + "".join(a + " =\n" for a in addresses))
+            f.write("[Members]\n" + "".join(a + ("\n" if "=" in a else " =\n") for a in addresses))
     return site
 
 
@@ -406,3 +406,17 @@ def test_unsubscribe_policy_open_confirm_asks_the_member_first(site):
     code = re.search(r"COOKIE (\S+)", confirmation.get_content()).group(1)
     assert "has left news" in session(site, "auth %s unsubscribe news" % code, frm="carol@example.com")
     assert "carol@example.com" not in members_of(site)
+
+
+def test_mkdigest_sends_the_digest_members_their_digest_now(site):
+    majordomo_site(site, members=("carol@example.com = DIGEST WEEKLY SUMMARY MIME 2026-11-19",))
+    os.makedirs(site.path("archive", "00000001"), exist_ok=True)
+    with open(site.path("archive", "00000001", "20261120.txt"), "wb") as f:
+        f.write(b"From a@example.net Fri Nov 20 10:00:00 2026\nFrom: a@example.net\nSubject: hello\n"
+                b"Message-ID: <1@example.net>\nDate: Fri, 20 Nov 2026 10:00:00 +0000\n\nhi\n\n")
+    site.run()      # the day's first run: a weekly digest is not due on a Saturday
+    assert not [m for m in site.messages_to("carol@example.com") if "digest" in m["Subject"].lower()]
+    text = session(site, "mkdigest news x", frm=OWNER)
+    assert "a digest of news went to 1 member(s)" in text
+    assert [m for m in site.messages_to("carol@example.com") if "digest" in m["Subject"].lower()]
+    assert "REFUSED" in session(site, "mkdigest news x")
