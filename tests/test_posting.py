@@ -381,7 +381,7 @@ def test_posting_runs_its_refusals_before_it_composes_archives_or_sends():
     which checks the post as composed (issue 12), before it is redacted and composed."""
     from tristero.mail import posting
     names = [name for name, _ in posting.STEPS]
-    assert names == ["automatic", "who may post", "size", "moderation", "password", "merge", "executable",
+    assert names == ["automatic", "who may post", "size", "majordomo", "moderation", "password", "merge", "executable",
                      "override", "redact", "headers", "dmarc", "outbound form", "arc", "envelopes", "fan-out",
                      "folders", "archive", "receipt"]
     assert all(callable(step) for _, step in posting.STEPS)

@@ -306,7 +306,7 @@ def _check_lists(site, cfg):
 
 def _check_moderators(site, cfg, name):
     """A Moderated list (or one set moderate) with no moderators: a warning."""
-    if cfg.list_value(name, "Type") != "Moderated" and not cfg.list_value(name, "moderate"):
+    if cfg.list_value(name, "Type") != "Moderated" and cfg.list_value(name, "moderate") != "yes":
         return []
     if cfg.list_value(name, "moderator"):
         return []

@@ -15,6 +15,7 @@ class Config(Command):
             "attached files under archive/.")
     audience = Audience.SUPERUSER
     right = "superuser"
+    list_form = "MAJORDOMO CONFIG"     # CONFIG list password: Majordomo's
 
     @property
     def usage(self):

@@ -2,7 +2,7 @@
 
 from tristero.commands.grammar import Folder, Words
 from tristero.commands.registry import Command, register
-from tristero.services import repository
+from tristero.services import majordomo, repository
 
 
 @register
@@ -22,6 +22,8 @@ class Get(Command):
 
     def run(self, s, args):
         listname = args.list
+        if not majordomo.access(s, listname, "get_access", "GET"):
+            return
         got, failed, notes, over = repository.fetch_files(s, args.folder, args.names,
                                                           lambda name, data: repository.carried(len(data)))
         s.attachments.extend(got)

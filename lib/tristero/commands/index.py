@@ -5,7 +5,7 @@ import datetime
 from tristero.commands.grammar import Folder, Rest
 from tristero.commands.registry import Command, register
 from tristero.core import messages
-from tristero.services import membership, repository
+from tristero.services import majordomo, membership, repository
 
 MAX_LISTED = 2000          # files an INDEX shows
 
@@ -32,6 +32,8 @@ class Index(Command):
     def run(self, s, args):
         listname, root = args.list, args.folder
         keyword = args.keyword.lower()
+        if not majordomo.access(s, listname, "index_access", "INDEX"):
+            return
         files = repository.listing(root, s.ctx)
         found, other = repository.descriptions(root, [n for n, _, _ in files], s.ctx)
         if keyword:

@@ -3,7 +3,7 @@
 from tristero.commands.grammar import ListName
 from tristero.commands.registry import Command, register
 from tristero.model import lists
-from tristero.services import repository, session
+from tristero.services import majordomo, repository, session
 
 
 @register
@@ -27,9 +27,11 @@ class Info(Command):
         listname = args.list
         cfg = s.ctx.config
         sec = lists.section(listname)
+        if not majordomo.access(s, listname, "info_access", "INFO"):
+            return
         s.result("ok", s.text("info.title", list=listname))
         s.say(s.text("info.details", address=lists.address(cfg, listname),
-                     description=cfg.raw(sec, "Description") or "", type=cfg.list_value(listname, "Type"),
+                     description=cfg.list_value(listname, "Description"), type=cfg.list_value(listname, "Type"),
                      owner=cfg.raw(sec, "Owner") or cfg.globals("SuperUser"),
                      count=len(session.members_of(s, listname))))
         root = repository.folder(s.ctx, listname)

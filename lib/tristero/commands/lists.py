@@ -29,5 +29,5 @@ class Lists(Command):
         s.result("ok", s.text("lists.title", count=len(shown), domain=s.ctx.domain))
         for n in shown:
             s.say("  " + s.text("lists.line", address=lists.address(cfg, n),
-                                description=cfg.raw(lists.section(n), "Description") or "",
+                                description=cfg.list_value(n, "Description"),
                                 type=cfg.list_value(n, "Type")))

@@ -5,7 +5,7 @@ from tristero.commands.grammar import ListName
 from tristero.commands.registry import Command, register
 from tristero.model import members
 from tristero.policy import rights
-from tristero.services import nesting, proxy, session
+from tristero.services import majordomo, nesting, proxy, session
 
 MAX_SHOWN = 5000     # members listed in one MEMBERS answer
 
@@ -28,6 +28,8 @@ class Members(Command):
     }
 
     def run(self, s, args):
+        if not majordomo.access(s, args.list, "who_access", "WHO"):
+            return
         roster = session.members_of(s, args.list)
         s.result("ok", s.text("members.title", count=len(roster), list=args.list))
         if nesting.holds_lists(s.ctx, args.list):

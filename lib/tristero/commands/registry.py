@@ -59,6 +59,10 @@ class Command:
     membership = False
     grammar = ()                # grammar elements, parsed into run()'s args
     texts = {}                  # its own English texts: {key: template}
+    takes_text = False          # the lines after its command line, up to EOF, are its text (cmd.text;
+                                # Majordomo's NEWCONFIG, NEWINFO, NEWINTRO)
+    list_form = None            # a command of subcommands: the command run when its first word is
+                                # no subcommand but a list (CONFIG list password: Majordomo's)
     order = 1000                # its place in HELP's list of its audience, a subcommand's among its
                                 # parent's (then by name; unset: after those that set it)
 
@@ -178,7 +182,10 @@ def run(s, cmd):
         s.result("error", s.text("robot.unknown-command"))
         s.unknown += 1
         return
-    if subcommands(command.name):
+    if subcommands(command.name) and command.list_form and cmd.args and \
+            "%s %s" % (command.name, cmd.args[0].upper()) not in COMMANDS and sessions.find_list(s, cmd.args[0]):
+        command = COMMANDS[command.list_form]
+    elif subcommands(command.name):
         cmd, command = _subcommand(s, cmd, command)
         if command is None:
             return

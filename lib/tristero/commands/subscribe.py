@@ -6,7 +6,7 @@ from tristero.commands.registry import Command, language_of, register
 from tristero.model import audit
 from tristero.model.members import address_key
 from tristero.policy import rights
-from tristero.services import membership, session
+from tristero.services import majordomo, membership, session
 
 
 @register
@@ -31,8 +31,8 @@ class Subscribe(Command):
             return
         ctx, cfg = s.ctx, s.ctx.config
         other = address_key(target) != address_key(s.sender)
-        if other and rights.privileged(ctx, s.sender, listname) and session.allowed(s, "manage", listname,
-                                                                                    "SUBSCRIBE"):
+        if other and rights.privileged(ctx, s.sender, listname, s.password_now()) and \
+                session.allowed(s, "manage", listname, "SUBSCRIBE"):
             self.subscribed(s, listname, target, rest, "by the owner")
             return
         ok, rule = rights.may(ctx, target, "subscribe", listname)
@@ -62,3 +62,4 @@ class Subscribe(Command):
         s.result("ok", s.text("subscribe.done", address=target, list=listname))
         s.ctx.act("%s subscribed to %s" % (target, listname), rule)
         membership.welcome(s, listname, target)
+        majordomo.tell_owner(s, listname, "subscribe", target)

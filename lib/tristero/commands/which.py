@@ -3,7 +3,7 @@
 from tristero.commands.grammar import Word
 from tristero.commands.registry import Command, register
 from tristero.model.members import address_key
-from tristero.services import session
+from tristero.services import majordomo, session
 
 
 @register
@@ -29,6 +29,8 @@ class Which(Command):
         needle = target.strip("*").lower()
         found = []
         for n in cfg.list_names():
+            if not majordomo.visible(s, n, "which_access"):
+                continue
             roster = session.members_of(s, n)
             if fuzzy:
                 found += [s.text("which.match", list=n, address=a) for a, _ in roster.items() if needle in a.lower()]

@@ -48,9 +48,34 @@ _PW = re.compile("(?i)(?<![\\w=])(PW=)(%s)" % _WORD)
 _APPROVED = re.compile("(?i)(approved?:%s*)([^%s]*[^\\s])" % (_BLANK, _BREAKS))
 # Stateful charsets (ISO-2022, HZ) can write "approve" with escapes between its
 # letters: a message in one is always read whole.
-_MARKERS = re.compile(rb"(?i)approve|passw|setpass|pw=|base64|quoted-printable|utf-?16|utf-?32|\xff\xfe|\xfe\xff"
+_MARKERS = re.compile(rb"(?i)approve|passw|setpass|pw=|config|newinfo|newintro|mkdigest"
+                      rb"|base64|quoted-printable|utf-?16|utf-?32|\xff\xfe|\xfe\xff"
                       rb"|2022|hz")
 _FIELDS = ("approved", "approve")
+# Majordomo's commands whose password is a later word: PASSWD list old new, and CONFIG
+# list passwd ... (not CONFIG's own subcommands, whose words are no secrets).
+_MAJORDOMO = re.compile("(?i)(?:passwd%s+%s%s+(%s)%s+(%s)|(?:config(?!%s+(?:attach|internetpolicysub|killadd|"
+                        "killlist|putfile|security|sendfile)(?![^\\s\"<]))|newconfig|writeconfig|newinfo|newintro"
+                        "|mkdigest)%s+%s%s+(%s))"
+                        % (_BLANK, _WORD, _BLANK, _WORD, _BLANK, _WORD, _BLANK, _BLANK, _WORD, _BLANK, _WORD))
+# A Majordomo configuration line that holds a password (in NEWCONFIG's text, refused there).
+_CONFIG_PASSWORD = re.compile("(?i)((?:admin|approve)_passwd%s*=%s*)([^%s]*[^\\s])" % (_BLANK, _BLANK, _BREAKS))
+_MAJORDOMO_ANYWHERE = re.compile("(?i)(?<!\\w)" + _MAJORDOMO.pattern[4:])
+
+
+def _majordomo(pattern, line, pos=None):
+    """line with the passwords of Majordomo's PASSWD and CONFIG-like commands starred
+    (pos: where the command must start; None: anywhere)."""
+    def star(m):
+        out, at = m.group(0), m.start(0)
+        for g in (3, 2, 1):
+            if m.group(g) is not None:
+                out = out[:m.start(g) - at] + STARS + out[m.end(g) - at:]
+        return out
+    if pos is None:
+        return pattern.sub(star, line)
+    m = pattern.match(line, pos)
+    return line if not m else line[:m.start(0)] + star(m) + line[m.end(0):]
 
 
 # --- lines ------------------------------------------------------------------------
@@ -59,6 +84,10 @@ def _line(line, first):
     """line with its secrets replaced (first: it may be Majordomo's Approved: line)."""
     line = _PW.sub(lambda m: m.group(1) + STARS, line)
     pos = _LEAD.match(line).end()
+    line = _majordomo(_MAJORDOMO, line, pos)
+    c = _CONFIG_PASSWORD.match(line, pos)
+    if c:
+        line = line[:c.start(2)] + STARS + line[c.end(2):]
     if first:
         a = _APPROVED.match(line, pos)
         if a:
@@ -96,7 +125,7 @@ def subject(value: str) -> str:
     """A subject (a command, or an echo of one) without the secrets it holds, wherever in it."""
     if not value:
         return value
-    value = _PW.sub(lambda m: m.group(1) + STARS, value)
+    value = _majordomo(_MAJORDOMO_ANYWHERE, _PW.sub(lambda m: m.group(1) + STARS, value))
     return _VERB_ANYWHERE.sub(lambda m: m.group(0)[:m.start(2) - m.start(0)] + STARS, value)
 
 

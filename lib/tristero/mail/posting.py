@@ -20,7 +20,7 @@ from tristero.core.kinds import AutoReason
 from tristero.mail import listbot, merge, mitigation
 from tristero.model import audit, lists, members, signing
 from tristero.policy import authresults, bounces, rights
-from tristero.services import archive, folders, headers, moderation, nesting, proxy
+from tristero.services import archive, folders, headers, majordomo, moderation, nesting, proxy
 from tristero.services.context import Context, Inbound
 
 # Fields of the original that a list replaces or must not pass on.
@@ -186,6 +186,29 @@ def mail_merge(ctx: Context, post: Post) -> Optional[Result]:
                                                   "merge (%s-merge@)" % lists.local_part(post.listname),
                       ctx.text("merge.not-allowed", post.m.author, list=post.listname))
     return None
+
+
+def majordomo_rules(ctx: Context, post: Post) -> Optional[Result]:
+    """Majordomo's restrict_post, taboo_headers, taboo_body and maxlength: a post they
+    stop goes to the list's owner ("BOUNCE"), and its author is told why."""
+    m, listname = post.m, post.listname
+    why = None
+    names = majordomo.restricted(ctx, m.author, listname)
+    if names is not None:
+        why = ctx.text("majordomo.why-restricted", m.author, names=names)
+    else:
+        found = majordomo.taboo(ctx, m, listname)
+        if found:
+            why = ctx.text("majordomo.why-taboo", m.author, setting=found[0], pattern=found[1])
+        else:
+            length = majordomo.body_too_long(ctx, m, listname)
+            if length is not None:
+                why = ctx.text("majordomo.why-maxlength", m.author, length=length,
+                               limit=ctx.config.list_value(listname, "maxlength"))
+    if why is None:
+        return None
+    majordomo.bounce_to_owner(ctx, m, listname, why)
+    return refuse(ctx, m, listname, why)
 
 
 def executable(ctx: Context, post: Post) -> Optional[Result]:
@@ -403,6 +426,7 @@ STEPS = (
     ("automatic", not_automatic),
     ("who may post", may_post),
     ("size", size),
+    ("majordomo", majordomo_rules),
     ("moderation", moderation_step),
     ("password", password),
     ("merge", mail_merge),
@@ -424,7 +448,7 @@ STEPS = (
 def _moderated(ctx, m, listname):
     """True when a post its author may not make to listname goes to moderators: the
     list is Moderated and has some (a rule of access.ini that takes W away still refuses)."""
-    if ctx.config.list_value(listname, "Type") != "Moderated" and not ctx.config.list_value(listname, "moderate"):
+    if ctx.config.list_value(listname, "Type") != "Moderated" and ctx.config.list_value(listname, "moderate") != "yes":
         return False
     if "W" in rights.rule_flags(ctx, m.author, listname)[1]:
         return False

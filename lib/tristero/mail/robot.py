@@ -69,7 +69,10 @@ def parse(text, subject, quote_chars, limit):
     # "---" then, further on, START: only what follows START is read.
     skipping = _has_block(lines, quote_chars)
     in_block = False
+    text_until = -1
     for i, raw in enumerate(lines):
+        if i <= text_until:
+            continue
         if raw.rstrip("\r\n") in ("-- ", "--") and not in_block:
             # A signature ends the commands, unless a block follows (a reply
             # that quotes one below the writer's signature).
@@ -96,7 +99,15 @@ def parse(text, subject, quote_chars, limit):
         if len(found) >= limit:
             extra += 1
             continue
-        found.append(_with_password(Command(line, words)))
+        cmd = _with_password(Command(line, words))
+        found.append(cmd)
+        command = registry.lookup(cmd.verb) if registry.known(cmd.verb) else None
+        if command is not None and command.takes_text:
+            # Majordomo: the text follows the command line, up to a line EOF.
+            end = next((j for j in range(i + 1, len(lines)) if _unquote(lines[j], quote_chars) == "EOF"), None)
+            if end is not None:
+                cmd.text = [_unquote(l, quote_chars) if in_block else l.rstrip("\r") for l in lines[i + 1:end]]
+                text_until = end
     if not found and not skipping:
         found = subject_command(subject, quote_chars)
     return found, extra
@@ -115,16 +126,19 @@ def _start_follows(lines, quote_chars):
     return any(_unquote(l, quote_chars).upper() == "START" for l in lines)
 
 
-# The word of each command that is a secret: a password, or a one-click token.
-_SECRET_AT = {"PASSWORD": 1, "SETPASS": 1, "PASSWD": 1, "ONECLICK": 3}
+# The words of each command that are secrets: a password, or a one-click token
+# (Majordomo's PASSWD list old new; CONFIG list passwd ...).
+_SECRET_AT = {"PASSWORD": (1,), "SETPASS": (1,), "PASSWD": (1, 2, 3), "ONECLICK": (3,), "CONFIG": (2,),
+              "NEWCONFIG": (2,), "WRITECONFIG": (2,), "NEWINFO": (2,), "NEWINTRO": (2,), "MKDIGEST": (2,)}
 
 
 def echo(cmd):
     """The command as the reply shows it: passwords replaced by stars."""
     words = list(cmd.words)
-    at = _SECRET_AT.get(cmd.verb)
-    if at is not None and len(words) > at:
-        words[at] = "********"
+    subcommand = cmd.verb == "CONFIG" and len(words) > 1 and registry.lookup("CONFIG " + words[1])
+    for at in () if subcommand else _SECRET_AT.get(cmd.verb, ()):
+        if len(words) > at:
+            words[at] = "********"
     prefix = "approve ******** " if cmd.password else ""
     return redact.subject(prefix + " ".join('"%s"' % w if " " in w else w for w in words))
 
@@ -155,7 +169,7 @@ def _with_password(cmd):
     """Take Majordomo's "approve PW command" and "password PW command" prefixes off, and
     Listserv's PW=password argument (the password of the command, like approve's)."""
     w = cmd.words
-    if len(w) >= 3 and w[0].upper() in ("APPROVE", "PASSWORD", "PASSWD") and not _decision(w):
+    if len(w) >= 3 and w[0].upper() in ("APPROVE", "PASSWORD") and not _decision(w):
         cmd.password = w[1]
         cmd.words = w[2:]
     # PROXY's PW= is the remote list's, part of the line it sends (services.proxy).

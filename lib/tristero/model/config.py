@@ -317,6 +317,156 @@ def as_folder_root(text: str) -> str:
     return t.strip("/")
 
 
+# --- Majordomo 1.94's list settings, under their own names ----------------------------
+
+ACCESS_MODES = ("open", "closed", "list")
+MAX_TABOO = 20              # patterns in one taboo_headers or taboo_body
+MAX_TABOO_LENGTH = 200      # characters of one pattern
+# A group repeated that itself repeats ((a+)+, (a|aa)*): the patterns whose matching time
+# can explode on a crafted message.
+_NESTED_REPEAT = re.compile(r"\((?:[^()\\]|\\.)*(?:[+*]|\{\d*,?\d*\}|\|)(?:[^()\\]|\\.)*\)\s*(?:[+*]|\{\d*,\d*\})")
+
+
+def as_yes_no(text: str) -> str:
+    """A Majordomo yes/no setting, kept as written ("yes" or "no")."""
+    return "yes" if as_bool(text) else "no"
+
+
+def as_hashed_password(text: str) -> str:
+    """admin_passwd, approve_passwd: a password hash (rights.hash_password's scrypt$...
+    form); a password in clear is never kept in tristero.ini."""
+    t = text.strip()
+    if t and not re.fullmatch(r"scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+", t):
+        raise ValueError("this is not a password hash: a password is never kept in clear here; remove the "
+                         "line and set the password by mail with 'passwd LIST old new' (or import the list)")
+    return t
+
+
+def as_restrict_post(text: str) -> list[str]:
+    """restrict_post: names, blank- or colon-separated, each a file of addresses in the
+    list's folder or the name of a list."""
+    names = [n for n in re.split(r"[\s:]+", text.strip()) if n]
+    for n in names:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", n):
+            raise ValueError("%r is not a file in the list's folder nor a list name" % n)
+    return names
+
+
+def as_reply_to(text: str) -> str:
+    """reply_to: empty, $LIST, $SENDER or an address."""
+    t = text.strip()
+    if t.upper() in ("", "$LIST", "$SENDER"):
+        return t.upper()
+    return as_address(t)
+
+
+def as_subject_prefix(text: str) -> str:
+    """subject_prefix: text, in which $LIST stands for the list's name."""
+    t = text.strip()
+    bad = [v for v in re.findall(r"\$\w*", t) if v.upper() != "$LIST"]
+    if bad:
+        raise ValueError("%s: only $LIST stands for something in a subject_prefix" % bad[0])
+    return t
+
+
+def as_taboo(text: str) -> list[tuple[str, bool]]:
+    """taboo_headers, taboo_body: Majordomo's /regex/ or /regex/i patterns, blank-separated;
+    (pattern, ignore case) each, compiled to check them: at most MAX_TABOO of at most
+    MAX_TABOO_LENGTH characters, no repeated group that repeats (its matching could take
+    for ever on a crafted message)."""
+    t, found = text.strip(), []
+    while t:
+        m = re.match(r"/((?:[^/\\]|\\.)+)/(i?)(?:\s+|$)", t)
+        if not m:
+            raise ValueError("%r is not a /pattern/ or /pattern/i" % t[:40])
+        pattern, nocase = m.group(1), bool(m.group(2))
+        if len(pattern) > MAX_TABOO_LENGTH:
+            raise ValueError("a pattern is longer than %d characters" % MAX_TABOO_LENGTH)
+        if _NESTED_REPEAT.search(pattern):
+            raise ValueError("/%s/ repeats a group that repeats itself: its matching could take for ever"
+                             % pattern)
+        try:
+            re.compile(pattern)
+        except (re.error, RecursionError, OverflowError) as e:
+            raise ValueError("/%s/ is not a regular expression: %s" % (pattern, e))
+        found.append((pattern, nocase))
+        t = t[m.end():]
+    if len(found) > MAX_TABOO:
+        raise ValueError("more than %d patterns" % MAX_TABOO)
+    return found
+
+
+def as_nonnegative(text: str) -> int:
+    value = as_int(text)
+    if value < 0:
+        raise ValueError("%d is less than 0" % value)
+    return value
+
+
+# The Majordomo keys a list's section takes (see the README's table). moderate and
+# moderator are read by moderation; digest_* are kept and checked (digests: DIGEST).
+MAJORDOMO_KEYS = {
+    "description": as_text,
+    "admin_passwd": as_hashed_password,
+    "approve_passwd": as_hashed_password,
+    "moderate": as_yes_no,
+    "moderator": as_address,
+    "restrict_post": as_restrict_post,
+    "subscribe_policy": as_policy,
+    "unsubscribe_policy": as_policy,
+    "index_access": choice(ACCESS_MODES),
+    "get_access": choice(ACCESS_MODES),
+    "info_access": choice(ACCESS_MODES),
+    "which_access": choice(ACCESS_MODES),
+    "who_access": choice(ACCESS_MODES),
+    "reply_to": as_reply_to,
+    "subject_prefix": as_subject_prefix,
+    "maxlength": as_nonnegative,
+    "taboo_headers": as_taboo,
+    "taboo_body": as_taboo,
+    "welcome": as_yes_no,
+    "announcements": as_yes_no,
+    "digest_name": as_text,
+    "digest_volume": as_nonnegative,
+    "digest_issue": as_nonnegative,
+    "digest_maxdays": as_nonnegative,
+    "digest_maxlines": as_nonnegative,
+    "digest_archive": as_text,
+}
+# Their values when a list's section does not set them (Majordomo's defaults).
+MAJORDOMO_DEFAULTS = {
+    "description": "", "admin_passwd": "", "approve_passwd": "", "moderate": "no", "moderator": "",
+    "restrict_post": "", "subscribe_policy": "open", "unsubscribe_policy": "open", "index_access": "open",
+    "get_access": "open", "info_access": "open", "which_access": "open", "who_access": "open",
+    "reply_to": "", "subject_prefix": "", "maxlength": "40000", "taboo_headers": "", "taboo_body": "",
+    "welcome": "yes", "announcements": "yes", "digest_name": "", "digest_volume": "1", "digest_issue": "1",
+    "digest_maxdays": "0", "digest_maxlines": "0", "digest_archive": "",
+}
+
+
+def majordomo_value(config: "Config", listname: str, key: str) -> Any:
+    """A list's Majordomo setting (its own, else Majordomo's default), typed."""
+    sec = config.sections.get(list_section(listname))
+    raw = unquote(sec[key]) if sec is not None and key in sec else MAJORDOMO_DEFAULTS[key]
+    return MAJORDOMO_KEYS[key](raw)
+
+
+def _from_majordomo(listname: str, key: str, raw: str) -> Any:
+    """The Tristero value (of key) a Majordomo setting of the list gives, or None."""
+    if key == "Reply":
+        value = as_reply_to(raw)
+        return {"": None, "$LIST": "List", "$SENDER": "Poster"}.get(value, value)
+    if key == "ForwardPrefix":
+        return re.sub(r"\$LIST", lambda _: listname, as_subject_prefix(raw), flags=re.I)
+    return as_policy(raw) if key == "SubscribePolicy" else as_text(raw)
+
+
+# A Tristero key and the Majordomo key that stands for it when the list's section has
+# only the Majordomo one.
+MAJORDOMO_FOR = {"Reply": "reply_to", "ForwardPrefix": "subject_prefix", "SubscribePolicy": "subscribe_policy",
+                 "Description": "description"}
+
+
 # Keys a list takes from [Globals] unless its own section sets them (SET *).
 LIST_DEFAULTS = {
     "Type": choice(LIST_TYPES),
@@ -443,9 +593,7 @@ LIST_SCHEMA = dict({
     "ProxyReply": as_optional_reply,
     "FolderMembers": as_names,
     "FeedFolders": as_names,
-    "moderate": as_bool,
-    "moderator": as_address,
-}, **LIST_DEFAULTS)
+}, **LIST_DEFAULTS, **MAJORDOMO_KEYS)
 
 # Non-negative counts, and the ones that must be at least 1.
 _POSITIVE = {"MaxRecipients", "CommitEvery", "MaxCommands", "MaxFileSize", "MaxReplySize",
@@ -687,6 +835,10 @@ class Config:
         sec = self.sections.get(list_section(listname))
         if sec is not None and key in sec:
             return LIST_SCHEMA[key](unquote(sec[key]))
+        if sec is not None and MAJORDOMO_FOR.get(key) in sec:
+            value = _from_majordomo(listname, key, unquote(sec[MAJORDOMO_FOR[key]]))
+            if value is not None:
+                return value
         if key in LIST_DEFAULTS:
             return self.get("Globals", key)
         return LIST_SCHEMA[key]("")

@@ -23,7 +23,7 @@ from collections.abc import Collection
 from tristero.core import text
 from tristero.model import access, audit, lists, lockouts
 from tristero.model.access import Rule
-from tristero.model.config import Config
+from tristero.model.config import Config, majordomo_value
 from tristero.model.members import address_key
 from tristero.model.state import State
 
@@ -223,6 +223,8 @@ def may(ctx, who: str, action: str, listname: str | None = None, password: str |
     else:
         held = flags(ctx, who, listname, action)
     need = ACTIONS["manage" if action == "delete" else action]
+    if need not in "PS" and list_password(ctx, listname, password, who):
+        return True, "the list's password (Majordomo's approve)"
     if not has(held, need):
         return False, _refusal(ctx, who, action, listname, held)
     if action in PASSWORDED:
@@ -277,9 +279,36 @@ def _a(word):
     return "an" if word[:1] in "AEIOU" else "a"
 
 
-def privileged(ctx, who: str, listname: str | None = None) -> bool:
-    """ListOwner (of listname), PostMaster or SuperUser."""
-    return has(flags(ctx, who, listname), "L" if listname else "P")
+def privileged(ctx, who: str, listname: str | None = None, password: str | None = None) -> bool:
+    """ListOwner (of listname), PostMaster or SuperUser; or, for listname, whoever gives
+    its Majordomo password (password: the one the command gave)."""
+    return has(flags(ctx, who, listname), "L" if listname else "P") or list_password(ctx, listname, password, who)
+
+
+def list_password(ctx, listname: str | None, password: str | None, who: str | None = None,
+                  keys: tuple[str, ...] = ("admin_passwd", "approve_passwd")) -> bool:
+    """Is password the list's Majordomo admin_passwd or approve_passwd (keys; each kept
+    hashed)? Either makes whoever gives it the list's owner for the command (approve PW
+    ...). A wrong one that is not who's own password either counts against the list's
+    password as a wrong personal one does (lockouts, under the user "list:NAME"): a locked
+    list password, or one given wrong earlier in the message, is not tried."""
+    if not listname or not password or getattr(ctx, "unproven", None):
+        return False
+    stored = [v for v in (majordomo_value(ctx.config, listname, k) for k in keys) if v]
+    if not stored:
+        return False
+    user = "list:" + listname.lower()
+    if user in ctx.password_failed or lockouts.locked_until(ctx, user) is not None:
+        return False
+    if any(verify(password, v) for v in stored):
+        return True
+    own = password_rule(ctx, who) if who else None
+    if own is None or not verify(password, own.password):
+        ctx.password_failed.add(user)
+        if lockouts.failed(ctx, user) is not None:
+            audit.security(ctx, who or "", listname, "list password", "locked: more than %d wrong passwords "
+                           "within an hour" % lockouts.LIMIT)
+    return False
 
 
 def sees(ctx, who: str, listname: str) -> bool:

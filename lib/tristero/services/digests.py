@@ -314,32 +314,34 @@ def _rfc1153(ctx, listname, head, found, notes, inline, volume, issue, end):
 
 # --- the day's digests (runtime.housekeeping sends them) ------------------------------------
 
-def list_digests(ctx, listname, today):
-    """Send the digests of listname due today."""
+def list_digests(ctx, listname, today, now=False):
+    """Send the digests of listname due today (now: every digest member's, due or not, up
+    to yesterday: Majordomo's MKDIGEST); the number of members sent one."""
     cfg = ctx.config
     number = lists.number(cfg, listname)
     if not ctx.state.mentions(number, "digest"):
-        return      # no member takes digests (a large list is not loaded to learn it)
+        return 0    # no member takes digests (a large list is not loaded to learn it)
     roster = ctx.state.members(number)
     takers = [(address, options, c) for address, options in roster.items()
               for c in [choice_of(options)] if c is not None]
     if not takers:
-        return
+        return 0
     if not cfg.list_value(listname, "Archive"):
         archive_off(ctx, listname, "Archive = N in tristero.ini")
-        return
+        return 0
     groups = {}
     for address, options, c in takers:
         if members.option_word(options, "NOMAIL") is not None:
             continue
         last = last_day(c, today)
-        if last >= _anchor(c.frequency, today) - _ONE:
+        if last >= (today if now else _anchor(c.frequency, today)) - _ONE:
             continue
         start = max(last + _ONE, today - datetime.timedelta(days=MAX_DAYS))
         groups.setdefault((c.style, c.form, start, today - _ONE), []).append((address, options, c))
     root = repository.folder(ctx, listname)
     cache = {}
     sender = "owner-%s@%s" % (lists.local_part(listname), ctx.domain)
+    sent = 0
     for (style, form, start, end), group in sorted(groups.items()):
         days = [d for d in (_day(cache, root, start + datetime.timedelta(days=i))
                             for i in range((end - start).days + 1)) if d is not None and d.posts]
@@ -347,12 +349,14 @@ def list_digests(ctx, listname, today):
             ctx.ids.start("digest:%s:%s:%s:%s:%s:%s" % (number, today, style, form, start, end))
             data = build(ctx, listname, days, style, form, start, end)
             ctx.send(sender, [a for a, _, _ in group], data)
+            sent += len(group)
             bounces.record_sent(ctx, listname, data, "digest")
             ctx.act("digest of %s (%s, %s %s, %d post(s)) to %d member(s)" % (
                 listname, _span(start, end), style, form, sum(len(d.posts) for d in days), len(group)), "DIGEST")
         for address, options, c in group:
             c.last = end
             ctx.state.set_options(number, address, members.with_option(options, "DIGEST", c.value()))
+    return sent
 
 
 def _day(cache, root, date):

@@ -12,7 +12,7 @@ from tristero.core import fields, messages
 from tristero.model import access, audit, cookies, lists, members, quotas
 from tristero.model.members import address_key
 from tristero.policy.bounces import record_sent
-from tristero.services import digests, repository, session
+from tristero.services import digests, majordomo, repository, session
 
 # SET list OPTION value: the list settings an owner sets by mail (TYPE: a PostMaster).
 LIST_OPTIONS = {"REPLY": "Reply", "TYPE": "Type", "FORWARDPREFIX": "ForwardPrefix",
@@ -82,7 +82,7 @@ def leave(s, listname, target, by=None, how=None, quiet=False):
 
 def welcome(s, listname, target, lead=""):
     """The list's welcome (welcome.txt and welcome/) to a new member, unless SilentAdd."""
-    if not s.ctx.config.globals("SilentAdd"):
+    if not s.ctx.config.globals("SilentAdd") and majordomo.welcome_on(s.ctx, listname):
         friendly(s, listname, "welcome", target,
                  s.ctx.list_text(listname, "membership.welcome.subject", target, list=listname),
                  lead)

@@ -72,7 +72,7 @@ def needs_moderation(ctx, author, listname):
     """True when a post by author to listname is held though its author may post: the
     list is set moderate (Majordomo's moderate = yes), or the member MODERATE; never a
     moderator's. A member file that holds the word nowhere is not loaded (a big list)."""
-    if ctx.config.list_value(listname, "moderate"):
+    if ctx.config.list_value(listname, "moderate") == "yes":
         return not is_moderator(ctx, author, listname)
     number = lists.number(ctx.config, listname)
     if not number or not ctx.state.mentions(number, "moderate"):

@@ -17,6 +17,7 @@ class Command:
         self.words = words        # tokens, quotes removed
         self.password = password
         self.usage = ""           # the usage line of the command it names (set by the registry)
+        self.text = None          # the lines after it up to EOF, for a command that takes them (takes_text)
 
     @property
     def verb(self):
