@@ -114,7 +114,7 @@ def _start_follows(lines, quote_chars):
 
 
 # The word of each command that is a secret: a password, or a one-click token.
-_SECRET_AT = {"PASSWORD": 1, "SETPASS": 1, "PASSWD": 1, "ONECLICK": 3}
+_SECRET_AT = {"PASSWORD": 1, "SETPASS": 1, "PASSWD": 1, "ONECLICK": 3, "PW": 2, "PWC": 3}
 
 
 def echo(cmd):

@@ -20,6 +20,7 @@ from tristero.model import access as accessmod
 from tristero.model import config as configmod
 from tristero.model import durable, journal, members
 from tristero.model import lockouts as lockoutsmod
+from tristero.model import pending as pendingmod
 from tristero.model import quotas as quotasmod
 from tristero.model.site import Site
 
@@ -222,6 +223,26 @@ class SetQuota(_SetEntry):
         state._stage_quotas(txn)
 
 
+@dataclass
+class SetPending(_SetEntry):
+    """A user's pending password change (PW ADD, REP, RESET), or None when it is done or
+    cancelled; before: the entry it replaced, or None."""
+
+    who: str
+    entry: pendingmod.Entry | None
+    before: pendingmod.Entry | None
+    target = "pending"
+
+    def table(self, state: State) -> dict:
+        return state.pending()
+
+    def apply(self, state: State) -> None:
+        _put_back(self.table(state), self.who, self.entry)
+
+    def stage(self, state: State, txn: journal.Transaction) -> None:
+        state._stage_pending(txn)
+
+
 # --- tristero.ini ---
 
 class ConfigChange(Change):
@@ -310,6 +331,7 @@ class State:
         self._lockouts = None     # spool/lockouts.csv, when loaded
         self.member_problems = []  # (path, [(line, why)]) of member files read amiss, not yet reported
         self._quotas = None       # spool/quotas.csv, when loaded
+        self._pending = None      # spool/passwords-pending.csv, when loaded
 
     def _make(self, change: Change) -> None:
         """Make the change and journal it (not when it raises)."""
@@ -442,6 +464,20 @@ class State:
     def set_quota(self, sender: str, entry: quotasmod.Entry) -> None:
         self._make(SetQuota(sender, entry, self.quotas().get(sender)))
 
+    # --- password changes waiting for OK (pending) ---
+
+    def pending(self) -> dict[str, pendingmod.Entry]:
+        """{user: pending.Entry} of spool/passwords-pending.csv (loaded on first use)."""
+        if self._pending is None:
+            path = pendingmod.path(self.site)
+            self._prints["pending"] = durable.fingerprint(path)
+            self._pending = pendingmod.load(path)
+        return self._pending
+
+    def set_pending(self, user: str, entry: pendingmod.Entry | None) -> None:
+        """Record (entry) or end (None) user's pending password change."""
+        self._make(SetPending(user.lower(), entry, self.pending().get(user.lower())))
+
     # --- configuration ---
 
     def set_config(self, section: str, key: str, value: str) -> None:
@@ -547,6 +583,16 @@ class State:
             self._replay("quotas")
         txn.replace(path, quotasmod.render(self._quotas))
 
+    def _stage_pending(self, txn):
+        path = pendingmod.path(self.site)
+        if durable.fingerprint(path) != self._prints.get("pending"):
+            # A person cancelled a request (or another run made one): theirs, then ours.
+            fresh = pendingmod.load(path)
+            self._pending.clear()
+            self._pending.update(fresh)
+            self._replay("pending")
+        txn.replace(path, pendingmod.render(self._pending))
+
     def _stage_config(self, txn):
         cfg = self.config
         if durable.fingerprint(cfg.path) != cfg.fingerprint and cfg.fingerprint is not None:
@@ -568,5 +614,7 @@ class State:
             self._prints["lockouts"] = durable.fingerprint(lockoutsmod.path(self.site))
         if self._quotas is not None:
             self._prints["quotas"] = durable.fingerprint(quotasmod.path(self.site))
+        if self._pending is not None:
+            self._prints["pending"] = durable.fingerprint(pendingmod.path(self.site))
         self.config.fingerprint = durable.fingerprint(self.config.path)
         self._journal.clear()

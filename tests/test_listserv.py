@@ -1,0 +1,144 @@
+"""LISTSERV's command language, typed as its users type it: personal passwords (PW ADD,
+PW REP, PW RESET with the OK confirmation, PWC ADD), the member options, REVIEW, QUERY,
+and bulk ADD ... DD=name IMPORT."""
+
+import os
+import shutil
+
+from conftest import mail
+from tristero.model import access
+from tristero.policy import rights
+
+INI = """\
+[Globals]
+Domain = example.org
+SuperUser = boss@example.org
+MaxRecipients = 50
+
+[LIST news]
+MemberFile = 00000001
+Type = Open
+Owner = owner@example.org
+"""
+
+
+def setup(site, members=(), extra=""):
+    site.write_ini(INI + extra)
+    os.makedirs(site.path("lists"), exist_ok=True)
+    with open(site.path("lists", "00000001.ini"), "w") as f:
+        f.write("[Members]\n" + "".join("%s\n" % m for m in members))
+
+
+def take(site, to):
+    """The messages to address since the last take (the outbound spool is emptied)."""
+    found = site.messages_to(to)
+    new = site.path("spool", "out", "new")
+    for name in os.listdir(new):
+        shutil.move(os.path.join(new, name), site.path("spool", "out", "cur", name))
+    return found
+
+
+def text_of(msgs):
+    return "\n".join(m.get_body(("plain",)).get_content() if m.is_multipart() else m.get_content() for m in msgs)
+
+
+def rule_of(site, user):
+    rules, _ = access.load(site.path("access.ini"))
+    return next((r for r in rules if r.user == user), None)
+
+
+# --- personal passwords ------------------------------------------------------------------
+
+def test_pw_add_waits_for_the_ok_reply_then_the_password_guards_privileged_commands(site):
+    setup(site)
+    site.drop(mail(frm="owner@example.org", body="PW ADD Secret123"))
+    site.run()
+    out = take(site, "owner@example.org")
+    assert "HELD: a confirmation request was sent to owner@example.org" in text_of(out)
+    assert "Secret123" not in text_of(out)
+    ask = next(m for m in out if m["Subject"].startswith("Command confirmation request"))
+    assert rule_of(site, "owner@example.org") is None
+    # The user replies: OK, the subject kept, the request quoted below.
+    quoted = "\n".join("> " + line for line in ask.get_content().splitlines())
+    site.drop(mail(frm="owner@example.org", subject="Re: " + ask["Subject"], body="OK\n\n" + quoted))
+    site.run()
+    assert "OK: the personal password of owner@example.org is set" in text_of(take(site, "owner@example.org"))
+    assert rights.verify("Secret123", rule_of(site, "owner@example.org").password)
+    # From now on a privileged command needs it, by PW=.
+    site.drop(mail(frm="owner@example.org", subject="a", body="ADD news carol@example.net Carol Jones"))
+    site.drop(mail(frm="owner@example.org", subject="b", body="ADD news dave@example.net PW=Secret123"))
+    site.run()
+    text = text_of(take(site, "owner@example.org"))
+    assert "REFUSED" in text and "OK: dave@example.net added to news" in text
+    assert "Secret123" not in text
+
+
+def test_an_ok_with_no_code_or_anothers_code_changes_nothing(site):
+    setup(site)
+    site.drop(mail(frm="alice@example.net", body="PW ADD Secret123"))
+    site.run()
+    ask = next(m for m in take(site, "alice@example.net") if m["Subject"].startswith("Command confirmation"))
+    site.drop(mail(frm="mallory@example.net", subject="Re: " + ask["Subject"], body="OK"))
+    site.drop(mail(frm="alice@example.net", subject="ok", body="OK"))
+    site.run()
+    assert "REFUSED: no request of yours waits" in text_of(site.messages_to("mallory@example.net"))
+    assert "REFUSED: no request of yours waits" in text_of(site.messages_to("alice@example.net"))
+    assert not os.path.exists(site.path("access.ini")) or rule_of(site, "alice@example.net") is None
+
+
+def test_pw_rep_with_the_old_password_replaces_it_at_once_and_without_is_confirmed_by_ok(site):
+    setup(site)
+    site.drop(mail(frm="boss@example.org", body="SETPASS First111 FOR alice@example.net"))
+    site.run()
+    take(site, "boss@example.org")
+    site.drop(mail(frm="alice@example.net", subject="x", body="PW REP Second22 PW=First111"))
+    site.run()
+    assert "OK: the personal password of alice@example.net is set" in text_of(take(site, "alice@example.net"))
+    assert rights.verify("Second22", rule_of(site, "alice@example.net").password)
+    # Forgotten: PW REP without the old one, confirmed from the mailbox.
+    site.drop(mail(frm="alice@example.net", subject="y", body="PW REP Third333"))
+    site.run()
+    ask = next(m for m in take(site, "alice@example.net") if m["Subject"].startswith("Command confirmation"))
+    assert rights.verify("Second22", rule_of(site, "alice@example.net").password)
+    site.drop(mail(frm="alice@example.net", subject="Re: " + ask["Subject"], body="ok"))
+    site.run()
+    take(site, "alice@example.net")
+    assert rights.verify("Third333", rule_of(site, "alice@example.net").password)
+    # A wrong old password is refused and counted.
+    site.drop(mail(frm="alice@example.net", subject="z", body="PW REP Fourth44 PW=Wrong1234"))
+    site.run()
+    assert "REFUSED" in text_of(take(site, "alice@example.net"))
+    assert rights.verify("Third333", rule_of(site, "alice@example.net").password)
+
+
+def test_pw_reset_removes_the_password_after_ok(site):
+    setup(site)
+    site.drop(mail(frm="boss@example.org", body="SETPASS First111 FOR alice@example.net"))
+    site.drop(mail(frm="alice@example.net", body="PW RESET"))
+    site.run()
+    ask = next(m for m in take(site, "alice@example.net") if m["Subject"].startswith("Command confirmation"))
+    site.drop(mail(frm="alice@example.net", subject="Re: " + ask["Subject"], body="OK"))
+    site.run()
+    assert "OK: the personal password of alice@example.net is removed" in text_of(take(site, "alice@example.net"))
+    assert rule_of(site, "alice@example.net") is None
+
+
+def test_pwc_add_by_the_postmaster_with_the_create_password_is_audited(site):
+    setup(site, extra="\n[Security]\nCreatePassword = %s\n" % rights.hash_password("Create999"))
+    site.drop(mail(frm="boss@example.org", body="PWC ADD maestro@example.net Client123 PW=Create999"))
+    site.drop(mail(frm="boss@example.org", subject="w", body="PWC ADD other@example.net Client123 PW=Wrong9999"))
+    site.drop(mail(frm="alice@example.net", body="PWC ADD alice@example.net Client123 PW=Create999"))
+    site.run()
+    text = text_of(site.messages_to("boss@example.org"))
+    assert "OK: the personal password of maestro@example.net is set" in text
+    assert "REFUSED: PW= must give the site's CreatePassword" in text
+    assert "REFUSED" in text_of(site.messages_to("alice@example.net"))
+    assert rights.verify("Client123", rule_of(site, "maestro@example.net").password)
+    assert rule_of(site, "other@example.net") is None and rule_of(site, "alice@example.net") is None
+    with open(site.path("logs", "security.at")) as f:
+        trail = f.read()
+    assert "PWC ADD maestro@example.net" in trail and "Create999" not in trail and "Client123" not in trail
+    for name in os.listdir(site.path("spool", "in", "cur")):
+        with open(site.path("spool", "in", "cur", name)) as f:
+            kept = f.read()
+        assert "Client123" not in kept and "Create999" not in kept
