@@ -142,3 +142,66 @@ def test_pwc_add_by_the_postmaster_with_the_create_password_is_audited(site):
         with open(site.path("spool", "in", "cur", name)) as f:
             kept = f.read()
         assert "Client123" not in kept and "Create999" not in kept
+
+
+# --- the command language -------------------------------------------------------------------
+
+def test_a_listserv_session_as_its_users_type_it(site):
+    setup(site, ["bob@example.net = NAME Bob Brown"])
+    site.drop(mail(frm="alice@example.net", body="SUBscribe news Alice Adams\n"
+                                                  "SET news NOREPRO ACK\n"
+                                                  "SET news CONCEAL\n"
+                                                  "Q news\n"
+                                                  "QUERY *\n"
+                                                  "LIST GLOBAL\n"
+                                                  "THANKS\n"
+                                                  "REL\n"))
+    site.run()
+    text = text_of(take(site, "alice@example.net"))
+    assert "OK: alice@example.net is now a member of news" in text
+    assert "OK: news: NOREPRO ACK for alice@example.net" in text
+    assert "OK: news: alice@example.net, MAIL ACK NOREPRO CONCEAL, NAME Alice Adams" in text
+    assert "OK: 1 list(s) at example.org" in text and "OK: you are welcome!" in text
+    assert "Tristero" in text and "ERROR" not in text
+    # Her own post does not come back to her (NOREPRO); an acknowledgement does (ACK).
+    site.drop(mail(frm="alice@example.net", to="news@example.org", subject="hello all", body="hi\n"))
+    site.run()
+    assert [m for m in site.messages_to("bob@example.net") if m["List-Id"]]
+    out = take(site, "alice@example.net")
+    assert [m["Subject"] for m in out if "hello all" in m["Subject"]] and not [
+        m for m in out if m["List-Id"]]
+    # REVIEW hides her from a member (CONCEAL), not from the owner; BY NAME sorts by name.
+    site.drop(mail(frm="bob@example.net", body="REV news BY NAME"))
+    site.drop(mail(frm="owner@example.org", body="REVIEW news BY NAME\nREVIEW news SHORT"))
+    site.run()
+    bob = text_of(site.messages_to("bob@example.net"))
+    assert "alice@example.net" not in bob and "1 concealed member(s) not shown" in bob
+    assert "bob@example.net  Bob Brown" in bob
+    owner = text_of(site.messages_to("owner@example.org"))
+    assert owner.index("alice@example.net  Alice Adams") < owner.index("bob@example.net  Bob Brown")
+
+
+def test_signoff_netwide_and_set_digests_index_nodigests(site):
+    setup(site, ["alice@example.net =", "bob@example.net ="])
+    site.drop(mail(frm="alice@example.net", body="SET news DIG\nSET news IND\nSET news NODIG\nSET news NOMAIL"))
+    site.drop(mail(frm="bob@example.net", body="SIGNOFF * (NETWIDE"))
+    site.run()
+    text = text_of(site.messages_to("alice@example.net"))
+    assert text.count("OK:") == 4, text
+    from tristero.model.members import load
+    roster = load("00000001", site.path("lists", "00000001.ini"))
+    assert roster.get("alice@example.net")[1] == "NOMAIL" and "bob@example.net" not in roster
+
+
+def test_confirm_list_renews_and_confirm_code_answers_a_confirmation_mail(site):
+    setup(site, ["alice@example.net ="], extra="\n[Security]\nInternetPolicySub = 2\n")
+    site.drop(mail(frm="alice@example.net", body="CONFIRM news"))
+    site.drop(mail(frm="carol@example.net", body="SUB news Carol C"))
+    site.run()
+    ask = site.messages_to("carol@example.net")
+    assert "OK: your subscription to news (alice@example.net) is confirmed" in text_of(
+        take(site, "alice@example.net"))
+    code = next(line.split()[1] for m in ask for line in text_of([m]).splitlines() if line.startswith("COOKIE "))
+    site.drop(mail(frm="carol@example.net", subject="x", body="confirm " + code))
+    site.run()
+    assert "OK: carol@example.net is now a member of news" in text_of(take(site, "carol@example.net"))

@@ -58,6 +58,8 @@ class Command:
     # message (rights.unproven), whose address proves nothing.
     membership = False
     grammar = ()                # grammar elements, parsed into run()'s args
+    abbreviations = {}          # LISTSERV's abbreviations: {name or synonym: the fewest letters that
+                                # name it} ({"REVIEW": 3}: REV, REVI ... REVIEW); a full name wins
     texts = {}                  # its own English texts: {key: template}
     order = 1000                # its place in HELP's list of its audience, a subcommand's among its
                                 # parent's (then by name; unset: after those that set it)
@@ -77,6 +79,7 @@ class Command:
 
 COMMANDS = {}                   # name -> Command instance, in the order registered
 _NAMES = {}                     # every name and synonym -> name
+_ABBREVIATIONS = {}             # word -> (fewest letters, name): Command.abbreviations
 
 
 def register(cls):
@@ -86,6 +89,8 @@ def register(cls):
         if name in _NAMES:
             raise ValueError("the command name %s is taken by %s" % (name, _NAMES[name]))
         _NAMES[name] = command.name
+    for word, least in command.abbreviations.items():
+        _ABBREVIATIONS[word] = (least, command.name)
     COMMANDS[command.name] = command
     # Its description is a text like the others (braces in it are no fields).
     text.add_builtin(text.DEFAULT, dict(command.texts, **{
@@ -99,9 +104,13 @@ def help_key(command):
 
 
 def lookup(verb):
-    """The command a verb names (a name or a synonym, any case; "CONFIG KILLADD" names a
-    subcommand), or None."""
-    name = _NAMES.get(verb.upper())
+    """The command a verb names (a name or a synonym, any case, or LISTSERV's abbreviation
+    of one; "CONFIG KILLADD" names a subcommand), or None."""
+    verb = verb.upper()
+    name = _NAMES.get(verb)
+    if name is None:
+        name = next((n for word, (least, n) in _ABBREVIATIONS.items() if len(verb) >= least and word.startswith(verb)),
+                    None)
     return COMMANDS[name] if name else None
 
 

@@ -8,6 +8,7 @@ from tristero.services import membership, session
 @register
 class Remove(Command):
     names = ("REMOVE", "DELETE")
+    abbreviations = {"DELETE": 3}
     order = 210
     usage = "REMOVE list address|*part*"
     help = "Remove a member."

@@ -17,7 +17,7 @@ from typing import Optional
 from tristero.core import messages, outbound, redact, streams
 from tristero.core.kinds import AutoReason
 from tristero.mail import listbot, mitigation
-from tristero.model import audit, lists, signing
+from tristero.model import audit, lists, members, signing
 from tristero.policy import authresults, bounces, rights
 from tristero.services import archive, headers
 from tristero.services.context import Context, Inbound
@@ -58,6 +58,7 @@ class Post:
     head: bytes = b""                # the header block members get (without List-Unsubscribe)
     body: Optional[memoryview] = None   # the body, a view of the inbound bytes (never copied unless re-encoded)
     eight_bit: bool = False          # its data is 8-bit (the outbound gate says)
+    author_options: str = ""         # the author's member options on the list (NOREPRO, ACK), once read
     sender: str = ""                 # the envelope sender: owner-LIST@
     recipients: Iterable[str] = ()   # the members it goes to, streamed (see State.recipients)
     envelopes: Iterable = ()         # (sender, recipients, data) of each envelope, streamed
@@ -223,7 +224,13 @@ def envelopes(ctx: Context, post: Post) -> Optional[Result]:
     """
     cfg, listname = ctx.config, post.listname
     post.sender = "owner-%s@%s" % (lists.local_part(listname), ctx.domain)
-    post.count, post.recipients = ctx.state.recipients(lists.number(cfg, listname))
+    number = lists.number(cfg, listname)
+    post.count, post.recipients = ctx.state.recipients(number)
+    entry = ctx.state.member(number, post.m.author)
+    post.author_options = entry[1] if entry else ""
+    if members.option_word(post.author_options, "NOREPRO") and members.receives_posts(entry[1]):
+        # LISTSERV's NOREPRO: the author does not get their own post.
+        post.count, post.recipients = post.count - 1, _Without(post.recipients, entry[0])
     personal = bool(cfg.globals("UnsubscribeURL"))
     verp = cfg.list_value(listname, "VERP")
     if personal or verp:
@@ -233,6 +240,19 @@ def envelopes(ctx: Context, post: Post) -> Optional[Result]:
                            streams.Pieces(post.head + headers.unsubscribe_fields(ctx, listname, None) + b"\n",
                                           post.body, eight_bit=post.eight_bit))]
     return None
+
+
+class _Without:
+    """The recipients but one address (case ignored), streamed as often as asked."""
+
+    def __init__(self, recipients, address):
+        self.recipients, self.key = recipients, members.address_key(address)
+        # Addresses a member file vouches for stay vouched for (see Batch.stage_mail).
+        self.checked = getattr(recipients, "checked", False)
+
+    def __iter__(self):
+        key = self.key
+        return (a for a in self.recipients if members.address_key(a) != key)
 
 
 def _each_own(ctx, post, personal, verp):
@@ -271,9 +291,12 @@ def archive_copy(ctx: Context, post: Post) -> Optional[Result]:
 
 
 def receipt(ctx: Context, post: Post) -> Optional[Result]:
-    """A receipt to a poster who asked for one (Return-Receipt-To, Disposition-Notification-To)."""
+    """A receipt to a poster who asked for one (Return-Receipt-To, Disposition-Notification-To,
+    the member option ACK)."""
     m, listname = post.m, post.listname
-    if m.msg.get("Return-Receipt-To") or m.msg.get("Disposition-Notification-To"):
+    # LISTSERV's ACK (a member option) asks for one on every post.
+    if m.msg.get("Return-Receipt-To") or m.msg.get("Disposition-Notification-To") or \
+            members.option_word(post.author_options, "ACK"):
         ctx.reply(m, ctx.text("posting.receipt", m.author, subject=redact.subject(messages.clean(m.subject(), 80)),
                               count=post.count, list=listname) + "\n",
                   subject=ctx.text("posting.receipt-subject", m.author, subject=m.subject() or listname))

@@ -352,6 +352,13 @@ class State:
                 self.member_problems.append((path, ml.problems))
         return ml
 
+    def member(self, number: str, address: str) -> tuple[str, str] | None:
+        """(address, options) of a member of list number, or None: asked of the member
+        file itself while the list is not loaded (as has_member)."""
+        if number in self._lists:
+            return self._lists[number].get(address)
+        return members.find(self.site.member_file(number), address)
+
     def has_member(self, number: str, address: str) -> bool:
         """True when address is a member of list number: asked of the member file itself
         (members.find) while the list is not loaded, so that a question does not load
