@@ -205,3 +205,43 @@ def test_confirm_list_renews_and_confirm_code_answers_a_confirmation_mail(site):
     site.drop(mail(frm="carol@example.net", subject="x", body="confirm " + code))
     site.run()
     assert "OK: carol@example.net is now a member of news" in text_of(take(site, "carol@example.net"))
+
+
+# --- bulk -------------------------------------------------------------------------------------
+
+def test_add_dd_import_of_20000_lines_in_one_message_and_delete_dd_bulk(site):
+    setup(site, ["old@example.net = NAME Old One"])
+    rows = ["user%05d@example.com User Number %d" % (i, i) for i in range(20000)]
+    body = ("ADD news DD=USERS IMPORT\n//USERS DD *\n" + "\n".join(rows)
+            + "\nold@example.net Old One\nnot-an-address Nobody\nbad@@example.com\n/*\nQUERY news\n")
+    site.drop(mail(frm="owner@example.org", body=body))
+    site.run()
+    text = text_of(take(site, "owner@example.org"))
+    assert "ERROR: news: 20000 member(s) imported, 1 already member(s), 2 line(s) not used" in text
+    assert "line 20002 of the data set" in text and "line 20003 of the data set" in text
+    # The data lines were never read as commands; the command after the block was.
+    assert "user00001@example.com" not in text and "> QUERY news" in text
+    from tristero.model.members import load
+    roster = load("00000001", site.path("lists", "00000001.ini"))
+    assert len(roster) == 20001 and roster.get("user00042@example.com")[1] == "NAME User Number 42"
+    assert not site.messages_to("user00042@example.com")          # IMPORT welcomes nobody
+    # The same addresses, as an attached file, deleted in bulk.
+    from email.message import EmailMessage
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "owner@example.org", "listserv@example.org", "bulk"
+    msg.set_content("DELETE news DD=gone BULK\n")
+    msg.add_attachment("\n".join(rows[:15000]).encode(), maintype="text", subtype="plain", filename="gone.txt")
+    site.drop(msg.as_bytes())
+    site.run()
+    assert "OK: news: 15000 member(s) deleted, 0 not member(s), 0 line(s) not used" in text_of(
+        take(site, "owner@example.org"))
+    assert len(load("00000001", site.path("lists", "00000001.ini"))) == 5001
+
+
+def test_a_bulk_import_by_a_member_is_refused(site):
+    setup(site, ["alice@example.net ="])
+    site.drop(mail(frm="alice@example.net", body="ADD news DD=X IMPORT\n//X DD *\nmallory@example.net\n/*\n"))
+    site.run()
+    assert "REFUSED" in text_of(take(site, "alice@example.net"))
+    from tristero.model.members import load
+    assert "mallory@example.net" not in load("00000001", site.path("lists", "00000001.ini"))

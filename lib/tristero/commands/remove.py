@@ -2,7 +2,7 @@
 
 from tristero.commands.grammar import ListName, Word
 from tristero.commands.registry import Audience, Command, register
-from tristero.services import membership, session
+from tristero.services import bulk, datasets, membership, session
 
 
 @register
@@ -10,7 +10,7 @@ class Remove(Command):
     names = ("REMOVE", "DELETE")
     abbreviations = {"DELETE": 3}
     order = 210
-    usage = "REMOVE list address|*part*"
+    usage = "REMOVE list address|*part* | DELETE list DD=name BULK"
     help = "Remove a member."
     audience = Audience.OWNER
     right = "manage"
@@ -25,6 +25,9 @@ class Remove(Command):
         listname = args.list
         if args.address is None:
             s.result("error", s.text("grammar.usage", usage=self.usage))
+            return
+        if datasets.dd_name(args.address) and [w.upper() for w in args.rest] == ["BULK"]:
+            bulk.delete_members(s, listname, datasets.dd_name(args.address))
             return
         target = args.address.strip("<>\"'")
         roster = session.members_of(s, listname)

@@ -13,6 +13,7 @@ from tristero.commands import registry
 from tristero.core import messages, redact
 from tristero.model import logbook
 from tristero.policy import rights
+from tristero.services import datasets
 from tristero.services.session import Command, Session
 
 ENDINGS = ("END", "EXIT", "QUIT", "STOP")
@@ -67,7 +68,14 @@ def parse(text, subject, quote_chars, limit):
     # "---" then, further on, START: only what follows START is read.
     skipping = _has_block(lines, quote_chars)
     in_block = False
+    # The lines of //name DD * data sets (services.datasets) are data, never commands.
+    data = set()
+    if "//" in text:
+        for _, first, end in datasets.blocks(lines):
+            data.update(range(first - 1, end + 1))
     for i, raw in enumerate(lines):
+        if i in data:
+            continue
         if raw.rstrip("\r\n") in ("-- ", "--") and not in_block:
             # A signature ends the commands, unless a block follows (a reply
             # that quotes one below the writer's signature).

@@ -97,6 +97,39 @@ class RemoveMember(MemberChange):
 
 
 @dataclass
+class PutMembers(MemberChange):
+    """Many new members at once (a bulk import: one record, not one per member);
+    added: {key: (address, options)} of members that were not in the list."""
+
+    number: str
+    added: dict
+
+    def apply(self, state: State) -> None:
+        state.members(self.number).members.update(self.added)
+
+    def undo(self, state: State) -> None:
+        table = state.members(self.number).members
+        for key in self.added:
+            table.pop(key, None)
+
+
+@dataclass
+class RemoveMembers(MemberChange):
+    """Many members removed at once (a bulk deletion); before: {key: (address, options)}."""
+
+    number: str
+    before: dict
+
+    def apply(self, state: State) -> None:
+        table = state.members(self.number).members
+        for key in self.before:
+            table.pop(key, None)
+
+    def undo(self, state: State) -> None:
+        state.members(self.number).members.update(self.before)
+
+
+@dataclass
 class ClearList(MemberChange):
     """Every member removed; before: {key: (address, options)}, or None when the list
     was not loaded (undo then forgets it)."""
@@ -394,6 +427,22 @@ class State:
         before = self.members(number).members.get(key)
         self._make(PutMember(number, key, address, options, before))
         return before is None
+
+    def add_members(self, number: str, entries: dict) -> None:
+        """Add many new members in one change: entries {key: (address, options)}, each
+        key address_key(address), none of them a member yet, each entry checked
+        (members.entry_problem) by the caller."""
+        self.members(number)
+        self._make(PutMembers(number, entries))
+
+    def remove_members(self, number: str, keys) -> dict:
+        """Remove many members in one change; returns {key: (address, options)} of those
+        that were members (keys: address_key of each)."""
+        table = self.members(number).members
+        before = {k: table[k] for k in keys if k in table}
+        if before:
+            self._make(RemoveMembers(number, before))
+        return before
 
     def set_options(self, number: str, address: str, options: str) -> None:
         ml = self.members(number)
