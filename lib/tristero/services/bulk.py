@@ -16,7 +16,12 @@ MAX_PROBLEMS = 100          # lines not used that the reply names one by one
 def data_set(s, name):
     """The lines of the message's data set name (a //name DD * block, else a file attached
     as name), or None after saying there is none."""
-    lines = datasets.in_body(s.m.text(), name)
+    try:
+        lines = datasets.in_body(datasets.body(s.m.msg), name)
+    except datasets.Cut:
+        s.result("refused", s.text("listserv.data-set-cut", name=messages.clean(name, 64),
+                                   limit=datasets.MAX_TEXT >> 20))
+        return None
     if lines is None:
         lines = datasets.attached(repository.attachments_of(s.m.msg), name)
     if lines is None:

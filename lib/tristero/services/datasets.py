@@ -9,6 +9,13 @@ read as commands.
 
 import re
 
+from tristero.core import messages
+
+# Characters of the body read for data sets: far more than the robot reads for commands
+# (messages.TEXT_LIMIT), so that 100,000 lines come whole; a block cut by this limit is
+# refused, never read in part.
+MAX_TEXT = 64 << 20
+
 # "//NAME DD *" (LISTSERV writes the name in capitals; any case here), blanks around.
 DD_START = re.compile(r"^\s*//\s*([A-Za-z0-9_$#@-]{1,64})\s+DD\s+\*\s*$", re.I)
 DD_END = "/*"
@@ -41,11 +48,28 @@ def blocks(lines):
     return out
 
 
+def body(msg):
+    """The text of the message's first text/plain part that is not an attachment, whole
+    up to MAX_TEXT characters (one more: it was cut), or ""."""
+    for part in msg.walk():
+        if not part.is_multipart() and part.get_content_type() == "text/plain" and \
+                part.get_content_disposition() != "attachment":
+            return messages.decode_part(part)[:MAX_TEXT + 1]
+    return ""
+
+
+class Cut(Exception):
+    """A data set that does not end (no /* line) within what is read of the body."""
+
+
 def in_body(text, name):
-    """The lines of the body's //name DD * block (name: case ignored), or None."""
+    """The lines of the body's //name DD * block (name: case ignored), or None; raises Cut
+    when the body was cut (longer than MAX_TEXT) before the block's /* line."""
     lines = text.splitlines()
     for found, first, end in blocks(lines):
         if found.upper() == name.upper():
+            if end == len(lines) and len(text) > MAX_TEXT:
+                raise Cut(name)
             return lines[first:end]
     return None
 
