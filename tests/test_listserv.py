@@ -245,3 +245,16 @@ def test_a_bulk_import_by_a_member_is_refused(site):
     assert "REFUSED" in text_of(take(site, "alice@example.net"))
     from tristero.model.members import load
     assert "mallory@example.net" not in load("00000001", site.path("lists", "00000001.ini"))
+
+
+def test_info_topic_and_info_question_mark_beside_info_list(site):
+    setup(site, ["alice@example.net ="])
+    os.makedirs(site.path("archive", "00000000", "info"))
+    with open(site.path("archive", "00000000", "info", "refcard.txt"), "w") as f:
+        f.write("The reference card: SUBscribe, SIGNOFF, SET, Query, REView.\n")
+    site.drop(mail(frm="alice@example.net", body="INFO ?\nINFO refcard\nINFO news\nINFO nosuch"))
+    site.run()
+    text = text_of(site.messages_to("alice@example.net"))
+    assert "OK: 1 topic(s)" in text and "  refcard" in text
+    assert "OK: REFCARD\nThe reference card: SUBscribe" in text
+    assert "OK: about news" in text and "ERROR" in text.split("> INFO nosuch", 1)[1]
