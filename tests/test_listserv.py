@@ -258,3 +258,15 @@ def test_info_topic_and_info_question_mark_beside_info_list(site):
     assert "OK: 1 topic(s)" in text and "  refcard" in text
     assert "OK: REFCARD\nThe reference card: SUBscribe" in text
     assert "OK: about news" in text and "ERROR" in text.split("> INFO nosuch", 1)[1]
+
+
+def test_get_fn_ft_fetches_the_file_fn_dot_ft(site):
+    setup(site, ["alice@example.net ="])
+    os.makedirs(site.path("archive", "00000001"), exist_ok=True)
+    with open(site.path("archive", "00000001", "news.faq"), "w") as f:
+        f.write("Questions asked often.\n")
+    site.drop(mail(frm="alice@example.net", body="GET NEWS FAQ"))
+    site.run()
+    msg = site.messages_to("alice@example.net")[0]
+    assert "news.faq" in text_of([msg]) and "ERROR" not in text_of([msg])
+    assert [p.get_filename() for p in msg.iter_attachments()] == ["news.faq"]
