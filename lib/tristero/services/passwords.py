@@ -8,7 +8,7 @@ import datetime
 import hmac
 import re
 
-from tristero.model import audit, cookies, pending
+from tristero.model import audit, cookies, pending, quotas
 from tristero.policy import rights
 
 # A confirmation code in a subject ("Re: Command confirmation request (CODE)").
@@ -29,6 +29,12 @@ def ask(s, action, new_hash=""):
     """Keep the sender's request (action ADD, REP or RESET; new_hash the new password's
     hash) and mail them the code that confirms it; the result is HELD."""
     ctx, who = s.ctx, s.sender
+    # A forged From makes the confirmation go to someone else: a stranger here gets at
+    # most MaxStrangerReplies mails a day, as for a subscription's confirmation.
+    if ctx.stranger(who) and not quotas.stranger_reply(ctx, who):
+        s.result("refused", s.text("membership.confirm-limit", address=who,
+                                   limit=ctx.config.globals("MaxStrangerReplies")))
+        return
     until = ctx.now.date() + datetime.timedelta(days=ctx.config.get("Security", "CookieDays"))
     entry = pending.Entry(action, new_hash, until)
     ctx.state.set_pending(who, entry)
