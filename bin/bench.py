@@ -33,7 +33,9 @@ post-100k-oneclick (one envelope per recipient with their own one-click link) an
 post-100k-oneclick-rsa/-ed25519 (each of those copies signed); post-nested-1m (a post
 to a list of 500,000 members and two sub-lists of 500,000 each, overlapping: 1,000,000
 distinct recipients merged from three member files, against post-1m); merge-10k (a mail
-merge, LIST-merge@, to 10,000 members: one personalised envelope each).
+merge, LIST-merge@, to 10,000 members: one personalised envelope each); LISTSERV's bulk
+import: import-100k and import-100k-into-1m (ADD list DD=USERS IMPORT of 100,000
+addresses in one message, into an empty list and into one of 1,000,000).
 
 This is not a test: nothing is asserted about speed. --quick divides every
 size by 10 (a smoke run); --only NAME[,NAME...] runs those scenarios; --repeat N runs each
@@ -477,6 +479,26 @@ def scenario_subscribe_1m(python, site, scale):
     return n, "members", measured, files
 
 
+def import_scenario(existing):
+    """LISTSERV's bulk ADD news DD=USERS IMPORT of 100,000 addresses (with names, over
+    many domains) from a //USERS DD * block of one message, into a list of existing
+    members: one state change, the member file written once."""
+    def scenario(python, site, scale):
+        n, have = 100000 // scale, existing // scale
+        site.write_members(have)
+        rows = "".join("new%d@import%d.example New Member %d\n" % (i, i % DOMAINS, i) for i in range(n))
+        site.drop(mail(0, "owner@" + DOMAIN, "listserv@" + DOMAIN, "import",
+                       "ADD %s DD=USERS IMPORT\n//USERS DD *\n%s/*\n" % (LIST, rows)))
+        measured = run_batch(python, site)
+        files = check_drained(site, 1, 1)        # the reply; IMPORT welcomes nobody
+        with open(site.path("lists", LIST_NUMBER + ".ini"), "rb") as f:
+            text = f.read()
+        if text.count(b"\n") != have + n + 2 or b"\nnew42@import42.example = NAME New Member 42\n" not in text:
+            raise Failed("the member file was not saved with the imported members")
+        return n, "addresses", measured, files
+    return scenario
+
+
 def filter_patterns(kills, prescans):
     """The pattern sections of a filter benchmark: kills entries split between [Kill
     Subjects] and [Kill Authors] (anchored and not), prescans [PreScan Strings] of every
@@ -836,6 +858,9 @@ SCENARIOS = [
     # Lists within lists (issue 14.2): the top list and two sub-lists merged, 1,000,000 distinct.
     ("post-nested-1m", nested_post_scenario(1000000)),
     ("merge-10k", scenario_merge),
+    # LISTSERV (issue 15): bulk ADD ... DD=USERS IMPORT of 100,000 addresses in one message.
+    ("import-100k", import_scenario(0)),
+    ("import-100k-into-1m", import_scenario(1000000)),
 ]
 ALIASES = {"fanout-100k": "post-100k", "fanout-1m": "post-1m"}
 

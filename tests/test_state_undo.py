@@ -9,7 +9,7 @@ import pytest
 from conftest import NEWS_LIST
 from tristero.model import access as accessmod
 from tristero.model import config as configmod
-from tristero.model import journal, lockouts, quotas, state
+from tristero.model import journal, lockouts, pending, quotas, state
 from tristero.model.site import Site
 
 NEWS = "00000001"
@@ -49,6 +49,7 @@ def snapshot(s):
         "access": [r.fields() for r in s.access()],
         "lockouts": {u: (e.failures, e.until) for u, e in s.lockouts().items()},
         "quotas": {u: (e.day, e.sent, e.replies) for u, e in s.quotas().items()},
+        "pending": {u: (e.action, e.hash, e.until) for u, e in s.pending().items()},
         "config": s.config.render(),
         "patterns": {k: list(v) for k, v in s.config.patterns.items()},
     }
@@ -74,6 +75,11 @@ CHANGES = {
     "add a section": lambda s: s.add_section("LIST made", {"Type": "Open", "MemberFile": "00000007"}),
     "remove a section": lambda s: s.del_section("LIST news"),
     "replace pattern entries": lambda s: s.set_patterns("Kill Subjects", ["new", "newer"]),
+    "import members in bulk": lambda s: s.add_members(NEWS, {"x@example.org": ("X@example.org", "NAME X"),
+                                                             "y@example.org": ("y@example.org", "")}),
+    "delete members in bulk": lambda s: s.remove_members(NEWS, ["alice@example.net", "bob@example.com", "z@x.org"]),
+    "ask for a password change": lambda s: s.set_pending("Jo@example.net", pending.Entry(
+        "ADD", "scrypt$1$1$1$a$b", datetime.date(2026, 12, 5))),
 }
 
 

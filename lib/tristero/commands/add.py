@@ -4,14 +4,14 @@ from tristero.commands.grammar import Address, ListName, Rest, Trailing
 from tristero.commands.registry import Audience, Command, register
 from tristero.core import messages
 from tristero.model import lists, members
-from tristero.services import folders, membership, nesting, proxy
+from tristero.services import bulk, datasets, folders, membership, nesting, proxy
 
 
 @register
 class Add(Command):
     names = ("ADD",)
     order = 200
-    usage = "ADD list address [name] [HIDE]"
+    usage = "ADD list address [name] [HIDE] | ADD list DD=name IMPORT"
     help = "Add a member (HIDE: tell them nothing)."
     audience = Audience.OWNER
     right = "manage"
@@ -26,6 +26,9 @@ class Add(Command):
 
     def run(self, s, args):
         listname, target, rest = args.list, args.address, args.name
+        if target is None and len(rest) == 2 and datasets.dd_name(rest[0]) and rest[1].upper() == "IMPORT":
+            bulk.import_members(s, listname, datasets.dd_name(rest[0]))
+            return
         if target is None and rest and folders.is_folder(rest[0]):
             folders.add(s, listname, folders.path_of(rest[0]))
             return

@@ -13,6 +13,7 @@ MAX_LISTED = 2000          # files an INDEX shows
 @register
 class Index(Command):
     names = ("INDEX",)
+    abbreviations = {"INDEX": 3}
     order = 110
     usage = "INDEX [list] [keyword]"
     help = "The files of a list (no list: the default archive), with sizes, dates and descriptions."

@@ -7,9 +7,9 @@ from tristero.model import lists
 
 @register
 class Lists(Command):
-    names = ("LISTS",)
+    names = ("LISTS", "LIST")
     order = 20
-    usage = "LISTS [address]"
+    usage = "LISTS [address] | LIST [GLOBAL|SUMMARY]"
     help = "The lists here (or those an address is in)."
     grammar = (Word("address", optional=True, upper=False),)
     texts = {
@@ -18,6 +18,9 @@ class Lists(Command):
     }
 
     def run(self, s, args):
+        if args.address is not None and args.address.upper() in ("GLOBAL", "SUMMARY", "DETAILED", "SHORT"):
+            # LISTSERV's LIST GLOBAL|SUMMARY: this site's lists, as LISTS.
+            args.address = None
         if args.address is not None:
             # LISTS address is WHICH address, refused where WHICH is.
             which = lookup("WHICH")

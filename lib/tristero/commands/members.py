@@ -1,7 +1,9 @@
-"""MEMBERS list: the members of a list (at most MAX_SHOWN of them); a list with lists
-among its members is shown as an indented tree (services.nesting), to MaxListDepth."""
+"""MEMBERS list (LISTSERV: REVIEW list [BY name|country|date] [SHORT]): the members of a
+list (at most MAX_SHOWN of them); members set CONCEAL are shown only to the privileged; a
+list with lists among its members is shown as an indented tree (services.nesting), to
+MaxListDepth."""
 
-from tristero.commands.grammar import ListName
+from tristero.commands.grammar import ListName, Rest
 from tristero.commands.registry import Command, register
 from tristero.model import members
 from tristero.policy import rights
@@ -12,32 +14,74 @@ MAX_SHOWN = 5000     # members listed in one MEMBERS answer
 _KINDS = {"list": "nesting.sub-list", "loop": "nesting.loop-member", "deeper": "nesting.deeper",
           "closed": "nesting.closed", "blocked": "nesting.blocked"}
 
+# REVIEW ... BY field: the sort key of a member (address, options). The member file keeps
+# no date of joining: BY DATE is the file's order.
+_BY = {
+    "NAME": lambda m: ((members.option_word(m[1], "NAME") or "NAME ~")[5:].lower(), m[0].lower()),
+    "COUNTRY": lambda m: (m[0].rpartition(".")[2].lower(), m[0].lower()),
+    "DATE": None,
+    "USERID": lambda m: m[0].lower(),
+    "NODEID": lambda m: members.domain_order(m[0].lower()),
+}
+
 
 @register
 class Members(Command):
     names = ("MEMBERS", "RECIPIENTS", "REVIEW", "WHO")
+    abbreviations = {"REVIEW": 3}
     order = 60
-    usage = "MEMBERS list"
+    usage = "MEMBERS list | REVIEW list [BY NAME|COUNTRY|DATE] [SHORT]"
     help = "The members of a list."
     right = "review"
-    grammar = (ListName(),)
+    grammar = (ListName(), Rest("options"))
     texts = {
         "members.title": "{count} member(s) of {list}",
         "members.more": "... and {count} more",
         "members.nomail": "{address}  (NOMAIL)",
+        "members.named": "{address}  {name}",
+        "members.concealed": "{count} concealed member(s) not shown",
+        "members.bad-option": "{word} is no option of REVIEW (BY NAME|COUNTRY|DATE, SHORT)",
     }
 
     def run(self, s, args):
         if not majordomo.access(s, args.list, "who_access", "WHO"):
             return
+        by, short = None, False
+        words = [w.upper().strip("()") for w in args.options]
+        i = 0
+        while i < len(words):
+            w = words[i]
+            if w == "BY" and i + 1 < len(words) and words[i + 1] in _BY:
+                by, i = words[i + 1], i + 2
+                continue
+            if w in ("SHORT", "SH", "SHO", "SHOR"):
+                short, i = True, i + 1
+                continue
+            if w in ("NOHEADER", "NOH", "LOCAL", "MSG", "PRIVATE"):
+                i += 1
+                continue
+            s.result("error", s.text("members.bad-option", word=args.options[i][:40]))
+            return
         roster = session.members_of(s, args.list)
-        s.result("ok", s.text("members.title", count=len(roster), list=args.list))
         if nesting.holds_lists(s.ctx, args.list):
+            s.result("ok", s.text("members.title", count=len(roster), list=args.list))
             self.tree(s, args.list)
             return
-        for i, (address, options) in enumerate(roster.items()):
+        shown = roster.items()
+        hidden = 0
+        if not rights.privileged(s.ctx, s.sender, args.list):
+            shown = [m for m in shown if not members.option_word(m[1], "CONCEAL")]
+            hidden = len(roster) - len(shown)
+        if _BY.get(by):
+            shown = sorted(shown, key=_BY[by])
+        s.result("ok", s.text("members.title", count=len(shown), list=args.list))
+        if hidden:
+            s.say("  " + s.text("members.concealed", count=hidden))
+        if short:
+            return
+        for i, (address, options) in enumerate(shown):
             if i == MAX_SHOWN:
-                s.say("  " + s.text("members.more", count=len(roster) - MAX_SHOWN))
+                s.say("  " + s.text("members.more", count=len(shown) - MAX_SHOWN))
                 break
             s.say("  " + _shown(s, address, options))
 
@@ -67,9 +111,12 @@ class Members(Command):
 
 
 def _shown(s, address, options):
-    """A member as MEMBERS shows it: a remote list in brackets (ADD list [list@remote]), NOMAIL said."""
+    """A member as MEMBERS shows it: a remote list in brackets (ADD list [list@remote]), its
+    name, NOMAIL said."""
     if options and members.option_word(options, proxy.REMOTE):
         address = "[%s]" % address
+    name = options and members.option_word(options, "NAME")
+    line = s.text("members.named", address=address, name=name[5:]) if name else address
     if options and members.option_word(options, "NOMAIL"):
-        return s.text("members.nomail", address=address)
-    return address
+        return s.text("members.nomail", address=line)
+    return line

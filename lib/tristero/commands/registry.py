@@ -58,6 +58,8 @@ class Command:
     # message (rights.unproven), whose address proves nothing.
     membership = False
     grammar = ()                # grammar elements, parsed into run()'s args
+    abbreviations = {}          # LISTSERV's abbreviations: {name or synonym: the fewest letters that
+                                # name it} ({"REVIEW": 3}: REV, REVI ... REVIEW); a full name wins
     texts = {}                  # its own English texts: {key: template}
     takes_text = False          # the lines after its command line, up to EOF, are its text (cmd.text;
                                 # Majordomo's NEWCONFIG, NEWINFO, NEWINTRO)
@@ -81,6 +83,7 @@ class Command:
 
 COMMANDS = {}                   # name -> Command instance, in the order registered
 _NAMES = {}                     # every name and synonym -> name
+_ABBREVIATIONS = {}             # word -> (fewest letters, name): Command.abbreviations
 
 
 def register(cls):
@@ -93,6 +96,8 @@ def register(cls):
             raise ValueError("the command name %s is a word of %s (commands/words.py)"
                              % (name, "/".join(words.WORDS[name])))
         _NAMES[name] = command.name
+    for word, least in command.abbreviations.items():
+        _ABBREVIATIONS[word] = (least, command.name)
     COMMANDS[command.name] = command
     # Its description is a text like the others (braces in it are no fields).
     text.add_builtin(text.DEFAULT, dict(command.texts, **{
@@ -106,9 +111,14 @@ def help_key(command):
 
 
 def lookup(verb):
-    """The command a verb names (a name or a synonym, any case; "CONFIG KILLADD" names a
+    """The command a verb names (a name or a synonym, any case, a word of another language
+    (commands.words) or LISTSERV's abbreviation of a name; "CONFIG KILLADD" names a
     subcommand), or None."""
-    name = _NAMES.get(verb.upper()) or words.WORDS.get(verb.upper(), (None,))[0]
+    verb = verb.upper()
+    name = _NAMES.get(verb) or words.WORDS.get(verb, (None,))[0]
+    if name is None:
+        name = next((n for word, (least, n) in _ABBREVIATIONS.items() if len(verb) >= least and word.startswith(verb)),
+                    None)
     return COMMANDS.get(name) if name else None
 
 

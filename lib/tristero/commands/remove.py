@@ -3,14 +3,15 @@
 from tristero.commands.grammar import ListName, Word
 from tristero.commands.registry import Audience, Command, register
 from tristero.model import lists, members
-from tristero.services import folders, membership, nesting, proxy, session
+from tristero.services import bulk, datasets, folders, membership, nesting, proxy, session
 
 
 @register
 class Remove(Command):
     names = ("REMOVE", "DELETE")
+    abbreviations = {"DELETE": 3}
     order = 210
-    usage = "REMOVE list address|*part*"
+    usage = "REMOVE list address|*part* | DELETE list DD=name BULK"
     help = "Remove a member."
     audience = Audience.OWNER
     right = "manage"
@@ -25,6 +26,9 @@ class Remove(Command):
         listname = args.list
         if args.address is None:
             s.result("error", s.text("grammar.usage", usage=self.usage))
+            return
+        if datasets.dd_name(args.address) and [w.upper() for w in args.rest] == ["BULK"]:
+            bulk.delete_members(s, listname, datasets.dd_name(args.address))
             return
         target = args.address.strip("<>\"'")
         if folders.is_folder(target):

@@ -13,13 +13,36 @@ _ONE = datetime.timedelta(days=1)
 # The text of each language's name (templates/*/languages.txt), in the reader's words.
 LANGUAGE_NAMES = {"en": "language.en", "de": "language.de", "es": "language.es"}
 
+# LISTSERV's member options: the option word kept in the member file, and whether the
+# option sets it (True) or takes it away (False). REPRO is the default: a member gets
+# their own posts unless NOREPRO; MSGACK is ACK (a mail, there being no other way).
+MEMBER_OPTIONS = {"ACK": ("ACK", True), "MSGACK": ("ACK", True), "NOACK": ("ACK", False),
+                  "REPRO": ("NOREPRO", False), "NOREPRO": ("NOREPRO", True),
+                  "CONCEAL": ("CONCEAL", True), "NOCONCEAL": ("CONCEAL", False)}
+# Every option word SET takes among several, and LISTSERV's shortest abbreviation of it
+# (its capitals: DIGests, INDex, REPro, MSGack ...).
+_SHORTEST = {"MAIL": 4, "NOMAIL": 6, "DIGEST": 3, "DIGESTS": 3, "INDEX": 3, "NODIGESTS": 5, "ACK": 3,
+             "NOACK": 5, "MSGACK": 3, "REPRO": 3, "NOREPRO": 5, "CONCEAL": 7, "NOCONCEAL": 9}
+
+
+def member_option(word):
+    """The member option word names (MAIL, NOMAIL, DIGEST, INDEX, NODIGESTS, ACK, NOACK,
+    REPRO, NOREPRO, CONCEAL, NOCONCEAL; DIGESTS is DIGEST), abbreviated as LISTSERV
+    allows, or None."""
+    w = word.upper()
+    for full, least in _SHORTEST.items():
+        if len(w) >= least and full.startswith(w):
+            return "DIGEST" if full == "DIGESTS" else full
+    return None
+
 
 @register
 class Set(Command):
     names = ("SET",)
     order = 80
     usage = ("SET list MAIL|NOMAIL|DIGEST [DAILY|WEEKLY|MONTHLY] [SUMMARY|NOSUMMARY|SUMMARYONLY] "
-             "[MIME|PLAIN] | SET list|* LANGUAGE en|de|es")
+             "[MIME|PLAIN] | SET list|* LANGUAGE en|de|es | "
+             "SET list INDEX|NODIGESTS|ACK|NOACK|REPRO|NOREPRO|CONCEAL|NOCONCEAL ...")
     help = ("Receive a list's posts one by one (MAIL), not at all (NOMAIL) or in digests (DIGEST); "
             "SET list LANGUAGE de: your texts from the list in German (en, de, es). Owners: "
             "SET list REPLY|TYPE|FORWARDPREFIX|FORCEPRIORITY|ARCHIVE|ARCHIVEDAYS value; SET * ... for every list.")
@@ -54,6 +77,15 @@ class Set(Command):
             membership.set_global(s, option, value)
             return
         listname = args.list
+        flags = [member_option(w) for w in args.words[1:]]
+        if all(f in MEMBER_OPTIONS or f in ("MAIL", "NOMAIL", "NODIGESTS") for f in flags) and \
+                flags not in (["MAIL"], ["NOMAIL"]):
+            self.set_flags(s, listname, flags)
+            return
+        option = member_option(option) if member_option(option) in ("DIGEST", "INDEX") else option
+        if option == "INDEX":
+            self.set_digest(s, listname, ["SUMMARYONLY"] + words)
+            return
         if option in ("MAIL", "NOMAIL"):
             entry = session.members_of(s, listname).get(s.sender)
             if entry is None:
@@ -110,6 +142,24 @@ class Set(Command):
         s.ctx.act("%s reads %s in %s" % (s.sender, listname, language), "SET LANGUAGE")
         named = text.Text(LANGUAGE_NAMES[language]) if language in LANGUAGE_NAMES else language
         s.result("ok", s.text("set.language", list=listname, address=s.sender, language=named))
+
+    def set_flags(self, s, listname, flags):
+        """LISTSERV's SET list option... (MEMBER_OPTIONS), any number of them at once."""
+        entry = session.members_of(s, listname).get(s.sender)
+        if entry is None:
+            s.result("error", s.text("set.not-member", list=listname))
+            return
+        if not session.allowed(s, "options", listname, "SET " + " ".join(flags)):
+            return
+        options = entry[1]
+        for flag in flags:
+            if flag in ("MAIL", "NOMAIL", "NODIGESTS"):
+                options = membership.mail_options(options, "NOMAIL" if flag == "NOMAIL" else "MAIL")
+                continue
+            word, on = MEMBER_OPTIONS[flag]
+            options = members.with_option(options, word, "" if on else None)
+        s.ctx.state.set_options(lists.number(s.ctx.config, listname), s.sender, options)
+        s.result("ok", s.text("set.mail", list=listname, option=" ".join(flags), address=s.sender))
 
     def set_digest(self, s, listname, words):
         """SET list DIGEST [DAILY|WEEKLY|MONTHLY] [SUMMARY|NOSUMMARY|SUMMARYONLY] [MIME|PLAIN]."""

@@ -12,6 +12,7 @@ from tristero.services import majordomo, membership, session
 @register
 class Subscribe(Command):
     names = ("SUBSCRIBE", "JOIN", "SUB")
+    abbreviations = {"SUBSCRIBE": 3}
     order = 40
     usage = "SUBSCRIBE list [your name]"
     help = "Join a list. Majordomo's SUBSCRIBE list address works too."

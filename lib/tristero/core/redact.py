@@ -39,7 +39,8 @@ _LEAD = re.compile("(?:[^\\w%s<&]|<[^<>%s]{0,200}>|&nbsp;|&gt;)*" % (_BREAKS, _B
 _SEP = re.compile(_BLANK + "+")
 # A word as robot.tokenize reads it: "quoted parts" keep blanks inside.
 _WORD = '(?:"[^"%s]*"?|(?!&nbsp;)[^\\s"<])+' % _BREAKS
-_VERBS = "approve|password|passwd|setpass"
+_VERBS = "approve|password|passwd|setpass|pw%s+(?:add|rep)|pwc%s+(?:add|rep)%s+%s" % (
+    _BLANK, _BLANK, _BLANK, _WORD)
 _VERB_ARG = re.compile("(?i)(?:%s)[:=]?(%s+)(%s)" % (_VERBS, _BLANK, _WORD))
 _VERB_ANYWHERE = re.compile("(?i)(?<!\\w)(?:%s)[:=]?(%s+)(%s)" % (_VERBS, _BLANK, _WORD))
 # PROXY list LINE: LINE goes to a remote robot, its approve/password prefix too.
@@ -48,7 +49,7 @@ _PW = re.compile("(?i)(?<![\\w=])(PW=)(%s)" % _WORD)
 _APPROVED = re.compile("(?i)(approved?:%s*)([^%s]*[^\\s])" % (_BLANK, _BREAKS))
 # Stateful charsets (ISO-2022, HZ) can write "approve" with escapes between its
 # letters: a message in one is always read whole.
-_MARKERS = re.compile(rb"(?i)approve|passw|setpass|pw=|config|newinfo|newintro|mkdigest"
+_MARKERS = re.compile(rb"(?i)approve|passw|setpass|pw=|pwc?[ \t]+(?:add|rep)|config|newinfo|newintro|mkdigest"
                       rb"|base64|quoted-printable|utf-?16|utf-?32|\xff\xfe|\xfe\xff"
                       rb"|2022|hz")
 _FIELDS = ("approved", "approve")

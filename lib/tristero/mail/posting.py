@@ -59,6 +59,7 @@ class Post:
     head: bytes = b""                # the header block members get (without List-Unsubscribe)
     body: Optional[memoryview] = None   # the body, a view of the inbound bytes (never copied unless re-encoded)
     eight_bit: bool = False          # its data is 8-bit (the outbound gate says)
+    author_options: str = ""         # the author's member options on the list (NOREPRO, ACK), once read
     sender: str = ""                 # the envelope sender: owner-LIST@
     recipients: Iterable[str] = ()   # the members it goes to, streamed (see State.recipients)
     envelopes: Iterable = ()         # (sender, recipients, data) of each envelope, streamed
@@ -313,6 +314,11 @@ def envelopes(ctx: Context, post: Post) -> Optional[Result]:
     tree = post.tree or nesting.walk(ctx, listname)
     skip, proxied = _remote_lists(ctx, post, tree)
     post.count, post.recipients = nesting.recipients(ctx, listname, skip, tree)   # its sub-lists' members too
+    entry = ctx.state.member(lists.number(cfg, listname), post.m.author)
+    post.author_options = entry[1] if entry else ""
+    if members.option_word(post.author_options, "NOREPRO") and members.receives_posts(entry[1]):
+        # LISTSERV's NOREPRO: the author does not get their own post.
+        post.count, post.recipients = post.count - 1, _Without(post.recipients, entry[0])
     personal = bool(cfg.globals("UnsubscribeURL"))
     verp = cfg.list_value(listname, "VERP")
     if post.copy:
@@ -361,6 +367,19 @@ def _with_reply_to(head, answer_to):
     fields = messages.raw_headers(head)
     return b"".join(raw for name, raw in fields if name.lower() != "reply-to") + (
         _field("Reply-To", answer_to) if answer_to else b"")
+
+
+class _Without:
+    """The recipients but one address (case ignored), streamed as often as asked."""
+
+    def __init__(self, recipients, address):
+        self.recipients, self.key = recipients, members.address_key(address)
+        # Addresses a member file vouches for stay vouched for (see Batch.stage_mail).
+        self.checked = getattr(recipients, "checked", False)
+
+    def __iter__(self):
+        key = self.key
+        return (a for a in self.recipients if members.address_key(a) != key)
 
 
 def _each_own(ctx, post, personal, verp):
@@ -412,9 +431,12 @@ def archive_copy(ctx: Context, post: Post) -> Optional[Result]:
 
 
 def receipt(ctx: Context, post: Post) -> Optional[Result]:
-    """A receipt to a poster who asked for one (Return-Receipt-To, Disposition-Notification-To)."""
+    """A receipt to a poster who asked for one (Return-Receipt-To, Disposition-Notification-To,
+    the member option ACK)."""
     m, listname = post.m, post.listname
-    if m.msg.get("Return-Receipt-To") or m.msg.get("Disposition-Notification-To"):
+    # LISTSERV's ACK (a member option) asks for one on every post.
+    if m.msg.get("Return-Receipt-To") or m.msg.get("Disposition-Notification-To") or \
+            members.option_word(post.author_options, "ACK"):
         ctx.reply(m, ctx.text("posting.receipt", m.author, subject=redact.subject(messages.clean(m.subject(), 80)),
                               count=post.count, list=listname) + "\n",
                   subject=ctx.text("posting.receipt-subject", m.author, subject=m.subject() or listname))

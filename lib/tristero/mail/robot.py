@@ -14,7 +14,7 @@ from tristero.core import messages, redact
 from tristero.mail import webform
 from tristero.model import logbook
 from tristero.policy import rights
-from tristero.services import nesting
+from tristero.services import datasets, nesting
 from tristero.services.session import Command, Session
 
 ENDINGS = ("END", "EXIT", "QUIT", "STOP")
@@ -69,9 +69,14 @@ def parse(text, subject, quote_chars, limit):
     # "---" then, further on, START: only what follows START is read.
     skipping = _has_block(lines, quote_chars)
     in_block = False
+    # The lines of //name DD * data sets (services.datasets) are data, never commands.
+    data = set()
+    if "//" in text:
+        for _, first, end in datasets.blocks(lines):
+            data.update(range(first - 1, end + 1))
     text_until = -1
     for i, raw in enumerate(lines):
-        if i <= text_until:
+        if i <= text_until or i in data:
             continue
         if raw.rstrip("\r\n") in ("-- ", "--") and not in_block:
             # A signature ends the commands, unless a block follows (a reply
@@ -129,14 +134,17 @@ def _start_follows(lines, quote_chars):
 # The words of each command that are secrets: a password, or a one-click token
 # (Majordomo's PASSWD list old new; CONFIG list passwd ...).
 _SECRET_AT = {"PASSWORD": (1,), "SETPASS": (1,), "PASSWD": (1, 2, 3), "ONECLICK": (3,), "CONFIG": (2,),
-              "NEWCONFIG": (2,), "WRITECONFIG": (2,), "NEWINFO": (2,), "NEWINTRO": (2,), "MKDIGEST": (2,)}
+              "NEWCONFIG": (2,), "WRITECONFIG": (2,), "NEWINFO": (2,), "NEWINTRO": (2,), "MKDIGEST": (2,),
+              "PW": (2,), "PWC": (3,)}
 
 
 def echo(cmd):
     """The command as the reply shows it: passwords replaced by stars."""
     words = list(cmd.words)
-    subcommand = cmd.verb == "CONFIG" and len(words) > 1 and registry.lookup("CONFIG " + words[1])
-    for at in () if subcommand else _SECRET_AT.get(cmd.verb, ()):
+    command = registry.lookup(cmd.verb)      # a synonym, a word of another language, an abbreviation
+    verb = command.name if command else cmd.verb
+    subcommand = verb == "CONFIG" and len(words) > 1 and registry.lookup("CONFIG " + words[1])
+    for at in () if subcommand else _SECRET_AT.get(verb, ()):
         if len(words) > at:
             words[at] = "********"
     prefix = "approve ******** " if cmd.password else ""

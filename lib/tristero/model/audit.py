@@ -42,6 +42,13 @@ def list_event(ctx, number: str, action: str, address: str, by: str, how: str | 
         (ctx.now.strftime("%Y-%m-%d"), ctx.now.strftime("%H:%M:%S"), action, address, by, how)))
 
 
+def list_events(ctx, number: str, action: str, addresses, by: str, how: str) -> None:
+    """Record one change of membership for each of addresses (a bulk import or deletion),
+    in one append."""
+    day, time = ctx.now.strftime("%Y-%m-%d"), ctx.now.strftime("%H:%M:%S")
+    ctx.append(list_file(ctx.site, number), b"".join(_row((day, time, action, a, by, how)) for a in addresses))
+
+
 def security(ctx, who: str, listname: str | None, command: str, result: str) -> None:
     """Record a privileged command, or a refused attempt at one."""
     ctx.append(security_file(ctx.site), _row(

@@ -536,6 +536,7 @@ SCHEMA = {
         "BounceScore": as_int,
         "BounceDays": as_int,
         "TrustedAuthservIds": as_authserv_ids,
+        "CreatePassword": as_text,
     },
     "Delivery": {
         "SmtpHost": as_text,

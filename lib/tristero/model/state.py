@@ -20,6 +20,7 @@ from tristero.model import access as accessmod
 from tristero.model import config as configmod
 from tristero.model import durable, journal, members
 from tristero.model import lockouts as lockoutsmod
+from tristero.model import pending as pendingmod
 from tristero.model import quotas as quotasmod
 from tristero.model.site import Site
 
@@ -93,6 +94,39 @@ class RemoveMember(MemberChange):
 
     def undo(self, state: State) -> None:
         _put_back(state.members(self.number).members, self.key, self.before)
+
+
+@dataclass
+class PutMembers(MemberChange):
+    """Many new members at once (a bulk import: one record, not one per member);
+    added: {key: (address, options)} of members that were not in the list."""
+
+    number: str
+    added: dict
+
+    def apply(self, state: State) -> None:
+        state.members(self.number).members.update(self.added)
+
+    def undo(self, state: State) -> None:
+        table = state.members(self.number).members
+        for key in self.added:
+            table.pop(key, None)
+
+
+@dataclass
+class RemoveMembers(MemberChange):
+    """Many members removed at once (a bulk deletion); before: {key: (address, options)}."""
+
+    number: str
+    before: dict
+
+    def apply(self, state: State) -> None:
+        table = state.members(self.number).members
+        for key in self.before:
+            table.pop(key, None)
+
+    def undo(self, state: State) -> None:
+        state.members(self.number).members.update(self.before)
 
 
 @dataclass
@@ -222,6 +256,26 @@ class SetQuota(_SetEntry):
         state._stage_quotas(txn)
 
 
+@dataclass
+class SetPending(_SetEntry):
+    """A user's pending password change (PW ADD, REP, RESET), or None when it is done or
+    cancelled; before: the entry it replaced, or None."""
+
+    who: str
+    entry: pendingmod.Entry | None
+    before: pendingmod.Entry | None
+    target = "pending"
+
+    def table(self, state: State) -> dict:
+        return state.pending()
+
+    def apply(self, state: State) -> None:
+        _put_back(self.table(state), self.who, self.entry)
+
+    def stage(self, state: State, txn: journal.Transaction) -> None:
+        state._stage_pending(txn)
+
+
 # --- tristero.ini ---
 
 class ConfigChange(Change):
@@ -310,6 +364,7 @@ class State:
         self._lockouts = None     # spool/lockouts.csv, when loaded
         self.member_problems = []  # (path, [(line, why)]) of member files read amiss, not yet reported
         self._quotas = None       # spool/quotas.csv, when loaded
+        self._pending = None      # spool/passwords-pending.csv, when loaded
 
     def _make(self, change: Change) -> None:
         """Make the change and journal it (not when it raises)."""
@@ -333,6 +388,13 @@ class State:
     def loaded(self, number: str) -> bool:
         """True when list number is loaded (its members in memory may differ from its file)."""
         return number in self._lists
+
+    def member(self, number: str, address: str) -> tuple[str, str] | None:
+        """(address, options) of a member of list number, or None: asked of the member
+        file itself while the list is not loaded (as has_member)."""
+        if number in self._lists:
+            return self._lists[number].get(address)
+        return members.find(self.site.member_file(number), address)
 
     def has_member(self, number: str, address: str) -> bool:
         """True when address is a member of list number: asked of the member file itself
@@ -369,6 +431,22 @@ class State:
         before = self.members(number).members.get(key)
         self._make(PutMember(number, key, address, options, before))
         return before is None
+
+    def add_members(self, number: str, entries: dict) -> None:
+        """Add many new members in one change: entries {key: (address, options)}, each
+        key address_key(address), none of them a member yet, each entry checked
+        (members.entry_problem) by the caller."""
+        self.members(number)
+        self._make(PutMembers(number, entries))
+
+    def remove_members(self, number: str, keys) -> dict:
+        """Remove many members in one change; returns {key: (address, options)} of those
+        that were members (keys: address_key of each)."""
+        table = self.members(number).members
+        before = {k: table[k] for k in keys if k in table}
+        if before:
+            self._make(RemoveMembers(number, before))
+        return before
 
     def set_options(self, number: str, address: str, options: str) -> None:
         ml = self.members(number)
@@ -445,6 +523,20 @@ class State:
 
     def set_quota(self, sender: str, entry: quotasmod.Entry) -> None:
         self._make(SetQuota(sender, entry, self.quotas().get(sender)))
+
+    # --- password changes waiting for OK (pending) ---
+
+    def pending(self) -> dict[str, pendingmod.Entry]:
+        """{user: pending.Entry} of spool/passwords-pending.csv (loaded on first use)."""
+        if self._pending is None:
+            path = pendingmod.path(self.site)
+            self._prints["pending"] = durable.fingerprint(path)
+            self._pending = pendingmod.load(path)
+        return self._pending
+
+    def set_pending(self, user: str, entry: pendingmod.Entry | None) -> None:
+        """Record (entry) or end (None) user's pending password change."""
+        self._make(SetPending(user.lower(), entry, self.pending().get(user.lower())))
 
     # --- configuration ---
 
@@ -551,6 +643,16 @@ class State:
             self._replay("quotas")
         txn.replace(path, quotasmod.render(self._quotas))
 
+    def _stage_pending(self, txn):
+        path = pendingmod.path(self.site)
+        if durable.fingerprint(path) != self._prints.get("pending"):
+            # A person cancelled a request (or another run made one): theirs, then ours.
+            fresh = pendingmod.load(path)
+            self._pending.clear()
+            self._pending.update(fresh)
+            self._replay("pending")
+        txn.replace(path, pendingmod.render(self._pending))
+
     def _stage_config(self, txn):
         cfg = self.config
         if durable.fingerprint(cfg.path) != cfg.fingerprint and cfg.fingerprint is not None:
@@ -572,5 +674,7 @@ class State:
             self._prints["lockouts"] = durable.fingerprint(lockoutsmod.path(self.site))
         if self._quotas is not None:
             self._prints["quotas"] = durable.fingerprint(quotasmod.path(self.site))
+        if self._pending is not None:
+            self._prints["pending"] = durable.fingerprint(pendingmod.path(self.site))
         self.config.fingerprint = durable.fingerprint(self.config.path)
         self._journal.clear()
