@@ -1,4 +1,4 @@
-"""The command line: init, run, deliver, watch, check, maps, web, dkim-keygen."""
+"""The command line: init, run, deliver, watch, check, maps, web, dkim-keygen, import."""
 
 import argparse
 import datetime
@@ -15,7 +15,7 @@ from tristero.core.text import Texts
 from tristero.model import access, lists, members, signing
 from tristero.model import config as configmod
 from tristero.model.site import Site
-from tristero.runtime import batch, delivery, maps, watch, web
+from tristero.runtime import batch, delivery, imports, maps, watch, web
 from tristero.services import directory as directories
 
 DESCRIPTION = """\
@@ -111,6 +111,18 @@ def build_parser():
     way.add_argument("--csv", action="store_true", help="CSV: list, list address, member (one row a member)")
     p.add_argument("--format", choices=directories.EXPORT_FORMATS,
                    help="the LDIF entries' object class (default: [Directory] ExportFormat)")
+    p = command("import", "Bring lists over from another list manager: 'import majordomo DIR' (a Majordomo "
+                          "lists folder), 'import mailman FILE --list NAME' (a Mailman member export), "
+                          "'import listserv FILE' (a LISTSERV list file; the list is named after the file).")
+    p.add_argument("kind", choices=imports.KINDS, help="the list manager the source comes from")
+    p.add_argument("source", metavar="SOURCE", help="the Majordomo lists folder, or the file to read")
+    p.add_argument("--list", dest="listname", metavar="NAME", help="mailman: the list the members go to")
+    p.add_argument("--dry-run", action="store_true", help="print what the import would create; change nothing")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--replace", dest="mode", action="store_const", const="replace",
+                     help="a list that exists takes the source's settings, members, texts and archive")
+    how.add_argument("--merge", dest="mode", action="store_const", const="merge",
+                     help="a list that exists gains the members it lacks; nothing else changes")
     return parser
 
 
@@ -177,6 +189,9 @@ def main(argv):
             return web.serve(site, args.listen)
         if args.command == "directory":
             return export(site, args)
+        if args.command == "import":
+            return imports.run(site, args.kind, args.source, listname=args.listname, dry_run=args.dry_run,
+                               mode=args.mode)
     except configmod.ConfigError as e:
         for p in e.problems:
             sys.stderr.write("tristero: %s\n" % p)
