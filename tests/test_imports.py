@@ -206,6 +206,17 @@ def test_an_existing_list_is_not_overwritten_unless_told(site, tmp_path):
     assert ini(site).sections["LIST bravo"]["MemberFile"] == number
 
 
+def test_a_changed_setting_alone_is_refused_too(site, tmp_path):
+    folder = majordomo_folder(tmp_path)
+    site.tristero("import", "majordomo", folder)
+    with open(os.path.join(folder, "golf.config"), "a") as f:
+        f.write("approve_passwd = another\n")
+    p = site.tristero("import", "majordomo", folder, check=False)
+    assert p.returncode == 78 and "golf exists" in p.stderr.decode()
+    site.tristero("import", "majordomo", folder, "--replace")
+    assert rights.verify("another", ini(site).sections["LIST golf"]["approve_passwd"])
+
+
 def test_a_mailman_export_becomes_members_with_names_status_and_digest(site, tmp_path):
     export = tmp_path / "members.csv"
     export.write_text("email,display_name,delivery_status,delivery_mode\n"

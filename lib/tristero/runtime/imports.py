@@ -429,7 +429,7 @@ def _target(site, cfg, plan, number, mode):
     existing = lists.find(cfg, plan.name)
     t = Target(plan, existing, lists.number(cfg, existing) if existing else number)
     section = lists.section(existing or plan.name)
-    if existing is None or mode == "replace":
+    if mode != "merge" or existing is None:
         wanted = dict(plan.settings)
         for key, clear in plan.passwords.items():
             wanted[key] = _hash_for(cfg, section, key, clear)
