@@ -103,8 +103,8 @@ def test_help_lists_the_commands_in_the_order_of_the_table_before_the_registry(s
     site.run()
     listing = reply_text(site, "boss@example.org").split("> help\n", 1)[1]
     shown = [line.split()[0] for line in listing.splitlines() if line.startswith("  ") and line[2] != " "]
-    assert shown == ["HELP", "LISTS", "INFO", "SUBSCRIBE", "UNSUBSCRIBE", "MEMBERS", "WHICH", "SET", "REWIND",
-                     "CATCHUP", "INDEX", "GET", "FETCH", "SEARCH", "CD", "PUT", "START", "RIGHTS", "PASSWORD",
+    assert shown == ["HELP", "LISTS", "INFO", "SUBSCRIBE", "UNSUBSCRIBE", "MEMBERS", "WHICH", "EXPLAIN", "SET",
+                     "REWIND", "CATCHUP", "INDEX", "GET", "FETCH", "SEARCH", "CD", "PUT", "START", "RIGHTS", "PASSWORD",
                      "SETPASS", "COOKIE", "WEBSUBSCRIBE", "ONECLICK",
                      "KILL", "ANNOUNCE", "ADD", "REMOVE", "CHANGE", "GRANT", "REVOKE", "AUDIT",
                      "CREATE", "DESTROY", "BAKE",
