@@ -9,11 +9,13 @@ PASSWORD" prefixes (Majordomo) and a PW=PASSWORD argument (Listserv) are
 taken off a command and kept with it; the echo shows ******** for them.
 """
 
+import json
+
 from tristero.commands import registry
 from tristero.core import messages, redact
 from tristero.model import logbook
 from tristero.policy import rights
-from tristero.services.session import Command, Session
+from tristero.services.session import Command, Record, Session
 
 ENDINGS = ("END", "EXIT", "QUIT", "STOP")
 # After this many lines that are not commands, the rest of a message is not read.
@@ -170,6 +172,21 @@ def _unlimited(session):
     return rights.password_refusal(ctx, who, session.password_now()) is None
 
 
+def _fill(record, session):
+    """The list and address the command named (the sender when it named none)."""
+    args = session.args
+    for attr in ("list", "address"):
+        value = getattr(args, attr, None)
+        if isinstance(value, str) and value:
+            setattr(record, attr, redact.subject(messages.clean(value, 200)))
+    record.address = record.address or session.sender
+
+
+def results_json(session):
+    """The JSON part's bytes: a list of one object per command run, in order."""
+    return (json.dumps([r.as_json() for r in session.records], indent=1, ensure_ascii=True) + "\n").encode()
+
+
 def answer(ctx, m, default_list, text=None):
     """Run the commands of m (default_list from a list-request address) and reply.
 
@@ -231,7 +248,11 @@ def answer(ctx, m, default_list, text=None):
         known = registry.known(cmd.verb)
         session.say("> " + (messages.clean(echo(cmd), STRANGER_ECHO if stranger else 200) if known
                             else redact.subject(messages.clean(cmd.words[0], 40))))
+        record = Record(registry.lookup(cmd.verb).name if known
+                        else redact.subject(messages.clean(cmd.words[0], 40)))
+        session.records.append(record)
         registry.run(session, cmd)
+        _fill(record, session)
         session.say()
     if session.unknown:
         session.say(session.text("robot.short-help", robot=ctx.robot_address()))
@@ -254,7 +275,8 @@ def answer(ctx, m, default_list, text=None):
         # The one command mailed its own answer (WEBSUBSCRIBE's confirmation): no second mail.
         ctx.act("no reply: the command's own mail answers", "robot")
     else:
-        ctx.reply(m, head + "\n".join(session.out) + "\n", subject=subject, attachments=session.attachments)
+        ctx.reply(m, head + "\n".join(session.out) + "\n", subject=subject,
+                  attachments=session.attachments, results=results_json(session))
     if session.refused_privileged:
         superuser = cfg.globals("SuperUser")
         ctx.notify(ctx.text("robot.refused-privileged.subject", superuser, author=m.author),
