@@ -89,6 +89,9 @@ def majordomo_folder(root):
         write(os.path.join(name + ".archive", name + ".9803"), ARCHIVE.format(name=name))
     write("alpha", "alice@example.org\n(Bob Jones) bob@example.org\nnot an address\nalice@example.org\n")
     write("alpha-digest", "erin@example.com\n")
+    write("bravo.posters", "carol@example.com\n")
+    write("bravo.config", MAJORDOMO_CONFIG.format(name="bravo", admin="secret-bravo").replace(
+        "restrict_post       =\n", "restrict_post       =   bravo.posters:bravo\n"))
     with open(os.path.join(folder, "alpha.config"), "a") as f:
         f.write("mungedomain = no\n")
     return folder
@@ -147,6 +150,11 @@ def test_a_majordomo_folder_comes_over_with_members_settings_texts_passwords_and
     assert day.startswith("From carol@example.com ") and "Subject: first post of alpha" in day
     assert ">From here on" in day
     assert os.path.exists(os.path.join(folder_of, "19980304.txt"))
+    # restrict_post's file comes into the list's folder; its list name stays a name.
+    bravo = cfg.sections["LIST bravo"]
+    assert bravo["restrict_post"] == "bravo.posters:bravo"
+    assert read(site.path("archive", bravo["MemberFile"], "bravo.posters")) == "carol@example.com\n"
+    assert not os.path.exists(site.path("archive", bravo["MemberFile"], "bravo"))
     # Every line it could not use, with its number.
     err = p.stderr.decode()
     assert "alpha:3: 'not an address' is not one mail address" in err
@@ -239,6 +247,17 @@ def test_a_mailman_export_becomes_members_with_names_status_and_digest(site, tmp
     assert "members.csv:7: delivery status 'sleeping'" in err
     assert site.tristero("import", "mailman", str(export), "--list", "friends").stdout.decode() == \
         "friends unchanged\n"
+
+
+def test_a_list_named_like_an_address_of_the_site_is_not_imported(site, tmp_path):
+    folder = tmp_path / "md"
+    folder.mkdir()
+    (folder / "postmaster").write_text("eve@example.com\n")
+    (folder / "tristero").write_text("eve@example.com\n")
+    (folder / "fine").write_text("eve@example.com\n")
+    p = site.tristero("import", "majordomo", str(folder))
+    assert ini(site).list_names() == ["fine"]
+    assert p.stderr.decode().count("is already an address of this site") == 2
 
 
 def test_a_mailman_import_needs_the_list_name(site, tmp_path):

@@ -28,7 +28,7 @@ from tristero.core import messages
 from tristero.core.exits import EX_CONFIG, EX_IOERR, EX_OK, EX_TEMPFAIL
 from tristero.model import config as configmod
 from tristero.model import durable, lists, locks, members
-from tristero.policy import rights
+from tristero.policy import addresses, rights
 from tristero.services import archive
 
 KINDS = ("majordomo", "mailman", "listserv")
@@ -215,8 +215,31 @@ def _majordomo_config(imp, plan, path):
         elif key in MAJORDOMO_KEYS:
             if value:
                 imp.setting(plan, path, n, key, value)
+            if key == "restrict_post" and key in plan.settings:
+                _restrict_files(imp, plan, path, n, value)
         else:
             imp.skip(path, n, "%s: a Majordomo setting with no counterpart here; not imported" % key)
+
+
+_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def _restrict_files(imp, plan, path, n, value):
+    """The files restrict_post names (Majordomo's, beside the config) into the list's folder;
+    a word that names no file there is a list's name, read as such."""
+    folder = os.path.dirname(path)
+    for word in re.split(r"[\s:]+", value):
+        where = os.path.join(folder, word)
+        if not _FILE_NAME.fullmatch(word) or not os.path.isfile(where) or os.path.islink(where):
+            continue
+        if "." not in word:
+            # A list's member file (restrict_post = LIST:LIST-digest): the list, by its name.
+            continue
+        if word.lower() in ("readme.txt", "welcome.txt", "farewell.txt", "index.txt"):
+            imp.skip(path, n, "restrict_post: the file %s would replace the list's own %s; not imported" % (word, word))
+            continue
+        with open(where, "rb") as f:
+            plan.texts[word] = f.read()
 
 
 def _majordomo_archive(imp, plan, folder):
@@ -505,6 +528,11 @@ def _run(site, cfg, kind, source, listname, dry_run, mode, out, err):
     numbers = int(lists.next_number(cfg, site))
     targets, refused = [], []
     for plan in imp.plans:
+        if lists.find(cfg, plan.name) is None and addresses.resolve(cfg, lists.local_part(plan.name))[0] != "unknown":
+            err.write("tristero: %s: not imported: %s@%s is already an address of this site (the robot's, "
+                      "a person's or another list's)\n" % (plan.source, lists.local_part(plan.name),
+                                                           cfg.globals("Domain")))
+            continue
         t = _target(site, cfg, plan, "%08d" % numbers, mode)
         if t.existing is None:
             numbers += 1
