@@ -83,3 +83,12 @@ def test_a_post_is_explained_step_by_step(site):
     steps = [line for line in out.splitlines() if line.endswith("id=" + message_id)]
     assert len(steps) >= 2, out
     assert "posted to news" in out
+
+
+def test_one_message_runs_at_most_three_explains(site):
+    message_id = killed_post(site)
+    site.drop(mail(frm="editor@example.org", body="".join("EXPLAIN %s\n" % message_id for _ in range(4))))
+    site.run(now="2026-11-21T11:00:00")
+    text = body_of(site, "editor@example.org")
+    assert text.count("OK: what the site did") == 3
+    assert "REFUSED: at most 3 EXPLAIN commands are run from one message" in text

@@ -10,6 +10,8 @@ from tristero.model import lists, logbook
 from tristero.model.members import address_key
 from tristero.policy import rights
 
+MAX_EXPLAINS = 3         # EXPLAIN commands run from one message
+
 
 def explained(site, config, message_id, today):
     """(the Message-ID as the logs write it, their lines about it) for message_id as a person
@@ -53,12 +55,17 @@ class Explain(Command):
     grammar = (Word("message_id", upper=False),)
     texts = {
         "explain.title": "what the site did with {id} ({count} line(s) of the logs):",
+        "explain.too-many": "at most {limit} EXPLAIN commands are run from one message",
         "explain.unknown": "the logs of the last {days} day(s) know of no message {id} that you may ask about "
                            "(yours, or one sent to a list you own)",
     }
 
     def run(self, s, args):
         ctx = s.ctx
+        if sum(1 for r in s.records if r.command == "EXPLAIN") > MAX_EXPLAINS:
+            # Each reads up to LogDays days of logs: a message may not make a run read them over and over.
+            s.result("refused", s.text("explain.too-many", limit=MAX_EXPLAINS))
+            return
         form, found = explained(ctx.site, ctx.config, args.message_id, ctx.now.date())
         shown = messages.clean(form, 200)
         if not found or not may_see(ctx, s.sender, messages.clean(form, 200), found):
