@@ -2,6 +2,8 @@
 
 import os
 
+import pytest
+
 from conftest import mail
 from tristero.model import config as configmod
 from tristero.model import members
@@ -65,6 +67,13 @@ Date: Wed, 4 Mar 1998 11:00:00 +0000
 
 Second.
 """
+
+@pytest.fixture(autouse=True)
+def quick_hashes(monkeypatch):
+    """Passwords hashed with a small scrypt cost (the stored hash names it; verify reads it
+    there): twenty lists' passwords an import, several imports a test, in seconds."""
+    monkeypatch.setattr(rights, "_N", 2 ** 8)
+
 
 NAMES = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet"]
 
