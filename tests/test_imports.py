@@ -63,9 +63,14 @@ Hello {name}.
 From dave@example.net Wed Mar  4 11:00:00 1998
 From: dave@example.net
 Subject: second post
-Date: Wed, 4 Mar 1998 11:00:00 +0000
 
-Second.
+Second, its date only on its From_ line.
+
+From erin@example.com Tue Mar  3 09:00:00 1998
+From: erin@example.com
+Subject: earlier that day
+
+Filed before the first.
 """
 
 @pytest.fixture(autouse=True)
@@ -156,7 +161,7 @@ def test_a_majordomo_folder_comes_over_with_members_settings_texts_passwords_and
     assert read(os.path.join(folder_of, "readme.txt")) == "All about alpha.\n"
     assert read(os.path.join(folder_of, "welcome.txt")) == "Welcome to alpha, the intro.\n"
     day = read(os.path.join(folder_of, "19980303.txt"))
-    assert day.startswith("From carol@example.com ") and "Subject: first post of alpha" in day
+    assert day.startswith("From erin@example.com ") and "Subject: first post of alpha" in day
     assert ">From here on" in day
     assert os.path.exists(os.path.join(folder_of, "19980304.txt"))
     # restrict_post's file comes into the list's folder; its list name stays a name.

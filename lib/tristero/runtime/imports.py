@@ -18,6 +18,7 @@ once its section does.
 from __future__ import annotations
 
 import csv
+import datetime
 import email.utils
 import mailbox
 import os
@@ -252,12 +253,15 @@ def _majordomo_archive(imp, plan, folder):
         box = mailbox.mbox(path, create=False)
         try:
             for number, key in enumerate(box.keys(), 1):
-                raw = box.get_bytes(key)
-                when = _sent(raw, box.get_message(key).get_from())
+                with box.get_file(key, from_=True) as f:
+                    from_line = f.readline().decode("latin-1")
+                    raw = f.read()
+                head = messages.parse(messages.split_raw(raw)[0] + b"\n")
+                when = _sent(head, from_line)
                 if when is None:
                     imp.skip(path, None, "post %d: no date to file it under; not archived" % number)
                     continue
-                _, author = messages.first_address(messages.parse(messages.split_raw(raw)[0] + b"\n"), "From")
+                _, author = messages.first_address(head, "From")
                 days.setdefault(archive.day_name(when), []).append(
                     (when, archive.entry(author or "unknown", when, raw)))
         finally:
@@ -267,16 +271,17 @@ def _majordomo_archive(imp, plan, folder):
         plan.archive[day] = b"".join(data for _, data in posts)
 
 
-def _sent(raw, from_line):
-    """When a post was sent: its Date field, else its From_ line's date; None when neither reads."""
-    head = messages.parse(messages.split_raw(raw)[0] + b"\n")
-    for text in (messages.header(head, "Date"), " ".join((from_line or "").split()[1:])):
+def _sent(head, from_line):
+    """When a post was sent (head: its parsed header): its Date field, else its From_ line's
+    date; None when neither reads."""
+    for text in (messages.header(head, "Date"), " ".join(from_line.split()[2:])):
         try:
             when = email.utils.parsedate_to_datetime(text)
         except (TypeError, ValueError, IndexError):
             continue
         if when is not None:
-            return when
+            # A date without a zone (a From_ line's, "-0000") is taken as UTC.
+            return when if when.tzinfo is not None else when.replace(tzinfo=datetime.timezone.utc)
     return None
 
 
