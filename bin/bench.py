@@ -35,7 +35,8 @@ to a list of 500,000 members and two sub-lists of 500,000 each, overlapping: 1,0
 distinct recipients merged from three member files, against post-1m); merge-10k (a mail
 merge, LIST-merge@, to 10,000 members: one personalised envelope each); LISTSERV's bulk
 import: import-100k and import-100k-into-1m (ADD list DD=USERS IMPORT of 100,000
-addresses in one message, into an empty list and into one of 1,000,000).
+addresses in one message, into an empty list and into one of 1,000,000);
+import-majordomo-1k (tristero.py import majordomo of a folder of 1,000 lists).
 
 This is not a test: nothing is asserted about speed. --quick divides every
 size by 10 (a smoke run); --only NAME[,NAME...] runs those scenarios; --repeat N runs each
@@ -829,6 +830,73 @@ def nested_post_scenario(members):
     return scenario
 
 
+MAJORDOMO_CONFIG = """\
+admin_passwd = admin-{name}
+approve_passwd = approve-{name}
+description = The list {name}
+subscribe_policy = open+confirm
+unsubscribe_policy = open
+who_access = list
+get_access = open
+reply_to = {name}@example.org
+subject_prefix = [$LIST]
+maxlength = 40000
+welcome = yes
+announcements = yes
+digest_name = {name}
+resend_host = example.org
+"""
+
+
+def majordomo_folder(root, lists, members, posts):
+    """A Majordomo lists folder: lists lists, each with members members, a config of 14
+    keys (two passwords, one key with no counterpart), info, intro, passwd, and an archive of
+    posts posts over two months."""
+    folder = os.path.join(root, "majordomo")
+    os.makedirs(folder)
+    for i in range(lists):
+        name = "list%04d" % i
+        at = lambda suffix, name=name: os.path.join(folder, name + suffix)
+        with open(at(""), "w") as f:
+            f.writelines("Member %d <m%d-%d@example.net>\n" % (j, i, j) for j in range(members))
+        with open(at(".config"), "w") as f:
+            f.write(MAJORDOMO_CONFIG.format(name=name))
+        for suffix, text in ((".info", "About %s.\n" % name), (".intro", "Welcome to %s.\n" % name),
+                             (".passwd", "old-%s\n" % name)):
+            with open(at(suffix), "w") as f:
+                f.write(text)
+        os.makedirs(at(".archive"))
+        with open(os.path.join(at(".archive"), name + ".9803"), "w") as f:
+            for k in range(posts):
+                f.write("From a%d@example.com Tue Mar  3 10:00:00 1998\nFrom: a%d@example.com\n"
+                        "Subject: post %d\nDate: %s, %d %s 1998 10:00:00 +0000\n\nText %d.\n\n"
+                        % (k, k, k, "Tue", 1 + k % 28, ("Mar", "Apr")[k % 2], k))
+    return folder
+
+
+def scenario_import_majordomo(python, site, scale):
+    """import majordomo of a folder of 1,000 lists (20 members, 14 config keys with two
+    passwords hashed, info, intro, passwd, 10 archived posts each) into an empty site; then
+    the same import again (nothing to change: a note)."""
+    n = 1000 // scale
+    folder = majordomo_folder(site.home, n, 20, 10)
+    cmd = [python, TRISTERO, "import", "--home", site.home, "majordomo", folder]
+    before = len(os.listdir(site.path("lists")))
+    measured = run_command(site, cmd, "tristero import majordomo")
+    with open(site.path("tristero.ini")) as f:
+        made = f.read().count("[LIST list")
+    if made != n:
+        raise Failed("import majordomo made %d lists of %d" % (made, n))
+    again = run_command(site, cmd, "tristero import majordomo (again)")
+    with open(site.path("bench.stdout")) as f:
+        unchanged = f.read().count(" unchanged")
+    if unchanged != n:
+        raise Failed("the second import changed %d lists" % (n - unchanged))
+    NOTES.append("import-majordomo-1k: again (nothing to change) %.2f s wall (cpu %.2f s), peak %.1f MB"
+                 % again)
+    return n, "lists", measured, len(os.listdir(site.path("lists"))) - before
+
+
 SCENARIOS = [
     ("startup", scenario_startup),
     ("drain", scenario_drain),
@@ -861,6 +929,7 @@ SCENARIOS = [
     # LISTSERV (issue 15): bulk ADD ... DD=USERS IMPORT of 100,000 addresses in one message.
     ("import-100k", import_scenario(0)),
     ("import-100k-into-1m", import_scenario(1000000)),
+    ("import-majordomo-1k", scenario_import_majordomo),
 ]
 ALIASES = {"fanout-100k": "post-100k", "fanout-1m": "post-1m"}
 

@@ -193,7 +193,9 @@ def test_a_50_mb_attachment_to_the_robot_gets_a_small_reply_in_bounded_memory(si
                if os.path.getsize(site.path("spool", "out", "new", n)) > 20000]
     assert replies == []
     reply = reply_to(site, "alice@example.net")
-    assert "OK: the commands" in reply.get_content() and not reply.is_multipart()
+    # Its text and the JSON part of its results, nothing of the attachment.
+    assert "OK: the commands" in reply.get_content() and not list(reply.iter_attachments())
+    assert [p.get_content_type() for p in reply.walk()] == ["multipart/alternative", "text/plain", "application/json"]
     # About 10 times the message today (the email parser's copies); 1 GiB is the bound.
     assert peak * 1024 < 1 << 30, peak
     check_went_on(site, good)

@@ -1,4 +1,4 @@
-"""The command line: init, run, deliver, watch, check, maps, web, dkim-keygen."""
+"""The command line: init, run, deliver, watch, check, maps, web, dkim-keygen, import, explain."""
 
 import argparse
 import datetime
@@ -9,13 +9,14 @@ import tempfile
 import traceback
 
 from tristero import __version__
+from tristero.commands import explain as explaining
 from tristero.core import nameservers
 from tristero.core.exits import EX_CONFIG, EX_OK, EX_SOFTWARE, EX_TEMPFAIL
 from tristero.core.text import Texts, language_code
 from tristero.model import access, lists, members, signing
 from tristero.model import config as configmod
 from tristero.model.site import Site
-from tristero.runtime import batch, delivery, maps, watch, web
+from tristero.runtime import batch, delivery, imports, maps, watch, web
 from tristero.services import directory as directories
 
 DESCRIPTION = """\
@@ -111,6 +112,22 @@ def build_parser():
     way.add_argument("--csv", action="store_true", help="CSV: list, list address, member (one row a member)")
     p.add_argument("--format", choices=directories.EXPORT_FORMATS,
                    help="the LDIF entries' object class (default: [Directory] ExportFormat)")
+    p = command("explain", "Print what the site did with a message, each step and the rule or setting that "
+                           "decided it, from the daily logs of the last LogDays days (every step with LogLevel 2).")
+    p.add_argument("message_id", metavar="MESSAGE-ID", help="the message's Message-ID (angle brackets optional)")
+    p.add_argument("--now", type=parse_time, metavar="TIME", help="read the logs as if the clock said TIME")
+    p = command("import", "Bring lists over from another list manager: 'import majordomo DIR' (a Majordomo "
+                          "lists folder), 'import mailman FILE --list NAME' (a Mailman member export), "
+                          "'import listserv FILE' (a LISTSERV list file; the list is named after the file).")
+    p.add_argument("kind", choices=imports.KINDS, help="the list manager the source comes from")
+    p.add_argument("source", metavar="SOURCE", help="the Majordomo lists folder, or the file to read")
+    p.add_argument("--list", dest="listname", metavar="NAME", help="mailman: the list the members go to")
+    p.add_argument("--dry-run", action="store_true", help="print what the import would create; change nothing")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--replace", dest="mode", action="store_const", const="replace",
+                     help="a list that exists takes the source's settings, members, texts and archive")
+    how.add_argument("--merge", dest="mode", action="store_const", const="merge",
+                     help="a list that exists gains the members it lacks; nothing else changes")
     return parser
 
 
@@ -177,6 +194,11 @@ def main(argv):
             return web.serve(site, args.listen)
         if args.command == "directory":
             return export(site, args)
+        if args.command == "explain":
+            return explain(site, args.message_id, (args.now or datetime.datetime.now().astimezone()).date())
+        if args.command == "import":
+            return imports.run(site, args.kind, args.source, listname=args.listname, dry_run=args.dry_run,
+                               mode=args.mode)
     except configmod.ConfigError as e:
         for p in e.problems:
             sys.stderr.write("tristero: %s\n" % p)
@@ -232,6 +254,19 @@ def export(site, args):
     except BrokenPipeError:
         # A reader that stopped early (| head): what it wanted, it had.
         pass
+    return EX_OK
+
+
+def explain(site, message_id, today):
+    """tristero.py explain MESSAGE-ID: the log lines about the message, on stdout."""
+    cfg = configmod.load(site.home, create=False)
+    form, found = explaining.explained(site, cfg, message_id, today)
+    if not found:
+        sys.stderr.write("tristero: explain: the logs of the last %d day(s) know of no message %s\n"
+                         % (cfg.globals("LogDays"), form))
+        return EX_OK
+    for line in found:
+        print(line)
     return EX_OK
 
 

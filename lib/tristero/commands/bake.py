@@ -46,6 +46,7 @@ class Bake(Command):
         code = cookies.bake(s.ctx.cookie_key(), function, listname, user, expires)
         s.result("ok", s.text("bake.done", function=function, list=listname, user=user, expires=expires.isoformat()))
         s.say(s.text("bake.code", code=code))
+        s.issued(code)
         s.ctx.act("cookie baked for %s %s %s" % (function, listname, user), "BAKE")
 
 

@@ -186,7 +186,7 @@ def refused_unproven(s, command):
 
 def run(s, cmd):
     """Run one command line: find the command, parse its arguments, check its right, run it."""
-    s.command = cmd
+    s.command, s.args = cmd, None
     command = lookup(cmd.verb) if known(cmd.verb) else None
     if command is None:
         s.result("error", s.text("robot.unknown-command"))
@@ -208,6 +208,7 @@ def run(s, cmd):
         if e.why is not None:
             s.result(e.status, e.why)
         args = None
+    s.args = args
     if args is not None:
         if command.right is not None and not sessions.allowed(s, command.right, getattr(args, "list", None),
                                                               command.name):

@@ -9,13 +9,15 @@ PASSWORD" prefixes (Majordomo) and a PW=PASSWORD argument (Listserv) are
 taken off a command and kept with it; the echo shows ******** for them.
 """
 
+import json
+
 from tristero.commands import registry
 from tristero.core import messages, redact
 from tristero.mail import webform
 from tristero.model import logbook
 from tristero.policy import rights
 from tristero.services import datasets, nesting
-from tristero.services.session import Command, Session
+from tristero.services.session import Command, Record, Session
 
 ENDINGS = ("END", "EXIT", "QUIT", "STOP")
 # After this many lines that are not commands, the rest of a message is not read.
@@ -201,6 +203,23 @@ def _unlimited(session):
     return rights.password_refusal(ctx, who, session.password_now()) is None
 
 
+def _fill(record, session):
+    """The list and address the command named (the sender when it named none)."""
+    args = session.args
+    for attr in ("list", "address"):
+        value = getattr(args, attr, None)
+        if isinstance(value, str) and value:
+            setattr(record, attr, redact.subject(messages.clean(value, 200)))
+    record.address = record.address or session.sender
+
+
+def results_json(session):
+    """The JSON part's bytes: a list of one object per command run, in order."""
+    return (json.dumps([r.as_json() for r in session.records], indent=1, ensure_ascii=True) + "\n").encode()
+
+
+
+
 def spoken(m, found):
     """{the author: the language of the first of the commands found written in a word of
     a language (commands.words)}, or {}."""
@@ -289,7 +308,11 @@ def answer(ctx, m, default_list, text=None, form=None):
         known = registry.known(cmd.verb)
         session.say("> " + (messages.clean(echo(cmd), STRANGER_ECHO if stranger else 200) if known
                             else redact.subject(messages.clean(cmd.words[0], 40))))
+        record = Record(registry.lookup(cmd.verb).name if known
+                        else redact.subject(messages.clean(cmd.words[0], 40)))
+        session.records.append(record)
         registry.run(session, cmd)
+        _fill(record, session)
         session.say()
     if session.unknown:
         session.say(session.text("robot.short-help", robot=ctx.robot_address()))
@@ -312,7 +335,8 @@ def answer(ctx, m, default_list, text=None, form=None):
         # The one command mailed its own answer (WEBSUBSCRIBE's confirmation): no second mail.
         ctx.act("no reply: the command's own mail answers", "robot")
     else:
-        ctx.reply(m, head + "\n".join(session.out) + "\n", subject=subject, attachments=session.attachments)
+        ctx.reply(m, head + "\n".join(session.out) + "\n", subject=subject,
+                  attachments=session.attachments, results=results_json(session))
     ctx.spoken, ctx.answering = {}, None
     if session.refused_privileged:
         superuser = cfg.globals("SuperUser")

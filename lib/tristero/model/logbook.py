@@ -11,6 +11,7 @@ import datetime
 import os
 import sys
 
+from tristero.core import messages
 from tristero.model.site import Site
 
 ERROR, MESSAGE, ACTION, DEBUG = 0, 1, 2, 3
@@ -26,12 +27,17 @@ class Logbook:
         self.echo = echo
         self.pending = []
         self.progress = None       # the batch's progress bar, while one is shown
+        # The inbound message being processed (its .id the Message-ID, once read): every
+        # action line names it, so that EXPLAIN finds the lines of one message.
+        self.about = None
 
     def _format(self, text):
         return "%s %s" % (self.now.strftime("%Y-%m-%d %H:%M:%S"), _one_line(text))
 
     def log(self, level: int, text: str) -> None:
         """Collect a line for the next commit (and show it, on a terminal)."""
+        if level >= ACTION and self.about is not None:
+            text = "%s id=%s" % (text, messages.clean(self.about.id, 200))
         line = self._format(text)
         if level <= self.level:
             self.pending.append(line)
@@ -94,3 +100,39 @@ class Logbook:
 def _one_line(text):
     # A log line never spans lines, whatever a message's headers held.
     return " ".join(str(text).split())
+
+
+MAX_EXPLAINED = 200      # lines of the logs EXPLAIN gives about one message
+
+
+def lines_about(site: Site, message_id: str, today: datetime.date, days: int) -> list[str]:
+    """The lines of the daily logs of the last days days (oldest first) about the message
+    message_id: its one line per processing (name, Message-ID, author, destinations, what
+    was done and the rule), and its action lines (ending "id=MESSAGE-ID"); at most
+    MAX_EXPLAINED, each file streamed."""
+    found = []
+    tag = " id=" + message_id
+    mark = " %s from=<" % message_id
+    for back in range(max(days, 1) - 1, -1, -1):
+        try:
+            f = open(site.log_file(today - datetime.timedelta(days=back)), encoding="utf-8", errors="replace")
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            continue
+        with f:
+            for line in f:
+                line = line.rstrip("\n")
+                if line.endswith(tag) or mark in line:
+                    found.append(line)
+                    if len(found) >= MAX_EXPLAINED:
+                        return found
+    return found
+
+
+def message_line(line: str, message_id: str) -> tuple[str, list[str]] | None:
+    """(author, destinations) of a message line about message_id, or None for an action line."""
+    at = line.find(" %s from=<" % message_id)
+    if at < 0:
+        return None
+    rest = line[at + len(message_id) + 8:]
+    author, _, rest = rest.partition("> to=<")
+    return author, [d for d in rest.partition(">:")[0].split(",") if d]

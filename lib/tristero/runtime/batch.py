@@ -597,13 +597,17 @@ class Batch:
         self.stats["messages"] += 1
         m = context.Inbound(name, raw)
         result = kept = None
-        with self.unit_of_work(name) as unit:
-            result = pipeline.process(self.ctx, m)
-            if result.kind == Fate.FAILED:
-                unit.cancel()
-            else:
-                self.report_member_problems()
-                kept = redact.stored(m)
+        self.log.about = m
+        try:
+            with self.unit_of_work(name) as unit:
+                result = pipeline.process(self.ctx, m)
+                if result.kind == Fate.FAILED:
+                    unit.cancel()
+                else:
+                    self.report_member_problems()
+                    kept = redact.stored(m)
+        finally:
+            self.log.about = None
         if unit.error is not None:
             e = unit.error
             where = traceback.extract_tb(e.__traceback__)[-1]
@@ -618,7 +622,7 @@ class Batch:
         self.stats["forms"] += webform.RULE in str(result.rule)      # web forms by mail, counted
         self._log_message(m, result)
         for note in m.notes:
-            self.log.log(logbook.ACTION, "  " + note)
+            self.log.log(logbook.ACTION, "  %s id=%s" % (note, messages.clean(m.id, 200)))
         self._keep(kept, path, os.path.join(self.site.inbox, "cur", spools.processed_name(name)))
         self.in_txn += 1
 

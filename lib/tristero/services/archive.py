@@ -130,15 +130,26 @@ def append(ctx, m, listname, mode):
         for rel, data in files:
             path = os.path.join(root, rel)
             ctx.write(path, data)
+    first, body = _head(m.author, ctx.now, raw)
+    path = os.path.join(root, day_file)
+    # Written from the inbound bytes as the journal stages it: a big post is not copied.
+    ctx.append(path, streams.Stream(lambda: _entry(first, body)))
+
+
+def _head(author, when, raw):
+    """(the From_ line and kept header of a post from author at when, its body)."""
     block, body = messages.split_view(raw)
     # A field in raw 8-bit text is kept decoded and written again in ASCII.
     kept = b"".join(messages.ascii_field(name, raw) for name, raw in messages.raw_headers(block)
                     if name.lower() not in messages.MTA_TRACE)
-    stamp = time.strftime("%a %b %d %H:%M:%S %Y", ctx.now.timetuple())
-    first = b"From %s %s\n" % (m.author.encode(), stamp.encode()) + kept + b"\n"
-    path = os.path.join(root, day_file)
-    # Written from the inbound bytes as the journal stages it: a big post is not copied.
-    ctx.append(path, streams.Stream(lambda: _entry(first, body)))
+    stamp = time.strftime("%a %b %d %H:%M:%S %Y", when.timetuple())
+    return b"From %s %s\n" % (author.encode(), stamp.encode()) + kept + b"\n", body
+
+
+def entry(author, when, raw):
+    """The bytes of the post raw (from author at when) in a day file, as append writes
+    them (imports bring old archives in with it)."""
+    return b"".join(_entry(*_head(author, when, raw)))
 
 
 def _entry(first, body):

@@ -263,8 +263,9 @@ class Context:
         return True
 
     def reply(self, inbound: Inbound, text: str, subject: str | None = None,
-              attachments: Iterable[tuple[str, bytes]] = ()) -> bool:
-        """Answer the author of inbound (never automatic mail); attachments: [(name, bytes)].
+              attachments: Iterable[tuple[str, bytes]] = (), results: bytes | None = None) -> bool:
+        """Answer the author of inbound (never automatic mail); attachments: [(name, bytes)];
+        results: JSON for programs, an alternative to the text (multipart/alternative).
 
         A stranger (see stranger) gets at most MaxStrangerReplies replies a day,
         their subjects cut to STRANGER_SUBJECT characters; beyond, no reply (logged).
@@ -286,8 +287,14 @@ class Context:
             subject = messages.clean(subject, STRANGER_SUBJECT)
         # A subject may hold a command and its password (approve pw ...): never echoed.
         msg = self.message(inbound.author, redact.subject(subject), text, inbound.id)
+        if results is not None:
+            msg.add_alternative(results, maintype="application", subtype="json", cte="7bit",
+                                disposition="inline", filename="results.json")
+            del msg.get_payload()[-1]["MIME-Version"]
         if attachments:
             messages.attach(msg, attachments)
+        elif results is not None:
+            messages.fix_boundaries(msg)
         self.send_message(msg, [inbound.author])
         return True
 

@@ -147,6 +147,9 @@ def ask_confirmation(s, listname, target, verb="SUBSCRIBE"):
     ctx.send_message(msg, [target])
     ctx.confirmations_sent.add(address_key(target))
     s.result("held", s.text("membership.confirm-sent", address=target))
+    if not other:
+        # The reply goes to the mailbox the cookie went to: its JSON part may name it.
+        s.issued(code)
     ctx.act("confirmation of %s for %s sent" % (target, listname), "cookie")
 
 

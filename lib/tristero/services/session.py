@@ -28,6 +28,30 @@ class Command:
         return self.words[1:]
 
 
+# A command's results, worst last: the status its object in the reply's JSON part takes.
+_SEVERITY = (Status.OK, Status.HELD, Status.REFUSED, Status.ERROR)
+
+
+class Record:
+    """One command's object in the reply's application/json part: the command, its status
+    (the worst of its result lines), the list, the address, the token issued (if any)."""
+
+    def __init__(self, command):
+        self.command = command
+        self.status = None
+        self.list = None
+        self.address = None
+        self.token = None
+
+    def took(self, status):
+        if self.status is None or _SEVERITY.index(status) > _SEVERITY.index(self.status):
+            self.status = status
+
+    def as_json(self):
+        return {"command": self.command, "status": (self.status or Status.OK).upper(),
+                "list": self.list, "address": self.address, "token": self.token}
+
+
 class Session:
     """One message's commands: who sent them, the list they default to, the reply."""
 
@@ -48,6 +72,8 @@ class Session:
         self.searches = 0          # SEARCH commands run (at most archive.MAX_SEARCHES)
         self.sent = 0              # bytes its requests sent (MaxReplySize, see repository.room)
         self.answered = False      # a command mailed its own answer (no reply when it was the only one)
+        self.records = []          # a Record per command run (the reply's JSON part)
+        self.args = None           # the arguments of the command being run, as its grammar read them
 
     def password_now(self):
         """The password for the command being run: its approve prefix, else PASSWORD's."""
@@ -61,7 +87,14 @@ class Session:
         Status, or its value)."""
         status = Status(status)
         self.counts[status] += 1
+        if self.records:
+            self.records[-1].took(status)
         self.say("%s: %s" % (status.upper(), text))
+
+    def issued(self, token):
+        """The command being run gave the sender a token (a cookie): named in the JSON part."""
+        if self.records:
+            self.records[-1].token = token
 
     def text(self, key, **fields):
         """The text key in the sender's language (see Context.text)."""
