@@ -13,6 +13,7 @@ from tristero.commands import registry
 from tristero.core import messages, redact
 from tristero.model import logbook
 from tristero.policy import rights
+from tristero.services import jobs
 from tristero.services.session import Command, Session
 
 ENDINGS = ("END", "EXIT", "QUIT", "STOP")
@@ -188,7 +189,21 @@ def answer(ctx, m, default_list, text=None):
     quote_chars = cfg.globals("QuoteChars")
     session = Session(ctx, m, default_list)
     limit = cfg.globals("MaxCommands")
-    if text is None:
+    if text is None and jobs.is_job(m.text()):
+        # A command job (LISTSERV's CJLI): read whole; an error anywhere runs none of it.
+        try:
+            session.job = jobs.parse(m.text())
+        except jobs.JobError as e:
+            line = echo(_with_password(Command(e.line, tokenize(e.line) or [""])))
+            ctx.act("command job refused: line %d: %s" % (e.number, e.why), "job")
+            ctx.reply(m, session.text("robot.head", robot=ctx.robot_address(),
+                                      server=ctx.config.globals("ServerName")) + "\n\n"
+                      + session.text("distribute.job-refused", number=e.number, why=e.why,
+                                     line=messages.clean(line, 200)) + "\n")
+            return
+        found = [_with_password(Command(line, tokenize(line))) for _, line in session.job.commands]
+        extra = 0
+    elif text is None:
         found, extra = parse(m.text(), m.subject(), quote_chars, MAX_LINES)
         if found and not any(registry.known(c.verb) for c in found):
             from_subject = subject_command(m.subject(), quote_chars)
@@ -229,8 +244,9 @@ def answer(ctx, m, default_list, text=None):
                 unread = len(found) - i + extra
                 break
         known = registry.known(cmd.verb)
-        session.say("> " + (messages.clean(echo(cmd), STRANGER_ECHO if stranger else 200) if known
-                            else redact.subject(messages.clean(cmd.words[0], 40))))
+        if session.job is None or session.job.echo:
+            session.say("> " + (messages.clean(echo(cmd), STRANGER_ECHO if stranger else 200) if known
+                                else redact.subject(messages.clean(cmd.words[0], 40))))
         registry.run(session, cmd)
         session.say()
     if session.unknown:

@@ -109,6 +109,11 @@ def as_address(text: str) -> str:
     return text
 
 
+def as_addresses(text: str) -> list[str]:
+    """Mail addresses, separated by commas or blanks."""
+    return [as_address(a) for a in text.replace(",", " ").split()]
+
+
 def as_domain(text: str) -> str:
     text = text.strip().lower()
     if not re.fullmatch(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*", text):
@@ -326,6 +331,7 @@ SCHEMA = {
         "BounceScore": as_int,
         "BounceDays": as_int,
         "TrustedAuthservIds": as_authserv_ids,
+        "DIST_ALLOWED_USERS": as_addresses,
     },
     "Delivery": {
         "SmtpHost": as_text,

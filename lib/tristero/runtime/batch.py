@@ -425,7 +425,7 @@ class Batch:
         data = self.gate(mail)
         # Signed here, after the gate's repairs, where every outbound message passes:
         # a file in the spool is final.
-        stuffed = spools.dot_stuff(self.signer.sign(data) if self.signer else data)
+        stuffed = spools.dot_stuff(self.signer.sign(data) if self.signer and mail.sign else data)
         # Recipients a member file vouches for (members.FileRecipients) are valid and in order.
         checked = getattr(mail.recipients, "checked", False)
         chunk = []

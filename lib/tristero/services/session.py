@@ -47,6 +47,7 @@ class Session:
         self.searches = 0          # SEARCH commands run (at most archive.MAX_SEARCHES)
         self.sent = 0              # bytes its requests sent (MaxReplySize, see repository.room)
         self.answered = False      # a command mailed its own answer (no reply when it was the only one)
+        self.job = None            # the command job (services.jobs.Job) the commands came in, or None
 
     def password_now(self):
         """The password for the command being run: its approve prefix, else PASSWORD's."""
