@@ -438,6 +438,27 @@ def scenario_load_1m(python, site, scale):
     return n, "members", measured, check_drained(site, 1, 1)
 
 
+def scenario_mailing_50k(python, site, scale):
+    """A scheduled mailing due now, merged for 50,000 recipient rows ({{NAME}} and
+    {{CODE}} in subject and text): one personal copy, one envelope each."""
+    n = 50000 // scale
+    home = site.path("mailings", "bench")
+    os.makedirs(home, exist_ok=True)
+    with open(os.path.join(home, "mailing.ini"), "w") as f:
+        f.write("[Mailing]\nFrom = Bench <bench@example.net>\nSubject = News for {{NAME}}\n"
+                "Schedule = now\nState = approved\nApprovedBy = bench@example.net\nApprovedAt = %s\n" % NOW)
+    with open(os.path.join(home, "message.txt"), "w") as f:
+        f.write("Hello {{NAME}},\n\nyour code is {{CODE}}.\n" + "A line of the news.\n" * 40)
+    with open(os.path.join(home, "recipients.csv"), "w") as f:
+        f.write("EMAIL,NAME,CODE\n")
+        f.writelines("r%d@example.com,Reader %d,C%06d\n" % (i, i, i) for i in range(n))
+    measured = run_batch(python, site)
+    out = site.count("spool", "out", "new")
+    if out != n:
+        raise Failed("expected %d outbound files, found %d" % (n, out))
+    return n, "recipients", measured, out
+
+
 def scenario_subscribe_1m(python, site, scale):
     """SUBSCRIBE one new address to a list of 1,000,000 members: load and save."""
     n = 1000000 // scale
@@ -774,6 +795,8 @@ SCENARIOS = [
     ("directory-100k", scenario_directory),
     ("directory-100k-again", scenario_directory_again),
     ("delivery-100k", scenario_delivery),
+    # Issue 16: a scheduled mailing merged for 50,000 rows.
+    ("mailing-50k", scenario_mailing_50k),
 ]
 ALIASES = {"fanout-100k": "post-100k", "fanout-1m": "post-1m"}
 

@@ -107,7 +107,7 @@ def test_help_lists_the_commands_in_the_order_of_the_table_before_the_registry(s
                      "CATCHUP", "INDEX", "GET", "FETCH", "SEARCH", "CD", "PUT", "START", "RIGHTS", "PASSWORD",
                      "SETPASS", "COOKIE", "WEBSUBSCRIBE", "ONECLICK",
                      "KILL", "ANNOUNCE", "ADD", "REMOVE", "CHANGE", "GRANT", "REVOKE", "AUDIT",
-                     "CREATE", "DESTROY", "BAKE", "DISTRIBUTE",
+                     "CREATE", "DESTROY", "BAKE", "DISTRIBUTE", "MAILING",
                      "CONFIG", "ADESYNC"]
 
 

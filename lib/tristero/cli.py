@@ -15,7 +15,7 @@ from tristero.core.text import Texts
 from tristero.model import access, lists, members, signing
 from tristero.model import config as configmod
 from tristero.model.site import Site
-from tristero.runtime import batch, delivery, maps, watch, web
+from tristero.runtime import batch, delivery, mailingcmd, maps, watch, web
 from tristero.services import directory as directories
 
 DESCRIPTION = """\
@@ -111,6 +111,14 @@ def build_parser():
     way.add_argument("--csv", action="store_true", help="CSV: list, list address, member (one row a member)")
     p.add_argument("--format", choices=directories.EXPORT_FORMATS,
                    help="the LDIF entries' object class (default: [Directory] ExportFormat)")
+    p = command("mailing", "The scheduled mailings of mailings/NAME/: list, show, send a test copy, approve, "
+                           "pause, resume or cancel one.")
+    p.add_argument("action", choices=mailingcmd.ACTIONS, help="what to do")
+    p.add_argument("name", nargs="?", help="the mailing (its folder's name)")
+    p.add_argument("address", nargs="?", help="test: the address the copy goes to (its recipient row, "
+                                              "when it has one)")
+    p.add_argument("--by", metavar="ADDRESS", help="approve: who approves (default: the SuperUser)")
+    p.add_argument("--now", type=parse_time, metavar="TIME", help="as if the clock said TIME (ISO 8601)")
     return parser
 
 
@@ -177,6 +185,9 @@ def main(argv):
             return web.serve(site, args.listen)
         if args.command == "directory":
             return export(site, args)
+        if args.command == "mailing":
+            return mailingcmd.main(site, args.now or datetime.datetime.now().astimezone(), args.action, args.name,
+                                   by=args.by, address=args.address, verbose=verbose)
     except configmod.ConfigError as e:
         for p in e.problems:
             sys.stderr.write("tristero: %s\n" % p)

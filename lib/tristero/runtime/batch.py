@@ -38,6 +38,7 @@ from tristero.model.state import State
 from tristero.runtime import housekeeping
 from tristero.services import context
 from tristero.services import directory as directories
+from tristero.services import mailings
 
 T = TypeVar("T")
 
@@ -352,6 +353,16 @@ class Batch:
         self._fail(name, os.path.join(self.site.inbox, "new", name),
                    "%d runs died while processing it (killed by a signal: out of memory, a "
                    "crash); set aside unread" % deaths, "poison message")
+
+    def send_mailings(self) -> None:
+        """The deliveries of the mailings (SITE/mailings/) due by the run's clock, each
+        mailing's a unit of work: its outbound files and its record of them are
+        committed together, so that each delivery is made exactly once."""
+        for name in mailings.names(self.site):
+            failure = Failure("mailing %s not sent: %%s" % name, "distribute.mailing-failed.subject",
+                              "distribute.mailing-failed", mailing=name)
+            with self.unit_of_work("mailing:%s:%s" % (name, self.now.isoformat()), failure):
+                mailings.deliver_due(self.ctx, name)
 
     def housekeep(self) -> None:
         """The day's housekeeping (when due), into the open transaction."""
@@ -753,6 +764,7 @@ def _run_locked(site, config, now, log, dry_run, verbose):
         if short is None and not dry_run and disk_short(site, config) is not None:
             short = (disk_short(site, config), 0)
         if short is None:
+            batch.send_mailings()
             batch.housekeep()
         batch.commit()
         if short is not None:
