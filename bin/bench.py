@@ -36,7 +36,8 @@ distinct recipients merged from three member files, against post-1m); merge-10k 
 merge, LIST-merge@, to 10,000 members: one personalised envelope each); LISTSERV's bulk
 import: import-100k and import-100k-into-1m (ADD list DD=USERS IMPORT of 100,000
 addresses in one message, into an empty list and into one of 1,000,000);
-import-majordomo-1k (tristero.py import majordomo of a folder of 1,000 lists).
+import-majordomo-1k (tristero.py import majordomo of a folder of 1,000 lists); mailing-50k
+(a scheduled mailing merged for 50,000 rows).
 
 This is not a test: nothing is asserted about speed. --quick divides every
 size by 10 (a smoke run); --only NAME[,NAME...] runs those scenarios; --repeat N runs each
@@ -462,6 +463,27 @@ def scenario_load_1m(python, site, scale):
     site.drop(mail(0, "someone@example.net", "tristero@" + DOMAIN, "", "info %s\n" % LIST))
     measured = run_batch(python, site)
     return n, "members", measured, check_drained(site, 1, 1)
+
+
+def scenario_mailing_50k(python, site, scale):
+    """A scheduled mailing due now, merged for 50,000 recipient rows ({{NAME}} and
+    {{CODE}} in subject and text): one personal copy, one envelope each."""
+    n = 50000 // scale
+    home = site.path("mailings", "bench")
+    os.makedirs(home, exist_ok=True)
+    with open(os.path.join(home, "mailing.ini"), "w") as f:
+        f.write("[Mailing]\nFrom = Bench <bench@example.net>\nSubject = News for {{NAME}}\n"
+                "Schedule = now\nState = approved\nApprovedBy = bench@example.net\nApprovedAt = %s\n" % NOW)
+    with open(os.path.join(home, "message.txt"), "w") as f:
+        f.write("Hello {{NAME}},\n\nyour code is {{CODE}}.\n" + "A line of the news.\n" * 40)
+    with open(os.path.join(home, "recipients.csv"), "w") as f:
+        f.write("EMAIL,NAME,CODE\n")
+        f.writelines("r%d@example.com,Reader %d,C%06d\n" % (i, i, i) for i in range(n))
+    measured = run_batch(python, site)
+    out = site.count("spool", "out", "new")
+    if out != n:
+        raise Failed("expected %d outbound files, found %d" % (n, out))
+    return n, "recipients", measured, out
 
 
 def scenario_subscribe_1m(python, site, scale):
@@ -930,6 +952,8 @@ SCENARIOS = [
     ("import-100k", import_scenario(0)),
     ("import-100k-into-1m", import_scenario(1000000)),
     ("import-majordomo-1k", scenario_import_majordomo),
+    # Issue 16: a scheduled mailing merged for 50,000 rows.
+    ("mailing-50k", scenario_mailing_50k),
 ]
 ALIASES = {"fanout-100k": "post-100k", "fanout-1m": "post-1m"}
 

@@ -311,7 +311,7 @@ LISTS = """\
     MemberFile = 00000002
     """
 
-EXPECTED = {"postmaster", "administrator", "tristero", "listproc", "listserv", "majordomo",
+EXPECTED = {"postmaster", "administrator", "tristero", "tristero-probe", "listproc", "listserv", "majordomo",
             "news", "news-request", "news-owner", "owner-news", "news-approval",
             "chat-l", "chat-l-request", "chat-request", "chat-l-owner", "owner-chat-l", "chat-l-approval"}
 

@@ -108,7 +108,7 @@ def test_help_lists_the_commands_in_the_order_of_the_table_before_the_registry(s
              "KILL", "ANNOUNCE", "ADD", "REMOVE", "CHANGE", "PASSWD", "NEWCONFIG",
              "WRITECONFIG", "NEWINFO", "NEWINTRO", "MKDIGEST", "PROXYBBS", "GRANT", "REVOKE", "AUDIT",
              "HELD", "APPROVE", "REJECT", "DISCARD", "BAN", "PROXY",
-             "CREATE", "CREATECLIENT", "DESTROY", "CLONE", "RENAMELIST", "BAKE",
+             "CREATE", "CREATECLIENT", "DESTROY", "CLONE", "RENAMELIST", "BAKE", "DISTRIBUTE", "MAILING",
              "CONFIG", "ADESYNC"]
     # The dialects' commands (PW, QUERY ...) come among them; the table's keep their order.
     assert [c for c in shown if c in table] == table

@@ -16,7 +16,7 @@ from tristero.core.text import Texts, language_code
 from tristero.model import access, lists, members, signing
 from tristero.model import config as configmod
 from tristero.model.site import Site
-from tristero.runtime import batch, delivery, imports, maps, watch, web
+from tristero.runtime import batch, delivery, imports, mailingcmd, maps, watch, web
 from tristero.services import directory as directories
 
 DESCRIPTION = """\
@@ -128,6 +128,14 @@ def build_parser():
                      help="a list that exists takes the source's settings, members, texts and archive")
     how.add_argument("--merge", dest="mode", action="store_const", const="merge",
                      help="a list that exists gains the members it lacks; nothing else changes")
+    p = command("mailing", "The scheduled mailings of mailings/NAME/: list, show, send a test copy, approve, "
+                           "pause, resume or cancel one.")
+    p.add_argument("action", choices=mailingcmd.ACTIONS, help="what to do")
+    p.add_argument("name", nargs="?", help="the mailing (its folder's name)")
+    p.add_argument("address", nargs="?", help="test: the address the copy goes to (its recipient row, "
+                                              "when it has one)")
+    p.add_argument("--by", metavar="ADDRESS", help="approve: who approves (default: the SuperUser)")
+    p.add_argument("--now", type=parse_time, metavar="TIME", help="as if the clock said TIME (ISO 8601)")
     return parser
 
 
@@ -199,6 +207,9 @@ def main(argv):
         if args.command == "import":
             return imports.run(site, args.kind, args.source, listname=args.listname, dry_run=args.dry_run,
                                mode=args.mode)
+        if args.command == "mailing":
+            return mailingcmd.main(site, args.now or datetime.datetime.now().astimezone(), args.action, args.name,
+                                   by=args.by, address=args.address, verbose=verbose)
     except configmod.ConfigError as e:
         for p in e.problems:
             sys.stderr.write("tristero: %s\n" % p)

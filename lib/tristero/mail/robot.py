@@ -16,7 +16,7 @@ from tristero.core import messages, redact
 from tristero.mail import webform
 from tristero.model import logbook
 from tristero.policy import rights
-from tristero.services import datasets, nesting
+from tristero.services import datasets, jobs, nesting
 from tristero.services.session import Command, Record, Session
 
 ENDINGS = ("END", "EXIT", "QUIT", "STOP")
@@ -260,6 +260,20 @@ def answer(ctx, m, default_list, text=None, form=None):
         # A web form by mail: its parameters make one command line, and nothing else is read.
         found, extra = parse(line, "", "", 1)
         ctx.act("%s: %s" % (webform.RULE, found[0].verb if found else "no action"), webform.RULE)
+    elif text is None and jobs.is_job(m.text()):
+        # A command job (LISTSERV's CJLI): read whole; an error anywhere runs none of it.
+        try:
+            session.job = jobs.parse(m.text())
+        except jobs.JobError as e:
+            line = echo(_with_password(Command(e.line, tokenize(e.line) or [""])))
+            ctx.act("command job refused: line %d: %s" % (e.number, e.why), "job")
+            ctx.reply(m, session.text("robot.head", robot=ctx.robot_address(),
+                                      server=ctx.config.globals("ServerName")) + "\n\n"
+                      + session.text("distribute.job-refused", number=e.number, why=e.why,
+                                     line=messages.clean(line, 200)) + "\n")
+            return
+        found = [_with_password(Command(line, tokenize(line))) for _, line in session.job.commands]
+        extra = 0
     elif text is None:
         found, extra = parse(m.text(), m.subject(), quote_chars, MAX_LINES)
         if found and not any(registry.known(c.verb) for c in found):
@@ -306,8 +320,9 @@ def answer(ctx, m, default_list, text=None, form=None):
                 unread = len(found) - i + extra
                 break
         known = registry.known(cmd.verb)
-        session.say("> " + (messages.clean(echo(cmd), STRANGER_ECHO if stranger else 200) if known
-                            else redact.subject(messages.clean(cmd.words[0], 40))))
+        if session.job is None or session.job.echo:
+            session.say("> " + (messages.clean(echo(cmd), STRANGER_ECHO if stranger else 200) if known
+                                else redact.subject(messages.clean(cmd.words[0], 40))))
         record = Record(registry.lookup(cmd.verb).name if known
                         else redact.subject(messages.clean(cmd.words[0], 40)))
         session.records.append(record)

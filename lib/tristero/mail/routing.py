@@ -17,6 +17,18 @@ def route(ctx, m, address):
     Returns False when the message was dropped there (a loop), else True.
     """
     local = address.rpartition("@")[0]
+    if bounces.is_probe_address(ctx, local) and not m.redirects.get(address):
+        # The return paths of DISTRIBUTE's PROBE envelopes: a report, or a person (who
+        # reaches the SuperUser, as at owner-LIST@ the owner).
+        if m.automatic or bounces.is_report(m):
+            bounces.handle_probe(ctx, m, address)
+        elif not loop_marks(m)[address.lower()]:
+            forward(ctx, m, ctx.config.globals("SuperUser"), "%s reaches the SuperUser" % local.lower(),
+                    address.lower())
+        else:
+            ctx.act("dropped: already passed %s (X-Loop)" % address.lower(), "loop")
+            return False
+        return True
     # Screening may send mail for a list to the robot instead (admin subjects, prescan).
     handler, listname = m.redirects.get(address) or resolve(ctx.config, local)
     if handler == Handler.FILTERED:

@@ -122,6 +122,11 @@ def as_address(text: str) -> str:
     return text
 
 
+def as_addresses(text: str) -> list[str]:
+    """Mail addresses, separated by commas or blanks."""
+    return [as_address(a) for a in text.replace(",", " ").split()]
+
+
 def as_domain(text: str) -> str:
     text = text.strip().lower()
     if not re.fullmatch(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*", text):
@@ -157,11 +162,6 @@ def as_reply(text: str) -> str:
 def as_optional_reply(text: str) -> str:
     """ProxyReply: a reply type or an address, or empty (the list's Reply)."""
     return as_reply(text) if text.strip() else ""
-
-
-def as_addresses(text: str) -> list[str]:
-    """Mail addresses, comma-separated (empty: none)."""
-    return [as_address(p) for p in as_names(text)]
 
 
 def as_priority(text: str) -> str:
@@ -537,6 +537,7 @@ SCHEMA = {
         "BounceDays": as_int,
         "TrustedAuthservIds": as_authserv_ids,
         "CreatePassword": as_text,
+        "DIST_ALLOWED_USERS": as_addresses,
     },
     "Delivery": {
         "SmtpHost": as_text,

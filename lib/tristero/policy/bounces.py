@@ -367,6 +367,81 @@ def verp_recipient(address: str) -> str | None:
     return parts[0] if parts else None
 
 
+# --- DISTRIBUTE's PROBE envelopes ----------------------------------------------------
+
+def probe_base(config) -> str:
+    """The local part (before its +suffix) of the return paths of PROBE envelopes."""
+    return config.globals("ListProcName")[0].lower() + "-probe"
+
+
+def probes_file(ctx) -> str:
+    """Where each PROBE is recorded: tag, recipient, the job's sender, date (tab-separated)."""
+    return os.path.join(ctx.site.home, "distribute", "probes.txt")
+
+
+def probe_tag(ctx, invoker: str, recipient: str) -> str:
+    text = "\0".join(("PROBE", members.address_key(invoker), members.address_key(recipient)))
+    digest = hmac.new(ctx.cookie_key(), text.encode("utf-8"), hashlib.sha256).digest()
+    return base64.b32encode(digest[:5]).decode("ascii").lower()
+
+
+def probe_sender(ctx, invoker: str, recipient: str) -> str | None:
+    """The reverse path of a PROBE envelope of invoker's DISTRIBUTE to recipient:
+    ROBOT-probe+local=domain+TAG@Domain (the probe recorded), or None when it would pass
+    RFC 5321's 64 octets."""
+    local, at, domain = recipient.rpartition("@")
+    tag = probe_tag(ctx, invoker, recipient)
+    verp = "%s+%s=%s+%s" % (probe_base(ctx.config), local, domain, tag)
+    if not at or len(verp.encode("utf-8")) > 64:
+        return None
+    ctx.append(probes_file(ctx), ("%s\t%s\t%s\t%s\n" % (tag, recipient, invoker, ctx.now.date())).encode("utf-8"))
+    return "%s@%s" % (verp, ctx.domain)
+
+
+def is_probe_address(ctx, local: str) -> bool:
+    """Is local the local part of a PROBE return path (or of its base, ROBOT-probe)?"""
+    base = probe_base(ctx.config)
+    return local.lower() == base or local.lower().startswith(base + "+")
+
+
+def handle_probe(ctx, m, address: str) -> None:
+    """A report to a PROBE return path: believed when its tag is one a DISTRIBUTE of this
+    site recorded (probes_file) for the recipient it names; its failure is told to that
+    job's sender. Anything else is dropped, and logged."""
+    rule = "PROBE address %s" % address.lower()
+    parts = verp_parts(address)
+    if not null_sender(m) or not parts or parts[1] is None:
+        ctx.act("dropped: not a delivery report of a PROBE envelope", rule)
+        return
+    recipient, tag = parts
+    invoker = None
+    try:
+        with open(probes_file(ctx), encoding="utf-8", errors="replace") as f:
+            for line in f:
+                fields = line.rstrip("\n").split("\t")
+                if len(fields) == 4 and fields[0] == tag.lower() and fields[1].lower() == recipient.lower() \
+                        and hmac.compare_digest(tag.lower(), probe_tag(ctx, fields[2], recipient)):
+                    invoker = fields[2]
+    except FileNotFoundError:
+        pass
+    if invoker is None:
+        ctx.act("dropped: %s carries a tag no DISTRIBUTE here made" % address, rule)
+        return
+    report = read(m.msg, m.raw)
+    failure = report.verdict()
+    if failure is None:
+        kind = classify_text(m.text())
+        failure = kind and Failure(recipient, kind, "report not in a known format; the PROBE names the recipient")
+    if failure is None:
+        ctx.act("delivery report of a PROBE to %s noted: no failure in it" % recipient, rule)
+        return
+    msg = ctx.message(invoker, ctx.text("distribute.probe.subject", invoker, address=recipient),
+                      ctx.text("distribute.probe", invoker, address=recipient, kind=failure.kind,
+                               reason=messages.clean(failure.reason, 300)) + "\n", kind="auto-generated")
+    ctx.send_message(msg, [invoker])
+    ctx.act("PROBE: %s failed (%s, %s); %s told" % (recipient, failure.kind, failure.reason, invoker), rule)
+
+
 # --- the sent index ---------------------------------------------------------------
 
 _DAY_FILE = re.compile(r"\d{8}\.txt")

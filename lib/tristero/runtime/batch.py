@@ -36,7 +36,7 @@ from tristero.model.people import DirectoryError
 from tristero.model.site import Site
 from tristero.model.state import State
 from tristero.runtime import housekeeping
-from tristero.services import context, folders, moderation
+from tristero.services import context, folders, mailings, moderation
 from tristero.services import directory as directories
 
 T = TypeVar("T")
@@ -399,6 +399,16 @@ class Batch:
             with self.unit_of_work("moderation:%s" % listname, failure):
                 moderation.announce(self.ctx, listname, ids)
 
+    def send_mailings(self) -> None:
+        """The deliveries of the mailings (SITE/mailings/) due by the run's clock, each
+        mailing's a unit of work: its outbound files and its record of them are
+        committed together, so that each delivery is made exactly once."""
+        for name in mailings.names(self.site):
+            failure = Failure("mailing %s not sent: %%s" % name, "distribute.mailing-failed.subject",
+                              "distribute.mailing-failed", mailing=name)
+            with self.unit_of_work("mailing:%s:%s" % (name, self.now.isoformat()), failure):
+                mailings.deliver_due(self.ctx, name)
+
     def housekeep(self) -> None:
         """The day's housekeeping (when due), into the open transaction."""
         self.begin()
@@ -471,7 +481,7 @@ class Batch:
         data = self.gate(mail)
         # Signed here, after the gate's repairs, where every outbound message passes:
         # a file in the spool is final.
-        stuffed = spools.dot_stuff(self.signer.sign(data) if self.signer else data)
+        stuffed = spools.dot_stuff(self.signer.sign(data) if self.signer and mail.sign else data)
         # Recipients a member file vouches for (members.FileRecipients) are valid and in order.
         checked = getattr(mail.recipients, "checked", False)
         chunk = []
@@ -806,6 +816,7 @@ def _run_locked(site, config, now, log, dry_run, verbose):
             short = (disk_short(site, config), 0)
         batch.announce_held()
         if short is None:
+            batch.send_mailings()
             batch.housekeep()
         batch.commit()
         if short is not None:

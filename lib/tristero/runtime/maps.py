@@ -13,6 +13,7 @@ import re
 from tristero.model import config as configmod
 from tristero.model import lists
 from tristero.model.site import Site
+from tristero.policy import bounces
 from tristero.policy.addresses import PEOPLE
 
 # A local part that goes into a map as it is: no quoting, no expansion, no list separator.
@@ -22,8 +23,9 @@ SAFE = re.compile(r"[a-z0-9_][a-z0-9._=-]*\Z")
 def local_parts(cfg: configmod.Config) -> tuple[list[str], list[str], list[str]]:
     """(every local part that reaches Tristero, those that also take a +suffix (the
     VERP return paths of owner-LIST), problems), lower case and sorted."""
-    exact = set(PEOPLE) | {n.lower() for n in cfg.globals("ListProcName")}
-    verp, problems = set(), []
+    exact = set(PEOPLE) | {n.lower() for n in cfg.globals("ListProcName")} | {bounces.probe_base(cfg)}
+    # ROBOT-probe+...@: the return paths of DISTRIBUTE's PROBE envelopes.
+    verp, problems = {bounces.probe_base(cfg)} & {n for n in exact if SAFE.match(n)}, []
     for name in cfg.list_names():
         lp = lists.local_part(name)
         if not SAFE.match(lp):

@@ -29,6 +29,7 @@ class Outgoing:
     sender: str
     recipients: Iterable[str]
     data: bytes | Pieces
+    sign: bool = True          # signed with the site's DKIM key, when it has one (DISTRIBUTE DKIM=NO: not)
 
 
 @dataclass
@@ -215,8 +216,8 @@ class Context:
         self.outcome.actions.append((action, rule))
         self.log.log(logbook.ACTION, "  %s (%s)" % (action, rule))
 
-    def send(self, sender: str, recipients: Iterable[str], data: bytes | Pieces) -> None:
-        self.outcome.mails.append(Outgoing(sender, recipients, data))
+    def send(self, sender: str, recipients: Iterable[str], data: bytes | Pieces, sign: bool = True) -> None:
+        self.outcome.mails.append(Outgoing(sender, recipients, data, sign))
 
     def append(self, path: str, data: bytes) -> None:
         self.outcome.appends.append((path, data))

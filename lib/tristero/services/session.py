@@ -74,6 +74,7 @@ class Session:
         self.answered = False      # a command mailed its own answer (no reply when it was the only one)
         self.records = []          # a Record per command run (the reply's JSON part)
         self.args = None           # the arguments of the command being run, as its grammar read them
+        self.job = None            # the command job (services.jobs.Job) the commands came in, or None
 
     def password_now(self):
         """The password for the command being run: its approve prefix, else PASSWORD's."""

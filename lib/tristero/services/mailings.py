@@ -1,0 +1,416 @@
+"""Scheduled, personalised mailings (LISTSERV Maestro's jobs): a folder per mailing,
+SITE/mailings/NAME/, hand-editable:
+
+    mailing.ini       [Mailing] From, ReplyTo, Bounce (the envelope sender; default
+                      From's address), Subject, Recipients (a file of the folder, or
+                      list:LISTNAME), Schedule, Approvers (1 or 2), State, ApprovedBy
+    message.txt       the text; message.html, when there, its HTML alternative;
+                      attachments/ the files attached
+    recipients.csv    a header row naming the columns (EMAIL among them), then a row a
+                      recipient, comma- or tab-separated (.tsv, or tabs in the header)
+    deliveries.csv    written by Tristero: a row per delivery made (its number, the time
+                      it was due, the run's time, recipients attempted)
+
+{{COLUMN}} in the subject and in every text and HTML part is the recipient's value
+(escaped in HTML); a field with no column is an error found before anything is sent.
+A list's members have the columns EMAIL and NAME (empty: the member files keep no
+names); the manual's %% place-holders for lists are mail/merge.py's, and would go in
+render()'s edit as another substitution.
+
+Schedule: "now"; "at 2026-12-01T09:00"; "every N hours|days|weeks|months from TIME
+[until TIME | count N]". Delivery k (from 0) is due at from + k intervals; each is made
+once, in the first run at or after its time (--now governs), in a unit of work that
+writes its outbound files and its row of deliveries.csv together: a run missed sends
+what fell due in the next; a run killed before its commit sends it again whole, after
+it never. State: draft, approved (sent when due), paused, cancelled, done (written
+when the schedule has no delivery left). Approvers = 2: two different people APPROVE.
+"""
+
+import calendar
+import configparser
+import csv
+import datetime
+import email.utils
+import html
+import io
+import os
+import re
+
+from tristero.core import messages, personalise
+from tristero.model import lists, spools
+
+FIELD = re.compile(r"\{\{([A-Za-z0-9_-]{1,64})\}\}")
+NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
+STATES = ("draft", "approved", "paused", "cancelled", "done")
+UNITS = {"hour": "hours", "hours": "hours", "day": "days", "days": "days", "week": "weeks", "weeks": "weeks",
+         "month": "months", "months": "months"}
+# Deliveries made in one run for one mailing at the most (a schedule every hour, the
+# site's runs stopped for a month: the rest follows in the next runs).
+MAX_PER_RUN = 24
+MAX_RECIPIENTS = 1000000
+
+
+class MailingError(Exception):
+    """A mailing that cannot go out as it is written: why."""
+
+
+def folder(site, name):
+    return os.path.join(site.home, "mailings", name)
+
+
+def names(site):
+    try:
+        found = sorted(os.listdir(os.path.join(site.home, "mailings")))
+    except FileNotFoundError:
+        return []
+    return [n for n in found if NAME.fullmatch(n) and os.path.isfile(os.path.join(folder(site, n), "mailing.ini"))]
+
+
+def parse_time(text):
+    try:
+        t = datetime.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise MailingError("%r is not a time (2026-12-01T09:00)" % text.strip()[:40])
+    return t.replace(tzinfo=None)
+
+
+class Schedule:
+    """When the deliveries are due: start, every (count, unit) or None, until, count."""
+
+    def __init__(self, text, now=None):
+        words = text.split()
+        self.every, self.until, self.count = None, None, None
+        if not words:
+            raise MailingError("no Schedule")
+        head = words[0].lower()
+        if head == "now":
+            if len(words) != 1:
+                raise MailingError("Schedule = now takes nothing after it")
+            self.start, self.count = None, 1
+        elif head == "at" and len(words) == 2:
+            self.start, self.count = parse_time(words[1]), 1
+        elif head == "every" and len(words) >= 5 and words[3].lower() == "from":
+            if not words[1].isdigit() or int(words[1]) < 1 or words[2].lower() not in UNITS:
+                raise MailingError("every N hours, days, weeks or months")
+            self.every = (int(words[1]), UNITS[words[2].lower()])
+            self.start = parse_time(words[4])
+            rest = words[5:]
+            if rest and rest[0].lower() == "until" and len(rest) == 2:
+                self.until = parse_time(rest[1])
+            elif rest and rest[0].lower() == "count" and len(rest) == 2 and rest[1].isdigit():
+                self.count = int(rest[1])
+            elif rest:
+                raise MailingError("after the start: until TIME or count N")
+        else:
+            raise MailingError("Schedule is now, at TIME, or every N UNITS from TIME [until TIME | count N]")
+
+    def time(self, k, approved_at=None):
+        """When delivery k (from 0) is due, or None when the schedule has none."""
+        if self.count is not None and k >= self.count:
+            return None
+        if self.start is None:          # now: when it was approved
+            return approved_at
+        if self.every is None:
+            return self.start
+        n, unit = self.every
+        if unit == "months":
+            months = self.start.month - 1 + n * k
+            year, month = self.start.year + months // 12, months % 12 + 1
+            t = self.start.replace(year=year, month=month,
+                                   day=min(self.start.day, calendar.monthrange(year, month)[1]))
+        else:
+            t = self.start + datetime.timedelta(**{unit: n * k})
+        if self.until is not None and t > self.until:
+            return None
+        return t
+
+
+class Mailing:
+    """One mailing's folder, read."""
+
+    def __init__(self, site, name):
+        if not NAME.fullmatch(name or ""):
+            raise MailingError("a mailing's name is lower-case letters, digits, - and _ (at most 40)")
+        self.site, self.name, self.path = site, name, folder(site, name)
+        self.ini = configparser.ConfigParser(interpolation=None)
+        self.ini.optionxform = str
+        try:
+            with open(os.path.join(self.path, "mailing.ini"), encoding="utf-8") as f:
+                self.ini.read_file(f)
+        except FileNotFoundError:
+            raise MailingError("no mailing %s (no %s)" % (name, os.path.join("mailings", name, "mailing.ini")))
+        except (configparser.Error, UnicodeDecodeError) as e:
+            raise MailingError("mailing.ini does not read: %s" % messages.clean(e, 200))
+        if not self.ini.has_section("Mailing"):
+            raise MailingError("mailing.ini has no [Mailing] section")
+
+    def get(self, key, default=""):
+        return self.ini.get("Mailing", key, fallback=default).strip()
+
+    @property
+    def state(self):
+        return self.get("State", "draft").lower()
+
+    def approvers(self):
+        return [a for a in self.get("ApprovedBy").replace(",", " ").split() if a]
+
+    def needed(self):
+        value = self.get("Approvers", "1")
+        if value not in ("1", "2"):
+            raise MailingError("Approvers is 1 or 2")
+        return int(value)
+
+    def approved_at(self):
+        text = self.get("ApprovedAt")
+        return parse_time(text) if text else None
+
+    def schedule(self):
+        return Schedule(self.get("Schedule", "now"))
+
+    def ini_text(self, **changes):
+        """mailing.ini with changes (key: value; None removes the key), as text."""
+        for key, value in changes.items():
+            if value is None:
+                self.ini.remove_option("Mailing", key)
+            else:
+                self.ini.set("Mailing", key, value)
+        out = io.StringIO()
+        self.ini.write(out)
+        return out.getvalue()
+
+    def file(self, name):
+        try:
+            with open(os.path.join(self.path, name), "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            return None
+
+    def deliveries(self):
+        """The rows of deliveries.csv: [number, due, sent, attempted]."""
+        data = self.file("deliveries.csv")
+        if not data:
+            return []
+        rows = list(csv.reader(io.StringIO(data.decode("utf-8", "replace"))))
+        return [r for r in rows[1:] if r]
+
+    # --- what goes out ---
+
+    def recipients(self, ctx):
+        """(columns, rows) of the recipients: [{COLUMN: value}]."""
+        source = self.get("Recipients", "recipients.csv")
+        if source.lower().startswith("list:"):
+            listname = lists.find(ctx.config, source[5:].strip())
+            if not listname:
+                raise MailingError("Recipients: no list %s" % messages.clean(source[5:], 60))
+            number = lists.number(ctx.config, listname)
+            rows = [{"EMAIL": address, "NAME": ""} for address in ctx.state.members(number)]
+            return ["EMAIL", "NAME"], rows
+        if "/" in source or source.startswith("."):
+            raise MailingError("Recipients is a file of the mailing's folder or list:NAME")
+        data = self.file(source)
+        if data is None:
+            raise MailingError("no recipients file %s" % source)
+        text = data.decode("utf-8-sig", "replace")
+        first = text.split("\n", 1)[0]
+        delimiter = "\t" if source.endswith(".tsv") or "\t" in first else ","
+        reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+        header = [h.strip().upper() for h in next(reader, [])]
+        if "EMAIL" not in header:
+            raise MailingError("the first row of %s names the columns, and none is EMAIL" % source)
+        rows = []
+        for number, row in enumerate(reader, 2):
+            if not any(v.strip() for v in row):
+                continue
+            if len(row) != len(header):
+                raise MailingError("%s, line %d: %d value(s) for %d column(s)" % (source, number, len(row),
+                                                                                  len(header)))
+            values = dict(zip(header, (v.strip() for v in row)))
+            if not messages.is_address(values["EMAIL"]) or not spools.valid_envelope_address(values["EMAIL"]):
+                raise MailingError("%s, line %d: %s is not a mail address" % (source, number,
+                                                                             messages.clean(values["EMAIL"], 80)))
+            rows.append(values)
+            if len(rows) > MAX_RECIPIENTS:
+                raise MailingError("at most %d recipients" % MAX_RECIPIENTS)
+        return header, rows
+
+    def message(self, ctx):
+        """The message's bytes, made once (To: and Subject: left to each copy)."""
+        text = self.file("message.txt")
+        if text is None:
+            raise MailingError("no message.txt")
+        sender = self.get("From")
+        if not _address(sender):
+            raise MailingError("From is not an address")
+        headers = [("Reply-To", self.get("ReplyTo"))] if self.get("ReplyTo") else []
+        msg = messages.new_message(sender, "undisclosed-recipients:;", self.get("Subject"),
+                                   text.decode("utf-8", "replace"), ctx.now,
+                                   ctx.ids.message_id(ctx.ids.next()), headers)
+        page = self.file("message.html")
+        if page is not None:
+            msg.add_alternative(page.decode("utf-8", "replace"), subtype="html")
+        attached = os.path.join(self.path, "attachments")
+        if os.path.isdir(attached):
+            files = []
+            for name in sorted(os.listdir(attached)):
+                with open(os.path.join(attached, name), "rb") as f:
+                    files.append((name, f.read()))
+            messages.attach(msg, files)
+        return messages.serialize(msg)
+
+    def check(self, ctx):
+        """(template, columns, rows) ready to send; MailingError for what is wrong."""
+        self.needed()
+        self.schedule()
+        columns, rows = self.recipients(ctx)
+        raw = self.message(ctx)
+        template = personalise.Template(raw, wanted=lambda text: True, fields=("To", "Subject"))
+        used = {m.upper() for m in FIELD.findall(self.get("Subject"))}
+        for _, text in template.texts:
+            used |= {m.upper() for m in FIELD.findall(text)}
+        missing = sorted(used - set(columns))
+        if missing:
+            raise MailingError("the message uses {{%s}}, and the recipients have no such column" % missing[0])
+        return template, columns, rows
+
+    def envelope_sender(self):
+        bounce = self.get("Bounce")
+        if bounce:
+            return bounce
+        return _address(self.get("From"))
+
+    def send(self, ctx, template, rows, only=None):
+        """A copy for each row (only: to that address instead of the row's); the count."""
+        subject = self.get("Subject")
+        sender = self.envelope_sender()
+        for row in rows:
+            to = only or row["EMAIL"]
+            name = row.get("NAME", "")
+            copy = template.render(lambda text, subtype, row=row: merge(text, row, subtype),
+                                   {"To": email.utils.formataddr((name, to)) if name else to,
+                                    "Subject": merge(subject, row)})
+            ctx.send(sender, [to], copy)
+        return len(rows)
+
+
+def _address(text):
+    """The address of a From-like value ("Name <a@b>" or a@b), or ""."""
+    found = email.utils.getaddresses([text])
+    address = found[0][1] if len(found) == 1 else ""
+    return address if messages.is_address(address) and spools.valid_envelope_address(address) else ""
+
+
+def merge(text, values, subtype="plain"):
+    quote = html.escape if subtype == "html" else str
+    return FIELD.sub(lambda m: quote(values.get(m.group(1).upper(), m.group(0))), text)
+
+
+def due(mailing, now):
+    """[(k, time)] of the deliveries due at now and not made (at most MAX_PER_RUN)."""
+    if mailing.state != "approved":
+        return []
+    schedule = mailing.schedule()
+    made = len(mailing.deliveries())
+    out = []
+    k = made
+    while len(out) < MAX_PER_RUN:
+        t = schedule.time(k, mailing.approved_at())
+        if t is None or t > now:
+            break
+        out.append((k, t))
+        k += 1
+    return out
+
+
+def finished(mailing, made):
+    return mailing.schedule().time(made, mailing.approved_at()) is None
+
+
+def deliver_due(ctx, name):
+    """The deliveries of mailing name due now, each sent and recorded (deliveries.csv, and
+    State = done after the last) in the caller's unit of work. The count made."""
+    mailing = Mailing(ctx.site, name)
+    now = ctx.now.replace(tzinfo=None)
+    todo = due(mailing, now)
+    if not todo:
+        return 0
+    template, _, rows = mailing.check(ctx)
+    rows_out = mailing.deliveries()
+    for k, t in todo:
+        count = mailing.send(ctx, template, rows)
+        rows_out.append([str(k + 1), t.isoformat(), now.isoformat(), str(count)])
+        ctx.act("mailing %s: delivery %d (due %s) to %d recipient(s)" % (name, k + 1, t.isoformat(), count),
+                "mailings/%s" % name)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["delivery", "due", "sent", "attempted"])
+    writer.writerows(rows_out)
+    ctx.write(os.path.join(mailing.path, "deliveries.csv"), out.getvalue().encode("utf-8"))
+    if finished(mailing, len(rows_out)):
+        ctx.write(os.path.join(mailing.path, "mailing.ini"), mailing.ini_text(State="done").encode("utf-8"))
+    return len(todo)
+
+
+def approve(ctx, name, who):
+    """who approves mailing name: (done, what to say). The second of two approvals (or
+    the one of one) makes it approved; the same person twice counts once."""
+    mailing = Mailing(ctx.site, name)
+    if mailing.state not in ("draft",):
+        return False, "mailing %s is %s, not a draft" % (name, mailing.state)
+    mailing.check(ctx)
+    by = mailing.approvers()
+    if who.lower() in (a.lower() for a in by):
+        return False, "mailing %s: %s approved it already; Approvers = %d" % (name, who, mailing.needed())
+    by.append(who)
+    changes = {"ApprovedBy": ", ".join(by)}
+    if len(by) >= mailing.needed():
+        changes.update(State="approved", ApprovedAt=ctx.now.replace(tzinfo=None).isoformat(timespec="seconds"))
+        said = "mailing %s approved by %s: it goes out as scheduled (%s)" % (name, ", ".join(by),
+                                                                             mailing.get("Schedule", "now"))
+    else:
+        said = "mailing %s: approval 1 of %d, by %s" % (name, mailing.needed(), who)
+    ctx.write(os.path.join(mailing.path, "mailing.ini"), mailing.ini_text(**changes).encode("utf-8"))
+    return True, said
+
+
+TRANSITIONS = {"pause": (("approved",), "paused"), "resume": (("paused",), "approved"),
+               "cancel": (("draft", "approved", "paused"), "cancelled")}
+
+
+def change_state(ctx, name, action):
+    """PAUSE, RESUME or CANCEL mailing name: (done, what to say)."""
+    mailing = Mailing(ctx.site, name)
+    sources, target = TRANSITIONS[action]
+    if mailing.state not in sources:
+        return False, "mailing %s is %s: %s does not apply" % (name, mailing.state, action.upper())
+    ctx.write(os.path.join(mailing.path, "mailing.ini"), mailing.ini_text(State=target).encode("utf-8"))
+    return True, "mailing %s is %s" % (name, target)
+
+
+def show(site, name):
+    """Lines describing mailing name."""
+    mailing = Mailing(site, name)
+    made = mailing.deliveries()
+    lines = ["mailing %s: %s" % (name, mailing.state),
+             "  From: %s" % mailing.get("From"), "  Subject: %s" % mailing.get("Subject"),
+             "  Recipients: %s" % mailing.get("Recipients", "recipients.csv"),
+             "  Schedule: %s" % mailing.get("Schedule", "now"),
+             "  Approvers: %s; approved by: %s" % (mailing.get("Approvers", "1"),
+                                                   ", ".join(mailing.approvers()) or "-"),
+             "  deliveries made: %d" % len(made)]
+    try:
+        nxt = mailing.schedule().time(len(made), mailing.approved_at())
+        lines.append("  next delivery: %s" % (nxt.isoformat() if nxt else "none"))
+    except MailingError as e:
+        lines.append("  problem: %s" % e)
+    return lines
+
+
+def test(ctx, name, address):
+    """TEST: one merged copy, of the row for address (else the first row), to address."""
+    mailing = Mailing(ctx.site, name)
+    template, _, rows = mailing.check(ctx)
+    if not rows:
+        raise MailingError("no recipient")
+    row = next((r for r in rows if r["EMAIL"].lower() == address.lower()), rows[0])
+    mailing.send(ctx, template, [row], only=address)
+    return "mailing %s: a test copy (the row of %s) went to %s" % (name, row["EMAIL"], address)

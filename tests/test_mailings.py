@@ -1,0 +1,154 @@
+"""Scheduled, personalised mailings (services/mailings.py) through the front door: a
+weekly mailing stepped through six weeks with --now, runs skipped and one killed, sent
+exactly six times; approval (two people); a merge field with no column found before
+anything is sent; the command line (tristero.py mailing) and MAILING by mail."""
+
+import datetime
+import os
+import signal
+
+import pytest
+
+from conftest import mail
+from tristero.policy import rights
+
+PW = "Dist4pass"
+INI = """\
+[Globals]
+Domain = example.org
+SuperUser = boss@example.org
+MaxRecipients = 50
+
+[Security]
+DIST_ALLOWED_USERS = maestro@example.net
+"""
+MAILING = """\
+[Mailing]
+From = Maestro <maestro@example.net>
+Subject = Week news for {{NAME}}
+Recipients = recipients.csv
+Schedule = every 1 weeks from 2026-11-23T09:00 count 6
+Approvers = %d
+State = draft
+"""
+
+
+def make(site, name="weekly", rows=3, approvers=1, text="Hello {{NAME}}, your code is {{CODE}}.\n", ini=MAILING):
+    home = site.path("mailings", name)
+    os.makedirs(home, exist_ok=True)
+    with open(os.path.join(home, "mailing.ini"), "w") as f:
+        f.write(ini % approvers if "%d" in ini else ini)
+    with open(os.path.join(home, "message.txt"), "w") as f:
+        f.write(text)
+    with open(os.path.join(home, "recipients.csv"), "w") as f:
+        f.write("EMAIL,NAME,CODE\n" + "".join("r%d@example.com,Reader %d,C%04d\n" % (i, i, i) for i in range(rows)))
+    return home
+
+
+@pytest.fixture
+def msite(site):
+    site.write_ini(INI)
+    with open(site.path("access.ini"), "w") as f:
+        f.write('"maestro@example.net","","","","%s",""\n' % rights.hash_password(PW))
+    return site
+
+
+def copies_to(site, address):
+    return [b for b in site.outbound() if b.recipients == [address]]
+
+
+def when(week, hours=0):
+    t = datetime.datetime(2026, 11, 23, 9, 0) + datetime.timedelta(weeks=week, hours=hours)
+    return t.isoformat()
+
+
+@pytest.mark.subprocess
+def test_a_weekly_mailing_goes_out_exactly_six_times_with_runs_missed_and_one_killed(msite):
+    home = make(msite)
+    msite.tristero("mailing", "approve", "weekly", "--by", "boss@example.org", "--now", when(-1))
+    msite.run(now=when(-1))                       # before the first: nothing
+    assert copies_to(msite, "r1@example.com") == []
+    msite.run(now=when(0, 1))                     # week 0
+    msite.run(now=when(0, 5))                     # the same week again: nothing more
+    assert len(copies_to(msite, "r1@example.com")) == 1
+    # Weeks 1 and 2 have no run; the run of week 2 (late) makes both.
+    msite.run(now=when(2, 3))
+    assert len(copies_to(msite, "r1@example.com")) == 3
+    # Week 3: the run is killed in the middle of its commit, then runs again.
+    p = msite.run(now=when(3), check=False, env={"TRISTERO_CRASH_AFTER": "2"})
+    assert p.returncode == -signal.SIGKILL
+    msite.run(now=when(3, 1))
+    msite.run(now=when(4))
+    msite.run(now=when(5))
+    msite.run(now=when(9))                        # after the last: nothing
+    got = copies_to(msite, "r1@example.com")
+    assert len(got) == 6
+    assert all(b"Subject: Week news for Reader 1" in b.data and b"your code is C0001." in b.data for b in got)
+    with open(os.path.join(home, "deliveries.csv")) as f:
+        assert [line.split(",")[0] for line in f.read().splitlines()] == ["delivery", "1", "2", "3", "4", "5", "6"]
+    with open(os.path.join(home, "mailing.ini")) as f:
+        assert "State = done" in f.read()
+
+
+def test_nothing_goes_out_before_approval_and_two_approvers_are_two_people(msite):
+    make(msite, approvers=2)
+    msite.run(now=when(0, 1))
+    assert copies_to(msite, "r0@example.com") == []
+    msite.tristero("mailing", "approve", "weekly", "--by", "boss@example.org", "--now", when(0, 1))
+    again = msite.tristero("mailing", "approve", "weekly", "--by", "boss@example.org", "--now", when(0, 1),
+                           check=False)
+    assert again.returncode != 0 and b"approved it already" in again.stderr
+    msite.run(now=when(0, 2))
+    assert copies_to(msite, "r0@example.com") == []
+    msite.tristero("mailing", "approve", "weekly", "--by", "editor@example.org", "--now", when(0, 2))
+    msite.run(now=when(0, 3))
+    assert len(copies_to(msite, "r0@example.com")) == 1
+
+
+def test_a_merge_field_without_its_column_is_found_before_anything_is_sent(msite):
+    make(msite, text="Hello {{SURNAME}}\n")
+    p = msite.tristero("mailing", "approve", "weekly", "--by", "boss@example.org", check=False)
+    assert p.returncode != 0 and b"{{SURNAME}}" in p.stderr
+    assert copies_to(msite, "r0@example.com") == []
+
+
+def test_pause_resume_cancel_and_show(msite):
+    make(msite)
+    msite.tristero("mailing", "approve", "weekly", "--by", "boss@example.org", "--now", when(-1))
+    msite.tristero("mailing", "pause", "weekly")
+    msite.run(now=when(0, 1))
+    assert copies_to(msite, "r0@example.com") == []
+    msite.tristero("mailing", "resume", "weekly")
+    msite.run(now=when(0, 2))
+    assert len(copies_to(msite, "r0@example.com")) == 1
+    msite.tristero("mailing", "cancel", "weekly")
+    msite.run(now=when(1, 1))
+    assert len(copies_to(msite, "r0@example.com")) == 1
+    shown = msite.tristero("mailing", "show", "weekly").stdout.decode()
+    assert "mailing weekly: cancelled" in shown and "deliveries made: 1" in shown
+
+
+def test_a_merge_of_a_few_thousand_rows(msite):
+    make(msite, rows=3000, ini=MAILING.replace("every 1 weeks from 2026-11-23T09:00 count 6", "now"))
+    msite.tristero("mailing", "approve", "weekly", "--by", "boss@example.org", "--now", when(0))
+    msite.run(now=when(0))
+    out = msite.outbound()
+    assert len(out) == 3000
+    last = [b for b in out if b.recipients == ["r2999@example.com"]][0]
+    assert b"To: Reader 2999 <r2999@example.com>" in last.data and b"your code is C2999." in last.data
+    assert all(b.sender == "maestro@example.net" for b in out)
+
+
+def test_mailing_by_mail_test_and_approve(msite):
+    make(msite)
+    msite.drop(mail(frm="maestro@example.net", body="MAILING TEST weekly r2@example.com PW=%s\n"
+                                                    "MAILING APPROVE weekly PW=%s\n" % (PW, PW)))
+    msite.drop(mail(frm="stranger@example.net", body="MAILING APPROVE weekly\n"))
+    msite.run(now=when(-1))
+    test_copy = copies_to(msite, "r2@example.com")
+    assert len(test_copy) == 1 and b"Reader 2" in test_copy[0].data
+    replies = [m.get_content() for m in msite.messages_to("maestro@example.net")]
+    assert "OK: mailing weekly approved by maestro@example.net" in replies[0]
+    assert "REFUSED" in [m.get_content() for m in msite.messages_to("stranger@example.net")][0]
+    msite.run(now=when(0, 1))
+    assert len(copies_to(msite, "r2@example.com")) == 2
