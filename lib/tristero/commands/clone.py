@@ -51,7 +51,7 @@ class Clone(Command):
             return
         ctx, cfg = s.ctx, s.ctx.config
         values = settings(cfg, args.list)
-        source = values["MemberFile"] = lists.number(cfg, args.list)
+        source = lists.number(cfg, args.list)
         number = values["MemberFile"] = lists.next_number(cfg, ctx.site)
         ctx.state.add_section(lists.section(args.copy), values)
         ctx.state.clear_list(number)
