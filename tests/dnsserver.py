@@ -55,10 +55,19 @@ class DnsServer:
                 if reply is not None:
                     self.request.sendall(struct.pack("!H", len(reply)) + reply)
 
-        self.udp = socketserver.ThreadingUDPServer(("127.0.0.1", 0), Udp)
-        port = self.udp.server_address[1]
+        # UDP and TCP on the same port: the kernel picks a free UDP port, which may be
+        # taken for TCP (by any connection's local end); then both are closed and tried again.
         socketserver.ThreadingTCPServer.allow_reuse_address = True
-        self.tcp = socketserver.ThreadingTCPServer(("127.0.0.1", port), Tcp)
+        for attempt in range(50):
+            self.udp = socketserver.ThreadingUDPServer(("127.0.0.1", 0), Udp)
+            port = self.udp.server_address[1]
+            try:
+                self.tcp = socketserver.ThreadingTCPServer(("127.0.0.1", port), Tcp)
+                break
+            except OSError:
+                self.udp.server_close()
+                if attempt == 49:
+                    raise
         self.port = port
         self.setting = "127.0.0.1:%d" % port
 
