@@ -90,6 +90,24 @@ def test_a_name_that_holds_a_place_holder_is_not_read_again(site):
     assert body_of(carol) == "Hi %%K %%A\n"
 
 
+def test_a_name_is_text_in_an_html_part_never_markup(site):
+    # A name's markup characters (the member file refuses < and >, but not & or quotes)
+    # are escaped in the HTML part of every copy made for him, and as written in the plain part.
+    build(site, members=['carol@example.com = NAME Tom &amp; "Jerry"'])
+    raw = ("From: editor@example.org\nTo: news-merge@example.org\nSubject: html\nMessage-ID: <h@example.org>\n"
+           "MIME-Version: 1.0\nContent-Type: multipart/alternative; boundary=b\n\n--b\n"
+           "Content-Type: text/plain; charset=utf-8\n\nHi %%N\n--b\nContent-Type: text/html; charset=utf-8\n\n"
+           "<p>Hi %%N (%%F)</p>\n--b--\n")
+    site.drop(raw)
+    site.run()
+    [carol] = posts(site)
+    msg = parsed(carol)
+    page = msg.get_body(("html",)).get_content()
+    assert "<p>Hi Tom &amp;amp; &quot;Jerry&quot; (Tom &amp;amp; &quot;Jerry&quot; &lt;carol@example.com&gt;)</p>" \
+        in page
+    assert msg.get_body(("plain",)).get_content().strip() == 'Hi Tom &amp; "Jerry"'
+
+
 def test_copy_method_m_sends_bcc_style_and_p_names_the_member(site):
     build(site, options="CopyMethod = M\n")
     site.drop(mail(frm="editor@example.org", to="news@example.org", body="Hi %%C\n"))

@@ -26,9 +26,7 @@ personal password (SETPASS); anyone else is refused and the attempt audited.
 
 import csv
 import email.utils
-import html
 import io
-import re
 
 from tristero.commands.grammar import Rest
 from tristero.commands.registry import Audience, Command, Dialect, register
@@ -41,7 +39,6 @@ OPTIONS = {"ACK": ("NONE", "MAIL", "MSG"), "CANON": ("YES", "NO"), "DEBUG": ("YE
            "TRACE": ("YES", "NO"), "DKIM": ("YES", "NO"), "INFORM": ("MSG", "MAIL"),
            "PRE-APPROVED": ("YES", "NO"), "PRIO": None, "PRIOR": None, "FROM": None, "AV": None}
 POSTMASTER_OPTIONS = ("FROM", "PRE-APPROVED")
-FIELD = re.compile(r"\{\{([A-Za-z0-9_-]{1,64})\}\}")
 # Recipients of one job at the most.
 MAX_RECIPIENTS = 100000
 # Plan lines told (DEBUG, TRACE) at the most.
@@ -212,10 +209,10 @@ class Distribute(Command):
             if dest is None:
                 raise Refused("error", s.text("distribute.no-dataset", name="TO DD="))
             plan.recipients, plan.rows, columns = self.table(s, self.dataset(s, job, dest), dest)
-            used = {m.upper() for m in FIELD.findall(plan.data.decode("utf-8", "replace"))}
+            used = personalise.columns(plan.data.decode("utf-8", "replace"))
             for part in plan.message.walk():
                 if not part.is_multipart() and part.get_content_maintype() == "text":
-                    used |= {m.upper() for m in FIELD.findall(messages.decode_part(part))}
+                    used |= personalise.columns(messages.decode_part(part))
             missing = sorted(used - set(columns))
             if missing:
                 raise Refused("error", s.text("distribute.missing-column", column=missing[0], name=dest))
@@ -299,13 +296,6 @@ class Distribute(Command):
         return recipients, rows, header
 
 
-def merge(text, values, subtype="plain"):
-    """text with each {{COLUMN}} replaced by values[COLUMN] (column names in upper case;
-    in HTML, the value escaped)."""
-    quote = html.escape if subtype == "html" else str
-    return FIELD.sub(lambda m: quote(values.get(m.group(1).upper(), m.group(0))), text)
-
-
 class Plan:
     """What one DISTRIBUTE sends: the data, the recipients, the envelopes."""
 
@@ -371,8 +361,8 @@ class Plan:
                 address, name, row = recipients[0]
                 to = email.utils.formataddr((name, address)) if name else address
                 if merging:
-                    copy = template.render(lambda text, subtype, row=row: merge(text, row, subtype),
-                                           {"To": to, "Subject": merge(subject, row)})
+                    copy = template.render(lambda text, subtype, row=row: personalise.fill(text, row, subtype),
+                                           {"To": to, "Subject": personalise.fill(subject, row)})
                 else:
                     copy = template.render(None, {"To": to})
             ctx.send(sender, [a for a, _, _ in recipients], copy, sign=self.sign)

@@ -14,11 +14,33 @@ written once; a copy costs the substitution and the encoding of the changed part
                     {"To": address, "Subject": subject})
 """
 
+import html
 import quopri
+import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping
 
 from tristero.core import messages
+
+# {{COLUMN}}: a column of a recipient table (DISTRIBUTE MAIL-MERGE, mailings).
+FIELD = re.compile(r"\{\{([A-Za-z0-9_-]{1,64})\}\}")
+
+
+def quoting(subtype: str) -> Callable[[str], str]:
+    """How a value is put into a text part of subtype: escaped in HTML, as it is elsewhere."""
+    return html.escape if subtype == "html" else str
+
+
+def columns(text: str) -> set[str]:
+    """The column names (upper case) text's {{COLUMN}} fields use."""
+    return {m.upper() for m in FIELD.findall(text)}
+
+
+def fill(text: str, values: Mapping[str, str], subtype: str = "plain") -> str:
+    """text with each {{COLUMN}} replaced by values[COLUMN] (column names in upper case;
+    a column not in values left as it is; in HTML, the value escaped)."""
+    quote = quoting(subtype)
+    return FIELD.sub(lambda m: quote(values.get(m.group(1).upper(), m.group(0))), text)
 
 
 def _disposition(part) -> str:

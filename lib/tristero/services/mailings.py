@@ -31,7 +31,6 @@ import configparser
 import csv
 import datetime
 import email.utils
-import html
 import io
 import os
 import re
@@ -39,7 +38,6 @@ import re
 from tristero.core import messages, personalise
 from tristero.model import lists, spools
 
-FIELD = re.compile(r"\{\{([A-Za-z0-9_-]{1,64})\}\}")
 NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
 STATES = ("draft", "approved", "paused", "cancelled", "done")
 UNITS = {"hour": "hours", "hours": "hours", "day": "days", "days": "days", "week": "weeks", "weeks": "weeks",
@@ -264,9 +262,9 @@ class Mailing:
         columns, rows = self.recipients(ctx)
         raw = self.message(ctx)
         template = personalise.Template(raw, wanted=lambda text: True, fields=("To", "Subject"))
-        used = {m.upper() for m in FIELD.findall(self.get("Subject"))}
+        used = personalise.columns(self.get("Subject"))
         for _, text in template.texts:
-            used |= {m.upper() for m in FIELD.findall(text)}
+            used |= personalise.columns(text)
         missing = sorted(used - set(columns))
         if missing:
             raise MailingError("the message uses {{%s}}, and the recipients have no such column" % missing[0])
@@ -285,9 +283,9 @@ class Mailing:
         for row in rows:
             to = only or row["EMAIL"]
             name = row.get("NAME", "")
-            copy = template.render(lambda text, subtype, row=row: merge(text, row, subtype),
+            copy = template.render(lambda text, subtype, row=row: personalise.fill(text, row, subtype),
                                    {"To": email.utils.formataddr((name, to)) if name else to,
-                                    "Subject": merge(subject, row)})
+                                    "Subject": personalise.fill(subject, row)})
             ctx.send(sender, [to], copy)
         return len(rows)
 
@@ -297,11 +295,6 @@ def _address(text):
     found = email.utils.getaddresses([text])
     address = found[0][1] if len(found) == 1 else ""
     return address if messages.is_address(address) and spools.valid_envelope_address(address) else ""
-
-
-def merge(text, values, subtype="plain"):
-    quote = html.escape if subtype == "html" else str
-    return FIELD.sub(lambda m: quote(values.get(m.group(1).upper(), m.group(0))), text)
 
 
 def due(mailing, now):
