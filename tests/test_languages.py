@@ -169,12 +169,15 @@ def test_the_reply_to_help_is_in_the_language_of_the_word(site, word, lang):
 ])
 def test_result_words_and_help_usage_lines_are_in_the_readers_language(site, lang, words, usage, error, refused):
     _site(site)
-    site.drop(mail(body="%s\n%s SUBSCRIBE\n%s NOTHING\nREMOVE news owner@example.org\n" % (words, words, words)))
+    site.drop(mail(body="%s\n%s SUBSCRIBE\n%s NOTHING\nREMOVE news owner@example.org\nSUBSCRIBE\n"
+                        % (words, words, words)))
     site.run()
     body = _reply(site).get_content()
     assert "  %-45s " % usage in body, body                       # HELP's list
     assert "OK: " + usage in body, body                            # HELP SUBSCRIBE
     assert error + _say(lang, "help.no-command", name="NOTHING") in body, body
+    # The usage line a refused command line is answered with is in the language as well.
+    assert [line for line in body.splitlines() if line.startswith(error) and usage in line], body
     refusal = [line for line in body.splitlines() if line.startswith(refused)]
     assert len(refusal) == 1, body
     assert "REFUSED" not in body and "[your name]" not in body and "list address" not in body

@@ -217,7 +217,7 @@ def run(s, cmd):
         cmd, command = _subcommand(s, cmd, command)
         if command is None:
             return
-    cmd.usage = command.usage
+    cmd.usage = usage_text(s, command)     # in the sender's language, for the lines that name it
     if refused_unproven(s, command):
         return
     try:
