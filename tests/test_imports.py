@@ -200,7 +200,7 @@ def test_an_import_run_twice_changes_nothing_the_second_time(site, tmp_path):
     assert p.stdout.decode().count("unchanged") == len(NAMES)
 
 
-def test_an_import_run_again_costs_no_scrypt_and_a_password_changed_behind_its_mtime_is_seen(site, tmp_path, monkeypatch):
+def test_a_reimport_costs_no_scrypt_and_a_password_changed_behind_its_mtime_is_seen(site, tmp_path, monkeypatch):
     # The second import of unchanged lists hashes and checks no password (scrypt is the
     # whole cost of a re-import). The attack: alpha's admin password changed to one of the
     # same length and the file's mtime put back; the import still sees the change.
