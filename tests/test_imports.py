@@ -200,6 +200,33 @@ def test_an_import_run_twice_changes_nothing_the_second_time(site, tmp_path):
     assert p.stdout.decode().count("unchanged") == len(NAMES)
 
 
+def test_a_reimport_costs_no_scrypt_and_a_password_changed_behind_its_mtime_is_seen(site, tmp_path, monkeypatch):
+    # The second import of unchanged lists hashes and checks no password (scrypt is the
+    # whole cost of a re-import). The attack: alpha's admin password changed to one of the
+    # same length and the file's mtime put back; the import still sees the change.
+    import hashlib
+    folder = majordomo_folder(tmp_path)
+    site.tristero("import", "majordomo", folder)
+    calls = []
+    scrypt = hashlib.scrypt
+    monkeypatch.setattr(hashlib, "scrypt", lambda *a, **k: calls.append(1) or scrypt(*a, **k))
+    before = snapshot(site)
+    p = site.tristero("import", "majordomo", folder)
+    assert calls == [] and snapshot(site) == before
+    assert p.stdout.decode().count("unchanged") == len(NAMES)
+    config = os.path.join(folder, "alpha.config")
+    old = os.stat(config)
+    with open(config, "r+") as f:
+        text = f.read()
+        f.seek(0)
+        f.write(text.replace("secret-alpha", "secret-omega"))
+    os.utime(config, ns=(old.st_atime_ns, old.st_mtime_ns))
+    p = site.tristero("import", "majordomo", folder, check=False)
+    assert p.returncode == 78 and "the list alpha exists and differs" in p.stderr.decode()
+    site.tristero("import", "majordomo", folder, "--replace")
+    assert rights.verify("secret-omega", ini(site).sections["LIST alpha"]["admin_passwd"])
+
+
 def test_dry_run_says_what_it_would_create_and_writes_nothing(site, tmp_path):
     folder = majordomo_folder(tmp_path)
     before = snapshot(site)

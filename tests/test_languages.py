@@ -163,6 +163,40 @@ def test_the_reply_to_help_is_in_the_language_of_the_word(site, word, lang):
     assert _say(lang, "robot.summary", commands=1, ok=1, held=0, refused=0, errors=0) in body
 
 
+@pytest.mark.parametrize("lang, words, usage, error, refused", [
+    ("de", "HILFE", "SUBSCRIBE Liste [Ihr Name]", "FEHLER: ", "ABGELEHNT: "),
+    ("es", "AYUDA", "SUBSCRIBE lista [su nombre]", "ERROR: ", "RECHAZADO: "),
+])
+def test_result_words_and_help_usage_lines_are_in_the_readers_language(site, lang, words, usage, error, refused):
+    _site(site)
+    site.drop(mail(body="%s\n%s SUBSCRIBE\n%s NOTHING\nREMOVE news owner@example.org\nSUBSCRIBE\n"
+                        % (words, words, words)))
+    site.run()
+    body = _reply(site).get_content()
+    assert "  %-45s " % usage in body, body                       # HELP's list
+    assert "OK: " + usage in body, body                            # HELP SUBSCRIBE
+    assert error + _say(lang, "help.no-command", name="NOTHING") in body, body
+    # The usage line a refused command line is answered with is in the language as well.
+    assert [line for line in body.splitlines() if line.startswith(error) and usage in line], body
+    refusal = [line for line in body.splitlines() if line.startswith(refused)]
+    assert len(refusal) == 1, body
+    assert "REFUSED" not in body and "[your name]" not in body and "list address" not in body
+
+
+def test_the_language_of_the_words_is_that_of_each_message_not_of_the_authors_last(site):
+    # One run, one author: HILFE, then HELP, then AYUDA. Each reply is in its own
+    # message's language (the words' language is no choice kept across the run).
+    _site(site)
+    for n, word in enumerate(("HILFE", "HELP", "AYUDA")):
+        site.drop(mail(frm="bob@example.net", subject="m%d" % n, body=word + "\n"))
+    site.run()
+    replies = {m["Subject"]: m.get_content() for m in site.messages_to("bob@example.net")}
+    for n, lang in enumerate(("de", "en", "es")):
+        [body] = [b for subject, b in replies.items() if subject.endswith("m%d" % n)]
+        assert _say(lang, "help.title") in body, (lang, body[:300])
+    assert not os.path.exists(site.path("access.ini"))
+
+
 @pytest.mark.parametrize("lang", ["de", "es"])
 def test_set_language_makes_every_later_reply_the_members_language(site, lang):
     _site(site)

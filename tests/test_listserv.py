@@ -181,6 +181,37 @@ def test_a_listserv_session_as_its_users_type_it(site):
     assert owner.index("alice@example.net  Alice Adams") < owner.index("bob@example.net  Bob Brown")
 
 
+def test_ack_inside_addresses_opens_no_read_of_the_authors_options_and_hand_written_ack_counts(site, monkeypatch):
+    # jack@, ackbar@, srs=ack@ and a member named Ack hold the word, never as an option: a
+    # post to news (its member file as the program writes it, so that it streams) reads
+    # nobody's options (the gate stays shut). carol's hand-written " ,ack" and dave's
+    # NoRepro are options: her post is acknowledged, his not sent back to him.
+    from tristero.model import members, state
+    path = site.path("lists", "00000001.ini")
+
+    def written(lines):
+        setup(site, lines)
+        roster = members.load("00000001", path)
+        with open(path, "wb") as f:
+            roster.write(f)
+
+    written(["jack@example.net =", "ackbar@example.com = NAME Ack Bar", "srs=ack@example.com"])
+    assert not members.holds_option(path, "ack") and not members.holds_option(path, "norepro")
+    read = []
+    member = state.State.member
+    monkeypatch.setattr(state.State, "member", lambda self, n, a: read.append(a) or member(self, n, a))
+    site.drop(mail(frm="jack@example.net", to="news@example.org", subject="hello", body="hi\n"))
+    site.run()
+    assert read == [] and [m for m in take(site, "jack@example.net") if "hello" in m["Subject"]]
+    written(["jack@example.net =", "carol@example.net =  NOMAIL ,ack", "dave@example.net = NoRepro"])
+    for who in ("carol", "dave"):
+        site.drop(mail(frm=who + "@example.net", to="news@example.org", subject="from " + who, body="hi\n"))
+    site.run()
+    assert [m for m in site.messages_to("carol@example.net") if "from carol" in m["Subject"]]
+    assert not [m for m in site.messages_to("dave@example.net") if "from dave" in m["Subject"]]
+    assert [m for m in site.messages_to("jack@example.net") if "from dave" in m["Subject"]]
+
+
 def test_signoff_netwide_and_set_digests_index_nodigests(site):
     setup(site, ["alice@example.net =", "bob@example.net ="])
     site.drop(mail(frm="alice@example.net", body="SET news DIG\nSET news IND\nSET news NODIG\nSET news NOMAIL"))

@@ -149,6 +149,9 @@ def test_mailing_by_mail_test_and_approve(msite):
     assert len(test_copy) == 1 and b"Reader 2" in test_copy[0].data
     replies = [m.get_content() for m in msite.messages_to("maestro@example.net")]
     assert "OK: mailing weekly approved by maestro@example.net" in replies[0]
+    # The echo shows the mailing's name (no password), the password starred.
+    assert "> approve ******** MAILING APPROVE weekly\n" in replies[0] and PW not in replies[0], replies[0]
+    assert "> MAILING APPROVE weekly\n" in [m.get_content() for m in msite.messages_to("stranger@example.net")][0]
     assert "REFUSED" in [m.get_content() for m in msite.messages_to("stranger@example.net")][0]
     msite.run(now=when(0, 1))
     assert len(copies_to(msite, "r2@example.com")) == 2

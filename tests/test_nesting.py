@@ -194,6 +194,30 @@ def test_members_shows_the_indented_tree_and_names_the_loop(site):
     assert "loop of lists: master is a member of a list below it (MEMBERS master)" in site.log()
 
 
+def test_members_tree_hides_the_concealed_members_of_sub_lists_from_a_plain_member(site):
+    # carol (sales-l) and dave (team-a) set CONCEAL; reader, a plain member of master and
+    # the lists below it, asks for the tree: the flat view would hide them, and so must
+    # the tree, at every level.
+    hierarchy(site)
+    commands(site, "ADD master reader@example.net HIDE\nADD master ghost@example.net HIDE\n"
+                   "ADD sales-l reader@example.net HIDE\nADD team-a reader@example.net HIDE\n")
+    for who, name in (("carol@example.com", "sales-l"), ("dave@example.com", "team-a"),
+                      ("ghost@example.net", "master")):
+        clear(site)
+        assert "OK" in commands(site, "SET %s CONCEAL\n" % name, frm=who)
+    clear(site)
+    text = commands(site, "REVIEW master\n", frm="reader@example.net")
+    assert "carol@" not in text and "dave@" not in text and "ghost@" not in text, text
+    assert "team-a@example.org  (the list team-a: its members below)" in text, text
+    assert "erin@example.com  (NOMAIL)" in text, text
+    assert "3 concealed member(s) not shown" in text, text
+    assert "4 member(s) of master" in text, text   # chief, reader and the two lists: not ghost
+    # The owner of every list sees them all.
+    clear(site)
+    text = commands(site, "REVIEW master\n")
+    assert "carol@" in text and "dave@" in text and "ghost@" in text and "concealed" not in text, text
+
+
 def test_members_stops_at_max_list_depth(site):
     hierarchy(site)
     edit_ini(site, "MaxRecipients = 100", "MaxRecipients = 100\nMaxListDepth = 1")

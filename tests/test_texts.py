@@ -157,7 +157,7 @@ def test_a_text_field_is_put_in_words_in_the_readers_language():
 
 KEY = re.compile(r"^[a-z0-9][a-z0-9_-]*(\.[a-z0-9][a-z0-9_-]*)+$")
 # Keys the code builds from a name (the commands' descriptions, HELP's headings).
-DYNAMIC = ("help.",)
+DYNAMIC = ("help.", "gaps.usage.")
 # File names of the areas' form (housekeeping.day, listbot.txt) are no keys.
 FILES = {"txt", "day", "ini", "log", "csv", "key", "at", "lock", "state", "ldif"}
 # Calls whose first argument is a text's key (ctx.text, s.text, digests' say, text.Text ...).

@@ -11,6 +11,7 @@ from tristero.commands.registry import (
     lookup,
     register,
     subcommands,
+    usage_text,
 )
 from tristero.core import messages
 
@@ -31,7 +32,7 @@ class Help(Command):
                 return
             if args.sub and subcommands(command.name):
                 command = lookup("%s %s" % (command.name, args.sub)) or command
-            s.result("ok", command.usage)
+            s.result("ok", usage_text(s, command))
             s.say("  " + s.text(help_key(command)))
             also = list(command.names[1:]) + [w for w in words.words_of(command.name) if w not in command.names]
             if also:
@@ -44,7 +45,7 @@ class Help(Command):
             s.say(s.text("help.for-" + audience.value.lower().replace(" ", "-")))
             for command in commands:
                 if command.audience is audience:
-                    s.say(s.text("help.line", usage=command.usage,
+                    s.say(s.text("help.line", usage=usage_text(s, command),
                                  summary=first_sentence(s.text(help_key(command)))))
         s.say("")
         s.say(s.text("help.footer"))

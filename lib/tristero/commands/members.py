@@ -63,13 +63,16 @@ class Members(Command):
             s.result("error", s.text("members.bad-option", word=args.options[i][:40]))
             return
         roster = session.members_of(s, args.list)
+        privileged = rights.privileged(s.ctx, s.sender, args.list)
         if nesting.holds_lists(s.ctx, args.list):
-            s.result("ok", s.text("members.title", count=len(roster), list=args.list))
+            count = len(roster) if privileged else sum(
+                1 for _, options in roster.items() if not members.option_word(options, "CONCEAL"))
+            s.result("ok", s.text("members.title", count=count, list=args.list))
             self.tree(s, args.list)
             return
         shown = roster.items()
         hidden = 0
-        if not rights.privileged(s.ctx, s.sender, args.list):
+        if not privileged:
             shown = [m for m in shown if not members.option_word(m[1], "CONCEAL")]
             hidden = len(roster) - len(shown)
         if _BY.get(by):
@@ -87,15 +90,26 @@ class Members(Command):
 
     def tree(self, s, listname):
         """Lists within lists: each sub-list's members indented below it, to MaxListDepth;
-        a loop named (and logged), a list the sender may not review not opened."""
+        a loop named (and logged), a list the sender may not review not opened, the CONCEAL
+        members of each list hidden (and counted) as the flat view hides them, unless the
+        sender is privileged on that list."""
         ctx = s.ctx
+        privileged = {}
 
         def may_open(name):
             return rights.may(ctx, s.sender, "review", name, s.password_now())[0]
 
-        shown = 0
+        def conceals(name):
+            if name not in privileged:
+                privileged[name] = rights.privileged(ctx, s.sender, name)
+            return not privileged[name]
+
+        shown = hidden = 0
         for level, address, options, kind in nesting.tree_lines(
-                ctx, listname, ctx.config.globals("MaxListDepth"), MAX_SHOWN + 1, may_open):
+                ctx, listname, ctx.config.globals("MaxListDepth"), MAX_SHOWN + 1, may_open, conceals):
+            if kind == "concealed":
+                hidden += 1
+                continue
             if shown == MAX_SHOWN:
                 s.say("  " + s.text("nesting.tree-more"))
                 break
@@ -108,6 +122,8 @@ class Members(Command):
             if kind == "loop":
                 ctx.act("loop of lists: %s is a member of a list below it (MEMBERS %s)"
                         % (nesting.sub_list(ctx, address), listname), "lists within lists")
+        if hidden:
+            s.say("  " + s.text("members.concealed", count=hidden))
 
 
 def _shown(s, address, options):

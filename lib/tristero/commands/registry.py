@@ -102,12 +102,29 @@ def register(cls):
     # Its description is a text like the others (braces in it are no fields).
     text.add_builtin(text.DEFAULT, dict(command.texts, **{
         help_key(command): command.help.replace("{", "{{").replace("}", "}}")}))
+    if not isinstance(getattr(cls, "usage", None), property):
+        # Its usage line too (a group's, made of its subcommands' lines, has none).
+        text.add_builtin(text.DEFAULT, {usage_key(command): command.usage.replace("{", "{{").replace("}", "}}")})
     return cls
 
 
 def help_key(command):
     """The key of a command's description (help.config.killadd for CONFIG KILLADD)."""
     return "help." + command.name.lower().replace(" ", ".")
+
+
+def usage_key(command):
+    """The key of a command's usage line as HELP shows it (gaps.usage.config.killadd): the
+    English is the class's usage, other languages' in their gaps.txt."""
+    return "gaps.usage." + command.name.lower().replace(" ", ".")
+
+
+def usage_text(s, command):
+    """command's usage line in the language of the Session s's sender; a group's made of
+    its subcommands' lines."""
+    if isinstance(getattr(type(command), "usage", None), property):
+        return group_usage(command.name, lambda c: usage_text(s, c))
+    return s.text(usage_key(command))
 
 
 def lookup(verb):
@@ -150,11 +167,12 @@ def subcommands(parent):
     return sorted((c for c in COMMANDS.values() if c.parent == parent), key=lambda c: (c.order, c.name))
 
 
-def group_usage(parent):
-    """The usage line of a command made of subcommands: CONFIG A | B x | C [y]."""
+def group_usage(parent, usage_of=lambda c: c.usage):
+    """The usage line of a command made of subcommands: CONFIG A | B x | C [y] (usage_of:
+    a subcommand's line, HELP's in the reader's language)."""
     prefix = parent + " "
     return prefix + " | ".join(way[len(prefix):] if way.startswith(prefix) else way
-                               for c in subcommands(parent) for way in c.usage.split(" | "))
+                               for c in subcommands(parent) for way in usage_of(c).split(" | "))
 
 
 def _subcommand(s, cmd, command):
@@ -199,7 +217,7 @@ def run(s, cmd):
         cmd, command = _subcommand(s, cmd, command)
         if command is None:
             return
-    cmd.usage = command.usage
+    cmd.usage = usage_text(s, command)     # in the sender's language, for the lines that name it
     if refused_unproven(s, command):
         return
     try:

@@ -316,9 +316,10 @@ def envelopes(ctx: Context, post: Post) -> Optional[Result]:
     post.count, post.recipients = nesting.recipients(ctx, listname, skip, tree)   # its sub-lists' members too
     number = lists.number(cfg, listname)
     # The author's options (NOREPRO, ACK): read from the member file only when it holds
-    # either word somewhere (a search of its bytes), not parsed for every post.
+    # either word as an option somewhere (a search of its text: jack@ is no ACK), not
+    # parsed for every post.
     entry = ctx.state.member(number, post.m.author) \
-        if ctx.state.mentions(number, "norepro") or ctx.state.mentions(number, "ack") else None
+        if ctx.state.holds_option(number, "norepro") or ctx.state.holds_option(number, "ack") else None
     post.author_options = entry[1] if entry else ""
     if members.option_word(post.author_options, "NOREPRO") and members.receives_posts(entry[1]):
         # LISTSERV's NOREPRO: the author does not get their own post.

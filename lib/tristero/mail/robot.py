@@ -138,6 +138,8 @@ def _start_follows(lines, quote_chars):
 _SECRET_AT = {"PASSWORD": (1,), "SETPASS": (1,), "PASSWD": (1, 2, 3), "ONECLICK": (3,), "CONFIG": (2,),
               "NEWCONFIG": (2,), "WRITECONFIG": (2,), "NEWINFO": (2,), "NEWINTRO": (2,), "MKDIGEST": (2,),
               "PW": (2,), "PWC": (3,)}
+# The commands whose words hold another command line (where "approve pw" may stand anywhere).
+_CARRIERS = ("PROXY", "AUTH")
 
 
 def echo(cmd):
@@ -150,7 +152,13 @@ def echo(cmd):
         if len(words) > at:
             words[at] = "********"
     prefix = "approve ******** " if cmd.password else ""
-    return redact.subject(prefix + " ".join('"%s"' % w if " " in w else w for w in words))
+    shown = ['"%s"' % w if " " in w else w for w in words]
+    if command is None or verb in _CARRIERS:
+        # Its words are not known (or hold another command line): any secret's form is starred.
+        return redact.subject(prefix + " ".join(shown))
+    # A known command's secrets are where _SECRET_AT says (and any PW=): a word of its own
+    # that is no password (MAILING APPROVE name) is shown as written.
+    return redact.subject(prefix) + " ".join(redact.subject(w) for w in shown)
 
 
 def _has_block(lines, quote_chars):

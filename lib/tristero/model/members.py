@@ -290,6 +290,34 @@ def mentions(path: str, text: str) -> bool:
             tail = piece[-len(text):]
 
 
+def holds_option(path: str, word: str) -> bool:
+    """False when no member line of the file at path can hold an option whose first word
+    is word (case ignored): the word stands nowhere right after a line's '=' or a ','
+    (blanks between) and before a blank, a ',' or the line's end. An address that holds
+    the word (jack@ for ACK) does not count. Read in pieces as mentions reads, a piece
+    searched for the word first; a line longer than a piece answers True (then the
+    caller reads the member, as it would without this search)."""
+    word = word.lower()
+    option = re.compile(r"[=,][^\S\n]*%s(?:[^\S\n]|,|$)" % re.escape(word), re.M)
+    try:
+        f = _open(path)
+    except FileNotFoundError:
+        return False
+    with f:
+        tail = ""
+        while True:
+            piece = f.read(_READ)
+            if not piece:
+                return bool(option.search(tail))
+            piece = tail + piece.lower()
+            cut = piece.rfind("\n") + 1
+            if not cut and len(piece) > _READ:
+                return True
+            tail = piece[cut:]
+            if word in piece[:cut] and option.search(piece, 0, cut):
+                return True
+
+
 def find(path: str, address: str) -> tuple[str, str] | None:
     """(address, options) of a member of the file at path, or None: what
     load(...).get(address) says, without loading the list. The file streams; one

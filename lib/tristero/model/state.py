@@ -410,6 +410,12 @@ class State:
         question the day's digests ask of every list, without loading it)."""
         return number in self._lists or members.mentions(self.site.member_file(number), word)
 
+    def holds_option(self, number: str, word: str) -> bool:
+        """False when list number is not loaded and no line of its member file can hold
+        an option of that word (members.holds_option: an address holding the word does not
+        count)."""
+        return number in self._lists or members.holds_option(self.site.member_file(number), word)
+
     def recipients(self, number: str) -> tuple[int, Iterable[str]]:
         """(how many, the addresses) a post to list number goes to, in member file order:
         streamed from the file itself (members.FileRecipients) when the list is not

@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import datetime
 import email.utils
+import io
 import mailbox
 import os
 import re
@@ -56,6 +57,7 @@ class Plan:
         self.source = source
         self.settings = {}    # key -> value as written in tristero.ini
         self.passwords = {}   # key -> the password in clear (hashed when written)
+        self.password_from = {}  # key -> (the file it was read from, _seen before reading)
         self.members = {}     # address key -> (address, options)
         self.texts = {}       # file name in the list's folder -> bytes
         self.archive = {}     # day file name -> bytes
@@ -164,9 +166,11 @@ def read_majordomo(imp: Importer, folder: str) -> None:
         if os.path.isfile(at(".config")):
             _majordomo_config(imp, plan, at(".config"))
         if os.path.isfile(at(".passwd")) and "admin_passwd" not in plan.passwords:
+            seen = _seen(at(".passwd"))
             pw = next((line.strip() for _, line in _lines(at(".passwd")) if line.strip()), "")
             if pw:
                 plan.passwords["admin_passwd"] = pw
+                plan.password_from["admin_passwd"] = (at(".passwd"), seen)
         for suffix, target in ((".info", "readme.txt"), (".intro", "welcome.txt")):
             if os.path.isfile(at(suffix)):
                 with open(at(suffix), "rb") as f:
@@ -181,6 +185,7 @@ _CONFIG_LINE = re.compile(r"^([a-z_]+)\s*(=|<<)\s*(.*)$")
 
 def _majordomo_config(imp, plan, path):
     """LIST.config: "key = value" lines and "key << END" blocks (one entry a line)."""
+    seen = _seen(path)
     rows = _lines(path)
     i = 0
     while i < len(rows):
@@ -218,6 +223,7 @@ def _majordomo_config(imp, plan, path):
         elif key in PASSWORD_KEYS:
             if value:
                 plan.passwords[key] = value
+                plan.password_from[key] = (path, seen)
         elif key in MAJORDOMO_KEYS:
             if value:
                 imp.setting(plan, path, n, key, value)
@@ -444,28 +450,73 @@ class Target:
         self.members = None         # MemberList to write, or None
         self.files = {}             # path -> bytes to write
         self.added = 0
+        self.memo = {}              # (section, key) -> (hash, (path, _seen)): see _memo
 
     @property
     def changes(self):
         return bool(self.settings or self.members is not None or self.files)
 
 
-def _hash_for(cfg, section, key, clear):
-    """The stored hash when it is already clear's (an import run again changes nothing), else a new one."""
+def _hash_for(cfg, section, key, clear, memo=None, source=None):
+    """The stored hash when it is already clear's (an import run again changes nothing), else a
+    new one. Known without scrypt when memo (_memo) says the stored hash was made from the
+    file source (its path and _seen) as it still is: an unchanged list costs no hash."""
     stored = cfg.raw(section, key)
+    if stored and source and source[1] is not None and memo and memo.get((section, key)) == (stored, source):
+        return stored
     if stored and rights.verify(clear, stored):
         return stored
     return rights.hash_password(clear)
 
 
-def _target(site, cfg, plan, number, mode):
+# Which file (path and _seen) each imported password hash of tristero.ini was made from:
+# "section,key,hash,path,inode,size,mtime_ns,ctime_ns". No secret: the hash is tristero.ini's.
+MEMO = "imported-passwords.csv"
+
+
+def _seen(path):
+    """One version of a file: (inode, size, mtime_ns, ctime_ns), or None. The ctime, which
+    no one can set, changes with every write, even one that puts the mtime back."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _memo(site):
+    """{(section, key): (hash, (path, _seen))} of the last imports; {} when there is none
+    or it does not read (then each password is checked by scrypt, as without it)."""
+    found = {}
+    try:
+        with open(os.path.join(site.spool, MEMO), newline="", encoding="utf-8") as f:
+            for row in csv.reader(f):
+                if len(row) == 8 and all(x.isdigit() for x in row[4:]):
+                    found[(row[0], row[1])] = (row[2], (row[3], tuple(int(x) for x in row[4:])))
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return {}
+    return found
+
+
+def _write_memo(site, memo):
+    text = io.StringIO()
+    out = csv.writer(text, lineterminator="\n")
+    for (section, key), (stored, (path, seen)) in sorted(memo.items()):
+        out.writerow([section, key, stored, path] + list(seen))
+    durable.atomic_write(os.path.join(site.spool, MEMO), text.getvalue().encode("utf-8"))
+
+
+def _target(site, cfg, plan, number, mode, memo=None):
     existing = lists.find(cfg, plan.name)
     t = Target(plan, existing, lists.number(cfg, existing) if existing else number)
     section = lists.section(existing or plan.name)
     if mode != "merge" or existing is None:
         wanted = dict(plan.settings)
         for key, clear in plan.passwords.items():
-            wanted[key] = _hash_for(cfg, section, key, clear)
+            source = plan.password_from.get(key)
+            wanted[key] = _hash_for(cfg, section, key, clear, memo, source)
+            if source and source[1] is not None:
+                t.memo[(section, key)] = (wanted[key], source)
         t.settings = {k: v for k, v in wanted.items() if cfg.raw(section, k) != v}
         if existing is None:
             t.settings = dict(wanted, MemberFile=t.number)
@@ -536,6 +587,7 @@ def _run(site, cfg, kind, source, listname, dry_run, mode, out, err):
     for path, line, why in imp.unused:
         err.write("tristero: %s%s: %s\n" % (path, ":%d" % line if line else "", why))
     numbers = int(lists.next_number(cfg, site))
+    memo = _memo(site)
     targets, refused = [], []
     for plan in imp.plans:
         if lists.find(cfg, plan.name) is None and addresses.resolve(cfg, lists.local_part(plan.name))[0] != "unknown":
@@ -543,7 +595,7 @@ def _run(site, cfg, kind, source, listname, dry_run, mode, out, err):
                       "a person's or another list's)\n" % (plan.source, lists.local_part(plan.name),
                                                            cfg.globals("Domain")))
             continue
-        t = _target(site, cfg, plan, "%08d" % numbers, mode)
+        t = _target(site, cfg, plan, "%08d" % numbers, mode, memo)
         if t.existing is None:
             numbers += 1
         elif t.changes and mode is None:
@@ -563,7 +615,10 @@ def _run(site, cfg, kind, source, listname, dry_run, mode, out, err):
                 "%s%s %s (%d members added, %d settings, %d files)" % (did, mode, t.existing, t.added,
                                                                         len(t.settings), len(t.files)))
         out.write(what + "\n")
-    if dry_run or not any(t.changes for t in targets):
+    if dry_run:
+        return EX_OK
+    if not any(t.changes for t in targets):
+        _remember(site, memo, targets)
         return EX_OK
     for t in targets:
         for path, data in sorted(t.files.items()):
@@ -578,4 +633,15 @@ def _run(site, cfg, kind, source, listname, dry_run, mode, out, err):
             cfg.set_value(section, key, value)
     if any(t.settings for t in targets):
         durable.atomic_write(cfg.path, cfg.render().encode("utf-8"))
+    _remember(site, memo, targets)
     return EX_OK
+
+
+def _remember(site, memo, targets):
+    """The memo (_memo) with the password hashes tristero.ini now holds, once they are
+    written (a hash remembered before would be trusted for one the file does not hold)."""
+    now = dict(memo)
+    for t in targets:
+        now.update(t.memo)
+    if now != memo:
+        _write_memo(site, now)

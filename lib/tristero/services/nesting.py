@@ -212,12 +212,16 @@ def report_loop(ctx: Context, listname: str, loop: list[str]) -> None:
 
 
 def tree_lines(ctx: Context, top: str, depth: int, limit: int,
-               may_open: Callable[[str], bool]) -> Iterator[tuple[int, str, str, Optional[str]]]:
+               may_open: Callable[[str], bool],
+               conceals: Callable[[str], bool] = lambda name: False
+               ) -> Iterator[tuple[int, str, str, Optional[str]]]:
     """The indented member tree of top for MEMBERS, depth first: (level, member address,
     its options, what it is: None for a person, "list" for a sub-list shown below it, "loop" for a
     list that contains itself, "deeper" for a sub-list below MaxListDepth, "closed" for
     one whose members the reader may not see (may_open(list) says), "blocked" when
-    BreakLoop forbids lists in lists). At most limit lines."""
+    BreakLoop forbids lists in lists, "concealed" for a member set CONCEAL of a list whose
+    concealed members the reader may not see (conceals(list) says): never opened, its
+    address for counting only). At most limit lines."""
     blocked = bool(ctx.config.globals("BreakLoop"))
     count = 0
     path = [top]
@@ -229,8 +233,11 @@ def tree_lines(ctx: Context, top: str, depth: int, limit: int,
             path.pop()
             continue
         level = len(stack) - 1
-        name = sub_list(ctx, address)
         count += 1
+        if options and members.option_word(options, "CONCEAL") and conceals(path[-1]):
+            yield level, address, options, "concealed"
+            continue
+        name = sub_list(ctx, address)
         if name is None:
             yield level, address, options, None
         elif blocked:

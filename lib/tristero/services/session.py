@@ -8,6 +8,10 @@ from tristero.core.kinds import Handler, Status
 from tristero.model import audit, lists
 from tristero.policy import addresses, rights
 
+# The result line of each status, in the reader's language ("OK: ...", "FEHLER: ...").
+_STATUS_TEXTS = {Status.OK: "gaps.status.ok", Status.HELD: "gaps.status.held",
+                 Status.REFUSED: "gaps.status.refused", Status.ERROR: "gaps.status.error"}
+
 
 class Command:
     """One command line of a message, as read."""
@@ -90,7 +94,7 @@ class Session:
         self.counts[status] += 1
         if self.records:
             self.records[-1].took(status)
-        self.say("%s: %s" % (status.upper(), text))
+        self.say(self.text(_STATUS_TEXTS[status], text=text))
 
     def issued(self, token):
         """The command being run gave the sender a token (a cookie): named in the JSON part."""
