@@ -287,6 +287,27 @@ def test_the_manuals_resubscription_exercise_end_to_end(site):
     assert members == ["carol@example.com"]
 
 
+def test_renamelist_takes_the_lists_access_rules_and_moderators_list_along(site):
+    africa(site)
+    with open(site.path("tristero.ini"), "a") as f:
+        f.write("\n[LIST africa-list-approval]\nOwner = editor@example.org\nMemberFile = 00000002\n")
+    with open(site.path("lists", "00000002.ini"), "w") as f:
+        f.write("[Members]\nmod@example.com =\n")
+    with open(site.path("access.ini"), "w") as f:
+        f.write("dave@example.net,Barred,africa-list,,,\ncarol@example.com,ListOwner,Africa-List,de,,\n"
+                "dave@example.net,Member,other,,,\n")
+    site.drop(mail(frm="boss@example.org", body="RENAMELIST africa-list asia-list\n"))
+    site.run()
+    _, cfg = members_of(site, "asia-list")
+    assert sorted(cfg.list_names()) == ["asia-list", "asia-list-approval"]
+    assert cfg.raw("LIST asia-list-approval", "MemberFile") == "00000002"
+    with open(site.path("access.ini")) as f:
+        rules = f.read()
+    assert '"dave@example.net","Barred","asia-list"' in rules
+    assert '"carol@example.com","ListOwner","asia-list","de"' in rules
+    assert "africa" not in rules.lower() and '"dave@example.net","Member","other"' in rules
+
+
 def test_clone_and_renamelist_need_a_postmaster_and_a_free_name(site):
     africa(site)
     site.drop(mail(frm="editor@example.org", body="CLONE africa-list copy\n"))

@@ -12,7 +12,7 @@ changes applied again on top of it instead of being overwritten.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tristero.core import fields as fieldsmod
@@ -185,6 +185,29 @@ class SetRule(Change):
             del rules[index]
         if self.before is not None:
             rules.insert(index if index is not None else len(rules), self.before)
+
+    def stage(self, state: State, txn: journal.Transaction) -> None:
+        state._stage_access(txn)
+
+
+@dataclass
+class RenameRules(Change):
+    """Every rule for list old made a rule for list new (RENAMELIST); renamed: the
+    rules changed, with the name each had (undo)."""
+
+    old: str
+    new: str
+    renamed: list = field(default_factory=list)
+    target = "access"
+
+    def apply(self, state: State) -> None:
+        self.renamed = [(r, r.list) for r in state.access() if r.list.lower() == self.old.lower()]
+        for rule, _ in self.renamed:
+            rule.list = self.new
+
+    def undo(self, state: State) -> None:
+        for rule, name in self.renamed:
+            rule.list = name
 
     def stage(self, state: State, txn: journal.Transaction) -> None:
         state._stage_access(txn)
@@ -503,6 +526,13 @@ class State:
         rules = self.access()
         index = next((i for i, r in enumerate(rules) if r.same_target(user, listname)), None)
         self._make(SetRule(user, listname, fields, rules[index] if index is not None else None))
+
+    def rename_rules(self, old: str, new: str) -> None:
+        """The rules of access.ini for list old made rules for list new."""
+        why = fieldsmod.problem(new)
+        if why:
+            raise ValueError("not written in access.ini: %s" % why)
+        self._make(RenameRules(old, new))
 
     # --- wrong passwords (lockouts) ---
 
