@@ -168,3 +168,17 @@ def test_proxybbs_refuses_a_folder_outside_the_root(site):
     site.drop(mail(frm="editor@example.org", body="PROXYBBS news SUB ../spool\nPROXYBBS news SUB #.x\n"))
     site.run()
     assert said(site, "editor@example.org").count("cannot be a member") == 2
+
+
+def test_a_folder_member_of_a_merge_gets_the_place_holders_filled_for_the_list(site):
+    # Everyone on the list reads a folder: the recipient is the list itself, and no
+    # member's cookie is written into it.
+    build(site, options="FolderMembers = announce\n")
+    site.drop(mail(frm="editor@example.org", to="news-merge@example.org", subject="For %%N",
+                   body="Dear %%N (%%A) of %%L, cookie [%%K]\n"))
+    site.run()
+    [copy] = list(maildir(site, "announce"))
+    assert copy["Subject"] == "For news"
+    assert copy.get_payload(decode=True).decode() == "Dear news (news@example.org) of news, cookie []\n"
+    [carol] = [b for b in site.outbound() if b.recipients == ["carol@example.com"]]
+    assert b"Dear carol@example.com" in carol.data

@@ -137,3 +137,17 @@ def copies(ctx, post, how: str, merged: bool) -> Iterator[tuple[str, list[str], 
         yield reverse, [address], streams.Pieces(
             head + b"\n", headers.unsubscribe_fields(ctx, listname, address) + b"\n", body,
             eight_bit=post.eight_bit)
+
+
+def folder_copy(ctx, post, data: bytes) -> bytes:
+    """data (a merged post as a folder gets it) with its place-holders filled for a folder,
+    which everyone on the list reads: the recipient is the list itself (%%A its address,
+    %%N its name), and %%K (a cookie is personal) and %%R are left empty."""
+    listname = post.listname
+    subject = messages.parse(post.head + b"\n").get("Subject") or ""
+    template = personalise.Template(data, wanted=wanted, fields=("Subject",) if wanted(subject) else ())
+    letters = used(subject, *(text for _, text in template.texts)) - {"K", "R"}
+    vals = dict(values(ctx, listname, lists.address(ctx.config, listname), "NAME " + listname, letters), K="", R="")
+    given = {"Subject": substitute(str(subject), vals)} if template.fields else {}
+    return template.render(lambda text, subtype: substitute(text, vals, subtype), given)
+

@@ -422,6 +422,8 @@ def folder_copies(ctx: Context, post: Post) -> Optional[Result]:
     if ctx.config.list_value(post.listname, "FolderMembers"):
         data = bytes(streams.Pieces(post.head + headers.unsubscribe_fields(ctx, post.listname, None) + b"\n",
                                     post.body))
+        if post.merged:
+            data = merge.folder_copy(ctx, post, data)
         count = folders.deliver(ctx, post.listname, data)
         ctx.act("posted to %s, %d folder(s)" % (post.listname, count), "FolderMembers")
     return None
