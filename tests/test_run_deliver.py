@@ -1,13 +1,15 @@
 """run --deliver: the files reach the mail server while the batch is still going on."""
 
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import time
 
 import pytest
 
-from conftest import BASE_INI, mail
+from conftest import BASE_INI, TestSite, mail
 from exim import free_port
 from tristero.runtime import batch
 
@@ -107,3 +109,72 @@ def test_run_deliver_while_another_deliver_holds_the_lock_leaves_the_files_to_it
     assert b"another deliver is running" in p.stderr
     assert len(site.listdir("spool", "out", "new")) == 1
     assert transactions(seen) == []
+
+
+# --- a large message's files streamed (StreamFiles) -------------------------------------
+
+BIG = ["b%02d@example.net" % i for i in range(12)]
+
+
+def big_list(site, extra="", members=BIG, every=3):
+    """news with members; one recipient a file, committed every files at a time."""
+    site.write_ini(BASE_INI.replace("MaxRecipients = 3\n", "MaxRecipients = 1\nStreamFiles = %d\n" % every)
+                   + extra + "[LIST news]\nOwner = editor@example.org\nMemberFile = 00000001\n")
+    os.makedirs(site.path("lists"), exist_ok=True)
+    with open(site.path("lists", "00000001.ini"), "w") as f:
+        f.write("[Members]\n" + "".join("%s =\n" % a for a in members))
+
+
+def test_run_deliver_puts_one_posts_first_envelopes_on_the_wire_before_its_last_are_written(site, sink,
+                                                                                            monkeypatch):
+    port, seen = sink
+    big_list(site, "[Delivery]\nSmtpHost = 127.0.0.1\nSmtpPort = %d\n" % port)
+    events = []
+    stream_out = batch.Batch.stream_out
+
+    def noted(self, stream):
+        stream_out(self, stream)
+        events.append("streamed")
+        if events.count("streamed") == 1:
+            # The post goes on once its first envelopes are on the wire (or after a minute).
+            for _ in range(600):
+                if transactions(seen):
+                    events.append("envelope, with %d of the post's files written" % sum(
+                        1 for d in ("new", "cur") for n in site.listdir("spool", "out", d) if not n.startswith(".")))
+                    break
+                time.sleep(0.1)
+
+    monkeypatch.setattr(batch.Batch, "stream_out", noted)
+    site.drop(mail(frm=BIG[0], to="news@example.org", subject="One post", body="Big news.\n"))
+    site.run("--deliver")
+    assert events[:2] == ["streamed", "envelope, with 3 of the post's files written"]
+    assert sorted(r for t in transactions(seen) for r in t) == sorted(BIG)
+    assert site.listdir("spool", "streamed") == []
+
+
+def test_a_run_killed_between_a_posts_commits_sends_each_member_one_copy_in_all(tmp_path):
+    """Killed after each of its disk steps in turn (TRISTERO_CRASH_AFTER), then run again:
+    the files committed before the kill and those the next run writes hold each member
+    once; at some kill the post's first files were committed while the post itself was not."""
+    base = TestSite(tmp_path / "base", subprocess=True)
+    os.makedirs(base.home)
+    few = BIG[:5]       # files committed 2, 2, then 1 with the post
+    big_list(base, members=few, every=2)
+    base.run(subprocess=False)      # the day's housekeeping done: the kills land on the post
+    base.drop(mail(frm=few[0], to="news@example.org", subject="One post", body="Big news.\n"))
+    n, killed, streamed_before_post = 0, True, 0
+    while killed:
+        n += 1
+        trial = TestSite(tmp_path / ("t%d" % n), subprocess=True)
+        shutil.copytree(base.home, trial.home)
+        p = trial.run(check=False, env={"TRISTERO_CRASH_AFTER": str(n)})
+        assert p.returncode in (0, -signal.SIGKILL), p.stderr
+        killed = p.returncode != 0
+        if killed and trial.listdir("spool", "in", "new") and trial.listdir("spool", "out", "new"):
+            streamed_before_post += 1
+        trial.run(subprocess=False)
+        got = sorted(r for b in trial.outbound() for r in b.recipients if r in BIG)
+        assert got == sorted(few), n
+        assert not trial.listdir("spool", "in", "new") and not trial.listdir("spool", "streamed")
+        shutil.rmtree(trial.home)
+    assert streamed_before_post >= 2

@@ -444,8 +444,12 @@ class Ids:
         self.seed = "0"
         self.n = 0
 
+    @staticmethod
+    def seed_of(key: str) -> str:
+        return hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()[:16]
+
     def start(self, key: str) -> None:
-        self.seed = hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()[:16]
+        self.seed = self.seed_of(key)
         self.n = 0
 
     def next(self) -> str:

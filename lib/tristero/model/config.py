@@ -498,6 +498,7 @@ SCHEMA = {
         "MaxRecipients": as_int,
         "MaxCommands": as_int,
         "CommitEvery": as_int,
+        "StreamFiles": as_int,
         "QuoteChars": as_text,
         "SilentCreate": as_bool,
         "SilentAdd": as_bool,

@@ -172,6 +172,23 @@ class Transaction:
         if nops < self._indexed:
             self._changes, self._folders, self._indexed = {}, set(), 0
 
+    def split(self, start: int, number: int) -> Transaction:
+        """A transaction of its own (numbered number) holding the outbound files staged
+        by the ops from start on, taken out of this one (their staged files moved, not
+        copied): committed alone, it lets a large message's first files go out before
+        its last are written (Batch.stream_out)."""
+        side = Transaction(self.home, number)
+        for op in self.ops[start:]:
+            if op[0] != "replace" or not op[2].startswith(os.path.join("spool", "out", "new") + os.sep):
+                raise ValueError("only outbound files are split off: %s" % _describe(op))
+            side.staged += 1
+            rel = "%06d" % side.staged
+            os.rename(os.path.join(self.staging, op[1]), os.path.join(side.staging, rel))
+            side.ops.append(["replace", rel, op[2]])
+        del self.ops[start:]
+        self._changes, self._folders, self._indexed = {}, set(), 0
+        return side
+
     def discard(self) -> None:
         shutil.rmtree(self.staging, ignore_errors=True)
 
@@ -184,7 +201,7 @@ class Transaction:
         # Every staged file is on the disk before the manifest that names it,
         # and the manifest before the rename that commits: a power loss leaves
         # an uncommitted folder or a whole committed one.
-        durable.fsync_files([os.path.join(self.staging, "%06d" % n) for n in range(1, self.staged + 1)])
+        durable.fsync_files([os.path.join(self.staging, op[1]) for op in self.ops if op[0] in ("replace", "append")])
         manifest = json.dumps({"ops": self.ops}, indent=0).encode()
         durable.write_file(os.path.join(self.staging, "manifest.json"), manifest)
         durable.fsync_dir(self.staging)

@@ -86,6 +86,28 @@ class DryRun:
         del self.ops[mark:]
 
 
+class Stream:
+    """A message's outbound files committed while they are written ([Globals]
+    StreamFiles): every `every` files, those staged since start in the open
+    transaction go out in a transaction of their own (a deliver following the run
+    sends them at once), with the count of the message's files committed so far in
+    path (spool/streamed/NAME). The message itself, and the rest of what it does, is
+    committed as ever; until then a run that stops redoes it, writing only the files
+    after the first `skip` (the same files in the same order: the same names)."""
+
+    def __init__(self, site: Site, name: str, every: int) -> None:
+        self.seed = messages.Ids.seed_of(name)      # the message's own unit of work
+        self.path = os.path.join(site.home, "spool", "streamed", name)
+        self.every = every
+        try:
+            with open(self.path, "rb") as f:
+                self.skip = int(f.read(20).strip() or 0)
+        except (FileNotFoundError, ValueError):
+            self.skip = 0
+        self.done = self.skip       # files of the message committed
+        self.start = None           # where its files not yet committed begin in the open transaction
+
+
 class Batch:
     def __init__(self, site: Site, config: configmod.Config, now: datetime.datetime, log: logbook.Logbook,
                  dry_run: bool = False) -> None:
@@ -112,6 +134,7 @@ class Batch:
         self.stats = {"messages": 0, "done": 0, "dropped": 0, "failed": 0, "vanished": 0,
                       "files": 0, "recipients": 0, "forms": 0}
         self.todays_log = None      # today's log as it was on disk (report_member_problems)
+        self.stream = None          # the message being processed, when its files are streamed (Stream)
         self.reported_today = set()
 
     def number_new_lists(self) -> None:
@@ -522,9 +545,28 @@ class Batch:
         if not ordered:
             recipients.sort(key=lambda r: (domain_order(r.lower()), r))
         name = self.ids.file_name(self.ids.next())
+        stream = self.stream if self.stream is not None and self.ids.seed == self.stream.seed else None
+        if stream is not None:
+            if stream.skip:
+                stream.skip -= 1        # committed by an earlier try of this message
+                return
+            if stream.start is None:
+                stream.start = len(self.txn.ops)
         self.store(self.txn.outbound, name, spools.bsmtp(sender, recipients, stuffed))
         self.stats["files"] += 1
         self.stats["recipients"] += len(recipients)
+        if stream is not None and len(self.txn.ops) - stream.start >= stream.every:
+            self.stream_out(stream)
+
+    def stream_out(self, stream: Stream) -> None:
+        """Commit the message's files staged since stream.start, alone (see Stream)."""
+        self.txn_number += 1
+        side = self.store(self.txn.split, stream.start, self.txn_number)
+        stream.done += len(side.ops)
+        stream.start = None
+        self.store(side.replace, stream.path, b"%d\n" % stream.done)
+        for step, why in self.store(side.commit) or ():
+            self.log.direct(logbook.ERROR, "journal: a step that cannot be done was skipped: %s: %s" % (step, why))
 
     # --- units of work ---
 
@@ -608,6 +650,8 @@ class Batch:
         m = context.Inbound(name, raw)
         result = kept = None
         self.log.about = m
+        every = self.config.globals("StreamFiles")
+        self.stream = stream = Stream(self.site, name, every) if every and not self.dry_run else None
         try:
             with self.unit_of_work(name) as unit:
                 result = pipeline.process(self.ctx, m)
@@ -618,6 +662,7 @@ class Batch:
                     kept = redact.stored(m)
         finally:
             self.log.about = None
+            self.stream = None
         if unit.error is not None:
             e = unit.error
             where = traceback.extract_tb(e.__traceback__)[-1]
@@ -634,6 +679,10 @@ class Batch:
         for note in m.notes:
             self.log.log(logbook.ACTION, "  %s id=%s" % (note, messages.clean(m.id, 200)))
         self._keep(kept, path, os.path.join(self.site.inbox, "cur", spools.processed_name(name)))
+        if stream is not None and stream.done:
+            # Its streamed files counted no more: the message is done with its commit.
+            self.log.log(logbook.ACTION, "  %d file(s) committed as they were written (StreamFiles)" % stream.done)
+            self.store(self.txn.delete, stream.path)
         self.in_txn += 1
 
     def _keep(self, data, path, done):
