@@ -195,6 +195,10 @@ class Distribute(Command):
             raise Refused("error", s.text("distribute.no-dkim"))
         data = self.dataset(s, job, source)
         plan = Plan(kind, options, "\n".join(data) + "\n")
+        # A Bcc: names recipients the others must not see: never written in a copy.
+        block, body = messages.split_raw(plan.data)
+        plan.data = b"".join(raw for name, raw in messages.raw_headers(block)
+                             if name.lower() not in ("bcc", "resent-bcc")) + b"\n" + body
         try:
             plan.message = messages.parse(plan.data)
         except Exception as e:

@@ -1,0 +1,22 @@
+"""An outsider's attack on DISTRIBUTE jobs: each hole found, written as the attack."""
+
+from conftest import mail
+from test_distribute import DATA, PW, dsite, envelopes, job  # noqa: F401 (dsite: the fixture)
+
+
+def test_an_rfc822_jobs_bcc_is_not_shown_to_the_to_and_cc(dsite):
+    data = DATA.replace("To:\n", "To: a@example.com\nBcc: secret@example.com\n")
+    dsite.drop(mail(frm="maestro@example.net", body=job("DISTRIBUTE RFC822 PW=" + PW, data=data)))
+    dsite.run()
+    out = [e for e in envelopes(dsite) if "a@example.com" in e[1]]
+    assert len(out) == 1
+    assert b"secret@example.com" not in out[0][2]
+
+
+def test_a_mail_jobs_bcc_is_not_shown_to_its_recipients(dsite):
+    data = DATA.replace("To:\n", "To:\nBcc: secret@example.com\n")
+    dsite.drop(mail(frm="maestro@example.net", body=job("DISTRIBUTE MAIL PW=" + PW, data=data)))
+    dsite.run()
+    out = [e for e in envelopes(dsite) if e[1] != ["maestro@example.net"]]
+    assert out and not [e for e in out if b"secret@example.com" in e[2]]
+
