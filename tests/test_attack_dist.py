@@ -20,3 +20,10 @@ def test_a_mail_jobs_bcc_is_not_shown_to_its_recipients(dsite):
     out = [e for e in envelopes(dsite) if e[1] != ["maestro@example.net"]]
     assert out and not [e for e in out if b"secret@example.com" in e[2]]
 
+
+def test_a_recipient_named_a_hundred_times_gets_one_copy(dsite):
+    to = "victim@example.com\n" * 100 + "Victim@Example.com PROBE\n" * 100
+    dsite.drop(mail(frm="maestro@example.net", body=job("DISTRIBUTE MAIL PW=" + PW, to=to)))
+    dsite.run()
+    out = [e for e in envelopes(dsite) if e[1] != ["maestro@example.net"]]
+    assert len(out) == 1

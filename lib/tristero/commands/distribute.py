@@ -229,6 +229,13 @@ class Distribute(Command):
         for address, _, _ in plan.recipients:
             if not messages.is_address(address) or not spools.valid_envelope_address(address):
                 raise Refused("error", s.text("distribute.not-address", address=messages.clean(address, 80)))
+        # An address named twice gets one copy (its first line's), not one a line.
+        first = {}
+        for i, (address, _, _) in enumerate(plan.recipients):
+            first.setdefault(address.lower(), i)
+        kept = sorted(first.values())
+        plan.recipients = [plan.recipients[i] for i in kept]
+        plan.rows = [plan.rows[i] for i in kept] if plan.rows else plan.rows
         if not plan.recipients:
             raise Refused("error", s.text("distribute.no-recipients"))
         if len(plan.recipients) > MAX_RECIPIENTS:
