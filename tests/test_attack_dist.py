@@ -1,7 +1,10 @@
 """An outsider's attack on DISTRIBUTE jobs: each hole found, written as the attack."""
 
+import os
+
 from conftest import mail
 from test_distribute import DATA, PW, dsite, envelopes, job  # noqa: F401 (dsite: the fixture)
+from test_mailings import INI, MAILING, copies_to, make
 
 
 def test_an_rfc822_jobs_bcc_is_not_shown_to_the_to_and_cc(dsite):
@@ -27,3 +30,15 @@ def test_a_recipient_named_a_hundred_times_gets_one_copy(dsite):
     dsite.run()
     out = [e for e in envelopes(dsite) if e[1] != ["maestro@example.net"]]
     assert len(out) == 1
+
+
+def test_a_schedule_running_past_the_calendars_end_sends_what_it_can_and_ends(site):
+    site.write_ini(INI)
+    home = make(site, ini=MAILING.replace("2026-11-23T09:00 count 6", "9999-12-20T09:00") % 1)
+    site.tristero("mailing", "approve", "weekly", "--by", "boss@example.org", "--now", "9999-12-19T09:00")
+    site.run(now="9999-12-30T09:00")
+    assert len(copies_to(site, "r1@example.com")) == 2
+    with open(os.path.join(home, "mailing.ini")) as f:
+        assert "State = done" in f.read()
+    show = site.tristero("mailing", "show", "weekly", "--now", "9999-12-30T10:00")
+    assert b"next delivery: none" in show.stdout

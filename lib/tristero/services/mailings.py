@@ -113,13 +113,16 @@ class Schedule:
         if self.every is None:
             return self.start
         n, unit = self.every
-        if unit == "months":
-            months = self.start.month - 1 + n * k
-            year, month = self.start.year + months // 12, months % 12 + 1
-            t = self.start.replace(year=year, month=month,
-                                   day=min(self.start.day, calendar.monthrange(year, month)[1]))
-        else:
-            t = self.start + datetime.timedelta(**{unit: n * k})
+        try:
+            if unit == "months":
+                months = self.start.month - 1 + n * k
+                year, month = self.start.year + months // 12, months % 12 + 1
+                t = self.start.replace(year=year, month=month,
+                                       day=min(self.start.day, calendar.monthrange(year, month)[1]))
+            else:
+                t = self.start + datetime.timedelta(**{unit: n * k})
+        except (OverflowError, ValueError):
+            return None                 # past the calendar's end (year 9999): no delivery left
         if self.until is not None and t > self.until:
             return None
         return t
