@@ -3,7 +3,7 @@
 import os
 
 from conftest import mail
-from test_distribute import DATA, PW, dsite, envelopes, job  # noqa: F401 (dsite: the fixture)
+from test_distribute import DATA, PW, dsite, envelopes, job, replies  # noqa: F401 (dsite: the fixture)
 from test_mailings import INI, MAILING, copies_to, make
 
 
@@ -42,3 +42,13 @@ def test_a_schedule_running_past_the_calendars_end_sends_what_it_can_and_ends(si
         assert "State = done" in f.read()
     show = site.tristero("mailing", "show", "weekly", "--now", "9999-12-30T10:00")
     assert b"next delivery: none" in show.stdout
+
+
+def test_a_megabyte_merge_field_is_refused_with_an_answer(dsite):
+    table = "EMAIL,NAME\na@example.com,\"" + "x" * 200000 + "\"\n"
+    data = DATA.replace("Hello,", "Hello {{NAME}},")
+    dsite.drop(mail(frm="maestro@example.net", body=job("DISTRIBUTE MAIL-MERGE TO DD=TO PW=" + PW, table, data)))
+    dsite.run()
+    assert [e[1] for e in envelopes(dsite)] == [["maestro@example.net"]]
+    assert "data set TO, line 2: field larger than field limit" in replies(dsite, "maestro@example.net")[0]
+    assert not os.listdir(dsite.path("spool", "failed", "new"))

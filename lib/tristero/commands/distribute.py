@@ -294,6 +294,14 @@ class Distribute(Command):
             raise Refused("error", s.text("distribute.no-recipients"))
         delimiter = "\t" if "\t" in lines[0] else ","
         reader = csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter)
+        try:
+            return Distribute._rows(s, reader, name)
+        except csv.Error as e:          # a field past csv's limit (128 KiB), a NUL
+            raise Refused("error", s.text("distribute.bad-recipient", name=name, number=reader.line_num,
+                                          why=messages.clean(str(e), 100)))
+
+    @staticmethod
+    def _rows(s, reader, name):
         header = [h.strip().upper() for h in next(reader)]
         if "EMAIL" not in header:
             raise Refused("error", s.text("distribute.no-email-column", name=name))
