@@ -3,6 +3,7 @@
 import os
 
 from conftest import mail
+from tristero.policy import rights
 from test_distribute import DATA, PW, dsite, envelopes, job, replies  # noqa: F401 (dsite: the fixture)
 from test_mailings import INI, MAILING, copies_to, make
 
@@ -52,3 +53,16 @@ def test_a_megabyte_merge_field_is_refused_with_an_answer(dsite):
     assert [e[1] for e in envelopes(dsite)] == [["maestro@example.net"]]
     assert "data set TO, line 2: field larger than field limit" in replies(dsite, "maestro@example.net")[0]
     assert not os.listdir(dsite.path("spool", "failed", "new"))
+
+
+def test_a_mailings_recipients_file_with_a_megabyte_field_is_answered_not_failed(site):
+    site.write_ini(INI)
+    with open(site.path("access.ini"), "w") as f:
+        f.write('"maestro@example.net","","","","%s",""\n' % rights.hash_password(PW))
+    home = make(site, approvers=1)
+    with open(os.path.join(home, "recipients.csv"), "a") as f:
+        f.write('big@example.com,"%s",C1\n' % ("x" * 200000))
+    site.drop(mail(frm="maestro@example.net", body="MAILING APPROVE weekly PW=%s\n" % PW))
+    site.run()
+    assert "line 5: field larger than field limit" in replies(site, "maestro@example.net")[0]
+    assert not os.listdir(site.path("spool", "failed", "new"))

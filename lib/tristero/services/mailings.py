@@ -217,6 +217,13 @@ class Mailing:
         first = text.split("\n", 1)[0]
         delimiter = "\t" if source.endswith(".tsv") or "\t" in first else ","
         reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+        try:
+            return self._rows(reader, source)
+        except csv.Error as e:          # a field past csv's limit (128 KiB), a NUL
+            raise MailingError("%s, line %d: %s" % (source, reader.line_num, messages.clean(str(e), 100)))
+
+    @staticmethod
+    def _rows(reader, source):
         header = [h.strip().upper() for h in next(reader, [])]
         if "EMAIL" not in header:
             raise MailingError("the first row of %s names the columns, and none is EMAIL" % source)
