@@ -66,3 +66,15 @@ def test_a_mailings_recipients_file_with_a_megabyte_field_is_answered_not_failed
     site.run()
     assert "line 5: field larger than field limit" in replies(site, "maestro@example.net")[0]
     assert not os.listdir(site.path("spool", "failed", "new"))
+
+
+def test_a_mailing_whose_bounce_is_not_an_address_is_not_approved(site):
+    site.write_ini(INI)
+    home = make(site, ini=MAILING.replace("State = draft", "State = draft\nBounce = <>, victim@example.com") % 1)
+    p = site.tristero("mailing", "approve", "weekly", "--by", "boss@example.org", "--now", "2026-11-23T08:00",
+                      check=False)
+    assert p.returncode != 0 and b"Bounce is not an address" in p.stderr
+    site.run(now="2026-11-23T10:00")
+    assert copies_to(site, "r1@example.com") == []
+    with open(os.path.join(home, "mailing.ini")) as f:
+        assert "State = draft" in f.read()

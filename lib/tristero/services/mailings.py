@@ -271,6 +271,9 @@ class Mailing:
         """(template, columns, rows) ready to send; MailingError for what is wrong."""
         self.needed()
         self.schedule()
+        bounce = self.get("Bounce")
+        if bounce and not (messages.is_address(bounce) and spools.valid_envelope_address(bounce)):
+            raise MailingError("Bounce is not an address")
         columns, rows = self.recipients(ctx)
         raw = self.message(ctx)
         template = personalise.Template(raw, wanted=lambda text: True, fields=("To", "Subject"))
