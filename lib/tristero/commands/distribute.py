@@ -192,6 +192,10 @@ class Distribute(Command):
             raise Refused("error", s.text("distribute.no-dkim"))
         data = self.dataset(s, job, source)
         plan = Plan(kind, options, "\n".join(data) + "\n")
+        # A Bcc: names recipients the others must not see: never written in a copy.
+        block, body = messages.split_raw(plan.data)
+        plan.data = b"".join(raw for name, raw in messages.raw_headers(block)
+                             if name.lower() not in ("bcc", "resent-bcc")) + b"\n" + body
         try:
             plan.message = messages.parse(plan.data)
         except Exception as e:
@@ -222,6 +226,13 @@ class Distribute(Command):
         for address, _, _ in plan.recipients:
             if not messages.is_address(address) or not spools.valid_envelope_address(address):
                 raise Refused("error", s.text("distribute.not-address", address=messages.clean(address, 80)))
+        # An address named twice gets one copy (its first line's), not one a line.
+        first = {}
+        for i, (address, _, _) in enumerate(plan.recipients):
+            first.setdefault(address.lower(), i)
+        kept = sorted(first.values())
+        plan.recipients = [plan.recipients[i] for i in kept]
+        plan.rows = [plan.rows[i] for i in kept] if plan.rows else plan.rows
         if not plan.recipients:
             raise Refused("error", s.text("distribute.no-recipients"))
         if len(plan.recipients) > MAX_RECIPIENTS:
@@ -280,6 +291,14 @@ class Distribute(Command):
             raise Refused("error", s.text("distribute.no-recipients"))
         delimiter = "\t" if "\t" in lines[0] else ","
         reader = csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter)
+        try:
+            return Distribute._rows(s, reader, name)
+        except csv.Error as e:          # a field past csv's limit (128 KiB), a NUL
+            raise Refused("error", s.text("distribute.bad-recipient", name=name, number=reader.line_num,
+                                          why=messages.clean(str(e), 100)))
+
+    @staticmethod
+    def _rows(s, reader, name):
         header = [h.strip().upper() for h in next(reader)]
         if "EMAIL" not in header:
             raise Refused("error", s.text("distribute.no-email-column", name=name))

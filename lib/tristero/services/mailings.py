@@ -111,13 +111,16 @@ class Schedule:
         if self.every is None:
             return self.start
         n, unit = self.every
-        if unit == "months":
-            months = self.start.month - 1 + n * k
-            year, month = self.start.year + months // 12, months % 12 + 1
-            t = self.start.replace(year=year, month=month,
-                                   day=min(self.start.day, calendar.monthrange(year, month)[1]))
-        else:
-            t = self.start + datetime.timedelta(**{unit: n * k})
+        try:
+            if unit == "months":
+                months = self.start.month - 1 + n * k
+                year, month = self.start.year + months // 12, months % 12 + 1
+                t = self.start.replace(year=year, month=month,
+                                       day=min(self.start.day, calendar.monthrange(year, month)[1]))
+            else:
+                t = self.start + datetime.timedelta(**{unit: n * k})
+        except (OverflowError, ValueError):
+            return None                 # past the calendar's end (year 9999): no delivery left
         if self.until is not None and t > self.until:
             return None
         return t
@@ -212,6 +215,13 @@ class Mailing:
         first = text.split("\n", 1)[0]
         delimiter = "\t" if source.endswith(".tsv") or "\t" in first else ","
         reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+        try:
+            return self._rows(reader, source)
+        except csv.Error as e:          # a field past csv's limit (128 KiB), a NUL
+            raise MailingError("%s, line %d: %s" % (source, reader.line_num, messages.clean(str(e), 100)))
+
+    @staticmethod
+    def _rows(reader, source):
         header = [h.strip().upper() for h in next(reader, [])]
         if "EMAIL" not in header:
             raise MailingError("the first row of %s names the columns, and none is EMAIL" % source)
@@ -259,6 +269,9 @@ class Mailing:
         """(template, columns, rows) ready to send; MailingError for what is wrong."""
         self.needed()
         self.schedule()
+        bounce = self.get("Bounce")
+        if bounce and not (messages.is_address(bounce) and spools.valid_envelope_address(bounce)):
+            raise MailingError("Bounce is not an address")
         columns, rows = self.recipients(ctx)
         raw = self.message(ctx)
         template = personalise.Template(raw, wanted=lambda text: True, fields=("To", "Subject"))
