@@ -35,7 +35,7 @@ from tristero.policy import bounces
 from tristero.services import mailings
 
 REPORT_DAYS = 60
-HEAD = 1 << 16          # octets of a spool file read for its envelope
+LINE = 1024             # octets of an envelope line read
 
 
 def _file(mailing, kind, k):
@@ -108,7 +108,8 @@ def _read(path):
 
 
 def queued(site):
-    """[(envelope sender, [recipients])] of the files waiting in spool/out/new."""
+    """[(envelope sender, (VERP recipient, tag) or None, [recipients])] of the files
+    waiting in spool/out/new (their envelope lines only are read)."""
     out = []
     new = os.path.join(site.outbox, "new")
     try:
@@ -116,23 +117,23 @@ def queued(site):
     except FileNotFoundError:
         return out
     for name in names:
+        sender, recipients = None, []
         try:
             with open(os.path.join(new, name), "rb") as f:
-                head = f.read(HEAD)
+                for line in f:
+                    text = line[:LINE].decode("utf-8", "replace").strip()
+                    upper = text.upper()
+                    if upper.startswith("MAIL FROM:"):
+                        sender = text[10:].strip().strip("<>").lower()
+                    elif upper.startswith("RCPT TO:"):
+                        recipients.append(text[8:].strip().strip("<>").lower())
+                    else:
+                        break
         except (FileNotFoundError, IsADirectoryError):
             continue
-        sender, recipients = None, []
-        for line in head.split(b"\n"):
-            text = line.decode("utf-8", "replace").strip()
-            upper = text.upper()
-            if upper.startswith("MAIL FROM:"):
-                sender = text[10:].strip().strip("<>")
-            elif upper.startswith("RCPT TO:"):
-                recipients.append(text[8:].strip().strip("<>").lower())
-            else:
-                break
         if sender is not None:
-            out.append((sender, recipients))
+            parts = bounces.verp_parts(sender)
+            out.append((sender, parts if parts and parts[1] else None, recipients))
     return out
 
 
@@ -151,13 +152,12 @@ def tally(ctx, name, waiting=None):
         attempted = [a for a in attempted.split("\n") if a]
         wanted = {a.lower() for a in attempted}
         deferred = set()
-        for sender, recipients in waiting:
-            parts = bounces.verp_parts(sender) if sender.lower() != bounce else None
-            if parts and parts[1] and parts[0].lower() in wanted \
-                    and hmac.compare_digest(parts[1].lower(), bounces.mailing_tag(ctx, name, k, parts[0])):
-                deferred.add(parts[0].lower())
-            elif sender.lower() == bounce:
+        for sender, parts, recipients in waiting:
+            if sender == bounce:
                 deferred |= wanted & set(recipients)
+            elif parts and parts[0] in wanted \
+                    and hmac.compare_digest(parts[1], bounces.mailing_tag(ctx, name, k, parts[0])):
+                deferred.add(parts[0])
         failed = {}
         for line in (_read(_file(mailing, "failures", k)) or "").split("\n"):
             fields = line.split("\t")
