@@ -15,7 +15,8 @@ from email import policy
 import pytest
 
 from test_deliver import Scripted, deliver, smtp  # noqa: F401 (smtp: a fixture)
-from tristero.model import spools
+from conftest import mail
+from tristero.policy import rights
 
 pytestmark = pytest.mark.subprocess
 
@@ -86,8 +87,9 @@ def drop_from_mta(site, handler, address):
 
 
 def settled_mails(handler):
-    return [email.message_from_bytes(c, policy=policy.default)
-            for _, rcpts, c, *_ in handler.received if "maestro@example.net" in rcpts]
+    got = [email.message_from_bytes(c, policy=policy.default)
+           for _, rcpts, c, *_ in handler.received if "maestro@example.net" in rcpts]
+    return [m for m in got if m["Subject"].startswith("Mailing ")]
 
 
 @pytest.fixture
@@ -178,3 +180,28 @@ def test_a_run_killed_while_telling_the_sender_tells_once(world):
     assert len(settled_mails(handler)) == 1
     _, summary = report(home)
     assert summary["delivered"] == "4" and summary["failed"] == "0"
+
+
+def test_a_distribute_job_with_ack_gets_the_same_report(site, smtp):
+    handler = Scripted(rcpt={"gone@example.com": ["550 5.1.1 no such user"]})
+    server = smtp(handler=handler)
+    site.write_ini(INI % server.port + "\n[Security]\nDIST_ALLOWED_USERS = maestro@example.net\n")
+    with open(site.path("access.ini"), "w") as f:
+        f.write('"maestro@example.net","","","","%s",""\n' % rights.hash_password("Dist4pass"))
+    data = "From: Maestro <maestro@example.net>\nTo:\nSubject: Our news\n\nHello.\n"
+    site.drop(mail(frm="maestro@example.net", body="//send JOB Echo=No\n"
+                   "DISTRIBUTE MAIL TO DD=TO ACK=MAIL PW=Dist4pass\n//TO DD *\n"
+                   "a@example.com\nb@example.com BSMTP\ngone@example.com\n/*\n//DATA DD *,EOF\n%sEOF\n" % data))
+    site.run(now=T0)
+    [job] = site.listdir("mailings")
+    paths = {b.recipients[0]: b.sender for b in site.outbound() if len(b.recipients) == 1}
+    assert deliver(site).returncode == 0
+    assert drop_from_mta(site, handler, paths["gone@example.com"]) == 1
+    site.run(now=T1)
+    rows, summary = report(site.path("mailings", job))
+    assert rows["a@example.com"] == ("delivered", "") and rows["b@example.com"] == ("delivered", "")
+    assert rows["gone@example.com"][0] == "failed" and "no such user" in rows["gone@example.com"][1]
+    assert summary["settled"] == T1
+    assert deliver(site).returncode == 0
+    [told] = settled_mails(handler)
+    assert told["Subject"] == "Mailing %s, delivery 1: 2 delivered, 1 failed" % job

@@ -35,6 +35,7 @@ import configparser
 import csv
 import datetime
 import email.utils
+import hashlib
 import html
 import io
 import os
@@ -299,6 +300,30 @@ class Mailing:
             verp = delivery and not self.get("Bounce") and bounces.mailing_sender(ctx, self.name, delivery, to)
             ctx.send(verp or sender, [to], copy)
         return len(rows)
+
+
+def record_job(ctx, sender, subject, recipients, bounce):
+    """A DISTRIBUTE job with ACK=MAIL|MSG kept as a mailing made once (State = done),
+    mailings/job-ID/, so that its delivery gets its report (services/reports.py) like a
+    mailing's; ID from the run's clock, the sender and the recipients (the same job
+    at the same --now makes the same folder). The name, or None when one exists."""
+    key = "\0".join([ctx.now.isoformat(), sender.lower()] + list(recipients))
+    name = "job-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:12]
+    path = folder(ctx.site, name)
+    if os.path.exists(path):
+        return None
+    ini = configparser.ConfigParser(interpolation=None)
+    ini.optionxform = str
+    now = ctx.now.replace(tzinfo=None).isoformat()
+    ini["Mailing"] = {"From": sender, "Bounce": bounce, "Subject": messages.clean(subject, 200),
+                      "Recipients": "sent-1.txt", "Schedule": "at " + now, "State": "done", "MadeBy": "DISTRIBUTE"}
+    out = io.StringIO()
+    ini.write(out)
+    ctx.write(os.path.join(path, "mailing.ini"), out.getvalue().encode("utf-8"))
+    ctx.write(os.path.join(path, "deliveries.csv"),
+              ("delivery,due,sent,attempted\n1,%s,%s,%d\n" % (now, now, len(recipients))).encode("utf-8"))
+    ctx.write(os.path.join(path, "sent-1.txt"), "".join(a + "\n" for a in recipients).encode("utf-8"))
+    return name
 
 
 def delivery_file(mailing, kind, k):

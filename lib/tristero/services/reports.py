@@ -143,6 +143,7 @@ def tally(ctx, name, waiting=None):
     mailing = mailings.Mailing(ctx.site, name)
     waiting = queued(ctx.site) if waiting is None else waiting
     bounce = mailing.envelope_sender().lower()
+    job = mailings._address(mailing.get("From")) if mailing.get("MadeBy") == "DISTRIBUTE" else None
     retry = datetime.timedelta(days=ctx.config.get("Delivery", "RetryDays"))
     now = ctx.now.replace(tzinfo=None)
     for k, sent in _recent(ctx, mailing):
@@ -156,8 +157,9 @@ def tally(ctx, name, waiting=None):
             if sender == bounce:
                 deferred |= wanted & set(recipients)
             elif parts and parts[0] in wanted \
-                    and hmac.compare_digest(parts[1], bounces.mailing_tag(ctx, name, k, parts[0])):
-                deferred.add(parts[0])
+                    and (hmac.compare_digest(parts[1], bounces.mailing_tag(ctx, name, k, parts[0]))
+                         or job and hmac.compare_digest(parts[1], bounces.probe_tag(ctx, job, parts[0]))):
+                deferred.add(parts[0])      # its own copy, or a DISTRIBUTE job's PROBE
         failed = {}
         for line in (_read(_file(mailing, "failures", k)) or "").split("\n"):
             fields = line.split("\t")
