@@ -16,6 +16,7 @@ import pytest
 
 from test_deliver import Scripted, deliver, smtp  # noqa: F401 (smtp: a fixture)
 from conftest import mail
+from tristero.model import members
 from tristero.policy import rights
 
 pytestmark = pytest.mark.subprocess
@@ -30,9 +31,12 @@ SmtpHost = 127.0.0.1
 SmtpPort = %d
 SmtpTimeout = 5
 
-[List news]
-Number = 1
+[Security]
+BounceScore = 1
+
+[LIST news]
 Owner = boss@example.org
+MemberFile = 00000001
 """
 MAILING = """\
 [Mailing]
@@ -98,6 +102,9 @@ def world(site, smtp):
                              "gone@example.com": ["550 5.1.1 no such user"]})
     server = smtp(handler=handler)
     site.write_ini(INI % server.port)
+    os.makedirs(site.path("lists"))
+    with open(site.path("lists", "00000001.ini"), "w") as f:
+        f.write("[Members]\nlate@example.com =\n")     # late is also a member of news
     home = make(site)
     site.run(now=T0)
     paths = {b.recipients[0]: b.sender for b in site.outbound()}
@@ -150,8 +157,8 @@ def test_deliveries_deferrals_refusals_and_a_late_bounce_make_the_report_and_one
     site.run(now=T4)
     assert deliver(site).returncode == 0
     assert len(settled_mails(handler)) == 1
-    # Nobody's bounce score was charged: no bounce record, no notice to the list's owner.
-    assert not os.path.exists(site.path("bounces")) or not os.listdir(site.path("bounces"))
+    # late is a member of news too (BounceScore = 1): the mailing's bounce charged nothing.
+    assert dict(members.load("00000001", site.path("lists", "00000001.ini")).items()) == {"late@example.com": ""}
 
 
 def test_a_forged_tag_at_a_return_path_notes_nothing(world):
@@ -185,7 +192,7 @@ def test_a_run_killed_while_telling_the_sender_tells_once(world):
 def test_a_distribute_job_with_ack_gets_the_same_report(site, smtp):
     handler = Scripted(rcpt={"gone@example.com": ["550 5.1.1 no such user"]})
     server = smtp(handler=handler)
-    site.write_ini(INI % server.port + "\n[Security]\nDIST_ALLOWED_USERS = maestro@example.net\n")
+    site.write_ini((INI % server.port).replace("[Security]\n", "[Security]\nDIST_ALLOWED_USERS = maestro@example.net\n"))
     with open(site.path("access.ini"), "w") as f:
         f.write('"maestro@example.net","","","","%s",""\n' % rights.hash_password("Dist4pass"))
     data = "From: Maestro <maestro@example.net>\nTo:\nSubject: Our news\n\nHello.\n"
