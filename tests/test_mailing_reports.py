@@ -14,12 +14,14 @@ from email import policy
 
 import pytest
 
-from test_deliver import Scripted, deliver, smtp  # noqa: F401 (smtp: a fixture)
+import test_deliver
 from conftest import mail
+from test_deliver import Scripted, deliver
 from tristero.model import members
 from tristero.policy import rights
 
 pytestmark = pytest.mark.subprocess
+smtp = test_deliver.smtp        # the fixture: an SMTP server on loopback, scripted
 
 INI = """\
 [Globals]
@@ -192,7 +194,8 @@ def test_a_run_killed_while_telling_the_sender_tells_once(world):
 def test_a_distribute_job_with_ack_gets_the_same_report(site, smtp):
     handler = Scripted(rcpt={"gone@example.com": ["550 5.1.1 no such user"]})
     server = smtp(handler=handler)
-    site.write_ini((INI % server.port).replace("[Security]\n", "[Security]\nDIST_ALLOWED_USERS = maestro@example.net\n"))
+    allowed = "[Security]\nDIST_ALLOWED_USERS = maestro@example.net\n"
+    site.write_ini((INI % server.port).replace("[Security]\n", allowed))
     with open(site.path("access.ini"), "w") as f:
         f.write('"maestro@example.net","","","","%s",""\n' % rights.hash_password("Dist4pass"))
     data = "From: Maestro <maestro@example.net>\nTo:\nSubject: Our news\n\nHello.\n"

@@ -137,6 +137,24 @@ def queued(site):
     return out
 
 
+def _final(mailing, k):
+    """Is delivery k's report settled with nothing deferred, and no failure noted since
+    it was written? (Then nothing can change it but a failure to come: not read again.)"""
+    try:
+        report = os.stat(_file(mailing, "report", k))
+    except FileNotFoundError:
+        return False
+    try:
+        if os.stat(_file(mailing, "failures", k)).st_mtime_ns >= report.st_mtime_ns:
+            return False
+    except FileNotFoundError:
+        pass
+    with open(_file(mailing, "report", k), "rb") as f:
+        f.seek(max(0, report.st_size - 200))
+        lines = f.read().decode("utf-8", "replace").rstrip("\n").split("\n")
+    return "deferred,0" in lines and lines[-1].startswith("settled,") and lines[-1] != "settled,no"
+
+
 def tally(ctx, name, waiting=None):
     """Bring mailing name's reports up to date (in the caller's unit of work); tell the
     sender of each delivery newly settled."""
@@ -147,6 +165,8 @@ def tally(ctx, name, waiting=None):
     retry = datetime.timedelta(days=ctx.config.get("Delivery", "RetryDays"))
     now = ctx.now.replace(tzinfo=None)
     for k, sent in _recent(ctx, mailing):
+        if _final(mailing, k):
+            continue
         attempted = _read(_file(mailing, "sent", k))
         if attempted is None:
             continue
@@ -197,8 +217,8 @@ def tally(ctx, name, waiting=None):
         if settled and not was_settled:
             to = mailings._address(mailing.get("From"))
             if to:
-                fields = dict(mailing=name, delivery=k, attempted=len(attempted), report=os.path.relpath(path, ctx.site.home),
-                              **counts)
+                fields = dict(mailing=name, delivery=k, attempted=len(attempted),
+                              report=os.path.relpath(path, ctx.site.home), **counts)
                 msg = ctx.message(to, ctx.text("reports.settled.subject", to, **fields),
                                   ctx.text("reports.settled", to, **fields) + "\n", kind="auto-generated")
                 ctx.send_message(msg, [to])
