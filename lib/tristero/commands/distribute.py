@@ -33,6 +33,7 @@ from tristero.commands.registry import Audience, Command, Dialect, register
 from tristero.core import messages, personalise
 from tristero.model import audit, spools
 from tristero.policy import bounces, rights
+from tristero.services import mailings
 
 TYPES = ("MAIL", "MAIL-MERGE", "RFC822", "POST", "FILE")
 OPTIONS = {"ACK": ("NONE", "MAIL", "MSG"), "CANON": ("YES", "NO"), "DEBUG": ("YES", "NO"),
@@ -135,9 +136,19 @@ class Distribute(Command):
         if plan.options.get("DEBUG") == "YES":
             s.result("ok", s.text("distribute.debug"))
             return
+        job = None
+        if plan.options.get("ACK", "NONE") != "NONE":
+            # A report of this delivery, as of a mailing's: each copy of its own with a
+            # return path that names the job and the recipient, unless FROM= said where.
+            recipients = [a for a, _, _ in plan.recipients]
+            job = mailings.record_job(ctx, s.sender, plan.message.get("Subject", ""), recipients, plan.sender)
+            if job and plan.sender.lower() == s.sender.lower():
+                plan.report = lambda address: bounces.mailing_sender(ctx, job, 1, address)
         copies = plan.send(ctx)
         if plan.options.get("ACK", "NONE") != "NONE":
             s.say(plan.ack(s))
+            if job:
+                s.say(s.text("reports.job", report="mailings/%s/report-1.csv" % job))
         s.result("ok", s.text("distribute.done", type=plan.type, copies=copies, envelopes=plan.envelopes(),
                               count=len(plan.recipients)))
         ctx.act("DISTRIBUTE %s by %s: %d recipient(s)" % (plan.type, s.sender, len(plan.recipients)), "DISTRIBUTE")
@@ -327,6 +338,7 @@ class Plan:
         self.rows = []             # MAIL-MERGE: one row ({COLUMN: value}) a recipient
         self.sign = True
         self.probe = None
+        self.report = None         # ACK=: the return path of a copy of its own, by recipient
 
     def groups(self):
         """[(kind, envelope sender, [(address, name, row)])]: the BSMTP recipients in one
@@ -340,7 +352,8 @@ class Plan:
             if how == "PROBE":
                 out.append(("PROBE", self.probe(address) or self.sender, [(address, name, row)]))
             else:
-                out.append(("single", self.sender, [(address, name, row)]))
+                out.append(("single", (self.report and self.report(address)) or self.sender,
+                            [(address, name, row)]))
         return out
 
     def envelopes(self):

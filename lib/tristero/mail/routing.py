@@ -8,7 +8,7 @@ from tristero.mail import posting, robot, webform
 from tristero.model import lists
 from tristero.policy import bounces, feedback, rights
 from tristero.policy.addresses import loop_marks, resolve
-from tristero.services import moderation
+from tristero.services import moderation, reports
 
 
 def route(ctx, m, address):
@@ -21,7 +21,9 @@ def route(ctx, m, address):
         # The return paths of DISTRIBUTE's PROBE envelopes: a report, or a person (who
         # reaches the SuperUser, as at owner-LIST@ the owner).
         if m.automatic or bounces.is_report(m):
-            bounces.handle_probe(ctx, m, address)
+            # A mailing's delivery first (its return paths have this form too), else a PROBE.
+            if not reports.handle(ctx, m, address):
+                bounces.handle_probe(ctx, m, address)
         elif not loop_marks(m)[address.lower()]:
             forward(ctx, m, ctx.config.globals("SuperUser"), "%s reaches the SuperUser" % local.lower(),
                     address.lower())

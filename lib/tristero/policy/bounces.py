@@ -442,6 +442,23 @@ def handle_probe(ctx, m, address: str) -> None:
     ctx.act("PROBE: %s failed (%s, %s); %s told" % (recipient, failure.kind, failure.reason, invoker), rule)
 
 
+def mailing_tag(ctx, name, k, recipient):
+    text = "\0".join(("MAILING", name, str(k), members.address_key(recipient)))
+    digest = hmac.new(ctx.cookie_key(), text.encode("utf-8"), hashlib.sha256).digest()
+    return base64.b32encode(digest[:5]).decode("ascii").lower()
+
+
+def mailing_sender(ctx, name, k, recipient):
+    """The return path of delivery k of mailing name (services/reports.py) to recipient:
+    ROBOT-probe+local=domain+TAG@Domain, TAG keyed on the mailing, k and the recipient;
+    None when it would pass RFC 5321's 64 octets."""
+    local, at, domain = recipient.rpartition("@")
+    verp = "%s+%s=%s+%s" % (probe_base(ctx.config), local, domain, mailing_tag(ctx, name, k, recipient))
+    if not at or len(verp.encode("utf-8")) > 64:
+        return None
+    return "%s@%s" % (verp, ctx.domain)
+
+
 # --- the sent index ---------------------------------------------------------------
 
 _DAY_FILE = re.compile(r"\d{8}\.txt")

@@ -36,7 +36,7 @@ from tristero.model.people import DirectoryError
 from tristero.model.site import Site
 from tristero.model.state import State
 from tristero.runtime import housekeeping
-from tristero.services import context, folders, mailings, moderation
+from tristero.services import context, folders, mailings, moderation, reports
 from tristero.services import directory as directories
 
 T = TypeVar("T")
@@ -426,6 +426,16 @@ class Batch:
         """The deliveries of the mailings (SITE/mailings/) due by the run's clock, each
         mailing's a unit of work: its outbound files and its record of them are
         committed together, so that each delivery is made exactly once."""
+        queued = None
+        if mailings.names(self.site):
+            # The reports read what this run's messages noted (failures reported): on disk.
+            self.commit()
+        for name in mailings.names(self.site):
+            # Its reports first (what deliver and the bounces made of the deliveries made
+            # before this run: this run's files are not on disk yet).
+            queued = reports.queued(self.site) if queued is None else queued
+            with self.unit_of_work("mailing-report:%s:%s" % (name, self.now.isoformat())):
+                reports.tally(self.ctx, name, queued)
         for name in mailings.names(self.site):
             failure = Failure("mailing %s not sent: %%s" % name, "distribute.mailing-failed.subject",
                               "distribute.mailing-failed", mailing=name)

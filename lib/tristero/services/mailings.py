@@ -2,7 +2,8 @@
 SITE/mailings/NAME/, hand-editable:
 
     mailing.ini       [Mailing] From, ReplyTo, Bounce (the envelope sender; default
-                      From's address), Subject, Recipients (a file of the folder, or
+                      a return path per copy that brings its failures to the
+                      delivery's report, services/reports.py), Subject, Recipients (a file of the folder, or
                       list:LISTNAME), Schedule, Approvers (1 or 2), State, ApprovedBy
     message.txt       the text; message.html, when there, its HTML alternative;
                       attachments/ the files attached
@@ -10,6 +11,9 @@ SITE/mailings/NAME/, hand-editable:
                       recipient, comma- or tab-separated (.tsv, or tabs in the header)
     deliveries.csv    written by Tristero: a row per delivery made (its number, the time
                       it was due, the run's time, recipients attempted)
+    sent-K.txt, failures-K.txt, report-K.csv
+                      written by Tristero: delivery K's recipients, the failures
+                      reported for it, its report (services/reports.py)
 
 {{COLUMN}} in the subject and in every text and HTML part is the recipient's value
 (escaped in HTML); a field with no column is an error found before anything is sent.
@@ -31,12 +35,14 @@ import configparser
 import csv
 import datetime
 import email.utils
+import hashlib
 import io
 import os
 import re
 
 from tristero.core import messages, personalise
 from tristero.model import lists, spools
+from tristero.policy import bounces
 
 NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
 STATES = ("draft", "approved", "paused", "cancelled", "done")
@@ -289,8 +295,11 @@ class Mailing:
             return bounce
         return _address(self.get("From"))
 
-    def send(self, ctx, template, rows, only=None):
-        """A copy for each row (only: to that address instead of the row's); the count."""
+    def send(self, ctx, template, rows, only=None, delivery=None):
+        """A copy for each row (only: to that address instead of the row's); the count.
+        A delivery's copies (delivery: its number) each have a return path of their own
+        that names it and the recipient (services/reports.py), unless Bounce names
+        another (whose failures the report then does not see)."""
         subject = self.get("Subject")
         sender = self.envelope_sender()
         for row in rows:
@@ -299,8 +308,39 @@ class Mailing:
             copy = template.render(lambda text, subtype, row=row: personalise.fill(text, row, subtype),
                                    {"To": email.utils.formataddr((name, to)) if name else to,
                                     "Subject": personalise.fill(subject, row)})
-            ctx.send(sender, [to], copy)
+            verp = delivery and not self.get("Bounce") and bounces.mailing_sender(ctx, self.name, delivery, to)
+            ctx.send(verp or sender, [to], copy)
         return len(rows)
+
+
+def record_job(ctx, sender, subject, recipients, bounce):
+    """A DISTRIBUTE job with ACK=MAIL|MSG kept as a mailing made once (State = done),
+    mailings/job-ID/, so that its delivery gets its report (services/reports.py) like a
+    mailing's; ID from the run's clock, the sender and the recipients (the same job
+    at the same --now makes the same folder). The name, or None when one exists."""
+    key = "\0".join([ctx.now.isoformat(), sender.lower()] + list(recipients))
+    name = "job-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:12]
+    path = folder(ctx.site, name)
+    if os.path.exists(path):
+        return None
+    ini = configparser.ConfigParser(interpolation=None)
+    ini.optionxform = str
+    now = ctx.now.replace(tzinfo=None).isoformat()
+    ini["Mailing"] = {"From": sender, "Bounce": bounce, "Subject": messages.clean(subject, 200),
+                      "Recipients": "sent-1.txt", "Schedule": "at " + now, "State": "done", "MadeBy": "DISTRIBUTE"}
+    out = io.StringIO()
+    ini.write(out)
+    ctx.write(os.path.join(path, "mailing.ini"), out.getvalue().encode("utf-8"))
+    ctx.write(os.path.join(path, "deliveries.csv"),
+              ("delivery,due,sent,attempted\n1,%s,%s,%d\n" % (now, now, len(recipients))).encode("utf-8"))
+    ctx.write(os.path.join(path, "sent-1.txt"), "".join(a + "\n" for a in recipients).encode("utf-8"))
+    return name
+
+
+def delivery_file(mailing, kind, k):
+    """A file of delivery k in the mailing's folder: sent-K.txt (the recipients attempted),
+    failures-K.txt (the failures reported), report-K.csv (services/reports.py)."""
+    return os.path.join(mailing.path, "%s-%d.%s" % (kind, k, "csv" if kind == "report" else "txt"))
 
 
 def _address(text):
@@ -342,7 +382,8 @@ def deliver_due(ctx, name):
     template, _, rows = mailing.check(ctx)
     rows_out = mailing.deliveries()
     for k, t in todo:
-        count = mailing.send(ctx, template, rows)
+        count = mailing.send(ctx, template, rows, delivery=k + 1)
+        ctx.write(delivery_file(mailing, "sent", k + 1), "".join(r["EMAIL"] + "\n" for r in rows).encode("utf-8"))
         rows_out.append([str(k + 1), t.isoformat(), now.isoformat(), str(count)])
         ctx.act("mailing %s: delivery %d (due %s) to %d recipient(s)" % (name, k + 1, t.isoformat(), count),
                 "mailings/%s" % name)
