@@ -2,10 +2,17 @@
 
 import os
 
+import pytest
+
 from conftest import mail
-from tristero.policy import rights
-from test_distribute import DATA, PW, dsite, envelopes, job, replies  # noqa: F401 (dsite: the fixture)
+from test_distribute import DATA, PW, distribution_site, envelopes, job, replies
 from test_mailings import INI, MAILING, copies_to, make
+from tristero.policy import rights
+
+
+@pytest.fixture
+def dsite(site):
+    return distribution_site(site)
 
 
 def test_an_rfc822_jobs_bcc_is_not_shown_to_the_to_and_cc(dsite):

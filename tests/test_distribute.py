@@ -48,6 +48,11 @@ def job(command, to=TO, data=DATA, head="//send JOB Echo=No"):
 
 @pytest.fixture
 def dsite(site):
+    return distribution_site(site)
+
+
+def distribution_site(site):
+    """site with the DISTRIBUTE users' personal passwords and a site key."""
     site.write_ini(INI)
     with open(site.path("access.ini"), "w") as f:
         f.write('"maestro@example.net","","","","%s",""\n' % rights.hash_password(PW))
