@@ -157,3 +157,17 @@ def test_mailing_by_mail_test_and_approve(msite):
     assert "REFUSED" in [m.get_content() for m in msite.messages_to("stranger@example.net")][0]
     msite.run(now=when(0, 1))
     assert len(copies_to(msite, "r2@example.com")) == 2
+
+
+def test_a_mailing_to_a_list_goes_to_its_members_with_their_names(msite):
+    msite.write_ini(INI + "\n[LIST news]\nOwner = maestro@example.net\nMemberFile = 00000001\n")
+    os.makedirs(msite.path("lists"), exist_ok=True)
+    with open(msite.path("lists", "00000001.ini"), "w") as f:
+        f.write("[Members]\nann@example.com = NAME Ann Lee\nbob@example.net =\n")
+    make(msite, text="Hello {{NAME}}.\n", ini=MAILING.replace("recipients.csv", "list:news")
+         .replace("every 1 weeks from 2026-11-23T09:00 count 6", "now"))
+    msite.tristero("mailing", "approve", "weekly", "--by", "boss@example.org", "--now", when(0, 1))
+    msite.run(now=when(0, 2))
+    [ann] = copies_to(msite, "ann@example.com")
+    assert b"Hello Ann Lee." in ann.data
+    assert len(copies_to(msite, "bob@example.net")) == 1

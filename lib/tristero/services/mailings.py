@@ -41,7 +41,7 @@ import os
 import re
 
 from tristero.core import messages, personalise
-from tristero.model import lists, spools
+from tristero.model import lists, members, spools
 from tristero.policy import bounces
 
 NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
@@ -210,7 +210,8 @@ class Mailing:
             if not listname:
                 raise MailingError("Recipients: no list %s" % messages.clean(source[5:], 60))
             number = lists.number(ctx.config, listname)
-            rows = [{"EMAIL": address, "NAME": ""} for address in ctx.state.members(number)]
+            rows = [{"EMAIL": address, "NAME": (members.option_word(options, "NAME") or "")[5:].strip()}
+                    for address, options in ctx.state.members(number).items()]
             return ["EMAIL", "NAME"], rows
         if "/" in source or source.startswith("."):
             raise MailingError("Recipients is a file of the mailing's folder or list:NAME")
