@@ -99,13 +99,18 @@ class Stream:
         self.seed = messages.Ids.seed_of(name)      # the message's own unit of work
         self.path = os.path.join(site.home, "spool", "streamed", name)
         self.every = every
+        self.skip = None            # read with the message's first file: most messages write none
+        self.done = 0               # files of the message committed
+        self.start = None           # where its files not yet committed begin in the open transaction
+
+    def begin(self) -> None:
+        """Read the count an earlier try of the message committed."""
         try:
             with open(self.path, "rb") as f:
                 self.skip = int(f.read(20).strip() or 0)
         except (FileNotFoundError, ValueError):
             self.skip = 0
-        self.done = self.skip       # files of the message committed
-        self.start = None           # where its files not yet committed begin in the open transaction
+        self.done = self.skip
 
 
 class Batch:
@@ -557,6 +562,8 @@ class Batch:
         name = self.ids.file_name(self.ids.next())
         stream = self.stream if self.stream is not None and self.ids.seed == self.stream.seed else None
         if stream is not None:
+            if stream.skip is None:
+                stream.begin()
             if stream.skip:
                 stream.skip -= 1        # committed by an earlier try of this message
                 return
