@@ -16,6 +16,7 @@ Other code that merges (DISTRIBUTE's list sources) uses values() and substitute(
 from __future__ import annotations
 
 import datetime
+import html
 import re
 from collections.abc import Iterator, Mapping
 
@@ -54,13 +55,16 @@ def wanted(text: str) -> bool:
     return "%" in text
 
 
-def substitute(text: str, values: Mapping[str, str]) -> str:
-    """text with each place-holder replaced by its value (an unknown letter left as it is)."""
+def substitute(text: str, values: Mapping[str, str], subtype: str = "plain") -> str:
+    """text with each place-holder replaced by its value (an unknown letter left as it
+    is); in an HTML part (subtype html) each value HTML-escaped: a member's name is text."""
+    quote = html.escape if subtype == "html" else str
+
     def one(match):
         letter = match.group(1) or match.group(2)
         if letter is None:
             return "%%"
-        return values.get(letter, match.group(0))
+        return quote(values[letter]) if letter in values else match.group(0)
     return _PLACE.sub(one, text)
 
 
@@ -123,7 +127,7 @@ def copies(ctx, post, how: str, merged: bool) -> Iterator[tuple[str, list[str], 
         if merged:
             entry = roster.get(address)
             vals = values(ctx, listname, address, entry[1] if entry else "", letters)
-            edit = (lambda text, subtype, vals=vals: substitute(text, vals))
+            edit = (lambda text, subtype, vals=vals: substitute(text, vals, subtype))
             if "Subject" in fields:
                 given["Subject"] = substitute(str(subject), vals)
         if how == "P":

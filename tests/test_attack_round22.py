@@ -1,0 +1,59 @@
+"""Attacks on mail merge, folders, web forms by mail, CLONE, RENAMELIST and PROXYBBS
+(round 22): each test is the hostile message, name or file itself, and what must (not)
+come out."""
+
+import email
+import os
+from email import policy
+
+from conftest import BASE_INI, NEWS_LIST, mail
+
+FOLDERS = BASE_INI.replace("[Globals]\n", "[Globals]\nFolders = boards\n")
+
+
+def build(site, options="", members=("carol@example.com = NAME Carol Jones", "dave@example.net ="), ini=BASE_INI,
+          extra=""):
+    site.write_ini(ini + "\n" + NEWS_LIST + options + extra)
+    os.makedirs(site.path("lists"), exist_ok=True)
+    with open(site.path("lists", "00000001.ini"), "w") as f:
+        f.write("[Members]\n" + "".join(line + "\n" for line in members))
+
+
+def posts(site, sender="owner-news@example.org"):
+    return [b for b in site.outbound() if b.sender == sender]
+
+
+def parsed(bsmtp):
+    return email.message_from_bytes(bsmtp.data, policy=policy.default)
+
+
+def said(site, address):
+    return "\n".join(m.get_body(("plain",)).get_content() for m in site.messages_to(address))
+
+
+def copy_to(site, address):
+    [found] = [b for b in posts(site) if b.recipients == [address]]
+    return parsed(found)
+
+
+# --- mail merge -----------------------------------------------------------------------
+
+HTML_MERGE = ("From: editor@example.org\nTo: news-merge@example.org\nSubject: Hello %%N\n"
+              "Message-ID: <html-merge@example.org>\nMIME-Version: 1.0\n"
+              "Content-Type: multipart/alternative; boundary=b\n\n"
+              "--b\nContent-Type: text/plain; charset=utf-8\n\nDear %%N,\n"
+              "--b\nContent-Type: text/html; charset=utf-8\n\n<p>Dear %%N, of %%P (%%F)</p>\n--b--\n")
+
+
+def test_a_members_name_holding_html_is_escaped_in_the_html_part_of_a_merge(site):
+    build(site, members=('carol@example.com = NAME <script>alert("x")</script> & <b>Co</b>',))
+    site.drop(HTML_MERGE)
+    site.run()
+    msg = copy_to(site, "carol@example.com")
+    html = msg.get_body(("html",)).get_content()
+    assert "<script>" not in html and "<b>" not in html
+    assert ("Dear &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &lt;b&gt;Co&lt;/b&gt;, of example.com "
+            "(&lt;script&gt;") in html
+    # The plain part and the Subject get the name as written.
+    assert msg.get_body(("plain",)).get_content().rstrip("\n") == 'Dear <script>alert("x")</script> & <b>Co</b>,'
+    assert msg["Subject"] == 'Hello <script>alert("x")</script> & <b>Co</b>'
