@@ -57,3 +57,18 @@ def test_a_members_name_holding_html_is_escaped_in_the_html_part_of_a_merge(site
     # The plain part and the Subject get the name as written.
     assert msg.get_body(("plain",)).get_content().rstrip("\n") == 'Dear <script>alert("x")</script> & <b>Co</b>,'
     assert msg["Subject"] == 'Hello <script>alert("x")</script> & <b>Co</b>'
+
+
+def test_a_folder_member_of_a_merge_list_gets_the_letter_filled_in_not_raw_place_holders(site):
+    build(site, ini=FOLDERS, options="FolderMembers = board\n")
+    site.drop(mail(frm="editor@example.org", to="news-merge@example.org", subject="For %%N",
+                   body="Dear %%N of %%L,\nCOOKIE %%K\nrights %%R\n"))
+    site.run()
+    assert "Dear Carol Jones of news," in copy_to(site, "carol@example.com").get_content()
+    [name] = os.listdir(site.path("boards", "board", "new"))
+    with open(site.path("boards", "board", "new", name), "rb") as f:
+        copy = email.message_from_bytes(f.read(), policy=policy.default)
+    # The folder is the list's own board: filled in for the list's address, with no
+    # cookie and no rights (nobody's).
+    assert copy.get_content() == "Dear news@example.org of news,\nCOOKIE \nrights \n"
+    assert copy["Subject"] == "For news@example.org"

@@ -138,3 +138,16 @@ def copies(ctx, post, how: str, merged: bool) -> Iterator[tuple[str, list[str], 
         yield reverse, [address], streams.Pieces(
             head + b"\n", headers.unsubscribe_fields(ctx, listname, address) + b"\n", body,
             eight_bit=post.eight_bit)
+
+
+def for_folder(ctx, post, data: bytes) -> bytes:
+    """data (a merged post as its folder members get it) filled in for the list's own
+    address, as the board a folder is: no cookie (%%K) and no rights (%%R), which would
+    be nobody's, and no place-holder left as written."""
+    subject = messages.parse(post.head + b"\n").get("Subject") or ""
+    fields = ("Subject",) if wanted(subject) else ()
+    template = personalise.Template(data, wanted=wanted, fields=fields)
+    letters = used(subject, *(text for _, text in template.texts)) - {"K", "R"}
+    vals = dict(values(ctx, post.listname, lists.address(ctx.config, post.listname), "", letters), K="", R="")
+    return template.render(lambda text, subtype: substitute(text, vals, subtype),
+                           {"Subject": substitute(str(subject), vals)})

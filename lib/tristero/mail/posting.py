@@ -421,6 +421,8 @@ def folder_copies(ctx: Context, post: Post) -> Optional[Result]:
     if ctx.config.list_value(post.listname, "FolderMembers"):
         data = bytes(streams.Pieces(post.head + headers.unsubscribe_fields(ctx, post.listname, None) + b"\n",
                                     post.body))
+        if post.merged:
+            data = merge.for_folder(ctx, post, data)     # no raw place-holders in the folder
         count = folders.deliver(ctx, post.listname, data)
         ctx.act("posted to %s, %d folder(s)" % (post.listname, count), "FolderMembers")
     return None
