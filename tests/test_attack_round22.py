@@ -72,3 +72,76 @@ def test_a_folder_member_of_a_merge_list_gets_the_letter_filled_in_not_raw_place
     # cookie and no rights (nobody's).
     assert copy.get_content() == "Dear news@example.org of news,\nCOOKIE \nrights \n"
     assert copy["Subject"] == "For news@example.org"
+
+
+# --- CLONE and RENAMELIST ---------------------------------------------------------------
+
+RENAME_SITE = """\
+[LIST news]
+Type = Moderated
+Owner = editor@example.org
+MemberFile = 00000001
+
+[LIST news-approval]
+Type = Closed
+Owner = editor@example.org
+MemberFile = 00000002
+
+[LIST all]
+Owner = editor@example.org
+MemberFile = 00000003
+"""
+
+
+def rename_site(site):
+    site.write_ini(BASE_INI + "\n" + RENAME_SITE)
+    os.makedirs(site.path("lists"), exist_ok=True)
+    for number, lines in (("00000001", "carol@example.com =\nmallory@example.net =\n"),
+                          ("00000002", "mod@example.net =\n"), ("00000003", "news@example.org =\n")):
+        with open(site.path("lists", number + ".ini"), "w") as f:
+            f.write("[Members]\n" + lines)
+    with open(site.path("access.ini"), "w") as f:
+        f.write("mallory@example.net,Barred,news,,,\nhelper@example.org,ListOwner,news,,,\n")
+
+
+def test_renamelist_takes_the_lists_rights_its_moderators_and_its_place_in_other_lists_along(site):
+    rename_site(site)
+    site.drop(mail(frm="boss@example.org", body="RENAMELIST news bulletin\n"))
+    site.run()
+    assert "news is now bulletin (bulletin@example.org)" in said(site, "boss@example.org")
+    with open(site.path("access.ini")) as f:
+        rules = f.read()
+    # A Barred rule left under the old name would free mallory on the renamed list, and a
+    # ListOwner rule would give a list created later under the old name an owner.
+    assert '"news"' not in rules and '"mallory@example.net","Barred","bulletin"' in rules \
+        and '"helper@example.org","ListOwner","bulletin"' in rules
+    with open(site.path("tristero.ini")) as f:
+        ini = f.read()
+    assert "[LIST bulletin-approval]" in ini and "[LIST news-approval]" not in ini
+    with open(site.path("lists", "00000003.ini")) as f:
+        assert "bulletin@example.org" in f.read()
+    for name in site.listdir("spool", "out", "new"):
+        os.remove(site.path("spool", "out", "new", name))
+    # Mallory stays barred; carol's post is held for bulletin's moderators.
+    site.drop(mail(frm="mallory@example.net", to="bulletin@example.org", subject="spam", body="x\n"))
+    site.drop(mail(frm="carol@example.com", to="bulletin@example.org", subject="Hello", body="hi\n"))
+    site.run()
+    assert posts(site, "owner-bulletin@example.org") == []
+    assert site.messages_to("mallory@example.net") == []
+    assert any("held for moderation" in str(m["Subject"]) for m in site.messages_to("mod@example.net"))
+    # A list made later under the old name inherits none of it.
+    site.drop(mail(frm="boss@example.org", body="CREATE news A new list\n"))
+    site.run()
+    with open(site.path("access.ini")) as f:
+        assert '"news"' not in f.read()
+
+
+def test_renamelist_is_refused_when_the_lists_approval_list_cannot_take_the_new_name(site):
+    rename_site(site)
+    with open(site.path("tristero.ini"), "a") as f:
+        f.write("\n[LIST bulletin-approval]\nOwner = editor@example.org\nMemberFile = 00000004\n")
+    site.drop(mail(frm="boss@example.org", body="RENAMELIST news bulletin\n"))
+    site.run()
+    assert "the name bulletin-approval is taken" in said(site, "boss@example.org")
+    with open(site.path("tristero.ini")) as f:
+        assert "[LIST news]" in f.read()
