@@ -163,3 +163,33 @@ def test_clone_and_renamelist_refuse_a_reserved_a_shadowed_or_a_too_long_name(si
     with open(site.path("tristero.ini")) as f:
         ini = f.read()
     assert ini.count("[LIST ") == 2
+
+
+# --- PROXYBBS ---------------------------------------------------------------------------
+
+def test_proxybbs_does_not_feed_the_sites_own_files_through_a_new_folder_that_is_a_link(site):
+    build(site, ini=FOLDERS, options="FeedFolders = board\n")
+    with open(site.path("notes.txt"), "w") as f:
+        f.write("From: carol@example.com\nTo: news@example.org\nSubject: leak\n\nthe site's own file\n")
+    os.makedirs(site.path("boards", "board"))
+    # Swapped in by whoever can write into the shared folder: new/ is the site's home.
+    os.symlink(site.home, site.path("boards", "board", "new"))
+    site.run()
+    assert posts(site) == []
+    assert all(b"site's own file" not in b.data and b"[Globals]" not in b.data for b in site.outbound())
+    assert os.path.exists(site.path("tristero.ini")) and os.path.exists(site.path("notes.txt"))
+    assert site.listdir("spool", "failed", "new") == []
+
+
+def test_proxybbs_does_not_post_a_message_again_at_each_run_when_cur_is_a_link(site, tmp_path):
+    build(site, ini=FOLDERS, options="FeedFolders = board\n")
+    os.makedirs(site.path("boards", "board", "new"))
+    os.makedirs(tmp_path / "elsewhere")
+    os.symlink(tmp_path / "elsewhere", site.path("boards", "board", "cur"))
+    with open(site.path("boards", "board", "new", "1700000000.M1P1.imap"), "w") as f:
+        f.write(mail(frm="carol@example.com", to="board@imap.example.org", subject="Once", body="x\n"))
+    site.run()
+    site.run()
+    site.run()
+    assert posts(site) == []
+    assert site.listdir("boards", "board", "new") == ["1700000000.M1P1.imap"]

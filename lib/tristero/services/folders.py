@@ -163,10 +163,12 @@ def feeds(config, listname: str) -> list[str]:
 def feed_files(ctx, listname: str) -> list[tuple[str, str]]:
     """(path, name) of the regular files in the new/ of each folder fed into listname,
     oldest first, at most MAX_FEED per folder; a folder that is a link or is outside
-    the root is passed over, logged."""
+    the root, or whose new/ or cur/ is a link or a file, is passed over, logged (read
+    through a link, new/ would post another folder's files, the site's own; with cur/
+    unusable, each message would be posted again at every run)."""
     out = []
     for rel in feeds(ctx.config, listname):
-        why = problem(ctx, rel)
+        why = problem(ctx, rel) or link_problem(ctx, rel + "/new") or link_problem(ctx, rel + "/cur")
         if why is not None:
             ctx.act("folder %s not fed into %s: %s" % (rel, listname, why), "FeedFolders")
             continue
