@@ -193,3 +193,34 @@ def test_proxybbs_does_not_post_a_message_again_at_each_run_when_cur_is_a_link(s
     site.run()
     assert posts(site) == []
     assert site.listdir("boards", "board", "new") == ["1700000000.M1P1.imap"]
+
+
+# --- web forms by mail ------------------------------------------------------------------
+
+def everything(site):
+    """All the site wrote: outbound mail, logs, the spool's kept copies."""
+    out = b""
+    for root, _, names in os.walk(site.home):
+        for name in names:
+            with open(os.path.join(root, name), "rb") as f:
+                out += f.read()
+    return out
+
+
+def test_a_password_in_a_web_form_is_not_taken_and_kept_nowhere(site):
+    from tristero.policy import rights
+    build(site)
+    with open(site.path("access.ini"), "w") as f:
+        f.write('"editor@example.org","","","","%s",""\n' % rights.hash_password("S3cretPw9"))
+    to = "cgi?1=approve+S3cretPw9+ADD&2=news&3=zed%40example.net@example.org"
+    site.drop(mail(frm="editor@example.org", to=to, subject="form", headers="X-Original-To: %s\n" % to))
+    site.drop(mail(frm="editor@example.org", subject="form", body="1=ADD&2=news&3=qq%40example.net+PW%3DS3cretPw9\n"))
+    site.run()
+    with open(site.path("lists", "00000001.ini")) as f:
+        roster = f.read()
+    assert "zed@" not in roster and "qq@" not in roster
+    text = said(site, "editor@example.org")
+    assert text.count("a password is not taken in a web form") == 2
+    # The address and the form's line are logged and kept starred, like any password.
+    assert b"S3cretPw9" not in everything(site)
+    assert "cgi?********@example.org" in site.log()
