@@ -224,3 +224,17 @@ def test_a_password_in_a_web_form_is_not_taken_and_kept_nowhere(site):
     # The address and the form's line are logged and kept starred, like any password.
     assert b"S3cretPw9" not in everything(site)
     assert "cgi?********@example.org" in site.log()
+
+
+def test_clone_takes_no_folder_members_and_no_fed_folders_which_are_members_of_the_list(site):
+    build(site, ini=FOLDERS, options="FolderMembers = board\nFeedFolders = inbox\n")
+    site.drop(mail(frm="boss@example.org", body="CLONE news copy\n"))
+    site.run()
+    with open(site.path("tristero.ini")) as f:
+        ini = f.read()
+    copy = ini[ini.index("[LIST copy]"):]
+    assert "FolderMembers" not in copy and "FeedFolders" not in copy
+    # The copy's posts stay out of news's board.
+    site.drop(mail(frm="boss@example.org", to="copy@example.org", subject="copy post", body="x\n"))
+    site.run()
+    assert site.listdir("boards", "board", "new") == []

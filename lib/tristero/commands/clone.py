@@ -9,6 +9,9 @@ from tristero.model import audit, lists
 from tristero.policy import addresses
 
 
+MEMBERS = ("foldermembers", "feedfolders")
+
+
 def name_refused(s, name):
     """True (and says why) when name cannot be a new list's name: not a list name, too
     long for its addresses (as CREATE says), or taken by a list or an address of the
@@ -55,7 +58,8 @@ class Clone(Command):
         if name_refused(s, args.copy):
             return
         ctx, cfg = s.ctx, s.ctx.config
-        values = settings(cfg, args.list)
+        # Folders are members (services.folders): the copy has none, and feeds from none.
+        values = {k: v for k, v in settings(cfg, args.list).items() if k.lower() not in MEMBERS}
         source = lists.number(cfg, args.list)
         number = values["MemberFile"] = lists.next_number(cfg, ctx.site)
         ctx.state.add_section(lists.section(args.copy), values)
