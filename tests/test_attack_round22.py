@@ -238,3 +238,26 @@ def test_clone_takes_no_folder_members_and_no_fed_folders_which_are_members_of_t
     site.drop(mail(frm="boss@example.org", to="copy@example.org", subject="copy post", body="x\n"))
     site.run()
     assert site.listdir("boards", "board", "new") == []
+
+
+def test_a_list_owner_cannot_feed_or_join_another_lists_folder(site):
+    build(site, ini=FOLDERS, extra="\n[LIST secret]\nType = Closed\nOwner = keeper@example.org\n"
+                                   "MemberFile = 00000002\nFolderMembers = vault\nFeedFolders = drop\n")
+    with open(site.path("lists", "00000002.ini"), "w") as f:
+        f.write("[Members]\nkeeper@example.org =\n")
+    site.drop(mail(frm="keeper@example.org", to="secret@example.org", subject="Private", body="for us only\n"))
+    site.run()
+    assert len(os.listdir(site.path("boards", "vault", "new"))) == 1
+    # news's owner: secret's posts fed into news (its members read them), news's posts into
+    # secret's board or its feed.
+    site.drop(mail(frm="editor@example.org", body="PROXYBBS news SUB vault\nADD news +folder:vault\n"
+                                                  "ADD news +folder:drop\nPROXYBBS news SUB drop\n"))
+    site.run()
+    assert said(site, "editor@example.org").count("is used by the list secret") == 4
+    site.run()
+    assert all(b"for us only" not in b.data for b in posts(site))
+    assert len(os.listdir(site.path("boards", "vault", "new"))) == 1
+    # The owner of both may.
+    site.drop(mail(frm="boss@example.org", body="PROXYBBS news SUB drop\n"))
+    site.run()
+    assert "the new mail of the folder drop is posted to news" in said(site, "boss@example.org")
