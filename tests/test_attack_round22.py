@@ -261,3 +261,21 @@ def test_a_list_owner_cannot_feed_or_join_another_lists_folder(site):
     site.drop(mail(frm="boss@example.org", body="PROXYBBS news SUB drop\n"))
     site.run()
     assert "the new mail of the folder drop is posted to news" in said(site, "boss@example.org")
+
+
+def test_a_folders_root_on_the_sites_own_folders_is_refused(site):
+    # A careless site: Folders = spool; an owner would then feed spool/out (every mail the
+    # site sends, other people's cookies in it) into their list.
+    build(site, ini=BASE_INI.replace("[Globals]\n", "[Globals]\nFolders = spool\n"))
+    site.drop(mail(frm="editor@example.org", body="PROXYBBS news SUB out\n"))
+    run = site.run(check=False)
+    assert run.returncode == 78 and b"Folders: 'spool' is the site's folder or one of its own" in run.stderr
+    assert site.listdir("spool", "out", "new") == []
+    from tristero.model import config
+    for root in (".", "./", "lists", "archive/x", "logs", "templates", "./spool"):
+        try:
+            config.as_folder_root(root)
+        except ValueError:
+            continue
+        raise AssertionError("Folders = %s taken" % root)
+    assert config.as_folder_root("boards/lists") == "boards/lists"
