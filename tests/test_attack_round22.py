@@ -279,3 +279,24 @@ def test_a_folders_root_on_the_sites_own_folders_is_refused(site):
             continue
         raise AssertionError("Folders = %s taken" % root)
     assert config.as_folder_root("boards/lists") == "boards/lists"
+
+
+def test_a_moderators_merge_cookie_does_not_decide_a_held_post(site):
+    # %%K is "a cookie for the member on the list, for every cookie-checked function": its
+    # holder (a quoted letter, an archive) must not approve posts as the moderator.
+    site.write_ini(BASE_INI + "\n" + RENAME_SITE)
+    os.makedirs(site.path("lists"), exist_ok=True)
+    for number, lines in (("00000001", "carol@example.com =\nmod@example.net =\n"),
+                          ("00000002", "mod@example.net =\n"), ("00000003", "")):
+        with open(site.path("lists", number + ".ini"), "w") as f:
+            f.write("[Members]\n" + lines)
+    site.drop(mail(frm="editor@example.org", to="news-merge@example.org", subject="letter", body="COOKIE %%K\n"))
+    site.run()
+    cookie = copy_to(site, "mod@example.net").get_content().split()[1]
+    site.drop(mail(frm="carol@example.com", to="news@example.org", subject="Held one", body="wait\n"))
+    site.run()
+    [pid] = [n for n in site.listdir("archive", "00000001", "held")]
+    site.drop(mail(frm="mod@example.net", subject="forged", body="HELD news 1=%s/%s\nAPPROVE 1\n" % (pid, cookie)))
+    site.run()
+    assert "Held one" not in [str(parsed(b)["Subject"]) for b in posts(site)]
+    assert "REFUSED" in said(site, "mod@example.net")
