@@ -8,7 +8,6 @@ from tristero.core import messages
 from tristero.model import audit, lists
 from tristero.policy import addresses
 
-
 MEMBERS = ("foldermembers", "feedfolders")
 
 
