@@ -1,11 +1,12 @@
 """RENAMELIST old new: a list renamed, with its members, settings and folder (the
-manual's resubscription exercise), the rules of access.ini that name it, and its
-moderators' list (old-approval becomes new-approval)."""
+manual's resubscription exercise); its access.ini rules, its LIST-approval list (the
+moderators) and its membership of other lists go along, or the old name would keep
+them for a list created later under it (and the renamed list would lose them)."""
 
 from tristero.commands.clone import name_refused, settings
 from tristero.commands.grammar import ListName, Word
 from tristero.commands.registry import Audience, Command, register
-from tristero.model import lists
+from tristero.model import lists, members
 
 
 @register
@@ -31,10 +32,28 @@ class RenameList(Command):
         approval = lists.find(cfg, args.list + "-approval")
         if approval and name_refused(s, args.new + "-approval"):
             return
-        for old, new in [(args.list, args.new)] + ([(approval, args.new + "-approval")] if approval else []):
-            values = settings(cfg, old)
-            ctx.state.del_section(lists.section(old))
-            ctx.state.add_section(lists.section(new), values)
-            ctx.state.rename_rules(old, new)
+        for old, new in ((args.list, args.new),) + (((approval, args.new + "-approval"),) if approval else ()):
+            rename(ctx, old, new)
+            ctx.act("list %s renamed %s by %s" % (old, new, s.sender), "RENAMELIST")
         s.result("ok", s.text("renamelist.done", list=args.list, new=args.new, address=lists.address(cfg, args.new)))
-        ctx.act("list %s renamed %s by %s" % (args.list, args.new, s.sender), "RENAMELIST")
+
+
+def rename(ctx, old, new):
+    """The section of list old as new's; old's access.ini rules and its address in other
+    lists (on each domain of the site) made new's."""
+    cfg = ctx.config
+    values = settings(cfg, old)
+    ctx.state.del_section(lists.section(old))
+    ctx.state.add_section(lists.section(new), values)
+    ctx.state.rename_rules(old, new)
+    was, now = lists.local_part(old), lists.local_part(new)
+    for other in cfg.list_names():
+        number = lists.number(cfg, other)
+        if other == old or not number:
+            continue
+        for domain in ctx.domains():
+            address = "%s@%s" % (was, domain.lower())
+            if ctx.state.loaded(number) or members.mentions(ctx.site.member_file(number), address):
+                entry = ctx.state.remove_member(number, address)
+                if entry is not None:
+                    ctx.state.add_member(number, "%s@%s" % (now, domain.lower()), entry[1])

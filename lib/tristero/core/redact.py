@@ -334,9 +334,28 @@ def _serialized(msg, raw):
                                            b"rewritten without it: left out.]\n"
 
 
+def hide(m, value: str) -> str:
+    """value (a destination, for the log) with each text of m.hidden starred."""
+    for secret in getattr(m, "hidden", ()):
+        value = value.replace(secret, STARS)
+    return value
+
+
 def stored(m) -> bytes | None:
     """The bytes of inbound m to keep in spool/in/cur/: each secret replaced by
-    ******** (see the module's text); None when it holds none."""
+    ******** (see the module's text), and each text of m.hidden (a web form's
+    parameters that held one) where it stands as written; None when it holds none."""
+    out = _stored(m)
+    hidden = [s.encode("utf-8", "replace") for s in getattr(m, "hidden", ()) if s]
+    if not hidden:
+        return out
+    data = out or m.raw
+    for secret in hidden:
+        data = data.replace(secret, STARS.encode("ascii"))
+    return None if data == m.raw else data
+
+
+def _stored(m):
     raw = m.raw
     if not _MARKERS.search(raw):
         return None

@@ -264,10 +264,15 @@ def answer(ctx, m, default_list, text=None, form=None):
     session = Session(ctx, m, default_list)
     limit = cfg.globals("MaxCommands")
     line = form if form is not None else webform.from_body(m.text()) if text is None else None
+    secret = False      # a web form holding a password: its command is not run
     if line is not None:
         # A web form by mail: its parameters make one command line, and nothing else is read.
         found, extra = parse(line, "", "", 1)
         ctx.act("%s: %s" % (webform.RULE, found[0].verb if found else "no action"), webform.RULE)
+        secret = webform.with_secret(line)
+        if secret:
+            m.hidden += webform.queries(m)
+            ctx.act("web form with a password: not run", webform.RULE)
     elif text is None and jobs.is_job(m.text()):
         # A command job (LISTSERV's CJLI): read whole; an error anywhere runs none of it.
         try:
@@ -334,7 +339,10 @@ def answer(ctx, m, default_list, text=None, form=None):
         record = Record(registry.lookup(cmd.verb).name if known
                         else redact.subject(messages.clean(cmd.words[0], 40)))
         session.records.append(record)
-        registry.run(session, cmd)
+        if secret:
+            session.result("refused", session.text("attackmerge.form-password"))
+        else:
+            registry.run(session, cmd)
         _fill(record, session)
         session.say()
     if session.unknown:

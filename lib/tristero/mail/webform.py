@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 import urllib.parse
 
+from tristero.core import redact
+
 RULE = "web form by mail"
 _ORDER = ("action", "list", "address", "option")
 _SYNONYMS = {"1": "action", "2": "list", "3": "address", "4": "option"}
@@ -57,3 +59,18 @@ def from_body(text: str) -> str | None:
         if line.strip():
             return command_line(line.strip())
     return None
+
+
+def with_secret(line: str) -> bool:
+    """Does a form's command line hold a password (approve PW ..., PW=)? One is not
+    taken: it stood in an address or a line every mail server on the way may log."""
+    return redact.has_secret(line)
+
+
+def queries(m) -> list[str]:
+    """The parameters of m's form as written (its CGI address's, its body's first line)
+    whose command line holds a password: what is starred where m is kept or logged."""
+    found = [d.rpartition("@")[0].partition("?")[2] for d in m.destinations
+             if is_form_address(d.rpartition("@")[0])]
+    found += [line.strip() for line in m.text().splitlines() if line.strip()][:1]
+    return [q for q in found if with_secret(command_line(q) or "")]

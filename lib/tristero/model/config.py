@@ -21,7 +21,7 @@ from configobj import ConfigObj, ConfigObjError
 from tristero.core import fields, nameservers
 from tristero.core import text as texts
 from tristero.core.patterns import entry_problem
-from tristero.model import durable
+from tristero.model import durable, site
 from tristero.model.lists import name_problem
 
 PATTERN_SECTIONS = ("Admin Subjects", "Kill Subjects", "Kill Authors", "PreScan Strings")
@@ -310,10 +310,15 @@ def as_extension_part(text: str) -> str:
 
 
 def as_folder_root(text: str) -> str:
-    """Folders: a folder inside the site's (relative, no '..'), or empty."""
+    """Folders: a folder inside the site's (relative, no '..'), or empty; not the site's
+    folder itself nor one of its own (spool ...), whose files a fed folder would post."""
     t = text.strip()
     if t.startswith("/") or ".." in t.split("/") or "\\" in t:
         raise ValueError("%r is not a folder inside the site's folder (relative, no '..')" % t)
+    parts = [p for p in t.split("/") if p not in ("", ".")]
+    if (t and not parts) or (parts and parts[0] in site.OWN_FOLDERS):
+        raise ValueError("%r is the site's folder or one of its own (%s): not a folder of its own"
+                         % (t, ", ".join(site.OWN_FOLDERS)))
     return t.strip("/")
 
 

@@ -84,16 +84,20 @@ def bake(secret: bytes, function: str, listname: str, user: str, expires: dateti
     return _encode(day, DAY_CHARS) + _mac(secret, day, function, listname, user)
 
 
-def valid(secret: bytes, code: str, function: str, listname: str, user: str, today: datetime.date) -> bool:
-    """Is code a cookie, not expired on today, for this function, list and user?"""
+def valid(secret: bytes, code: str, function: str, listname: str, user: str, today: datetime.date,
+          exact: bool = False) -> bool:
+    """Is code a cookie, not expired on today, for this function, list and user? exact:
+    only a cookie baked for exactly these (a moderator's key: not one for "*", which a
+    mail merge's %%K is)."""
     if len(code) != LENGTH or any(c not in ALPHABET for c in code):
         return False
     day = _decode(code[:DAY_CHARS])
     if (today - EPOCH).days > day:
         return False
-    for f in (function, "*"):
-        for l in (listname, "*"):
-            for u in (user, "*"):
+    wild = () if exact else ("*",)
+    for f in (function,) + wild:
+        for l in (listname,) + wild:
+            for u in (user,) + wild:
                 if hmac.compare_digest(code[DAY_CHARS:], _mac(secret, day, f, l, u)):
                     return True
     return False

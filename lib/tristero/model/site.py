@@ -6,6 +6,8 @@ import datetime
 import os
 
 MAILDIRS = ("spool/in", "spool/out", "spool/failed")
+# The site's own folders (the Folders root may be none of them, nor inside one).
+OWN_FOLDERS = ("lists", "archive", "logs", "spool", "templates")
 
 
 class Site:

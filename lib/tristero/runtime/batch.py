@@ -715,7 +715,7 @@ class Batch:
         self.log.log(logbook.MESSAGE if result.kind != Fate.FAILED else logbook.ERROR,
                      "%s %s from=<%s> to=<%s>: %s [%s]" % (
                          name or m.name, messages.clean(m.id, 200), m.author,
-                         ",".join(m.destinations), result.action, result.rule))
+                         redact.hide(m, ",".join(m.destinations)), result.action, result.rule))
 
     def _fail(self, name, path, reason, rule, m=None):
         self.stats["failed"] += 1

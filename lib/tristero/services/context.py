@@ -69,6 +69,7 @@ class Inbound:
         self.notes = []            # what reading it taught (charset guesses ...)
         self.too_many_parts = None  # (why, rule) it was not read whole (MaxParts), or None
         self.hold = None           # why screening holds it for a list's moderators (ADMIN, HoldInsteadOfDrop)
+        self.hidden = []           # text as written that holds a secret (a web form's): starred where kept or logged
         self._text = None
         self._subject = None
 

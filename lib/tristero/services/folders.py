@@ -15,6 +15,7 @@ import stat
 
 from tristero.core.text import Text
 from tristero.model import lists
+from tristero.policy import rights
 
 PREFIX = "+folder:"
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.,+=-]{0,63}")
@@ -49,6 +50,18 @@ def problem(ctx, rel: str):
     if not rel or len(parts) > MAX_DEPTH or not all(_NAME.fullmatch(p) for p in parts):
         return Text("folders.bad-path", path=rel[:100])
     return link_problem(ctx, rel)
+
+
+def taken(s, listname: str, rel: str):
+    """A Text when rel is a folder member or a fed folder of another list on which the
+    sender is not privileged (its posts would be fed into listname, or listname's into
+    its folder); None when it is not."""
+    cfg = s.ctx.config
+    for other in cfg.list_names():
+        if other != listname and rel in members(cfg, other) + feeds(cfg, other) \
+                and not rights.privileged(s.ctx, s.sender, other):
+            return Text("attackmerge.folder-taken", list=other)
+    return None
 
 
 def link_problem(ctx, rel: str):
@@ -126,7 +139,7 @@ def _set(s, listname, paths):
 
 def add(s, listname: str, rel: str) -> None:
     """ADD list +folder:PATH: the folder becomes a member (made when the first post comes)."""
-    why = problem(s.ctx, rel)
+    why = problem(s.ctx, rel) or taken(s, listname, rel)
     if why is not None:
         s.result("refused", s.text("folders.refused", path=rel[:100], why=why))
         return
@@ -163,10 +176,12 @@ def feeds(config, listname: str) -> list[str]:
 def feed_files(ctx, listname: str) -> list[tuple[str, str]]:
     """(path, name) of the regular files in the new/ of each folder fed into listname,
     oldest first, at most MAX_FEED per folder; a folder that is a link or is outside
-    the root is passed over, logged."""
+    the root, or whose new/ or cur/ is a link or a file, is passed over, logged (read
+    through a link, new/ would post another folder's files, the site's own; with cur/
+    unusable, each message would be posted again at every run)."""
     out = []
     for rel in feeds(ctx.config, listname):
-        why = problem(ctx, rel)
+        why = problem(ctx, rel) or link_problem(ctx, rel + "/new") or link_problem(ctx, rel + "/cur")
         if why is not None:
             ctx.act("folder %s not fed into %s: %s" % (rel, listname, why), "FeedFolders")
             continue
@@ -184,7 +199,7 @@ def feed(s, listname: str, word: str, rel: str) -> None:
     """PROXYBBS list SUB|UNSUB folder."""
     have = feeds(s.ctx.config, listname)
     if word == "SUB":
-        why = problem(s.ctx, rel)
+        why = problem(s.ctx, rel) or taken(s, listname, rel)
         if why is not None:
             s.result("refused", s.text("folders.refused", path=rel[:100], why=why))
             return

@@ -171,7 +171,7 @@ def key(ctx, listname, pid, moderator):
 
 def key_valid(ctx, listname, pid, moderator, code):
     return bool(ID.fullmatch(pid)) and cookies.valid(ctx.cookie_key(), code, "MODERATE " + pid, listname,
-                                                     moderator, ctx.now.date())
+                                                     moderator, ctx.now.date(), exact=True)
 
 
 def _held_day(pid):
