@@ -47,6 +47,11 @@ def make(site, name="weekly", rows=3, approvers=1, text="Hello {{NAME}}, your co
 
 @pytest.fixture
 def msite(site):
+    return mailing_site(site)
+
+
+def mailing_site(site):
+    """site set up for mailings: maestro@example.net a DIST_ALLOWED_USER with password PW."""
     site.write_ini(INI)
     with open(site.path("access.ini"), "w") as f:
         f.write('"maestro@example.net","","","","%s",""\n' % rights.hash_password(PW))

@@ -1,8 +1,16 @@
 """MAILING SHOW|TEST|APPROVE|SCHEDULE|PAUSE|RESUME|CANCEL name: a scheduled mailing
 (services/mailings.py) by mail, for [Security] DIST_ALLOWED_USERS and PostMasters (with
 their personal password, as DISTRIBUTE) and for the owner of the list a mailing is sent
-to (Recipients = list:NAME; the right to manage it)."""
+to (Recipients = list:NAME; the right to manage it).
 
+MAILING CREATE name makes a new mailing's folder as a draft (APPROVE sends it): the
+lines after the command, up to a line EOF, are KEY = value settings (Subject, From,
+Reply-To, Schedule, Recipients), a blank line, then the message's text; an attached
+.csv or .tsv file is the recipients (unless Recipients = list:NAME), an attached .html
+file the text's HTML alternative. Everything is checked as the mailing will be sent
+before anything is written."""
+
+import configparser
 import os
 
 from tristero.commands.distribute import may_distribute
@@ -10,9 +18,9 @@ from tristero.commands.grammar import Rest, Word
 from tristero.commands.registry import Audience, Command, Dialect, register
 from tristero.core import messages
 from tristero.model import audit, lists
-from tristero.services import mailings, session
+from tristero.services import mailings, repository, session
 
-ACTIONS = ("SHOW", "TEST", "APPROVE", "SCHEDULE", "PAUSE", "RESUME", "CANCEL")
+ACTIONS = ("CREATE", "SHOW", "TEST", "APPROVE", "SCHEDULE", "PAUSE", "RESUME", "CANCEL")
 
 
 @register
@@ -20,10 +28,12 @@ class Mailing(Command):
     names = ("MAILING",)
     dialect = Dialect.LISTSERV
     order = 345
-    usage = "MAILING SHOW|TEST address|APPROVE|SCHEDULE schedule|PAUSE|RESUME|CANCEL name"
-    help = ("Show, test, approve, schedule, pause, resume or cancel a scheduled mailing "
+    usage = "MAILING CREATE|SHOW|TEST address|APPROVE|SCHEDULE schedule|PAUSE|RESUME|CANCEL name"
+    help = ("Create (settings, a blank line, the text, then a line EOF; a .csv/.tsv attached for "
+            "the recipients), show, test, approve, schedule, pause, resume or cancel a scheduled mailing "
             "(mailings/NAME/); for DIST_ALLOWED_USERS, PostMasters and the owner of its list.")
     audience = Audience.POSTMASTER
+    takes_text = {"CREATE"}
     grammar = (Word("action", choices=ACTIONS), Word("name", upper=False), Rest("more"))
     texts = {
         "mailing.problem": "mailing {name}: {why}",
@@ -32,12 +42,26 @@ class Mailing(Command):
                                   "[until TIME | count N]",
         "mailing.schedule-state": "mailing {name} is {state}: its schedule changes while it is a draft or paused",
         "mailing.scheduled": "mailing {name}: Schedule = {schedule}",
+        "create.mailing-no-text": "MAILING CREATE name: the settings, a blank line and the text follow the command "
+                          "line, then a line EOF",
+        "create.mailing-taken": "a mailing {name} exists: choose another name",
+        "create.mailing-bad-line": "{line}: a setting is KEY = value (Subject, From, Reply-To, Schedule, Recipients)",
+        "create.mailing-bad-value": "{setting}: the value holds a character a setting may not hold",
+        "create.mailing-twice": "{setting} is set twice",
+        "create.mailing-needs": "{setting} is needed",
+        "create.mailing-no-recipients": "no recipients: attach a .csv or .tsv file (a header row with EMAIL) "
+                                "or set Recipients = list:NAME",
+        "create.mailing-done": "mailing {name} created as a draft ({count} recipient(s) now): "
+                       "MAILING APPROVE {name} sends it",
     }
 
     def run(self, s, args):
         ctx = s.ctx
         name = args.name.lower()
         what = "MAILING %s %s" % (args.action, messages.clean(name, 40))
+        if args.action == "CREATE":
+            self.create(s, name, what)
+            return
         try:
             mailing = mailings.Mailing(ctx.site, name)
         except mailings.MailingError as e:
@@ -93,3 +117,85 @@ class Mailing(Command):
             audit.security(ctx, s.sender, None, what, "refused: " + why)
             return False
         return True
+
+    def create(self, s, name, what):
+        """MAILING CREATE: the folder written as a draft, or why not."""
+        ctx = s.ctx
+        if not mailings.NAME.fullmatch(name):
+            s.result("error", s.text("mailing.problem", name=messages.clean(name, 40), why=mailings.MailingError(
+                "a mailing's name is lower-case letters, digits, - and _ (at most 40)")))
+            return
+        try:
+            draft = Draft(ctx.site, name, s, s.command.text)
+        except mailings.MailingError as e:
+            s.result("error", s.text("mailing.problem", name=name, why=e))
+            return
+        if not self.may(s, draft, what):
+            return
+        if os.path.exists(draft.path):
+            s.result("error", s.text("create.mailing-taken", name=name))
+            return
+        try:
+            _, _, rows = draft.check(ctx)
+        except mailings.MailingError as e:
+            s.result("error", s.text("mailing.problem", name=name, why=e))
+            return
+        for file, data in sorted(draft.files.items()):
+            ctx.write(os.path.join(draft.path, file), data)
+        ctx.write(os.path.join(draft.path, "mailing.ini"), draft.ini_text().encode("utf-8"))
+        audit.security(ctx, s.sender, None, what, "done")
+        ctx.act("%s by %s" % (what, s.sender), "MAILING")
+        s.result("ok", s.text("create.mailing-done", name=name, count=len(rows)))
+
+
+SETTINGS = {"SUBJECT": "Subject", "FROM": "From", "REPLY-TO": "ReplyTo", "REPLYTO": "ReplyTo",
+            "SCHEDULE": "Schedule", "RECIPIENTS": "Recipients"}
+MAX_VALUE = 900
+
+
+class Draft(mailings.Mailing):
+    """A mailing made from a MAILING CREATE message, in memory until it is written."""
+
+    def __init__(self, site, name, s, lines):
+        self.site, self.name, self.path = site, name, mailings.folder(site, name)
+        if lines is None:
+            raise mailings.MailingError(s.text("create.mailing-no-text"))
+        self.ini = configparser.ConfigParser(interpolation=None)
+        self.ini.optionxform = str
+        self.ini.add_section("Mailing")
+        i = 0
+        while i < len(lines) and lines[i].strip():
+            key, eq, value = lines[i].partition("=")
+            key, value = key.strip().upper(), value.strip()
+            if not eq or key not in SETTINGS:
+                raise mailings.MailingError(s.text("create.mailing-bad-line", line=messages.clean(lines[i], 60)))
+            if len(value) > MAX_VALUE or any(ord(c) < 32 or ord(c) == 127 for c in value):
+                raise mailings.MailingError(s.text("create.mailing-bad-value", setting=SETTINGS[key]))
+            if self.ini.has_option("Mailing", SETTINGS[key]):
+                raise mailings.MailingError(s.text("create.mailing-twice", setting=SETTINGS[key]))
+            self.ini.set("Mailing", SETTINGS[key], value)
+            i += 1
+        for key in ("From", "Subject"):
+            if not self.get(key):
+                raise mailings.MailingError(s.text("create.mailing-needs", setting=key))
+        self.ini.set("Mailing", "Schedule", self.get("Schedule") or "now")
+        self.ini.set("Mailing", "State", "draft")
+        text = "\n".join(lines[i:]).strip("\n")
+        if not text:
+            raise mailings.MailingError(s.text("create.mailing-no-text"))
+        self.files = {"message.txt": (text + "\n").encode("utf-8")}
+        for file, data in repository.attachments_of(s.m.msg):
+            low = (file or "").lower()
+            if low.endswith((".csv", ".tsv")) and not self.get("Recipients"):
+                source = "recipients.tsv" if low.endswith(".tsv") else "recipients.csv"
+                self.files[source] = data
+                self.ini.set("Mailing", "Recipients", source)
+            elif low.endswith((".html", ".htm")) and "message.html" not in self.files:
+                self.files["message.html"] = data
+        if not self.get("Recipients"):
+            raise mailings.MailingError(s.text("create.mailing-no-recipients"))
+        if not self.get("Recipients").lower().startswith("list:") and self.get("Recipients") not in self.files:
+            raise mailings.MailingError(s.text("create.mailing-no-recipients"))
+
+    def file(self, name):
+        return self.files.get(name)

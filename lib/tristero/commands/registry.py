@@ -62,7 +62,8 @@ class Command:
                                 # name it} ({"REVIEW": 3}: REV, REVI ... REVIEW); a full name wins
     texts = {}                  # its own English texts: {key: template}
     takes_text = False          # the lines after its command line, up to EOF, are its text (cmd.text;
-                                # Majordomo's NEWCONFIG, NEWINFO, NEWINTRO)
+                                # Majordomo's NEWCONFIG, NEWINFO, NEWINTRO); or the first words
+                                # after the command's that take a text ({"CREATE"}: MAILING CREATE)
     list_form = None            # a command of subcommands: the command run when its first word is
                                 # no subcommand but a list (CONFIG list password: Majordomo's)
     order = 1000                # its place in HELP's list of its audience, a subcommand's among its

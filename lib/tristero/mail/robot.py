@@ -109,7 +109,7 @@ def parse(text, subject, quote_chars, limit):
         cmd = _with_password(Command(line, words))
         found.append(cmd)
         command = registry.lookup(cmd.verb) if registry.known(cmd.verb) else None
-        if command is not None and command.takes_text:
+        if command is not None and takes_text(command, words):
             # Majordomo: the text follows the command line, up to a line EOF.
             end = next((j for j in range(i + 1, len(lines)) if _unquote(lines[j], quote_chars) == "EOF"), None)
             if end is not None:
@@ -118,6 +118,12 @@ def parse(text, subject, quote_chars, limit):
     if not found and not skipping:
         found = subject_command(subject, quote_chars)
     return found, extra
+
+
+def takes_text(command, words):
+    """Whether the lines after a command line of these words are its text (up to EOF)."""
+    wanted = command.takes_text
+    return wanted is True or bool(wanted) and len(words) > 1 and words[1].upper() in wanted
 
 
 def subject_command(subject, quote_chars):

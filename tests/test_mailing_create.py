@@ -1,0 +1,109 @@
+"""MAILING CREATE by mail (issue 16): the settings, a blank line and the text after the
+command line up to EOF, the recipients attached as CSV or a list; every value checked
+as it will be written, a name taken refused, the new mailing a draft until APPROVE."""
+
+import email.message
+import os
+
+import pytest
+
+from conftest import mail
+from test_mailings import PW, copies_to, mailing_site, when
+
+
+@pytest.fixture
+def msite(site):
+    return mailing_site(site)
+
+BODY = """\
+MAILING CREATE spring PW={pw}
+Subject = Spring news for {{{{NAME}}}}
+From = Maestro <maestro@example.net>
+Reply-To = desk@example.net
+
+Hello {{{{NAME}}}}, your code is {{{{CODE}}}}.
+EOF
+"""
+
+
+def with_csv(body, csv="EMAIL,NAME,CODE\nr1@example.com,Reader 1,C1\nr2@example.com,Reader 2,C2\n",
+             frm="maestro@example.net"):
+    m = email.message.EmailMessage()
+    m["From"], m["To"], m["Subject"] = frm, "tristero@example.org", "create"
+    m["Message-ID"], m["Date"] = "<c-%d@example.net>" % len(body + frm), "Sat, 21 Nov 2026 09:00:00 +0000"
+    m.set_content(body)
+    m.add_attachment(csv.encode(), maintype="text", subtype="csv", filename="people.csv")
+    return m.as_string()
+
+
+def read(path):
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+def reply(site, who="maestro@example.net"):
+    return "\n".join(m.get_content() for m in site.messages_to(who))
+
+
+def test_mailing_create_by_mail_makes_a_draft_that_approve_sends(msite):
+    msite.drop(with_csv(BODY.format(pw=PW)))
+    msite.run(now=when(-1))
+    said = reply(msite)
+    assert "mailing spring created as a draft (2 recipient(s) now)" in said
+    home = msite.path("mailings", "spring")
+    ini = read(os.path.join(home, "mailing.ini"))
+    assert "State = draft" in ini and "ReplyTo = desk@example.net" in ini and "Recipients = recipients.csv" in ini
+    assert read(os.path.join(home, "message.txt")) == "Hello {{NAME}}, your code is {{CODE}}.\n"
+    assert not copies_to(msite, "r1@example.com")
+    msite.drop(mail(frm="maestro@example.net", body="MAILING APPROVE spring PW=%s\n" % PW))
+    msite.run(now=when(-1, 1))
+    assert "OK: mailing spring approved by maestro@example.net" in reply(msite)
+    msite.run(now=when(-1, 2))
+    copy = copies_to(msite, "r1@example.com")
+    assert len(copy) == 1 and b"Reader 1" in copy[0].data and b"C1" in copy[0].data
+
+
+def test_mailing_create_with_a_section_injected_in_a_setting_is_refused(msite):
+    body = BODY.format(pw=PW).replace("Reply-To = desk@example.net", "Reply-To = desk@example.net\x0b[Mailing]")
+    msite.drop(with_csv(body))
+    msite.run(now=when(-1))
+    assert "[Mailing]: a setting is KEY = value" in reply(msite)
+    assert not os.path.exists(msite.path("mailings", "spring"))
+
+
+def test_mailing_create_with_a_control_character_in_a_setting_is_refused(msite):
+    body = BODY.format(pw=PW).replace("Reply-To = desk@example.net", "Reply-To = desk@example.net\x01x")
+    msite.drop(with_csv(body))
+    msite.run(now=when(-1))
+    assert "ReplyTo: the value holds a character a setting may not hold" in reply(msite)
+    assert not os.path.exists(msite.path("mailings", "spring"))
+
+
+def test_mailing_create_a_name_taken_is_refused_and_kept(msite):
+    msite.drop(with_csv(BODY.format(pw=PW)))
+    msite.run(now=when(-1))
+    msite.drop(with_csv(BODY.format(pw=PW).replace("Spring news", "Other"), csv="EMAIL\nx@example.com\n"))
+    msite.run(now=when(-1, 1))
+    assert "a mailing spring exists" in reply(msite)
+    assert "Spring news" in read(msite.path("mailings", "spring", "mailing.ini"))
+
+
+def test_mailing_create_a_field_without_its_column_and_a_stranger_are_refused(msite):
+    msite.drop(with_csv(BODY.format(pw=PW), csv="EMAIL,NAME\nr1@example.com,Reader 1\n"))
+    msite.drop(with_csv(BODY.format(pw="nope").replace("spring", "other"), frm="stranger@example.net"))
+    msite.run(now=when(-1))
+    assert "{{CODE}}" in reply(msite)
+    assert "REFUSED" in reply(msite, "stranger@example.net")
+    assert not os.path.exists(msite.path("mailings", "spring"))
+    assert not os.path.exists(msite.path("mailings", "other"))
+
+
+def test_only_mailing_create_takes_the_lines_after_it_as_its_text(msite):
+    # MAILING SHOW takes no text: the commands after it run, even with a line EOF below.
+    msite.drop(with_csv(BODY.format(pw=PW)))
+    msite.run(now=when(-1))
+    msite.drop(mail(frm="maestro@example.net",
+                    body="MAILING SHOW spring PW=%s\nLISTS\nEOF\n" % PW))
+    msite.run(now=when(-1, 1))
+    said = reply(msite)
+    assert "MAILING SHOW spring" in said and "> LISTS" in said
