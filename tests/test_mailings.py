@@ -4,12 +4,15 @@ exactly six times; approval (two people); a merge field with no column found bef
 anything is sent; the command line (tristero.py mailing) and MAILING by mail."""
 
 import datetime
+import email
 import os
 import signal
+from email import policy
 
 import pytest
 
 from conftest import mail
+from tristero.model import cookies
 from tristero.policy import rights
 
 PW = "Dist4pass"
@@ -162,6 +165,71 @@ def test_mailing_by_mail_test_and_approve(msite):
     assert "REFUSED" in [m.get_content() for m in msite.messages_to("stranger@example.net")][0]
     msite.run(now=when(0, 1))
     assert len(copies_to(msite, "r2@example.com")) == 2
+
+
+LIST_MAILING = """\
+[Mailing]
+From = Maestro <maestro@example.net>
+Subject = News for %%N of %%L
+Recipients = list:news
+Schedule = now
+State = draft
+"""
+
+
+def list_mailing(msite, text, html=None):
+    """A mailing (list_news) to list news: ann (whose name is hostile) and bob (no name)."""
+    msite.write_ini(INI + "\n[LIST news]\nOwner = maestro@example.net\nMemberFile = 00000001\n")
+    os.makedirs(msite.path("lists"), exist_ok=True)
+    with open(msite.path("lists", "00000001.ini"), "w") as f:
+        f.write("[Members]\nann@example.com = NAME Ann <b>Lee</b> %%K {{EMAIL}}\nbob@example.net =\n")
+    home = make(msite, name="list_news", text=text, ini=LIST_MAILING)
+    if html is not None:
+        with open(os.path.join(home, "message.html"), "w") as f:
+            f.write(html)
+    return home
+
+
+def site_key(site):
+    with open(site.path("tristero.key"), "rb") as f:
+        return f.read()
+
+
+def test_a_mailing_to_a_list_fills_the_manuals_place_holders_for_each_member(msite):
+    list_mailing(msite, "Dear %%N ({{NAME}}) at %%A, list %%L, %%%.\nLeave: %%K\n",
+                 html="<p>Dear %%N, {{NAME}}</p>\n")
+    msite.tristero("mailing", "approve", "list_news", "--by", "boss@example.org", "--now", when(0, 1))
+    msite.run(now=when(0, 2))
+    [ann] = copies_to(msite, "ann@example.com")
+    msg = email.message_from_bytes(ann.data, policy=policy.default)
+    name = "Ann <b>Lee</b> %%K {{EMAIL}}"
+    # Each value put in once: the name's own %%K and {{EMAIL}} stay as written.
+    assert msg["Subject"] == "News for %s of news" % name
+    plain = msg.get_body(("plain",)).get_content()
+    assert plain.startswith("Dear %s (%s) at ann@example.com, list news, %%%%.\n" % (name, name))
+    code = plain.split("Leave: ")[1].strip()
+    day = datetime.date(2026, 11, 23)
+    assert cookies.valid(site_key(msite), code, "SUB", "news", "ann@example.com", day)
+    html = msg.get_body(("html",)).get_content()
+    assert "<p>Dear Ann &lt;b&gt;Lee&lt;/b&gt; %%K {{EMAIL}}, Ann &lt;b&gt;Lee&lt;/b&gt; %%K {{EMAIL}}</p>" in html
+    [bob] = copies_to(msite, "bob@example.net")
+    assert b"Dear bob@example.net () at bob@example.net, list news" in bob.data
+
+
+def test_a_test_copy_of_a_list_mailing_carries_the_testers_cookie_not_the_members(msite):
+    list_mailing(msite, "Dear %%N, leave: %%K\n")
+    msite.tristero("mailing", "test", "list_news", "ann@example.com", "--by", "boss@example.org",
+                   "--now", when(0, 1))
+    msite.tristero("mailing", "test", "list_news", "desk@example.org", "--by", "boss@example.org",
+                   "--now", when(0, 1))
+    [copy] = copies_to(msite, "desk@example.org")
+    body = email.message_from_bytes(copy.data, policy=policy.default).get_content()
+    assert body.startswith("Dear Ann <b>Lee</b>")          # the first row's values ...
+    code = body.split("leave: ")[1].strip()
+    day = datetime.date(2026, 11, 23)
+    # ... but the cookie is the tester's own: it does nothing for ann.
+    assert cookies.valid(site_key(msite), code, "SUB", "news", "desk@example.org", day)
+    assert not cookies.valid(site_key(msite), code, "SUB", "news", "ann@example.com", day)
 
 
 def test_a_mailing_to_a_list_goes_to_its_members_with_their_names(msite):

@@ -9,9 +9,9 @@ import os
 from email import policy
 
 from conftest import BASE_INI, NEWS_LIST, mail
-from tristero.mail import merge
 from tristero.model import cookies
 from tristero.policy import rights
+from tristero.services import placeholders
 
 MEMBERS = ["carol@example.com = NAME Carol Jones", "dave@example.net", "erin@example.com = NOMAIL"]
 
@@ -173,7 +173,7 @@ def test_k_is_a_cookie_for_that_member_and_list_for_seven_days(site):
 
 def test_substitute_unit():
     values = {"N": "Ann %%K", "F": "F!", "L": "news"}
-    assert merge.substitute("%%N %F %L %%%N x%F %Fo", values) == "Ann %%K F! news %%N x%F %Fo"
+    assert placeholders.substitute("%%N %F %L %%%N x%F %Fo", values) == "Ann %%K F! news %%N x%F %Fo"
 
 
 # --- CLONE, RENAMELIST, SET list type, and the manual's resubscription exercise --------

@@ -116,6 +116,11 @@ def option_word(options: str, word: str) -> str | None:
     return None
 
 
+def name_of(options: str) -> str:
+    """The member's name its options hold (NAME Joe Bloggs), or ""."""
+    return (option_word(options, "NAME") or "")[5:].strip()
+
+
 def receives_posts(options: str) -> bool:
     """True when a member with these options gets each post by mail (neither NOMAIL nor DIGEST)."""
     return not options or (option_word(options, "NOMAIL") is None and option_word(options, "DIGEST") is None)

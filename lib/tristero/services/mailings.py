@@ -17,9 +17,9 @@ SITE/mailings/NAME/, hand-editable:
 
 {{COLUMN}} in the subject and in every text and HTML part is the recipient's value
 (escaped in HTML); a field with no column is an error found before anything is sent.
-A list's members have the columns EMAIL and NAME (empty: the member files keep no
-names); the manual's %% place-holders for lists are mail/merge.py's, and would go in
-render()'s edit as another substitution.
+A list's members have the columns EMAIL and NAME (their NAME option, else empty), and
+the manual's %% place-holders (services/placeholders.py: %%N, %%A, %%K ...) are filled
+for each member too, in the same pass (a value is never read again for either).
 
 Schedule: "now"; "at 2026-12-01T09:00"; "every N hours|days|weeks|months from TIME
 [until TIME | count N]". Delivery k (from 0) is due at from + k intervals; each is made
@@ -43,6 +43,7 @@ import re
 from tristero.core import messages, personalise
 from tristero.model import lists, members, spools
 from tristero.policy import bounces
+from tristero.services import placeholders
 
 NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
 STATES = ("draft", "approved", "paused", "cancelled", "done")
@@ -151,6 +152,9 @@ class Mailing:
         if not self.ini.has_section("Mailing"):
             raise MailingError("mailing.ini has no [Mailing] section")
 
+    listname = None         # the list of Recipients = list:NAME (recipients() finds it)
+    letters = frozenset()   # the %% place-holders the message uses, for a list (check())
+
     def get(self, key, default=""):
         return self.ini.get("Mailing", key, fallback=default).strip()
 
@@ -209,8 +213,9 @@ class Mailing:
             listname = lists.find(ctx.config, source[5:].strip())
             if not listname:
                 raise MailingError("Recipients: no list %s" % messages.clean(source[5:], 60))
+            self.listname = listname
             number = lists.number(ctx.config, listname)
-            rows = [{"EMAIL": address, "NAME": (members.option_word(options, "NAME") or "")[5:].strip()}
+            rows = [{"EMAIL": address, "NAME": members.name_of(options)}
                     for address, options in ctx.state.members(number).items()]
             return ["EMAIL", "NAME"], rows
         if "/" in source or source.startswith("."):
@@ -288,6 +293,8 @@ class Mailing:
         missing = sorted(used - set(columns))
         if missing:
             raise MailingError("the message uses {{%s}}, and the recipients have no such column" % missing[0])
+        if self.listname:
+            self.letters = frozenset(placeholders.used(self.get("Subject"), *(text for _, text in template.texts)))
         return template, columns, rows
 
     def envelope_sender(self):
@@ -306,12 +313,24 @@ class Mailing:
         for row in rows:
             to = only or row["EMAIL"]
             name = row.get("NAME", "")
-            copy = template.render(lambda text, subtype, row=row: personalise.fill(text, row, subtype),
-                                   {"To": email.utils.formataddr((name, to)) if name else to,
-                                    "Subject": personalise.fill(subject, row)})
+            edit = self.merge(ctx, row, to)
+            copy = template.render(edit, {"To": email.utils.formataddr((name, to)) if name else to,
+                                          "Subject": edit(subject, "plain")})
             verp = delivery and not self.get("Bounce") and bounces.mailing_sender(ctx, self.name, delivery, to)
             ctx.send(verp or sender, [to], copy)
         return len(rows)
+
+
+    def merge(self, ctx, row, to):
+        """The fill of row's copy to address to: its {{COLUMN}} fields, and for a list its
+        %% place-holders (a test copy's cookie and rights are the tester's, not the member's)."""
+        if not self.listname:
+            return lambda text, subtype: personalise.fill(text, row, subtype)
+        vals = placeholders.values(ctx, self.listname, row["EMAIL"], row["NAME"], self.letters)
+        if to.lower() != row["EMAIL"].lower() and self.letters & {"K", "R"}:
+            vals.update({k: v for k, v in placeholders.values(ctx, self.listname, to, "", self.letters).items()
+                         if k in ("K", "R")})
+        return lambda text, subtype: placeholders.fill(text, row, vals, subtype)
 
 
 def record_job(ctx, sender, subject, recipients, bounce):
