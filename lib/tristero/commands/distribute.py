@@ -6,7 +6,11 @@ Types: MAIL (recipients from TO; each copy's To: is its recipient, "Name <addres
 MAIL-MERGE (TO DD= is a table: a header row naming its columns, EMAIL among them, then
 one row a recipient, tab- or comma-separated; {{COLUMN}} in the subject and every text
 part is replaced by the recipient's value), RFC822 (recipients from the data's To: and
-Cc:, the data sent as it is). POST (LISTSERV Maestro's pre-approved post) is not offered.
+Cc:, the data sent as it is), POST (the data posted to each list of TO, LISTSERV
+Maestro's way of posting: as a post of the author the job's password proved, through
+all the list's rules, a Moderated list holding it for its moderators; with a PostMaster's
+PRE-APPROVED=YES as if a moderator had approved it, the list's size limit still
+applying). FILE (z/VM's) is not offered.
 
 TO DD=name (default TO DD=TO): one recipient a line, "address [name] [BSMTP|PROBE]".
 BSMTP recipients share one multi-recipient envelope (and one copy, its To: as the data
@@ -18,7 +22,8 @@ Options: ACK=NONE|MAIL|MSG (MAIL, MSG: the reply carries a delivery summary), CA
 (TO lines are addresses only), DEBUG=YES (the plan told, nothing sent), TRACE=YES (sent,
 and the plan told), DKIM=YES|NO (sign with [DKIM]'s key or not; default YES when one is
 set), PRIO=*|0-99 and INFORM=MSG|MAIL (accepted; nothing to do for mail); a PostMaster's
-FROM=address or FROM=DD=name (the envelope sender: where bounces go) and PRE-APPROVED=.
+FROM=address or FROM=DD=name (the envelope sender: where bounces go; not for POST, whose
+copies go out from the list's own bounce address) and PRE-APPROVED=YES (POST only).
 
 Rights: [Security] DIST_ALLOWED_USERS, PostMasters and the SuperUser, always with their
 personal password (SETPASS); anyone else is refused and the attempt audited.
@@ -31,7 +36,7 @@ import io
 from tristero.commands.grammar import Rest
 from tristero.commands.registry import Audience, Command, Dialect, register
 from tristero.core import messages, personalise
-from tristero.model import audit, spools
+from tristero.model import audit, lists, spools
 from tristero.policy import bounces, rights
 from tristero.services import mailings
 
@@ -76,7 +81,8 @@ class Distribute(Command):
     order = 340
     usage = "DISTRIBUTE type [DD=name] [TO addr ... | TO DD=name] [options] PW=password"
     help = ("Send a message from a data set of a command job to a set of recipients (MAIL, "
-            "MAIL-MERGE, RFC822); for DIST_ALLOWED_USERS and PostMasters, with their password.")
+            "MAIL-MERGE, RFC822) or post it to lists (POST); for DIST_ALLOWED_USERS and PostMasters, "
+            "with their password.")
     audience = Audience.POSTMASTER
     grammar = (Rest("words"),)
     texts = {
@@ -87,8 +93,16 @@ class Distribute(Command):
         "distribute.no-job": "DISTRIBUTE sends a data set of a command job: send it in a job "
                              "(//name JOB Echo=No, the command, then //DATA DD *,EOF ... EOF)",
         "distribute.bad-word": "{word}: {why}",
-        "distribute.type": "the type is MAIL, MAIL-MERGE or RFC822",
-        "distribute.not-offered": "DISTRIBUTE {type} is not offered here (MAIL, MAIL-MERGE and RFC822 are)",
+        "distribute.type": "the type is MAIL, MAIL-MERGE, RFC822 or POST",
+        "distribute.not-offered": "DISTRIBUTE {type} is not offered here (MAIL, MAIL-MERGE, RFC822 and POST are)",
+        "distribute.not-a-list": "{name}: DISTRIBUTE POST sends to lists, and this site has no list {name}",
+        "distribute.post-only": "{option}= is for DISTRIBUTE POST only",
+        "distribute.not-for-post": "{option}= does not apply to DISTRIBUTE POST (a list's post goes out "
+                                   "from the list's own bounce address)",
+        "distribute.post-plan": "POST to {list} ({address}): {how}",
+        "distribute.post-pre-approved": "pre-approved: its moderators are passed over",
+        "distribute.post-as-author": "as a post of {author}: the list's rules and moderators apply",
+        "distribute.posted": "POST distribution: handed to {count} list(s): {lists}",
         "distribute.option": "not an option of DISTRIBUTE (ACK, CANON, DEBUG, TRACE, DKIM, PRIO, INFORM, FROM, "
                              "PRE-APPROVED)",
         "distribute.value": "{option} is one of {values}",
@@ -136,6 +150,9 @@ class Distribute(Command):
         if plan.options.get("DEBUG") == "YES":
             s.result("ok", s.text("distribute.debug"))
             return
+        if plan.type == "POST":
+            self.post(s, plan)
+            return
         job = None
         if plan.options.get("ACK", "NONE") != "NONE":
             # A report of this delivery, as of a mailing's: each copy of its own with a
@@ -153,6 +170,19 @@ class Distribute(Command):
                               count=len(plan.recipients)))
         ctx.act("DISTRIBUTE %s by %s: %d recipient(s)" % (plan.type, s.sender, len(plan.recipients)), "DISTRIBUTE")
 
+    @staticmethod
+    def post(s, plan):
+        """Each list's post handed to the posting steps (mail.routing, after the commands);
+        what comes of it (sent, held, refused) its author is told as of any post."""
+        ctx = s.ctx
+        pre = plan.options.get("PRE-APPROVED") == "YES"
+        for i, listname in enumerate(plan.lists):
+            ctx.outcome.distributed_posts.append((listname, plan.author, plan.data,
+                                                  "distribute/%s/%d" % (s.m.name, i + 1), pre))
+            ctx.act("DISTRIBUTE POST to %s by %s%s" % (listname, s.sender, " (pre-approved)" if pre else ""),
+                    "DISTRIBUTE")
+        s.result("ok", s.text("distribute.posted", count=len(plan.lists), lists=", ".join(plan.lists)))
+
     def plan(self, s, words):
         """The Plan words make (type, source, dest, options), every check done; Refused."""
         ctx = s.ctx
@@ -162,7 +192,7 @@ class Distribute(Command):
         if not words or words[0].upper() not in TYPES:
             raise Refused("error", s.text("distribute.type"))
         kind = words[0].upper()
-        if kind in ("POST", "FILE"):
+        if kind == "FILE":
             raise Refused("error", s.text("distribute.not-offered", type=kind))
         source, dest, names, options = "DATA", None, [], {}
         rest = words[1:]
@@ -199,6 +229,10 @@ class Distribute(Command):
             options[key] = word.partition("=")[2] if key == "FROM" else value
         if dest is None and not names:
             dest = "TO"
+        if "PRE-APPROVED" in options and kind != "POST":
+            raise Refused("error", s.text("distribute.post-only", option="PRE-APPROVED"))
+        if "FROM" in options and kind == "POST":
+            raise Refused("error", s.text("distribute.not-for-post", option="FROM"))
         if options.get("DKIM") == "YES" and not getattr(ctx, "signer", None):
             raise Refused("error", s.text("distribute.no-dkim"))
         data = self.dataset(s, job, source)
@@ -217,7 +251,12 @@ class Distribute(Command):
         author = authors[0][1] if authors else ""
         if author.lower() != s.sender.lower() and not rights.privileged(ctx, s.sender):
             raise Refused("refused", s.text("distribute.forged", author=messages.clean(author, 80)))
+        plan.author = author
         plan.sender = self.sender(s, job, options.get("FROM")) or s.sender
+        if kind == "POST":
+            plan.lists = self.lists(s, self.dataset(s, job, dest) if dest else names, dest or "TO")
+            plan.data = for_posting(ctx, plan.data)
+            return plan
         if kind == "RFC822":
             plan.recipients = [(a, "", "BSMTP") for _, a in messages.addresses(plan.message, "To", "Cc")]
         elif kind == "MAIL-MERGE":
@@ -270,6 +309,25 @@ class Distribute(Command):
         if not messages.is_address(given) or not spools.valid_envelope_address(given):
             raise Refused("error", s.text("distribute.not-address", address=messages.clean(given, 80)))
         return given
+
+    @staticmethod
+    def lists(s, lines, name):
+        """The lists (once each) TO lines name, by name or by address on a domain of the
+        site; one the sender may not see is no list to them."""
+        ctx, found = s.ctx, []
+        for number, line in enumerate(lines, 1):
+            for word in line.split():
+                local, at, domain = word.rpartition("@")
+                listname = lists.find(ctx.config, local if at else word) \
+                    if not at or domain.lower() in (d.lower() for d in ctx.domains()) else None
+                if not listname or not rights.sees(ctx, s.sender, listname):
+                    raise Refused("error", s.text("distribute.bad-recipient", name=name, number=number, why=s.text(
+                        "distribute.not-a-list", name=messages.clean(word, 80))))
+                if listname not in found:
+                    found.append(listname)
+        if not found:
+            raise Refused("error", s.text("distribute.no-recipients"))
+        return found
 
     @staticmethod
     def recipients(s, lines, name, canon):
@@ -339,6 +397,8 @@ class Plan:
         self.sign = True
         self.probe = None
         self.report = None         # ACK=: the return path of a copy of its own, by recipient
+        self.author = ""           # the address of the data's From
+        self.lists = []            # POST: the lists it is posted to
 
     def groups(self):
         """[(kind, envelope sender, [(address, name, row)])]: the BSMTP recipients in one
@@ -360,6 +420,11 @@ class Plan:
         return len(self.groups())
 
     def lines(self, s):
+        if self.type == "POST":
+            how = s.text("distribute.post-pre-approved") if self.options.get("PRE-APPROVED") == "YES" \
+                else s.text("distribute.post-as-author", author=self.author)
+            return [s.text("distribute.post-plan", list=n, address=lists.address(s.ctx.config, n), how=how)
+                    for n in self.lists]
         out = []
         for kind, sender, recipients in self.groups():
             shown = ", ".join(a for a, _, _ in recipients[:5]) + (" ..." if len(recipients) > 5 else "")
@@ -400,3 +465,23 @@ class Plan:
             ctx.send(sender, [a for a, _, _ in recipients], copy, sign=self.sign)
             copies += 1
         return copies
+
+
+# Fields of a DISTRIBUTE POST's data that only the site's own mail server may write
+# (results it checked, seals over them): a job's author could forge them.
+MTA_FIELDS = ("authentication-results", "arc-seal", "arc-message-signature", "arc-authentication-results",
+              "received", "return-path", "delivered-to", "x-original-to", "envelope-to")
+
+
+def for_posting(ctx, data):
+    """A POST's data as the posting steps take it: the fields of MTA_FIELDS removed, a
+    Message-ID and a Date given when it has none."""
+    block, body = messages.split_raw(data)
+    kept = [(name, raw) for name, raw in messages.raw_headers(block) if name.lower() not in MTA_FIELDS]
+    have = {name.lower() for name, _ in kept}
+    added = b""
+    if "message-id" not in have:
+        added += b"Message-ID: " + ctx.ids.message_id(ctx.ids.next()).encode("ascii") + b"\n"
+    if "date" not in have:
+        added += b"Date: " + email.utils.format_datetime(ctx.now).encode("ascii") + b"\n"
+    return added + b"".join(raw for _, raw in kept) + b"\n" + body

@@ -504,11 +504,32 @@ def release(ctx: Context, listname: str, author: str, raw: bytes, name: str) -> 
     """Post a held post a moderator approved: the steps after moderation and the
     password (from merge on: a P or M list's copies), with the original author in From.
     Its size was checked before it was held."""
+    return _approved_steps(ctx, Post(_made(ctx, author, raw, name), listname, rule="approved by a moderator"))
+
+
+def distributed(ctx: Context, listname: str, author: str, raw: bytes, name: str, pre_approved: bool) -> Result:
+    """DISTRIBUTE POST: raw (a job's data set) posted to listname by author, whom the
+    job's password proved. Pre-approved (a PostMaster's PRE-APPROVED=YES): as if a
+    moderator had approved it, after the list's size limit; else every step, as the
+    author's post (a Moderated list holds it for its moderators)."""
+    post = Post(_made(ctx, author, raw, name), listname)
+    if not pre_approved:
+        return run(ctx, post)
+    post.rule = "pre-approved (DISTRIBUTE POST PRE-APPROVED=YES)"
+    return size(ctx, post) or _approved_steps(ctx, post)
+
+
+def _made(ctx: Context, author: str, raw: bytes, name: str) -> Inbound:
+    """A message the site holds (a held post, a job's data set) as an Inbound by author."""
     m = Inbound(name, raw)
     m.msg = moderation.parsed(ctx, raw)
     m.id = messages.header(m.msg, "Message-ID") or name
     m.author = author
-    post = Post(m, listname, rule="approved by a moderator")
+    return m
+
+
+def _approved_steps(ctx: Context, post: Post) -> Result:
+    """The steps from merge on (after who may post, moderation and the password)."""
     start = [name for name, _ in STEPS].index("merge")
     for _, step in STEPS[start:]:
         result = step(ctx, post)

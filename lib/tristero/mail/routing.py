@@ -75,6 +75,10 @@ def route(ctx, m, address):
             posting.release(ctx, held_list, author, raw, "held/" + post_id)
         moderation.released(ctx).clear()
         moderation.tell_moderators(ctx)
+        # DISTRIBUTE POST's data sets, each the post of the author the job's password proved.
+        for posted in ctx.outcome.distributed_posts:
+            posting.distributed(ctx, *posted)
+        ctx.outcome.distributed_posts.clear()
     elif handler == Handler.POST:
         posting.post(ctx, m, listname)
     elif handler == Handler.MERGE:

@@ -47,6 +47,8 @@ class Outcome:
     # the decisions made, for every moderator.
     moderation_released: list[tuple] = field(default_factory=list)
     moderation_decisions: list[tuple] = field(default_factory=list)
+    # DISTRIBUTE POST: (list, author, data, name, pre-approved) for the posting steps.
+    distributed_posts: list[tuple] = field(default_factory=list)
 
 
 class Inbound:
