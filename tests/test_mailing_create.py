@@ -107,3 +107,49 @@ def test_only_mailing_create_takes_the_lines_after_it_as_its_text(msite):
     msite.run(now=when(-1, 1))
     said = reply(msite)
     assert "MAILING SHOW spring" in said and "> LISTS" in said
+
+
+def test_the_administrator_creates_and_schedules_a_mailing_on_the_command_line(msite, tmp_path):
+    text = tmp_path / "spring.txt"
+    text.write_text("Subject = Spring for {{NAME}}\nFrom = maestro@example.net\nApprovers = 2\n\n"
+                    "Hello {{NAME}}.\nEOF\n")
+    people = tmp_path / "people.csv"
+    people.write_text("EMAIL,NAME\nr1@example.com,Reader 1\n")
+    page = tmp_path / "page.html"
+    page.write_text("<p>Hello {{NAME}}</p>\n")
+    made = msite.tristero("mailing", "create", "spring", str(text), "--attach", str(people), "--attach", str(page),
+                          "--now", when(-1))
+    assert b"mailing spring created as a draft (1 recipient(s) now)" in made.stdout
+    home = msite.path("mailings", "spring")
+    assert read(os.path.join(home, "message.txt")) == "Hello {{NAME}}.\n"      # the EOF line left out
+    assert read(os.path.join(home, "message.html")) == "<p>Hello {{NAME}}</p>\n"
+    assert "Approvers = 2" in read(os.path.join(home, "mailing.ini"))
+    again = msite.tristero("mailing", "create", "spring", str(text), "--attach", str(people), check=False)
+    assert again.returncode == 65 and b"a mailing spring exists" in again.stderr
+    done = msite.tristero("mailing", "schedule", "spring", "at " + when(1), "--now", when(-1))
+    assert b"mailing spring: Schedule = at " in done.stdout
+    bad = msite.tristero("mailing", "schedule", "spring", "every 0 weeks from " + when(1), check=False)
+    assert bad.returncode == 65 and b"every N hours, days, weeks or months" in bad.stderr
+    # Two approvals, then it goes out at its time, not before.
+    msite.tristero("mailing", "approve", "spring", "--by", "boss@example.org", "--now", when(-1))
+    msite.tristero("mailing", "approve", "spring", "--by", "maestro@example.net", "--now", when(-1))
+    msite.run(now=when(0))
+    assert copies_to(msite, "r1@example.com") == []
+    msite.run(now=when(1, 1))
+    [copy] = copies_to(msite, "r1@example.com")
+    assert b"Spring for Reader 1" in copy.data
+
+
+def test_schedule_by_mail_changes_only_a_draft_or_a_paused_mailing(msite):
+    msite.drop(with_csv(BODY.format(pw=PW)))
+    msite.run(now=when(-1))
+    msite.drop(mail(frm="maestro@example.net",
+                    body="MAILING SCHEDULE spring every 1 weeks from %s count 2 PW=%s\n" % (when(0), PW)))
+    msite.run(now=when(-1, 1))
+    assert "OK: mailing spring: Schedule = every 1 weeks from" in reply(msite)
+    assert "Schedule = every 1 weeks from %s count 2" % when(0) in read(msite.path("mailings", "spring",
+                                                                                   "mailing.ini"))
+    msite.tristero("mailing", "approve", "spring", "--by", "boss@example.org", "--now", when(-1, 2))
+    msite.drop(mail(frm="maestro@example.net", body="MAILING SCHEDULE spring now PW=%s\n" % PW))
+    msite.run(now=when(-1, 3))
+    assert "mailing spring: it is approved: its schedule changes only while it is a draft or paused" in reply(msite)

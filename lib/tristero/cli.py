@@ -128,12 +128,17 @@ def build_parser():
                      help="a list that exists takes the source's settings, members, texts and archive")
     how.add_argument("--merge", dest="mode", action="store_const", const="merge",
                      help="a list that exists gains the members it lacks; nothing else changes")
-    p = command("mailing", "The scheduled mailings of mailings/NAME/: list, show, send a test copy, approve, "
-                           "pause, resume or cancel one.")
+    p = command("mailing", "The scheduled mailings of mailings/NAME/: list, show, create, send a test copy, "
+                           "approve, schedule, pause, resume or cancel one.")
     p.add_argument("action", choices=mailingcmd.ACTIONS, help="what to do")
     p.add_argument("name", nargs="?", help="the mailing (its folder's name)")
-    p.add_argument("address", nargs="?", help="test: the address the copy goes to (its recipient row, "
-                                              "when it has one)")
+    p.add_argument("address", nargs="?", metavar="ARG",
+                   help="test: the address the copy goes to (its recipient row, when it has one); create: the "
+                        "file of its settings (KEY = value lines), a blank line and its text; schedule: the "
+                        "schedule, quoted ('every 1 weeks from 2026-12-07T09:00 count 6')")
+    p.add_argument("--attach", action="append", default=[], metavar="FILE",
+                   help="create: a .csv or .tsv file of recipients, or an .html alternative of the text "
+                        "(may be given twice)")
     p.add_argument("--by", metavar="ADDRESS", help="approve: who approves (default: the SuperUser)")
     p.add_argument("--now", type=parse_time, metavar="TIME", help="as if the clock said TIME (ISO 8601)")
     return parser
@@ -209,7 +214,7 @@ def main(argv):
                                mode=args.mode)
         if args.command == "mailing":
             return mailingcmd.main(site, args.now or datetime.datetime.now().astimezone(), args.action, args.name,
-                                   by=args.by, address=args.address, verbose=verbose)
+                                   by=args.by, address=args.address, attach=args.attach, verbose=verbose)
     except configmod.ConfigError as e:
         for p in e.problems:
             sys.stderr.write("tristero: %s\n" % p)

@@ -10,9 +10,6 @@ Reply-To, Schedule, Recipients), a blank line, then the message's text; an attac
 file the text's HTML alternative. Everything is checked as the mailing will be sent
 before anything is written."""
 
-import configparser
-import os
-
 from tristero.commands.distribute import may_distribute
 from tristero.commands.grammar import Rest, Word
 from tristero.commands.registry import Audience, Command, Dialect, register
@@ -40,7 +37,7 @@ class Mailing(Command):
         "mailing.test-needs": "MAILING TEST name address",
         "mailing.schedule-needs": "MAILING SCHEDULE name now | at TIME | every N UNITS from TIME "
                                   "[until TIME | count N]",
-        "mailing.schedule-state": "mailing {name} is {state}: its schedule changes while it is a draft or paused",
+        "mailing.schedule-state": "it is {state}: its schedule changes only while it is a draft or paused",
         "mailing.scheduled": "mailing {name}: Schedule = {schedule}",
         "create.mailing-no-text": "MAILING CREATE name: the settings, a blank line and the text follow the command "
                           "line, then a line EOF",
@@ -84,16 +81,10 @@ class Mailing(Command):
                 done, said = mailings.approve(ctx, name, s.sender)
                 s.result("ok" if done else "error", said)
             elif args.action == "SCHEDULE":
-                text = " ".join(args.more)
-                if not text:
+                if not args.more:
                     s.result("error", s.text("mailing.schedule-needs"))
                     return
-                mailings.Schedule(text)
-                if mailing.state not in ("draft", "paused"):
-                    s.result("error", s.text("mailing.schedule-state", name=name, state=mailing.state))
-                    return
-                ctx.write(os.path.join(mailing.path, "mailing.ini"), mailing.ini_text(Schedule=text).encode("utf-8"))
-                s.result("ok", s.text("mailing.scheduled", name=name, schedule=text))
+                s.result("ok", mailings.set_schedule(ctx, name, " ".join(args.more), s.text))
             else:
                 done, said = mailings.change_state(ctx, name, args.action.lower())
                 s.result("ok" if done else "error", said)
@@ -121,81 +112,14 @@ class Mailing(Command):
     def create(self, s, name, what):
         """MAILING CREATE: the folder written as a draft, or why not."""
         ctx = s.ctx
-        if not mailings.NAME.fullmatch(name):
-            s.result("error", s.text("mailing.problem", name=messages.clean(name, 40), why=mailings.MailingError(
-                "a mailing's name is lower-case letters, digits, - and _ (at most 40)")))
-            return
         try:
-            draft = Draft(ctx.site, name, s, s.command.text)
+            draft = mailings.Draft(ctx.site, name, s.command.text, repository.attachments_of(s.m.msg), s.text)
+            if not self.may(s, draft, what):
+                return
+            count = mailings.create(ctx, draft, s.text)
         except mailings.MailingError as e:
-            s.result("error", s.text("mailing.problem", name=name, why=e))
+            s.result("error", s.text("mailing.problem", name=messages.clean(name, 40), why=e))
             return
-        if not self.may(s, draft, what):
-            return
-        if os.path.exists(draft.path):
-            s.result("error", s.text("create.mailing-taken", name=name))
-            return
-        try:
-            _, _, rows = draft.check(ctx)
-        except mailings.MailingError as e:
-            s.result("error", s.text("mailing.problem", name=name, why=e))
-            return
-        for file, data in sorted(draft.files.items()):
-            ctx.write(os.path.join(draft.path, file), data)
-        ctx.write(os.path.join(draft.path, "mailing.ini"), draft.ini_text().encode("utf-8"))
         audit.security(ctx, s.sender, None, what, "done")
         ctx.act("%s by %s" % (what, s.sender), "MAILING")
-        s.result("ok", s.text("create.mailing-done", name=name, count=len(rows)))
-
-
-SETTINGS = {"SUBJECT": "Subject", "FROM": "From", "REPLY-TO": "ReplyTo", "REPLYTO": "ReplyTo",
-            "SCHEDULE": "Schedule", "RECIPIENTS": "Recipients"}
-MAX_VALUE = 900
-
-
-class Draft(mailings.Mailing):
-    """A mailing made from a MAILING CREATE message, in memory until it is written."""
-
-    def __init__(self, site, name, s, lines):
-        self.site, self.name, self.path = site, name, mailings.folder(site, name)
-        if lines is None:
-            raise mailings.MailingError(s.text("create.mailing-no-text"))
-        self.ini = configparser.ConfigParser(interpolation=None)
-        self.ini.optionxform = str
-        self.ini.add_section("Mailing")
-        i = 0
-        while i < len(lines) and lines[i].strip():
-            key, eq, value = lines[i].partition("=")
-            key, value = key.strip().upper(), value.strip()
-            if not eq or key not in SETTINGS:
-                raise mailings.MailingError(s.text("create.mailing-bad-line", line=messages.clean(lines[i], 60)))
-            if len(value) > MAX_VALUE or any(ord(c) < 32 or ord(c) == 127 for c in value):
-                raise mailings.MailingError(s.text("create.mailing-bad-value", setting=SETTINGS[key]))
-            if self.ini.has_option("Mailing", SETTINGS[key]):
-                raise mailings.MailingError(s.text("create.mailing-twice", setting=SETTINGS[key]))
-            self.ini.set("Mailing", SETTINGS[key], value)
-            i += 1
-        for key in ("From", "Subject"):
-            if not self.get(key):
-                raise mailings.MailingError(s.text("create.mailing-needs", setting=key))
-        self.ini.set("Mailing", "Schedule", self.get("Schedule") or "now")
-        self.ini.set("Mailing", "State", "draft")
-        text = "\n".join(lines[i:]).strip("\n")
-        if not text:
-            raise mailings.MailingError(s.text("create.mailing-no-text"))
-        self.files = {"message.txt": (text + "\n").encode("utf-8")}
-        for file, data in repository.attachments_of(s.m.msg):
-            low = (file or "").lower()
-            if low.endswith((".csv", ".tsv")) and not self.get("Recipients"):
-                source = "recipients.tsv" if low.endswith(".tsv") else "recipients.csv"
-                self.files[source] = data
-                self.ini.set("Mailing", "Recipients", source)
-            elif low.endswith((".html", ".htm")) and "message.html" not in self.files:
-                self.files["message.html"] = data
-        if not self.get("Recipients"):
-            raise mailings.MailingError(s.text("create.mailing-no-recipients"))
-        if not self.get("Recipients").lower().startswith("list:") and self.get("Recipients") not in self.files:
-            raise mailings.MailingError(s.text("create.mailing-no-recipients"))
-
-    def file(self, name):
-        return self.files.get(name)
+        s.result("ok", s.text("create.mailing-done", name=name, count=count))

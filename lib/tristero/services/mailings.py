@@ -333,6 +333,87 @@ class Mailing:
         return lambda text, subtype: placeholders.fill(text, row, vals, subtype)
 
 
+# MAILING CREATE's settings (their key in mailing.ini) and the longest value taken.
+SETTINGS = {"SUBJECT": "Subject", "FROM": "From", "REPLY-TO": "ReplyTo", "REPLYTO": "ReplyTo",
+            "SCHEDULE": "Schedule", "RECIPIENTS": "Recipients", "APPROVERS": "Approvers"}
+MAX_VALUE = 900
+
+
+class Draft(Mailing):
+    """A new mailing (MAILING CREATE by mail, tristero.py mailing create), in memory until
+    create() writes it: lines are KEY = value settings, a blank line, then the text;
+    attachments [(file name, bytes)]: a .csv or .tsv file the recipients (unless
+    Recipients says otherwise), an .html file the text's HTML alternative. text(key,
+    **fields): a refusal's text, in its reader's language. MailingError: what is wrong."""
+
+    def __init__(self, site, name, lines, attachments, text):
+        if not NAME.fullmatch(name or ""):
+            raise MailingError("a mailing's name is lower-case letters, digits, - and _ (at most 40)")
+        self.site, self.name, self.path = site, name, folder(site, name)
+        if lines is None:
+            raise MailingError(text("create.mailing-no-text"))
+        self.ini = configparser.ConfigParser(interpolation=None)
+        self.ini.optionxform = str
+        self.ini.add_section("Mailing")
+        i = 0
+        while i < len(lines) and lines[i].strip():
+            key, eq, value = lines[i].partition("=")
+            key, value = key.strip().upper(), value.strip()
+            if not eq or key not in SETTINGS:
+                raise MailingError(text("create.mailing-bad-line", line=messages.clean(lines[i], 60)))
+            if len(value) > MAX_VALUE or any(ord(c) < 32 or ord(c) == 127 for c in value):
+                raise MailingError(text("create.mailing-bad-value", setting=SETTINGS[key]))
+            if self.ini.has_option("Mailing", SETTINGS[key]):
+                raise MailingError(text("create.mailing-twice", setting=SETTINGS[key]))
+            self.ini.set("Mailing", SETTINGS[key], value)
+            i += 1
+        for key in ("From", "Subject"):
+            if not self.get(key):
+                raise MailingError(text("create.mailing-needs", setting=key))
+        self.ini.set("Mailing", "Schedule", self.get("Schedule") or "now")
+        self.ini.set("Mailing", "State", "draft")
+        body = "\n".join(lines[i:]).strip("\n")
+        if not body:
+            raise MailingError(text("create.mailing-no-text"))
+        self.files = {"message.txt": (body + "\n").encode("utf-8")}
+        for file, data in attachments:
+            low = (file or "").lower()
+            if low.endswith((".csv", ".tsv")) and not self.get("Recipients"):
+                source = "recipients.tsv" if low.endswith(".tsv") else "recipients.csv"
+                self.files[source] = data
+                self.ini.set("Mailing", "Recipients", source)
+            elif low.endswith((".html", ".htm")) and "message.html" not in self.files:
+                self.files["message.html"] = data
+        source = self.get("Recipients")
+        if not source or not source.lower().startswith("list:") and source not in self.files:
+            raise MailingError(text("create.mailing-no-recipients"))
+
+    def file(self, name):
+        return self.files.get(name)
+
+
+def create(ctx, draft, text):
+    """draft's folder written (in the caller's unit of work) once it checks as it will be
+    sent: the recipients it has now. MailingError: why not."""
+    if os.path.exists(draft.path):
+        raise MailingError(text("create.mailing-taken", name=draft.name))
+    _, _, rows = draft.check(ctx)
+    for file, data in sorted(draft.files.items()):
+        ctx.write(os.path.join(draft.path, file), data)
+    ctx.write(os.path.join(draft.path, "mailing.ini"), draft.ini_text().encode("utf-8"))
+    return len(rows)
+
+
+def set_schedule(ctx, name, schedule, text):
+    """SCHEDULE: mailing name (a draft or paused) gets schedule; what to say. MailingError."""
+    mailing = Mailing(ctx.site, name)
+    Schedule(schedule)
+    if mailing.state not in ("draft", "paused"):
+        raise MailingError(text("mailing.schedule-state", state=mailing.state))
+    ctx.write(os.path.join(mailing.path, "mailing.ini"), mailing.ini_text(Schedule=schedule).encode("utf-8"))
+    return text("mailing.scheduled", name=name, schedule=schedule)
+
+
 def record_job(ctx, sender, subject, recipients, bounce):
     """A DISTRIBUTE job with ACK=MAIL|MSG kept as a mailing made once (State = done),
     mailings/job-ID/, so that its delivery gets its report (services/reports.py) like a
