@@ -37,7 +37,8 @@ merge, LIST-merge@, to 10,000 members: one personalised envelope each); LISTSERV
 import: import-100k and import-100k-into-1m (ADD list DD=USERS IMPORT of 100,000
 addresses in one message, into an empty list and into one of 1,000,000);
 import-majordomo-1k (tristero.py import majordomo of a folder of 1,000 lists); mailing-50k
-(a scheduled mailing merged for 50,000 rows).
+(a scheduled mailing merged for 50,000 rows); mailing-list-50k (the same to a list of
+50,000 members, with the manual's %% place-holders, a %%K cookie each).
 
 This is not a test: nothing is asserted about speed. --quick divides every
 size by 10 (a smoke run); --only NAME[,NAME...] runs those scenarios; --repeat N runs each
@@ -484,6 +485,25 @@ def scenario_mailing_50k(python, site, scale):
     if out != n:
         raise Failed("expected %d outbound files, found %d" % (n, out))
     return n, "recipients", measured, out
+
+
+def scenario_mailing_list_50k(python, site, scale):
+    """A scheduled mailing due now to a list of 50,000 members (Recipients = list:news),
+    with {{NAME}} and the manual's %%N, %%A and %%K (a cookie made for each member)."""
+    n = 50000 // scale
+    reach = site.write_members(n)
+    home = site.path("mailings", "bench")
+    os.makedirs(home, exist_ok=True)
+    with open(os.path.join(home, "mailing.ini"), "w") as f:
+        f.write("[Mailing]\nFrom = Bench <bench@example.net>\nSubject = News for %%N\nRecipients = list:news\n"
+                "Schedule = now\nState = approved\nApprovedBy = bench@example.net\nApprovedAt = %s\n" % NOW)
+    with open(os.path.join(home, "message.txt"), "w") as f:
+        f.write("Hello {{NAME}} (%%A),\n\nto leave: %%K\n" + "A line of the news.\n" * 40)
+    measured = run_batch(python, site)
+    out = site.count("spool", "out", "new")
+    if out != len(reach):       # every member but the NOMAIL ones
+        raise Failed("expected %d outbound files, found %d" % (len(reach), out))
+    return n, "members", measured, out
 
 
 def scenario_subscribe_1m(python, site, scale):
@@ -954,6 +974,7 @@ SCENARIOS = [
     ("import-majordomo-1k", scenario_import_majordomo),
     # Issue 16: a scheduled mailing merged for 50,000 rows.
     ("mailing-50k", scenario_mailing_50k),
+    ("mailing-list-50k", scenario_mailing_list_50k),
 ]
 ALIASES = {"fanout-100k": "post-100k", "fanout-1m": "post-1m"}
 

@@ -216,6 +216,15 @@ def test_a_mailing_to_a_list_fills_the_manuals_place_holders_for_each_member(msi
     assert b"Dear bob@example.net () at bob@example.net, list news" in bob.data
 
 
+def test_a_list_mailing_passes_over_nomail_members_and_the_sites_own_addresses(msite):
+    list_mailing(msite, "Dear %%N\n")
+    with open(msite.path("lists", "00000001.ini"), "a") as f:
+        f.write("quiet@example.com = NOMAIL\nsub@example.org =\n")
+    msite.tristero("mailing", "approve", "list_news", "--by", "boss@example.org", "--now", when(0, 1))
+    msite.run(now=when(0, 2))
+    assert sorted(r for b in msite.outbound() for r in b.recipients) == ["ann@example.com", "bob@example.net"]
+
+
 def test_a_test_copy_of_a_list_mailing_carries_the_testers_cookie_not_the_members(msite):
     list_mailing(msite, "Dear %%N, leave: %%K\n")
     msite.tristero("mailing", "test", "list_news", "ann@example.com", "--by", "boss@example.org",

@@ -17,7 +17,8 @@ SITE/mailings/NAME/, hand-editable:
 
 {{COLUMN}} in the subject and in every text and HTML part is the recipient's value
 (escaped in HTML); a field with no column is an error found before anything is sent.
-A list's members have the columns EMAIL and NAME (their NAME option, else empty), and
+A list's members (but those set NOMAIL, and the site's own addresses: lists within the
+list) have the columns EMAIL and NAME (their NAME option, else empty), and
 the manual's %% place-holders (services/placeholders.py: %%N, %%A, %%K ...) are filled
 for each member too, in the same pass (a value is never read again for either).
 
@@ -216,7 +217,7 @@ class Mailing:
             self.listname = listname
             number = lists.number(ctx.config, listname)
             rows = [{"EMAIL": address, "NAME": members.name_of(options)}
-                    for address, options in ctx.state.members(number).items()]
+                    for address, options in ctx.state.members(number).items() if reached(ctx, address, options)]
             return ["EMAIL", "NAME"], rows
         if "/" in source or source.startswith("."):
             raise MailingError("Recipients is a file of the mailing's folder or list:NAME")
@@ -436,6 +437,14 @@ def record_job(ctx, sender, subject, recipients, bounce):
               ("delivery,due,sent,attempted\n1,%s,%s,%d\n" % (now, now, len(recipients))).encode("utf-8"))
     ctx.write(os.path.join(path, "sent-1.txt"), "".join(a + "\n" for a in recipients).encode("utf-8"))
     return name
+
+
+def reached(ctx, address, options):
+    """Does a list mailing go to this member? Not to one set NOMAIL, nor to an address of
+    the site itself (a list within the list, the robot: the copy would come back in as
+    mail), nor to an entry that is no mail address ([list@remote])."""
+    return members.option_word(options, "NOMAIL") is None and not ctx.ours(address) \
+        and messages.is_address(address) and spools.valid_envelope_address(address)
 
 
 def delivery_file(mailing, kind, k):
