@@ -147,19 +147,20 @@ def test_renamelist_is_refused_when_the_lists_approval_list_cannot_take_the_new_
         assert "[LIST news]" in f.read()
 
 
-def test_clone_and_renamelist_refuse_a_reserved_a_shadowed_or_a_too_long_name(site):
+def test_create_clone_and_renamelist_refuse_a_reserved_a_shadowed_or_a_too_long_name(site):
     build(site, extra="\n[LIST help-request]\nOwner = editor@example.org\nMemberFile = 00000002\n")
     long_name = "n" * 56
     names = ["tristero", "postmaster", "owner-news", "news-request", "news-merge", "cgi", "../news", "a/b",
              "help", long_name]
     site.drop(mail(frm="boss@example.org", body="".join("CLONE news %s\n" % n for n in names)
-                   + "".join("RENAMELIST news %s\n" % n for n in names)))
+                   + "".join("RENAMELIST news %s\n" % n for n in names)
+                   + "".join("CREATE %s A list\n" % n for n in names)))
     site.run()
     text = said(site, "boss@example.org")
     assert "OK:" not in text
     # help-request@ is a list's address: a list called help would lose its robot address to it.
-    assert text.count("the name help is taken") == 2
-    assert text.count("at most 55 characters") == 2
+    assert text.count("the name help is taken") == 3
+    assert text.count("at most 55 characters") == 3
     with open(site.path("tristero.ini")) as f:
         ini = f.read()
     assert ini.count("[LIST ") == 2

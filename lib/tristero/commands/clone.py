@@ -4,31 +4,9 @@ with no members (the manual's "Cloning Lists", and its resubscription exercise).
 from tristero.commands import create
 from tristero.commands.grammar import ListName, Word
 from tristero.commands.registry import Audience, Command, register
-from tristero.core import messages
 from tristero.model import audit, lists
-from tristero.policy import addresses
 
 MEMBERS = ("foldermembers", "feedfolders")
-
-
-def name_refused(s, name):
-    """True (and says why) when name cannot be a new list's name: not a list name, too
-    long for its addresses (as CREATE says), or taken by a list or an address of the
-    site, or its own addresses (name-request@ ...) taken by another list's."""
-    why = lists.name_problem(name)
-    if not why and len(lists.local_part(name) + "-approval") > create._MAX_LOCAL:
-        why = "a new list's name may have at most %d characters" % (create._MAX_LOCAL - len("-approval"))
-    if why:
-        s.result("error", s.text("create.bad-name", name=messages.clean(name, 80), why=why))
-        return True
-    cfg = s.ctx.config
-    local = lists.local_part(name)
-    if lists.find(cfg, name) or lists.by_local(cfg, local) or addresses.resolve(cfg, local)[0] != "unknown" \
-            or any(lists.by_local(cfg, own) for own in (local + "-request", local + "-owner", local + "-merge",
-                                                         "owner-" + local)):
-        s.result("error", s.text("create.taken", list=name))
-        return True
-    return False
 
 
 def settings(config, listname):
@@ -54,7 +32,7 @@ class Clone(Command):
         if args.rest:
             s.result("error", s.text("grammar.usage", usage=self.usage))
             return
-        if name_refused(s, args.copy):
+        if create.name_refused(s, args.copy):
             return
         ctx, cfg = s.ctx, s.ctx.config
         # Folders are members (services.folders): the copy has none, and feeds from none.

@@ -19,6 +19,35 @@ DEFAULT_FOLDERS = ("readme", "welcome", "farewell")
 _MAX_LOCAL = 64         # octets of an envelope address's local part (RFC 5321)
 
 
+def bad_name(s, name):
+    """True (and says why) when name is not a list name, or too long for its addresses:
+    owner-LIST@ (the envelope of every post) and LIST-approval@ must fit an envelope."""
+    why = lists.name_problem(name)
+    if not why and len(lists.local_part(name) + "-approval") > _MAX_LOCAL:
+        why = "a new list's name may have at most %d characters" % (_MAX_LOCAL - len("-approval"))
+    if why:
+        s.result("error", s.text("create.bad-name", name=messages.clean(name, 80), why=why))
+    return bool(why)
+
+
+def taken(s, name):
+    """True (and says so) when name is a list's or an address of the site, or its own
+    addresses (name-request@, name-owner@, name-merge@, owner-name@) another list's."""
+    cfg = s.ctx.config
+    local = lists.local_part(name)
+    if lists.find(cfg, name) or lists.by_local(cfg, local) or addresses.resolve(cfg, local)[0] != "unknown" \
+            or any(lists.by_local(cfg, own) for own in (local + "-request", local + "-owner", local + "-merge",
+                                                         "owner-" + local)):
+        s.result("error", s.text("create.taken", list=name))
+        return True
+    return False
+
+
+def name_refused(s, name):
+    """True (and says why) when name cannot be a new list's name (bad_name, taken)."""
+    return bad_name(s, name) or taken(s, name)
+
+
 @register
 class Create(Command):
     names = ("CREATE",)
@@ -38,21 +67,9 @@ class Create(Command):
 
     def run(self, s, args):
         name, words = args.name, args.words
-        why = lists.name_problem(name)
-        if not why and len(lists.local_part(name) + "-approval") > _MAX_LOCAL:
-            # Its addresses (owner-LIST@, the envelope of every post; LIST-approval@) must fit
-            # an envelope: a post to it would fail in the outbound gate.
-            why = "a new list's name may have at most %d characters" % (_MAX_LOCAL - len("-approval"))
-        if why:
-            s.result("error", s.text("create.bad-name", name=messages.clean(name, 80), why=why))
-            return
-        if not session.allowed(s, "create", None, "CREATE"):
+        if bad_name(s, name) or not session.allowed(s, "create", None, "CREATE") or taken(s, name):
             return
         cfg = s.ctx.config
-        taken = lists.find(cfg, name) or lists.by_local(cfg, lists.local_part(name))
-        if taken or addresses.resolve(cfg, lists.local_part(name))[0] != "unknown":
-            s.result("error", s.text("create.taken", list=name))
-            return
         description = " ".join(words)
         remote = words[0] if len(words) == 1 and messages.is_address(words[0]) else None
         if remote:

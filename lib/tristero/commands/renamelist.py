@@ -3,7 +3,8 @@ manual's resubscription exercise); its access.ini rules, its LIST-approval list 
 moderators) and its membership of other lists go along, or the old name would keep
 them for a list created later under it (and the renamed list would lose them)."""
 
-from tristero.commands.clone import name_refused, settings
+from tristero.commands.clone import settings
+from tristero.commands.create import name_refused
 from tristero.commands.grammar import ListName, Word
 from tristero.commands.registry import Audience, Command, register
 from tristero.model import lists, members
