@@ -357,11 +357,16 @@ def test_a_list_created_again_under_a_destroyed_sub_lists_name_gets_no_posts_of_
     build(site, {"00000001": "[Members]\nlucy@example.com =\nsales-l@example.org =\n",
                  "00000002": "[Members]\ncarol@example.com =\n"},
           ini=SITE_INI.replace("MaxRecipients = 100", "MaxRecipients = 100\nOpenCreation = 1"))
+    with open(site.path("access.ini"), "a") as f:
+        f.write('"carol@example.com","+M","sales-l","","",""\n')      # sales-l's moderator
     site.drop(mail(frm="boss@example.net", subject="x", body="DESTROY sales-l\n"))
     site.run()
     site.drop(mail(frm="mallory@evil.example", subject="y", body="CREATE sales-l Mine now\n"))
     site.run()
     assert "created sales-l" in reply(site, "mallory@evil.example")
+    # The old list's rules are not the new one's (its moderator is not mallory's).
+    with open(site.path("access.ini")) as f:
+        assert "sales-l" not in f.read()
     for name in site.listdir("spool", "out", "new"):
         os.remove(site.path("spool", "out", "new", name))
     site.drop(mail(frm="chief@example.net", to="master@example.org", subject="Private", body="x\n"))

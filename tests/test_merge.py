@@ -256,6 +256,10 @@ def test_the_manuals_resubscription_exercise_end_to_end(site):
     assert "SUBSCRIBE africa-list\n" in text and "%%" not in text
     clear_out(site)
     # 3. Everybody off: copy the structure, destroy, rename the copy; the reply type back.
+    # The list's rules (a member barred) stay the list's (DESTROY leaves them; CREATE and
+    # CLONE of a new list under the name would drop them).
+    with open(site.path("access.ini"), "a") as f:
+        f.write('"spammer@example.net","-W","africa-list","","",""\n')
     site.drop(mail(frm="boss@example.org", body="CLONE africa-list test-list\nDESTROY africa-list\n"
                                                 "RENAMELIST test-list africa-list\nSET africa-list PosterPlus\n"))
     site.run()
@@ -270,6 +274,8 @@ def test_the_manuals_resubscription_exercise_end_to_end(site):
     assert cfg.raw("LIST africa-list", "ForwardPrefix") == "[africa]"
     assert cfg.raw("LIST africa-list", "MemberFile") != "00000001"
     assert "LIST test-list" not in cfg.sections
+    with open(site.path("access.ini")) as f:
+        assert '"spammer@example.net","Barred","africa-list"' in f.read()
     with open(site.path("archive", cfg.raw("LIST africa-list", "MemberFile"), "welcome.txt")) as f:
         assert f.read() == "Welcome to Africa.\n"
     clear_out(site)

@@ -40,6 +40,7 @@ class Clone(Command):
         source = lists.number(cfg, args.list)
         number = values["MemberFile"] = lists.next_number(cfg, ctx.site)
         ctx.state.add_section(lists.section(args.copy), values)
+        ctx.state.drop_rules(args.copy)         # a destroyed list's, left under the name (as CREATE)
         ctx.state.clear_list(number)
         audit.list_event(ctx, number, "create", s.sender, s.sender)
         create.copy_files(s, number, source)

@@ -93,6 +93,9 @@ class Create(Command):
             "Type": cfg.globals("Type"), "Owner": s.sender, "Description": description, "MemberFile": number},
             **({"Proxy": remote} if remote else {})))
         s.ctx.state.clear_list(number)
+        # A list destroyed under this name left its rules (RENAMELIST onto the name, the
+        # manual's resubscription exercise, takes them up); a new list starts with none.
+        s.ctx.state.drop_rules(name)
         s.ctx.state.add_member(number, s.sender)
         audit.list_event(s.ctx, number, "create", s.sender, s.sender)
         copy_files(s, number)

@@ -213,6 +213,29 @@ class RenameRules(Change):
         state._stage_access(txn)
 
 
+@dataclass
+class DropRules(Change):
+    """Every rule for list name removed (DESTROY); dropped: (place, rule) of each (undo)."""
+
+    name: str
+    dropped: list = field(default_factory=list)
+    target = "access"
+
+    def apply(self, state: State) -> None:
+        rules = state.access()
+        self.dropped = [(i, r) for i, r in enumerate(rules) if r.list.lower() == self.name.lower()]
+        for i, _ in reversed(self.dropped):
+            del rules[i]
+
+    def undo(self, state: State) -> None:
+        rules = state.access()
+        for i, rule in self.dropped:
+            rules.insert(i, rule)
+
+    def stage(self, state: State, txn: journal.Transaction) -> None:
+        state._stage_access(txn)
+
+
 def put_rule(rules: list[accessmod.Rule], user: str, listname: str, fields: dict) -> None:
     """Change the rule for exactly (user, listname) in rules, or add one; a rule left
     granting, masking and holding nothing is removed."""
@@ -533,6 +556,11 @@ class State:
         if why:
             raise ValueError("not written in access.ini: %s" % why)
         self._make(RenameRules(old, new))
+
+    def drop_rules(self, listname: str) -> None:
+        """The rules of access.ini for list listname removed (none: nothing changes)."""
+        if any(r.list.lower() == listname.lower() for r in self.access()):
+            self._make(DropRules(listname))
 
     # --- wrong passwords (lockouts) ---
 
