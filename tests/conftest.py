@@ -248,18 +248,29 @@ class TestSite:
 
 @pytest.fixture(scope="session")
 def quiet_dns():
-    """A DNS server on loopback that knows no name (every question: NXDOMAIN)."""
+    """A DNS server on loopback that knows no name (every question: NXDOMAIN). Python
+    processes the tests start ask it too (tests/pysite/sitecustomize.py)."""
     from dnsserver import DnsServer
     with DnsServer({}) as server:
+        saved = {k: os.environ.get(k) for k in ("PYTHONPATH", "TRISTERO_TEST_DNS")}
+        os.environ["PYTHONPATH"] = os.pathsep.join(
+            [os.path.join(os.path.dirname(os.path.abspath(__file__)), "pysite")]
+            + ([saved["PYTHONPATH"]] if saved["PYTHONPATH"] else []))
+        os.environ["TRISTERO_TEST_DNS"] = server.setting
         yield server
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 @pytest.fixture(autouse=True)
 def no_outside_dns(quiet_dns, monkeypatch):
     """No test asks the machine's DNS, whose answers are the world's and change (a post
     from example.com is munged where _dmarc.example.com says p=reject): a site without
-    [Globals] Nameservers asks quiet_dns instead, in a run in this process. (A run as a
-    process of its own asks the system's; the tests of DMARC set Nameservers.)"""
+    [Globals] Nameservers asks quiet_dns instead, in a run in this process, and in a
+    run as a process of its own (quiet_dns)."""
     from tristero.core import nameservers
     system = nameservers.resolver
 

@@ -1,7 +1,10 @@
 """The site's DNS look-ups (core/nameservers) against a real DNS server on loopback."""
 
+import os
+
 import pytest
 
+from conftest import NEWS_LIST, mail
 from dnsserver import DnsServer
 from tristero.core import nameservers
 
@@ -33,3 +36,22 @@ def test_parse(setting, servers):
 def test_parse_refuses(bad):
     with pytest.raises(ValueError):
         nameservers.parse(bad)
+
+
+@pytest.mark.subprocess
+def test_a_run_in_a_process_of_its_own_asks_the_tests_loopback_dns_not_the_worlds(site, quiet_dns):
+    # A post from example.com makes the run ask for its DMARC policy (the posting step
+    # dmarc): without [Globals] Nameservers, a process of its own asks quiet_dns.
+    site.write_ini(site_ini(site) + NEWS_LIST)
+    os.makedirs(site.path("lists"), exist_ok=True)
+    with open(site.path("lists", "00000001.ini"), "w") as f:
+        f.write("[Members]\ncarol@example.com =\ndave@example.net =\n")
+    before = quiet_dns.asked["_dmarc.example.com"]
+    site.drop(mail(frm="carol@example.com", to="news@example.org", subject="Hi", body="hello\n"))
+    site.run()
+    assert quiet_dns.asked["_dmarc.example.com"] > before
+
+
+def site_ini(site):
+    with open(site.path("tristero.ini")) as f:
+        return f.read() + "\n"
