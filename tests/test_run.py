@@ -127,6 +127,24 @@ def test_housekeeping_expires_old_logs_and_processed_mail_once_a_day(site):
     assert "housekeeping: expire processed mail: 1 removed" in site.log()
 
 
+def test_housekeeping_removes_a_streamed_count_only_when_its_message_is_nowhere_waiting(site):
+    # Counts of files a message streamed (StreamFiles) before a kill: kept while the
+    # message waits in spool/in/new or spool/failed (re-queued, it sends only the rest).
+    waiting = site.drop(mail(body="help"))
+    failed = site.drop(b"")
+    os.makedirs(site.path("spool", "streamed"))
+    for name in (waiting, failed, "1700000000.M9P9.gone"):
+        with open(site.path("spool", "streamed", name), "w") as f:
+            f.write("3\n")
+    # The day's housekeeping comes before the drain: the count of no message goes, the
+    # waiting message's is its own to use and remove, the failed message's stays.
+    site.run(now="2026-11-01T10:00:00")
+    assert "housekeeping: expire streamed counts: 1 removed" in site.log()
+    assert site.listdir("spool", "streamed") == [failed]
+    site.run(now="2026-11-02T10:00:00")
+    assert site.listdir("spool", "streamed") == [failed]
+
+
 def test_failed_mail_is_never_expired(site):
     site.drop(b"")
     site.run(now="2026-11-01T10:00:00")

@@ -75,6 +75,21 @@ def expire_sent(batch):
 
 
 # The order is the order they run in; each yields the files it removes.
+def expire_streamed(batch):
+    """Counts of streamed files (spool/streamed/NAME, StreamFiles) whose message is
+    neither waiting in spool/in/new nor set aside in spool/failed (where the count makes
+    a re-queued message send only the files it did not send): a message redone after a
+    kill that wrote no file the second time left its count behind."""
+    waiting = {n.split(":", 1)[0] for folder in (os.path.join(batch.site.inbox, "new"),
+                                                 os.path.join(batch.site.failed, "new"),
+                                                 os.path.join(batch.site.failed, "cur"))
+               for n in _names(folder)}
+    folder = os.path.join(batch.site.spool, "streamed")
+    for name in sorted(_names(folder)):
+        if name.split(":", 1)[0] not in waiting:
+            yield os.path.join(folder, name)
+
+
 STEPS = (
     ("expire logs", expire_logs),
     ("expire processed mail", expire_processed),
@@ -82,6 +97,7 @@ STEPS = (
     ("expire archives", expire_archives),
     ("expire held posts", expire_held),
     ("expire sent index", expire_sent),
+    ("expire streamed counts", expire_streamed),
 )
 
 
