@@ -2,8 +2,8 @@
 
 from tristero.commands.grammar import ListName
 from tristero.commands.registry import Audience, Command, register
-from tristero.model import lists, members
-from tristero.services import membership, session
+from tristero.model import lists
+from tristero.services import membership, nesting, session
 
 
 @register
@@ -48,14 +48,6 @@ class Destroy(Command):
 def _leave_lists(ctx, listname):
     """Lists within lists: the list leaves every list it is a member of, or a list created
     later under its name would get their posts without their owners' word."""
-    cfg, local = ctx.config, lists.local_part(listname)
-    for other in cfg.list_names():
-        number = lists.number(cfg, other)
-        if other == listname or not number:
-            continue
-        for domain in ctx.domains():
-            address = "%s@%s" % (local, domain.lower())
-            if (ctx.state.loaded(number) or members.mentions(ctx.site.member_file(number), address)) \
-                    and ctx.state.members(number).get(address) is not None:
-                ctx.state.remove_member(number, address)
-                ctx.act("%s left %s (the list was destroyed)" % (address, other), "DESTROY")
+    for other, number, address in nesting.holders(ctx, listname):
+        ctx.state.remove_member(number, address)
+        ctx.act("%s left %s (the list was destroyed)" % (address, other), "DESTROY")

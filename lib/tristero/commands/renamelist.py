@@ -7,7 +7,8 @@ from tristero.commands.clone import settings
 from tristero.commands.create import name_refused
 from tristero.commands.grammar import ListName, Word
 from tristero.commands.registry import Audience, Command, register
-from tristero.model import lists, members
+from tristero.model import lists
+from tristero.services import nesting
 
 
 @register
@@ -47,14 +48,6 @@ def rename(ctx, old, new):
     ctx.state.del_section(lists.section(old))
     ctx.state.add_section(lists.section(new), values)
     ctx.state.rename_rules(old, new)
-    was, now = lists.local_part(old), lists.local_part(new)
-    for other in cfg.list_names():
-        number = lists.number(cfg, other)
-        if other == old or not number:
-            continue
-        for domain in ctx.domains():
-            address = "%s@%s" % (was, domain.lower())
-            if ctx.state.loaded(number) or members.mentions(ctx.site.member_file(number), address):
-                entry = ctx.state.remove_member(number, address)
-                if entry is not None:
-                    ctx.state.add_member(number, "%s@%s" % (now, domain.lower()), entry[1])
+    for _, number, address in nesting.holders(ctx, old):
+        entry = ctx.state.remove_member(number, address)
+        ctx.state.add_member(number, "%s@%s" % (lists.local_part(new), address.rpartition("@")[2]), entry[1])

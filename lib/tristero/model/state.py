@@ -450,16 +450,11 @@ class State:
             return address in self._lists[number]
         return members.find(self.site.member_file(number), address) is not None
 
-    def mentions(self, number: str, word: str) -> bool:
-        """False when list number is not loaded and its member file holds word (in lower
-        case) nowhere, case ignored: then no member has an option of that word (a
-        question the day's digests ask of every list, without loading it)."""
-        return number in self._lists or members.mentions(self.site.member_file(number), word)
-
     def holds_option(self, number: str, word: str) -> bool:
         """False when list number is not loaded and no line of its member file can hold
         an option of that word (members.holds_option: an address holding the word does not
-        count)."""
+        count): a question the day's digests ask of every list, and a post of its list,
+        answered without loading it."""
         return number in self._lists or members.holds_option(self.site.member_file(number), word)
 
     def recipients(self, number: str) -> tuple[int, Iterable[str]]:

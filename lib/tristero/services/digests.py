@@ -319,7 +319,7 @@ def list_digests(ctx, listname, today, now=False):
     to yesterday: Majordomo's MKDIGEST); the number of members sent one."""
     cfg = ctx.config
     number = lists.number(cfg, listname)
-    if not ctx.state.mentions(number, "digest"):
+    if not ctx.state.holds_option(number, "digest"):
         return 0    # no member takes digests (a large list is not loaded to learn it)
     roster = ctx.state.members(number)
     takers = [(address, options, c) for address, options in roster.items()

@@ -75,7 +75,7 @@ def needs_moderation(ctx, author, listname):
     if ctx.config.list_value(listname, "moderate") == "yes":
         return not is_moderator(ctx, author, listname)
     number = lists.number(ctx.config, listname)
-    if not number or not ctx.state.mentions(number, "moderate"):
+    if not number or not ctx.state.holds_option(number, "moderate"):
         return False
     entry = ctx.state.members(number).get(author)
     return entry is not None and members.option_word(entry[1], "MODERATE") is not None \

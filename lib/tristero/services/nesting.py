@@ -37,6 +37,23 @@ def sub_list(ctx: Context, address: str) -> Optional[str]:
     return name if handler == Handler.POST else None
 
 
+def holders(ctx: Context, listname: str) -> list[tuple[str, str, str]]:
+    """[(list, its number, address)] of each other list of the site that holds the address
+    of listname (on any domain of the site) as a member; a member file that holds the
+    address nowhere is not loaded."""
+    cfg, local, found = ctx.config, lists.local_part(listname), []
+    for other in cfg.list_names():
+        number = lists.number(cfg, other)
+        if other == listname or not number:
+            continue
+        for domain in ctx.domains():
+            address = "%s@%s" % (local, domain.lower())
+            if (ctx.state.loaded(number) or members.mentions(ctx.site.member_file(number), address)) \
+                    and ctx.state.members(number).get(address) is not None:
+                found.append((other, number, address))
+    return found
+
+
 def _ours(ctx: Context) -> tuple[set[str], set[str]]:
     """(the site's domains, the local parts of its lists), lower case: an address outside
     both is no list of the site."""
