@@ -215,3 +215,32 @@ def test_a_distribute_job_with_ack_gets_the_same_report(site, smtp):
     assert deliver(site).returncode == 0
     [told] = settled_mails(handler)
     assert told["Subject"] == "Mailing %s, delivery 1: 2 delivered, 1 failed" % job
+
+
+def test_a_probes_failure_is_told_at_once_and_marked_in_the_jobs_report(site, smtp):
+    handler = Scripted(rcpt={"probed@example.com": ["550 5.1.1 no such user"]})
+    server = smtp(handler=handler)
+    allowed = "[Security]\nDIST_ALLOWED_USERS = maestro@example.net\n"
+    site.write_ini((INI % server.port).replace("[Security]\n", allowed))
+    with open(site.path("access.ini"), "w") as f:
+        f.write('"maestro@example.net","","","","%s",""\n' % rights.hash_password("Dist4pass"))
+    data = "From: Maestro <maestro@example.net>\nTo:\nSubject: Our news\n\nHello.\n"
+    site.drop(mail(frm="maestro@example.net", body="//send JOB Echo=No\n"
+                   "DISTRIBUTE MAIL TO DD=TO ACK=MAIL PW=Dist4pass\n//TO DD *\n"
+                   "a@example.com\nprobed@example.com PROBE\n/*\n//DATA DD *,EOF\n%sEOF\n" % data))
+    site.run(now=T0)
+    [job] = site.listdir("mailings")
+    [probe] = [b.sender for b in site.outbound() if b.recipients == ["probed@example.com"]]
+    assert deliver(site).returncode == 0
+    assert drop_from_mta(site, handler, probe) == 1          # deliver's own report of the refusal
+    site.run(now=T1)
+    rows, summary = report(site.path("mailings", job))
+    assert rows["a@example.com"] == ("delivered", "")
+    assert rows["probed@example.com"][0] == "failed" and "no such user" in rows["probed@example.com"][1]
+    assert deliver(site).returncode == 0
+    # The PROBE's own notice came at once, as ever; then the job's report, settled.
+    told = [email.message_from_bytes(c, policy=policy.default)
+            for _, rcpts, c, *_ in handler.received if "maestro@example.net" in rcpts]
+    assert any("probed@example.com" in m["Subject"] and not m["Subject"].startswith("Mailing ") for m in told)
+    [settled] = settled_mails(handler)
+    assert settled["Subject"] == "Mailing %s, delivery 1: 1 delivered, 1 failed" % job

@@ -161,6 +161,8 @@ class Distribute(Command):
             job = mailings.record_job(ctx, s.sender, plan.message.get("Subject", ""), recipients, plan.sender)
             if job and plan.sender.lower() == s.sender.lower():
                 plan.report = lambda address: bounces.mailing_sender(ctx, job, 1, address)
+            if job:     # a PROBE's failure is told at once, and noted in the report too
+                plan.probe = lambda address: bounces.probe_sender(ctx, s.sender, address, job)
         copies = plan.send(ctx)
         if plan.options.get("ACK", "NONE") != "NONE":
             s.say(plan.ack(s))

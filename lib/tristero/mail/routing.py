@@ -23,7 +23,10 @@ def route(ctx, m, address):
         if m.automatic or bounces.is_report(m):
             # A mailing's delivery first (its return paths have this form too), else a PROBE.
             if not reports.handle(ctx, m, address):
-                bounces.handle_probe(ctx, m, address)
+                probed = bounces.handle_probe(ctx, m, address)
+                if probed:      # a PROBE of a job with a report (ACK=): its failure there too
+                    job, failure = probed
+                    reports.note(ctx, job, 1, failure.address, failure, "PROBE of job %s" % job)
         elif not loop_marks(m)[address.lower()]:
             forward(ctx, m, ctx.config.globals("SuperUser"), "%s reaches the SuperUser" % local.lower(),
                     address.lower())

@@ -375,7 +375,8 @@ def probe_base(config) -> str:
 
 
 def probes_file(ctx) -> str:
-    """Where each PROBE is recorded: tag, recipient, the job's sender, date (tab-separated)."""
+    """Where each PROBE is recorded: tag, recipient, the job's sender, date and, for a job
+    with a delivery report (ACK=), the job's mailing (tab-separated)."""
     return os.path.join(ctx.site.home, "distribute", "probes.txt")
 
 
@@ -385,16 +386,17 @@ def probe_tag(ctx, invoker: str, recipient: str) -> str:
     return base64.b32encode(digest[:5]).decode("ascii").lower()
 
 
-def probe_sender(ctx, invoker: str, recipient: str) -> str | None:
+def probe_sender(ctx, invoker: str, recipient: str, job: str = "") -> str | None:
     """The reverse path of a PROBE envelope of invoker's DISTRIBUTE to recipient:
-    ROBOT-probe+local=domain+TAG@Domain (the probe recorded), or None when it would pass
-    RFC 5321's 64 octets."""
+    ROBOT-probe+local=domain+TAG@Domain (the probe recorded, with the job's mailing when
+    it has a report), or None when it would pass RFC 5321's 64 octets."""
     local, at, domain = recipient.rpartition("@")
     tag = probe_tag(ctx, invoker, recipient)
     verp = "%s+%s=%s+%s" % (probe_base(ctx.config), local, domain, tag)
     if not at or len(verp.encode("utf-8")) > 64:
         return None
-    ctx.append(probes_file(ctx), ("%s\t%s\t%s\t%s\n" % (tag, recipient, invoker, ctx.now.date())).encode("utf-8"))
+    ctx.append(probes_file(ctx), ("%s\t%s\t%s\t%s%s\n" % (tag, recipient, invoker, ctx.now.date(),
+                                                         "\t" + job if job else "")).encode("utf-8"))
     return "%s@%s" % (verp, ctx.domain)
 
 
@@ -404,29 +406,30 @@ def is_probe_address(ctx, local: str) -> bool:
     return local.lower() == base or local.lower().startswith(base + "+")
 
 
-def handle_probe(ctx, m, address: str) -> None:
+def handle_probe(ctx, m, address: str) -> tuple[str, Failure] | None:
     """A report to a PROBE return path: believed when its tag is one a DISTRIBUTE of this
     site recorded (probes_file) for the recipient it names; its failure is told to that
-    job's sender. Anything else is dropped, and logged."""
+    job's sender. Anything else is dropped, and logged. (the job's mailing, the failure)
+    when the job has a delivery report, for the caller to note it there; else None."""
     rule = "PROBE address %s" % address.lower()
     parts = verp_parts(address)
     if not null_sender(m) or not parts or parts[1] is None:
         ctx.act("dropped: not a delivery report of a PROBE envelope", rule)
-        return
+        return None
     recipient, tag = parts
-    invoker = None
+    invoker = job = None
     try:
         with open(probes_file(ctx), encoding="utf-8", errors="replace") as f:
             for line in f:
                 fields = line.rstrip("\n").split("\t")
-                if len(fields) == 4 and fields[0] == tag.lower() and fields[1].lower() == recipient.lower() \
+                if len(fields) in (4, 5) and fields[0] == tag.lower() and fields[1].lower() == recipient.lower() \
                         and hmac.compare_digest(tag.lower(), probe_tag(ctx, fields[2], recipient)):
-                    invoker = fields[2]
+                    invoker, job = fields[2], fields[4] if len(fields) == 5 else None
     except FileNotFoundError:
         pass
     if invoker is None:
         ctx.act("dropped: %s carries a tag no DISTRIBUTE here made" % address, rule)
-        return
+        return None
     report = read(m.msg, m.raw)
     failure = report.verdict()
     if failure is None:
@@ -434,12 +437,13 @@ def handle_probe(ctx, m, address: str) -> None:
         failure = kind and Failure(recipient, kind, "report not in a known format; the PROBE names the recipient")
     if failure is None:
         ctx.act("delivery report of a PROBE to %s noted: no failure in it" % recipient, rule)
-        return
+        return None
     msg = ctx.message(invoker, ctx.text("distribute.probe.subject", invoker, address=recipient),
                       ctx.text("distribute.probe", invoker, address=recipient, kind=failure.kind,
                                reason=messages.clean(failure.reason, 300)) + "\n", kind="auto-generated")
     ctx.send_message(msg, [invoker])
     ctx.act("PROBE: %s failed (%s, %s); %s told" % (recipient, failure.kind, failure.reason, invoker), rule)
+    return (job, Failure(recipient, failure.kind, failure.reason)) if job else None
 
 
 def mailing_tag(ctx, name, k, recipient):

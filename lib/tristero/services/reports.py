@@ -92,11 +92,21 @@ def handle(ctx, m, address):
     if failure is None:
         ctx.act("delivery report for %s noted: no failure in it" % recipient, rule)
         return True
-    reason = messages.clean(failure.reason, 300).replace("\t", " ")
-    ctx.append(_file(mailings.Mailing(ctx.site, name), "failures", k),
-               ("%s\t%s\t%s\n" % (recipient, failure.kind, reason)).encode("utf-8"))
-    ctx.act("mailing report: %s failed (%s, %s)" % (recipient, failure.kind, reason), rule)
+    note(ctx, name, k, recipient, failure, rule)
     return True
+
+
+def note(ctx, name, k, recipient, failure, rule):
+    """recipient's failure noted in delivery k of mailing name (failures-K.txt); a mailing
+    that is gone (its folder removed by hand) notes nothing."""
+    try:
+        mailing = mailings.Mailing(ctx.site, name)
+    except mailings.MailingError as e:
+        ctx.act("failure of %s not noted: %s" % (recipient, e), rule)
+        return
+    reason = messages.clean(failure.reason, 300).replace("\t", " ")
+    ctx.append(_file(mailing, "failures", k), ("%s\t%s\t%s\n" % (recipient, failure.kind, reason)).encode("utf-8"))
+    ctx.act("mailing report: %s failed (%s, %s)" % (recipient, failure.kind, reason), rule)
 
 
 def _read(path):
