@@ -79,6 +79,13 @@ def test_mailing_create_with_a_control_character_in_a_setting_is_refused(msite):
     assert not os.path.exists(msite.path("mailings", "spring"))
 
 
+def test_mailing_create_refuses_a_name_of_the_form_distribute_jobs_take(msite):
+    msite.drop(with_csv(BODY.format(pw=PW).replace("CREATE spring", "CREATE job-0123456789ab")))
+    msite.run(now=when(-1))
+    assert "names starting with job- are DISTRIBUTE jobs'" in reply(msite)
+    assert msite.listdir("mailings") == []
+
+
 def test_mailing_create_a_name_taken_is_refused_and_kept(msite):
     msite.drop(with_csv(BODY.format(pw=PW)))
     msite.run(now=when(-1))

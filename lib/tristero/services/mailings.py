@@ -54,6 +54,7 @@ UNITS = {"hour": "hours", "hours": "hours", "day": "days", "days": "days", "week
 # site's runs stopped for a month: the rest follows in the next runs).
 MAX_PER_RUN = 24
 MAX_RECIPIENTS = 1000000
+JOB = "job-"            # the names of the mailings DISTRIBUTE jobs with ACK= are kept as
 
 
 class MailingError(Exception):
@@ -350,6 +351,9 @@ class Draft(Mailing):
     def __init__(self, site, name, lines, attachments, text):
         if not NAME.fullmatch(name or ""):
             raise MailingError("a mailing's name is lower-case letters, digits, - and _ (at most 40)")
+        if name.startswith(JOB):
+            # record_job's: one made ahead would take a job's report (and tell its From).
+            raise MailingError("names starting with %s are DISTRIBUTE jobs' (ACK=)" % JOB)
         self.site, self.name, self.path = site, name, folder(site, name)
         if lines is None:
             raise MailingError(text("create.mailing-no-text"))
@@ -421,7 +425,7 @@ def record_job(ctx, sender, subject, recipients, bounce):
     mailing's; ID from the run's clock, the sender and the recipients (the same job
     at the same --now makes the same folder). The name, or None when one exists."""
     key = "\0".join([ctx.now.isoformat(), sender.lower()] + list(recipients))
-    name = "job-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:12]
+    name = JOB + hashlib.sha256(key.encode("utf-8")).hexdigest()[:12]
     path = folder(ctx.site, name)
     if os.path.exists(path):
         return None
