@@ -225,6 +225,27 @@ def test_a_list_mailing_passes_over_nomail_members_and_the_sites_own_addresses(m
     assert sorted(r for b in msite.outbound() for r in b.recipients) == ["ann@example.com", "bob@example.net"]
 
 
+def test_a_lists_owner_sends_test_copies_only_to_themselves_or_to_members(msite):
+    list_mailing(msite, "Dear %%N\n")
+    # The owner of news (not a DIST_ALLOWED_USER, no password) manages its mailing.
+    with open(msite.path("tristero.ini"), "a") as f:
+        f.write("\n[LIST news]\nOwner = owner@example.com\nMemberFile = 00000001\n")
+    with open(msite.path("tristero.ini")) as f:
+        text = f.read().replace("[LIST news]\nOwner = maestro@example.net\nMemberFile = 00000001\n", "", 1)
+    msite.write_ini(text)
+    msite.drop(mail(frm="owner@example.com", body="MAILING TEST list_news victim@example.net\n"
+                                                  "MAILING TEST list_news bob@example.net\n"
+                                                  "MAILING TEST list_news owner@example.com\n"))
+    msite.run(now=when(0, 1))
+    said = "\n".join(m.get_content() for m in msite.messages_to("owner@example.com")
+                     if m["Subject"] and m["Subject"].startswith("Re:"))
+    assert "the owner of news sends a test copy to their own address or to a member of news" in said
+    assert copies_to(msite, "victim@example.net") == []
+    assert len(copies_to(msite, "bob@example.net")) == 1
+    assert len([b for b in msite.outbound() if b.recipients == ["owner@example.com"]
+                and b"Dear Ann" in b.data]) == 1
+
+
 def test_a_test_copy_of_a_list_mailing_carries_the_testers_cookie_not_the_members(msite):
     list_mailing(msite, "Dear %%N, leave: %%K\n")
     msite.tristero("mailing", "test", "list_news", "ann@example.com", "--by", "boss@example.org",

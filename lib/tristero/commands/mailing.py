@@ -10,11 +10,12 @@ Reply-To, Schedule, Recipients), a blank line, then the message's text; an attac
 file the text's HTML alternative. Everything is checked as the mailing will be sent
 before anything is written."""
 
-from tristero.commands.distribute import may_distribute
+from tristero.commands.distribute import allowed_users, may_distribute
 from tristero.commands.grammar import Rest, Word
 from tristero.commands.registry import Audience, Command, Dialect, register
 from tristero.core import messages
 from tristero.model import audit, lists
+from tristero.policy import rights
 from tristero.services import mailings, repository, session
 
 ACTIONS = ("CREATE", "SHOW", "TEST", "APPROVE", "SCHEDULE", "PAUSE", "RESUME", "CANCEL")
@@ -35,6 +36,8 @@ class Mailing(Command):
     texts = {
         "mailing.problem": "mailing {name}: {why}",
         "mailing.test-needs": "MAILING TEST name address",
+        "mailing.test-owner": "the owner of {list} sends a test copy to their own address or to a member of "
+                              "{list} (DIST_ALLOWED_USERS and PostMasters to any address)",
         "mailing.schedule-needs": "MAILING SCHEDULE name now | at TIME | every N UNITS from TIME "
                                   "[until TIME | count N]",
         "mailing.schedule-state": "it is {state}: its schedule changes only while it is a draft or paused",
@@ -76,6 +79,9 @@ class Mailing(Command):
                 if len(args.more) != 1 or not messages.is_address(args.more[0]):
                     s.result("error", s.text("mailing.test-needs"))
                     return
+                if not self.test_allowed(s, mailing, args.more[0]):
+                    s.result("refused", s.text("mailing.test-owner", list=mailing.get("Recipients")[5:].strip()))
+                    return
                 s.result("ok", mailings.test(ctx, name, args.more[0]))
             elif args.action == "APPROVE":
                 done, said = mailings.approve(ctx, name, s.sender)
@@ -93,6 +99,18 @@ class Mailing(Command):
             return
         audit.security(ctx, s.sender, None, what, "done")
         ctx.act("%s by %s" % (what, s.sender), "MAILING")
+
+    @staticmethod
+    def test_allowed(s, mailing, address):
+        """May the sender send a TEST copy to address? A list's owner (whom anyone can
+        become where OpenCreation is on) only to their own address or a member's: a test
+        copy is no post, and the owner's word would make it mail to any stranger."""
+        ctx = s.ctx
+        if s.sender.lower() in allowed_users(ctx.config) or rights.privileged(ctx, s.sender) \
+                or address.lower() == s.sender.lower():
+            return True
+        listname = lists.find(ctx.config, mailing.get("Recipients")[5:].strip())
+        return bool(listname) and ctx.state.has_member(lists.number(ctx.config, listname), address)
 
     @staticmethod
     def may(s, mailing, what):
