@@ -107,3 +107,17 @@ def email_job(frm, command, data=DATA, n=1):
     m["Message-ID"], m["Date"] = "<job-%d-%s>" % (n, frm), "Sat, 21 Nov 2026 09:00:00 +0000"
     m.set_content(job(command, data=data))
     return m.as_string()
+
+
+def test_every_post_meets_the_sites_kill_filters_and_its_author_is_told(psite):
+    with open(psite.path("tristero.ini"), "a") as f:
+        f.write("\n[Kill Subjects]\nour news\n")
+    psite.drop(email_job("maestro@example.net", "DISTRIBUTE POST TO news PW=" + PW))
+    # Pre-approval passes the moderators over, not the site's filters.
+    psite.drop(email_job("boss@example.org", "DISTRIBUTE POST TO news PRE-APPROVED=YES PW=" + PW,
+                         data=BOSS_DATA, n=2))
+    psite.run()
+    assert held_files(psite) == [] and posts(psite) == []
+    for author in ("maestro@example.net", "boss@example.org"):
+        told = "\n".join(m.get_content() for m in psite.messages_to(author))
+        assert "killed: subject \"Our news\" matches \"our news\"" in told

@@ -17,7 +17,7 @@ from typing import Optional
 
 from tristero.core import messages, outbound, redact, streams
 from tristero.core.kinds import AutoReason
-from tristero.mail import listbot, merge, mitigation
+from tristero.mail import listbot, merge, mitigation, screening
 from tristero.model import audit, lists, members, signing
 from tristero.policy import authresults, bounces, rights
 from tristero.services import archive, folders, headers, majordomo, moderation, nesting, proxy
@@ -509,10 +509,17 @@ def release(ctx: Context, listname: str, author: str, raw: bytes, name: str) -> 
 
 def distributed(ctx: Context, listname: str, author: str, raw: bytes, name: str, pre_approved: bool) -> Result:
     """DISTRIBUTE POST: raw (a job's data set) posted to listname by author, whom the
-    job's password proved. Pre-approved (a PostMaster's PRE-APPROVED=YES): as if a
-    moderator had approved it, after the list's size limit; else every step, as the
-    author's post (a Moderated list holds it for its moderators)."""
+    job's password proved, after the site's filters of authors and subjects
+    (SpamCheckList, [Kill Authors], [Kill Subjects]: a refusal told to the author).
+    Pre-approved (a PostMaster's PRE-APPROVED=YES): as if a moderator had approved it,
+    after the list's size limit; else every step, as the author's post (a Moderated
+    list holds it for its moderators)."""
     post = Post(_made(ctx, author, raw, name), listname)
+    post.m.destinations = [lists.address(ctx.config, listname)]
+    for screen in (screening.spam_list, screening.kill_authors, screening.kill_subjects):
+        end = screen(ctx, post.m, warn=False)
+        if end is not None:
+            return refuse(ctx, post.m, listname, "%s (%s)" % (end.action, end.rule))
     if not pre_approved:
         return run(ctx, post)
     post.rule = "pre-approved (DISTRIBUTE POST PRE-APPROVED=YES)"

@@ -265,8 +265,9 @@ def _first_list(routes):
 _PRESCAN = {"BOUNCE": _prescan_bounce, "SPAM": _prescan_spam, "ADMIN": _prescan_admin, "DROP": _prescan_drop}
 
 
-def spam_list(ctx, m):
-    """Mail from a member of the SpamCheckList (at a SpamCheckGateways domain) is dropped."""
+def spam_list(ctx, m, warn=True):
+    """Mail from a member of the SpamCheckList (at a SpamCheckGateways domain) is dropped
+    (warn: its author told, when the site's own; DISTRIBUTE POST tells its author itself)."""
     cfg = ctx.config
     listname = lists.find(cfg, cfg.get("Security", "SpamCheckList") or "")
     if listname is None:
@@ -279,25 +280,27 @@ def spam_list(ctx, m):
         return None
     if not ctx.state.has_member(lists.number(cfg, listname), m.author):
         return None
-    _warn(ctx, m, "screening.spam-list")
+    if warn:
+        _warn(ctx, m, "screening.spam-list")
     return _end("author %s is on the spam list %s" % (m.author, listname), "SpamCheckList %s" % listname)
 
 
-def kill_authors(ctx, m):
+def kill_authors(ctx, m, warn=True):
     """[Kill Authors] against the From address."""
-    return _kill(ctx, m, "Kill Authors", m.author, "author %s" % m.author, "screening.kill-author", author=m.author)
+    return _kill(ctx, m, "Kill Authors", m.author, "author %s" % m.author, warn and "screening.kill-author",
+                 author=m.author)
 
 
-def kill_subjects(ctx, m):
+def kill_subjects(ctx, m, warn=True):
     """[Kill Subjects] against the subject."""
     subject = m.subject()
-    return _kill(ctx, m, "Kill Subjects", subject, "subject \"%s\"" % subject, "screening.kill-subject",
+    return _kill(ctx, m, "Kill Subjects", subject, "subject \"%s\"" % subject, warn and "screening.kill-subject",
                  subject=subject)
 
 
 def _kill(ctx, m, name, field, what, why, **fields):
     """[name] against field: a hit drops m (what: the log's words for field) and warns its
-    author with the text why, its fields and the filter."""
+    author with the text why (when given), its fields and the filter."""
     section = compiled(ctx, name)
     if not section.entries:
         return None
@@ -308,7 +311,8 @@ def _kill(ctx, m, name, field, what, why, **fields):
     if hit is None:
         return None
     entry = hit[0]
-    _warn(ctx, m, why, filter=entry.text, **fields)
+    if why:
+        _warn(ctx, m, why, filter=entry.text, **fields)
     return _end("killed: %s matches \"%s\"" % (what, entry.text), "[%s] %s" % (name, entry.text))
 
 
