@@ -49,10 +49,10 @@ def test_first_line_approval_in_a_stateful_charset_is_not_taken_out(asite, chars
 
 # --- forged bounces ------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="the sent index is one line per message, not per recipient: "
-                   "a stranger who posts to an Open list chooses a Message-ID the list then 'sent', and "
-                   "reports quoting it are believed for any member, the owner included")
-def test_a_stranger_posts_once_then_forged_reports_quoting_his_own_post_remove_the_owner(site):
+def test_a_stranger_posts_once_then_forged_reports_quoting_his_own_post_charge_the_owner_once(site):
+    # A stranger may post to an Open list with a Message-ID of his choosing, and forge
+    # reports that quote it: the sent index proves the list sent it, to everyone. Each
+    # member is charged once for a message, so that each charge costs him a post.
     import test_forged_bounces as fb
     fb.build(site)
     # One post to the Open list, with a Message-ID the attacker chose.

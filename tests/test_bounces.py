@@ -213,11 +213,24 @@ def test_a_permanent_failure_counts_against_the_member(site):
 def test_a_second_failure_on_the_same_day_is_not_counted_again(site):
     build(site)
     sent(site)
+    sent(site, message_id="<post-2@example.net>")
     site.drop(sample("postfix_user_unknown.eml"))
-    site.drop(sample("postfix_user_unknown.eml"))
+    site.drop(sample("postfix_user_unknown.eml").replace(b"<post-1@example.net>", b"<post-2@example.net>"))
     site.run()
     assert members_of(site, "00000001")["bob@example.com"] == "BOUNCE 1 2026-11-21"
     assert "already counted today" in site.log()
+
+
+def test_a_member_is_charged_once_for_a_post_whatever_the_reports_quoting_it(site):
+    # Reports proven by the Message-ID they quote: whoever posted it may forge them.
+    build(site)
+    sent(site)
+    site.drop(sample("postfix_user_unknown.eml"))
+    site.run()
+    site.drop(sample("postfix_user_unknown.eml"))
+    site.run(now="2026-11-22T10:00:00")
+    assert members_of(site, "00000001")["bob@example.com"] == "BOUNCE 1 2026-11-21"
+    assert "already counted for <post-1@example.net>" in site.log()
 
 
 def test_failures_within_bounce_days_add_up(site):

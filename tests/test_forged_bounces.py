@@ -145,11 +145,12 @@ def test_five_forged_reports_one_a_day_remove_nobody_the_owner_included(site):
     assert site.outbound() == []
 
 
-def test_five_reports_quoting_a_post_the_list_sent_count_and_remove_the_member(site):
+def test_five_reports_quoting_posts_the_list_sent_count_and_remove_the_member(site):
     build(site)
-    post(site, message_id="<post-1@example.net>")
+    for n in range(1, 6):
+        post(site, message_id="<post-%d@example.net>" % n)
     for n, day in enumerate(DAYS, 1):
-        site.drop(report("bob@example.com", quoting="<post-1@example.net>", n=n))
+        site.drop(report("bob@example.com", quoting="<post-%d@example.net>" % n, n=n))
         site.run(now=day)
         if n < 5:
             assert members_of(site, "00000001")["bob@example.com"] == "BOUNCE %d %s" % (n, day[:10])

@@ -23,7 +23,10 @@ it): a report is believed only when it proves that the site sent mail there
   report quotes that is in the sent index: the Message-ID of every post,
   digest and announcement a list sent in the last BounceDays, one line per
   message (not per recipient) in ``spool/sent/YYYYMMDD.txt``. The member it
-  charges must be on the list now.
+  charges must be on the list now, and is charged once for that message at
+  the most (a line "KEY LIST charged:MEMBER" in the sent index): anybody may
+  post to an Open list with a Message-ID of their choosing, and then forge
+  reports quoting it; each charge then costs them a post, seen by the list.
 
 Each failure is one of:
 
@@ -522,12 +525,28 @@ def _sent_index(ctx):
                 with open(path, "rb") as f:
                     for line in f:
                         words = line.decode("utf-8", "replace").split()
-                        if len(words) >= 2:
+                        if len(words) >= 3 and words[2].startswith("charged:"):
+                            ctx.sent_charged.add((words[1], words[0], words[2][8:]))
+                        elif len(words) >= 2:
                             index.add((words[1], words[0]))
             except OSError:
                 continue        # a file that cannot be read proves nothing
         ctx.sent_index = index
     return ctx.sent_index
+
+
+def _charge_once(ctx, listname, address, quoted):
+    """False when address was charged for the message quoted already; else True, and the
+    charge noted in today's sent index."""
+    local = lists.local_part(listname)
+    mark = (local, _id_key(quoted), _id_key(members.address_key(address)))
+    _sent_index(ctx)
+    if mark in ctx.sent_charged:
+        return False
+    ctx.sent_charged.add(mark)
+    ctx.append(os.path.join(sent_folder(ctx.site), ctx.now.strftime("%Y%m%d") + ".txt"),
+               ("%s %s charged:%s\n" % (mark[1], local, mark[2])).encode("utf-8"))
+    return True
 
 
 def sent_quoted(ctx, listname: str, raw: bytes) -> str | None:
@@ -552,8 +571,9 @@ class Proof:
     """Why a report to a bounce address is believed (ok), or why not; member: the
     recipient its VERP address names, or None (the report names the failures)."""
 
-    def __init__(self, ok: bool, why: str, member: str | None = None) -> None:
+    def __init__(self, ok: bool, why: str, member: str | None = None, quoted: str | None = None) -> None:
         self.ok, self.why, self.member = ok, why, member
+        self.quoted = quoted        # the Message-ID that proves it (not a VERP tag), or None
 
 
 def believe(ctx, m, listname: str, address: str) -> Proof:
@@ -579,13 +599,13 @@ def believe(ctx, m, listname: str, address: str) -> Proof:
             quoted = sent_quoted(ctx, listname, m.raw)
             if quoted:
                 return Proof(True, "untagged VERP address, but it quotes %s, sent by %s" % (quoted, listname),
-                             recipient)
+                             recipient, quoted)
             return Proof(False, "%s carries no VERP tag, and the report quotes no Message-ID of mail %s "
                                 "sent in the last %d days" % (address, listname, days))
         # A list without VERP never sent from an untagged VERP address: the address names nobody.
     quoted = sent_quoted(ctx, listname, m.raw)
     if quoted:
-        return Proof(True, "it quotes %s, sent by %s" % (quoted, listname))
+        return Proof(True, "it quotes %s, sent by %s" % (quoted, listname), quoted=quoted)
     return Proof(False, "it quotes no Message-ID of mail %s sent in the last %d days" % (listname, days))
 
 
@@ -625,12 +645,13 @@ def handle(ctx, m, listname: str, address: str) -> bool:
         ctx.act("delivery report for %s noted: no failed recipient in it" % listname, rule)
         return True
     for failure in failures:
-        charge(ctx, listname, failure, report.original)
+        charge(ctx, listname, failure, report.original, proof.quoted)
     return True
 
 
-def charge(ctx, listname: str, failure: Failure, original: str = "") -> None:
-    """Charge one failure: to the member (permanent), to the post (policy), to nobody."""
+def charge(ctx, listname: str, failure: Failure, original: str = "", quoted: str | None = None) -> None:
+    """Charge one failure: to the member (permanent), to the post (policy), to nobody.
+    quoted: the Message-ID that proved the report, for which a member is charged once."""
     who = failure.address
     if failure.kind == TEMPORARY:
         ctx.act("bounce: %s delayed or failed temporarily (%s): not counted" % (who, failure.reason),
@@ -649,6 +670,10 @@ def charge(ctx, listname: str, failure: Failure, original: str = "") -> None:
                 % (who, failure.reason, listname), "delivery report")
         return
     address, options = entry
+    if quoted and not _charge_once(ctx, listname, address, quoted):
+        ctx.act("bounce: %s failed permanently (%s): already counted for %s on %s"
+                % (address, failure.reason, quoted, listname), "BounceScore (once a post)")
+        return
     today = ctx.now.date()
     score, last = score_of(options)
     if last == today:

@@ -118,9 +118,11 @@ class Context:
         # (rights.unproven), and the users whose password it gave wrong (rights).
         self.unproven = None
         self.password_failed = set()
-        # The sent index (see bounces): read when a report first needs it; what this run sent.
+        # The sent index (see bounces): read when a report first needs it; what this run
+        # sent; the members charged by a report proven by a Message-ID, for each post.
         self.sent_index = None
         self.sent_now = set()
+        self.sent_charged = set()
         # DMARC (policy.dmarc): the run's resolver, made when first needed; the TXT
         # answers (or why none) by name asked; the questions that failed.
         self.dns = None
