@@ -74,7 +74,6 @@ def expire_sent(batch):
     return bounces.expired_sent(batch.site, batch.now.date(), batch.config.get("Security", "BounceDays"))
 
 
-# The order is the order they run in; each yields the files it removes.
 def expire_streamed(batch):
     """Counts of streamed files (spool/streamed/NAME, StreamFiles) whose message is
     neither waiting in spool/in/new nor set aside in spool/failed (where the count makes
@@ -90,6 +89,7 @@ def expire_streamed(batch):
             yield os.path.join(folder, name)
 
 
+# The order is the order they run in; each yields the files it removes.
 STEPS = (
     ("expire logs", expire_logs),
     ("expire processed mail", expire_processed),
