@@ -244,3 +244,31 @@ def test_a_probes_failure_is_told_at_once_and_marked_in_the_jobs_report(site, sm
     assert any("probed@example.com" in m["Subject"] and not m["Subject"].startswith("Mailing ") for m in told)
     [settled] = settled_mails(handler)
     assert settled["Subject"] == "Mailing %s, delivery 1: 1 delivered, 1 failed" % job
+
+
+class RefusesContent(Scripted):
+    """Takes every recipient, then refuses the message itself (after DATA) for one."""
+
+    async def handle_DATA(self, server, session, envelope):
+        if "ok@example.com" in envelope.rcpt_tos:
+            return "554 5.7.1 message content rejected"
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_a_copy_refused_after_data_is_its_recipients_failure_in_the_report(site, smtp):
+    # A mailing's copy is one recipient's envelope: a refusal of its message is that
+    # recipient's failure (reported to the copy's return path), not a list's post's.
+    handler = RefusesContent()
+    server = smtp(handler=handler)
+    site.write_ini(INI % server.port)
+    home = make(site)
+    site.run(now=T0)
+    paths = {b.recipients[0]: b.sender for b in site.outbound()}
+    assert deliver(site).returncode == 0
+    assert drop_from_mta(site, handler, paths["ok@example.com"]) == 1
+    site.run(now=T1)
+    rows, summary = report(home)
+    assert rows["ok@example.com"][0] == "failed" and "content rejected" in rows["ok@example.com"][1]
+    assert rows["gone@example.com"] == ("delivered", "")
+    # The SuperUser is not told of it as of a post refused whole.
+    assert [c for _, rcpts, c, *_ in handler.received if "boss@example.org" in rcpts] == []

@@ -10,7 +10,10 @@ envelope sender, or to the SuperUser when that sender is null, and the
 recipient is never tried again; but a refusal of the message itself (at MAIL
 FROM, after DATA, or alike for every recipient and naming the message or its
 sender) is charged to the post: one report to the list's owner (the SuperUser
-for robot mail), none to the bounce address, so no member is charged. A file
+for robot mail), none to the bounce address, so no member is charged (an
+envelope of one recipient from a return path of the probe form, a mailing's
+copy or a PROBE, gets the usual report there: its refusal is that recipient's
+failure). A file
 with nobody deferred moves to spool/out/cur. A file that is not BSMTP moves to
 spool/out/bad, unsent. A server that cannot be reached stops the run, leaves
 every file as it is and makes deliver exit 75 (try again later) with one line
@@ -698,7 +701,7 @@ class Run:
         loses, it), then the file rewritten for its deferred recipients or moved to cur/."""
         self.log_attempt(name, env, attempt)
         try:
-            if attempt.whole:
+            if attempt.whole and not self.per_recipient(env.sender):
                 report, key = self.refusal_report(name, env, attempt.whole)
             else:
                 report, key = self.report(env, attempt) if attempt.failed else None, [name] + sorted(attempt.failed)
@@ -758,6 +761,13 @@ class Run:
             self.log.direct(logbook.ERROR, "deliver: no delivery report: the failed mail had a null sender")
             return None
         return to, delivery_report(self.cfg, self.now, env, attempt, to, self.texts)
+
+    def per_recipient(self, sender):
+        """Is sender a return path of the probe form (ROBOT-probe+...: a mailing's copy, a
+        DISTRIBUTE PROBE)? Such an envelope is one recipient's: a refusal of its message
+        is that recipient's failure, reported to the return path that names them (the
+        delivery report, the PROBE's notice), no list member charged."""
+        return sender.rpartition("@")[0].lower().startswith(bounces.probe_base(self.cfg) + "+")
 
     def refusal_report(self, name, env, whole):
         """((recipient, message bytes) or None, key) of the one report about a whole-message
