@@ -191,8 +191,10 @@ def test_a_run_killed_while_telling_the_sender_tells_once(world):
     assert summary["delivered"] == "4" and summary["failed"] == "0"
 
 
-def test_a_distribute_job_with_ack_gets_the_same_report(site, smtp):
-    handler = Scripted(rcpt={"gone@example.com": ["550 5.1.1 no such user"]})
+def send_job(site, smtp, refused, to_lines):
+    """A DISTRIBUTE MAIL job with ACK=MAIL by maestro to to_lines, run at T0, against an
+    SMTP server that refuses refused at RCPT; its handler."""
+    handler = Scripted(rcpt={refused: ["550 5.1.1 no such user"]})
     server = smtp(handler=handler)
     allowed = "[Security]\nDIST_ALLOWED_USERS = maestro@example.net\n"
     site.write_ini((INI % server.port).replace("[Security]\n", allowed))
@@ -201,8 +203,13 @@ def test_a_distribute_job_with_ack_gets_the_same_report(site, smtp):
     data = "From: Maestro <maestro@example.net>\nTo:\nSubject: Our news\n\nHello.\n"
     site.drop(mail(frm="maestro@example.net", body="//send JOB Echo=No\n"
                    "DISTRIBUTE MAIL TO DD=TO ACK=MAIL PW=Dist4pass\n//TO DD *\n"
-                   "a@example.com\nb@example.com BSMTP\ngone@example.com\n/*\n//DATA DD *,EOF\n%sEOF\n" % data))
+                   "%s/*\n//DATA DD *,EOF\n%sEOF\n" % ("".join(line + "\n" for line in to_lines), data)))
     site.run(now=T0)
+    return handler
+
+
+def test_a_distribute_job_with_ack_gets_the_same_report(site, smtp):
+    handler = send_job(site, smtp, "gone@example.com", ["a@example.com", "b@example.com BSMTP", "gone@example.com"])
     [job] = site.listdir("mailings")
     paths = {b.recipients[0]: b.sender for b in site.outbound() if len(b.recipients) == 1}
     assert deliver(site).returncode == 0
@@ -218,17 +225,7 @@ def test_a_distribute_job_with_ack_gets_the_same_report(site, smtp):
 
 
 def test_a_probes_failure_is_told_at_once_and_marked_in_the_jobs_report(site, smtp):
-    handler = Scripted(rcpt={"probed@example.com": ["550 5.1.1 no such user"]})
-    server = smtp(handler=handler)
-    allowed = "[Security]\nDIST_ALLOWED_USERS = maestro@example.net\n"
-    site.write_ini((INI % server.port).replace("[Security]\n", allowed))
-    with open(site.path("access.ini"), "w") as f:
-        f.write('"maestro@example.net","","","","%s",""\n' % rights.hash_password("Dist4pass"))
-    data = "From: Maestro <maestro@example.net>\nTo:\nSubject: Our news\n\nHello.\n"
-    site.drop(mail(frm="maestro@example.net", body="//send JOB Echo=No\n"
-                   "DISTRIBUTE MAIL TO DD=TO ACK=MAIL PW=Dist4pass\n//TO DD *\n"
-                   "a@example.com\nprobed@example.com PROBE\n/*\n//DATA DD *,EOF\n%sEOF\n" % data))
-    site.run(now=T0)
+    handler = send_job(site, smtp, "probed@example.com", ["a@example.com", "probed@example.com PROBE"])
     [job] = site.listdir("mailings")
     [probe] = [b.sender for b in site.outbound() if b.recipients == ["probed@example.com"]]
     assert deliver(site).returncode == 0

@@ -64,3 +64,17 @@ def test_a_large_list_round_trips(tmp_path):
     assert len(ml) == 100000
     again = parse(render(ml))
     assert len(again) == 100000 and "user99999@d99999.example".replace("d99999", "d%d" % (99999 % 997)) in again
+
+
+def test_mentions_and_holds_option_read_in_pieces_cut_at_line_ends(tmp_path, monkeypatch):
+    from tristero.model import members as m
+    monkeypatch.setattr(m, "_READ", 40)        # pieces of 40 characters: lines cross them
+    path = tmp_path / "list.ini"
+    path.write_text("[Members]\nalice@example.com =\nBob.Long@Example.NET = NAME Bob, ACK\ncarol@x.org =\n")
+    assert m.mentions(str(path), "bob.long@example.net") and m.mentions(str(path), "carol@x.org")
+    assert not m.mentions(str(path), "dave@example.net")
+    assert m.holds_option(str(path), "ack") and not m.holds_option(str(path), "digest")
+    assert not m.mentions(str(tmp_path / "none.ini"), "alice") and not m.holds_option(str(tmp_path / "none"), "ack")
+    # A line longer than a piece cannot be searched in pieces: "maybe" (the caller reads it).
+    path.write_text("[Members]\n" + "x" * 80 + "@example.com =\n")
+    assert m.mentions(str(path), "dave@example.net") and m.holds_option(str(path), "ack")

@@ -276,51 +276,48 @@ def _open(path):
     return open(path, encoding="utf-8", errors="replace", newline=None)
 
 
-def mentions(path: str, text: str) -> bool:
-    """True when the file at path holds text (in lower case) somewhere, case ignored:
-    read in pieces at the speed of a search, never loaded."""
+def _pieces(path: str) -> Iterator[str | None]:
+    """The file at path in lower case, read in pieces of about _READ characters cut at
+    line ends (a text without a line end is never cut in two); None for a line longer
+    than a piece (the caller then answers "maybe"). Nothing when there is no file."""
     try:
         f = _open(path)
     except FileNotFoundError:
-        return False
+        return
     with f:
         tail = ""
         while True:
             piece = f.read(_READ)
             if not piece:
-                return False
+                if tail:
+                    yield tail
+                return
             piece = tail + piece.lower()
-            if text in piece:
-                return True
-            tail = piece[-len(text):]
+            cut = piece.rfind("\n") + 1
+            if not cut and len(piece) > _READ:
+                yield None
+                return
+            tail = piece[cut:]
+            if cut:
+                yield piece[:cut]
+
+
+def mentions(path: str, text: str) -> bool:
+    """False when the file at path holds text (in lower case) nowhere, case ignored: read
+    in pieces at the speed of a search, never loaded (True may also mean a line too long
+    to search: the caller reads the file, as it would without this search)."""
+    return any(piece is None or text in piece for piece in _pieces(path))
 
 
 def holds_option(path: str, word: str) -> bool:
     """False when no member line of the file at path can hold an option whose first word
     is word (case ignored): the word stands nowhere right after a line's '=' or a ','
     (blanks between) and before a blank, a ',' or the line's end. An address that holds
-    the word (jack@ for ACK) does not count. Read in pieces as mentions reads, a piece
-    searched for the word first; a line longer than a piece answers True (then the
-    caller reads the member, as it would without this search)."""
+    the word (jack@ for ACK) does not count. Read in pieces as mentions reads (a piece
+    searched for the word first)."""
     word = word.lower()
     option = re.compile(r"[=,][^\S\n]*%s(?:[^\S\n]|,|$)" % re.escape(word), re.M)
-    try:
-        f = _open(path)
-    except FileNotFoundError:
-        return False
-    with f:
-        tail = ""
-        while True:
-            piece = f.read(_READ)
-            if not piece:
-                return bool(option.search(tail))
-            piece = tail + piece.lower()
-            cut = piece.rfind("\n") + 1
-            if not cut and len(piece) > _READ:
-                return True
-            tail = piece[cut:]
-            if word in piece[:cut] and option.search(piece, 0, cut):
-                return True
+    return any(piece is None or word in piece and option.search(piece) for piece in _pieces(path))
 
 
 def find(path: str, address: str) -> tuple[str, str] | None:
