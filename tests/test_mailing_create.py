@@ -9,6 +9,7 @@ import pytest
 
 from conftest import mail
 from test_mailings import PW, copies_to, mailing_site, when
+from tristero.policy import rights
 
 
 @pytest.fixture
@@ -84,6 +85,20 @@ def test_mailing_create_refuses_a_name_of_the_form_distribute_jobs_take(msite):
     msite.run(now=when(-1))
     assert "names starting with job- are DISTRIBUTE jobs'" in reply(msite)
     assert msite.listdir("mailings") == []
+
+
+def test_mailing_create_from_another_address_is_refused_but_for_a_postmaster(msite):
+    # An allowed user (or a list's owner) would otherwise mail as anyone, approving it too.
+    forged = BODY.format(pw=PW).replace("From = Maestro <maestro@example.net>", "From = CEO <ceo@example.net>")
+    msite.drop(with_csv(forged))
+    msite.run(now=when(-1))
+    assert "From = CEO <ceo@example.net> is not your address" in reply(msite)
+    assert msite.listdir("mailings") == []
+    with open(msite.path("access.ini"), "a") as f:
+        f.write('"boss@example.org","","","","%s",""\n' % rights.hash_password(PW))
+    msite.drop(with_csv(forged, frm="boss@example.org"))
+    msite.run(now=when(-1, 1))
+    assert "mailing spring created as a draft" in reply(msite, "boss@example.org")
 
 
 def test_mailing_create_a_name_taken_is_refused_and_kept(msite):

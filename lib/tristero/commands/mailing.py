@@ -51,6 +51,8 @@ class Mailing(Command):
         "create.mailing-needs": "{setting} is needed",
         "create.mailing-no-recipients": "no recipients: attach a .csv or .tsv file (a header row with EMAIL) "
                                 "or set Recipients = list:NAME",
+        "create.mailing-forged": "From = {author} is not your address: only a PostMaster makes a mailing "
+                                 "from another",
         "create.mailing-done": "mailing {name} created as a draft ({count} recipient(s) now): "
                        "MAILING APPROVE {name} sends it",
     }
@@ -133,6 +135,11 @@ class Mailing(Command):
         try:
             draft = mailings.Draft(ctx.site, name, s.command.text, repository.attachments_of(s.m.msg), s.text)
             if not self.may(s, draft, what):
+                return
+            author = mailings.address_of(draft.get("From"))
+            if author.lower() != s.sender.lower() and not rights.privileged(ctx, s.sender):
+                s.result("refused", s.text("create.mailing-forged", author=messages.clean(draft.get("From"), 80)))
+                audit.security(ctx, s.sender, None, what, "refused: From is another's")
                 return
             count = mailings.create(ctx, draft, s.text)
         except mailings.MailingError as e:

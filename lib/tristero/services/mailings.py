@@ -261,7 +261,7 @@ class Mailing:
         if text is None:
             raise MailingError("no message.txt")
         sender = self.get("From")
-        if not _address(sender):
+        if not address_of(sender):
             raise MailingError("From is not an address")
         headers = [("Reply-To", self.get("ReplyTo"))] if self.get("ReplyTo") else []
         msg = messages.new_message(sender, "undisclosed-recipients:;", self.get("Subject"),
@@ -303,7 +303,7 @@ class Mailing:
         bounce = self.get("Bounce")
         if bounce:
             return bounce
-        return _address(self.get("From"))
+        return address_of(self.get("From"))
 
     def send(self, ctx, template, rows, only=None, delivery=None):
         """A copy for each row (only: to that address instead of the row's); the count.
@@ -457,7 +457,7 @@ def delivery_file(mailing, kind, k):
     return os.path.join(mailing.path, "%s-%d.%s" % (kind, k, "csv" if kind == "report" else "txt"))
 
 
-def _address(text):
+def address_of(text):
     """The address of a From-like value ("Name <a@b>" or a@b), or ""."""
     found = email.utils.getaddresses([text])
     address = found[0][1] if len(found) == 1 else ""
