@@ -5,7 +5,7 @@ to (Recipients = list:NAME; the right to manage it).
 
 MAILING CREATE name makes a new mailing's folder as a draft (APPROVE sends it): the
 lines after the command, up to a line EOF, are KEY = value settings (Subject, From,
-Reply-To, Schedule, Recipients), a blank line, then the message's text; an attached
+Reply-To, Schedule, Recipients, Approvers), a blank line, then the message's text; an attached
 .csv or .tsv file is the recipients (unless Recipients = list:NAME), an attached .html
 file the text's HTML alternative. Everything is checked as the mailing will be sent
 before anything is written."""
@@ -45,7 +45,8 @@ class Mailing(Command):
         "create.mailing-no-text": "MAILING CREATE name: the settings, a blank line and the text follow the command "
                           "line, then a line EOF",
         "create.mailing-taken": "a mailing {name} exists: choose another name",
-        "create.mailing-bad-line": "{line}: a setting is KEY = value (Subject, From, Reply-To, Schedule, Recipients)",
+        "create.mailing-bad-line": "{line}: a setting is KEY = value (Subject, From, Reply-To, Schedule, Recipients, "
+                                    "Approvers)",
         "create.mailing-bad-value": "{setting}: the value holds a character a setting may not hold",
         "create.mailing-twice": "{setting} is set twice",
         "create.mailing-needs": "{setting} is needed",
