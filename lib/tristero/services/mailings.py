@@ -135,6 +135,20 @@ class Schedule:
         return t
 
 
+class Rows:
+    """Rows made again by make() at each pass, never all held; len: how many."""
+
+    def __init__(self, make):
+        self.make = make
+        self.count = sum(1 for _ in make())
+
+    def __iter__(self):
+        return self.make()
+
+    def __len__(self):
+        return self.count
+
+
 class Mailing:
     """One mailing's folder, read."""
 
@@ -209,17 +223,18 @@ class Mailing:
     # --- what goes out ---
 
     def recipients(self, ctx):
-        """(columns, rows) of the recipients: [{COLUMN: value}]."""
+        """(columns, rows) of the recipients: rows gives {COLUMN: value} a row (a list's
+        members are made again from its roster at each pass: the list is held once)."""
         source = self.get("Recipients", "recipients.csv")
         if source.lower().startswith("list:"):
             listname = lists.find(ctx.config, source[5:].strip())
             if not listname:
                 raise MailingError("Recipients: no list %s" % messages.clean(source[5:], 60))
             self.listname = listname
-            number = lists.number(ctx.config, listname)
-            rows = [{"EMAIL": address, "NAME": members.name_of(options)}
-                    for address, options in ctx.state.members(number).items() if reached(ctx, address, options)]
-            return ["EMAIL", "NAME"], rows
+            roster = ctx.state.members(lists.number(ctx.config, listname))
+            return ["EMAIL", "NAME"], Rows(lambda: (
+                {"EMAIL": address, "NAME": members.name_of(options)}
+                for address, options in roster.items() if reached(ctx, address, options)))
         if "/" in source or source.startswith("."):
             raise MailingError("Recipients is a file of the mailing's folder or list:NAME")
         data = self.file(source)
@@ -572,6 +587,6 @@ def test(ctx, name, address):
     template, _, rows = mailing.check(ctx)
     if not rows:
         raise MailingError("no recipient")
-    row = next((r for r in rows if r["EMAIL"].lower() == address.lower()), rows[0])
+    row = next((r for r in rows if r["EMAIL"].lower() == address.lower()), None) or next(iter(rows))
     mailing.send(ctx, template, [row], only=address)
     return "mailing %s: a test copy (the row of %s) went to %s" % (name, row["EMAIL"], address)

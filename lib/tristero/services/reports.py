@@ -171,7 +171,7 @@ def tally(ctx, name, waiting=None):
     mailing = mailings.Mailing(ctx.site, name)
     waiting = queued(ctx.site) if waiting is None else waiting
     bounce = mailing.envelope_sender().lower()
-    job = mailings._address(mailing.get("From")) if mailing.get("MadeBy") == "DISTRIBUTE" else None
+    job = mailings.address_of(mailing.get("From")) if mailing.get("MadeBy") == "DISTRIBUTE" else None
     retry = datetime.timedelta(days=ctx.config.get("Delivery", "RetryDays"))
     now = ctx.now.replace(tzinfo=None)
     for k, sent in _recent(ctx, mailing):
@@ -225,7 +225,7 @@ def tally(ctx, name, waiting=None):
         if text != old:
             ctx.write(path, text.encode("utf-8"))
         if settled and not was_settled:
-            to = mailings._address(mailing.get("From"))
+            to = mailings.address_of(mailing.get("From"))
             if to:
                 fields = dict(mailing=name, delivery=k, attempted=len(attempted),
                               report=os.path.relpath(path, ctx.site.home), **counts)
