@@ -219,10 +219,12 @@ def test_a_mailing_to_a_list_fills_the_manuals_place_holders_for_each_member(msi
 def test_a_list_mailing_passes_over_nomail_members_and_the_sites_own_addresses(msite):
     list_mailing(msite, "Dear %%N\n")
     with open(msite.path("lists", "00000001.ini"), "a") as f:
-        f.write("quiet@example.com = NOMAIL\nsub@example.org =\n")
+        f.write("quiet@example.com = NOMAIL\nnews@example.org =\ntristero@example.org =\npat@example.org =\n")
     msite.tristero("mailing", "approve", "list_news", "--by", "boss@example.org", "--now", when(0, 1))
     msite.run(now=when(0, 2))
-    assert sorted(r for b in msite.outbound() for r in b.recipients) == ["ann@example.com", "bob@example.net"]
+    # pat's mailbox is on the site's domain, but no address of Tristero's: pat gets one.
+    assert sorted(r for b in msite.outbound() for r in b.recipients) == ["ann@example.com", "bob@example.net",
+                                                                           "pat@example.org"]
 
 
 def test_a_lists_owner_sends_test_copies_only_to_themselves_or_to_members(msite):

@@ -17,8 +17,8 @@ SITE/mailings/NAME/, hand-editable:
 
 {{COLUMN}} in the subject and in every text and HTML part is the recipient's value
 (escaped in HTML); a field with no column is an error found before anything is sent.
-A list's members (but those set NOMAIL, and the site's own addresses: lists within the
-list) have the columns EMAIL and NAME (their NAME option, else empty), and
+A list's members (but those set NOMAIL, and addresses Tristero answers: lists within
+the list) have the columns EMAIL and NAME (their NAME option, else empty), and
 the manual's %% place-holders (services/placeholders.py: %%N, %%A, %%K ...) are filled
 for each member too, in the same pass (a value is never read again for either).
 
@@ -42,8 +42,9 @@ import os
 import re
 
 from tristero.core import messages, personalise
+from tristero.core.kinds import Handler
 from tristero.model import lists, members, spools
-from tristero.policy import bounces
+from tristero.policy import addresses, bounces
 from tristero.services import placeholders
 
 NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
@@ -459,11 +460,18 @@ def record_job(ctx, sender, subject, recipients, bounce):
 
 
 def reached(ctx, address, options):
-    """Does a list mailing go to this member? Not to one set NOMAIL, nor to an address of
-    the site itself (a list within the list, the robot: the copy would come back in as
-    mail), nor to an entry that is no mail address ([list@remote])."""
-    return members.option_word(options, "NOMAIL") is None and not ctx.ours(address) \
+    """Does a list mailing go to this member? Not to one set NOMAIL, nor to an address
+    Tristero itself answers (a list within the list, the robot: the copy would come back
+    in as mail; a person's mailbox on the site's domain is reached), nor to an entry that
+    is no mail address ([list@remote])."""
+    return members.option_word(options, "NOMAIL") is None and not answered(ctx, address) \
         and messages.is_address(address) and spools.valid_envelope_address(address)
+
+
+def answered(ctx, address):
+    """Is address one Tristero answers (a list's, its robot's, a list's -request@ ...)?"""
+    local, _, _ = address.rpartition("@")
+    return ctx.ours(address) and addresses.resolve(ctx.config, local)[0] != Handler.UNKNOWN
 
 
 def delivery_file(mailing, kind, k):
