@@ -175,3 +175,49 @@ def test_schedule_by_mail_changes_only_a_draft_or_a_paused_mailing(msite):
     msite.drop(mail(frm="maestro@example.net", body="MAILING SCHEDULE spring now PW=%s\n" % PW))
     msite.run(now=when(-1, 3))
     assert "mailing spring: it is approved: its schedule changes only while it is a draft or paused" in reply(msite)
+
+
+def test_a_new_schedule_makes_a_paused_mailing_a_draft_again_that_needs_its_approvals(msite):
+    # Two people approved a mailing at one time; one alone may not make it hourly.
+    body = BODY.format(pw=PW).replace("Reply-To = desk@example.net",
+                                      "Approvers = 2\nSchedule = at %s" % when(1))
+    msite.drop(with_csv(body))
+    msite.run(now=when(-1))
+    msite.tristero("mailing", "approve", "spring", "--by", "boss@example.org", "--now", when(-1, 1))
+    msite.tristero("mailing", "approve", "spring", "--by", "maestro@example.net", "--now", when(-1, 1))
+    msite.drop(mail(frm="maestro@example.net", body="MAILING PAUSE spring PW=%s\n" % PW))
+    msite.run(now=when(-1, 2))
+    msite.drop(mail(frm="maestro@example.net", body="MAILING SCHEDULE spring every 1 hours from %s PW=%s\n"
+                                                    "MAILING RESUME spring PW=%s\n" % (when(-1), PW, PW)))
+    msite.run(now=when(-1, 3))
+    msite.drop(mail(frm="maestro@example.net", body="MAILING RESUME spring PW=%s\n" % PW))
+    msite.run(now=when(-1, 4))
+    said = reply(msite)
+    assert "it is a draft again, to be approved" in said and "mailing spring is draft: RESUME does not apply" in said
+    ini = read(msite.path("mailings", "spring", "mailing.ini"))
+    assert "State = draft" in ini and "ApprovedBy" not in ini
+    msite.run(now=when(1, 1))
+    assert copies_to(msite, "r1@example.com") == []
+
+
+@pytest.mark.parametrize("schedule, why", [
+    ("at 2026-12-01T09:00+05:00", "without an offset"),
+    ("every 1 weeks from 2026-12-01T09:00 count 0", "N at least 1"),
+    ("every 1 days from 2026-12-01T09:00 until 2026-11-01T09:00", "until is before the start"),
+])
+def test_a_schedule_that_would_mean_another_time_or_no_delivery_is_refused(msite, schedule, why):
+    msite.drop(with_csv(BODY.format(pw=PW).replace("Reply-To = desk@example.net", "Schedule = " + schedule)))
+    msite.run(now=when(-1))
+    assert why in reply(msite)
+    assert msite.listdir("mailings") == []
+
+
+def test_commands_of_one_message_see_what_the_earlier_ones_did(msite):
+    # CREATE, SHOW and APPROVE in one message (the draft is not on disk until its commit).
+    body = BODY.format(pw=PW) + "MAILING SHOW spring PW=%s\nMAILING APPROVE spring PW=%s\n" % (PW, PW)
+    msite.drop(with_csv(body))
+    msite.run(now=when(-1))
+    said = reply(msite)
+    assert "mailing spring: draft" in said and "OK: mailing spring approved by maestro@example.net" in said
+    msite.run(now=when(-1, 1))
+    assert len(copies_to(msite, "r1@example.com")) == 1

@@ -41,7 +41,7 @@ class Mailing(Command):
         "mailing.schedule-needs": "MAILING SCHEDULE name now | at TIME | every N UNITS from TIME "
                                   "[until TIME | count N]",
         "mailing.schedule-state": "it is {state}: its schedule changes only while it is a draft or paused",
-        "mailing.scheduled": "mailing {name}: Schedule = {schedule}",
+        "mailing.scheduled": "mailing {name}: Schedule = {schedule}; it is a draft again, to be approved",
         "create.mailing-no-text": "MAILING CREATE name: the settings, a blank line and the text follow the command "
                           "line, then a line EOF",
         "create.mailing-taken": "a mailing {name} exists: choose another name",
@@ -66,7 +66,7 @@ class Mailing(Command):
             self.create(s, name, what)
             return
         try:
-            mailing = mailings.Mailing(ctx.site, name)
+            mailing = mailings.Mailing(ctx.site, name, ctx)
         except mailings.MailingError as e:
             s.result("error", s.text("mailing.problem", name=messages.clean(name, 40), why=e))
             return
@@ -74,7 +74,7 @@ class Mailing(Command):
             return
         try:
             if args.action == "SHOW":
-                for line in mailings.show(ctx.site, name):
+                for line in mailings.show(ctx.site, name, ctx):
                     s.say(line)
                 s.result("ok", what)
                 return

@@ -45,7 +45,7 @@ from tristero.core import messages, personalise
 from tristero.core.kinds import Handler
 from tristero.model import lists, members, spools
 from tristero.policy import addresses, bounces
-from tristero.services import placeholders
+from tristero.services import placeholders, repository
 
 NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
 STATES = ("draft", "approved", "paused", "cancelled", "done")
@@ -55,6 +55,7 @@ UNITS = {"hour": "hours", "hours": "hours", "day": "days", "days": "days", "week
 # site's runs stopped for a month: the rest follows in the next runs).
 MAX_PER_RUN = 24
 MAX_RECIPIENTS = 1000000
+MAX_FILE = 512 << 20    # bytes of one file of a mailing's folder (a recipients table of a million)
 JOB = "job-"            # the names of the mailings DISTRIBUTE jobs with ACK= are kept as
 
 
@@ -75,11 +76,16 @@ def names(site):
 
 
 def parse_time(text):
+    """A time of a schedule: the site's local time, as --now and the runs count it."""
     try:
         t = datetime.datetime.fromisoformat(text.strip())
     except ValueError:
         raise MailingError("%r is not a time (2026-12-01T09:00)" % text.strip()[:40])
-    return t.replace(tzinfo=None)
+    if t.tzinfo is not None:
+        # Dropped, it would be another hour than the one meant; converted, to which zone?
+        raise MailingError("%r: a schedule's times are the site's local time, without an offset "
+                           "(2026-12-01T09:00)" % text.strip()[:40])
+    return t
 
 
 class Schedule:
@@ -105,10 +111,12 @@ class Schedule:
             rest = words[5:]
             if rest and rest[0].lower() == "until" and len(rest) == 2:
                 self.until = parse_time(rest[1])
-            elif rest and rest[0].lower() == "count" and len(rest) == 2 and rest[1].isdigit():
+                if self.until < self.start:
+                    raise MailingError("until is before the start: no delivery would be made")
+            elif rest and rest[0].lower() == "count" and len(rest) == 2 and rest[1].isdigit() and int(rest[1]) > 0:
                 self.count = int(rest[1])
             elif rest:
-                raise MailingError("after the start: until TIME or count N")
+                raise MailingError("after the start: until TIME or count N (N at least 1)")
         else:
             raise MailingError("Schedule is now, at TIME, or every N UNITS from TIME [until TIME | count N]")
 
@@ -151,19 +159,23 @@ class Rows:
 
 
 class Mailing:
-    """One mailing's folder, read."""
+    """One mailing's folder, read; with ctx, as the run's changes not yet committed leave
+    it (an earlier command of the same message: CREATE then APPROVE, PAUSE then
+    SCHEDULE), through repository.read (no link followed, no file past MAX_FILE)."""
 
-    def __init__(self, site, name):
+    ctx = None
+
+    def __init__(self, site, name, ctx=None):
         if not NAME.fullmatch(name or ""):
             raise MailingError("a mailing's name is lower-case letters, digits, - and _ (at most 40)")
-        self.site, self.name, self.path = site, name, folder(site, name)
+        self.site, self.name, self.path, self.ctx = site, name, folder(site, name), ctx
         self.ini = configparser.ConfigParser(interpolation=None)
         self.ini.optionxform = str
-        try:
-            with open(os.path.join(self.path, "mailing.ini"), encoding="utf-8") as f:
-                self.ini.read_file(f)
-        except FileNotFoundError:
+        data = self.file("mailing.ini")
+        if data is None:
             raise MailingError("no mailing %s (no %s)" % (name, os.path.join("mailings", name, "mailing.ini")))
+        try:
+            self.ini.read_string(data.decode("utf-8"))
         except (configparser.Error, UnicodeDecodeError) as e:
             raise MailingError("mailing.ini does not read: %s" % messages.clean(e, 200))
         if not self.ini.has_section("Mailing"):
@@ -207,11 +219,13 @@ class Mailing:
         return out.getvalue()
 
     def file(self, name):
+        """The bytes of a file of the folder, or None."""
         try:
-            with open(os.path.join(self.path, name), "rb") as f:
-                return f.read()
-        except FileNotFoundError:
+            return repository.read(os.path.join(self.path, name), MAX_FILE, name, self.ctx)
+        except repository.Missing:
             return None
+        except repository.Refused as e:
+            raise MailingError(str(e))
 
     def deliveries(self):
         """The rows of deliveries.csv: [number, due, sent, attempted]."""
@@ -416,7 +430,7 @@ class Draft(Mailing):
 def create(ctx, draft, text):
     """draft's folder written (in the caller's unit of work) once it checks as it will be
     sent: the recipients it has now. MailingError: why not."""
-    if os.path.exists(draft.path):
+    if os.path.exists(draft.path) or repository.present(ctx, os.path.join(draft.path, "mailing.ini")):
         raise MailingError(text("create.mailing-taken", name=draft.name))
     _, _, rows = draft.check(ctx)
     for file, data in sorted(draft.files.items()):
@@ -426,12 +440,15 @@ def create(ctx, draft, text):
 
 
 def set_schedule(ctx, name, schedule, text):
-    """SCHEDULE: mailing name (a draft or paused) gets schedule; what to say. MailingError."""
-    mailing = Mailing(ctx.site, name)
+    """SCHEDULE: mailing name (a draft or paused) gets schedule, and is a draft again
+    without its approvals (what was approved was the old schedule: PAUSE, SCHEDULE every
+    hour, RESUME by one person would pass the two-person rule); what to say. MailingError."""
+    mailing = Mailing(ctx.site, name, ctx)
     Schedule(schedule)
     if mailing.state not in ("draft", "paused"):
         raise MailingError(text("mailing.schedule-state", state=mailing.state))
-    ctx.write(os.path.join(mailing.path, "mailing.ini"), mailing.ini_text(Schedule=schedule).encode("utf-8"))
+    ctx.write(os.path.join(mailing.path, "mailing.ini"), mailing.ini_text(
+        Schedule=schedule, State="draft", ApprovedBy=None, ApprovedAt=None).encode("utf-8"))
     return text("mailing.scheduled", name=name, schedule=schedule)
 
 
@@ -511,7 +528,7 @@ def finished(mailing, made):
 def deliver_due(ctx, name):
     """The deliveries of mailing name due now, each sent and recorded (deliveries.csv, and
     State = done after the last) in the caller's unit of work. The count made."""
-    mailing = Mailing(ctx.site, name)
+    mailing = Mailing(ctx.site, name, ctx)
     now = ctx.now.replace(tzinfo=None)
     todo = due(mailing, now)
     if not todo:
@@ -537,7 +554,7 @@ def deliver_due(ctx, name):
 def approve(ctx, name, who):
     """who approves mailing name: (done, what to say). The second of two approvals (or
     the one of one) makes it approved; the same person twice counts once."""
-    mailing = Mailing(ctx.site, name)
+    mailing = Mailing(ctx.site, name, ctx)
     if mailing.state not in ("draft",):
         return False, "mailing %s is %s, not a draft" % (name, mailing.state)
     mailing.check(ctx)
@@ -562,7 +579,7 @@ TRANSITIONS = {"pause": (("approved",), "paused"), "resume": (("paused",), "appr
 
 def change_state(ctx, name, action):
     """PAUSE, RESUME or CANCEL mailing name: (done, what to say)."""
-    mailing = Mailing(ctx.site, name)
+    mailing = Mailing(ctx.site, name, ctx)
     sources, target = TRANSITIONS[action]
     if mailing.state not in sources:
         return False, "mailing %s is %s: %s does not apply" % (name, mailing.state, action.upper())
@@ -570,9 +587,9 @@ def change_state(ctx, name, action):
     return True, "mailing %s is %s" % (name, target)
 
 
-def show(site, name):
-    """Lines describing mailing name."""
-    mailing = Mailing(site, name)
+def show(site, name, ctx=None):
+    """Lines describing mailing name (with ctx: as the run's changes leave it)."""
+    mailing = Mailing(site, name, ctx)
     made = mailing.deliveries()
     lines = ["mailing %s: %s" % (name, mailing.state),
              "  From: %s" % mailing.get("From"), "  Subject: %s" % mailing.get("Subject"),
@@ -591,7 +608,7 @@ def show(site, name):
 
 def test(ctx, name, address):
     """TEST: one merged copy, of the row for address (else the first row), to address."""
-    mailing = Mailing(ctx.site, name)
+    mailing = Mailing(ctx.site, name, ctx)
     template, _, rows = mailing.check(ctx)
     if not rows:
         raise MailingError("no recipient")

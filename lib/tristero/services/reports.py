@@ -64,7 +64,7 @@ def find(ctx, address):
     recipient, code = parts
     for name in mailings.names(ctx.site):
         try:
-            mailing = mailings.Mailing(ctx.site, name)
+            mailing = mailings.Mailing(ctx.site, name, ctx)
         except mailings.MailingError:
             continue
         for k, _ in _recent(ctx, mailing):
@@ -100,7 +100,7 @@ def note(ctx, name, k, recipient, failure, rule):
     """recipient's failure noted in delivery k of mailing name (failures-K.txt); a mailing
     that is gone (its folder removed by hand) notes nothing."""
     try:
-        mailing = mailings.Mailing(ctx.site, name)
+        mailing = mailings.Mailing(ctx.site, name, ctx)
     except mailings.MailingError as e:
         ctx.act("failure of %s not noted: %s" % (recipient, e), rule)
         return
@@ -168,7 +168,7 @@ def _final(mailing, k):
 def tally(ctx, name, waiting=None):
     """Bring mailing name's reports up to date (in the caller's unit of work); tell the
     sender of each delivery newly settled."""
-    mailing = mailings.Mailing(ctx.site, name)
+    mailing = mailings.Mailing(ctx.site, name, ctx)
     waiting = queued(ctx.site) if waiting is None else waiting
     bounce = mailing.envelope_sender().lower()
     job = mailings.address_of(mailing.get("From")) if mailing.get("MadeBy") == "DISTRIBUTE" else None
