@@ -224,3 +224,18 @@ def test_a_person_writing_to_the_probe_address_reaches_the_superuser(dsite):
     dsite.run()
     assert [b.recipients for b in dsite.outbound()] == [["boss@example.org"]]
     assert "tristero-probe reaches the SuperUser" in dsite.log()
+
+
+def test_probes_are_recorded_once_when_sent_and_forgotten_after_bounce_days(dsite):
+    # DEBUG sends nothing and records nothing; TRACE records each PROBE once.
+    dsite.drop(mail(frm="maestro@example.net", body=job("DISTRIBUTE MAIL TO DD=TO DEBUG=YES PW=" + PW)))
+    dsite.run()
+    assert not os.path.exists(dsite.path("distribute", "probes.txt"))
+    dsite.drop(mail(frm="maestro@example.net", subject="again",
+                    body=job("DISTRIBUTE MAIL TO DD=TO TRACE=YES PW=" + PW)))
+    dsite.run()
+    with open(dsite.path("distribute", "probes.txt")) as f:
+        assert sorted(line.split("\t")[1] for line in f) == ["joe@example.com", "petergunn@example.edu"]
+    dsite.run(now="2026-12-20T10:00:00")        # past BounceDays (14): the day's housekeeping
+    with open(dsite.path("distribute", "probes.txt")) as f:
+        assert f.read() == ""

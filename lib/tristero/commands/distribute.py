@@ -162,7 +162,7 @@ class Distribute(Command):
             if job and plan.sender.lower() == s.sender.lower():
                 plan.report = lambda address: bounces.mailing_sender(ctx, job, 1, address)
             if job:     # a PROBE's failure is told at once, and noted in the report too
-                plan.probe = lambda address: bounces.probe_sender(ctx, s.sender, address, job)
+                plan.probe = lambda address, record: bounces.probe_sender(ctx, s.sender, address, job, record)
         copies = plan.send(ctx)
         if plan.options.get("ACK", "NONE") != "NONE":
             s.say(plan.ack(s))
@@ -290,7 +290,7 @@ class Distribute(Command):
         if len(plan.recipients) > MAX_RECIPIENTS:
             raise Refused("error", s.text("distribute.too-many", limit=MAX_RECIPIENTS))
         plan.sign = options.get("DKIM", "YES") == "YES"
-        plan.probe = lambda address: bounces.probe_sender(ctx, s.sender, address)
+        plan.probe = lambda address, record: bounces.probe_sender(ctx, s.sender, address, record=record)
         return plan
 
     @staticmethod
@@ -402,7 +402,7 @@ class Plan:
         self.author = ""           # the address of the data's From
         self.lists = []            # POST: the lists it is posted to
 
-    def groups(self):
+    def groups(self, record=False):
         """[(kind, envelope sender, [(address, name, row)])]: the BSMTP recipients in one
         envelope, each other one alone (a PROBE with its VERP return path)."""
         shared = [(a, n, None) for a, n, how in self.recipients if how == "BSMTP"] if self.type != "MAIL-MERGE" else []
@@ -412,7 +412,7 @@ class Plan:
                 continue
             row = self.rows[i] if self.rows else None
             if how == "PROBE":
-                out.append(("PROBE", self.probe(address) or self.sender, [(address, name, row)]))
+                out.append(("PROBE", self.probe(address, record) or self.sender, [(address, name, row)]))
             else:
                 out.append(("single", (self.report and self.report(address)) or self.sender,
                             [(address, name, row)]))
@@ -452,7 +452,7 @@ class Plan:
         subject = self.message.get("Subject", "")
         written_to = self.message.get("To", "").strip()
         copies = 0
-        for kind, sender, recipients in self.groups():
+        for kind, sender, recipients in self.groups(record=True):
             if kind == "BSMTP":
                 to = written_to or "undisclosed-recipients:;"
                 copy = template.render(None, {"To": to})

@@ -389,17 +389,19 @@ def probe_tag(ctx, invoker: str, recipient: str) -> str:
     return base64.b32encode(digest[:5]).decode("ascii").lower()
 
 
-def probe_sender(ctx, invoker: str, recipient: str, job: str = "") -> str | None:
+def probe_sender(ctx, invoker: str, recipient: str, job: str = "", record: bool = True) -> str | None:
     """The reverse path of a PROBE envelope of invoker's DISTRIBUTE to recipient:
-    ROBOT-probe+local=domain+TAG@Domain (the probe recorded, with the job's mailing when
-    it has a report), or None when it would pass RFC 5321's 64 octets."""
+    ROBOT-probe+local=domain+TAG@Domain (record: the probe recorded, with the job's
+    mailing when it has a report; a plan told, not sent, records nothing), or None when
+    it would pass RFC 5321's 64 octets."""
     local, at, domain = recipient.rpartition("@")
     tag = probe_tag(ctx, invoker, recipient)
     verp = "%s+%s=%s+%s" % (probe_base(ctx.config), local, domain, tag)
     if not at or len(verp.encode("utf-8")) > 64:
         return None
-    ctx.append(probes_file(ctx), ("%s\t%s\t%s\t%s%s\n" % (tag, recipient, invoker, ctx.now.date(),
-                                                         "\t" + job if job else "")).encode("utf-8"))
+    if record:
+        ctx.append(probes_file(ctx), ("%s\t%s\t%s\t%s%s\n" % (tag, recipient, invoker, ctx.now.date(),
+                                                             "\t" + job if job else "")).encode("utf-8"))
     return "%s@%s" % (verp, ctx.domain)
 
 

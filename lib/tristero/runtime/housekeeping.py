@@ -74,6 +74,26 @@ def expire_sent(batch):
     return bounces.expired_sent(batch.site, batch.now.date(), batch.config.get("Security", "BounceDays"))
 
 
+def expire_probes(batch):
+    """The PROBEs recorded (distribute/probes.txt) before the last BounceDays: no report
+    of theirs is believed any more (the file grew with every PROBE sent). Rewritten, so
+    it removes no file."""
+    path = bounces.probes_file(batch.ctx)
+    try:
+        with open(path, "rb") as f:
+            lines = f.read().splitlines(keepends=True)
+    except FileNotFoundError:
+        return
+    cutoff = (batch.now.date() - datetime.timedelta(days=batch.config.get("Security", "BounceDays"))).isoformat()
+    kept = [line for line in lines if (line.split(b"\t") + [b"", b"", b"", b""])[3][:10].decode("ascii", "replace")
+            >= cutoff]
+    if len(kept) < len(lines):
+        batch.store(batch.txn.replace, path, b"".join(kept))
+        batch.log.log(logbook.MESSAGE, "housekeeping: %d PROBE record(s) older than BounceDays removed"
+                      % (len(lines) - len(kept)))
+    yield from ()
+
+
 def expire_streamed(batch):
     """Counts of streamed files (spool/streamed/NAME, StreamFiles) whose message is
     neither waiting in spool/in/new nor set aside in spool/failed (where the count makes
@@ -97,6 +117,7 @@ STEPS = (
     ("expire archives", expire_archives),
     ("expire held posts", expire_held),
     ("expire sent index", expire_sent),
+    ("expire PROBE records", expire_probes),
     ("expire streamed counts", expire_streamed),
 )
 
