@@ -276,3 +276,28 @@ def test_a_mailing_to_a_list_goes_to_its_members_with_their_names(msite):
     [ann] = copies_to(msite, "ann@example.com")
     assert b"Hello Ann Lee." in ann.data
     assert len(copies_to(msite, "bob@example.net")) == 1
+
+
+def test_a_csv_mailing_sends_an_address_once_and_refuses_an_address_of_the_site(msite):
+    home = make(msite, rows=2, ini=MAILING.replace("every 1 weeks from 2026-11-23T09:00 count 6", "now"))
+    with open(os.path.join(home, "recipients.csv"), "a") as f:
+        f.write("R1@Example.com,Again,C9\n")
+    msite.tristero("mailing", "approve", "weekly", "--by", "boss@example.org", "--now", when(0))
+    msite.run(now=when(0, 1))
+    [copy] = copies_to(msite, "r1@example.com")
+    assert b"Reader 1" in copy.data and copies_to(msite, "R1@Example.com") == []
+    other = make(msite, name="other", rows=1, ini=MAILING.replace("every 1 weeks from 2026-11-23T09:00 count 6",
+                                                                   "now"))
+    with open(os.path.join(other, "recipients.csv"), "a") as f:
+        f.write("tristero@example.org,Robot,C0\n")
+    p = msite.tristero("mailing", "approve", "other", "--by", "boss@example.org", "--now", when(0), check=False)
+    assert p.returncode == 65 and b"tristero@example.org is an address of this site" in p.stderr
+
+
+def test_a_mailing_set_approved_by_hand_without_approvedat_goes_out(msite):
+    make(msite, rows=1, ini=MAILING.replace("every 1 weeks from 2026-11-23T09:00 count 6", "now")
+         .replace("State = draft", "State = approved"))
+    msite.run(now=when(0))
+    assert len(copies_to(msite, "r0@example.com")) == 1
+    with open(msite.path("mailings", "weekly", "mailing.ini")) as f:
+        assert "State = done" in f.read()

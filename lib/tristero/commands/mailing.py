@@ -121,7 +121,7 @@ class Mailing(Command):
         ctx = s.ctx
         source = mailing.get("Recipients")
         listname = lists.find(ctx.config, source[5:].strip()) if source.lower().startswith("list:") else None
-        if listname and s.sender.lower() == (lists.owner(ctx.config, listname) or "").lower():
+        if listname and rights.is_owner(ctx.config, s.sender, listname):
             return session.allowed(s, "manage", listname, what)
         why = may_distribute(ctx, s.sender, s.password_now())
         if why:

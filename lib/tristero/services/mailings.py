@@ -201,8 +201,12 @@ class Mailing:
         return int(value)
 
     def approved_at(self):
+        """When it was approved; for one set approved by hand without ApprovedAt, the
+        earliest time (a schedule of now is then due at once, not never)."""
         text = self.get("ApprovedAt")
-        return parse_time(text) if text else None
+        if text:
+            return parse_time(text)
+        return datetime.datetime.min if self.state == "approved" else None
 
     def schedule(self):
         return Schedule(self.get("Schedule", "now"))
@@ -260,16 +264,18 @@ class Mailing:
         delimiter = "\t" if source.endswith(".tsv") or "\t" in first else ","
         reader = csv.reader(io.StringIO(text), delimiter=delimiter)
         try:
-            return self._rows(reader, source)
+            return self._rows(ctx, reader, source)
         except csv.Error as e:          # a field past csv's limit (128 KiB), a NUL
             raise MailingError("%s, line %d: %s" % (source, reader.line_num, messages.clean(str(e), 100)))
 
     @staticmethod
-    def _rows(reader, source):
+    def _rows(ctx, reader, source):
+        """(header, rows) of a recipients table: an address given twice gets the first of
+        its rows (one copy, as DISTRIBUTE's); an address Tristero answers is an error."""
         header = [h.strip().upper() for h in next(reader, [])]
         if "EMAIL" not in header:
             raise MailingError("the first row of %s names the columns, and none is EMAIL" % source)
-        rows = []
+        rows = {}
         for number, row in enumerate(reader, 2):
             if not any(v.strip() for v in row):
                 continue
@@ -280,10 +286,13 @@ class Mailing:
             if not messages.is_address(values["EMAIL"]) or not spools.valid_envelope_address(values["EMAIL"]):
                 raise MailingError("%s, line %d: %s is not a mail address" % (source, number,
                                                                              messages.clean(values["EMAIL"], 80)))
-            rows.append(values)
+            if answered(ctx, values["EMAIL"]):
+                raise MailingError("%s, line %d: %s is an address of this site (a list's, its robot's): "
+                                   "DISTRIBUTE POST posts to a list" % (source, number, values["EMAIL"]))
+            rows.setdefault(members.address_key(values["EMAIL"]), values)
             if len(rows) > MAX_RECIPIENTS:
                 raise MailingError("at most %d recipients" % MAX_RECIPIENTS)
-        return header, rows
+        return header, list(rows.values())
 
     def message(self, ctx):
         """The message's bytes, made once (To: and Subject: left to each copy)."""
