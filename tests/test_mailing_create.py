@@ -3,6 +3,7 @@ command line up to EOF, the recipients attached as CSV or a list; every value ch
 as it will be written, a name taken refused, the new mailing a draft until APPROVE."""
 
 import email.message
+import email.policy
 import os
 
 import pytest
@@ -221,3 +222,23 @@ def test_commands_of_one_message_see_what_the_earlier_ones_did(msite):
     assert "mailing spring: draft" in said and "OK: mailing spring approved by maestro@example.net" in said
     msite.run(now=when(-1, 1))
     assert len(copies_to(msite, "r1@example.com")) == 1
+
+
+def test_mailing_create_keeps_other_attached_files_as_the_messages_attachments(msite):
+    m = email.message_from_string(with_csv(BODY.format(pw=PW)), policy=email.policy.default)
+    m.add_attachment(b"%PDF-1.4 leaflet", maintype="application", subtype="pdf", filename="leaflet.pdf")
+    msite.drop(m.as_string())
+    bad = email.message_from_string(with_csv(BODY.format(pw=PW).replace("CREATE spring", "CREATE other")),
+                                    policy=email.policy.default)
+    bad.add_attachment(b"x", maintype="application", subtype="octet-stream", filename="../x.bin")
+    del bad["Message-ID"]
+    bad["Message-ID"] = "<bad-attachment@example.net>"
+    msite.drop(bad.as_string())
+    msite.run(now=when(-1))
+    assert read(msite.path("mailings", "spring", "attachments", "leaflet.pdf")) == "%PDF-1.4 leaflet"
+    assert "an attached file is not taken" in reply(msite) and not os.path.exists(msite.path("mailings", "other"))
+    msite.tristero("mailing", "approve", "spring", "--by", "boss@example.org", "--now", when(-1, 1))
+    msite.run(now=when(-1, 2))
+    [copy] = copies_to(msite, "r1@example.com")
+    parsed = email.message_from_bytes(copy.data, policy=email.policy.default)
+    assert [p.get_filename() for p in parsed.iter_attachments()] == ["leaflet.pdf"]

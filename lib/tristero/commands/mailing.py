@@ -52,6 +52,8 @@ class Mailing(Command):
         "create.mailing-needs": "{setting} is needed",
         "create.mailing-no-recipients": "no recipients: attach a .csv or .tsv file (a header row with EMAIL) "
                                 "or set Recipients = list:NAME",
+        "create.mailing-bad-attachment": "an attached file is not taken: {why}",
+        "create.mailing-attachments": "at most {limit} files are attached to a mailing's message",
         "create.mailing-forged": "From = {author} is not your address: only a PostMaster makes a mailing "
                                  "from another",
         "create.mailing-done": "mailing {name} created as a draft ({count} recipient(s) now): "

@@ -378,6 +378,7 @@ class Mailing:
 SETTINGS = {"SUBJECT": "Subject", "FROM": "From", "REPLY-TO": "ReplyTo", "REPLYTO": "ReplyTo",
             "SCHEDULE": "Schedule", "RECIPIENTS": "Recipients", "APPROVERS": "Approvers"}
 MAX_VALUE = 900
+MAX_ATTACHMENTS = 20    # files a MAILING CREATE attaches to the message at the most
 
 
 class Draft(Mailing):
@@ -428,9 +429,22 @@ class Draft(Mailing):
                 self.ini.set("Mailing", "Recipients", source)
             elif low.endswith((".html", ".htm")) and "message.html" not in self.files:
                 self.files["message.html"] = data
+            else:
+                self.attach(file, data, text)
         source = self.get("Recipients")
         if not source or not source.lower().startswith("list:") and source not in self.files:
             raise MailingError(text("create.mailing-no-recipients"))
+
+    def attach(self, file, data, text):
+        """Another attached file: one of the message's attachments (attachments/NAME)."""
+        try:
+            repository.check_name(file or "", single=True)
+        except repository.Refused as e:
+            raise MailingError(text("create.mailing-bad-attachment", why=e.why if isinstance(e.why, str)
+                                    else text(e.why)))
+        if sum(1 for f in self.files if f.startswith("attachments/")) >= MAX_ATTACHMENTS:
+            raise MailingError(text("create.mailing-attachments", limit=MAX_ATTACHMENTS))
+        self.files["attachments/" + file] = data
 
     def file(self, name):
         return self.files.get(name)
