@@ -137,8 +137,8 @@ def build_parser():
                         "file of its settings (KEY = value lines), a blank line and its text; schedule: the "
                         "schedule, quoted ('every 1 weeks from 2026-12-07T09:00 count 6')")
     p.add_argument("--attach", action="append", default=[], metavar="FILE",
-                   help="create: a .csv or .tsv file of recipients, or an .html alternative of the text "
-                        "(may be given twice)")
+                   help="create: a .csv or .tsv file of recipients, an .html alternative of the text, or "
+                        "a file to attach (may be given again)")
     p.add_argument("--by", metavar="ADDRESS", help="approve: who approves (default: the SuperUser)")
     p.add_argument("--now", type=parse_time, metavar="TIME", help="as if the clock said TIME (ISO 8601)")
     return parser
