@@ -15,6 +15,7 @@ from tristero.commands.grammar import Rest, Word
 from tristero.commands.registry import Audience, Command, Dialect, register
 from tristero.core import messages
 from tristero.model import audit, lists
+from tristero.policy import rights
 from tristero.services import mailings, repository, session
 
 ACTIONS = ("CREATE", "SHOW", "TEST", "APPROVE", "SCHEDULE", "PAUSE", "RESUME", "CANCEL")
@@ -48,6 +49,8 @@ class Mailing(Command):
         "create.mailing-needs": "{setting} is needed",
         "create.mailing-no-recipients": "no recipients: attach a .csv or .tsv file (a header row with EMAIL) "
                                 "or set Recipients = list:NAME",
+        "create.mailing-forged": "From ({author}) is not your address: only a PostMaster creates a mailing "
+                                 "from another",
         "create.mailing-done": "mailing {name} created as a draft ({count} recipient(s) now): "
                        "MAILING APPROVE {name} sends it",
     }
@@ -115,6 +118,13 @@ class Mailing(Command):
         try:
             draft = mailings.Draft(ctx.site, name, s.command.text, repository.attachments_of(s.m.msg), s.text)
             if not self.may(s, draft, what):
+                return
+            # As DISTRIBUTE's data: the copies go out signed by the site, from From.
+            author = mailings._address(draft.get("From"))
+            if author.lower() != s.sender.lower() and not rights.privileged(ctx, s.sender):
+                why = s.text("create.mailing-forged", author=messages.clean(draft.get("From"), 80))
+                s.result("refused", why)
+                audit.security(ctx, s.sender, None, what, "refused: " + why)
                 return
             count = mailings.create(ctx, draft, s.text)
         except mailings.MailingError as e:

@@ -1,0 +1,69 @@
+"""The outsider's attack on issue 16's last parts: DISTRIBUTE POST, MAILING CREATE (by
+mail and on the command line) and the %% place-holders of list mailings. Each test is
+the attack itself."""
+
+import email
+import os
+from email import policy
+
+import pytest
+
+from conftest import mail
+from test_distribute import DATA, PW, distribution_site, job, replies
+from test_mailing_create import BODY, reply, with_csv
+from test_mailings import INI as MAILING_INI, copies_to, mailing_site, when
+from test_moderation import build, held_files, posts
+
+
+@pytest.fixture
+def psite(site):
+    distribution_site(site)
+    build(site)     # news: Moderated, members carol and alice, moderators mod1 and mod2
+    return site
+
+
+@pytest.fixture
+def msite(site):
+    return mailing_site(site)
+
+
+BOSS_DATA = DATA.replace("From: Maestro <maestro@example.net>", "From: The Boss <boss@example.org>")
+
+
+def email_job(frm, command, data=DATA, n=1, to=None):
+    m = email.message.EmailMessage(policy=policy.default)
+    m["From"], m["To"], m["Subject"] = frm, "tristero@example.org", "job"
+    m["Message-ID"], m["Date"] = "<job-%d-%s>" % (n, frm), "Sat, 21 Nov 2026 09:00:00 +0000"
+    m.set_content(job(command, data=data) if to is None else job(command, to=to, data=data))
+    return m.as_string()
+
+
+# --- MAILING CREATE ---------------------------------------------------------------------
+
+def test_a_dist_user_may_not_create_a_mailing_from_someone_else(msite):
+    # DISTRIBUTE refuses a data set whose From is not its sender's (but a PostMaster's);
+    # MAILING CREATE would send the same copies, signed by the site, from anyone.
+    forged = BODY.format(pw=PW).replace("From = Maestro <maestro@example.net>",
+                                        "From = The Bank <security@bank.example>")
+    msite.drop(with_csv(forged))
+    msite.run(now=when(-1))
+    assert "security@bank.example" in reply(msite) and "REFUSED" in reply(msite)
+    assert not os.path.exists(msite.path("mailings", "spring"))
+
+
+def test_a_list_owner_may_not_create_a_mailing_to_the_list_from_the_superuser(msite):
+    msite.write_ini(MAILING_INI + "\n[LIST news]\nOwner = owner@example.net\nMemberFile = 00000001\n")
+    os.makedirs(msite.path("lists"), exist_ok=True)
+    with open(msite.path("lists", "00000001.ini"), "w") as f:
+        f.write("[Members]\nann@example.com =\n")
+    body = ("MAILING CREATE urgent\nSubject = Password reset\nFrom = Site Admin <boss@example.org>\n"
+            "Recipients = list:news\n\nSend me your password.\nEOF\n")
+    msite.drop(mail(frm="owner@example.net", body=body))
+    msite.run(now=when(-1))
+    assert "boss@example.org" in reply(msite, "owner@example.net")
+    assert not os.path.exists(msite.path("mailings", "urgent"))
+    # Their own From is theirs to use.
+    msite.drop(mail(frm="owner@example.net", body=body.replace("Site Admin <boss@example.org>",
+                                                               "Owner <owner@example.net>")))
+    msite.run(now=when(-1, 1))
+    assert os.path.exists(msite.path("mailings", "urgent", "mailing.ini"))
