@@ -67,3 +67,29 @@ def test_a_list_owner_may_not_create_a_mailing_to_the_list_from_the_superuser(ms
                                                                "Owner <owner@example.net>")))
     msite.run(now=when(-1, 1))
     assert os.path.exists(msite.path("mailings", "urgent", "mailing.ini"))
+
+
+def test_a_dist_user_may_not_mail_the_members_of_a_moderated_list_past_its_moderators(msite):
+    # DISTRIBUTE POST keeps a DIST user's post to the list's rules (a Moderated list holds
+    # it); a mailing with Recipients = list:NAME would reach every member unmoderated.
+    msite.write_ini(MAILING_INI + "\n[LIST news]\nType = Moderated\nOwner = owner@example.net\n"
+                    "MemberFile = 00000001\n")
+    os.makedirs(msite.path("lists"), exist_ok=True)
+    with open(msite.path("lists", "00000001.ini"), "w") as f:
+        f.write("[Members]\nann@example.com = NAME Ann Lee\n")
+    body = ("MAILING CREATE around PW=%s\nSubject = Hi\nFrom = maestro@example.net\nRecipients = list:news\n\n"
+            "Dear {{NAME}} <{{EMAIL}}>.\nEOF\n" % PW)
+    msite.drop(mail(frm="maestro@example.net", body=body))
+    msite.run(now=when(-1))
+    said = reply(msite)
+    assert "REFUSED" in said and "news" in said and "1 recipient(s)" not in said
+    assert not os.path.exists(msite.path("mailings", "around"))
+    # Nor act on one the administrator made (a TEST would show its first member).
+    os.makedirs(msite.path("mailings", "around"))
+    with open(msite.path("mailings", "around", "mailing.ini"), "w") as f:
+        f.write("[Mailing]\nFrom = boss@example.org\nSubject = Hi\nRecipients = list:news\nState = draft\n")
+    with open(msite.path("mailings", "around", "message.txt"), "w") as f:
+        f.write("Dear {{NAME}} <{{EMAIL}}>.\n")
+    msite.drop(mail(frm="maestro@example.net", body="MAILING TEST around maestro@example.net PW=%s\n" % PW))
+    msite.run(now=when(-1, 1))
+    assert "ann@example.com" not in "".join(b.data.decode() for b in msite.outbound())
