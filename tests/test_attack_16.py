@@ -93,3 +93,19 @@ def test_a_dist_user_may_not_mail_the_members_of_a_moderated_list_past_its_moder
     msite.drop(mail(frm="maestro@example.net", body="MAILING TEST around maestro@example.net PW=%s\n" % PW))
     msite.run(now=when(-1, 1))
     assert "ann@example.com" not in "".join(b.data.decode() for b in msite.outbound())
+
+
+# --- DISTRIBUTE ---------------------------------------------------------------------------
+
+def test_a_dist_user_may_not_add_someone_else_to_the_from_of_a_post_or_a_mail(psite):
+    # Only the first address of From was checked: the members would read a post of the
+    # SuperUser (or a bank) that the site posted and signed.
+    data = DATA.replace("From: Maestro <maestro@example.net>",
+                        "From: Maestro <maestro@example.net>, The Boss <boss@example.org>")
+    psite.drop(email_job("maestro@example.net", "DISTRIBUTE POST TO news PW=" + PW, data=data))
+    psite.drop(email_job("maestro@example.net", "DISTRIBUTE MAIL TO x@example.com PW=" + PW, data=data, n=2))
+    psite.run()
+    said = "\n".join(replies(psite, "maestro@example.net"))
+    assert said.count("boss@example.org") == 2 and "OK: POST" not in said
+    assert held_files(psite) == [] and posts(psite) == []
+    assert [b for b in psite.outbound() if "x@example.com" in b.recipients] == []

@@ -249,8 +249,10 @@ class Distribute(Command):
             raise Refused("error", s.text("distribute.bad-data", name=source, why="no From: field, or no body"))
         authors = messages.addresses(plan.message, "From")
         author = authors[0][1] if authors else ""
-        if author.lower() != s.sender.lower() and not rights.privileged(ctx, s.sender):
-            raise Refused("refused", s.text("distribute.forged", author=messages.clean(author, 80)))
+        # Every address of From (not only the first) is the sender's, but for a PostMaster.
+        others = [a for _, a in authors if a.lower() != s.sender.lower()]
+        if (others or not authors) and not rights.privileged(ctx, s.sender):
+            raise Refused("refused", s.text("distribute.forged", author=messages.clean((others or [author])[0], 80)))
         plan.author = author
         plan.sender = self.sender(s, job, options.get("FROM")) or s.sender
         if kind == "POST":
