@@ -109,3 +109,15 @@ def test_a_dist_user_may_not_add_someone_else_to_the_from_of_a_post_or_a_mail(ps
     assert said.count("boss@example.org") == 2 and "OK: POST" not in said
     assert held_files(psite) == [] and posts(psite) == []
     assert [b for b in psite.outbound() if "x@example.com" in b.recipients] == []
+
+
+def test_the_same_post_repeated_in_one_job_reaches_the_members_once(psite):
+    # Thirty commands (up to MaxCommands) would make thirty posts to every member.
+    commands = "\n".join(["DISTRIBUTE POST TO news PRE-APPROVED=YES PW=" + PW] * 30)
+    psite.drop(email_job("boss@example.org", commands, data=BOSS_DATA.replace("Message-ID: <news-1@example.net>\n",
+                                                                              "")))
+    psite.run()
+    assert len(posts(psite)) == 1
+    said = replies(psite, "boss@example.org")[0]
+    assert said.count("handed to 1 list(s): news") == 1
+    assert said.count("news: this message posts the same data set there already") == 29

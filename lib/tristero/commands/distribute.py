@@ -31,6 +31,7 @@ personal password (SETPASS); anyone else is refused and the attempt audited.
 
 import csv
 import email.utils
+import hashlib
 import io
 
 from tristero.commands.grammar import Rest
@@ -102,6 +103,7 @@ class Distribute(Command):
         "distribute.post-plan": "POST to {list} ({address}): {how}",
         "distribute.post-pre-approved": "pre-approved: its moderators are passed over",
         "distribute.post-as-author": "as a post of {author}: the list's rules and moderators apply",
+        "distribute.post-again": "{list}: this message posts the same data set there already",
         "distribute.posted": "POST distribution: handed to {count} list(s): {lists}",
         "distribute.option": "not an option of DISTRIBUTE (ACK, CANON, DEBUG, TRACE, DKIM, PRIO, INFORM, FROM, "
                              "PRE-APPROVED)",
@@ -176,12 +178,26 @@ class Distribute(Command):
         what comes of it (sent, held, refused) its author is told as of any post."""
         ctx = s.ctx
         pre = plan.options.get("PRE-APPROVED") == "YES"
-        for i, listname in enumerate(plan.lists):
-            ctx.outcome.distributed_posts.append((listname, plan.author, plan.data,
-                                                  "distribute/%s/%d" % (s.m.name, i + 1), pre))
+        # Named by the list and the data set as given: the same POST repeated in a message
+        # (up to MaxCommands) is posted once, not once a command.
+        handed = {name for _, _, _, name, _ in ctx.outcome.distributed_posts}
+        again, done = [], []
+        for listname in plan.lists:
+            name = "distribute/%s/%s" % (s.m.name, hashlib.sha256(listname.encode("utf-8") + b"\0" + plan.given)
+                                         .hexdigest()[:16])
+            if name in handed:
+                again.append(listname)
+                continue
+            ctx.outcome.distributed_posts.append((listname, plan.author, plan.data, name, pre))
+            done.append(listname)
             ctx.act("DISTRIBUTE POST to %s by %s%s" % (listname, s.sender, " (pre-approved)" if pre else ""),
                     "DISTRIBUTE")
-        s.result("ok", s.text("distribute.posted", count=len(plan.lists), lists=", ".join(plan.lists)))
+        if not done:
+            s.result("error", s.text("distribute.post-again", list=", ".join(again)))
+            return
+        for listname in again:
+            s.say(s.text("distribute.post-again", list=listname))
+        s.result("ok", s.text("distribute.posted", count=len(done), lists=", ".join(done)))
 
     def plan(self, s, words):
         """The Plan words make (type, source, dest, options), every check done; Refused."""
@@ -257,6 +273,7 @@ class Distribute(Command):
         plan.sender = self.sender(s, job, options.get("FROM")) or s.sender
         if kind == "POST":
             plan.lists = self.lists(s, self.dataset(s, job, dest) if dest else names, dest or "TO")
+            plan.given = plan.data
             plan.data = for_posting(ctx, plan.data)
             return plan
         if kind == "RFC822":
@@ -401,6 +418,7 @@ class Plan:
         self.report = None         # ACK=: the return path of a copy of its own, by recipient
         self.author = ""           # the address of the data's From
         self.lists = []            # POST: the lists it is posted to
+        self.given = b""           # POST: the data as the job gave it (before for_posting)
 
     def groups(self):
         """[(kind, envelope sender, [(address, name, row)])]: the BSMTP recipients in one
