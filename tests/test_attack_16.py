@@ -121,3 +121,27 @@ def test_the_same_post_repeated_in_one_job_reaches_the_members_once(psite):
     said = replies(psite, "boss@example.org")[0]
     assert said.count("handed to 1 list(s): news") == 1
     assert said.count("news: this message posts the same data set there already") == 29
+
+
+# --- list mailings ------------------------------------------------------------------------
+
+def test_a_mailing_to_a_list_spares_its_nomail_members_and_posts_nothing_to_a_sub_list(msite):
+    # A member who set NOMAIL asked for no mail from the list; a sub-list member's copy
+    # would come back in as a post to that list.
+    msite.write_ini(MAILING_INI + "\n[LIST news]\nOwner = owner@example.net\nMemberFile = 00000001\n"
+                    "\n[LIST local]\nOwner = other@example.net\nMemberFile = 00000002\n")
+    os.makedirs(msite.path("lists"), exist_ok=True)
+    with open(msite.path("lists", "00000001.ini"), "w") as f:
+        f.write("[Members]\nann@example.com = NAME Ann Lee\naway@example.com = NOMAIL\n"
+                "dig@example.com = DIGEST\nlocal@example.org =\n")
+    with open(msite.path("lists", "00000002.ini"), "w") as f:
+        f.write("[Members]\nzed@example.com =\n")
+    body = ("MAILING CREATE spring\nSubject = Hi\nFrom = owner@example.net\nRecipients = list:news\n\n"
+            "Dear %%N.\nEOF\n")
+    msite.drop(mail(frm="owner@example.net", body=body))
+    msite.run(now=when(-1))
+    assert "created as a draft (2 recipient(s) now)" in reply(msite, "owner@example.net")
+    msite.tristero("mailing", "approve", "spring", "--by", "boss@example.org", "--now", when(-1, 1))
+    msite.run(now=when(-1, 2))
+    assert len(copies_to(msite, "ann@example.com")) == 1 and len(copies_to(msite, "dig@example.com")) == 1
+    assert copies_to(msite, "away@example.com") == [] and copies_to(msite, "local@example.org") == []

@@ -17,7 +17,8 @@ SITE/mailings/NAME/, hand-editable:
 
 {{COLUMN}} in the subject and in every text and HTML part is the recipient's value
 (escaped in HTML); a field with no column is an error found before anything is sent.
-A list's members have the columns EMAIL and NAME (their NAME option, else empty), and
+A list's members (not those set NOMAIL, nor a list of the site) have the columns EMAIL and
+NAME (their NAME option, else empty), and
 the manual's %% place-holders (services/placeholders.py: %%N, %%A, %%K ...) are filled
 for each member too, in the same pass (a value is never read again for either).
 
@@ -43,7 +44,7 @@ import re
 from tristero.core import messages, personalise
 from tristero.model import lists, members, spools
 from tristero.policy import bounces
-from tristero.services import placeholders
+from tristero.services import nesting, placeholders
 
 NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
 STATES = ("draft", "approved", "paused", "cancelled", "done")
@@ -215,8 +216,10 @@ class Mailing:
                 raise MailingError("Recipients: no list %s" % messages.clean(source[5:], 60))
             self.listname = listname
             number = lists.number(ctx.config, listname)
+            # Not a member who set NOMAIL, nor a list of the site (its copy would be a post there).
             rows = [{"EMAIL": address, "NAME": members.name_of(options)}
-                    for address, options in ctx.state.members(number).items()]
+                    for address, options in ctx.state.members(number).items()
+                    if members.option_word(options, "NOMAIL") is None and not nesting.sub_list(ctx, address)]
             return ["EMAIL", "NAME"], rows
         if "/" in source or source.startswith("."):
             raise MailingError("Recipients is a file of the mailing's folder or list:NAME")
