@@ -145,3 +145,15 @@ def test_a_mailing_to_a_list_spares_its_nomail_members_and_posts_nothing_to_a_su
     msite.run(now=when(-1, 2))
     assert len(copies_to(msite, "ann@example.com")) == 1 and len(copies_to(msite, "dig@example.com")) == 1
     assert copies_to(msite, "away@example.com") == [] and copies_to(msite, "local@example.org") == []
+
+
+def test_a_postmasters_post_as_someone_else_needs_pre_approval_so_they_get_no_notice_of_it(psite):
+    # Without PRE-APPROVED=YES the post is its author's: victim was told "held for the
+    # moderators" of a post they never sent, and the moderators saw it as theirs, while
+    # the PostMaster heard only "handed".
+    data = DATA.replace("From: Maestro <maestro@example.net>", "From: Victim <victim@example.com>")
+    psite.drop(email_job("boss@example.org", "DISTRIBUTE POST TO news PW=" + PW, data=data))
+    psite.run()
+    assert psite.messages_to("victim@example.com") == [] and held_files(psite) == []
+    said = replies(psite, "boss@example.org")[0]
+    assert "victim@example.com" in said and "PRE-APPROVED=YES" in said and "OK: POST" not in said

@@ -103,6 +103,8 @@ class Distribute(Command):
         "distribute.post-plan": "POST to {list} ({address}): {how}",
         "distribute.post-pre-approved": "pre-approved: its moderators are passed over",
         "distribute.post-as-author": "as a post of {author}: the list's rules and moderators apply",
+        "distribute.post-as-other": "the data's From ({author}) is not your address: a post as another goes "
+                                    "with PRE-APPROVED=YES (without it the list's answers would go to them)",
         "distribute.post-again": "{list}: this message posts the same data set there already",
         "distribute.posted": "POST distribution: handed to {count} list(s): {lists}",
         "distribute.option": "not an option of DISTRIBUTE (ACK, CANON, DEBUG, TRACE, DKIM, PRIO, INFORM, FROM, "
@@ -272,6 +274,9 @@ class Distribute(Command):
         plan.author = author
         plan.sender = self.sender(s, job, options.get("FROM")) or s.sender
         if kind == "POST":
+            if author.lower() != s.sender.lower() and options.get("PRE-APPROVED") != "YES":
+                # A post that is its author's gets its answers (held, refused) to them.
+                raise Refused("error", s.text("distribute.post-as-other", author=messages.clean(author, 80)))
             plan.lists = self.lists(s, self.dataset(s, job, dest) if dest else names, dest or "TO")
             plan.given = plan.data
             plan.data = for_posting(ctx, plan.data)
