@@ -157,3 +157,15 @@ def test_a_postmasters_post_as_someone_else_needs_pre_approval_so_they_get_no_no
     assert psite.messages_to("victim@example.com") == [] and held_files(psite) == []
     said = replies(psite, "boss@example.org")[0]
     assert "victim@example.com" in said and "PRE-APPROVED=YES" in said and "OK: POST" not in said
+
+
+def test_a_dist_user_may_not_send_a_mail_on_behalf_of_someone_else(psite):
+    # Sender: and Resent-From: are shown by mail readers ("The Boss on behalf of ...").
+    for n, field in enumerate(("Sender: The Boss <boss@example.org>", "Resent-From: boss@example.org")):
+        data = DATA.replace("Subject: Our news\n", "Subject: Our news\n%s\n" % field)
+        psite.drop(email_job("maestro@example.net", "DISTRIBUTE MAIL TO x@example.com PW=" + PW, data=data,
+                             to="x@example.com\n", n=n))
+    psite.run()
+    said = "\n".join(replies(psite, "maestro@example.net"))
+    assert said.count("(boss@example.org) is not your address") == 2
+    assert [b for b in psite.outbound() if "x@example.com" in b.recipients] == []

@@ -50,6 +50,8 @@ POSTMASTER_OPTIONS = ("FROM", "PRE-APPROVED")
 MAX_RECIPIENTS = 100000
 # Plan lines told (DEBUG, TRACE) at the most.
 MAX_PLAN = 200
+# Fields that name, beside From, who a message is sent by ("on behalf of").
+BEHALF = ("Sender", "Resent-From", "Resent-Sender")
 
 
 class Refused(Exception):
@@ -119,7 +121,7 @@ class Distribute(Command):
         "distribute.no-recipients": "no recipient: nothing to send",
         "distribute.too-many": "at most {limit} recipients in one job",
         "distribute.bad-data": "the data set {name} is not a mail message: {why}",
-        "distribute.forged": "the data's From ({author}) is not your address: only a PostMaster sends "
+        "distribute.forged": "the data's From or Sender ({author}) is not your address: only a PostMaster sends "
                              "a message as another",
         "distribute.no-email-column": "the first line of {name} names the columns, and none is EMAIL",
         "distribute.missing-column": "the message uses {{{{{column}}}}}, and {name} has no such column",
@@ -267,8 +269,10 @@ class Distribute(Command):
             raise Refused("error", s.text("distribute.bad-data", name=source, why="no From: field, or no body"))
         authors = messages.addresses(plan.message, "From")
         author = authors[0][1] if authors else ""
-        # Every address of From (not only the first) is the sender's, but for a PostMaster.
-        others = [a for _, a in authors if a.lower() != s.sender.lower()]
+        # Every address of From (not only the first), and of the fields mail readers show
+        # as "on behalf of", is the sender's, but for a PostMaster.
+        others = [a for _, a in authors + messages.addresses(plan.message, *BEHALF)
+                  if a.lower() != s.sender.lower()]
         if (others or not authors) and not rights.privileged(ctx, s.sender):
             raise Refused("refused", s.text("distribute.forged", author=messages.clean((others or [author])[0], 80)))
         plan.author = author
