@@ -169,3 +169,32 @@ def test_a_dist_user_may_not_send_a_mail_on_behalf_of_someone_else(psite):
     said = "\n".join(replies(psite, "maestro@example.net"))
     assert said.count("(boss@example.org) is not your address") == 2
     assert [b for b in psite.outbound() if "x@example.com" in b.recipients] == []
+
+
+def test_a_members_name_beyond_ascii_or_with_a_line_separator_makes_a_good_to_field(msite):
+    # formataddr's encoded word, folded again, came out as "To: = ?utf-8?q?J=C3=B6rg...":
+    # a To no mail reader decodes, for every recipient whose name is not ASCII.
+    msite.write_ini(MAILING_INI + "\n[LIST news]\nOwner = owner@example.net\nMemberFile = 00000001\n")
+    os.makedirs(msite.path("lists"), exist_ok=True)
+    with open(msite.path("lists", "00000001.ini"), "w") as f:
+        f.write("[Members]\nann@example.com = NAME Jörg Müller\nbob@example.com = NAME B\u2028Reply-To: x@evil.example\n")
+    body = ("MAILING CREATE spring\nSubject = Hi\nFrom = owner@example.net\nRecipients = list:news\n\n"
+            "Dear %%N.\nEOF\n")
+    msite.drop(mail(frm="owner@example.net", body=body))
+    msite.run(now=when(-1))
+    msite.tristero("mailing", "approve", "spring", "--by", "boss@example.org", "--now", when(-1, 1))
+    msite.run(now=when(-1, 2))
+    [ann] = copies_to(msite, "ann@example.com")
+    to = email.message_from_bytes(ann.data, policy=policy.default)["To"]
+    assert (to.addresses[0].display_name, to.addresses[0].addr_spec) == ("Jörg Müller", "ann@example.com")
+    [bob] = copies_to(msite, "bob@example.com")
+    msg = email.message_from_bytes(bob.data, policy=policy.default)
+    assert msg["To"].addresses[0].addr_spec == "bob@example.com" and msg["Reply-To"] is None
+
+
+def test_a_distribute_recipients_name_beyond_ascii_makes_a_good_to_field(psite):
+    psite.drop(email_job("maestro@example.net", "DISTRIBUTE MAIL TO DD=TO PW=" + PW, to="x@example.com Jörg Müller\n"))
+    psite.run()
+    [copy] = [b for b in psite.outbound() if b.recipients == ["x@example.com"]]
+    to = email.message_from_bytes(copy.data, policy=policy.default)["To"]
+    assert (to.addresses[0].display_name, to.addresses[0].addr_spec) == ("Jörg Müller", "x@example.com")

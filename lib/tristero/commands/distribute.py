@@ -485,7 +485,7 @@ class Plan:
                 copy = template.render(None, {"To": to})
             else:
                 address, name, row = recipients[0]
-                to = email.utils.formataddr((name, address)) if name else address
+                to = personalise.recipient(name, address)
                 if merging:
                     copy = template.render(lambda text, subtype, row=row: personalise.fill(text, row, subtype),
                                            {"To": to, "Subject": personalise.fill(subject, row)})
