@@ -31,6 +31,7 @@ personal password (SETPASS); anyone else is refused and the attempt audited.
 
 import csv
 import email.utils
+import hashlib
 import io
 
 from tristero.commands.grammar import Rest
@@ -49,6 +50,8 @@ POSTMASTER_OPTIONS = ("FROM", "PRE-APPROVED")
 MAX_RECIPIENTS = 100000
 # Plan lines told (DEBUG, TRACE) at the most.
 MAX_PLAN = 200
+# Fields that name, beside From, who a message is sent by ("on behalf of").
+BEHALF = ("Sender", "Resent-From", "Resent-Sender")
 
 
 class Refused(Exception):
@@ -102,6 +105,9 @@ class Distribute(Command):
         "distribute.post-plan": "POST to {list} ({address}): {how}",
         "distribute.post-pre-approved": "pre-approved: its moderators are passed over",
         "distribute.post-as-author": "as a post of {author}: the list's rules and moderators apply",
+        "distribute.post-as-other": "the data's From ({author}) is not your address: a post as another goes "
+                                    "with PRE-APPROVED=YES (without it the list's answers would go to them)",
+        "distribute.post-again": "{list}: this message posts the same data set there already",
         "distribute.posted": "POST distribution: handed to {count} list(s): {lists}",
         "distribute.option": "not an option of DISTRIBUTE (ACK, CANON, DEBUG, TRACE, DKIM, PRIO, INFORM, FROM, "
                              "PRE-APPROVED)",
@@ -115,7 +121,7 @@ class Distribute(Command):
         "distribute.no-recipients": "no recipient: nothing to send",
         "distribute.too-many": "at most {limit} recipients in one job",
         "distribute.bad-data": "the data set {name} is not a mail message: {why}",
-        "distribute.forged": "the data's From ({author}) is not your address: only a PostMaster sends "
+        "distribute.forged": "the data's From or Sender ({author}) is not your address: only a PostMaster sends "
                              "a message as another",
         "distribute.no-email-column": "the first line of {name} names the columns, and none is EMAIL",
         "distribute.missing-column": "the message uses {{{{{column}}}}}, and {name} has no such column",
@@ -178,12 +184,26 @@ class Distribute(Command):
         what comes of it (sent, held, refused) its author is told as of any post."""
         ctx = s.ctx
         pre = plan.options.get("PRE-APPROVED") == "YES"
-        for i, listname in enumerate(plan.lists):
-            ctx.outcome.distributed_posts.append((listname, plan.author, plan.data,
-                                                  "distribute/%s/%d" % (s.m.name, i + 1), pre))
+        # Named by the list and the data set as given: the same POST repeated in a message
+        # (up to MaxCommands) is posted once, not once a command.
+        handed = {name for _, _, _, name, _ in ctx.outcome.distributed_posts}
+        again, done = [], []
+        for listname in plan.lists:
+            name = "distribute/%s/%s" % (s.m.name, hashlib.sha256(listname.encode("utf-8") + b"\0" + plan.given)
+                                         .hexdigest()[:16])
+            if name in handed:
+                again.append(listname)
+                continue
+            ctx.outcome.distributed_posts.append((listname, plan.author, plan.data, name, pre))
+            done.append(listname)
             ctx.act("DISTRIBUTE POST to %s by %s%s" % (listname, s.sender, " (pre-approved)" if pre else ""),
                     "DISTRIBUTE")
-        s.result("ok", s.text("distribute.posted", count=len(plan.lists), lists=", ".join(plan.lists)))
+        if not done:
+            s.result("error", s.text("distribute.post-again", list=", ".join(again)))
+            return
+        for listname in again:
+            s.say(s.text("distribute.post-again", list=listname))
+        s.result("ok", s.text("distribute.posted", count=len(done), lists=", ".join(done)))
 
     def plan(self, s, words):
         """The Plan words make (type, source, dest, options), every check done; Refused."""
@@ -251,12 +271,20 @@ class Distribute(Command):
             raise Refused("error", s.text("distribute.bad-data", name=source, why="no From: field, or no body"))
         authors = messages.addresses(plan.message, "From")
         author = authors[0][1] if authors else ""
-        if author.lower() != s.sender.lower() and not rights.privileged(ctx, s.sender):
-            raise Refused("refused", s.text("distribute.forged", author=messages.clean(author, 80)))
+        # Every address of From (not only the first), and of the fields mail readers show
+        # as "on behalf of", is the sender's, but for a PostMaster.
+        others = [a for _, a in authors + messages.addresses(plan.message, *BEHALF)
+                  if a.lower() != s.sender.lower()]
+        if (others or not authors) and not rights.privileged(ctx, s.sender):
+            raise Refused("refused", s.text("distribute.forged", author=messages.clean((others or [author])[0], 80)))
         plan.author = author
         plan.sender = self.sender(s, job, options.get("FROM")) or s.sender
         if kind == "POST":
+            if author.lower() != s.sender.lower() and options.get("PRE-APPROVED") != "YES":
+                # A post that is its author's gets its answers (held, refused) to them.
+                raise Refused("error", s.text("distribute.post-as-other", author=messages.clean(author, 80)))
             plan.lists = self.lists(s, self.dataset(s, job, dest) if dest else names, dest or "TO")
+            plan.given = plan.data
             plan.data = for_posting(ctx, plan.data)
             return plan
         if kind == "RFC822":
@@ -401,6 +429,7 @@ class Plan:
         self.report = None         # ACK=: the return path of a copy of its own, by recipient
         self.author = ""           # the address of the data's From
         self.lists = []            # POST: the lists it is posted to
+        self.given = b""           # POST: the data as the job gave it (before for_posting)
 
     def groups(self, record=False):
         """[(kind, envelope sender, [(address, name, row)])]: the BSMTP recipients in one
@@ -458,7 +487,7 @@ class Plan:
                 copy = template.render(None, {"To": to})
             else:
                 address, name, row = recipients[0]
-                to = email.utils.formataddr((name, address)) if name else address
+                to = personalise.recipient(name, address)
                 if merging:
                     copy = template.render(lambda text, subtype, row=row: personalise.fill(text, row, subtype),
                                            {"To": to, "Subject": personalise.fill(subject, row)})

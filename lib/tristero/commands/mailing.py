@@ -41,6 +41,8 @@ class Mailing(Command):
         "mailing.schedule-needs": "MAILING SCHEDULE name now | at TIME | every N UNITS from TIME "
                                   "[until TIME | count N]",
         "mailing.schedule-state": "it is {state}: its schedule changes only while it is a draft or paused",
+        "mailing.list-not-yours": "a mailing to the members of {list} is for its owner and the PostMasters "
+                                  "(DISTRIBUTE POST posts to it)",
         "mailing.scheduled": "mailing {name}: Schedule = {schedule}; it is a draft again, to be approved",
         "create.mailing-no-text": "MAILING CREATE name: the settings, a blank line and the text follow the command "
                           "line, then a line EOF",
@@ -126,6 +128,10 @@ class Mailing(Command):
         if listname and rights.is_owner(ctx.config, s.sender, listname):
             return session.allowed(s, "manage", listname, what)
         why = may_distribute(ctx, s.sender, s.password_now())
+        if not why and listname and not rights.privileged(ctx, s.sender):
+            # A list's members are reached past its rules (moderators, Closed, Hidden) by
+            # its owner and the PostMasters only; a DIST user posts there (DISTRIBUTE POST).
+            why = s.text("mailing.list-not-yours", list=listname)
         if why:
             s.result("refused", why)
             audit.security(ctx, s.sender, None, what, "refused: " + why)

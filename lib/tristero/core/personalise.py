@@ -19,6 +19,8 @@ import quopri
 import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping
+from email.errors import HeaderParseError
+from email.headerregistry import Address
 
 from tristero.core import messages
 
@@ -45,6 +47,17 @@ def fill(text: str, values: Mapping[str, str], subtype: str = "plain") -> str:
 
 def _disposition(part) -> str:
     return (part.get("Content-Disposition") or "").split(";", 1)[0].strip().lower()
+
+
+def recipient(name: str, address: str) -> str:
+    """A To: value naming address as name ("Name <address>"), for fold: the name left
+    as text (fold writes its RFC 2047 words; formataddr's own, folded again, came out
+    as "= ?utf-8?q?...", which no reader decodes)."""
+    name = messages.clean(name)
+    try:
+        return str(Address(display_name=name, addr_spec=address)) if name else address
+    except (ValueError, HeaderParseError):
+        return address          # an address the parser will not take: without the name
 
 
 def fold(name: str, value: str) -> bytes:

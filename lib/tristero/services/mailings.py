@@ -355,7 +355,7 @@ class Mailing:
             to = only or row["EMAIL"]
             name = row.get("NAME", "")
             edit = self.merge(ctx, row, to)
-            copy = template.render(edit, {"To": email.utils.formataddr((name, to)) if name else to,
+            copy = template.render(edit, {"To": personalise.recipient(name, to),
                                           "Subject": edit(subject, "plain")})
             verp = delivery and not self.get("Bounce") and bounces.mailing_sender(ctx, self.name, delivery, to)
             ctx.send(verp or sender, [to], copy)
