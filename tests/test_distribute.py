@@ -239,3 +239,10 @@ def test_probes_are_recorded_once_when_sent_and_forgotten_after_bounce_days(dsit
     dsite.run(now="2026-12-20T10:00:00")        # past BounceDays (14): the day's housekeeping
     with open(dsite.path("distribute", "probes.txt")) as f:
         assert f.read() == ""
+
+
+def test_prio_and_inform_may_stand_before_the_destination(dsite):
+    command = "DISTRIBUTE MAIL PRIO=5 INFORM=MAIL TO a@example.com PW=" + PW
+    dsite.drop(mail(frm="maestro@example.net", body=job(command)))
+    dsite.run()
+    assert [e[1] for e in envelopes(dsite) if e[1] != ["maestro@example.net"]] == [["a@example.com"]]

@@ -46,6 +46,7 @@ OPTIONS = {"ACK": ("NONE", "MAIL", "MSG"), "CANON": ("YES", "NO"), "DEBUG": ("YE
            "TRACE": ("YES", "NO"), "DKIM": ("YES", "NO"), "INFORM": ("MSG", "MAIL"),
            "PRE-APPROVED": ("YES", "NO"), "PRIO": None, "PRIOR": None, "FROM": None, "AV": None}
 POSTMASTER_OPTIONS = ("FROM", "PRE-APPROVED")
+ANYWHERE = {"PRIO", "PRIOR", "INFORM"}
 # Recipients of one job at the most.
 MAX_RECIPIENTS = 100000
 # Plan lines told (DEBUG, TRACE) at the most.
@@ -225,7 +226,8 @@ class Distribute(Command):
             if eq and key == "DD" and not in_to and dest is None and not names:
                 source = value.upper()
                 continue
-            if word.upper() == "TO" and dest is None and not names and not options:
+            # PRIO(R)= and INFORM= may stand anywhere (the manual); other options follow TO.
+            if word.upper() == "TO" and dest is None and not names and not set(options) - ANYWHERE:
                 in_to = True
                 continue
             if in_to and eq and key == "DD" and not names and dest is None:
