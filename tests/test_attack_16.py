@@ -198,3 +198,27 @@ def test_a_distribute_recipients_name_beyond_ascii_makes_a_good_to_field(psite):
     [copy] = [b for b in psite.outbound() if b.recipients == ["x@example.com"]]
     to = email.message_from_bytes(copy.data, policy=policy.default)["To"]
     assert (to.addresses[0].display_name, to.addresses[0].addr_spec) == ("Jörg Müller", "x@example.com")
+
+
+def test_a_mailing_scheduled_hourly_from_years_ago_is_not_approved_by_mail(msite):
+    # Each run would send 24 deliveries to every recipient (the "runs missed"), run
+    # after run, until the schedule caught up with the years since its start.
+    body = BODY.format(pw=PW).replace("Reply-To = desk@example.net",
+                                      "Schedule = every 1 hours from 2020-01-01T00:00")
+    msite.drop(with_csv(body))
+    msite.run(now=when(-1))
+    msite.drop(mail(frm="maestro@example.net", body="MAILING APPROVE spring PW=%s\n" % PW))
+    msite.run(now=when(-1, 1))
+    said = reply(msite)
+    assert "ERROR: mailing spring: its schedule has 24 or more deliveries due already" in said
+    msite.run(now=when(-1, 2))
+    assert copies_to(msite, "r1@example.com") == []
+    # Paused for weeks, an hourly mailing is not resumed into a flood either.
+    msite.drop(mail(frm="maestro@example.net",
+                    body="MAILING SCHEDULE spring every 1 hours from %s PW=%s\nMAILING APPROVE spring PW=%s\n"
+                    "MAILING PAUSE spring PW=%s\n" % (when(-1, 3), PW, PW, PW)))
+    msite.run(now=when(-1, 3))
+    msite.drop(mail(frm="maestro@example.net", body="MAILING RESUME spring PW=%s\n" % PW))
+    msite.run(now=when(2))
+    assert "ERROR: mailing spring: its schedule has 24 or more deliveries due already" in reply(msite)
+    assert copies_to(msite, "r1@example.com") == []
