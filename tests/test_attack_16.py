@@ -12,7 +12,7 @@ from conftest import mail
 from test_distribute import DATA, PW, distribution_site, job, replies
 from test_mailing_create import BODY, reply, with_csv
 from test_mailings import INI as MAILING_INI, copies_to, mailing_site, when
-from test_moderation import build, held_files, posts
+from test_moderation import INI, build, held_files, posts
 
 
 @pytest.fixture
@@ -222,3 +222,16 @@ def test_a_mailing_scheduled_hourly_from_years_ago_is_not_approved_by_mail(msite
     msite.run(now=when(2))
     assert "ERROR: mailing spring: its schedule has 24 or more deliveries due already" in reply(msite)
     assert copies_to(msite, "r1@example.com") == []
+
+
+def test_a_pre_approved_post_as_another_too_big_for_the_list_is_told_to_the_postmaster_not_to_them(site):
+    # The size refusal went to the data's From, who never sent it; the PostMaster heard "handed".
+    distribution_site(site)
+    build(site, ini=INI.replace("Archive = N\n", "Archive = N\nMaxMessageSize = 300\n", 1))
+    data = DATA.replace("From: Maestro <maestro@example.net>", "From: Victim <victim@example.com>")
+    site.drop(email_job("boss@example.org", "DISTRIBUTE POST TO news PRE-APPROVED=YES PW=" + PW,
+                        data=data.replace("Hello, this is the news.", "x" * 400)))
+    site.run()
+    assert posts(site) == [] and site.messages_to("victim@example.com") == []
+    said = replies(site, "boss@example.org")[0]
+    assert "ERROR: news: the message is" in said and "more than the 300 this list takes" in said
