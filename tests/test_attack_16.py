@@ -11,7 +11,8 @@ import pytest
 from conftest import mail
 from test_distribute import DATA, PW, distribution_site, job, replies
 from test_mailing_create import BODY, reply, with_csv
-from test_mailings import INI as MAILING_INI, copies_to, mailing_site, when
+from test_mailings import INI as MAILING_INI
+from test_mailings import copies_to, mailing_site, when
 from test_moderation import INI, build, held_files, posts
 
 
@@ -177,7 +178,8 @@ def test_a_members_name_beyond_ascii_or_with_a_line_separator_makes_a_good_to_fi
     msite.write_ini(MAILING_INI + "\n[LIST news]\nOwner = owner@example.net\nMemberFile = 00000001\n")
     os.makedirs(msite.path("lists"), exist_ok=True)
     with open(msite.path("lists", "00000001.ini"), "w") as f:
-        f.write("[Members]\nann@example.com = NAME Jörg Müller\nbob@example.com = NAME B\u2028Reply-To: x@evil.example\n")
+        f.write("[Members]\nann@example.com = NAME Jörg Müller\n"
+                "bob@example.com = NAME B\u2028Reply-To: x@evil.example\n")
     body = ("MAILING CREATE spring\nSubject = Hi\nFrom = owner@example.net\nRecipients = list:news\n\n"
             "Dear %%N.\nEOF\n")
     msite.drop(mail(frm="owner@example.net", body=body))
