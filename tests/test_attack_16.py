@@ -13,7 +13,7 @@ from test_distribute import DATA, PW, distribution_site, job, replies
 from test_mailing_create import BODY, reply, with_csv
 from test_mailings import INI as MAILING_INI
 from test_mailings import copies_to, mailing_site, when
-from test_moderation import build, held_files, posts
+from test_moderation import INI, build, held_files, posts
 
 
 @pytest.fixture
@@ -200,3 +200,40 @@ def test_a_distribute_recipients_name_beyond_ascii_makes_a_good_to_field(psite):
     [copy] = [b for b in psite.outbound() if b.recipients == ["x@example.com"]]
     to = email.message_from_bytes(copy.data, policy=policy.default)["To"]
     assert (to.addresses[0].display_name, to.addresses[0].addr_spec) == ("Jörg Müller", "x@example.com")
+
+
+def test_a_mailing_scheduled_hourly_from_years_ago_is_not_approved_by_mail(msite):
+    # Each run would send 24 deliveries to every recipient (the "runs missed"), run
+    # after run, until the schedule caught up with the years since its start.
+    body = BODY.format(pw=PW).replace("Reply-To = desk@example.net",
+                                      "Schedule = every 1 hours from 2020-01-01T00:00")
+    msite.drop(with_csv(body))
+    msite.run(now=when(-1))
+    msite.drop(mail(frm="maestro@example.net", body="MAILING APPROVE spring PW=%s\n" % PW))
+    msite.run(now=when(-1, 1))
+    said = reply(msite)
+    assert "ERROR: mailing spring: its schedule has 24 or more deliveries due already" in said
+    msite.run(now=when(-1, 2))
+    assert copies_to(msite, "r1@example.com") == []
+    # Paused for weeks, an hourly mailing is not resumed into a flood either.
+    msite.drop(mail(frm="maestro@example.net",
+                    body="MAILING SCHEDULE spring every 1 hours from %s PW=%s\nMAILING APPROVE spring PW=%s\n"
+                    "MAILING PAUSE spring PW=%s\n" % (when(-1, 3), PW, PW, PW)))
+    msite.run(now=when(-1, 3))
+    msite.drop(mail(frm="maestro@example.net", body="MAILING RESUME spring PW=%s\n" % PW))
+    msite.run(now=when(2))
+    assert "ERROR: mailing spring: its schedule has 24 or more deliveries due already" in reply(msite)
+    assert copies_to(msite, "r1@example.com") == []
+
+
+def test_a_pre_approved_post_as_another_too_big_for_the_list_is_told_to_the_postmaster_not_to_them(site):
+    # The size refusal went to the data's From, who never sent it; the PostMaster heard "handed".
+    distribution_site(site)
+    build(site, ini=INI.replace("Archive = N\n", "Archive = N\nMaxMessageSize = 300\n", 1))
+    data = DATA.replace("From: Maestro <maestro@example.net>", "From: Victim <victim@example.com>")
+    site.drop(email_job("boss@example.org", "DISTRIBUTE POST TO news PRE-APPROVED=YES PW=" + PW,
+                        data=data.replace("Hello, this is the news.", "x" * 400)))
+    site.run()
+    assert posts(site) == [] and site.messages_to("victim@example.com") == []
+    said = replies(site, "boss@example.org")[0]
+    assert "ERROR: news: the message is" in said and "more than the 300 this list takes" in said

@@ -188,20 +188,29 @@ class Distribute(Command):
         # Named by the list and the data set as given: the same POST repeated in a message
         # (up to MaxCommands) is posted once, not once a command.
         handed = {name for _, _, _, name, _ in ctx.outcome.distributed_posts}
-        again, done = [], []
+        again, done, big = [], [], []
         for listname in plan.lists:
             name = "distribute/%s/%s" % (s.m.name, hashlib.sha256(listname.encode("utf-8") + b"\0" + plan.given)
                                          .hexdigest()[:16])
             if name in handed:
                 again.append(listname)
                 continue
+            limit = ctx.config.list_value(listname, "MaxMessageSize")
+            if pre and len(plan.data) > limit:
+                # Told here: the posting steps would tell the data's From, who may not be the sender.
+                big.append(s.text("distribute.bad-word", word=listname, why=s.text(
+                    "posting.too-big", size=len(plan.data), limit=limit)))
+                continue
             ctx.outcome.distributed_posts.append((listname, plan.author, plan.data, name, pre))
             done.append(listname)
             ctx.act("DISTRIBUTE POST to %s by %s%s" % (listname, s.sender, " (pre-approved)" if pre else ""),
                     "DISTRIBUTE")
         if not done:
-            s.result("error", s.text("distribute.post-again", list=", ".join(again)))
+            s.result("error", "\n".join(big + ([s.text("distribute.post-again", list=", ".join(again))]
+                                               if again else [])))
             return
+        for line in big:
+            s.say(line)
         for listname in again:
             s.say(s.text("distribute.post-again", list=listname))
         s.result("ok", s.text("distribute.posted", count=len(done), lists=", ".join(done)))

@@ -43,6 +43,8 @@ class Mailing(Command):
         "mailing.schedule-state": "it is {state}: its schedule changes only while it is a draft or paused",
         "mailing.list-not-yours": "a mailing to the members of {list} is for its owner and the PostMasters "
                                   "(DISTRIBUTE POST posts to it)",
+        "mailing.overdue": "mailing {name}: its schedule has {count} or more deliveries due already, which would "
+                           "all go out now: schedule it from now on first (MAILING SCHEDULE)",
         "mailing.scheduled": "mailing {name}: Schedule = {schedule}; it is a draft again, to be approved",
         "create.mailing-no-text": "MAILING CREATE name: the settings, a blank line and the text follow the command "
                           "line, then a line EOF",
@@ -77,6 +79,14 @@ class Mailing(Command):
         if not self.may(s, mailing, what):
             return
         try:
+            now = ctx.now.replace(tzinfo=None)
+            # Only where the action applies (APPROVE to a draft, RESUME to a paused one).
+            late = mailings.overdue(mailing, now, now if args.action == "APPROVE" else None) \
+                if (args.action, mailing.state) in (("APPROVE", "draft"), ("RESUME", "paused")) else 0
+            if late > 1:
+                # By mail, no flood of the deliveries that fell due before (24 a run).
+                s.result("error", s.text("mailing.overdue", name=name, count=late))
+                return
             if args.action == "SHOW":
                 for line in mailings.show(ctx.site, name, ctx):
                     s.say(line)

@@ -544,6 +544,19 @@ def due(mailing, now):
     return out
 
 
+def overdue(mailing, now, approved_at=None):
+    """How many deliveries of mailing's schedule are due at now and not made (at most
+    MAX_PER_RUN), as if approved at approved_at (default: when it was)."""
+    schedule, at = mailing.schedule(), approved_at or mailing.approved_at()
+    made = k = len(mailing.deliveries())
+    while k - made < MAX_PER_RUN:
+        t = schedule.time(k, at)
+        if t is None or t > now:
+            break
+        k += 1
+    return k - made
+
+
 def finished(mailing, made):
     return mailing.schedule().time(made, mailing.approved_at()) is None
 
