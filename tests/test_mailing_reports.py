@@ -19,6 +19,7 @@ from conftest import mail
 from test_deliver import Scripted, deliver
 from tristero.model import members
 from tristero.policy import rights
+from tristero.services import reports
 
 pytestmark = pytest.mark.subprocess
 smtp = test_deliver.smtp        # the fixture: an SMTP server on loopback, scripted
@@ -269,3 +270,9 @@ def test_a_copy_refused_after_data_is_its_recipients_failure_in_the_report(site,
     assert rows["gone@example.com"] == ("delivered", "")
     # The SuperUser is not told of it as of a post refused whole.
     assert [c for _, rcpts, c, *_ in handler.received if "boss@example.org" in rcpts] == []
+
+
+def test_a_report_cell_that_a_spreadsheet_would_run_is_written_as_text():
+    assert reports.cell('=HYPERLINK("http://evil.example")') == '\'=HYPERLINK("http://evil.example")'
+    assert reports.cell("-2+3") == "'-2+3" and reports.cell("@SUM(A1)") == "'@SUM(A1)"
+    assert reports.cell("permanent: 550 user unknown") == "permanent: 550 user unknown"

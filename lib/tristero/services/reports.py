@@ -109,6 +109,13 @@ def note(ctx, name, k, recipient, failure, rule):
     ctx.act("mailing report: %s failed (%s, %s)" % (recipient, failure.kind, reason), rule)
 
 
+def cell(text):
+    """text as a cell of a report read in a spreadsheet: one that starts as a formula
+    would (=, +, -, @; a remote server's reason, an address =cmd@...) is taken as text
+    (a leading ')."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def _read(path):
     try:
         with open(path, encoding="utf-8", errors="replace") as f:
@@ -206,7 +213,7 @@ def tally(ctx, name, waiting=None):
             else:
                 status, reason = "delivered", ""
             counts[status] += 1
-            rows.append([address, status, reason])
+            rows.append([cell(address), status, cell(reason)])
         path = _file(mailing, "report", k)
         old = _read(path) or ""
         told = old.rstrip("\n").rpartition("\n")[2]
