@@ -511,8 +511,8 @@ class Plan:
 
 # Fields of a DISTRIBUTE POST's data that only the site's own mail server may write
 # (results it checked, seals over them): a job's author could forge them.
-MTA_FIELDS = ("authentication-results", "arc-seal", "arc-message-signature", "arc-authentication-results",
-              "received", "return-path", "delivered-to", "x-original-to", "envelope-to")
+MTA_FIELDS = messages.MTA_TRACE | {"authentication-results", "arc-seal", "arc-message-signature",
+                                   "arc-authentication-results", "received"}
 
 
 def for_posting(ctx, data):

@@ -511,9 +511,9 @@ def distributed(ctx: Context, listname: str, author: str, raw: bytes, name: str,
     """DISTRIBUTE POST: raw (a job's data set) posted to listname by author, whom the
     job's password proved, after the site's filters of authors and subjects
     (SpamCheckList, [Kill Authors], [Kill Subjects]: a refusal told to the author).
-    Pre-approved (a PostMaster's PRE-APPROVED=YES): as if a moderator had approved it,
-    after the list's size limit; else every step, as the author's post (a Moderated
-    list holds it for its moderators)."""
+    Pre-approved (a PostMaster's PRE-APPROVED=YES): as if a moderator had approved it
+    (the list's size limit was checked by the command, which answers the job's sender);
+    else every step, as the author's post (a Moderated list holds it for its moderators)."""
     post = Post(_made(ctx, author, raw, name), listname)
     post.m.destinations = [lists.address(ctx.config, listname)]
     for screen in (screening.spam_list, screening.kill_authors, screening.kill_subjects):
@@ -523,7 +523,7 @@ def distributed(ctx: Context, listname: str, author: str, raw: bytes, name: str,
     if not pre_approved:
         return run(ctx, post)
     post.rule = "pre-approved (DISTRIBUTE POST PRE-APPROVED=YES)"
-    return size(ctx, post) or _approved_steps(ctx, post)
+    return _approved_steps(ctx, post)
 
 
 def _made(ctx: Context, author: str, raw: bytes, name: str) -> Inbound:

@@ -529,32 +529,26 @@ def address_of(text):
 
 def due(mailing, now):
     """[(k, time)] of the deliveries due at now and not made (at most MAX_PER_RUN)."""
-    if mailing.state != "approved":
-        return []
+    return _due(mailing, now, mailing.approved_at()) if mailing.state == "approved" else []
+
+
+def overdue(mailing, now, approved_at=None):
+    """How many deliveries of mailing's schedule are due at now and not made (at most
+    MAX_PER_RUN), as if approved at approved_at (default: when it was), whatever its state."""
+    return len(_due(mailing, now, approved_at or mailing.approved_at()))
+
+
+def _due(mailing, now, approved_at):
     schedule = mailing.schedule()
-    made = len(mailing.deliveries())
     out = []
-    k = made
+    k = len(mailing.deliveries())
     while len(out) < MAX_PER_RUN:
-        t = schedule.time(k, mailing.approved_at())
+        t = schedule.time(k, approved_at)
         if t is None or t > now:
             break
         out.append((k, t))
         k += 1
     return out
-
-
-def overdue(mailing, now, approved_at=None):
-    """How many deliveries of mailing's schedule are due at now and not made (at most
-    MAX_PER_RUN), as if approved at approved_at (default: when it was)."""
-    schedule, at = mailing.schedule(), approved_at or mailing.approved_at()
-    made = k = len(mailing.deliveries())
-    while k - made < MAX_PER_RUN:
-        t = schedule.time(k, at)
-        if t is None or t > now:
-            break
-        k += 1
-    return k - made
 
 
 def finished(mailing, made):
